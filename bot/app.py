@@ -1,0 +1,150 @@
+"""App assembly: one aiohttp server for Slack (through Bolt), the Chatra webhook and /healthz."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlite_utils import Database
+
+import handlers
+from bot import __version__
+from bot.bridge import Bridge
+from bot.config import Settings
+from bot.membrane import MembraneClient, TokenSource
+from bot.slack_out import SlackOut, make_web_client
+from bot.worker import Worker
+from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
+from storage import Inbox, Messages, Threads, open_database
+from storage.database import is_reachable
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+BOLT = web.AppKey("bolt", AsyncApp)
+WORKER = web.AppKey("worker", Worker)
+INBOX = web.AppKey("inbox", Inbox)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_services)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/slack/events", slack_events)
+    secret = settings.chatra_webhook_secret.get_secret_value()
+    app.router.add_post("/chatra/webhook/{secret}", make_webhook_handler(secret))
+    return app
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    """Open the database and the outside clients, start the worker; close all on the way out."""
+    settings = app[SETTINGS]
+    db = open_database(settings.database_path)
+    web_client = make_web_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+    )
+    bolt = AsyncApp(
+        client=web_client,
+        signing_secret=_secret(settings.slack_signing_secret) or "socket-mode",
+        process_before_response=True,  # store first, then answer Slack
+        request_verification_enabled=settings.slack_signing_secret is not None,
+    )
+    arrived = asyncio.Event()
+    inbox = Inbox(db)
+    async with aiohttp.ClientSession() as session:
+        membrane = MembraneClient(
+            session,
+            base_url=settings.membrane_api_url,
+            connection_id=settings.membrane_connection_id,
+            tokens=TokenSource(
+                _secret(settings.membrane_token),
+                workspace_key=settings.membrane_workspace_key,
+                workspace_secret=_secret(settings.membrane_workspace_secret),
+                tenant_key=settings.membrane_tenant_key,
+            ),
+            timeout=settings.membrane_timeout,
+            attempts=settings.membrane_retry_attempts,
+            base_delay=settings.membrane_retry_base_delay,
+        )
+        bridge = Bridge(
+            slack=SlackOut(web_client),
+            chatra=membrane,
+            inbox=inbox,
+            threads=Threads(db),
+            messages=Messages(db),
+            channel=settings.slack_channel_id,
+            dashboard_url=settings.chatra_dashboard_url,
+            arrived=arrived,
+        )
+        handlers.register(bolt, bridge)
+        worker = Worker(inbox, bridge.process, arrived)
+        app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
+            db,
+            inbox,
+            bolt,
+            bridge,
+            worker,
+        )
+        worker_task = asyncio.create_task(worker.run(), name="worker")
+        socket_mode = await _start_socket_mode(bolt, settings)
+        log.info("chatra-bridge %s ready (channel %s)", __version__, settings.slack_channel_id)
+        try:
+            yield
+        finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+            if web_client.session is not None:
+                await web_client.session.close()
+            db.close()
+
+
+async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
+    """With SLACK_APP_TOKEN set, Slack's events come over a websocket instead of HTTP."""
+    if settings.slack_app_token is None:
+        return None
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()
+    log.info("Slack events come over Socket Mode")
+    return handler
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    if bolt_response.status >= 400:
+        log.warning(
+            "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]
+        )
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    db = request.app[DATABASE]
+    if not is_reachable(db):
+        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
+    inbox = request.app[INBOX]
+    return web.json_response(
+        {
+            "ok": True,
+            "database": "ok",
+            "version": __version__,
+            "pending_events": inbox.count("pending"),
+            "failed_events": inbox.count("failed"),
+        }
+    )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -1,0 +1,205 @@
+"""The core use-cases: a chat event arrived, a reply was written, edited or deleted.
+
+Knows nothing of aiohttp or Bolt: Slack and Chatra are reached through the two small protocols
+below, state through `storage`. Every method is safe to run twice for the same input: what was
+already done is recorded, and a second run finds it and stops.
+"""
+
+import asyncio
+import hashlib
+import logging
+from typing import Protocol
+
+from bot.events import (
+    ChatraClient,
+    ChatraMessage,
+    ChatraWebhook,
+    SlackChange,
+    SlackDeletion,
+    SlackEdit,
+    SlackReply,
+)
+from bot.membrane import MembraneError
+from bot.slack_views import SlackMessage, delivery_warning, mirrored_message, visitor_card
+from bot.text import slack_to_plain, user_ids_in
+from storage import Inbox, InboxEvent, Messages, Thread, Threads
+
+log = logging.getLogger(__name__)
+
+
+class SlackPort(Protocol):
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None
+    ) -> str: ...
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
+    async def user_name(self, user_id: str) -> str | None: ...
+
+
+class ChatraPort(Protocol):
+    async def send_agent_message(
+        self, client_id: str, text: str, agent_id: str | None = None
+    ) -> str: ...
+    async def edit_agent_message(self, message_id: str, text: str) -> None: ...
+    async def delete_agent_message(self, message_id: str) -> None: ...
+
+
+class Bridge:
+    def __init__(
+        self,
+        *,
+        slack: SlackPort,
+        chatra: ChatraPort,
+        inbox: Inbox,
+        threads: Threads,
+        messages: Messages,
+        channel: str,
+        dashboard_url: str,
+        arrived: asyncio.Event,
+    ) -> None:
+        self._slack = slack
+        self._chatra = chatra
+        self._inbox = inbox
+        self._threads = threads
+        self._messages = messages
+        self._channel = channel
+        self._dashboard_url = dashboard_url
+        self._arrived = arrived
+
+    # -- intake: store first, so an acknowledged event is never lost --
+
+    def accept_chatra(self, raw_body: bytes, webhook: ChatraWebhook) -> bool:
+        """Store a webhook for processing; False when the very same body was already stored."""
+        key = "chatra:" + hashlib.sha256(raw_body).hexdigest()
+        return self._store("chatra", key, webhook.client.id, raw_body.decode())
+
+    def accept_slack(self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion) -> bool:
+        """Store a change in a mirrored thread; False when it is a duplicate or not ours."""
+        thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
+        if thread is None:
+            log.debug("ignored %s in unmapped thread %s", change.kind, change.thread_ts)
+            return False
+        payload = SlackChange(change=change).model_dump_json()
+        return self._store("slack", "slack:" + dedupe_key, thread.client_id, payload)
+
+    def _store(self, source: str, key: str, conversation: str, payload: str) -> bool:
+        stored = self._inbox.add(source, key, conversation, payload) is not None
+        if stored:
+            self._arrived.set()
+        return stored
+
+    async def process(self, event: InboxEvent) -> None:
+        """Carry out one stored event (called by the worker, in order per conversation)."""
+        if event.source == "chatra":
+            await self.chat_event(ChatraWebhook.model_validate_json(event.payload))
+            return
+        change = SlackChange.model_validate_json(event.payload).change
+        if isinstance(change, SlackReply):
+            await self.reply_written(change)
+        elif isinstance(change, SlackEdit):
+            await self.reply_edited(change)
+        else:
+            await self.reply_deleted(change)
+
+    # -- Chatra -> Slack --
+
+    async def chat_event(self, webhook: ChatraWebhook) -> None:
+        closing = webhook.eventName == "chatTranscript"
+        thread = await self._thread_for(webhook.client)
+        for message in webhook.messages_in_order():
+            await self._mirror(thread, message, webhook)
+        status = "closed" if closing else "open"
+        client_json = webhook.client.model_dump_json()
+        if status != thread.status or client_json != thread.client:
+            card = visitor_card(webhook.client, closed=closing, dashboard_url=self._dashboard_url)
+            await self._slack.update(thread.channel, thread.thread_ts, card)
+            self._threads.update(thread.client_id, status=status, client=client_json)
+
+    async def _thread_for(self, client: ChatraClient) -> Thread:
+        thread = self._threads.for_client(client.id)
+        if thread is None:
+            card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url)
+            ts = await self._slack.post(self._channel, card)
+            thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
+            log.info("chat %s mirrored into thread %s", client.id, ts)
+        return thread
+
+    async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
+        record = self._messages.claim_chatra_message(message.id, thread.client_id, message.body)
+        if record.state != "pending":
+            return  # posted before, or our own agent message echoed back by Chatra
+        is_agent = message.type == "agent"
+        author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
+        reply = mirrored_message(message, author=author, is_agent=is_agent)
+        ts = await self._slack.post(thread.channel, reply, thread_ts=thread.thread_ts)
+        self._messages.update(record.id, slack_ts=ts, state="posted")
+
+    # -- Slack -> Chatra --
+
+    async def reply_written(self, reply: SlackReply) -> None:
+        thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
+        if thread is None:
+            return
+        record = self._messages.claim_slack_reply(reply.ts, thread.client_id, reply.text)
+        if record.state != "pending":
+            return
+        if reply.file_names:
+            await self._warn(
+                thread, "Files", ", ".join(reply.file_names), "Sending files is not supported yet."
+            )
+        text = await self._plain_text(reply.text)
+        if not text.strip():
+            self._messages.update(record.id, state="skipped")
+            return
+        try:
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
+        except MembraneError as error:
+            self._messages.update(record.id, state="failed", error=str(error))
+            await self._warn(thread, "Your message", text, str(error))
+            return
+        self._messages.update(record.id, chatra_id=chatra_id, state="sent")
+        log.info("reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id)
+
+    async def reply_edited(self, edit: SlackEdit) -> None:
+        thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
+        record = self._messages.by_slack_ts(edit.ts)
+        if thread is None or record is None or record.state in ("deleted", "skipped"):
+            return
+        text = await self._plain_text(edit.text)
+        if record.chatra_id is None:
+            await self._warn(
+                thread, "Your edit", text, "The original message never reached Chatra."
+            )
+            return
+        try:
+            await self._chatra.edit_agent_message(record.chatra_id, text)
+        except MembraneError as error:
+            await self._warn(thread, "Your edit", text, str(error))
+            return
+        self._messages.update(record.id, text=edit.text)
+
+    async def reply_deleted(self, deletion: SlackDeletion) -> None:
+        thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
+        record = self._messages.by_slack_ts(deletion.ts)
+        if thread is None or record is None or record.chatra_id is None:
+            return
+        if record.state == "deleted":
+            return
+        try:
+            await self._chatra.delete_agent_message(record.chatra_id)
+        except MembraneError as error:
+            await self._warn(thread, "Deleting your message", record.text or "", str(error))
+            return
+        self._messages.update(record.id, state="deleted")
+
+    async def _plain_text(self, mrkdwn: str) -> str:
+        names = {}
+        for user_id in user_ids_in(mrkdwn):
+            name = await self._slack.user_name(user_id)
+            if name:
+                names[user_id] = name
+        return slack_to_plain(mrkdwn, names)
+
+    async def _warn(self, thread: Thread, what: str, quoted: str, reason: str) -> None:
+        log.warning("chat %s: %s not delivered: %s", thread.client_id, what.lower(), reason)
+        warning = delivery_warning(what, quoted, reason)
+        await self._slack.post(thread.channel, warning, thread_ts=thread.thread_ts)

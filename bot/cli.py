@@ -1,0 +1,61 @@
+"""`chatra-bridge serve`: read settings, configure logging, run the server."""
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from bot import __version__
+from bot.config import Settings, SettingsError, load_settings
+
+
+class RedactingFormatter(logging.Formatter):
+    """Replaces every configured secret in a log line, whether from our code or a library."""
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if len(s) >= 4]
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in self._secrets:
+            line = line.replace(secret, "[redacted]")
+        return line
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", settings.secrets())
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def serve() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    from bot.app import create_app  # after logging is set, so start-up lines are redacted too
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="chatra-bridge", description="Run Chatra live chat from Slack."
+    )
+    parser.add_argument("--version", action="version", version=f"chatra-bridge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the bridge (settings from the environment or .env)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve()
+    return 1

@@ -1,0 +1,144 @@
+"""Settings, read once from the environment or `.env`, validated with every problem named."""
+
+import re
+from typing import Any
+
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """Start-up cannot go on: the message names every bad or missing setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_channel_id: str
+    slack_api_url: str = "https://slack.com/api/"
+
+    membrane_connection_id: str
+    membrane_token: SecretStr | None = None
+    membrane_workspace_key: str | None = None
+    membrane_workspace_secret: SecretStr | None = None
+    membrane_tenant_key: str | None = None
+    membrane_api_url: str = "https://api.getmembrane.com"
+    membrane_timeout: float = Field(default=15.0, gt=0)
+    membrane_retry_attempts: int = Field(default=4, ge=1, le=10)
+    membrane_retry_base_delay: float = Field(default=0.5, ge=0)
+
+    chatra_webhook_secret: SecretStr
+    chatra_dashboard_url: str = "https://app.chatra.io"
+
+    database_path: str = "./chatra-bridge.db"
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_channel_id")
+    @classmethod
+    def _channel_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[CG][A-Z0-9]{6,}", value):
+            raise ValueError("must be a channel id like C0123456789 (not a #name)")
+        return value
+
+    @field_validator("slack_api_url", "membrane_api_url", "chatra_dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("chatra_webhook_secret")
+    @classmethod
+    def _webhook_secret_strength(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if len(secret) < 16 or not re.fullmatch(r"[A-Za-z0-9_\-]+", secret):
+            raise ValueError("must be at least 16 URL-safe characters (letters, digits, - or _)")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem_at_once(cls, data: Any, handler: ModelWrapValidatorHandler) -> "Settings":
+        """Report cross-setting problems together with per-setting ones, not one round later."""
+        problems = _mode_problems(data if isinstance(data, dict) else {})
+        try:
+            settings = handler(data)
+        except ValidationError as error:
+            raise SettingsError(describe_problems(error, problems)) from None
+        if problems:
+            raise SettingsError(describe_problems(None, problems))
+        return settings
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logging can be made to never show one."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.membrane_token,
+            self.membrane_workspace_secret,
+            self.chatra_webhook_secret,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; raise SettingsError naming every problem (never a secret's value)."""
+    return Settings(**overrides)
+
+
+def _mode_problems(raw: dict[str, Any]) -> list[str]:
+    def given(name: str) -> bool:
+        return bool(raw.get(name))
+
+    problems = []
+    if not given("slack_app_token") and not given("slack_signing_secret"):
+        problems.append(
+            "SLACK_SIGNING_SECRET: required unless SLACK_APP_TOKEN (Socket Mode) is set"
+        )
+    minting = ("membrane_workspace_key", "membrane_workspace_secret", "membrane_tenant_key")
+    if not given("membrane_token") and not all(given(name) for name in minting):
+        problems.append(
+            "MEMBRANE_TOKEN: required, or all of MEMBRANE_WORKSPACE_KEY,"
+            " MEMBRANE_WORKSPACE_SECRET and MEMBRANE_TENANT_KEY"
+        )
+    return problems
+
+
+def describe_problems(error: ValidationError | None, extra: list[str]) -> str:
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False) if error else []:
+        name = "_".join(str(part) for part in problem["loc"]).upper()
+        reason = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            reason = "missing (set it in the environment or in .env)"
+        lines.append(f"{name}: {reason}")
+    lines += extra
+    return "Cannot start: fix these settings:\n" + "\n".join(f"  - {line}" for line in lines)

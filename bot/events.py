@@ -1,0 +1,123 @@
+"""What arrives: Chatra webhooks and Slack thread changes, as validated models."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CHAT_EVENTS = ("chatStarted", "chatFragment", "chatTranscript")
+
+
+def _to_str(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class ChatraClient(BaseModel):
+    """A website visitor. Only `id` is sure to be there; unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=200)
+    chatId: str | None = None
+    basicId: int | str | None = None
+    name: str | None = None
+    displayedName: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None
+    chatStartUrl: str | None = None
+    chatStartTitle: str | None = None
+    country: str | None = None
+    city: str | None = None
+
+    _ids_as_text = field_validator("id", "chatId", mode="before")(_to_str)
+
+    def display_name(self) -> str:
+        name = (self.name or self.displayedName or "").strip()
+        if name:
+            return name
+        if self.basicId not in (None, ""):
+            return f"Visitor #{self.basicId}"
+        return f"Visitor {self.id[:6]}"
+
+
+class ChatraFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    url: str
+    name: str | None = None
+
+
+class ChatraMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=200)
+    type: str = "client"  # "client" (visitor) | "agent" | others: system notices
+    message: str | None = None
+    text: str | None = None
+    agentId: str | None = None
+    createdAt: int | float | None = None
+    file: ChatraFile | None = None
+
+    _ids_as_text = field_validator("id", "agentId", mode="before")(_to_str)
+
+    @property
+    def body(self) -> str:
+        return self.message if self.message is not None else (self.text or "")
+
+
+class ChatraAgent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str | None = None
+    email: str | None = None
+
+    _ids_as_text = field_validator("id", mode="before")(_to_str)
+
+
+class ChatraWebhook(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    eventName: str = Field(min_length=1, max_length=100)
+    client: ChatraClient
+    messages: list[ChatraMessage] = Field(default_factory=list)
+    agents: list[ChatraAgent] = Field(default_factory=list)
+
+    def messages_in_order(self) -> list[ChatraMessage]:
+        """By creation time; messages without one keep their place at the end, in given order."""
+        return sorted(self.messages, key=lambda m: (m.createdAt is None, m.createdAt or 0))
+
+    def agent_name(self, agent_id: str | None) -> str:
+        for agent in self.agents:
+            if agent.id == agent_id and agent.name:
+                return agent.name
+        return "Agent"
+
+
+class SlackReply(BaseModel):
+    """A person wrote in a mirrored thread."""
+
+    kind: Literal["reply"] = "reply"
+    channel: str
+    thread_ts: str
+    ts: str
+    user: str
+    text: str
+    file_names: list[str] = Field(default_factory=list)
+
+
+class SlackEdit(BaseModel):
+    kind: Literal["edit"] = "edit"
+    channel: str
+    thread_ts: str
+    ts: str
+    user: str
+    text: str
+
+
+class SlackDeletion(BaseModel):
+    kind: Literal["delete"] = "delete"
+    channel: str
+    thread_ts: str
+    ts: str
+
+
+class SlackChange(BaseModel):
+    """The stored form of any of the three, for the inbox."""
+
+    change: SlackReply | SlackEdit | SlackDeletion = Field(discriminator="kind")

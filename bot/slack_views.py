@@ -1,0 +1,84 @@
+"""Block Kit builders: data in, Slack message (text + blocks) out. Pure functions."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.events import ChatraClient, ChatraMessage
+from bot.text import plain_to_slack, shorten
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str  # the notification / fallback text
+    blocks: list[dict[str, Any]] | None = None
+
+
+def chat_link(client: ChatraClient, dashboard_url: str) -> str:
+    """Where the chat lives in Chatra's dashboard (falls back to the dashboard itself)."""
+    base = dashboard_url.rstrip("/")
+    return f"{base}/chat/{client.chatId}" if client.chatId else base
+
+
+def visitor_card(client: ChatraClient, *, closed: bool, dashboard_url: str) -> SlackMessage:
+    name = plain_to_slack(client.display_name())
+    link = chat_link(client, dashboard_url)
+    status = "Chat closed" if closed else "Chat open"
+    fields = [f"*Email*\n{_value(client.email)}", f"*Phone*\n{_value(client.phone)}"]
+    page = client.chatStartUrl
+    if page:
+        title = plain_to_slack(client.chatStartTitle or page)
+        fields.append(f"*Page*\n<{page}|{title}>")
+    else:
+        fields.append("*Page*\n—")
+    location = ", ".join(part for part in (client.city, client.country) if part)
+    fields.append(f"*Location*\n{_value(location)}")
+
+    icon = ":white_check_mark:" if closed else ":speech_balloon:"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{name}*  ·  {status}"}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the chat in Chatra>"}],
+        },
+    ]
+    details = " · ".join(
+        plain_to_slack(part) for part in (client.email, client.chatStartTitle or page) if part
+    )
+    verb = "Chat closed" if closed else "New chat"
+    text = f"{verb}: {name}" + (f" ({details})" if details else "")
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def mirrored_message(message: ChatraMessage, *, author: str, is_agent: bool) -> SlackMessage:
+    """A Chatra message as a thread reply: who wrote it, then the words (escaped for Slack)."""
+    body = plain_to_slack(message.body)
+    if message.file is not None:
+        file_name = plain_to_slack(message.file.name or "file")
+        body = (body + "\n" if body else "") + f":paperclip: <{message.file.url}|{file_name}>"
+    if message.type not in ("client", "agent"):
+        return SlackMessage(
+            text=body, blocks=[{"type": "context", "elements": [_mrkdwn(f"_{body}_")]}]
+        )
+    label = (
+        f":headphones: *{plain_to_slack(author)}* (in Chatra)"
+        if is_agent
+        else (f":bust_in_silhouette: *{plain_to_slack(author)}*")
+    )
+    return SlackMessage(text=f"{label}: {body}")
+
+
+def delivery_warning(what: str, quoted: str, reason: str) -> SlackMessage:
+    """A short notice in the thread naming what did not reach the visitor, and why."""
+    text = (
+        f":warning: {what} did not reach the visitor: “{plain_to_slack(shorten(quoted))}”. {reason}"
+    )
+    return SlackMessage(text=text)
+
+
+def _value(value: str | None) -> str:
+    return plain_to_slack(value) if value else "—"
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}

@@ -1,0 +1,105 @@
+"""Processes stored events: in order within a conversation, conversations side by side.
+
+Each conversation (a Chatra client) has a chain of tasks: an event starts when the one before it
+in the same conversation has finished, so a slow or failing chat holds up only itself. Events left
+pending by a stop or a crash are picked up again on the next start.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from storage import Inbox, InboxEvent
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        inbox: Inbox,
+        handle: Callable[[InboxEvent], Awaitable[None]],
+        arrived: asyncio.Event,
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 1.0,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._inbox = inbox
+        self._handle = handle
+        self._arrived = arrived
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._poll_interval = poll_interval
+        self._last_id = 0
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        """Dispatch pending events until cancelled."""
+        try:
+            while True:
+                self._arrived.clear()
+                for event in self._inbox.pending(after_id=self._last_id):
+                    self._last_id = event.id
+                    self._chain(event)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), self._poll_interval)
+        finally:
+            for task in list(self._tails.values()):
+                task.cancel()
+
+    async def drain(self) -> None:
+        """Wait until every dispatched event has finished (for tests and a clean stop)."""
+        while self._tails:
+            await asyncio.wait(list(self._tails.values()))
+
+    def _chain(self, event: InboxEvent) -> None:
+        previous = self._tails.get(event.conversation)
+        task = asyncio.create_task(self._after(previous, event))
+        self._tails[event.conversation] = task
+        task.add_done_callback(lambda done: self._forget(event.conversation, done))
+
+    def _forget(self, conversation: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(conversation) is task:
+            del self._tails[conversation]
+
+    async def _after(self, previous: asyncio.Task[None] | None, event: InboxEvent) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await self._process(event)
+
+    async def _process(self, event: InboxEvent) -> None:
+        attempt = event.attempts
+        while True:
+            attempt += 1
+            try:
+                await self._handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                reason = f"{type(error).__name__}: {error}"
+                if attempt >= self._max_attempts:
+                    log.error(
+                        "event %s (chat %s) failed for good after %d tries: %s",
+                        event.id,
+                        event.conversation,
+                        attempt,
+                        reason,
+                    )
+                    self._inbox.mark_failed(event.id, reason)
+                    return
+                delay = min(self._base_delay * 2 ** (attempt - 1), 60.0)
+                log.warning(
+                    "event %s (chat %s) failed (%s), try %d again in %.1fs",
+                    event.id,
+                    event.conversation,
+                    reason,
+                    attempt + 1,
+                    delay,
+                )
+                self._inbox.record_attempt(event.id, reason)
+                await asyncio.sleep(delay)
+            else:
+                self._inbox.mark_done(event.id)
+                return

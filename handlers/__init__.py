@@ -1,0 +1,12 @@
+"""Thin adapters between Slack (through Bolt) and the core: parse, validate, call the bridge."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.bridge import Bridge
+from handlers import commands, messages
+
+
+def register(app: AsyncApp, bridge: Bridge) -> None:
+    """Wire every Slack listener to the bridge."""
+    messages.register(app, bridge)
+    commands.register(app)

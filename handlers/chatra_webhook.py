@@ -1,0 +1,64 @@
+"""POST /chatra/webhook/{secret}: check the secret in the path, validate, store, answer."""
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.bridge import Bridge
+from bot.events import CHAT_EVENTS, ChatraWebhook
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+MAX_BODY = 1024 * 1024
+BRIDGE = web.AppKey("bridge", Bridge)
+
+
+def make_webhook_handler(secret: str) -> Handler:
+    """The webhook handler, bound to the secret that ends the webhook URL."""
+    expected = secret.encode()
+    unknown_logged: set[str] = set()
+
+    async def chatra_webhook(request: web.Request) -> web.Response:
+        given = request.match_info.get("secret", "").encode()
+        if not hmac.compare_digest(given, expected):
+            log.warning("chatra webhook with a wrong secret from %s", request.remote)
+            raise web.HTTPNotFound(text="not found")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            log.warning("chatra webhook body too large: %d bytes", request.content_length)
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_BODY, actual_size=request.content_length
+            )
+        raw = await request.read()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            log.warning("chatra webhook body is not JSON (%d bytes)", len(raw))
+            return _problem(400, "body is not JSON")
+        if not isinstance(data, dict) or not isinstance(data.get("eventName"), str):
+            log.warning("chatra webhook without an eventName")
+            return _problem(422, "not a Chatra webhook: eventName missing")
+        if data["eventName"] not in CHAT_EVENTS:
+            if data["eventName"] not in unknown_logged and len(unknown_logged) < 100:
+                unknown_logged.add(data["eventName"])
+                log.info("ignoring Chatra event %r (logged once)", data["eventName"][:100])
+            return web.json_response({"ok": True, "ignored": "unknown event"})
+        try:
+            webhook = ChatraWebhook.model_validate(data)
+        except ValidationError as error:
+            where = ", ".join(".".join(map(str, e["loc"])) for e in error.errors()[:5])
+            log.warning("chatra webhook of the wrong shape: %s", where)
+            return _problem(422, f"not a Chatra webhook: bad or missing {where}")
+        stored = request.app[BRIDGE].accept_chatra(raw, webhook)
+        if stored:
+            log.info("chatra %s for chat %s stored", webhook.eventName, webhook.client.id)
+        return web.json_response({"ok": True, "duplicate": not stored})
+
+    return chatra_webhook
+
+
+def _problem(status: int, reason: str) -> web.Response:
+    return web.json_response({"ok": False, "error": reason}, status=status)

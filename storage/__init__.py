@@ -1,0 +1,16 @@
+"""SQLite storage through sqlite-utils: schema and one small repository per table group."""
+
+from storage.database import open_database
+from storage.inbox import Inbox, InboxEvent
+from storage.messages import Message, Messages
+from storage.threads import Thread, Threads
+
+__all__ = [
+    "Inbox",
+    "InboxEvent",
+    "Message",
+    "Messages",
+    "Thread",
+    "Threads",
+    "open_database",
+]

@@ -1,0 +1,62 @@
+"""Accepted events waiting to be processed: stored before they are acknowledged."""
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    id: int
+    source: str
+    conversation: str
+    payload: str
+    attempts: int
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, source: str, dedupe_key: str, conversation: str, payload: str) -> int | None:
+        """Store an event; None when an event with the same key was already stored."""
+        try:
+            with self._db.conn:
+                cursor = self._db.execute(
+                    "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
+                    " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+                    [source, dedupe_key, conversation, payload, time.time()],
+                )
+        except sqlite3.IntegrityError:
+            return None
+        return cursor.lastrowid
+
+    def pending(self, after_id: int = 0, limit: int = 500) -> list[InboxEvent]:
+        rows = self._db.execute(
+            "SELECT id, source, conversation, payload, attempts FROM inbox"
+            " WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        return [InboxEvent(*row) for row in rows]
+
+    def mark_done(self, event_id: int) -> None:
+        self._set(event_id, state="done", error=None)
+
+    def mark_failed(self, event_id: int, error: str) -> None:
+        self._set(event_id, state="failed", error=error)
+
+    def record_attempt(self, event_id: int, error: str) -> None:
+        with self._db.conn:
+            self._db.execute(
+                "UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?",
+                [error, event_id],
+            )
+
+    def count(self, state: str) -> int:
+        return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).fetchone()[0]
+
+    def _set(self, event_id: int, **values: object) -> None:
+        with self._db.conn:
+            self._db["inbox"].update(event_id, values)

@@ -1,0 +1,63 @@
+"""Every message the bridge carried, in either direction: Chatra id <-> Slack ts, and its state."""
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, state, error"
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    client_id: str
+    origin: str  # "chatra" | "slack"
+    chatra_id: str | None
+    slack_ts: str | None
+    text: str | None
+    state: str
+    error: str | None
+
+
+class Messages:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def by_chatra_id(self, chatra_id: str) -> Message | None:
+        return self._one("chatra_id = ?", chatra_id)
+
+    def by_slack_ts(self, slack_ts: str) -> Message | None:
+        return self._one("slack_ts = ?", slack_ts)
+
+    def claim_chatra_message(self, chatra_id: str, client_id: str, text: str) -> Message:
+        """Record a Chatra message about to be mirrored; returns the existing record if any."""
+        self._insert(client_id=client_id, origin="chatra", chatra_id=chatra_id, text=text)
+        message = self.by_chatra_id(chatra_id)
+        assert message is not None
+        return message
+
+    def claim_slack_reply(self, slack_ts: str, client_id: str, text: str) -> Message:
+        """Record a Slack reply about to be sent; returns the existing record if any."""
+        self._insert(client_id=client_id, origin="slack", slack_ts=slack_ts, text=text)
+        message = self.by_slack_ts(slack_ts)
+        assert message is not None
+        return message
+
+    def update(self, message_id: int, **values: object) -> None:
+        with self._db.conn:
+            self._db["messages"].update(message_id, values)
+
+    def _insert(self, **values: object) -> None:
+        try:
+            with self._db.conn:
+                self._db["messages"].insert(
+                    {**values, "state": "pending", "created_at": time.time()}
+                )
+        except sqlite3.IntegrityError:
+            pass  # already recorded: the caller reads the stored state
+
+    def _one(self, where: str, value: str) -> Message | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE {where}", [value]).fetchone()
+        return Message(*row) if row else None

@@ -1,0 +1,69 @@
+"""The one place where the shape of every table lives.
+
+Idempotency is a database fact: a Chatra message id, a Slack message ts and a delivered event each
+appear at most once, enforced by UNIQUE constraints rather than by checks in code.
+"""
+
+from sqlite_utils import Database
+
+SCHEMA_VERSION = 1
+
+
+def create_schema(db: Database) -> None:
+    """Create missing tables and indexes; safe to run on every start."""
+    db["inbox"].create(
+        {
+            "id": int,
+            "source": str,  # "chatra" | "slack"
+            "dedupe_key": str,  # sha256 of a Chatra body, or Slack's event id
+            "conversation": str,  # Chatra client id: events of one chat are processed in order
+            "payload": str,  # the raw JSON as received
+            "state": str,  # "pending" | "done" | "failed"
+            "attempts": int,
+            "error": str,
+            "received_at": float,
+        },
+        pk="id",
+        not_null={"source", "dedupe_key", "conversation", "payload", "state"},
+        defaults={"state": "pending", "attempts": 0},
+        if_not_exists=True,
+    )
+    db["inbox"].create_index(["dedupe_key"], unique=True, if_not_exists=True)
+    db["inbox"].create_index(["state", "id"], if_not_exists=True)
+
+    db["threads"].create(
+        {
+            "client_id": str,
+            "channel": str,
+            "thread_ts": str,
+            "status": str,  # "open" | "closed"
+            "client": str,  # last known Chatra client JSON, to redraw the visitor card
+            "created_at": float,
+            "updated_at": float,
+        },
+        pk="client_id",
+        not_null={"channel", "thread_ts", "status", "client"},
+        if_not_exists=True,
+    )
+    db["threads"].create_index(["channel", "thread_ts"], unique=True, if_not_exists=True)
+
+    db["messages"].create(
+        {
+            "id": int,
+            "client_id": str,
+            "origin": str,  # "chatra" (mirrored into Slack) | "slack" (sent to Chatra)
+            "chatra_id": str,  # NULL until Chatra gave it
+            "slack_ts": str,  # NULL until Slack gave it
+            "text": str,
+            "state": str,  # chatra: pending|posted; slack: pending|sent|failed|deleted
+            "error": str,
+            "created_at": float,
+        },
+        pk="id",
+        not_null={"client_id", "origin", "state"},
+        if_not_exists=True,
+    )
+    db["messages"].create_index(["chatra_id"], unique=True, if_not_exists=True)
+    db["messages"].create_index(["slack_ts"], unique=True, if_not_exists=True)
+
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

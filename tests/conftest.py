@@ -1,0 +1,59 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import Settings, load_settings
+from tests.fakes.membrane import FakeMembrane
+from tests.fakes.slack import FakeSlack
+from tests.helpers import RunningApp
+
+BOT_TOKEN = "xoxb-test-0000-bot-token"
+SIGNING_SECRET = "test-signing-secret-8f3a"
+WEBHOOK_SECRET = "webhook-secret-0123456789"
+CHANNEL = "C0SUPPORT1"
+CONNECTION = "conn-chatra-1"
+MEMBRANE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InRlbmFudCJ9.c2lnbmF0dXJl"
+USERS = {
+    "U0AGENT01": {"id": "U0AGENT01", "name": "sam", "profile": {"display_name": "Sam", "real_name": "Sam Agent"}},
+    "U0AGENT02": {"id": "U0AGENT02", "name": "kim", "profile": {"display_name": "", "real_name": "Kim Lee"}},
+}
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack(BOT_TOKEN, {CHANNEL}, USERS).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def membrane() -> AsyncIterator[FakeMembrane]:
+    fake = await FakeMembrane(CONNECTION).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
+    return load_settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_channel_id=CHANNEL,
+        slack_api_url=slack.api_url,
+        membrane_connection_id=CONNECTION,
+        membrane_token=MEMBRANE_TOKEN,
+        membrane_api_url=membrane.url,
+        membrane_timeout=1.0,
+        membrane_retry_attempts=3,
+        membrane_retry_base_delay=0.01,
+        chatra_webhook_secret=WEBHOOK_SECRET,
+        database_path=str(tmp_path / "bridge.db"),
+    )
+
+
+@pytest.fixture
+async def bridge(settings: Settings) -> AsyncIterator[RunningApp]:
+    running = await RunningApp(settings).start()
+    yield running
+    await running.close()

@@ -1,0 +1,163 @@
+"""A fake Slack Web API: keeps what it was sent and answers like Slack.
+
+Answers are HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`; rate limiting is
+HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds.micro" strings.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.server import FakeServer
+
+BOT_USER_ID = "UBOT000001"
+BOT_ID = "BBOT000001"
+TEAM_ID = "T0000TEAM"
+
+
+@dataclass
+class Posted:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    args: dict[str, Any]
+    history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+class FakeSlack(FakeServer):
+    def __init__(self, token: str, channels: set[str], users: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.token = token
+        self.channels = channels
+        self.users = users
+        self.messages: list[Posted] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.faults: list[Fault] = []
+        self._last_ts = 0.0
+        self.app.router.add_route("*", "/api/{method}", self._dispatch)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    # -- what a person in the channel sees --
+
+    def parents(self, channel: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts is None]
+
+    def replies(self, channel: str, thread_ts: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts]
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    def fail_next(self, method: str, *, status: int = 200, error: str | None = None,
+                  retry_after: int | None = None, times: int = 1) -> None:
+        self.faults += [Fault(method, status, error, retry_after) for _ in range(times)]
+
+    # -- the API --
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        self.calls.append((method, args))
+        for fault in self.faults:
+            if fault.method == method:
+                self.faults.remove(fault)
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                body = {"ok": False, "error": fault.error or "ratelimited"}
+                return web.json_response(body, status=fault.status, headers=headers)
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return _error("not_authed" if "Authorization" not in request.headers else "invalid_auth")
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args)
+
+    async def _auth_test(self, args: dict[str, Any]) -> web.Response:
+        return _ok(url="https://fake.slack.com/", team="Fake", user="chatra-bridge",
+                   team_id=TEAM_ID, user_id=BOT_USER_ID, bot_id=BOT_ID)
+
+    async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        channel = args.get("channel", "")
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        text, blocks = args.get("text"), _blocks(args.get("blocks"))
+        if not text and not blocks:
+            return _error("no_text")
+        if text and len(text) > 40_000:
+            return _error("msg_too_long")
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and not any(m.ts == thread_ts and m.channel == channel for m in self.messages):
+            return _error("thread_not_found")
+        posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args)
+        self.messages.append(posted)
+        message = {"type": "message", "text": posted.text, "ts": posted.ts, "bot_id": BOT_ID,
+                   "user": BOT_USER_ID}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return _ok(channel=channel, ts=posted.ts, message=message)
+
+    async def _chat_update(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("ts", ""))
+        if posted is None:
+            return _error("message_not_found")
+        posted.history.append(posted.text)
+        posted.text = args.get("text") or posted.text
+        posted.blocks = _blocks(args.get("blocks")) or posted.blocks
+        return _ok(channel=posted.channel, ts=posted.ts, text=posted.text)
+
+    async def _chat_delete(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("ts", ""))
+        if posted is None:
+            return _error("message_not_found")
+        self.messages.remove(posted)
+        return _ok(channel=posted.channel, ts=posted.ts)
+
+    async def _users_info(self, args: dict[str, Any]) -> web.Response:
+        user = self.users.get(args.get("user", ""))
+        return _ok(user=user) if user else _error("user_not_found")
+
+    def _find(self, channel: str, ts: str) -> Posted | None:
+        return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+
+    def _next_ts(self) -> str:
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """Slack accepts query, form and JSON arguments alike; slack_sdk uses all three."""
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(await request.post())
+    return args
+
+
+def _blocks(value: Any) -> list[dict[str, Any]] | None:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+def _error(error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error})
+

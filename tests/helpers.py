@@ -1,0 +1,156 @@
+"""Driving the real app over HTTP: signed Slack requests, Chatra webhooks, waiting for effects."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import INBOX, WORKER, create_app
+from bot.config import Settings
+from tests.fakes.slack import TEAM_ID
+
+
+async def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll `condition()` until it returns something truthy; fail with what it last returned."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(0.02)
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def chat_event(
+    event_name: str,
+    client_id: str = "client-1",
+    messages: list[dict[str, Any]] | None = None,
+    **client: Any,
+) -> dict[str, Any]:
+    """A Chatra webhook body as Chatra sends it."""
+    return {
+        "eventName": event_name,
+        "client": {"id": client_id, "chatId": f"chat-{client_id}", "basicId": 1042, **client},
+        "messages": messages or [],
+        "agents": [{"id": "a9", "name": "Ana", "email": "ana@example.com"}],
+    }
+
+
+def visitor_says(message_id: str, text: str, at: int = 1_732_450_000_000) -> dict[str, Any]:
+    return {"id": message_id, "type": "client", "message": text, "createdAt": at}
+
+
+class RunningApp:
+    """The real app on a real port of 127.0.0.1; restartable on the same database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = ""
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self._http = aiohttp.ClientSession()
+
+    async def start(self) -> "RunningApp":
+        self.app = create_app(self.settings)
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self._http.close()
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Wait until every stored event has been processed."""
+        assert self.app is not None
+        inbox, worker = self.app[INBOX], self.app[WORKER]
+        await wait_for(lambda: inbox.count("pending") == 0, timeout)
+        await worker.drain()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self._http.request(method, self.url + path, **kwargs) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except ValueError:
+                return response.status, text
+
+    async def webhook(self, body: dict[str, Any] | bytes, secret: str | None = None) -> tuple[int, Any]:
+        secret = secret or self.settings.chatra_webhook_secret.get_secret_value()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        return await self.request("POST", f"/chatra/webhook/{secret}", data=data, headers=headers)
+
+    async def slack_post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        retry_num: int | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[int, Any]:
+        """POST /slack/events signed as Slack signs it."""
+        signing_secret = secret or self.settings.slack_signing_secret.get_secret_value()
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": slack_signature(signing_secret, stamp, body),
+        }
+        if retry_num:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.request("POST", "/slack/events", data=body, headers=headers)
+
+    async def slack_event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> tuple[int, Any]:
+        body = {
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0000APP",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT000001", "is_bot": True}],
+        }
+        return await self.slack_post(json.dumps(body).encode(), "application/json", **kwargs)
+
+    async def slash_command(self, text: str, user: str = "U0AGENT01") -> tuple[int, Any]:
+        form = {
+            "command": "/chatra",
+            "text": text,
+            "user_id": user,
+            "channel_id": self.settings.slack_channel_id,
+            "team_id": TEAM_ID,
+            "response_url": "http://127.0.0.1:9/unused",
+            "trigger_id": "1.2.3",
+        }
+        body = urllib.parse.urlencode(form).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
