@@ -33,3 +33,106 @@ async def test_chat_started_posts_a_visitor_card_and_the_messages_in_order(bridg
     assert len(replies) == 2
     assert "Jane Doe" in replies[0] and "Hi, my order is late" in replies[0]
     assert "It was due Monday" in replies[1]
+
+
+def words(reply_text: str) -> str:
+    """The message itself, without the author label."""
+    return reply_text.split("*: ", 1)[1]
+
+
+def agent_says(message_id: str, text: str, at: int) -> dict:
+    return {"id": message_id, "type": "agent", "message": text, "agentId": "a9", "createdAt": at}
+
+
+async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_once(bridge, slack):
+    first = chat_event("chatStarted", messages=[visitor_says("m1", "one")])
+    await bridge.webhook(first)
+    status, body = await bridge.webhook(first)  # Chatra delivered the same webhook twice
+    assert status == 200 and body["duplicate"] is True
+    overlapping = [visitor_says("m1", "one"), visitor_says("m2", "two", at=1_732_450_001_000)]
+    await bridge.webhook(chat_event("chatFragment", messages=overlapping))
+    await bridge.webhook(
+        chat_event("chatTranscript", messages=[*overlapping, visitor_says("m3", "three", at=1_732_450_002_000)])
+    )
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    replies = [r.text for r in slack.replies(CHANNEL, card.ts)]
+    assert [words(text) for text in replies] == ["one", "two", "three"]
+
+
+async def test_agent_messages_written_in_chatra_are_labelled_with_the_agent(bridge, slack):
+    messages = [visitor_says("m1", "Hello?"), agent_says("m2", "Hi, Ana here", at=1_732_450_003_000)]
+    await bridge.webhook(chat_event("chatFragment", messages=messages, name="Jane"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    visitor, agent = slack.replies(CHANNEL, card.ts)
+    assert "Jane" in visitor.text and "Ana" not in visitor.text
+    assert "Ana" in agent.text and "Hi, Ana here" in agent.text
+
+
+async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hey")], name=""))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert "Visitor #1042" in card.text
+    assert "Visitor #1042" in slack.replies(CHANNEL, card.ts)[0].text
+
+
+async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "<!channel> help & <b>")]))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    [reply] = slack.replies(CHANNEL, card.ts)
+    assert "<!channel>" not in reply.text
+    assert "&lt;!channel&gt; help &amp; &lt;b&gt;" in reply.text
+
+
+async def test_transcript_marks_the_card_closed_and_a_new_message_reopens_it(bridge, slack):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await bridge.webhook(chat_event("chatTranscript", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert "closed" in card.text.lower() and "closed" in str(card.blocks).lower()
+
+    later = [visitor_says("m9", "one more thing", at=1_732_460_000_000)]
+    await bridge.webhook(chat_event("chatStarted", messages=later, name="Jane"))
+    await bridge.settled()
+    assert slack.parents(CHANNEL) == [card]  # same thread
+    assert "closed" not in str(card.blocks).lower()
+    assert "one more thing" in slack.replies(CHANNEL, card.ts)[-1].text
+
+
+async def test_changed_visitor_details_update_the_card_in_place(bridge, slack):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
+    await bridge.settled()
+    later = [visitor_says("m2", "my email", at=1_732_450_009_000)]
+    await bridge.webhook(chat_event("chatFragment", messages=later, email="late@example.org"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert "late@example.org" in str(card.blocks)
+
+
+async def test_two_chats_get_two_threads(bridge, slack):
+    await bridge.webhook(chat_event("chatStarted", "client-a", [visitor_says("a1", "from a")], name="A"))
+    await bridge.webhook(chat_event("chatStarted", "client-b", [visitor_says("b1", "from b")], name="B"))
+    await bridge.settled()
+
+    cards = {card.text.removeprefix("New chat: "): card for card in slack.parents(CHANNEL)}
+    assert set(cards) == {"A", "B"}
+    assert "from a" in slack.replies(CHANNEL, cards["A"].ts)[0].text
+    assert "from b" in slack.replies(CHANNEL, cards["B"].ts)[0].text
+
+
+async def test_slack_rate_limit_is_waited_out_and_nothing_is_lost(bridge, slack):
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
+    await bridge.settled(timeout=10)
+
+    [card] = slack.parents(CHANNEL)
+    assert [words(r.text) for r in slack.replies(CHANNEL, card.ts)] == ["hi"]

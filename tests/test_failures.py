@@ -1,0 +1,94 @@
+"""Failure is visible: transient errors are retried, permanent ones leave a warning in the thread."""
+
+import pytest
+
+from tests.conftest import CHANNEL, CONNECTION
+from tests.helpers import chat_event, visitor_says
+from tests.test_slack_to_chatra import deletion, edit, event_id, reply
+
+
+@pytest.fixture
+async def thread_ts(bridge, slack) -> str:
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane"))
+    await bridge.settled()
+    return slack.parents(CHANNEL)[0].ts
+
+
+def warnings(slack, thread_ts: str) -> list[str]:
+    return [r.text for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 503, "type": "internal"},
+        {"status": 429, "type": "concurrency"},
+        {"status": 502, "type": "dependency_error"},
+        {"reset": True},
+        {"hang": 1.5},  # longer than MEMBRANE_TIMEOUT (1 s): a timeout
+    ],
+    ids=["5xx", "429", "chatra-5xx", "connection-reset", "timeout"],
+)
+async def test_transient_membrane_failure_is_delivered_after_retry(bridge, slack, membrane, thread_ts, fault):
+    membrane.fail_next("send-agent-message", **fault)
+    await bridge.slack_event(reply(thread_ts, "1800000010.000001", "Still there?"), event_id())
+    await bridge.settled(timeout=10)
+
+    assert membrane.visible_messages("client-1") == ["Still there?"]
+    assert warnings(slack, thread_ts) == []
+
+
+async def test_disconnected_chatra_puts_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
+    membrane.fail_next("send-agent-message", status=400, type="connection", message="Connection is disconnected")
+    await bridge.slack_event(reply(thread_ts, "1800000010.000002", "Your refund is done"), event_id())
+    await bridge.settled()
+
+    [warning] = warnings(slack, thread_ts)
+    assert "Your refund is done" in warning
+    assert f"Chatra is disconnected in Membrane (connection {CONNECTION}): reconnect it" in warning
+    assert membrane.visible_messages("client-1") == []
+
+
+async def test_rejected_input_names_the_reason(bridge, slack, membrane, thread_ts):
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="text too long")
+    await bridge.slack_event(reply(thread_ts, "1800000010.000003", "x"), event_id())
+    await bridge.settled()
+
+    [warning] = warnings(slack, thread_ts)
+    assert "did not reach the visitor" in warning and "text too long" in warning
+
+
+async def test_exhausted_retries_put_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
+    membrane.fail_next("send-agent-message", status=503, type="internal", times=3)
+    await bridge.slack_event(reply(thread_ts, "1800000010.000004", "Hello again"), event_id())
+    await bridge.settled()
+
+    [warning] = warnings(slack, thread_ts)
+    assert "Hello again" in warning and "after 3 tries" in warning
+    assert membrane.visible_messages("client-1") == []
+
+
+async def test_failed_edit_and_delete_are_reported(bridge, slack, membrane, thread_ts):
+    ts = "1800000010.000005"
+    await bridge.slack_event(reply(thread_ts, ts, "first"), event_id())
+    await bridge.settled()
+    membrane.fail_next("edit-agent-message", status=404, type="dependency_error", message="message not found")
+    await bridge.slack_event(edit(thread_ts, ts, "first", "second"), event_id())
+    await bridge.settled()
+    membrane.fail_next("delete-agent-message", status=400, type="connection")
+    await bridge.slack_event(deletion(thread_ts, ts, "second"), event_id())
+    await bridge.settled()
+
+    edit_warning, delete_warning = warnings(slack, thread_ts)
+    assert "Your edit" in edit_warning and "message not found" in edit_warning
+    assert "Deleting your message" in delete_warning and "reconnect it" in delete_warning
+    assert membrane.visible_messages("client-1") == ["first"]
+
+
+async def test_wrong_membrane_token_is_reported_in_words(bridge, slack, membrane, thread_ts):
+    membrane.tokens = {"a.different.token"}
+    await bridge.slack_event(reply(thread_ts, "1800000010.000006", "hi"), event_id())
+    await bridge.settled()
+
+    [warning] = warnings(slack, thread_ts)
+    assert "Membrane refused our credentials" in warning

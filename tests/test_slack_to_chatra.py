@@ -1,0 +1,164 @@
+"""Slack -> Chatra: a person's reply in a chat's thread reaches the visitor; edits and deletes follow."""
+
+import itertools
+
+import pytest
+
+from tests.conftest import CHANNEL
+from tests.helpers import chat_event, visitor_says
+
+_event_ids = itertools.count(1)
+
+
+def event_id() -> str:
+    return f"Ev{next(_event_ids):08d}"
+
+
+@pytest.fixture
+async def thread_ts(bridge, slack) -> str:
+    """A chat with client-1 already mirrored: the parent message's ts."""
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane"))
+    await bridge.settled()
+    [card] = slack.parents(CHANNEL)
+    return card.ts
+
+
+def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) -> dict:
+    return {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        **extra,
+    }
+
+
+def edit(thread_ts: str, ts: str, old: str, new: str) -> dict:
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": CHANNEL,
+        "ts": "1800000099.000001",
+        "message": {**reply(thread_ts, ts, new), "edited": {"user": "U0AGENT01", "ts": "1"}},
+        "previous_message": reply(thread_ts, ts, old),
+    }
+
+
+def deletion(thread_ts: str, ts: str, old: str) -> dict:
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": CHANNEL,
+        "ts": "1800000098.000001",
+        "deleted_ts": ts,
+        "previous_message": reply(thread_ts, ts, old),
+    }
+
+
+async def test_reply_in_thread_is_sent_to_the_visitor(bridge, membrane, thread_ts):
+    status, _ = await bridge.slack_event(reply(thread_ts, "1800000001.000100", "On its way!"), event_id())
+    assert status == 200
+    await bridge.settled()
+
+    assert membrane.runs_of("send-agent-message") == [{"clientId": "client-1", "text": "On its way!"}]
+    assert membrane.visible_messages("client-1") == ["On its way!"]
+
+
+async def test_mrkdwn_becomes_readable_plain_text(bridge, membrane, thread_ts):
+    text = "Ask <@U0AGENT02> or see <https://help.example.org/ship|our guide> &amp; <mailto:a@b.io|a@b.io> &lt;3"
+    await bridge.slack_event(reply(thread_ts, "1800000001.000200", text), event_id())
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == [
+        "Ask @Kim Lee or see our guide (https://help.example.org/ship) & a@b.io <3"
+    ]
+
+
+async def test_slack_retry_of_the_same_event_sends_once(bridge, membrane, thread_ts):
+    event = reply(thread_ts, "1800000001.000300", "Once only")
+    same_id = event_id()
+    await bridge.slack_event(event, same_id)
+    status, _ = await bridge.slack_event(event, same_id, retry_num=1)
+    assert status == 200
+    await bridge.slack_event(event, event_id())  # even a new event id for the same message ts
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == ["Once only"]
+
+
+async def test_echo_of_our_own_agent_message_is_not_posted_again(bridge, slack, membrane, thread_ts):
+    await bridge.slack_event(reply(thread_ts, "1800000001.000400", "Checking now"), event_id())
+    await bridge.settled()
+    [sent] = membrane.messages.values()
+    echo = {"id": sent["id"], "type": "agent", "message": "Checking now", "agentId": "a9",
+            "createdAt": sent["createdAt"]}
+    later = visitor_says("m2", "thanks", at=sent["createdAt"] + 1000)
+    await bridge.webhook(chat_event("chatFragment", messages=[echo, later], name="Jane"))
+    await bridge.settled()
+
+    texts = [r.text for r in slack.replies(CHANNEL, thread_ts)]
+    assert not any("Checking now" in t for t in texts)
+    assert "thanks" in texts[-1]
+
+
+async def test_edit_in_slack_edits_the_chatra_message(bridge, membrane, thread_ts):
+    ts = "1800000001.000500"
+    await bridge.slack_event(reply(thread_ts, ts, "Teh parcel"), event_id())
+    await bridge.slack_event(edit(thread_ts, ts, "Teh parcel", "The parcel"), event_id())
+    await bridge.settled()
+
+    [sent_id] = membrane.messages
+    assert membrane.runs_of("edit-agent-message") == [{"messageId": sent_id, "text": "The parcel"}]
+    assert membrane.visible_messages("client-1") == ["The parcel"]
+
+
+async def test_delete_in_slack_deletes_the_chatra_message(bridge, membrane, thread_ts):
+    ts = "1800000001.000600"
+    await bridge.slack_event(reply(thread_ts, ts, "Wrong chat, sorry"), event_id())
+    await bridge.settled()
+    [sent_id] = membrane.messages
+    await bridge.slack_event(deletion(thread_ts, ts, "Wrong chat, sorry"), event_id())
+    await bridge.settled()
+
+    assert membrane.runs_of("delete-agent-message") == [{"messageId": sent_id}]
+    assert membrane.visible_messages("client-1") == []
+
+
+async def test_what_is_not_a_persons_thread_reply_is_ignored(bridge, membrane, thread_ts):
+    ignored = [
+        reply(thread_ts, "1800000002.000001", "bot says", bot_id="BOTHER01", subtype="bot_message"),
+        reply(thread_ts, "1800000002.000002", "our own post", user="UBOT000001", bot_id="BBOT000001"),
+        {**reply(thread_ts, "1800000002.000003", "top level"), "thread_ts": None},
+        reply("1700000000.000001", "1800000002.000004", "other thread"),
+        {"type": "message", "subtype": "channel_join", "channel": CHANNEL, "user": "U0AGENT01",
+         "ts": "1800000002.000005", "text": "joined"},
+        # Slack's own message_changed for unfurls / reply counts: the text did not change
+        edit(thread_ts, "1800000002.000006", "same", "same"),
+    ]
+    for event in ignored:
+        status, _ = await bridge.slack_event(event, event_id())
+        assert status == 200
+    await bridge.settled()
+
+    assert membrane.runs == []
+
+
+async def test_thread_broadcast_reply_is_sent_too(bridge, membrane, thread_ts):
+    event = reply(thread_ts, "1800000003.000001", "Also to channel", subtype="thread_broadcast")
+    await bridge.slack_event(event, event_id())
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == ["Also to channel"]
+
+
+async def test_conversation_order_is_kept(bridge, membrane, thread_ts):
+    for n in range(5):
+        await bridge.slack_event(reply(thread_ts, f"1800000004.00000{n}", f"part {n}"), event_id())
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == [f"part {n}" for n in range(5)]
