@@ -122,7 +122,12 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    try:
+        bolt_request = await to_bolt_request(request)
+    except ValueError:  # Bolt parses the body before checking the signature, and raises on bad JSON
+        log.warning("slack request with a malformed body (%s bytes)", request.content_length)
+        return web.json_response({"ok": False, "error": "malformed body"}, status=400)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     if bolt_response.status >= 400:
         log.warning(
             "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]

@@ -1,0 +1,107 @@
+"""`chatra-bridge serve` as a newcomer runs it: a real process, settings from the environment."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+
+from tests.conftest import BOT_TOKEN, CHANNEL, CONNECTION, MEMBRANE_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET
+from tests.helpers import chat_event, visitor_says, wait_for
+
+SETTING_NAMES = ("SLACK", "MEMBRANE", "CHATRA", "DATABASE", "HOST", "PORT", "LOG_")
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_NAMES)}
+    return {**env, **settings}
+
+
+def test_missing_settings_stop_start_up_with_one_message_naming_each(tmp_path):
+    env = clean_env(SLACK_BOT_TOKEN="xoxp-user-token", SLACK_CHANNEL_ID="#support")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for problem in (
+        "SLACK_BOT_TOKEN: must be a bot token starting with xoxb-",
+        "SLACK_CHANNEL_ID: must be a channel id",
+        "MEMBRANE_CONNECTION_ID: missing",
+        "CHATRA_WEBHOOK_SECRET: missing",
+        "SLACK_SIGNING_SECRET: required",
+        "MEMBRANE_TOKEN: required",
+    ):
+        assert problem in result.stderr
+    assert "xoxp-user-token" not in result.stderr
+
+
+def test_settings_are_read_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\nSLACK_CHANNEL_ID=nope\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=clean_env(), capture_output=True,
+        text=True, timeout=30,
+    )
+    assert "SLACK_BOT_TOKEN" not in result.stderr  # read from .env and valid
+    assert "SLACK_CHANNEL_ID: must be a channel id" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, membrane):
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_CHANNEL_ID=CHANNEL,
+        SLACK_API_URL=slack.api_url,
+        MEMBRANE_CONNECTION_ID=CONNECTION,
+        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
+        MEMBRANE_API_URL=membrane.url,
+        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        DATABASE_PATH=str(tmp_path / "bridge.db"),
+        HOST="127.0.0.1",
+        PORT=str(port),
+        LOG_LEVEL="DEBUG",
+    )
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env, stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    async with http.get(url + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                await asyncio.sleep(0.1)
+            body = json.dumps(chat_event("chatStarted", messages=[visitor_says("m1", "hello")]))
+            async with http.post(f"{url}/chatra/webhook/{WEBHOOK_SECRET}", data=body) as response:
+                assert response.status == 200
+            async with http.post(f"{url}/chatra/webhook/wrong-{WEBHOOK_SECRET}", data=body) as response:
+                assert response.status == 404
+        await wait_for(lambda: any("hello" in m.text for m in slack.messages), timeout=10)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    logs = log_path.read_text()
+    assert "chatStarted for chat client-1 stored" in logs
+    for secret in (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, MEMBRANE_TOKEN):
+        assert secret not in logs
