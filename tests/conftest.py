@@ -14,8 +14,16 @@ CHANNEL = "C0SUPPORT1"
 CONNECTION = "conn-chatra-1"
 MEMBRANE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InRlbmFudCJ9.c2lnbmF0dXJl"
 USERS = {
-    "U0AGENT01": {"id": "U0AGENT01", "name": "sam", "profile": {"display_name": "Sam", "real_name": "Sam Agent"}},
-    "U0AGENT02": {"id": "U0AGENT02", "name": "kim", "profile": {"display_name": "", "real_name": "Kim Lee"}},
+    "U0AGENT01": {
+        "id": "U0AGENT01",
+        "name": "sam",
+        "profile": {"display_name": "Sam", "real_name": "Sam Agent"},
+    },
+    "U0AGENT02": {
+        "id": "U0AGENT02",
+        "name": "kim",
+        "profile": {"display_name": "", "real_name": "Kim Lee"},
+    },
 }
 
 

@@ -17,16 +17,16 @@ from bot.config import Settings
 from tests.fakes.slack import TEAM_ID
 
 
-async def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+async def wait_for(condition: Callable[[], Any], within: float = 5.0) -> Any:
     """Poll `condition()` until it returns something truthy; fail with what it last returned."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         result = condition()
         if result:
             return result
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(0.02)
 
 
@@ -87,11 +87,11 @@ class RunningApp:
         await self.stop()
         await self._http.close()
 
-    async def settled(self, timeout: float = 5.0) -> None:
+    async def settled(self, within: float = 5.0) -> None:
         """Wait until every stored event has been processed."""
         assert self.app is not None
         inbox, worker = self.app[INBOX], self.app[WORKER]
-        await wait_for(lambda: inbox.count("pending") == 0, timeout)
+        await wait_for(lambda: inbox.count("pending") == 0, within)
         await worker.drain()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -102,7 +102,9 @@ class RunningApp:
             except ValueError:
                 return response.status, text
 
-    async def webhook(self, body: dict[str, Any] | bytes, secret: str | None = None) -> tuple[int, Any]:
+    async def webhook(
+        self, body: dict[str, Any] | bytes, secret: str | None = None
+    ) -> tuple[int, Any]:
         secret = secret or self.settings.chatra_webhook_secret.get_secret_value()
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
@@ -129,7 +131,9 @@ class RunningApp:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.request("POST", "/slack/events", data=body, headers=headers)
 
-    async def slack_event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> tuple[int, Any]:
+    async def slack_event(
+        self, event: dict[str, Any], event_id: str, **kwargs: Any
+    ) -> tuple[int, Any]:
         body = {
             "token": "legacy",
             "team_id": TEAM_ID,

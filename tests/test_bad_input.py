@@ -13,11 +13,16 @@ from tests.test_slack_to_chatra import event_id, reply
 
 def stored_rows(settings) -> dict[str, int]:
     with sqlite3.connect(settings.database_path) as db:
-        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("inbox", "threads", "messages")}
+        return {
+            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("inbox", "threads", "messages")
+        }
 
 
 async def still_works(bridge, slack) -> None:
-    status, _ = await bridge.webhook(chat_event("chatStarted", "client-ok", [visitor_says("ok1", "fine")]))
+    status, _ = await bridge.webhook(
+        chat_event("chatStarted", "client-ok", [visitor_says("ok1", "fine")])
+    )
     assert status == 200
     await bridge.settled()
     assert any("fine" in r.text for r in slack.messages)
@@ -30,13 +35,37 @@ async def still_works(bridge, slack) -> None:
         (b"[1, 2]", 422, "eventName"),
         (json.dumps({"eventName": "chatStarted"}).encode(), 422, "client"),
         (json.dumps({"eventName": "chatStarted", "client": {"id": ""}}).encode(), 422, "client.id"),
-        (json.dumps({"eventName": "chatFragment", "client": {"id": "c"}, "messages": [{"type": "client"}]}).encode(),
-         422, "messages.0.id"),
-        (json.dumps({"eventName": "chatFragment", "client": {"id": "c"}, "messages": "hi"}).encode(), 422, "messages"),
+        (
+            json.dumps(
+                {
+                    "eventName": "chatFragment",
+                    "client": {"id": "c"},
+                    "messages": [{"type": "client"}],
+                }
+            ).encode(),
+            422,
+            "messages.0.id",
+        ),
+        (
+            json.dumps(
+                {"eventName": "chatFragment", "client": {"id": "c"}, "messages": "hi"}
+            ).encode(),
+            422,
+            "messages",
+        ),
     ],
-    ids=["not-json", "not-an-object", "no-client", "empty-client-id", "message-without-id", "messages-not-a-list"],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "no-client",
+        "empty-client-id",
+        "message-without-id",
+        "messages-not-a-list",
+    ],
 )
-async def test_malformed_webhook_is_refused_with_a_reason(bridge, slack, settings, caplog, body, status, reason):
+async def test_malformed_webhook_is_refused_with_a_reason(
+    bridge, slack, settings, caplog, body, status, reason
+):
     before = stored_rows(settings)
     got_status, answer = await bridge.webhook(body)
 
@@ -49,7 +78,9 @@ async def test_malformed_webhook_is_refused_with_a_reason(bridge, slack, setting
 
 async def test_wrong_webhook_secret_is_404_and_stores_nothing(bridge, slack, settings, caplog):
     before = stored_rows(settings)
-    status, _ = await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "x")]), secret="guess" * 5)
+    status, _ = await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "x")]), secret="guess" * 5
+    )
 
     assert status == 404
     assert stored_rows(settings) == before
@@ -69,7 +100,9 @@ async def test_body_over_one_mebibyte_is_413(bridge, slack, settings):
 
 async def test_unknown_chatra_event_is_accepted_and_ignored(bridge, slack, settings, caplog):
     before = stored_rows(settings)
-    status, answer = await bridge.webhook(chat_event("chatRated", messages=[visitor_says("m1", "x")]))
+    status, answer = await bridge.webhook(
+        chat_event("chatRated", messages=[visitor_says("m1", "x")])
+    )
 
     assert status == 200 and answer["ignored"] == "unknown event"
     assert stored_rows(settings) == before
@@ -83,10 +116,14 @@ async def test_bad_slack_signature_is_401_and_nothing_is_sent(bridge, membrane, 
     thread_ts = slack.parents(CHANNEL)[0].ts
     before = stored_rows(settings)
 
-    status, _ = await bridge.slack_event(reply(thread_ts, "1800000020.000001", "x"), event_id(), secret="wrong")
+    status, _ = await bridge.slack_event(
+        reply(thread_ts, "1800000020.000001", "x"), event_id(), secret="wrong"
+    )
     assert status == 401
     stale = int(time.time()) - 6 * 60
-    status, _ = await bridge.slack_event(reply(thread_ts, "1800000020.000002", "x"), event_id(), timestamp=stale)
+    status, _ = await bridge.slack_event(
+        reply(thread_ts, "1800000020.000002", "x"), event_id(), timestamp=stale
+    )
     assert status == 401
 
     await bridge.settled()

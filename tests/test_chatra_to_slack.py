@@ -52,7 +52,10 @@ async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_on
     overlapping = [visitor_says("m1", "one"), visitor_says("m2", "two", at=1_732_450_001_000)]
     await bridge.webhook(chat_event("chatFragment", messages=overlapping))
     await bridge.webhook(
-        chat_event("chatTranscript", messages=[*overlapping, visitor_says("m3", "three", at=1_732_450_002_000)])
+        chat_event(
+            "chatTranscript",
+            messages=[*overlapping, visitor_says("m3", "three", at=1_732_450_002_000)],
+        )
     )
     await bridge.settled()
 
@@ -62,7 +65,10 @@ async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_on
 
 
 async def test_agent_messages_written_in_chatra_are_labelled_with_the_agent(bridge, slack):
-    messages = [visitor_says("m1", "Hello?"), agent_says("m2", "Hi, Ana here", at=1_732_450_003_000)]
+    messages = [
+        visitor_says("m1", "Hello?"),
+        agent_says("m2", "Hi, Ana here", at=1_732_450_003_000),
+    ]
     await bridge.webhook(chat_event("chatFragment", messages=messages, name="Jane"))
     await bridge.settled()
 
@@ -82,7 +88,9 @@ async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
 
 
 async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "<!channel> help & <b>")]))
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "<!channel> help & <b>")])
+    )
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
@@ -92,8 +100,12 @@ async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
 
 
 async def test_transcript_marks_the_card_closed_and_a_new_message_reopens_it(bridge, slack):
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await bridge.webhook(chat_event("chatTranscript", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane")
+    )
+    await bridge.webhook(
+        chat_event("chatTranscript", messages=[visitor_says("m1", "hi")], name="Jane")
+    )
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
@@ -119,8 +131,12 @@ async def test_changed_visitor_details_update_the_card_in_place(bridge, slack):
 
 
 async def test_two_chats_get_two_threads(bridge, slack):
-    await bridge.webhook(chat_event("chatStarted", "client-a", [visitor_says("a1", "from a")], name="A"))
-    await bridge.webhook(chat_event("chatStarted", "client-b", [visitor_says("b1", "from b")], name="B"))
+    await bridge.webhook(
+        chat_event("chatStarted", "client-a", [visitor_says("a1", "from a")], name="A")
+    )
+    await bridge.webhook(
+        chat_event("chatStarted", "client-b", [visitor_says("b1", "from b")], name="B")
+    )
     await bridge.settled()
 
     cards = {card.text.removeprefix("New chat: "): card for card in slack.parents(CHANNEL)}
@@ -132,7 +148,7 @@ async def test_two_chats_get_two_threads(bridge, slack):
 async def test_slack_rate_limit_is_waited_out_and_nothing_is_lost(bridge, slack):
     slack.fail_next("chat.postMessage", status=429, retry_after=1)
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
-    await bridge.settled(timeout=10)
+    await bridge.settled(within=10)
 
     [card] = slack.parents(CHANNEL)
     assert [words(r.text) for r in slack.replies(CHANNEL, card.ts)] == ["hi"]

@@ -1,4 +1,4 @@
-"""Failure is visible: transient errors are retried, permanent ones leave a warning in the thread."""
+"""Failure is visible: transient errors are retried, permanent ones warn in the thread."""
 
 import pytest
 
@@ -9,7 +9,9 @@ from tests.test_slack_to_chatra import deletion, edit, event_id, reply
 
 @pytest.fixture
 async def thread_ts(bridge, slack) -> str:
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane"))
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
+    )
     await bridge.settled()
     return slack.parents(CHANNEL)[0].ts
 
@@ -29,18 +31,24 @@ def warnings(slack, thread_ts: str) -> list[str]:
     ],
     ids=["5xx", "429", "chatra-5xx", "connection-reset", "timeout"],
 )
-async def test_transient_membrane_failure_is_delivered_after_retry(bridge, slack, membrane, thread_ts, fault):
+async def test_transient_membrane_failure_is_delivered_after_retry(
+    bridge, slack, membrane, thread_ts, fault
+):
     membrane.fail_next("send-agent-message", **fault)
     await bridge.slack_event(reply(thread_ts, "1800000010.000001", "Still there?"), event_id())
-    await bridge.settled(timeout=10)
+    await bridge.settled(within=10)
 
     assert membrane.visible_messages("client-1") == ["Still there?"]
     assert warnings(slack, thread_ts) == []
 
 
 async def test_disconnected_chatra_puts_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
-    membrane.fail_next("send-agent-message", status=400, type="connection", message="Connection is disconnected")
-    await bridge.slack_event(reply(thread_ts, "1800000010.000002", "Your refund is done"), event_id())
+    membrane.fail_next(
+        "send-agent-message", status=400, type="connection", message="Connection is disconnected"
+    )
+    await bridge.slack_event(
+        reply(thread_ts, "1800000010.000002", "Your refund is done"), event_id()
+    )
     await bridge.settled()
 
     [warning] = warnings(slack, thread_ts)
@@ -50,7 +58,9 @@ async def test_disconnected_chatra_puts_a_warning_in_the_thread(bridge, slack, m
 
 
 async def test_rejected_input_names_the_reason(bridge, slack, membrane, thread_ts):
-    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="text too long")
+    membrane.fail_next(
+        "send-agent-message", status=400, type="bad_request", message="text too long"
+    )
     await bridge.slack_event(reply(thread_ts, "1800000010.000003", "x"), event_id())
     await bridge.settled()
 
@@ -72,7 +82,9 @@ async def test_failed_edit_and_delete_are_reported(bridge, slack, membrane, thre
     ts = "1800000010.000005"
     await bridge.slack_event(reply(thread_ts, ts, "first"), event_id())
     await bridge.settled()
-    membrane.fail_next("edit-agent-message", status=404, type="dependency_error", message="message not found")
+    membrane.fail_next(
+        "edit-agent-message", status=404, type="dependency_error", message="message not found"
+    )
     await bridge.slack_event(edit(thread_ts, ts, "first", "second"), event_id())
     await bridge.settled()
     membrane.fail_next("delete-agent-message", status=400, type="connection")

@@ -1,4 +1,4 @@
-"""Slack -> Chatra: a person's reply in a chat's thread reaches the visitor; edits and deletes follow."""
+"""Slack -> Chatra: a reply in a chat's thread reaches the visitor; edits and deletes follow."""
 
 import itertools
 
@@ -17,7 +17,9 @@ def event_id() -> str:
 @pytest.fixture
 async def thread_ts(bridge, slack) -> str:
     """A chat with client-1 already mirrored: the parent message's ts."""
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane"))
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
+    )
     await bridge.settled()
     [card] = slack.parents(CHANNEL)
     return card.ts
@@ -61,16 +63,23 @@ def deletion(thread_ts: str, ts: str, old: str) -> dict:
 
 
 async def test_reply_in_thread_is_sent_to_the_visitor(bridge, membrane, thread_ts):
-    status, _ = await bridge.slack_event(reply(thread_ts, "1800000001.000100", "On its way!"), event_id())
+    status, _ = await bridge.slack_event(
+        reply(thread_ts, "1800000001.000100", "On its way!"), event_id()
+    )
     assert status == 200
     await bridge.settled()
 
-    assert membrane.runs_of("send-agent-message") == [{"clientId": "client-1", "text": "On its way!"}]
+    assert membrane.runs_of("send-agent-message") == [
+        {"clientId": "client-1", "text": "On its way!"}
+    ]
     assert membrane.visible_messages("client-1") == ["On its way!"]
 
 
 async def test_mrkdwn_becomes_readable_plain_text(bridge, membrane, thread_ts):
-    text = "Ask <@U0AGENT02> or see <https://help.example.org/ship|our guide> &amp; <mailto:a@b.io|a@b.io> &lt;3"
+    text = (
+        "Ask <@U0AGENT02> or see <https://help.example.org/ship|our guide>"
+        " &amp; <mailto:a@b.io|a@b.io> &lt;3"
+    )
     await bridge.slack_event(reply(thread_ts, "1800000001.000200", text), event_id())
     await bridge.settled()
 
@@ -91,12 +100,19 @@ async def test_slack_retry_of_the_same_event_sends_once(bridge, membrane, thread
     assert membrane.visible_messages("client-1") == ["Once only"]
 
 
-async def test_echo_of_our_own_agent_message_is_not_posted_again(bridge, slack, membrane, thread_ts):
+async def test_echo_of_our_own_agent_message_is_not_posted_again(
+    bridge, slack, membrane, thread_ts
+):
     await bridge.slack_event(reply(thread_ts, "1800000001.000400", "Checking now"), event_id())
     await bridge.settled()
     [sent] = membrane.messages.values()
-    echo = {"id": sent["id"], "type": "agent", "message": "Checking now", "agentId": "a9",
-            "createdAt": sent["createdAt"]}
+    echo = {
+        "id": sent["id"],
+        "type": "agent",
+        "message": "Checking now",
+        "agentId": "a9",
+        "createdAt": sent["createdAt"],
+    }
     later = visitor_says("m2", "thanks", at=sent["createdAt"] + 1000)
     await bridge.webhook(chat_event("chatFragment", messages=[echo, later], name="Jane"))
     await bridge.settled()
@@ -132,11 +148,19 @@ async def test_delete_in_slack_deletes_the_chatra_message(bridge, membrane, thre
 async def test_what_is_not_a_persons_thread_reply_is_ignored(bridge, membrane, thread_ts):
     ignored = [
         reply(thread_ts, "1800000002.000001", "bot says", bot_id="BOTHER01", subtype="bot_message"),
-        reply(thread_ts, "1800000002.000002", "our own post", user="UBOT000001", bot_id="BBOT000001"),
+        reply(
+            thread_ts, "1800000002.000002", "our own post", user="UBOT000001", bot_id="BBOT000001"
+        ),
         {**reply(thread_ts, "1800000002.000003", "top level"), "thread_ts": None},
         reply("1700000000.000001", "1800000002.000004", "other thread"),
-        {"type": "message", "subtype": "channel_join", "channel": CHANNEL, "user": "U0AGENT01",
-         "ts": "1800000002.000005", "text": "joined"},
+        {
+            "type": "message",
+            "subtype": "channel_join",
+            "channel": CHANNEL,
+            "user": "U0AGENT01",
+            "ts": "1800000002.000005",
+            "text": "joined",
+        },
         # Slack's own message_changed for unfurls / reply counts: the text did not change
         edit(thread_ts, "1800000002.000006", "same", "same"),
     ]

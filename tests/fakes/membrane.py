@@ -95,9 +95,15 @@ class FakeMembrane(FakeServer):
     def _send_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = _required(data, "clientId")
         text = _text(data, limit=10_000)
-        message = {"id": self._new_id("msg"), "type": "agent", "clientId": client_id,
-                   "agentId": data.get("agentId"), "text": text,
-                   "createdAt": int(time.time() * 1000), "receivedFrom": "api"}
+        message = {
+            "id": self._new_id("msg"),
+            "type": "agent",
+            "clientId": client_id,
+            "agentId": data.get("agentId"),
+            "text": text,
+            "createdAt": int(time.time() * 1000),
+            "receivedFrom": "api",
+        }
         self.messages[message["id"]] = message
         return message
 
@@ -129,8 +135,13 @@ class FakeMembrane(FakeServer):
 
     def _send_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = _required(data, "clientId")
-        message = {"id": self._new_id("push"), "clientId": client_id, "text": _text(data, 5000),
-                   "agentId": data.get("agentId"), "groupId": data.get("groupId")}
+        message = {
+            "id": self._new_id("push"),
+            "clientId": client_id,
+            "text": _text(data, 5000),
+            "agentId": data.get("agentId"),
+            "groupId": data.get("groupId"),
+        }
         self.pushed[message["id"]] = message
         return message
 

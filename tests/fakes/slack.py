@@ -64,8 +64,15 @@ class FakeSlack(FakeServer):
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
-    def fail_next(self, method: str, *, status: int = 200, error: str | None = None,
-                  retry_after: int | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         self.faults += [Fault(method, status, error, retry_after) for _ in range(times)]
 
     # -- the API --
@@ -81,15 +88,23 @@ class FakeSlack(FakeServer):
                 body = {"ok": False, "error": fault.error or "ratelimited"}
                 return web.json_response(body, status=fault.status, headers=headers)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return _error("not_authed" if "Authorization" not in request.headers else "invalid_auth")
+            return _error(
+                "not_authed" if "Authorization" not in request.headers else "invalid_auth"
+            )
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
         return await handler(args)
 
     async def _auth_test(self, args: dict[str, Any]) -> web.Response:
-        return _ok(url="https://fake.slack.com/", team="Fake", user="chatra-bridge",
-                   team_id=TEAM_ID, user_id=BOT_USER_ID, bot_id=BOT_ID)
+        return _ok(
+            url="https://fake.slack.com/",
+            team="Fake",
+            user="chatra-bridge",
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+        )
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel", "")
@@ -105,8 +120,13 @@ class FakeSlack(FakeServer):
             return _error("thread_not_found")
         posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args)
         self.messages.append(posted)
-        message = {"type": "message", "text": posted.text, "ts": posted.ts, "bot_id": BOT_ID,
-                   "user": BOT_USER_ID}
+        message = {
+            "type": "message",
+            "text": posted.text,
+            "ts": posted.ts,
+            "bot_id": BOT_ID,
+            "user": BOT_USER_ID,
+        }
         if thread_ts:
             message["thread_ts"] = thread_ts
         return _ok(channel=channel, ts=posted.ts, message=message)
@@ -160,4 +180,3 @@ def _ok(**fields: Any) -> web.Response:
 
 def _error(error: str) -> web.Response:
     return web.json_response({"ok": False, "error": error})
-

@@ -1,0 +1,128 @@
+"""The core on its own: no HTTP, no Bolt; Slack and Chatra are small in-memory stand-ins."""
+
+import asyncio
+import itertools
+
+import pytest
+
+from bot.bridge import Bridge
+from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
+from bot.membrane import MembraneError
+from bot.slack_views import SlackMessage
+from storage import Inbox, Messages, Threads, open_database
+from tests.helpers import chat_event, visitor_says
+
+
+class MemorySlack:
+    def __init__(self) -> None:
+        self.posts: list[tuple[str | None, str]] = []  # (thread_ts, text)
+        self.updates: list[tuple[str, str]] = []
+        self._ts = itertools.count(1)
+
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+        self.posts.append((thread_ts, message.text))
+        return f"1700000000.{next(self._ts):06d}"
+
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        self.updates.append((ts, message.text))
+
+    async def user_name(self, user_id: str) -> str | None:
+        return {"U1": "Sam"}.get(user_id)
+
+
+class MemoryChatra:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.edited: list[tuple[str, str]] = []
+        self.deleted: list[str] = []
+        self.failure: MembraneError | None = None
+
+    async def send_agent_message(
+        self, client_id: str, text: str, agent_id: str | None = None
+    ) -> str:
+        if self.failure:
+            raise self.failure
+        self.sent.append((client_id, text))
+        return f"msg-{len(self.sent)}"
+
+    async def edit_agent_message(self, message_id: str, text: str) -> None:
+        self.edited.append((message_id, text))
+
+    async def delete_agent_message(self, message_id: str) -> None:
+        self.deleted.append(message_id)
+
+
+@pytest.fixture
+def parts():
+    db = open_database(":memory:")
+    slack, chatra = MemorySlack(), MemoryChatra()
+    bridge = Bridge(
+        slack=slack,
+        chatra=chatra,
+        inbox=Inbox(db),
+        threads=Threads(db),
+        messages=Messages(db),
+        channel="C0SUPPORT1",
+        dashboard_url="https://app.chatra.io",
+        arrived=asyncio.Event(),
+    )
+    return bridge, slack, chatra
+
+
+def webhook(name: str, *messages: dict) -> ChatraWebhook:
+    return ChatraWebhook.model_validate(chat_event(name, messages=list(messages), name="Jane"))
+
+
+async def test_the_same_chat_event_twice_posts_once(parts):
+    bridge, slack, _ = parts
+    event = webhook("chatStarted", visitor_says("m1", "hi"))
+    await bridge.chat_event(event)
+    await bridge.chat_event(event)
+
+    assert [text for _, text in slack.posts] == [
+        "New chat: Jane",
+        ":bust_in_silhouette: *Jane*: hi",
+    ]
+
+
+async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(parts):
+    bridge, slack, chatra = parts
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    parent_ts = "1700000000.000001"
+    reply = SlackReply(
+        channel="C0SUPPORT1", thread_ts=parent_ts, ts="1.1", user="U1", text="hey <@U1>"
+    )
+    await bridge.reply_written(reply)
+    await bridge.reply_written(reply)
+    echo = {"id": "msg-1", "type": "agent", "message": "hey @Sam", "createdAt": 1_732_450_001_000}
+    await bridge.chat_event(webhook("chatFragment", echo))
+
+    assert chatra.sent == [("client-1", "hey @Sam")]
+    assert len(slack.posts) == 2  # the card and the visitor's "hi": no echo
+
+
+async def test_edit_and_delete_use_the_stored_chatra_id(parts):
+    bridge, _, chatra = parts
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
+    await bridge.reply_written(SlackReply(**thread, user="U1", text="a"))
+    await bridge.reply_edited(SlackEdit(**thread, user="U1", text="b"))
+    await bridge.reply_deleted(SlackDeletion(**thread))
+    await bridge.reply_deleted(SlackDeletion(**thread))
+
+    assert chatra.edited == [("msg-1", "b")]
+    assert chatra.deleted == ["msg-1"]
+
+
+async def test_permanent_failure_is_recorded_and_warned_once(parts):
+    bridge, slack, chatra = parts
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    chatra.failure = MembraneError("connection", "Chatra is disconnected", transient=False)
+    reply = SlackReply(
+        channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.3", user="U1", text="x"
+    )
+    await bridge.reply_written(reply)
+    await bridge.reply_written(reply)
+
+    warnings = [text for _, text in slack.posts if ":warning:" in text]
+    assert len(warnings) == 1 and "Chatra is disconnected" in warnings[0]

@@ -1,0 +1,96 @@
+"""The Membrane client: tokens, the wire format, errors in words."""
+
+import time
+
+import aiohttp
+import jwt
+import pytest
+
+from bot.membrane import MembraneClient, MembraneError, TokenSource
+from tests.conftest import CONNECTION
+
+WORKSPACE_SECRET = "workspace-secret-of-thirty-two-bytes!"
+
+
+def test_minted_token_is_an_hs256_jwt_for_the_tenant():
+    source = TokenSource(
+        workspace_key="ws-key", workspace_secret=WORKSPACE_SECRET, tenant_key="tenant-7"
+    )
+    claims = jwt.decode(source.token(), WORKSPACE_SECRET, algorithms=["HS256"])
+    assert claims["id"] == "tenant-7" and claims["iss"] == "ws-key"
+    assert claims["exp"] > time.time() + 3000
+
+
+def test_minted_token_is_reminted_before_it_expires(monkeypatch):
+    source = TokenSource(workspace_key="k", workspace_secret=WORKSPACE_SECRET, tenant_key="t")
+    first = source.token()
+    assert source.token() == first
+    monkeypatch.setattr(
+        time, "time", lambda: jwt.decode(first, WORKSPACE_SECRET, algorithms=["HS256"])["exp"] - 30
+    )
+    assert source.token() != first
+
+
+def test_ready_token_is_used_as_given():
+    assert TokenSource("a.b.c").token() == "a.b.c"
+
+
+@pytest.fixture
+async def client(membrane):
+    async with aiohttp.ClientSession() as session:
+        tokens = TokenSource(workspace_key="k", workspace_secret=WORKSPACE_SECRET, tenant_key="t")
+        yield MembraneClient(
+            session,
+            base_url=membrane.url,
+            connection_id=CONNECTION,
+            tokens=tokens,
+            timeout=1,
+            attempts=2,
+            base_delay=0,
+        )
+
+
+async def test_every_seed_action_runs_with_chatras_input_names(client, membrane):
+    """The fake refuses a missing `membrane-api-version` or a token that is not a JWT."""
+    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
+    message_id = await client.send_agent_message("c1", "hello", agent_id="a9")
+    await client.edit_agent_message(message_id, "hello!")
+    assert (await client.get_message(message_id))["text"] == "hello!"
+    await client.delete_agent_message(message_id)
+    assert (await client.get_client("c1"))["name"] == "Jane"
+    assert (await client.update_client("c1", email="j@example.org"))["email"] == "j@example.org"
+    pushed_id = await client.send_pushed_message("c1", "promo", group_id="g1")
+    await client.edit_pushed_message(pushed_id, "promo!")
+    assert (await client.get_pushed_message(pushed_id))["text"] == "promo!"
+    await client.delete_pushed_message(pushed_id)
+
+    assert [key for key, _ in membrane.runs] == [
+        "send-agent-message",
+        "edit-agent-message",
+        "get-message",
+        "delete-agent-message",
+        "get-client",
+        "update-client",
+        "send-pushed-message",
+        "edit-pushed-message",
+        "get-pushed-message",
+        "delete-pushed-message",
+    ]
+    assert membrane.runs[0][1] == {"clientId": "c1", "text": "hello", "agentId": "a9"}
+
+
+async def test_errors_are_sentences(client, membrane):
+    with pytest.raises(MembraneError) as error:
+        await client.get_client("nobody")
+    assert str(error.value) == "Chatra answered with an error: Chatra: client not found"
+    assert not error.value.transient
+
+    with pytest.raises(MembraneError) as error:
+        await client.send_agent_message("c1", "")
+    assert "Chatra refused the send-agent-message input" in str(error.value)
+
+    membrane.fail_next(times=2, status=503)
+    with pytest.raises(MembraneError) as error:
+        await client.get_message("x")
+    assert str(error.value).startswith("Membrane did not run get-message after 2 tries")
+    assert error.value.transient
