@@ -4,11 +4,13 @@ Answers are HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`
 HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds.micro" strings.
 """
 
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import FakeServer
@@ -38,9 +40,19 @@ class Fault:
 
 
 class FakeSlack(FakeServer):
-    def __init__(self, token: str, channels: set[str], users: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        token: str,
+        channels: set[str],
+        users: dict[str, dict[str, Any]],
+        app_token: str = "xapp-1-fake-app-token",
+    ) -> None:
         super().__init__()
         self.token = token
+        self.app_token = app_token
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[dict[str, Any]] = []
+        self._envelopes = itertools.count(1)
         self.channels = channels
         self.users = users
         self.messages: list[Posted] = []
@@ -48,6 +60,7 @@ class FakeSlack(FakeServer):
         self.faults: list[Fault] = []
         self._last_ts = 0.0
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
+        self.app.router.add_get("/socket-mode", self._socket_mode)
 
     @property
     def api_url(self) -> str:
@@ -87,7 +100,8 @@ class FakeSlack(FakeServer):
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 body = {"ok": False, "error": fault.error or "ratelimited"}
                 return web.json_response(body, status=fault.status, headers=headers)
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {expected}":
             return _error(
                 "not_authed" if "Authorization" not in request.headers else "invalid_auth"
             )
@@ -105,6 +119,35 @@ class FakeSlack(FakeServer):
             user_id=BOT_USER_ID,
             bot_id=BOT_ID,
         )
+
+    async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
+        return _ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
+
+    # -- Socket Mode: envelopes over a websocket, each acked by its envelope_id --
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        async for frame in ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.acks.append(json.loads(frame.data))
+        self.sockets.remove(ws)
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send an `events_api` / `slash_commands` / `interactive` envelope; returns its id."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+        }
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel", "")
