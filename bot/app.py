@@ -125,6 +125,9 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 async def slack_events(request: web.Request) -> web.Response:
     try:
         bolt_request = await to_bolt_request(request)
+    except web.HTTPRequestEntityTooLarge:
+        log.warning("slack request body over %d bytes refused", MAX_BODY)
+        raise
     except ValueError:  # Bolt parses the body before checking the signature, and raises on bad JSON
         log.warning("slack request with a malformed body (%s bytes)", request.content_length)
         return web.json_response({"ok": False, "error": "malformed body"}, status=400)

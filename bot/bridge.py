@@ -10,6 +10,7 @@ import hashlib
 import logging
 from typing import Protocol
 
+from bot.errors import MembraneError
 from bot.events import (
     ChatraClient,
     ChatraMessage,
@@ -19,7 +20,6 @@ from bot.events import (
     SlackEdit,
     SlackReply,
 )
-from bot.membrane import MembraneError
 from bot.slack_views import SlackMessage, delivery_warning, mirrored_message, visitor_card
 from bot.text import slack_to_plain, user_ids_in
 from storage import Inbox, InboxEvent, Messages, Thread, Threads

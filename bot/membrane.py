@@ -13,20 +13,11 @@ from typing import Any
 import aiohttp
 import jwt
 
+from bot.errors import MembraneError
+
 API_VERSION = "2025-10-21"
 TOKEN_TTL = 3600
 log = logging.getLogger(__name__)
-
-
-class MembraneError(Exception):
-    """An action did not run. `str()` is a sentence a support agent can act on."""
-
-    def __init__(self, kind: str, detail: str, *, status: int | None = None, transient: bool):
-        self.kind = kind
-        self.detail = detail
-        self.status = status
-        self.transient = transient
-        super().__init__(detail)
 
 
 class TokenSource:

@@ -88,14 +88,26 @@ async def test_wrong_webhook_secret_is_404_and_stores_nothing(bridge, slack, set
     await still_works(bridge, slack)
 
 
-async def test_body_over_one_mebibyte_is_413(bridge, slack, settings):
+async def test_body_over_one_mebibyte_is_413(bridge, slack, settings, caplog):
     before = stored_rows(settings)
     huge = chat_event("chatStarted", messages=[visitor_says("m1", "x" * (1024 * 1024 + 10))])
     status, _ = await bridge.webhook(huge)
 
     assert status == 413
     assert stored_rows(settings) == before
+    assert "chatra webhook body over 1048576 bytes refused" in caplog.text
     await still_works(bridge, slack)
+
+
+async def test_slack_body_over_one_mebibyte_is_413(bridge, settings, caplog):
+    before = stored_rows(settings)
+    status, _ = await bridge.slack_post(
+        b'{"x": "' + b"x" * (1024 * 1024) + b'"}', "application/json"
+    )
+
+    assert status == 413
+    assert stored_rows(settings) == before
+    assert "over 1048576 bytes refused" in caplog.text
 
 
 async def test_unknown_chatra_event_is_accepted_and_ignored(bridge, slack, settings, caplog):

@@ -6,8 +6,8 @@ import itertools
 import pytest
 
 from bot.bridge import Bridge
+from bot.errors import MembraneError
 from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
-from bot.membrane import MembraneError
 from bot.slack_views import SlackMessage
 from storage import Inbox, Messages, Threads, open_database
 from tests.helpers import chat_event, visitor_says

@@ -7,9 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 
+from bot import __version__
 from tests.conftest import (
     BOT_TOKEN,
     CHANNEL,
@@ -64,6 +66,12 @@ def test_settings_are_read_from_a_dotenv_file(tmp_path):
     )
     assert "SLACK_BOT_TOKEN" not in result.stderr  # read from .env and valid
     assert "SLACK_CHANNEL_ID: must be a channel id" in result.stderr
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "chatra-bridge"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == f"chatra-bridge {__version__}"
 
 
 def free_port() -> int:

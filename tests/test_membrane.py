@@ -6,7 +6,8 @@ import aiohttp
 import jwt
 import pytest
 
-from bot.membrane import MembraneClient, MembraneError, TokenSource
+from bot.errors import MembraneError
+from bot.membrane import MembraneClient, TokenSource
 from tests.conftest import CONNECTION
 
 WORKSPACE_SECRET = "workspace-secret-of-thirty-two-bytes!"

@@ -94,7 +94,7 @@ class FakeMembrane(FakeServer):
 
     def _send_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = _required(data, "clientId")
-        text = _text(data, limit=10_000)
+        text = _text(data)
         message = {
             "id": self._new_id("msg"),
             "type": "agent",
@@ -109,7 +109,7 @@ class FakeMembrane(FakeServer):
 
     def _edit_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         message = self._message(data)
-        message["text"] = _text(data, limit=10_000)
+        message["text"] = _text(data)
         return message
 
     def _delete_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -187,9 +187,10 @@ def _required(data: dict[str, Any], name: str) -> str:
     return value
 
 
-def _text(data: dict[str, Any], limit: int) -> str:
+def _text(data: dict[str, Any], limit: int | None = None) -> str:
+    """Chatra documents 1-5000 characters for pushed messages; no limit for agent messages."""
     text = _required(data, "text")
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         raise ActionFailure(400, "bad_request", f"Input validation failed: text over {limit} chars")
     return text
 
