@@ -21,7 +21,7 @@ from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
-from storage import Inbox, Messages, Threads, open_database
+from storage import Inbox, Messages, SlackPosts, Threads, open_database
 from storage.database import is_reachable
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             inbox=inbox,
             threads=Threads(db),
             messages=Messages(db),
+            slack_posts=SlackPosts(db),
             channel=settings.slack_channel_id,
             dashboard_url=settings.chatra_dashboard_url,
             arrived=arrived,

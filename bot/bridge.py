@@ -20,17 +20,15 @@ from bot.events import (
     SlackEdit,
     SlackReply,
 )
+from bot.slack_delivery import SlackDelivery, SlackPoster
 from bot.slack_views import SlackMessage, delivery_warning, mirrored_message, visitor_card
 from bot.text import slack_to_plain, user_ids_in
-from storage import Inbox, InboxEvent, Messages, Thread, Threads
+from storage import Inbox, InboxEvent, Messages, SlackPosts, Thread, Threads
 
 log = logging.getLogger(__name__)
 
 
-class SlackPort(Protocol):
-    async def post(
-        self, channel: str, message: SlackMessage, thread_ts: str | None = None
-    ) -> str: ...
+class SlackPort(SlackPoster, Protocol):
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
     async def user_name(self, user_id: str) -> str | None: ...
 
@@ -52,11 +50,13 @@ class Bridge:
         inbox: Inbox,
         threads: Threads,
         messages: Messages,
+        slack_posts: SlackPosts,
         channel: str,
         dashboard_url: str,
         arrived: asyncio.Event,
     ) -> None:
         self._slack = slack
+        self._delivery = SlackDelivery(slack, slack_posts)
         self._chatra = chatra
         self._inbox = inbox
         self._threads = threads
@@ -118,7 +118,7 @@ class Bridge:
         thread = self._threads.for_client(client.id)
         if thread is None:
             card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url)
-            ts = await self._slack.post(self._channel, card)
+            ts = await self._delivery.post(f"card:{client.id}", self._channel, card)
             thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
             log.info("chat %s mirrored into thread %s", client.id, ts)
         return thread
@@ -130,7 +130,8 @@ class Bridge:
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
         reply = mirrored_message(message, author=author, is_agent=is_agent)
-        ts = await self._slack.post(thread.channel, reply, thread_ts=thread.thread_ts)
+        key = f"chatra:{message.id}"
+        ts = await self._delivery.post(key, thread.channel, reply, thread.thread_ts)
         self._messages.update(record.id, slack_ts=ts, state="posted")
 
     # -- Slack -> Chatra --
@@ -143,9 +144,9 @@ class Bridge:
         if record.state != "pending":
             return
         if reply.file_names:
-            await self._warn(
-                thread, "Files", ", ".join(reply.file_names), "Sending files is not supported yet."
-            )
+            files = ", ".join(reply.file_names)
+            reason = "Sending files is not supported yet."
+            await self._warn(thread, f"files:{reply.ts}", "Files", files, reason)
         text = await self._plain_text(reply.text)
         if not text.strip():
             self._messages.update(record.id, state="skipped")
@@ -153,8 +154,8 @@ class Bridge:
         try:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
         except MembraneError as error:
+            await self._warn(thread, f"send:{reply.ts}", "Your message", text, str(error))
             self._messages.update(record.id, state="failed", error=str(error))
-            await self._warn(thread, "Your message", text, str(error))
             return
         self._messages.update(record.id, chatra_id=chatra_id, state="sent")
         log.info("reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id)
@@ -165,15 +166,15 @@ class Bridge:
         if thread is None or record is None or record.state in ("deleted", "skipped"):
             return
         text = await self._plain_text(edit.text)
+        key = f"edit:{edit.ts}:{hashlib.sha256(edit.text.encode()).hexdigest()[:16]}"
         if record.chatra_id is None:
-            await self._warn(
-                thread, "Your edit", text, "The original message never reached Chatra."
-            )
+            reason = "The original message never reached Chatra."
+            await self._warn(thread, key, "Your edit", text, reason)
             return
         try:
             await self._chatra.edit_agent_message(record.chatra_id, text)
         except MembraneError as error:
-            await self._warn(thread, "Your edit", text, str(error))
+            await self._warn(thread, key, "Your edit", text, str(error))
             return
         self._messages.update(record.id, text=edit.text)
 
@@ -187,7 +188,8 @@ class Bridge:
         try:
             await self._chatra.delete_agent_message(record.chatra_id)
         except MembraneError as error:
-            await self._warn(thread, "Deleting your message", record.text or "", str(error))
+            key = f"delete:{deletion.ts}"
+            await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
             return
         self._messages.update(record.id, state="deleted")
 
@@ -199,7 +201,8 @@ class Bridge:
                 names[user_id] = name
         return slack_to_plain(mrkdwn, names)
 
-    async def _warn(self, thread: Thread, what: str, quoted: str, reason: str) -> None:
+    async def _warn(self, thread: Thread, key: str, what: str, quoted: str, reason: str) -> None:
+        """Say in the thread what did not reach the visitor; `key` makes it appear once."""
         log.warning("chat %s: %s not delivered: %s", thread.client_id, what.lower(), reason)
         warning = delivery_warning(what, quoted, reason)
-        await self._slack.post(thread.channel, warning, thread_ts=thread.thread_ts)
+        await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)

@@ -1,29 +1,42 @@
 """The Slack Web API calls the core needs, over slack_sdk's AsyncWebClient with retry handlers."""
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_views import SlackMessage
 
+METADATA_TYPE = "chatra_bridge_post"
+NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
+
+
+def _repeatable(request: HttpRequest) -> bool:
+    return not request.url.endswith(NOT_REPEATABLE)
+
+
+class _ServerErrorRetry(AsyncServerErrorRetryHandler):
+    async def _can_retry_async(self, *, request: HttpRequest, **kwargs: Any) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
+
+
+class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
+    async def _can_retry_async(self, *, request: HttpRequest, **kwargs: Any) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
+
 
 def make_web_client(token: str, base_url: str) -> AsyncWebClient:
-    """A client that obeys `Retry-After` on 429 and retries 5xx and dropped connections."""
-    client = AsyncWebClient(
-        token=token, base_url=base_url if base_url.endswith("/") else base_url + "/"
-    )
-    client.retry_handlers.extend(
-        [
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
-            AsyncConnectionErrorRetryHandler(max_retry_count=3),
-        ]
-    )
-    return client
+    """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
+    connections only for calls that are safe to repeat."""
+    handlers = [AsyncRateLimitErrorRetryHandler(5), _ServerErrorRetry(3), _ConnectionErrorRetry(3)]
+    # In place of slack_sdk's default list, whose connection-error handler repeats any call.
+    return AsyncWebClient(token=token, base_url=base_url.rstrip("/") + "/", retry_handlers=handlers)
 
 
 class SlackOut:
@@ -31,8 +44,10 @@ class SlackOut:
         self._client = client
         self._user_names: dict[str, str] = {}
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
-        """Post a message (a thread reply when `thread_ts` is given); returns its ts."""
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+    ) -> str:
+        """Post a message (a thread reply when `thread_ts` is given), tagged with `key`."""
         response = await self._client.chat_postMessage(
             channel=channel,
             text=message.text,
@@ -40,8 +55,29 @@ class SlackOut:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
         )
         return str(response["ts"])
+
+    async def find_posted(
+        self, channel: str, thread_ts: str | None, key: str, since: float
+    ) -> str | None:
+        """The ts of our post tagged `key`, made at or after `since`, if Slack has it."""
+        oldest = f"{since - 60:.6f}"  # clocks differ a little
+        if thread_ts:
+            pages = await self._client.conversations_replies(
+                channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        else:
+            pages = await self._client.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        async for page in pages:
+            for message in page.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (metadata.get("event_payload") or {}).get("key") == key:
+                    return str(message["ts"])
+        return None
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._client.chat_update(
@@ -57,10 +93,6 @@ class SlackOut:
                 return None
             user = response["user"]
             profile = user.get("profile") or {}
-            self._user_names[user_id] = (
-                profile.get("display_name")
-                or profile.get("real_name")
-                or user.get("name")
-                or user_id
-            )
+            names = (profile.get("display_name"), profile.get("real_name"), user.get("name"))
+            self._user_names[user_id] = next((n for n in names if n), user_id)
         return self._user_names[user_id]

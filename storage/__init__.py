@@ -3,6 +3,7 @@
 from storage.database import open_database
 from storage.inbox import Inbox, InboxEvent
 from storage.messages import Message, Messages
+from storage.slack_posts import SlackPost, SlackPosts
 from storage.threads import Thread, Threads
 
 __all__ = [
@@ -10,6 +11,8 @@ __all__ = [
     "InboxEvent",
     "Message",
     "Messages",
+    "SlackPost",
+    "SlackPosts",
     "Thread",
     "Threads",
     "open_database",

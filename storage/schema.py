@@ -47,6 +47,19 @@ def create_schema(db: Database) -> None:
     )
     db["threads"].create_index(["channel", "thread_ts"], unique=True, if_not_exists=True)
 
+    db["slack_posts"].create(
+        {
+            "key": str,  # what the post is for, e.g. "chatra:<message id>" or "card:<client id>"
+            "channel": str,
+            "thread_ts": str,
+            "ts": str,  # NULL while in doubt: the post may or may not have reached Slack
+            "created_at": float,
+        },
+        pk="key",
+        not_null={"channel"},
+        if_not_exists=True,
+    )
+
     db["messages"].create(
         {
             "id": int,

@@ -9,7 +9,7 @@ from bot.bridge import Bridge
 from bot.errors import MembraneError
 from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
 from bot.slack_views import SlackMessage
-from storage import Inbox, Messages, Threads, open_database
+from storage import Inbox, Messages, SlackPosts, Threads, open_database
 from tests.helpers import chat_event, visitor_says
 
 
@@ -19,9 +19,16 @@ class MemorySlack:
         self.updates: list[tuple[str, str]] = []
         self._ts = itertools.count(1)
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+    ) -> str:
         self.posts.append((thread_ts, message.text))
         return f"1700000000.{next(self._ts):06d}"
+
+    async def find_posted(
+        self, channel: str, thread_ts: str | None, key: str, since: float
+    ) -> str | None:
+        return None
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         self.updates.append((ts, message.text))
@@ -62,6 +69,7 @@ def parts():
         inbox=Inbox(db),
         threads=Threads(db),
         messages=Messages(db),
+        slack_posts=SlackPosts(db),
         channel="C0SUPPORT1",
         dashboard_url="https://app.chatra.io",
         arrived=asyncio.Event(),

@@ -152,3 +152,16 @@ async def test_slack_rate_limit_is_waited_out_and_nothing_is_lost(bridge, slack)
 
     [card] = slack.parents(CHANNEL)
     assert [words(r.text) for r in slack.replies(CHANNEL, card.ts)] == ["hi"]
+
+
+async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
+    slack.fail_next(
+        "chat.postMessage", after_effect=True, reset=True
+    )  # the card: posted, no answer
+    slack.fail_next("chat.postMessage", after_effect=True, status=500, error="internal_error")
+    messages = [visitor_says("m1", "one"), visitor_says("m2", "two", at=1_732_450_001_000)]
+    await bridge.webhook(chat_event("chatStarted", messages=messages))
+    await bridge.settled(within=15)
+
+    [card] = slack.parents(CHANNEL)
+    assert [words(r.text) for r in slack.replies(CHANNEL, card.ts)] == ["one", "two"]

@@ -28,6 +28,7 @@ class Posted:
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
     args: dict[str, Any]
+    metadata: dict[str, Any] | None = None
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
 
@@ -37,6 +38,8 @@ class Fault:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    after_effect: bool = False  # do the work, then answer with the error: a lost answer
+    reset: bool = False  # drop the connection instead of answering
 
 
 class FakeSlack(FakeServer):
@@ -77,16 +80,8 @@ class FakeSlack(FakeServer):
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
-    def fail_next(
-        self,
-        method: str,
-        *,
-        status: int = 200,
-        error: str | None = None,
-        retry_after: int | None = None,
-        times: int = 1,
-    ) -> None:
-        self.faults += [Fault(method, status, error, retry_after) for _ in range(times)]
+    def fail_next(self, method: str, *, times: int = 1, **fault: Any) -> None:
+        self.faults += [Fault(method, **fault) for _ in range(times)]
 
     # -- the API --
 
@@ -94,17 +89,26 @@ class FakeSlack(FakeServer):
         method = request.match_info["method"]
         args = await _arguments(request)
         self.calls.append((method, args))
-        for fault in self.faults:
-            if fault.method == method:
-                self.faults.remove(fault)
-                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                body = {"ok": False, "error": fault.error or "ratelimited"}
-                return web.json_response(body, status=fault.status, headers=headers)
+        fault = next((f for f in self.faults if f.method == method), None)
+        if fault is not None:
+            self.faults.remove(fault)
+            if fault.after_effect:
+                await self._call(method, args)
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            body = {"ok": False, "error": fault.error or "ratelimited"}
+            return web.json_response(body, status=fault.status, headers=headers)
         expected = self.app_token if method == "apps.connections.open" else self.token
         if request.headers.get("Authorization") != f"Bearer {expected}":
             return _error(
                 "not_authed" if "Authorization" not in request.headers else "invalid_auth"
             )
+        return await self._call(method, args)
+
+    async def _call(self, method: str, args: dict[str, Any]) -> web.Response:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
@@ -161,7 +165,9 @@ class FakeSlack(FakeServer):
         thread_ts = args.get("thread_ts") or None
         if thread_ts and not any(m.ts == thread_ts and m.channel == channel for m in self.messages):
             return _error("thread_not_found")
-        posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args)
+        metadata = args.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args, metadata)
         self.messages.append(posted)
         message = {
             "type": "message",
@@ -189,6 +195,40 @@ class FakeSlack(FakeServer):
             return _error("message_not_found")
         self.messages.remove(posted)
         return _ok(channel=posted.channel, ts=posted.ts)
+
+    async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
+        """Top-level messages, newest first, paged by cursor."""
+        channel = args.get("channel", "")
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
+        return self._page(found, args)
+
+    async def _conversations_replies(self, args: dict[str, Any]) -> web.Response:
+        """A thread: the parent, then its replies oldest first, paged by cursor."""
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        parent = self._find(channel, ts)
+        if parent is None:
+            return _error("thread_not_found")
+        return self._page([parent, *self.replies(channel, ts)], args)
+
+    def _page(self, found: list[Posted], args: dict[str, Any]) -> web.Response:
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in found if float(m.ts) >= oldest]
+        start, limit = int(args.get("cursor") or 0), min(int(args.get("limit") or 100), 1000)
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        messages = []
+        for m in page:
+            message = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}
+            if m.thread_ts:
+                message["thread_ts"] = m.thread_ts
+            if with_metadata and m.metadata:
+                message["metadata"] = m.metadata
+            messages.append(message)
+        more = start + limit < len(found)
+        cursor = str(start + limit) if more else ""
+        return _ok(messages=messages, has_more=more, response_metadata={"next_cursor": cursor})
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
