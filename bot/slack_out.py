@@ -1,7 +1,9 @@
 """The Slack Web API calls the core needs, over slack_sdk's AsyncWebClient with retry handlers."""
 
+from collections import defaultdict
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -40,14 +42,20 @@ def make_web_client(token: str, base_url: str) -> AsyncWebClient:
 
 
 class SlackOut:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, burst: int = 4, per_second: float = 1.0) -> None:
+        """Posts are paced per channel, a little under Slack's limit (about 1 per second with
+        short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
         self._client = client
         self._user_names: dict[str, str] = {}
+        self._pacers: dict[str, AsyncLimiter] = defaultdict(
+            lambda: AsyncLimiter(burst, burst / per_second)
+        )
 
     async def post(
         self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
     ) -> str:
         """Post a message (a thread reply when `thread_ts` is given), tagged with `key`."""
+        await self._pacers[channel].acquire()
         response = await self._client.chat_postMessage(
             channel=channel,
             text=message.text,

@@ -165,3 +165,19 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
 
     [card] = slack.parents(CHANNEL)
     assert [words(r.text) for r in slack.replies(CHANNEL, card.ts)] == ["one", "two"]
+
+
+async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
+    slack.post_limit = (5, 1.0)  # Slack: about 1 post per second per channel, short bursts
+    chats = [("client-a", "A"), ("client-b", "B"), ("client-c", "C")]
+    for client_id, name in chats:
+        messages = [
+            visitor_says(f"{name}{n}", f"{name} {n}", at=1_732_450_000_000 + n) for n in range(2)
+        ]
+        await bridge.webhook(chat_event("chatStarted", client_id, messages, name=name))
+    await bridge.settled(within=20)
+
+    assert slack.rate_limited == 0
+    assert len(slack.parents(CHANNEL)) == 3
+    for card in slack.parents(CHANNEL):
+        assert len(slack.replies(CHANNEL, card.ts)) == 2

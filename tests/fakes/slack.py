@@ -56,6 +56,9 @@ class FakeSlack(FakeServer):
         self.sockets: list[web.WebSocketResponse] = []
         self.acks: list[dict[str, Any]] = []
         self._envelopes = itertools.count(1)
+        self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.rate_limited = 0  # 429s answered for posting too fast
         self.channels = channels
         self.users = users
         self.messages: list[Posted] = []
@@ -157,6 +160,11 @@ class FakeSlack(FakeServer):
         channel = args.get("channel", "")
         if channel not in self.channels:
             return _error("channel_not_found")
+        if not self._take_token(channel):
+            self.rate_limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
         text, blocks = args.get("text"), _blocks(args.get("blocks"))
         if not text and not blocks:
             return _error("no_text")
@@ -233,6 +241,20 @@ class FakeSlack(FakeServer):
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
+
+    def _take_token(self, channel: str) -> bool:
+        """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""
+        if self.post_limit is None:
+            return True
+        burst, per_second = self.post_limit
+        now = time.monotonic()
+        tokens, at = self._buckets.get(channel, (float(burst), now))
+        tokens = min(burst, tokens + (now - at) * per_second)
+        if tokens < 1:
+            self._buckets[channel] = (tokens, now)
+            return False
+        self._buckets[channel] = (tokens - 1, now)
+        return True
 
     def _find(self, channel: str, ts: str) -> Posted | None:
         return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
