@@ -1,0 +1,377 @@
+"""Chaos run: the real app as a subprocess, killed with SIGKILL at random moments and restarted on
+the same database while chats flow both ways. Then every message is counted on each side.
+
+    python -m bench.chaos --chats 50 --messages 10        # the full run, by hand
+    python -m bench.chaos --chats 4 --messages 3 --json bench/results/chaos.json
+
+Prints sent / delivered / lost / duplicated / out-of-order per direction and the number of restarts;
+exits 1 if anything was lost, doubled or reordered.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.membrane import FakeMembrane
+from tests.fakes.slack import FakeSlack
+from tests.helpers import slack_signature
+
+BOT_TOKEN = "xoxb-chaos-bot-token"
+SIGNING_SECRET = "chaos-signing-secret"
+WEBHOOK_SECRET = "chaos-webhook-secret-0123"
+CHANNEL = "C0CHAOS001"
+CONNECTION = "conn-chaos"
+MEMBRANE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImNoYW9zIn0.c2ln"
+
+
+@dataclass
+class Direction:
+    sent: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    out_of_order: int = 0
+
+
+@dataclass
+class Report:
+    chats: int
+    messages_per_chat: int
+    restarts: int = 0
+    seconds: float = 0.0
+    chatra_to_slack: Direction = field(default_factory=Direction)
+    slack_to_chatra: Direction = field(default_factory=Direction)
+    threads_duplicated: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return (
+            all(
+                d.lost == d.duplicated == d.out_of_order == 0
+                for d in (self.chatra_to_slack, self.slack_to_chatra)
+            )
+            and self.threads_duplicated == 0
+        )
+
+
+class App:
+    """`python -m bot serve` as a child process that can be killed and started again."""
+
+    def __init__(self, env: dict[str, str], url: str, log_path: Path) -> None:
+        self.env, self.url, self.log_path = env, url, log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, http: aiohttp.ClientSession) -> None:
+        with open(self.log_path, "a") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "serve", env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(self.url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"the app did not start; see {self.log_path}")
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no clean-up, no goodbye
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+async def deliver(
+    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
+) -> None:
+    """POST until the app answers 2xx, as Chatra and Slack retry an unanswered delivery."""
+    while True:
+        try:
+            async with http.post(url, data=body, headers=headers) as response:
+                if response.status < 300:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+
+
+def slack_headers(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    return {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
+    }
+
+
+async def run_chat(
+    n: int,
+    messages: int,
+    app: App,
+    slack: FakeSlack,
+    http: aiohttp.ClientSession,
+    rng: random.Random,
+) -> None:
+    client_id, name = f"client-{n:03d}", f"Chat {n:03d}"
+    webhook = f"{app.url}/chatra/webhook/{WEBHOOK_SECRET}"
+    visitor = [
+        {
+            "id": f"v{n}-{i}",
+            "type": "client",
+            "message": f"visitor {n}.{i}",
+            "createdAt": 1_700_000_000_000 + i,
+        }
+        for i in range(messages)
+    ]
+    for i in range(messages):
+        event = "chatStarted" if i == 0 else "chatFragment"
+        batch = visitor[max(0, i - 1) : i + 1]  # fragments overlap by one message
+        body = json.dumps(
+            {"eventName": event, "client": {"id": client_id, "name": name}, "messages": batch}
+        )
+        await deliver(http, webhook, body.encode(), {"Content-Type": "application/json"})
+        thread_ts = await thread_of(slack, name)
+        reply = {
+            "type": "message",
+            "channel": CHANNEL,
+            "user": "U0AGENT01",
+            "text": f"agent {n}.{i}",
+            "ts": f"{1_800_000_000 + n}.{i:06d}",
+            "thread_ts": thread_ts,
+        }
+        envelope = {
+            "type": "event_callback",
+            "event_id": f"Ev{n:03d}{i:04d}",
+            "team_id": "T0000TEAM",
+            "event": reply,
+            "event_time": int(time.time()),
+        }
+        body = json.dumps(envelope).encode()
+        await deliver(http, app.url + "/slack/events", body, slack_headers(body))
+        if rng.random() < 0.2:  # Slack sometimes delivers an event twice
+            headers = slack_headers(body) | {
+                "X-Slack-Retry-Num": "1",
+                "X-Slack-Retry-Reason": "http_timeout",
+            }
+            await deliver(http, app.url + "/slack/events", body, headers)
+
+
+async def thread_of(slack: FakeSlack, name: str) -> str:
+    while True:
+        for card in slack.parents(CHANNEL):
+            if card.text.startswith(f"New chat: {name}"):
+                return card.ts
+        await asyncio.sleep(0.05)
+
+
+async def killer(
+    app: App,
+    http: aiohttp.ClientSession,
+    report: Report,
+    stop: asyncio.Event,
+    mean_gap: float,
+    rng: random.Random,
+) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), rng.uniform(0.2, 2 * mean_gap))
+        except TimeoutError:
+            await app.kill()
+            report.restarts += 1
+            await app.start(http)
+
+
+async def settle(
+    app: App, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane
+) -> None:
+    """Until the app has nothing pending and the fakes have seen nothing new for a while."""
+    quiet_since, last = time.monotonic(), None
+    while time.monotonic() - quiet_since < 3:
+        async with http.get(app.url + "/healthz") as response:
+            pending = (await response.json())["pending_events"]
+        now = (pending, len(slack.messages), len(membrane.runs))
+        if now != last or pending:
+            quiet_since, last = time.monotonic(), now
+        await asyncio.sleep(0.2)
+
+
+def count(expected: list[str], seen: list[str], direction: Direction) -> None:
+    direction.sent += len(expected)
+    present = [text for text in seen if text in expected]
+    direction.delivered += len(set(present))
+    direction.lost += len(set(expected) - set(present))
+    direction.duplicated += len(present) - len(set(present))
+    firsts = list(dict.fromkeys(present))
+    direction.out_of_order += sum(
+        1 for a, b in zip(firsts, [e for e in expected if e in firsts]) if a != b
+    )
+
+
+async def chaos(
+    chats: int, messages: int, mean_gap: float, drain_kills: float, seed: int, workdir: Path
+) -> Report:
+    rng = random.Random(seed)
+    report = Report(chats, messages)
+    slack = await FakeSlack(
+        BOT_TOKEN, {CHANNEL}, {"U0AGENT01": {"id": "U0AGENT01", "name": "sam"}}
+    ).start()
+    slack.post_limit = (5, 1.0)
+    membrane = await FakeMembrane(CONNECTION).start()
+    port = 20000 + rng.randrange(20000)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK", "MEMBRANE", "CHATRA"))
+    } | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CHANNEL_ID": CHANNEL,
+        "SLACK_API_URL": slack.api_url,
+        "MEMBRANE_CONNECTION_ID": CONNECTION,
+        "MEMBRANE_TOKEN": MEMBRANE_TOKEN,
+        "MEMBRANE_API_URL": membrane.url,
+        "CHATRA_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "DATABASE_PATH": str(workdir / "chaos.db"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    app = App(env, f"http://127.0.0.1:{port}", workdir / "app.log")
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        await app.start(http)
+        stop = asyncio.Event()
+        kills = asyncio.create_task(killer(app, http, report, stop, mean_gap, rng))
+        await asyncio.gather(*(run_chat(n, messages, app, slack, http, rng) for n in range(chats)))
+        await asyncio.sleep(
+            drain_kills
+        )  # most work happens while the backlog drains: kill then too
+        stop.set()
+        await kills
+        await settle(app, http, slack, membrane)
+        # Chatra ends each chat with a transcript that repeats everything, our agent messages too.
+        for n in range(chats):
+            client_id = f"client-{n:03d}"
+            echoes = [
+                {"id": m["id"], "type": "agent", "message": m["text"], "createdAt": m["createdAt"]}
+                for m in membrane.messages.values()
+                if m["clientId"] == client_id
+            ]
+            visitor = [
+                {
+                    "id": f"v{n}-{i}",
+                    "type": "client",
+                    "message": f"visitor {n}.{i}",
+                    "createdAt": 1_700_000_000_000 + i,
+                }
+                for i in range(messages)
+            ]
+            body = json.dumps(
+                {
+                    "eventName": "chatTranscript",
+                    "client": {"id": client_id, "name": f"Chat {n:03d}"},
+                    "messages": visitor + echoes,
+                }
+            ).encode()
+            await deliver(
+                http,
+                f"{app.url}/chatra/webhook/{WEBHOOK_SECRET}",
+                body,
+                {"Content-Type": "application/json"},
+            )
+        await settle(app, http, slack, membrane)
+        await app.stop()
+    report.seconds = round(time.monotonic() - started, 1)
+
+    for n in range(chats):
+        cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
+        report.threads_duplicated += max(0, len(cards) - 1)
+        replies = [r.text for c in cards for r in slack.replies(CHANNEL, c.ts)]
+        visitor_texts = [f"visitor {n}.{i}" for i in range(messages)]
+        shown = [text.split("*: ", 1)[-1] for text in replies]
+        count(visitor_texts, shown, report.chatra_to_slack)
+        agent_texts = [f"agent {n}.{i}" for i in range(messages)]
+        report.chatra_to_slack.duplicated += sum(
+            1 for text in shown if text in agent_texts
+        )  # echoes
+        sent = [
+            text
+            for key, data in membrane.runs
+            if key == "send-agent-message"
+            for text in [data["text"]]
+            if data["clientId"] == f"client-{n:03d}"
+        ]
+        count(agent_texts, sent, report.slack_to_chatra)
+    await slack.stop()
+    await membrane.stop()
+    return report
+
+
+def print_report(report: Report) -> None:
+    print(
+        f"chaos: {report.chats} chats x {report.messages_per_chat} messages each way, "
+        f"{report.restarts} SIGKILL restarts, {report.seconds}s"
+    )
+    print(
+        f"{'direction':<18}{'sent':>8}{'delivered':>11}{'lost':>7}{'duplicated':>12}{'out of order':>14}"
+    )
+    for name, d in (
+        ("chatra -> slack", report.chatra_to_slack),
+        ("slack -> chatra", report.slack_to_chatra),
+    ):
+        print(
+            f"{name:<18}{d.sent:>8}{d.delivered:>11}{d.lost:>7}{d.duplicated:>12}{d.out_of_order:>14}"
+        )
+    print(f"threads duplicated: {report.threads_duplicated}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chats", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=10, help="messages per chat, each way")
+    parser.add_argument(
+        "--kill-every", type=float, default=1.5, help="mean seconds between SIGKILLs"
+    )
+    parser.add_argument(
+        "--drain-kills",
+        type=float,
+        default=10.0,
+        help="seconds to go on killing after the last message was accepted",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="chaos-") as workdir:
+        report = asyncio.run(
+            chaos(
+                args.chats,
+                args.messages,
+                args.kill_every,
+                args.drain_kills,
+                args.seed,
+                Path(workdir),
+            )
+        )
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(report), indent=2))
+    return 0 if report.clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
