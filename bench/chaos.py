@@ -69,12 +69,12 @@ class App:
     def __init__(self, env: dict[str, str], url: str, log_path: Path) -> None:
         self.env, self.url, self.log_path = env, url, log_path
         self.process: asyncio.subprocess.Process | None = None
+        self.log = log_path.open("a")  # every run of the app appends here
 
     async def start(self, http: aiohttp.ClientSession) -> None:
-        with open(self.log_path, "a") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "serve", env=self.env, stdout=log, stderr=log
-            )
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", env=self.env, stdout=self.log, stderr=self.log
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -95,6 +95,7 @@ class App:
         if self.process and self.process.returncode is None:
             self.process.terminate()
             await self.process.wait()
+        self.log.close()
 
 
 async def deliver(
@@ -219,7 +220,7 @@ def count(expected: list[str], seen: list[str], direction: Direction) -> None:
     direction.duplicated += len(present) - len(set(present))
     firsts = list(dict.fromkeys(present))
     direction.out_of_order += sum(
-        1 for a, b in zip(firsts, [e for e in expected if e in firsts]) if a != b
+        1 for a, b in zip(firsts, [e for e in expected if e in firsts], strict=True) if a != b
     )
 
 
@@ -233,6 +234,7 @@ async def chaos(
     ).start()
     slack.post_limit = (5, 1.0)
     membrane = await FakeMembrane(CONNECTION).start()
+    membrane.latency = 0.05  # Chatra has acted, the answer is on its way: the in-doubt window
     port = 20000 + rng.randrange(20000)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK", "MEMBRANE", "CHATRA"))
@@ -325,9 +327,8 @@ def print_report(report: Report) -> None:
         f"chaos: {report.chats} chats x {report.messages_per_chat} messages each way, "
         f"{report.restarts} SIGKILL restarts, {report.seconds}s"
     )
-    print(
-        f"{'direction':<18}{'sent':>8}{'delivered':>11}{'lost':>7}{'duplicated':>12}{'out of order':>14}"
-    )
+    columns = ("sent", 8), ("delivered", 11), ("lost", 7), ("duplicated", 12), ("out of order", 14)
+    print(f"{'direction':<18}" + "".join(f"{name:>{width}}" for name, width in columns))
     for name, d in (
         ("chatra -> slack", report.chatra_to_slack),
         ("slack -> chatra", report.slack_to_chatra),

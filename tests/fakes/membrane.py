@@ -38,6 +38,7 @@ class FakeMembrane(FakeServer):
         self.clients: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # what the visitor sees in Chatra
         self.pushed: dict[str, dict[str, Any]] = {}
+        self.latency = 0.0  # seconds between running an action and answering: a kill lands there
         self._ids = itertools.count(1)
         self.app.router.add_post("/connections/{cid}/actions/{key}/run", self._run)
 
@@ -88,6 +89,8 @@ class FakeMembrane(FakeServer):
         except ActionFailure as failure:
             return _fail(failure.status, failure.type, failure.message)
         self.runs.append((key, payload))
+        if self.latency:
+            await asyncio.sleep(self.latency)
         return web.json_response({"output": output, "actionRunId": f"run-{next(self._ids)}"})
 
     # -- the actions, with Chatra's rules --
