@@ -85,6 +85,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             channel=settings.slack_channel_id,
             dashboard_url=settings.chatra_dashboard_url,
             arrived=arrived,
+            send_attempts=settings.membrane_retry_attempts,
+            echo_grace=settings.chatra_echo_grace,
         )
         handlers.register(bolt, bridge)
         worker = Worker(inbox, bridge.process, arrived)

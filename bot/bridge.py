@@ -54,6 +54,8 @@ class Bridge:
         channel: str,
         dashboard_url: str,
         arrived: asyncio.Event,
+        send_attempts: int = 4,
+        echo_grace: float = 30.0,
     ) -> None:
         self._slack = slack
         self._delivery = SlackDelivery(slack, slack_posts)
@@ -64,13 +66,19 @@ class Bridge:
         self._channel = channel
         self._dashboard_url = dashboard_url
         self._arrived = arrived
+        self._send_attempts = send_attempts
+        self._echo_grace = echo_grace
 
     # -- intake: store first, so an acknowledged event is never lost --
 
     def accept_chatra(self, raw_body: bytes, webhook: ChatraWebhook) -> bool:
         """Store a webhook for processing; False when the very same body was already stored."""
         key = "chatra:" + hashlib.sha256(raw_body).hexdigest()
-        return self._store("chatra", key, webhook.client.id, raw_body.decode())
+        stored = self._store("chatra", key, webhook.client.id, raw_body.decode())
+        for message in webhook.messages:
+            if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
+                self._messages.adopt_echo(webhook.client.id, message.id, message.body)
+        return stored
 
     def accept_slack(self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion) -> bool:
         """Store a change in a mirrored thread; False when it is a duplicate or not ours."""
@@ -141,7 +149,9 @@ class Bridge:
         if thread is None:
             return
         record = self._messages.claim_slack_reply(reply.ts, thread.client_id, reply.text)
-        if record.state != "pending":
+        if record.state == "sending" and await self._echo_adopted(record.id):
+            return  # an earlier run died while sending, and Chatra's echo shows it arrived
+        if record.state not in ("pending", "sending"):
             return
         if reply.file_names:
             files = ", ".join(reply.file_names)
@@ -151,14 +161,43 @@ class Bridge:
         if not text.strip():
             self._messages.update(record.id, state="skipped")
             return
-        try:
-            chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
-        except MembraneError as error:
-            await self._warn(thread, f"send:{reply.ts}", "Your message", text, str(error))
-            self._messages.update(record.id, state="failed", error=str(error))
+        await self._send_to_visitor(thread, record.id, reply.ts, text)
+
+    async def _send_to_visitor(self, thread: Thread, record_id: int, ts: str, text: str) -> None:
+        """send-agent-message, exactly once as far as the visitor can tell.
+
+        Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
+        by waiting for Chatra's echo of the message before trying again.
+        """
+        for attempt in range(1, self._send_attempts + 1):
+            self._messages.update(record_id, state="sending", sent_text=text)
+            try:
+                chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
+            except MembraneError as error:
+                if error.in_doubt and await self._echo_adopted(record_id):
+                    return
+                if error.in_doubt and attempt < self._send_attempts:
+                    continue
+                reason = str(error)
+                if error.in_doubt:
+                    reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
+                await self._warn(thread, f"send:{ts}", "Your message", text, reason)
+                self._messages.update(record_id, state="failed", error=str(error))
+                return
+            self._messages.update(record_id, chatra_id=chatra_id, state="sent")
+            log.info("reply %s sent to chat %s as %s", ts, thread.client_id, chatra_id)
             return
-        self._messages.update(record.id, chatra_id=chatra_id, state="sent")
-        log.info("reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id)
+
+    async def _echo_adopted(self, record_id: int) -> bool:
+        """Wait up to the grace period for Chatra's echo to mark the message as sent."""
+        deadline = asyncio.get_running_loop().time() + self._echo_grace
+        while True:
+            record = self._messages.by_id(record_id)
+            if record is not None and record.state == "sent":
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(min(0.1, self._echo_grace))
 
     async def reply_edited(self, edit: SlackEdit) -> None:
         thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
 
     chatra_webhook_secret: SecretStr
     chatra_dashboard_url: str = "https://app.chatra.io"
+    chatra_echo_grace: float = Field(default=30.0, ge=0)
 
     database_path: str = "./chatra-bridge.db"
     host: str = "0.0.0.0"

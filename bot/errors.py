@@ -2,11 +2,21 @@
 
 
 class MembraneError(Exception):
-    """An action did not run. `str()` is a sentence a support agent can act on."""
+    """An action did not run, or `in_doubt`: it may have run but we cannot know (a timeout, a
+    dropped connection, a 5xx after the request arrived). `str()` is a sentence for a person."""
 
-    def __init__(self, kind: str, detail: str, *, status: int | None = None, transient: bool):
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        transient: bool,
+        in_doubt: bool = False,
+    ):
         self.kind = kind
         self.detail = detail
         self.status = status
         self.transient = transient
+        self.in_doubt = in_doubt
         super().__init__(detail)

@@ -74,7 +74,7 @@ class MembraneClient:
         payload: dict[str, Any] = {"clientId": client_id, "text": text}
         if agent_id:
             payload["agentId"] = agent_id
-        output = await self.run("send-agent-message", payload)
+        output = await self.run("send-agent-message", payload, repeatable=False)
         return _message_id(output)
 
     async def edit_agent_message(self, message_id: str, text: str) -> None:
@@ -114,13 +114,18 @@ class MembraneClient:
 
     # -- transport --
 
-    async def run(self, action: str, payload: dict[str, Any]) -> Any:
-        """Run an action, retrying transient failures with capped exponential backoff and jitter."""
+    async def run(self, action: str, payload: dict[str, Any], *, repeatable: bool = True) -> Any:
+        """Run an action, retrying transient failures with capped exponential backoff and jitter.
+
+        An action that must not run twice (`repeatable=False`) is retried only when it surely did
+        not run; an in-doubt failure is raised at once for the caller to settle.
+        """
         for attempt in range(1, self._attempts + 1):
             try:
                 return await self._run_once(action, payload)
             except MembraneError as error:
-                if not error.transient or attempt == self._attempts:
+                settle_first = error.in_doubt and not repeatable
+                if settle_first or not error.transient or attempt == self._attempts:
                     if error.transient:
                         error.detail = (
                             f"Membrane did not run {action} after {attempt} tries"
@@ -150,15 +155,20 @@ class MembraneClient:
                 if response.status < 300 and isinstance(body, dict):
                     return body.get("output")
                 raise self._error(action, response.status, body)
+        except aiohttp.ClientConnectorError:  # never connected: the request was not sent
+            raise MembraneError("network", "Membrane unreachable", transient=True) from None
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
-            reason = "timed out" if isinstance(error, TimeoutError) else "connection failed"
-            raise MembraneError("network", f"Membrane {reason}", transient=True) from None
+            reason = "timed out" if isinstance(error, TimeoutError) else "connection dropped"
+            raise MembraneError(
+                "network", f"Membrane {reason}", transient=True, in_doubt=True
+            ) from None
 
     def _error(self, action: str, status: int, body: Any) -> MembraneError:
         body = body if isinstance(body, dict) else {}
         kind = str(body.get("type") or f"http_{status}")
         message = str(body.get("message") or "")
         transient = status == 429 or status >= 500 or kind in {"concurrency", "internal"}
+        in_doubt = status >= 500  # the request arrived; whether Chatra acted is unknown
         if kind == "connection":
             detail = (
                 f"Chatra is disconnected in Membrane (connection {self.connection_id}):"
@@ -176,7 +186,7 @@ class MembraneClient:
             detail = "Membrane is rate limiting us (HTTP 429)"
         else:
             detail = f"Membrane error {kind} (HTTP {status}){': ' + message if message else ''}"
-        return MembraneError(kind, detail, status=status, transient=transient)
+        return MembraneError(kind, detail, status=status, transient=transient, in_doubt=in_doubt)
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

@@ -45,6 +45,25 @@ class Messages:
         assert message is not None
         return message
 
+    def by_id(self, message_id: int) -> Message | None:
+        return self._one("id = ?", message_id)
+
+    def adopt_echo(self, client_id: str, chatra_id: str, text: str) -> bool:
+        """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, it
+        did reach the visitor; record its id so it is neither sent again nor mirrored."""
+        with self._db.conn:
+            if self.by_chatra_id(chatra_id) is not None:
+                return False
+            row = self._db.execute(
+                "SELECT id FROM messages WHERE client_id = ? AND origin = 'slack' AND state ="
+                " 'sending' AND chatra_id IS NULL AND sent_text = ? ORDER BY id LIMIT 1",
+                [client_id, text],
+            ).fetchone()
+            if row is None:
+                return False
+            self._db["messages"].update(row[0], {"chatra_id": chatra_id, "state": "sent"})
+        return True
+
     def update(self, message_id: int, **values: object) -> None:
         with self._db.conn:
             self._db["messages"].update(message_id, values)
@@ -58,6 +77,6 @@ class Messages:
         except sqlite3.IntegrityError:
             pass  # already recorded: the caller reads the stored state
 
-    def _one(self, where: str, value: str) -> Message | None:
+    def _one(self, where: str, value: str | int) -> Message | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE {where}", [value]).fetchone()
         return Message(*row) if row else None

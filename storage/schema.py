@@ -6,7 +6,7 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def create_schema(db: Database) -> None:
@@ -67,8 +67,10 @@ def create_schema(db: Database) -> None:
             "origin": str,  # "chatra" (mirrored into Slack) | "slack" (sent to Chatra)
             "chatra_id": str,  # NULL until Chatra gave it
             "slack_ts": str,  # NULL until Slack gave it
-            "text": str,
-            "state": str,  # chatra: pending|posted; slack: pending|sent|failed|deleted
+            "text": str,  # as written (Slack mrkdwn for replies)
+            "sent_text": str,  # the plain text sent to Chatra: how its echo is recognised
+            # chatra: pending|posted; slack: pending|sending|sent|failed|skipped|deleted
+            "state": str,
             "error": str,
             "created_at": float,
         },
@@ -76,6 +78,8 @@ def create_schema(db: Database) -> None:
         not_null={"client_id", "origin", "state"},
         if_not_exists=True,
     )
+    if "sent_text" not in db["messages"].columns_dict:  # databases from version 1
+        db["messages"].add_column("sent_text", str)
     db["messages"].create_index(["chatra_id"], unique=True, if_not_exists=True)
     db["messages"].create_index(["slack_ts"], unique=True, if_not_exists=True)
 

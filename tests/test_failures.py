@@ -42,6 +42,25 @@ async def test_transient_membrane_failure_is_delivered_after_retry(
     assert warnings(slack, thread_ts) == []
 
 
+async def test_a_send_that_timed_out_after_chatra_acted_is_not_sent_again(
+    bridge, slack, membrane, settings, thread_ts
+):
+    """The answer is lost (timeout) but the message reached Chatra: its echo settles the doubt."""
+    membrane.latency = 1.5  # longer than MEMBRANE_TIMEOUT (1 s), after the action ran
+    membrane.echo_to = (
+        f"{bridge.url}/chatra/webhook/{settings.chatra_webhook_secret.get_secret_value()}"
+    )
+    await bridge.slack_event(reply(thread_ts, "1800000010.000007", "Arrived once"), event_id())
+    await bridge.settled(within=10)
+    membrane.latency = 0
+
+    assert membrane.runs_of("send-agent-message") == [
+        {"clientId": "client-1", "text": "Arrived once"}
+    ]
+    assert warnings(slack, thread_ts) == []
+    assert not any("Arrived once" in r.text for r in slack.replies(CHANNEL, thread_ts))
+
+
 async def test_disconnected_chatra_puts_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
     membrane.fail_next(
         "send-agent-message", status=400, type="connection", message="Connection is disconnected"

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import FakeServer
@@ -39,6 +40,9 @@ class FakeMembrane(FakeServer):
         self.messages: dict[str, dict[str, Any]] = {}  # what the visitor sees in Chatra
         self.pushed: dict[str, dict[str, Any]] = {}
         self.latency = 0.0  # seconds between running an action and answering: a kill lands there
+        self.echo_to: str | None = None  # a webhook URL: Chatra echoes every agent message there
+        self.echo_delay = 0.1
+        self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self.app.router.add_post("/connections/{cid}/actions/{key}/run", self._run)
 
@@ -108,7 +112,36 @@ class FakeMembrane(FakeServer):
             "receivedFrom": "api",
         }
         self.messages[message["id"]] = message
+        if self.echo_to:
+            task = asyncio.create_task(self._echo(message))
+            self._echoes.add(task)
+            task.add_done_callback(self._echoes.discard)
         return message
+
+    async def _echo(self, message: dict[str, Any]) -> None:
+        """Chatra reports the agent message back in a chatFragment, retrying a down receiver."""
+        await asyncio.sleep(self.echo_delay)
+        echo = {
+            "id": message["id"],
+            "type": "agent",
+            "message": message["text"],
+            "agentId": message["agentId"],
+            "createdAt": message["createdAt"],
+        }
+        body = {
+            "eventName": "chatFragment",
+            "client": {"id": message["clientId"]},
+            "messages": [echo],
+        }
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.post(self.echo_to, json=body) as response:
+                        if response.status < 300:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
 
     def _edit_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         message = self._message(data)
