@@ -225,7 +225,13 @@ def count(expected: list[str], seen: list[str], direction: Direction) -> None:
 
 
 async def chaos(
-    chats: int, messages: int, mean_gap: float, drain_kills: float, seed: int, workdir: Path
+    chats: int,
+    messages: int,
+    mean_gap: float,
+    drain_kills: float,
+    echo_grace: float,
+    seed: int,
+    workdir: Path,
 ) -> Report:
     rng = random.Random(seed)
     report = Report(chats, messages)
@@ -234,7 +240,7 @@ async def chaos(
     ).start()
     slack.post_limit = (5, 1.0)
     membrane = await FakeMembrane(CONNECTION).start()
-    membrane.latency = 0.05  # Chatra has acted, the answer is on its way: the in-doubt window
+    membrane.latency = 0.2  # Chatra has acted, the answer is on its way: the in-doubt window
     port = 20000 + rng.randrange(20000)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK", "MEMBRANE", "CHATRA"))
@@ -251,6 +257,8 @@ async def chaos(
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
+    env["CHATRA_ECHO_GRACE"] = str(echo_grace)
+    membrane.echo_to = f"http://127.0.0.1:{port}/chatra/webhook/{WEBHOOK_SECRET}"
     app = App(env, f"http://127.0.0.1:{port}", workdir / "app.log")
     started = time.monotonic()
     async with aiohttp.ClientSession() as http:
@@ -354,6 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="seconds to go on killing after the last message was accepted",
     )
+    parser.add_argument(
+        "--echo-grace",
+        type=float,
+        default=3.0,
+        help="CHATRA_ECHO_GRACE for the app: 0 shows what an unsettled in-doubt send costs",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
@@ -364,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.messages,
                 args.kill_every,
                 args.drain_kills,
+                args.echo_grace,
                 args.seed,
                 Path(workdir),
             )
