@@ -51,6 +51,7 @@ class Report:
     chatra_to_slack: Direction = field(default_factory=Direction)
     slack_to_chatra: Direction = field(default_factory=Direction)
     threads_duplicated: int = 0
+    sends_in_doubt: int = 0  # replies found half-sent after a kill, settled by Chatra's echo
 
     @property
     def clean(self) -> bool:
@@ -240,7 +241,7 @@ async def chaos(
     ).start()
     slack.post_limit = (5, 1.0)
     membrane = await FakeMembrane(CONNECTION).start()
-    membrane.latency = 0.2  # Chatra has acted, the answer is on its way: the in-doubt window
+    membrane.latency = 1.0  # Chatra has acted, the answer is on its way: the in-doubt window
     port = 20000 + rng.randrange(20000)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK", "MEMBRANE", "CHATRA"))
@@ -304,6 +305,7 @@ async def chaos(
             )
         await settle(app, http, slack, membrane)
         await app.stop()
+    report.sends_in_doubt = app.log_path.read_text().count("was in doubt")
     report.seconds = round(time.monotonic() - started, 1)
 
     for n in range(chats):
@@ -344,7 +346,10 @@ def print_report(report: Report) -> None:
         print(
             f"{name:<18}{d.sent:>8}{d.delivered:>11}{d.lost:>7}{d.duplicated:>12}{d.out_of_order:>14}"
         )
-    print(f"threads duplicated: {report.threads_duplicated}")
+    print(
+        f"threads duplicated: {report.threads_duplicated}; "
+        f"replies in doubt after a kill, settled: {report.sends_in_doubt}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,8 +149,15 @@ class Bridge:
         if thread is None:
             return
         record = self._messages.claim_slack_reply(reply.ts, thread.client_id, reply.text)
-        if record.state == "sending" and await self._echo_adopted(record.id):
-            return  # an earlier run died while sending, and Chatra's echo shows it arrived
+        if record.state == "sending":  # an earlier run died while sending: did it arrive?
+            arrived = await self._echo_adopted(record.id)
+            log.info(
+                "reply %s was in doubt; Chatra's echo %s",
+                reply.ts,
+                "shows it arrived" if arrived else "did not come: sending again",
+            )
+            if arrived:
+                return
         if record.state not in ("pending", "sending"):
             return
         if reply.file_names:
