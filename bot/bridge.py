@@ -21,7 +21,7 @@ from bot.events import (
     SlackReply,
 )
 from bot.slack_delivery import SlackDelivery, SlackPoster
-from bot.slack_views import SlackMessage, delivery_warning, mirrored_message, visitor_card
+from bot.slack_views import SlackMessage, delivery_warning, mirrored_messages, visitor_card
 from bot.text import slack_to_plain, user_ids_in
 from storage import Inbox, InboxEvent, Messages, SlackPosts, Thread, Threads
 
@@ -137,10 +137,13 @@ class Bridge:
             return  # posted before, or our own agent message echoed back by Chatra
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
-        reply = mirrored_message(message, author=author, is_agent=is_agent)
-        key = f"chatra:{message.id}"
-        ts = await self._delivery.post(key, thread.channel, reply, thread.thread_ts)
-        self._messages.update(record.id, slack_ts=ts, state="posted")
+        pieces = mirrored_messages(message, author=author, is_agent=is_agent)
+        first_ts = ""
+        for n, piece in enumerate(pieces):
+            key = f"chatra:{message.id}" + (f":{n}" if n else "")
+            ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
+            first_ts = first_ts or ts
+        self._messages.update(record.id, slack_ts=first_ts, state="posted")
 
     # -- Slack -> Chatra --
 

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.events import ChatraClient, ChatraMessage
-from bot.text import plain_to_slack, shorten
+from bot.text import plain_to_slack, shorten, split_text, without_control_characters
+
+CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,28 @@ def visitor_card(client: ChatraClient, *, closed: bool, dashboard_url: str) -> S
     return SlackMessage(text=text, blocks=blocks)
 
 
-def mirrored_message(message: ChatraMessage, *, author: str, is_agent: bool) -> SlackMessage:
-    """A Chatra message as a thread reply: who wrote it, then the words (escaped for Slack)."""
-    body = plain_to_slack(message.body)
+def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
+    """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
+    in as many replies as a long text needs."""
+    pieces = [
+        plain_to_slack(piece) for piece in split_text(without_control_characters(message.body))
+    ]
     if message.file is not None:
         file_name = plain_to_slack(message.file.name or "file")
-        body = (body + "\n" if body else "") + f":paperclip: <{message.file.url}|{file_name}>"
-    if message.type not in ("client", "agent"):
-        return SlackMessage(
-            text=body, blocks=[{"type": "context", "elements": [_mrkdwn(f"_{body}_")]}]
-        )
-    label = (
-        f":headphones: *{plain_to_slack(author)}* (in Chatra)"
-        if is_agent
-        else (f":bust_in_silhouette: *{plain_to_slack(author)}*")
-    )
-    return SlackMessage(text=f"{label}: {body}")
+        link = f":paperclip: <{message.file.url}|{file_name}>"
+        pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
+    if message.type not in ("client", "agent"):  # a system notice: a quiet context line
+        return [_context_line(piece) for piece in pieces]
+    who = plain_to_slack(author)
+    label = f":headphones: *{who}* (in Chatra)" if is_agent else f":bust_in_silhouette: *{who}*"
+    first, *rest = pieces
+    return [SlackMessage(text=f"{label}: {first}"), *(SlackMessage(text=p) for p in rest)]
+
+
+def _context_line(text: str) -> SlackMessage:
+    if len(text) > CONTEXT_LIMIT:  # too long for a context element: plain text instead
+        return SlackMessage(text=text)
+    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(f"_{text}_")]}])
 
 
 def delivery_warning(what: str, quoted: str, reason: str) -> SlackMessage:

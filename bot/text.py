@@ -1,9 +1,12 @@
 """Text between Slack mrkdwn and the plain text a Chatra visitor reads: pure functions."""
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 _ENTITY = re.compile(r"<([^<>]*)>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SLACK_CHUNK = 3500  # characters of plain text per Slack message: readable, far below Slack's 40k
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 
 
@@ -48,3 +51,40 @@ def shorten(text: str, limit: int = 80) -> str:
     """One line of at most `limit` characters, for quoting a message in a notice."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def without_control_characters(text: str) -> str:
+    """Drop NUL and other control characters (tabs and newlines stay): they show as garbage."""
+    return _CONTROL.sub("", text)
+
+
+def split_text(text: str, limit: int = SLACK_CHUNK) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters that join back to `text` exactly.
+
+    Cuts fall after whitespace, so no word or link is broken; a single run longer than `limit`
+    is cut where no character sequence (emoji with modifiers, accents) would be split.
+    """
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit)) + 1
+        if cut <= 0:
+            cut = limit
+            while cut > 1 and _inside_a_character(text, cut):
+                cut -= 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text or not pieces else pieces
+
+
+def _inside_a_character(text: str, cut: int) -> bool:
+    """Would cutting before `text[cut]` split what a reader sees as one character?"""
+    char, before = text[cut], text[cut - 1]
+    code = ord(char)
+    return (
+        unicodedata.combining(char) > 0
+        or char in "\u200d\ufe0e\ufe0f"  # joiner, variation selectors
+        or before == "\u200d"
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
+        or 0xE0020 <= code <= 0xE007F  # tag characters (subdivision flags)
+        or (0x1F1E6 <= code <= 0x1F1FF and 0x1F1E6 <= ord(before) <= 0x1F1FF)  # flag pairs
+    )

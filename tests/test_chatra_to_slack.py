@@ -1,5 +1,6 @@
 """Chatra -> Slack: every chat becomes a thread with a visitor card; every message a reply, once."""
 
+from bot.text import slack_to_plain
 from tests.conftest import CHANNEL
 from tests.helpers import chat_event, visitor_says
 
@@ -181,3 +182,19 @@ async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
     assert len(slack.parents(CHANNEL)) == 3
     for card in slack.parents(CHANNEL):
         assert len(slack.replies(CHANNEL, card.ts)) == 2
+
+
+async def test_a_very_long_message_arrives_whole_in_readable_pieces(bridge, slack):
+    sentence = "Mein Paket 📦 ist nicht angekommen, שלום עולם, 👨‍👩‍👧 <b>&amp; "
+    text = (sentence * (40_000 // len(sentence) + 1))[:40_000]
+    message = visitor_says("m1", text.replace("Paket", "Pa\x00ket", 1))
+    await bridge.webhook(chat_event("chatStarted", messages=[message]))
+    await bridge.webhook(chat_event("chatFragment", messages=[message]))  # and once more
+    await bridge.settled(within=30)
+
+    [card] = slack.parents(CHANNEL)
+    pieces = [r.text for r in slack.replies(CHANNEL, card.ts)]
+    assert len(pieces) == 12  # 40,000 characters in pieces of at most 3,500
+    shown = words(pieces[0]) + "".join(pieces[1:])
+    assert slack_to_plain(shown, {}) == text  # nothing lost or garbled; the NUL is gone
+    assert all(len(p) < 40_000 for p in pieces)

@@ -3,7 +3,14 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import plain_to_slack, shorten, slack_to_plain, user_ids_in
+from bot.text import (
+    plain_to_slack,
+    shorten,
+    slack_to_plain,
+    split_text,
+    user_ids_in,
+    without_control_characters,
+)
 
 NAMES = {"U1": "Sam", "U2": "Kim Lee"}
 
@@ -59,3 +66,32 @@ def test_visitor_text_round_trips_through_slack_escaping(text):
 @given(st.text(alphabet=st.characters(blacklist_characters="<>&")))
 def test_text_without_markup_is_unchanged(text):
     assert slack_to_plain(text, NAMES) == text
+
+
+@given(st.text(), st.integers(min_value=2, max_value=50))
+def test_split_pieces_fit_and_join_back_exactly(text, limit):
+    pieces = split_text(text, limit)
+    assert "".join(pieces) == text
+    assert all(0 < len(piece) <= limit for piece in pieces) or pieces == [""]
+
+
+@given(
+    st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=8), min_size=1), st.integers(8, 40)
+)
+def test_split_never_breaks_a_word_that_fits(words, limit):
+    text = " ".join(words)
+    pieces = split_text(text, limit)
+    assert [w for piece in pieces for w in piece.split()] == words
+
+
+def test_split_keeps_emoji_sequences_and_flags_whole():
+    family, flag, thumb = "👨\u200d👩\u200d👧", "🇩🇪", "👍🏽"
+    text = "x" * 7 + family + flag + thumb + "e\u0301"  # e + combining acute
+    for limit in range(len(family), len(text)):  # a limit no shorter than one emoji
+        for piece in split_text(text, limit):
+            assert not piece.startswith(("\u200d", "\U0001f3fd", "\u0301", "🇪"))
+            assert not piece.endswith("\u200d")
+
+
+def test_control_characters_are_dropped_but_lines_kept():
+    assert without_control_characters("a\x00b\x07c\nd\te") == "abc\nd\te"
