@@ -17,6 +17,7 @@ import handlers
 from bot import __version__
 from bot.bridge import Bridge
 from bot.config import Settings
+from bot.events import SlackEnvelope
 from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
 from bot.worker import Worker
@@ -128,13 +129,21 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 async def slack_events(request: web.Request) -> web.Response:
     try:
         bolt_request = await to_bolt_request(request)
+        SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
+        bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     except web.HTTPRequestEntityTooLarge:
         log.warning("slack request body over %d bytes refused", MAX_BODY)
         raise
-    except ValueError:  # Bolt parses the body before checking the signature, and raises on bad JSON
-        log.warning("slack request with a malformed body (%s bytes)", request.content_length)
+    except Exception as error:
+        # Bolt assumes well-formed bodies: bad JSON, JSON that is not an object, a `payload` that
+        # is not JSON make it raise while parsing; odd field types make its middleware fail.
+        # Listener errors never get here: Bolt answers those with its own 500.
+        log.warning(
+            "slack request with a malformed body (%s bytes): %s",
+            request.content_length,
+            type(error).__name__,
+        )
         return web.json_response({"ok": False, "error": "malformed body"}, status=400)
-    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     if bolt_response.status >= 400:
         log.warning(
             "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]

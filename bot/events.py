@@ -1,6 +1,6 @@
 """What arrives: Chatra webhooks and Slack thread changes, as validated models."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -87,6 +87,21 @@ class ChatraWebhook(BaseModel):
             if agent.id == agent_id and agent.name:
                 return agent.name
         return "Agent"
+
+
+class SlackEnvelope(BaseModel):
+    """The top of any Slack request body, as Bolt's middleware reads it before our listeners."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str | None = None
+    token: str | None = None
+    team_id: str | None = None
+    api_app_id: str | None = None
+    enterprise_id: str | None = None
+    event_id: str | None = None
+    event: dict[str, Any] | None = None
+    authorizations: list[dict[str, Any]] | None = None
+    is_enterprise_install: bool | None = None
 
 
 class SlackReply(BaseModel):

@@ -4,6 +4,7 @@ import hashlib
 import logging
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
@@ -14,9 +15,38 @@ log = logging.getLogger(__name__)
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
 
 
+class SlackMessage(BaseModel):
+    """The fields of a Slack message event (or of its `message` / `previous_message`) we read."""
+
+    model_config = ConfigDict(extra="ignore")
+    subtype: str | None = None
+    channel: str = ""
+    user: str | None = None
+    bot_id: str | None = None
+    text: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    deleted_ts: str | None = None
+    files: list[dict[str, Any]] = []
+    message: "SlackMessage | None" = None
+    previous_message: "SlackMessage | None" = None
+
+    def by_person(self) -> bool:
+        return bool(self.user) and not self.bot_id and self.subtype != "bot_message"
+
+    def in_thread(self) -> bool:
+        return bool(self.thread_ts) and bool(self.ts) and self.thread_ts != self.ts
+
+
 def register(app: AsyncApp, bridge: Bridge) -> None:
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
-        change = thread_change(event)
+        try:
+            change = thread_change(SlackMessage.model_validate(event))
+        except ValidationError as error:
+            log.warning(
+                "slack message event of the wrong shape ignored: %d problems", error.error_count()
+            )
+            return
         if change is None:
             return
         if bridge.accept_slack(dedupe_key(body, change), change):
@@ -25,43 +55,43 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     app.event("message")(on_message)
 
 
-def thread_change(event: dict[str, Any]) -> SlackReply | SlackEdit | SlackDeletion | None:
+def thread_change(event: SlackMessage) -> SlackReply | SlackEdit | SlackDeletion | None:
     """What a person did in a thread, or None for anything the bridge ignores.
 
     Ignored: bots (ours and others), top-level channel messages, and `message_changed` events that
     do not change the text (Slack sends those for unfurls and reply counts).
     """
-    subtype = event.get("subtype")
-    channel = event.get("channel") or ""
-    if subtype in _REPLY_SUBTYPES:
-        if not _by_person(event) or not _is_reply(event):
+    if event.subtype in _REPLY_SUBTYPES:
+        if not event.by_person() or not event.in_thread():
             return None
-        files = [str(f.get("name") or f.get("title") or "file") for f in event.get("files") or []]
+        files = [str(f.get("name") or f.get("title") or "file") for f in event.files]
         return SlackReply(
-            channel=channel,
-            thread_ts=event["thread_ts"],
-            ts=event["ts"],
-            user=event["user"],
-            text=event.get("text") or "",
+            channel=event.channel,
+            thread_ts=event.thread_ts,
+            ts=event.ts,
+            user=event.user,
+            text=event.text or "",
             file_names=files,
         )
-    if subtype == "message_changed":
-        new, old = event.get("message") or {}, event.get("previous_message") or {}
-        if not _by_person(new) or not _is_reply(new) or new.get("text") == old.get("text"):
+    if event.subtype == "message_changed":
+        new, old = event.message, event.previous_message
+        if new is None or not new.by_person() or not new.in_thread():
+            return None
+        if old is not None and new.text == old.text:
             return None
         return SlackEdit(
-            channel=channel,
-            thread_ts=new["thread_ts"],
-            ts=new["ts"],
-            user=new["user"],
-            text=new.get("text") or "",
+            channel=event.channel,
+            thread_ts=new.thread_ts,
+            ts=new.ts,
+            user=new.user,
+            text=new.text or "",
         )
-    if subtype == "message_deleted":
-        old = event.get("previous_message") or {}
-        if not _by_person(old) or not _is_reply(old):
+    if event.subtype == "message_deleted":
+        old = event.previous_message
+        if old is None or not old.by_person() or not old.in_thread():
             return None
         return SlackDeletion(
-            channel=channel, thread_ts=old["thread_ts"], ts=event.get("deleted_ts") or old["ts"]
+            channel=event.channel, thread_ts=old.thread_ts, ts=event.deleted_ts or old.ts
         )
     return None
 
@@ -71,16 +101,3 @@ def dedupe_key(body: dict[str, Any], change: SlackReply | SlackEdit | SlackDelet
     if body.get("event_id"):
         return str(body["event_id"])
     return change.kind + ":" + hashlib.sha256(change.model_dump_json().encode()).hexdigest()
-
-
-def _by_person(message: dict[str, Any]) -> bool:
-    return (
-        bool(message.get("user"))
-        and not message.get("bot_id")
-        and (message.get("subtype") != "bot_message")
-    )
-
-
-def _is_reply(message: dict[str, Any]) -> bool:
-    thread_ts = message.get("thread_ts")
-    return bool(thread_ts) and bool(message.get("ts")) and thread_ts != message.get("ts")

@@ -1,0 +1,193 @@
+"""Fuzz pass over the two doors of the bridge: /chatra/webhook and /slack/events.
+
+    python -m bench.fuzz --inputs 2000
+
+Sends random bytes, random JSON, and mutations of valid Chatra webhooks and Slack events (signed and
+unsigned) to the real app running against the fakes. Prints how many inputs were tried, accepted,
+rejected cleanly (4xx) and how many broke something (5xx or a dropped connection); exits 1 on any
+breakage or if the app is unhealthy afterwards.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bot.config import load_settings
+from tests.fakes.membrane import FakeMembrane
+from tests.fakes.slack import FakeSlack
+from tests.helpers import RunningApp, chat_event, visitor_says
+
+BOT_TOKEN, SIGNING_SECRET = "xoxb-fuzz-token", "fuzz-signing-secret"
+WEBHOOK_SECRET, CHANNEL = "fuzz-webhook-secret-0123", "C0FUZZ0001"
+WEIRD = [
+    "",
+    "\x00",
+    "😀" * 3,
+    "שלום",
+    "\u202e",
+    "a" * 5000,
+    "<!channel>",
+    "&amp;",
+    "\ud7ff",
+    None,
+    0,
+    -1,
+    1e308,
+    True,
+    [],
+    {},
+]
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(7 if depth < 3 else 4)
+    if kind == 0:
+        return rng.choice(WEIRD)
+    if kind == 1:
+        return rng.randint(-(2**63), 2**63)
+    if kind == 2:
+        return "".join(chr(rng.randrange(1, 0x2FFFF)) for _ in range(rng.randrange(20)))
+    if kind == 3:
+        return rng.random()
+    if kind == 4:
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["eventName", "client", "messages", "id", "type", "message", "event", "event_id", "x"]
+    return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def mutate(value: Any, rng: random.Random) -> Any:
+    """Change, drop or retype one field somewhere in a valid body."""
+    if isinstance(value, dict) and value and rng.random() < 0.7:
+        key = rng.choice(list(value))
+        value = dict(value)
+        roll = rng.random()
+        if roll < 0.3:
+            del value[key]
+        elif roll < 0.6:
+            value[key] = random_json(rng)
+        else:
+            value[key] = mutate(value[key], rng)
+        return value
+    if isinstance(value, list) and value:
+        value = list(value)
+        i = rng.randrange(len(value))
+        value[i] = mutate(value[i], rng)
+        return value
+    return random_json(rng)
+
+
+def webhook_body(rng: random.Random, n: int) -> bytes:
+    roll = rng.random()
+    if roll < 0.15:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+    if roll < 0.35:
+        return json.dumps(random_json(rng)).encode()
+    valid = chat_event(
+        rng.choice(["chatStarted", "chatFragment", "chatTranscript", "chatRated"]),
+        f"fuzz-{n % 7}",
+        [visitor_says(f"f{n}", rng.choice(WEIRD[:8]) or "x")],
+    )
+    return json.dumps(mutate(valid, rng) if roll < 0.8 else valid).encode()
+
+
+def slack_body(rng: random.Random, n: int) -> bytes:
+    event = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U0FUZZ",
+        "text": "hi",
+        "ts": f"1800000000.{n:06d}",
+        "thread_ts": "1700000000.000001",
+    }
+    body = {
+        "type": "event_callback",
+        "event_id": f"EvFuzz{n}",
+        "team_id": "T0000TEAM",
+        "event": event,
+    }
+    roll = rng.random()
+    if roll < 0.2:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+    return json.dumps(mutate(body, rng) if roll < 0.9 else body).encode()
+
+
+async def fuzz(inputs: int, seed: int, workdir: Path) -> Counter:
+    rng = random.Random(seed)
+    slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, {}).start()
+    membrane = await FakeMembrane("conn-fuzz").start()
+    settings = load_settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_channel_id=CHANNEL,
+        slack_api_url=slack.api_url,
+        membrane_connection_id="conn-fuzz",
+        membrane_token="a.b.c",
+        membrane_api_url=membrane.url,
+        chatra_webhook_secret=WEBHOOK_SECRET,
+        database_path=str(workdir / "fuzz.db"),
+    )
+    app = await RunningApp(settings).start()
+    outcomes: Counter = Counter()
+    try:
+        for n in range(inputs):
+            door = "webhook" if n % 2 == 0 else "slack"
+            try:
+                if door == "webhook":
+                    status, _ = await app.webhook(webhook_body(rng, n))
+                else:
+                    signed = rng.random() < 0.8
+                    status, _ = await app.slack_post(
+                        slack_body(rng, n),
+                        rng.choice(["application/json", "application/x-www-form-urlencoded"]),
+                        secret=None if signed else "not-the-secret",
+                    )
+            except Exception as error:  # a dropped connection is what we count
+                outcomes[f"{door}: broken ({type(error).__name__})"] += 1
+                continue
+            verdict = (
+                "accepted"
+                if status < 300
+                else "rejected cleanly"
+                if status < 500
+                else "broken (5xx)"
+            )
+            outcomes[f"{door}: {verdict}"] += 1
+        status, health = await app.request("GET", "/healthz")  # answers while the backlog drains
+        outcomes["healthy afterwards"] = int(status == 200)
+        outcomes["events still draining (paced posts)"] = health["pending_events"]
+        outcomes["events failed"] = health["failed_events"]
+    finally:
+        await app.close()
+        await slack.stop()
+        await membrane.stop()
+    return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--inputs", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as workdir:
+        outcomes = asyncio.run(fuzz(args.inputs, args.seed, Path(workdir)))
+    print(f"fuzz: {args.inputs} inputs tried in {time.monotonic() - started:.1f}s")
+    for outcome, number in sorted(outcomes.items()):
+        print(f"  {outcome:<40}{number:>6}")
+    broken = sum(n for outcome, n in outcomes.items() if "broken" in outcome)
+    healthy = outcomes["healthy afterwards"] and not outcomes["events failed"]
+    return 1 if broken or not healthy else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Random and mangled input at both doors: every one accepted or refused cleanly, never a 5xx."""
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from bench.fuzz import main
+from bot.events import ChatraWebhook
+from handlers.messages import SlackMessage, thread_change
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+webhook_like = st.fixed_dictionaries(
+    {"eventName": st.sampled_from(["chatStarted", "chatFragment", "chatTranscript"]) | json_values},
+    optional={
+        "client": st.fixed_dictionaries({}, optional={"id": json_values, "name": json_values})
+        | json_values,
+        "messages": st.lists(
+            st.dictionaries(st.sampled_from(["id", "type", "message", "createdAt"]), json_values)
+        )
+        | json_values,
+    },
+)
+
+
+@given(webhook_like)
+def test_webhook_parsing_accepts_or_refuses_but_never_crashes(data):
+    try:
+        webhook = ChatraWebhook.model_validate(data)
+    except ValidationError:
+        return
+    assert webhook.client.id and all(m.id for m in webhook.messages)
+    webhook.messages_in_order()
+    webhook.client.display_name()
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "subtype",
+                "user",
+                "text",
+                "ts",
+                "thread_ts",
+                "message",
+                "previous_message",
+                "deleted_ts",
+                "bot_id",
+                "files",
+            ]
+        ),
+        json_values,
+    )
+)
+def test_slack_message_parsing_accepts_or_refuses_but_never_crashes(event):
+    try:
+        message = SlackMessage.model_validate(event)
+    except ValidationError:
+        return
+    thread_change(message)
+
+
+def test_fuzz_pass_over_both_endpoints(capsys):
+    code = main(["--inputs", "400", "--seed", "3"])
+    printed = capsys.readouterr().out
+    print(printed)
+    assert code == 0, printed
+    assert "400 inputs tried" in printed and "broken" not in printed
+    assert json.dumps(printed)  # printed counts are the measurement
