@@ -21,7 +21,13 @@ from bot.events import (
     SlackReply,
 )
 from bot.slack_delivery import SlackDelivery, SlackPoster
-from bot.slack_views import SlackMessage, delivery_warning, mirrored_messages, visitor_card
+from bot.slack_views import (
+    SlackMessage,
+    delivery_warning,
+    mirrored_messages,
+    retrying_notice,
+    visitor_card,
+)
 from bot.text import slack_to_plain, user_ids_in
 from storage import Inbox, InboxEvent, Messages, SlackPosts, Thread, Threads
 
@@ -30,6 +36,7 @@ log = logging.getLogger(__name__)
 
 class SlackPort(SlackPoster, Protocol):
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
+    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
     async def user_name(self, user_id: str) -> str | None: ...
 
 
@@ -171,32 +178,66 @@ class Bridge:
         if not text.strip():
             self._messages.update(record.id, state="skipped")
             return
-        await self._send_to_visitor(thread, record.id, reply.ts, text)
+        await self._send_to_visitor(thread, record.id, reply, text)
 
-    async def _send_to_visitor(self, thread: Thread, record_id: int, ts: str, text: str) -> None:
-        """send-agent-message, exactly once as far as the visitor can tell.
+    async def _send_to_visitor(
+        self, thread: Thread, record_id: int, reply: SlackReply, text: str
+    ) -> None:
+        """send-agent-message, exactly once as far as the visitor can tell, its state shown on
+        the reply as a reaction (pending, delivered, failed).
 
         Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
         by waiting for Chatra's echo of the message before trying again.
         """
+        channel, ts = thread.channel, reply.ts
+        await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
         for attempt in range(1, self._send_attempts + 1):
             self._messages.update(record_id, state="sending", sent_text=text)
             try:
                 chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
             except MembraneError as error:
                 if error.in_doubt and await self._echo_adopted(record_id):
-                    return
+                    break
                 if error.in_doubt and attempt < self._send_attempts:
                     continue
                 reason = str(error)
                 if error.in_doubt:
                     reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
-                await self._warn(thread, f"send:{ts}", "Your message", text, reason)
+                key = f"send:{ts}:{reply.retry_of or 0}"
+                await self._warn(thread, key, "Your message", text, reason, retry_ts=ts)
                 self._messages.update(record_id, state="failed", error=str(error))
+                await self._slack.show_state(channel, ts, "failed", "pending")
                 return
             self._messages.update(record_id, chatra_id=chatra_id, state="sent")
             log.info("reply %s sent to chat %s as %s", ts, thread.client_id, chatra_id)
-            return
+            break
+        await self._slack.show_state(channel, ts, "delivered", "pending")
+
+    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
+        """A person asked to send a failed reply again: store the retry; returns its text, or
+        None when there is nothing to retry (unknown, already sent, already being retried)."""
+        record = self._messages.by_slack_ts(reply_ts)
+        if record is None or record.origin != "slack" or record.state != "failed":
+            return None
+        thread = self._threads.for_client(record.client_id)
+        if thread is None:
+            return None
+        self._messages.update(record.id, state="pending")
+        retry = SlackReply(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            ts=reply_ts,
+            user="",
+            text=record.text or "",
+            retry_of=click_id,
+        )
+        payload = SlackChange(change=retry).model_dump_json()
+        self._store("slack", f"slack:retry:{reply_ts}:{click_id}", thread.client_id, payload)
+        return record.sent_text or record.text or ""
+
+    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
+        name = await self._slack.user_name(user_id) or "someone"
+        await self._slack.update(channel, warning_ts, retrying_notice(quoted, name))
 
     async def _echo_adopted(self, record_id: int) -> bool:
         """Wait up to the grace period for Chatra's echo to mark the message as sent."""
@@ -250,8 +291,16 @@ class Bridge:
                 names[user_id] = name
         return slack_to_plain(mrkdwn, names)
 
-    async def _warn(self, thread: Thread, key: str, what: str, quoted: str, reason: str) -> None:
+    async def _warn(
+        self,
+        thread: Thread,
+        key: str,
+        what: str,
+        quoted: str,
+        reason: str,
+        retry_ts: str | None = None,
+    ) -> None:
         """Say in the thread what did not reach the visitor; `key` makes it appear once."""
         log.warning("chat %s: %s not delivered: %s", thread.client_id, what.lower(), reason)
-        warning = delivery_warning(what, quoted, reason)
+        warning = delivery_warning(what, quoted, reason, retry_ts)
         await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)

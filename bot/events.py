@@ -114,6 +114,7 @@ class SlackReply(BaseModel):
     user: str
     text: str
     file_names: list[str] = Field(default_factory=list)
+    retry_of: str | None = None  # a person clicked "Try again": the click's id
 
 
 class SlackEdit(BaseModel):

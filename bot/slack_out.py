@@ -1,8 +1,10 @@
 """The Slack Web API calls the core needs, over slack_sdk's AsyncWebClient with retry handlers."""
 
+import logging
 from collections import defaultdict
 from typing import Any
 
+import aiohttp
 from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -15,7 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_views import SlackMessage
 
+log = logging.getLogger(__name__)
 METADATA_TYPE = "chatra_bridge_post"
+REACTIONS = {
+    "pending": "hourglass_flowing_sand",
+    "delivered": "white_check_mark",
+    "failed": "warning",
+}
 NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
 
 
@@ -86,6 +94,35 @@ class SlackOut:
                 if (metadata.get("event_payload") or {}).get("key") == key:
                     return str(message["ts"])
         return None
+
+    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:
+        """Show a reply's delivery state as a reaction on it. Cosmetic: a failure is only logged."""
+        try:
+            if previous:
+                await self._call_ignoring(
+                    "no_reaction",
+                    self._client.reactions_remove,
+                    channel=channel,
+                    timestamp=ts,
+                    name=REACTIONS[previous],
+                )
+            await self._call_ignoring(
+                "already_reacted",
+                self._client.reactions_add,
+                channel=channel,
+                timestamp=ts,
+                name=REACTIONS[state],
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.info("could not show %s on %s: %s", state, ts, type(error).__name__)
+
+    @staticmethod
+    async def _call_ignoring(harmless: str, call: Any, **args: Any) -> None:
+        try:
+            await call(**args)
+        except SlackApiError as error:
+            if error.response.get("error") != harmless:
+                raise
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._client.chat_update(

@@ -76,12 +76,33 @@ def _context_line(text: str) -> SlackMessage:
     return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(f"_{text}_")]}])
 
 
-def delivery_warning(what: str, quoted: str, reason: str) -> SlackMessage:
-    """A short notice in the thread naming what did not reach the visitor, and why."""
+RETRY_ACTION = "retry_reply"
+
+
+def delivery_warning(
+    what: str, quoted: str, reason: str, retry_ts: str | None = None
+) -> SlackMessage:
+    """A short notice in the thread naming what did not reach the visitor, and why; with a
+    "Try again" button when the reply at `retry_ts` can be sent again."""
     text = (
         f":warning: {what} did not reach the visitor: “{plain_to_slack(shorten(quoted))}”. {reason}"
     )
-    return SlackMessage(text=text)
+    if retry_ts is None:
+        return SlackMessage(text=text)
+    button = {
+        "type": "button",
+        "action_id": RETRY_ACTION,
+        "text": {"type": "plain_text", "text": "Try again"},
+        "value": retry_ts,
+    }
+    blocks = [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": [button]}]
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
+    who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
+    text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"
+    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
 
 
 def _value(value: str | None) -> str:

@@ -3,10 +3,11 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
-from handlers import commands, messages
+from handlers import actions, commands, messages
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Wire every Slack listener to the bridge."""
     messages.register(app, bridge)
+    actions.register(app, bridge)
     commands.register(app)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, state, error"
+_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, sent_text, state, error"
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Message:
     chatra_id: str | None
     slack_ts: str | None
     text: str | None
+    sent_text: str | None
     state: str
     error: str | None
 

@@ -146,6 +146,23 @@ class RunningApp:
         }
         return await self.slack_post(json.dumps(body).encode(), "application/json", **kwargs)
 
+    async def click(self, button: dict[str, Any], *, message_ts: str, user: str) -> tuple[int, Any]:
+        """A person clicks `button` on the message at `message_ts` (interactivity payload)."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "A0000APP",
+            "channel": {"id": self.settings.slack_channel_id},
+            "message": {"ts": message_ts, "type": "message"},
+            "container": {"type": "message", "message_ts": message_ts},
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/unused",
+            "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
     async def slash_command(self, text: str, user: str = "U0AGENT01") -> tuple[int, Any]:
         form = {
             "command": "/chatra",

@@ -17,6 +17,7 @@ class MemorySlack:
     def __init__(self) -> None:
         self.posts: list[tuple[str | None, str]] = []  # (thread_ts, text)
         self.updates: list[tuple[str, str]] = []
+        self.states: dict[str, str] = {}  # reply ts -> the delivery state shown on it
         self._ts = itertools.count(1)
 
     async def post(
@@ -32,6 +33,9 @@ class MemorySlack:
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         self.updates.append((ts, message.text))
+
+    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:
+        self.states[ts] = state
 
     async def user_name(self, user_id: str) -> str | None:
         return {"U1": "Sam"}.get(user_id)

@@ -123,3 +123,40 @@ async def test_wrong_membrane_token_is_reported_in_words(bridge, slack, membrane
 
     [warning] = warnings(slack, thread_ts)
     assert "Membrane refused our credentials" in warning
+
+
+async def test_delivery_state_shows_on_the_reply_and_a_failed_one_can_be_retried(
+    bridge, slack, membrane, thread_ts
+):
+    ts = "1800000010.000008"
+    slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
+    membrane.fail_next("send-agent-message", status=400, type="connection")
+    await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
+    await bridge.settled()
+
+    assert slack.reactions_on(CHANNEL, ts) == {"warning"}
+    [warning] = [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+    [button] = warning.blocks[1]["elements"]
+    assert button["text"]["text"] == "Try again" and button["value"] == ts
+
+    status, _ = await bridge.click(button, message_ts=warning.ts, user="U0AGENT02")
+    assert status == 200
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == ["Refund sent"]
+    assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}
+    assert "Trying again, as Kim Lee asked" in warning.text  # the button is gone with it
+    assert warning.blocks[0]["type"] == "context"
+
+    status, _ = await bridge.click(button, message_ts=warning.ts, user="U0AGENT02")  # again
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == ["Refund sent"]
+
+
+async def test_a_delivered_reply_shows_a_check_mark(bridge, slack, membrane, thread_ts):
+    ts = "1800000010.000009"
+    slack.person_wrote(CHANNEL, ts, thread_ts, "All good", user="U0AGENT01")
+    await bridge.slack_event(reply(thread_ts, ts, "All good"), event_id())
+    await bridge.settled()
+
+    assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}

@@ -29,6 +29,8 @@ class Posted:
     thread_ts: str | None
     args: dict[str, Any]
     metadata: dict[str, Any] | None = None
+    user: str | None = None  # a person's message (None: the bot's)
+    reactions: set[str] = field(default_factory=set)  # names the bot reacted with
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
 
@@ -79,6 +81,14 @@ class FakeSlack(FakeServer):
 
     def replies(self, channel: str, thread_ts: str) -> list[Posted]:
         return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts]
+
+    def person_wrote(self, channel: str, ts: str, thread_ts: str, text: str, user: str) -> None:
+        """A message a person wrote in Slack (its event is sent to the app by the test)."""
+        self.messages.append(Posted(channel, ts, text, None, thread_ts, {}, user=user))
+
+    def reactions_on(self, channel: str, ts: str) -> set[str]:
+        posted = self._find(channel, ts)
+        return posted.reactions if posted else set()
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
@@ -237,6 +247,24 @@ class FakeSlack(FakeServer):
         more = start + limit < len(found)
         cursor = str(start + limit) if more else ""
         return _ok(messages=messages, has_more=more, response_metadata={"next_cursor": cursor})
+
+    async def _reactions_add(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
+        if posted is None:
+            return _error("message_not_found")
+        if args.get("name") in posted.reactions:
+            return _error("already_reacted")
+        posted.reactions.add(args.get("name", ""))
+        return _ok()
+
+    async def _reactions_remove(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
+        if posted is None:
+            return _error("message_not_found")
+        if args.get("name") not in posted.reactions:
+            return _error("no_reaction")
+        posted.reactions.discard(args.get("name", ""))
+        return _ok()
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
