@@ -99,6 +99,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             worker,
         )
         worker_task = asyncio.create_task(worker.run(), name="worker")
+        probe_task = asyncio.create_task(
+            _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
+        )
         socket_mode = await _start_socket_mode(bolt, settings)
         log.info("chatra-bridge %s ready (channel %s)", __version__, settings.slack_channel_id)
         try:
@@ -106,12 +109,20 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         finally:
             if socket_mode is not None:
                 await socket_mode.close_async()
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            for task in (probe_task, worker_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if web_client.session is not None:
                 await web_client.session.close()
             db.close()
+
+
+async def _probe_while_held(bridge: Bridge, interval: float) -> None:
+    """While Chatra is disconnected, try a held reply now and then to notice it is back."""
+    while True:
+        await asyncio.sleep(interval)
+        bridge.probe_held()
 
 
 async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:

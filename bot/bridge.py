@@ -8,6 +8,7 @@ already done is recorded, and a second run finds it and stops.
 import asyncio
 import hashlib
 import logging
+import time
 from typing import Protocol
 
 from bot.errors import MembraneError
@@ -25,11 +26,13 @@ from bot.slack_views import (
     SlackMessage,
     delivery_warning,
     mirrored_messages,
+    outage_notice,
+    outage_over_notice,
     retrying_notice,
     visitor_card,
 )
 from bot.text import slack_to_plain, user_ids_in
-from storage import Inbox, InboxEvent, Messages, SlackPosts, Thread, Threads
+from storage import Inbox, InboxEvent, Message, Messages, SlackPosts, Thread, Threads
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Bridge:
     ) -> None:
         self._slack = slack
         self._delivery = SlackDelivery(slack, slack_posts)
+        self._slack_posts = slack_posts
         self._chatra = chatra
         self._inbox = inbox
         self._threads = threads
@@ -168,7 +172,8 @@ class Bridge:
             )
             if arrived:
                 return
-        if record.state not in ("pending", "sending"):
+        probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
+        if record.state not in ("pending", "sending") and not probing:
             return
         if reply.file_names:
             files = ", ".join(reply.file_names)
@@ -177,6 +182,12 @@ class Bridge:
         text = await self._plain_text(reply.text)
         if not text.strip():
             self._messages.update(record.id, state="skipped")
+            return
+        waiting = self._messages.held_before(thread.client_id, record.id) or (
+            reply.retry_of is None and self._messages.held()
+        )
+        if waiting:  # Chatra is disconnected: wait behind the replies held before this one
+            self._messages.update(record.id, state="held", sent_text=text)
             return
         await self._send_to_visitor(thread, record.id, reply, text)
 
@@ -190,6 +201,7 @@ class Bridge:
         by waiting for Chatra's echo of the message before trying again.
         """
         channel, ts = thread.channel, reply.ts
+        was_held = self._messages.by_id(record_id).state == "held"  # type: ignore[union-attr]
         await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
         for attempt in range(1, self._send_attempts + 1):
             self._messages.update(record_id, state="sending", sent_text=text)
@@ -200,6 +212,9 @@ class Bridge:
                     break
                 if error.in_doubt and attempt < self._send_attempts:
                     continue
+                if error.kind == "connection":
+                    await self._hold(record_id, text, error, first=not was_held)
+                    return
                 reason = str(error)
                 if error.in_doubt:
                     reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
@@ -210,8 +225,35 @@ class Bridge:
                 return
             self._messages.update(record_id, chatra_id=chatra_id, state="sent")
             log.info("reply %s sent to chat %s as %s", ts, thread.client_id, chatra_id)
+            if self._messages.held():
+                await self._resume()
             break
         await self._slack.show_state(channel, ts, "delivered", "pending")
+
+    async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
+        """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
+        channel once per outage, not once per message."""
+        if first:
+            log.warning("Chatra disconnected: holding replies (%s)", error)
+            notice = outage_notice(str(error))
+            outage = self._slack_posts.count("resumed:") + 1  # a new outage begins
+            await self._delivery.post(f"paused:{outage}", self._channel, notice)
+        self._messages.update(record_id, state="held", sent_text=text, error=str(error))
+
+    async def _resume(self) -> None:
+        """A send went through: Chatra is back. Send every held reply, in order."""
+        log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
+        outage = self._slack_posts.count("paused:")  # the outage that ends: said once
+        await self._delivery.post(f"resumed:{outage}", self._channel, outage_over_notice())
+        for held in self._messages.held():
+            self._requeue(held, f"resume:{outage}", state="pending")
+
+    def probe_held(self) -> bool:
+        """While replies are held, try the oldest again; its success resumes the rest."""
+        held = self._messages.held()
+        if held:
+            self._requeue(held[0], f"probe:{time.time():.6f}", state="held")
+        return bool(held)
 
     def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
         """A person asked to send a failed reply again: store the retry; returns its text, or
@@ -219,21 +261,26 @@ class Bridge:
         record = self._messages.by_slack_ts(reply_ts)
         if record is None or record.origin != "slack" or record.state != "failed":
             return None
+        self._requeue(record, click_id, state="pending")
+        return record.sent_text or record.text or ""
+
+    def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
+        """Store a new try of a reply that did not reach Chatra."""
         thread = self._threads.for_client(record.client_id)
-        if thread is None:
-            return None
-        self._messages.update(record.id, state="pending")
+        if thread is None or record.slack_ts is None:
+            return
+        self._messages.update(record.id, state=state)
         retry = SlackReply(
             channel=thread.channel,
             thread_ts=thread.thread_ts,
-            ts=reply_ts,
+            ts=record.slack_ts,
             user="",
             text=record.text or "",
-            retry_of=click_id,
+            retry_of=retry_id,
         )
         payload = SlackChange(change=retry).model_dump_json()
-        self._store("slack", f"slack:retry:{reply_ts}:{click_id}", thread.client_id, payload)
-        return record.sent_text or record.text or ""
+        key = f"slack:retry:{record.slack_ts}:{retry_id}"
+        self._store("slack", key, thread.client_id, payload)
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
         name = await self._slack.user_name(user_id) or "someone"

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     membrane_timeout: float = Field(default=15.0, gt=0)
     membrane_retry_attempts: int = Field(default=4, ge=1, le=10)
     membrane_retry_base_delay: float = Field(default=0.5, ge=0)
+    membrane_probe_interval: float = Field(default=30.0, gt=0)
 
     chatra_webhook_secret: SecretStr
     chatra_dashboard_url: str = "https://app.chatra.io"

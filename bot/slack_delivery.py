@@ -5,7 +5,9 @@ try ends in doubt (a crash, a dropped connection, a 5xx after Slack may have pos
 first looks for a message with that key in the channel or thread and adopts it.
 """
 
+import asyncio
 from typing import Protocol
+from weakref import WeakValueDictionary
 
 from bot.slack_views import SlackMessage
 from storage import SlackPosts
@@ -25,11 +27,19 @@ class SlackDelivery:
     def __init__(self, slack: SlackPoster, posts: SlackPosts) -> None:
         self._slack = slack
         self._posts = posts
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     async def post(
         self, key: str, channel: str, message: SlackMessage, thread_ts: str | None = None
     ) -> str:
         """Post `message` unless the post for `key` already exists; returns its ts either way."""
+        lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
+        async with lock:
+            return await self._post_once(key, channel, message, thread_ts)
+
+    async def _post_once(
+        self, key: str, channel: str, message: SlackMessage, thread_ts: str | None
+    ) -> str:
         record = self._posts.get(key)
         if record is not None and record.ts:
             return record.ts

@@ -99,6 +99,20 @@ def delivery_warning(
     return SlackMessage(text=text, blocks=blocks)
 
 
+def outage_notice(reason: str) -> SlackMessage:
+    text = (
+        f":electric_plug: {plain_to_slack(reason)}. Replies to visitors are held and will be sent,"
+        " in order, as soon as it is back."
+    )
+    return SlackMessage(text=text)
+
+
+def outage_over_notice() -> SlackMessage:
+    return SlackMessage(
+        text=":white_check_mark: Chatra is reachable again: sending the held replies."
+    )
+
+
 def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"

@@ -65,6 +65,20 @@ class Messages:
             self._db["messages"].update(row[0], {"chatra_id": chatra_id, "state": "sent"})
         return True
 
+    def held(self) -> list[Message]:
+        """Replies held while Chatra is disconnected in Membrane, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE state = 'held' ORDER BY id"
+        ).fetchall()
+        return [Message(*row) for row in rows]
+
+    def held_before(self, client_id: str, message_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM messages WHERE client_id = ? AND state = 'held' AND id < ? LIMIT 1",
+            [client_id, message_id],
+        ).fetchone()
+        return row is not None
+
     def update(self, message_id: int, **values: object) -> None:
         with self._db.conn:
             self._db["messages"].update(message_id, values)

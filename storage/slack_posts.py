@@ -25,6 +25,11 @@ class SlackPosts:
             return None
         return SlackPost(row["key"], row["ts"], row["created_at"])
 
+    def count(self, key_prefix: str) -> int:
+        return self._db.execute(
+            "SELECT count(*) FROM slack_posts WHERE key LIKE ? || '%'", [key_prefix]
+        ).fetchone()[0]
+
     def intend(self, key: str, channel: str, thread_ts: str | None) -> None:
         row = {"key": key, "channel": channel, "thread_ts": thread_ts, "created_at": time.time()}
         with self._db.conn:

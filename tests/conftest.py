@@ -55,6 +55,7 @@ def settings(tmp_path, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
         membrane_timeout=1.0,
         membrane_retry_attempts=3,
         membrane_retry_base_delay=0.01,
+        membrane_probe_interval=0.3,
         chatra_webhook_secret=WEBHOOK_SECRET,
         chatra_echo_grace=0.2,
         database_path=str(tmp_path / "bridge.db"),

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import CHANNEL, CONNECTION
-from tests.helpers import chat_event, visitor_says
+from tests.helpers import chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import deletion, edit, event_id, reply
 
 
@@ -61,19 +61,38 @@ async def test_a_send_that_timed_out_after_chatra_acted_is_not_sent_again(
     assert not any("Arrived once" in r.text for r in slack.replies(CHANNEL, thread_ts))
 
 
-async def test_disconnected_chatra_puts_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
-    membrane.fail_next(
-        "send-agent-message", status=400, type="connection", message="Connection is disconnected"
-    )
-    await bridge.slack_event(
-        reply(thread_ts, "1800000010.000002", "Your refund is done"), event_id()
-    )
+async def test_disconnected_chatra_holds_replies_says_so_once_and_sends_them_when_back(
+    bridge, slack, membrane
+):
+    for client_id, name in (("client-a", "A"), ("client-b", "B")):
+        messages = [visitor_says(f"{client_id}-1", "Hi")]
+        await bridge.webhook(chat_event("chatStarted", client_id, messages, name=name))
+    await bridge.settled()
+    ts_a, ts_b = (slack.parents(CHANNEL)[i].ts for i in (0, 1))
+
+    membrane.fail_next("send-agent-message", status=400, type="connection", times=1000)
+    for n, thread in enumerate([ts_a, ts_a, ts_b]):
+        await bridge.slack_event(reply(thread, f"1800000011.00000{n}", f"held {n}"), event_id())
+    await bridge.settled()
+    notices = [m.text for m in slack.parents(CHANNEL) if ":electric_plug:" in m.text]
+    assert notices == [
+        f":electric_plug: Chatra is disconnected in Membrane (connection {CONNECTION}):"
+        " reconnect it. Replies to visitors are held and will be sent, in order, as soon as it is"
+        " back."
+    ]
+    assert warnings(slack, ts_a) == warnings(slack, ts_b) == []
+    assert membrane.messages == {}
+
+    membrane.faults.clear()  # someone reconnected Chatra in Membrane
+    await wait_for(lambda: len(membrane.messages) == 3, within=10)
     await bridge.settled()
 
-    [warning] = warnings(slack, thread_ts)
-    assert "Your refund is done" in warning
-    assert f"Chatra is disconnected in Membrane (connection {CONNECTION}): reconnect it" in warning
-    assert membrane.visible_messages("client-1") == []
+    assert membrane.visible_messages("client-a") == ["held 0", "held 1"]
+    assert membrane.visible_messages("client-b") == ["held 2"]
+    assert [m.text for m in slack.parents(CHANNEL) if "reachable again" in m.text] == [
+        ":white_check_mark: Chatra is reachable again: sending the held replies."
+    ]
+    assert len([m for m in slack.parents(CHANNEL) if ":electric_plug:" in m.text]) == 1
 
 
 async def test_rejected_input_names_the_reason(bridge, slack, membrane, thread_ts):
@@ -130,7 +149,7 @@ async def test_delivery_state_shows_on_the_reply_and_a_failed_one_can_be_retried
 ):
     ts = "1800000010.000008"
     slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
-    membrane.fail_next("send-agent-message", status=400, type="connection")
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="try later")
     await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
     await bridge.settled()
 
