@@ -129,7 +129,7 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
 async def test_permanent_failure_is_recorded_and_warned_once(parts):
     bridge, slack, chatra = parts
     await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
-    chatra.failure = MembraneError("connection", "Chatra is disconnected", transient=False)
+    chatra.failure = MembraneError("bad_request", "Chatra refused the input", transient=False)
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.3", user="U1", text="x"
     )
@@ -137,4 +137,4 @@ async def test_permanent_failure_is_recorded_and_warned_once(parts):
     await bridge.reply_written(reply)
 
     warnings = [text for _, text in slack.posts if ":warning:" in text]
-    assert len(warnings) == 1 and "Chatra is disconnected" in warnings[0]
+    assert len(warnings) == 1 and "Chatra refused the input" in warnings[0]
