@@ -25,6 +25,7 @@ class Worker:
         max_attempts: int = 6,
         base_delay: float = 1.0,
         poll_interval: float = 1.0,
+        max_in_flight: int = 1000,
     ) -> None:
         self._inbox = inbox
         self._handle = handle
@@ -32,6 +33,8 @@ class Worker:
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._poll_interval = poll_interval
+        self._max_in_flight = max_in_flight  # bounds memory under a burst: the rest waits in SQLite
+        self._in_flight = 0
         self._last_id = 0
         self._tails: dict[str, asyncio.Task[None]] = {}
 
@@ -40,7 +43,8 @@ class Worker:
         try:
             while True:
                 self._arrived.clear()
-                for event in self._inbox.pending(after_id=self._last_id):
+                room = self._max_in_flight - self._in_flight
+                for event in self._inbox.pending(after_id=self._last_id, limit=max(room, 0)):
                     self._last_id = event.id
                     self._chain(event)
                 with contextlib.suppress(TimeoutError):
@@ -58,9 +62,12 @@ class Worker:
         previous = self._tails.get(event.conversation)
         task = asyncio.create_task(self._after(previous, event))
         self._tails[event.conversation] = task
+        self._in_flight += 1
         task.add_done_callback(lambda done: self._forget(event.conversation, done))
 
     def _forget(self, conversation: str, task: asyncio.Task[None]) -> None:
+        self._in_flight -= 1
+        self._arrived.set()  # room for more
         if self._tails.get(conversation) is task:
             del self._tails[conversation]
 
