@@ -18,6 +18,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -122,6 +123,19 @@ def slack_headers(body: bytes) -> dict[str, str]:
     }
 
 
+def visitor_messages(n: int, messages: int) -> list[dict[str, Any]]:
+    """What the visitor of chat `n` writes, as Chatra's webhook carries it."""
+    return [
+        {
+            "id": f"v{n}-{i}",
+            "type": "client",
+            "message": f"visitor {n}.{i}",
+            "createdAt": 1_700_000_000_000 + i,
+        }
+        for i in range(messages)
+    ]
+
+
 async def run_chat(
     n: int,
     messages: int,
@@ -132,15 +146,7 @@ async def run_chat(
 ) -> None:
     client_id, name = f"client-{n:03d}", f"Chat {n:03d}"
     webhook = f"{app.url}/chatra/webhook/{WEBHOOK_SECRET}"
-    visitor = [
-        {
-            "id": f"v{n}-{i}",
-            "type": "client",
-            "message": f"visitor {n}.{i}",
-            "createdAt": 1_700_000_000_000 + i,
-        }
-        for i in range(messages)
-    ]
+    visitor = visitor_messages(n, messages)
     for i in range(messages):
         event = "chatStarted" if i == 0 else "chatFragment"
         batch = visitor[max(0, i - 1) : i + 1]  # fragments overlap by one message
@@ -281,15 +287,7 @@ async def chaos(
                 for m in membrane.messages.values()
                 if m["clientId"] == client_id
             ]
-            visitor = [
-                {
-                    "id": f"v{n}-{i}",
-                    "type": "client",
-                    "message": f"visitor {n}.{i}",
-                    "createdAt": 1_700_000_000_000 + i,
-                }
-                for i in range(messages)
-            ]
+            visitor = visitor_messages(n, messages)
             body = json.dumps(
                 {
                     "eventName": "chatTranscript",

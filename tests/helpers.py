@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.app import INBOX, WORKER, create_app
 from bot.config import Settings
+from tests.fakes.server import serve_locally
 from tests.fakes.slack import TEAM_ID
 
 
@@ -66,12 +67,7 @@ class RunningApp:
 
     async def start(self) -> "RunningApp":
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(self.app)
         return self
 
     async def stop(self) -> None:

@@ -3,6 +3,16 @@
 from aiohttp import web
 
 
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free port of 127.0.0.1; returns the runner and the base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 class FakeServer:
     def __init__(self) -> None:
         self.app = web.Application()
@@ -10,12 +20,7 @@ class FakeServer:
         self.url = ""
 
     async def start(self) -> "FakeServer":
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(self.app)
         return self
 
     async def stop(self) -> None:
