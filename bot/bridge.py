@@ -303,6 +303,9 @@ class Bridge:
         if thread is None or record is None or record.state in ("deleted", "skipped"):
             return
         text = await self._plain_text(edit.text)
+        if record.state == "held":  # not sent yet: it will be sent as edited
+            self._messages.update(record.id, text=edit.text, sent_text=text)
+            return
         key = f"edit:{edit.ts}:{hashlib.sha256(edit.text.encode()).hexdigest()[:16]}"
         if record.chatra_id is None:
             reason = "The original message never reached Chatra."
@@ -318,9 +321,12 @@ class Bridge:
     async def reply_deleted(self, deletion: SlackDeletion) -> None:
         thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
         record = self._messages.by_slack_ts(deletion.ts)
-        if thread is None or record is None or record.chatra_id is None:
+        if thread is None or record is None or record.state == "deleted":
             return
-        if record.state == "deleted":
+        if record.state == "held":  # not sent yet: now it never will be
+            self._messages.update(record.id, state="deleted")
+            return
+        if record.chatra_id is None:
             return
         try:
             await self._chatra.delete_agent_message(record.chatra_id)

@@ -83,11 +83,17 @@ async def test_disconnected_chatra_holds_replies_says_so_once_and_sends_them_whe
     assert warnings(slack, ts_a) == warnings(slack, ts_b) == []
     assert membrane.messages == {}
 
+    await bridge.slack_event(
+        edit(ts_a, "1800000011.000001", "held 1", "held 1, edited"), event_id()
+    )
+    await bridge.slack_event(reply(ts_b, "1800000011.000003", "held 3"), event_id())
+    await bridge.slack_event(deletion(ts_b, "1800000011.000003", "held 3"), event_id())
+    await bridge.settled()
     membrane.faults.clear()  # someone reconnected Chatra in Membrane
     await wait_for(lambda: len(membrane.messages) == 3, within=10)
     await bridge.settled()
 
-    assert membrane.visible_messages("client-a") == ["held 0", "held 1"]
+    assert membrane.visible_messages("client-a") == ["held 0", "held 1, edited"]
     assert membrane.visible_messages("client-b") == ["held 2"]
     assert [m.text for m in slack.parents(CHANNEL) if "reachable again" in m.text] == [
         ":white_check_mark: Chatra is reachable again: sending the held replies."
