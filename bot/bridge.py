@@ -82,10 +82,11 @@ class Bridge:
 
     # -- intake: store first, so an acknowledged event is never lost --
 
-    def accept_chatra(self, raw_body: bytes, webhook: ChatraWebhook) -> bool:
-        """Store a webhook for processing; False when the very same body was already stored."""
-        key = "chatra:" + hashlib.sha256(raw_body).hexdigest()
-        stored = self._store("chatra", key, webhook.client.id, raw_body.decode())
+    def accept_chatra(self, body: str, webhook: ChatraWebhook) -> bool:
+        """Store a webhook (its body as received) for processing; False when the very same body
+        was already stored."""
+        key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
+        stored = self._store("chatra", key, webhook.client.id, body)
         for message in webhook.messages:
             if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
                 self._messages.adopt_echo(webhook.client.id, message.id, message.body)

@@ -33,9 +33,10 @@ def make_webhook_handler(secret: str) -> Handler:
             log.warning("chatra webhook body over %d bytes refused", MAX_BODY)
             raise
         try:
-            data = json.loads(raw)
-        except ValueError:
-            log.warning("chatra webhook body is not JSON (%d bytes)", len(raw))
+            body = raw.decode("utf-8")
+            data = json.loads(body)
+        except ValueError:  # UnicodeDecodeError is one too
+            log.warning("chatra webhook body is not UTF-8 JSON (%d bytes)", len(raw))
             return _problem(400, "body is not JSON")
         if not isinstance(data, dict) or not isinstance(data.get("eventName"), str):
             log.warning("chatra webhook without an eventName")
@@ -51,7 +52,7 @@ def make_webhook_handler(secret: str) -> Handler:
             where = ", ".join(".".join(map(str, e["loc"])) for e in error.errors()[:5])
             log.warning("chatra webhook of the wrong shape: %s", where)
             return _problem(422, f"not a Chatra webhook: bad or missing {where}")
-        stored = request.app[BRIDGE].accept_chatra(raw, webhook)
+        stored = request.app[BRIDGE].accept_chatra(body, webhook)
         if stored:
             log.info("chatra %s for chat %s stored", webhook.eventName, webhook.client.id)
         return web.json_response({"ok": True, "duplicate": not stored})

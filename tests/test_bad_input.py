@@ -32,6 +32,7 @@ async def still_works(bridge, slack) -> None:
     ("body", "status", "reason"),
     [
         (b"{not json", 400, "not JSON"),
+        ('{"eventName": "chatStarted", "client": {"id": "c"}}'.encode("utf-16"), 400, "not JSON"),
         (b"[1, 2]", 422, "eventName"),
         (json.dumps({"eventName": "chatStarted"}).encode(), 422, "client"),
         (json.dumps({"eventName": "chatStarted", "client": {"id": ""}}).encode(), 422, "client.id"),
@@ -56,6 +57,7 @@ async def still_works(bridge, slack) -> None:
     ],
     ids=[
         "not-json",
+        "utf-16-json",
         "not-an-object",
         "no-client",
         "empty-client-id",
