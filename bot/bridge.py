@@ -190,10 +190,10 @@ class Bridge:
         if waiting:  # Chatra is disconnected: wait behind the replies held before this one
             self._messages.update(record.id, state="held", sent_text=text)
             return
-        await self._send_to_visitor(thread, record.id, reply, text)
+        await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
 
     async def _send_to_visitor(
-        self, thread: Thread, record_id: int, reply: SlackReply, text: str
+        self, thread: Thread, record_id: int, reply: SlackReply, text: str, *, was_held: bool
     ) -> None:
         """send-agent-message, exactly once as far as the visitor can tell, its state shown on
         the reply as a reaction (pending, delivered, failed).
@@ -202,7 +202,6 @@ class Bridge:
         by waiting for Chatra's echo of the message before trying again.
         """
         channel, ts = thread.channel, reply.ts
-        was_held = self._messages.by_id(record_id).state == "held"  # type: ignore[union-attr]
         await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
         for attempt in range(1, self._send_attempts + 1):
             self._messages.update(record_id, state="sending", sent_text=text)
