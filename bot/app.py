@@ -88,6 +88,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             arrived=arrived,
             send_attempts=settings.membrane_retry_attempts,
             echo_grace=settings.chatra_echo_grace,
+            note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
         )
         handlers.register(bolt, bridge)
         worker = Worker(inbox, bridge.process, arrived)

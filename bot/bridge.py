@@ -66,6 +66,7 @@ class Bridge:
         arrived: asyncio.Event,
         send_attempts: int = 4,
         echo_grace: float = 30.0,
+        note_prefixes: tuple[str, ...] = ("//", "note:"),
     ) -> None:
         self._slack = slack
         self._delivery = SlackDelivery(slack, slack_posts)
@@ -79,6 +80,7 @@ class Bridge:
         self._arrived = arrived
         self._send_attempts = send_attempts
         self._echo_grace = echo_grace
+        self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
 
     # -- intake: store first, so an acknowledged event is never lost --
 
@@ -175,6 +177,10 @@ class Bridge:
                 return
         probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
         if record.state not in ("pending", "sending") and not probing:
+            return
+        if reply.retry_of is None and self._is_note(reply.text):
+            self._messages.update(record.id, state="note")
+            await self._slack.show_state(thread.channel, reply.ts, "note", None)
             return
         if reply.file_names:
             files = ", ".join(reply.file_names)
@@ -300,7 +306,7 @@ class Bridge:
     async def reply_edited(self, edit: SlackEdit) -> None:
         thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
         record = self._messages.by_slack_ts(edit.ts)
-        if thread is None or record is None or record.state in ("deleted", "skipped"):
+        if thread is None or record is None or record.state in ("deleted", "skipped", "note"):
             return
         text = await self._plain_text(edit.text)
         if record.state == "held":  # not sent yet: it will be sent as edited
@@ -335,6 +341,10 @@ class Bridge:
             await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
             return
         self._messages.update(record.id, state="deleted")
+
+    def _is_note(self, mrkdwn: str) -> bool:
+        """An internal note: stays in Slack, never reaches the visitor."""
+        return mrkdwn.lstrip().lower().startswith(self._note_prefixes)
 
     async def _plain_text(self, mrkdwn: str) -> str:
         names = {}

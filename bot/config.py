@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     chatra_webhook_secret: SecretStr
     chatra_dashboard_url: str = "https://app.chatra.io"
     chatra_echo_grace: float = Field(default=30.0, ge=0)
+    internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
     database_path: str = "./chatra-bridge.db"
     host: str = "0.0.0.0"

@@ -43,6 +43,12 @@ class ChatraFile(BaseModel):
     model_config = ConfigDict(extra="allow")
     url: str
     name: str | None = None
+    type: str | None = None  # a mime type, e.g. image/png
+
+    def is_image(self) -> bool:
+        if self.type:
+            return self.type.startswith("image/")
+        return (self.name or self.url).lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp"))
 
 
 class ChatraMessage(BaseModel):

@@ -2,6 +2,7 @@
 
 import logging
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,7 @@ REACTIONS = {
     "pending": "hourglass_flowing_sand",
     "delivered": "white_check_mark",
     "failed": "warning",
+    "note": "lock",  # an internal note: not sent to the visitor
 }
 NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
 
@@ -64,15 +66,22 @@ class SlackOut:
     ) -> str:
         """Post a message (a thread reply when `thread_ts` is given), tagged with `key`."""
         await self._pacers[channel].acquire()
-        response = await self._client.chat_postMessage(
+        post = partial(
+            self._client.chat_postMessage,
             channel=channel,
             text=message.text,
-            blocks=message.blocks,
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
         )
+        try:
+            response = await post(blocks=message.blocks)
+        except SlackApiError as error:
+            if not message.blocks or error.response.get("error") != "invalid_blocks":
+                raise
+            log.warning("Slack refused the blocks of %s: posting its text alone", key)
+            response = await post(blocks=None)  # rejected outright: nothing was posted
         return str(response["ts"])
 
     async def find_posted(

@@ -66,8 +66,12 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
         return [_context_line(piece) for piece in pieces]
     who = plain_to_slack(author)
     label = f":headphones: *{who}* (in Chatra)" if is_agent else f":bust_in_silhouette: *{who}*"
-    first, *rest = pieces
-    return [SlackMessage(text=f"{label}: {first}"), *(SlackMessage(text=p) for p in rest)]
+    replies = [SlackMessage(text=piece) for piece in [f"{label}: {pieces[0]}", *pieces[1:]]]
+    if message.file is not None and message.file.is_image():  # shown, not only linked
+        name = message.file.name or "image"
+        picture = {"type": "image", "image_url": message.file.url, "alt_text": name}
+        replies.append(SlackMessage(text=f"{who} sent an image: {name}", blocks=[picture]))
+    return replies
 
 
 def _context_line(text: str) -> SlackMessage:

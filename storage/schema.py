@@ -69,7 +69,7 @@ def create_schema(db: Database) -> None:
             "slack_ts": str,  # NULL until Slack gave it
             "text": str,  # as written (Slack mrkdwn for replies)
             "sent_text": str,  # the plain text sent to Chatra: how its echo is recognised
-            # chatra: pending|posted; slack: pending|sending|sent|held|failed|skipped|deleted
+            # chatra: pending|posted; slack: pending|sending|sent|held|failed|note|skipped|deleted
             "state": str,
             "error": str,
             "created_at": float,

@@ -198,3 +198,42 @@ async def test_a_very_long_message_arrives_whole_in_readable_pieces(bridge, slac
     shown = words(pieces[0]) + "".join(pieces[1:])
     assert slack_to_plain(shown, {}) == text  # nothing lost or garbled; the NUL is gone
     assert all(len(p) < 40_000 for p in pieces)
+
+
+async def test_visitor_files_appear_in_the_thread_images_shown(bridge, slack):
+    photo = {"url": "https://files.example.org/p.png", "name": "parcel.png", "type": "image/png"}
+    invoice = {
+        "url": "https://files.example.org/i.pdf",
+        "name": "invoice.pdf",
+        "type": "application/pdf",
+    }
+    messages = [
+        {**visitor_says("m1", "Look"), "file": photo},
+        {**visitor_says("m2", "", at=1_732_450_001_000), "file": invoice},
+    ]
+    await bridge.webhook(chat_event("chatStarted", messages=messages, name="Jane"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    look, image, pdf = slack.replies(CHANNEL, card.ts)
+    assert "Look" in look.text and "<https://files.example.org/p.png|parcel.png>" in look.text
+    assert image.blocks == [
+        {"type": "image", "image_url": "https://files.example.org/p.png", "alt_text": "parcel.png"}
+    ]
+    assert "<https://files.example.org/i.pdf|invoice.pdf>" in pdf.text
+
+
+async def test_blocks_slack_refuses_fall_back_to_text(bridge, slack):
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m0", "hi")], name="Jane")
+    )
+    await bridge.settled()
+    photo = {"url": "https://unreachable.example.org/p.png", "name": "p.png", "type": "image/png"}
+    image_message = {**visitor_says("m1", "", at=1_732_450_001_000), "file": photo}
+    await bridge.webhook(chat_event("chatFragment", messages=[image_message], name="Jane"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    replies = slack.replies(CHANNEL, card.ts)
+    assert [r.text for r in replies][-1] == "Jane sent an image: p.png"
+    assert replies[-1].blocks is None

@@ -172,6 +172,19 @@ async def test_what_is_not_a_persons_thread_reply_is_ignored(bridge, membrane, t
     assert membrane.runs == []
 
 
+async def test_an_internal_note_stays_in_slack(bridge, slack, membrane, thread_ts):
+    for n, text in enumerate(["// check the refund policy first", "Note: VIP customer"]):
+        ts = f"1800000005.00000{n}"
+        slack.person_wrote(CHANNEL, ts, thread_ts, text, user="U0AGENT01")
+        await bridge.slack_event(reply(thread_ts, ts, text), event_id())
+        await bridge.slack_event(edit(thread_ts, ts, text, text + "!"), event_id())
+    await bridge.settled()
+
+    assert membrane.runs == []
+    assert slack.reactions_on(CHANNEL, "1800000005.000000") == {"lock"}
+    assert slack.reactions_on(CHANNEL, "1800000005.000001") == {"lock"}
+
+
 async def test_thread_broadcast_reply_is_sent_too(bridge, membrane, thread_ts):
     event = reply(thread_ts, "1800000003.000001", "Also to channel", subtype="thread_broadcast")
     await bridge.slack_event(event, event_id())

@@ -180,6 +180,8 @@ class FakeSlack(FakeServer):
             return _error("no_text")
         if text and len(text) > 40_000:
             return _error("msg_too_long")
+        if any(not _image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
+            return _error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
         thread_ts = args.get("thread_ts") or None
         if thread_ts and not any(m.ts == thread_ts and m.channel == channel for m in self.messages):
             return _error("thread_not_found")
@@ -301,6 +303,11 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         else:
             args.update(await request.post())
     return args
+
+
+def _image_reachable(block: dict[str, Any]) -> bool:
+    url = str(block.get("image_url", ""))
+    return url.startswith("https://") and "unreachable" not in url
 
 
 def _blocks(value: Any) -> list[dict[str, Any]] | None:
