@@ -105,7 +105,7 @@ class SlackEnvelope(BaseModel):
     api_app_id: str | None = None
     enterprise_id: str | None = None
     event_id: str | None = None
-    event: dict[str, Any] | None = None
+    event: dict[str, Any] = Field(default_factory=dict)  # Bolt reads body.get("event", {}).get
     authorizations: list[dict[str, Any]] | None = None
     is_enterprise_install: bool | None = None
 
