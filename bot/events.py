@@ -7,6 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 CHAT_EVENTS = ("chatStarted", "chatFragment", "chatTranscript")
 
 
+def repaired(value: Any) -> Any:
+    """JSON as parsed, with lone surrogates (`"\\ud800"`, valid JSON but not valid text) replaced by
+    U+FFFD: SQLite, pydantic's JSON parser and Slack all refuse them."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [repaired(item) for item in value]
+    if isinstance(value, dict):
+        return {repaired(key): repaired(item) for key, item in value.items()}
+    return value
+
+
 def _to_str(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.bridge import Bridge
-from bot.events import CHAT_EVENTS, ChatraWebhook
+from bot.events import CHAT_EVENTS, ChatraWebhook, repaired
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -33,8 +33,7 @@ def make_webhook_handler(secret: str) -> Handler:
             log.warning("chatra webhook body over %d bytes refused", MAX_BODY)
             raise
         try:
-            body = raw.decode("utf-8")
-            data = json.loads(body)
+            data = repaired(json.loads(raw.decode("utf-8")))
         except ValueError:  # UnicodeDecodeError is one too
             log.warning("chatra webhook body is not UTF-8 JSON (%d bytes)", len(raw))
             return _problem(400, "body is not JSON")
@@ -52,6 +51,7 @@ def make_webhook_handler(secret: str) -> Handler:
             where = ", ".join(".".join(map(str, e["loc"])) for e in error.errors()[:5])
             log.warning("chatra webhook of the wrong shape: %s", where)
             return _problem(422, f"not a Chatra webhook: bad or missing {where}")
+        body = json.dumps(data, ensure_ascii=False)  # as received, lone surrogates repaired
         stored = request.app[BRIDGE].accept_chatra(body, webhook)
         if stored:
             log.info("chatra %s for chat %s stored", webhook.eventName, webhook.client.id)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
-from bot.events import SlackDeletion, SlackEdit, SlackReply
+from bot.events import SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class SlackMessage(BaseModel):
 def register(app: AsyncApp, bridge: Bridge) -> None:
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         try:
-            change = thread_change(SlackMessage.model_validate(event))
+            change = thread_change(SlackMessage.model_validate(repaired(event)))
         except ValidationError as error:
             log.warning(
                 "slack message event of the wrong shape ignored: %d problems", error.error_count()

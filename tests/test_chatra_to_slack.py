@@ -88,6 +88,20 @@ async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
     assert "Visitor #1042" in slack.replies(CHANNEL, card.ts)[0].text
 
 
+async def test_broken_unicode_escapes_are_repaired_not_lost(bridge, slack):
+    body = (
+        '{"eventName": "chatStarted", "client": {"id": "c-1", "name": "J\\udc00"},'
+        ' "messages": [{"id": "m1", "type": "client", "message": "hi \\ud83d \\ud83d\\ude00"}]}'
+    )
+    status, _ = await bridge.webhook(body.encode())
+    assert status == 200
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert "J\ufffd" in card.text
+    assert words(slack.replies(CHANNEL, card.ts)[0].text) == "hi \ufffd 😀"
+
+
 async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
     await bridge.webhook(
         chat_event("chatStarted", messages=[visitor_says("m1", "<!channel> help & <b>")])
