@@ -118,7 +118,7 @@ def slack_body(rng: random.Random, n: int) -> bytes:
     return json.dumps(mutate(body, rng) if roll < 0.9 else body).encode()
 
 
-async def fuzz(inputs: int, seed: int, workdir: Path) -> Counter:
+async def fuzz(inputs: int, seed: int, drain_seconds: float, workdir: Path) -> Counter:
     rng = random.Random(seed)
     slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, {}).start()
     membrane = await FakeMembrane("conn-fuzz").start()
@@ -160,6 +160,9 @@ async def fuzz(inputs: int, seed: int, workdir: Path) -> Counter:
                 else "broken (5xx)"
             )
             outcomes[f"{door}: {verdict}"] += 1
+        await asyncio.sleep(
+            drain_seconds
+        )  # let accepted events be processed, as far as pacing allows
         status, health = await app.request("GET", "/healthz")  # answers while the backlog drains
         outcomes["healthy afterwards"] = int(status == 200)
         outcomes["events still draining (paced posts)"] = health["pending_events"]
@@ -177,10 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--inputs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=10.0,
+        help="processing time before counting events that failed",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fuzz-") as workdir:
-        outcomes = asyncio.run(fuzz(args.inputs, args.seed, Path(workdir)))
+        outcomes = asyncio.run(fuzz(args.inputs, args.seed, args.drain_seconds, Path(workdir)))
     print(f"fuzz: {args.inputs} inputs tried in {time.monotonic() - started:.1f}s")
     for outcome, number in sorted(outcomes.items()):
         print(f"  {outcome:<40}{number:>6}")

@@ -69,7 +69,7 @@ def test_slack_message_parsing_accepts_or_refuses_but_never_crashes(event):
 
 
 def test_fuzz_pass_over_both_endpoints(capsys):
-    code = main(["--inputs", "400", "--seed", "3"])
+    code = main(["--inputs", "400", "--seed", "3", "--drain-seconds", "3"])
     printed = capsys.readouterr().out
     print(printed)
     assert code == 0, printed
