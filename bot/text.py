@@ -4,9 +4,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+import emoji
+
 _ENTITY = re.compile(r"<([^<>]*)>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SLACK_CHUNK = 3500  # characters of plain text per Slack message: readable, far below Slack's 40k
+_SKIN_TONE = re.compile(r":skin-tone-([2-6]):")
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 
 
@@ -15,7 +18,8 @@ def slack_to_plain(text: str, user_names: Mapping[str, str]) -> str:
 
     `<@U1>` -> `@Name` (from `user_names`), `<#C1|general>` -> `#general`, `<url|label>` ->
     `label (url)`, `<mailto:a@b|a@b>` -> `a@b`, `<!here>` -> `@here`; then `&lt; &gt; &amp;` are
-    unescaped (last, so an escaped `&lt;@U1&gt;` typed by a person stays literal).
+    unescaped (last, so an escaped `&lt;@U1&gt;` typed by a person stays literal). Emoji
+    shortcodes outside those (`:smile:`, `:+1::skin-tone-3:`) become the emoji Slack showed.
     """
 
     def entity(match: re.Match[str]) -> str:
@@ -31,10 +35,21 @@ def slack_to_plain(text: str, user_names: Mapping[str, str]) -> str:
         url = target.removeprefix("mailto:")
         if not label or label in (url, target):
             return url
-        return f"{label} ({url})"
+        return f"{_emoji(label)} ({url})"
 
-    plain = _ENTITY.sub(entity, text)
+    pieces, position = [], 0
+    for match in _ENTITY.finditer(text):  # shortcodes only between entities: never inside a URL
+        pieces += [_emoji(text[position : match.start()]), entity(match)]
+        position = match.end()
+    plain = "".join([*pieces, _emoji(text[position:])])
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _emoji(text: str) -> str:
+    if ":" not in text:
+        return text
+    text = _SKIN_TONE.sub(lambda m: chr(0x1F3FB + int(m.group(1)) - 2), text)
+    return emoji.emojize(text, language="alias")
 
 
 def user_ids_in(text: str) -> set[str]:
