@@ -22,7 +22,7 @@ from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
-from storage import Inbox, Messages, SlackPosts, Threads, open_database
+from storage import Agents, Inbox, Messages, SlackPosts, Threads, open_database
 from storage.database import is_reachable
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     arrived = asyncio.Event()
     inbox = Inbox(db)
+    agents = Agents(db)
+    agents.link(settings.agent_links())
     async with aiohttp.ClientSession() as session:
         membrane = MembraneClient(
             session,
@@ -89,6 +91,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             send_attempts=settings.membrane_retry_attempts,
             echo_grace=settings.chatra_echo_grace,
             note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
+            agents=agents,
+            default_agent=settings.chatra_default_agent_id,
         )
         handlers.register(bolt, bridge)
         worker = Worker(inbox, bridge.process, arrived)

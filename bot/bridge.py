@@ -30,9 +30,10 @@ from bot.slack_views import (
     outage_over_notice,
     retrying_notice,
     visitor_card,
+    writing_as_notice,
 )
 from bot.text import slack_to_plain, user_ids_in
-from storage import Inbox, InboxEvent, Message, Messages, SlackPosts, Thread, Threads
+from storage import Agents, Inbox, InboxEvent, Message, Messages, SlackPosts, Thread, Threads
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class SlackPort(SlackPoster, Protocol):
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
     async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
     async def user_name(self, user_id: str) -> str | None: ...
+    async def user_email(self, user_id: str) -> str | None: ...
 
 
 class ChatraPort(Protocol):
@@ -67,6 +69,8 @@ class Bridge:
         send_attempts: int = 4,
         echo_grace: float = 30.0,
         note_prefixes: tuple[str, ...] = ("//", "note:"),
+        agents: Agents,
+        default_agent: str | None = None,
     ) -> None:
         self._slack = slack
         self._delivery = SlackDelivery(slack, slack_posts)
@@ -80,6 +84,8 @@ class Bridge:
         self._arrived = arrived
         self._send_attempts = send_attempts
         self._echo_grace = echo_grace
+        self._agents = agents
+        self._default_agent = default_agent
         self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
 
     # -- intake: store first, so an acknowledged event is never lost --
@@ -126,6 +132,9 @@ class Bridge:
 
     async def chat_event(self, webhook: ChatraWebhook) -> None:
         closing = webhook.eventName == "chatTranscript"
+        self._agents.remember(
+            [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+        )
         thread = await self._thread_for(webhook.client)
         for message in webhook.messages_in_order():
             await self._mirror(thread, message, webhook)
@@ -165,7 +174,9 @@ class Bridge:
         thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
         if thread is None:
             return
-        record = self._messages.claim_slack_reply(reply.ts, thread.client_id, reply.text)
+        record = self._messages.claim_slack_reply(
+            reply.ts, thread.client_id, reply.text, reply.user
+        )
         if record.state == "sending":  # an earlier run died while sending: did it arrive?
             arrived = await self._echo_adopted(record.id)
             log.info(
@@ -209,10 +220,11 @@ class Bridge:
         """
         channel, ts = thread.channel, reply.ts
         await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
+        agent_id = await self._writing_as(thread, reply.user)
         for attempt in range(1, self._send_attempts + 1):
             self._messages.update(record_id, state="sending", sent_text=text)
             try:
-                chatra_id = await self._chatra.send_agent_message(thread.client_id, text)
+                chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
             except MembraneError as error:
                 if error.in_doubt and await self._echo_adopted(record_id):
                     break
@@ -280,7 +292,7 @@ class Bridge:
             channel=thread.channel,
             thread_ts=thread.thread_ts,
             ts=record.slack_ts,
-            user="",
+            user=record.author or "",
             text=record.text or "",
             retry_of=retry_id,
         )
@@ -341,6 +353,24 @@ class Bridge:
             await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
             return
         self._messages.update(record.id, state="deleted")
+
+    async def _writing_as(self, thread: Thread, user: str) -> str | None:
+        """The Chatra agent a Slack user writes as: linked in AGENT_MAP_FILE, else the agent with
+        the same email, else the default agent (and the thread says so, once per person)."""
+        agent_id = self._agents.linked(user) if user else None
+        if agent_id is None and user:
+            email = await self._slack.user_email(user)
+            agent_id = self._agents.by_email(email) if email else None
+        if agent_id is not None:
+            return agent_id
+        who = await self._slack.user_name(user) if user else None
+        default = self._agents.name(self._default_agent) if self._default_agent else None
+        as_whom = default or "the default Chatra agent"
+        notice = writing_as_notice(who or "Someone", as_whom)
+        await self._delivery.post(
+            f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
+        )
+        return self._default_agent
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""

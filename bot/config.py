@@ -1,6 +1,8 @@
 """Settings, read once from the environment or `.env`, validated with every problem named."""
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import (
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     chatra_webhook_secret: SecretStr
     chatra_dashboard_url: str = "https://app.chatra.io"
     chatra_echo_grace: float = Field(default=30.0, ge=0)
+    chatra_default_agent_id: str | None = None
+    agent_map_file: str | None = None  # JSON {"<Slack user id>": "<Chatra agent id>", ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
     database_path: str = "./chatra-bridge.db"
@@ -99,6 +103,17 @@ class Settings(BaseSettings):
             raise SettingsError(describe_problems(None, problems))
         return settings
 
+    @field_validator("agent_map_file")
+    @classmethod
+    def _agent_map_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            _read_agent_map(value)
+        return value
+
+    def agent_links(self) -> dict[str, str]:
+        """Slack user id -> Chatra agent id, from AGENT_MAP_FILE."""
+        return _read_agent_map(self.agent_map_file) if self.agent_map_file else {}
+
     def secrets(self) -> list[str]:
         """Every secret value, so logging can be made to never show one."""
         values = [
@@ -110,6 +125,18 @@ class Settings(BaseSettings):
             self.chatra_webhook_secret,
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def _read_agent_map(path: str) -> dict[str, str]:
+    try:
+        links = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read a JSON object from {path}: {type(error).__name__}") from None
+    if not isinstance(links, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in links.items()
+    ):
+        raise ValueError('must hold a JSON object like {"U0123ABCD": "<Chatra agent id>"}')
+    return links
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -56,7 +56,7 @@ class SlackOut:
         """Posts are paced per channel, a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
         self._client = client
-        self._user_names: dict[str, str] = {}
+        self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
         self._pacers: dict[str, AsyncLimiter] = defaultdict(
             lambda: AsyncLimiter(burst, burst / per_second)
         )
@@ -139,14 +139,24 @@ class SlackOut:
         )
 
     async def user_name(self, user_id: str) -> str | None:
-        """A person's display name, cached; None when Slack does not know them."""
-        if user_id not in self._user_names:
+        """A person's display name; None when Slack does not know them."""
+        user = await self._user(user_id)
+        if user is None:
+            return None
+        profile = user.get("profile") or {}
+        names = (profile.get("display_name"), profile.get("real_name"), user.get("name"))
+        return next((name for name in names if name), user_id)
+
+    async def user_email(self, user_id: str) -> str | None:
+        """A person's email, when the app may read it (scope users:read.email)."""
+        user = await self._user(user_id)
+        return ((user or {}).get("profile") or {}).get("email") or None
+
+    async def _user(self, user_id: str) -> dict[str, Any] | None:
+        if user_id not in self._users:
             try:
                 response = await self._client.users_info(user=user_id)
             except SlackApiError:
                 return None
-            user = response["user"]
-            profile = user.get("profile") or {}
-            names = (profile.get("display_name"), profile.get("real_name"), user.get("name"))
-            self._user_names[user_id] = next((n for n in names if n), user_id)
-        return self._user_names[user_id]
+            self._users[user_id] = response["user"]
+        return self._users[user_id]

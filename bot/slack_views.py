@@ -117,6 +117,14 @@ def outage_over_notice() -> SlackMessage:
     )
 
 
+def writing_as_notice(person: str, agent: str) -> SlackMessage:
+    text = (
+        f":information_source: {plain_to_slack(person)} has no Chatra agent linked, so the visitor"
+        f" sees their replies as {plain_to_slack(agent)}."
+    )
+    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
+
+
 def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"

@@ -1,5 +1,6 @@
 """SQLite storage through sqlite-utils: schema and one small repository per table group."""
 
+from storage.agents import Agents
 from storage.database import open_database
 from storage.inbox import Inbox, InboxEvent
 from storage.messages import Message, Messages
@@ -7,6 +8,7 @@ from storage.slack_posts import SlackPost, SlackPosts
 from storage.threads import Thread, Threads
 
 __all__ = [
+    "Agents",
     "Inbox",
     "InboxEvent",
     "Message",

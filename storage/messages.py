@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, sent_text, state, error"
+_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error"
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Message:
     slack_ts: str | None
     text: str | None
     sent_text: str | None
+    author: str | None
     state: str
     error: str | None
 
@@ -39,9 +40,11 @@ class Messages:
         assert message is not None
         return message
 
-    def claim_slack_reply(self, slack_ts: str, client_id: str, text: str) -> Message:
+    def claim_slack_reply(self, slack_ts: str, client_id: str, text: str, author: str) -> Message:
         """Record a Slack reply about to be sent; returns the existing record if any."""
-        self._insert(client_id=client_id, origin="slack", slack_ts=slack_ts, text=text)
+        self._insert(
+            client_id=client_id, origin="slack", slack_ts=slack_ts, text=text, author=author
+        )
         message = self.by_slack_ts(slack_ts)
         assert message is not None
         return message

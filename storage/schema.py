@@ -6,7 +6,7 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 1
 
 
 def create_schema(db: Database) -> None:
@@ -69,6 +69,7 @@ def create_schema(db: Database) -> None:
             "slack_ts": str,  # NULL until Slack gave it
             "text": str,  # as written (Slack mrkdwn for replies)
             "sent_text": str,  # the plain text sent to Chatra: how its echo is recognised
+            "author": str,  # the Slack user who wrote a reply
             # chatra: pending|posted; slack: pending|sending|sent|held|failed|note|skipped|deleted
             "state": str,
             "error": str,
@@ -78,9 +79,18 @@ def create_schema(db: Database) -> None:
         not_null={"client_id", "origin", "state"},
         if_not_exists=True,
     )
-    if "sent_text" not in db["messages"].columns_dict:  # databases from version 1
-        db["messages"].add_column("sent_text", str)
     db["messages"].create_index(["chatra_id"], unique=True, if_not_exists=True)
     db["messages"].create_index(["slack_ts"], unique=True, if_not_exists=True)
+
+    db["agents"].create(  # Chatra agents, as webhooks list them
+        {"id": str, "name": str, "email": str}, pk="id", if_not_exists=True
+    )
+    db["agents"].create_index(["email"], if_not_exists=True)
+    db["agent_links"].create(  # which Chatra agent a Slack user writes as (from AGENT_MAP_FILE)
+        {"slack_user": str, "agent_id": str},
+        pk="slack_user",
+        not_null={"agent_id"},
+        if_not_exists=True,
+    )
 
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -17,7 +17,8 @@ USERS = {
     "U0AGENT01": {
         "id": "U0AGENT01",
         "name": "sam",
-        "profile": {"display_name": "Sam", "real_name": "Sam Agent"},
+        # the Chatra agent Ana (a9, see tests.helpers.chat_event) has the same email
+        "profile": {"display_name": "Sam", "real_name": "Sam Agent", "email": "ana@example.com"},
     },
     "U0AGENT02": {
         "id": "U0AGENT02",

@@ -9,7 +9,7 @@ from bot.bridge import Bridge
 from bot.errors import MembraneError
 from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
 from bot.slack_views import SlackMessage
-from storage import Inbox, Messages, SlackPosts, Threads, open_database
+from storage import Agents, Inbox, Messages, SlackPosts, Threads, open_database
 from tests.helpers import chat_event, visitor_says
 
 
@@ -40,10 +40,14 @@ class MemorySlack:
     async def user_name(self, user_id: str) -> str | None:
         return {"U1": "Sam"}.get(user_id)
 
+    async def user_email(self, user_id: str) -> str | None:
+        return {"U1": "sam@example.com"}.get(user_id)
+
 
 class MemoryChatra:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.agents: list[str | None] = []  # who each message was sent as
         self.edited: list[tuple[str, str]] = []
         self.deleted: list[str] = []
         self.failure: MembraneError | None = None
@@ -54,6 +58,7 @@ class MemoryChatra:
         if self.failure:
             raise self.failure
         self.sent.append((client_id, text))
+        self.agents.append(agent_id)
         return f"msg-{len(self.sent)}"
 
     async def edit_agent_message(self, message_id: str, text: str) -> None:
@@ -66,6 +71,8 @@ class MemoryChatra:
 @pytest.fixture
 def parts():
     db = open_database(":memory:")
+    agents = Agents(db)
+    agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     bridge = Bridge(
         slack=slack,
@@ -77,6 +84,7 @@ def parts():
         channel="C0SUPPORT1",
         dashboard_url="https://app.chatra.io",
         arrived=asyncio.Event(),
+        agents=agents,
     )
     return bridge, slack, chatra
 
@@ -110,6 +118,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
     await bridge.chat_event(webhook("chatFragment", echo))
 
     assert chatra.sent == [("client-1", "hey @Sam")]
+    assert chatra.agents == ["a1"]  # Sam writes as the Chatra agent with Sam's email
     assert len(slack.posts) == 2  # the card and the visitor's "hi": no echo
 
 

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says
+from tests.helpers import RunningApp, chat_event, visitor_says
 
 _event_ids = itertools.count(1)
 
@@ -70,9 +70,57 @@ async def test_reply_in_thread_is_sent_to_the_visitor(bridge, membrane, thread_t
     await bridge.settled()
 
     assert membrane.runs_of("send-agent-message") == [
-        {"clientId": "client-1", "text": "On its way!"}
+        {"clientId": "client-1", "text": "On its way!", "agentId": "a9"}
     ]
     assert membrane.visible_messages("client-1") == ["On its way!"]
+
+
+async def test_a_person_writes_as_their_chatra_agent_or_is_told_as_whom(
+    bridge, slack, membrane, thread_ts
+):
+    await bridge.slack_event(reply(thread_ts, "1800000001.000110", "From Sam"), event_id())
+    for n in range(2):  # Kim's Slack profile has no email matching an agent
+        await bridge.slack_event(
+            reply(thread_ts, f"1800000001.00012{n}", f"From Kim {n}", user="U0AGENT02"), event_id()
+        )
+    await bridge.settled()
+
+    assert [run.get("agentId") for run in membrane.runs_of("send-agent-message")] == [
+        "a9",
+        None,
+        None,
+    ]
+    notices = [
+        r.text for r in slack.replies(CHANNEL, thread_ts) if ":information_source:" in r.text
+    ]
+    assert notices == [
+        ":information_source: Kim Lee has no Chatra agent linked, so the visitor sees their"
+        " replies as the default Chatra agent."
+    ]
+
+
+async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_path):
+    agent_map = tmp_path / "agents.json"
+    agent_map.write_text('{"U0AGENT02": "a7"}')
+    configured = settings.model_copy(
+        update={"agent_map_file": str(agent_map), "chatra_default_agent_id": "a9"}
+    )
+    app = await RunningApp(configured).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        thread = slack.parents(CHANNEL)[0].ts
+        for n, user in enumerate(["U0AGENT02", "U0STRANGER"]):
+            await app.slack_event(
+                reply(thread, f"1800000001.00013{n}", "hi", user=user), event_id()
+            )
+        await app.settled()
+    finally:
+        await app.close()
+
+    assert [run["agentId"] for run in membrane.runs_of("send-agent-message")] == ["a7", "a9"]
+    [notice] = [r.text for r in slack.replies(CHANNEL, thread) if ":information_source:" in r.text]
+    assert "Someone has no Chatra agent linked, so the visitor sees their replies as Ana" in notice
 
 
 async def test_mrkdwn_becomes_readable_plain_text(bridge, membrane, thread_ts):

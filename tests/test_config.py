@@ -1,0 +1,46 @@
+"""Settings: every problem named at once, never a secret's value."""
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+VALID = {
+    "slack_bot_token": "xoxb-1-secret-token-value",
+    "slack_signing_secret": "signing-secret-value",
+    "slack_channel_id": "C0123456",
+    "membrane_connection_id": "conn-1",
+    "membrane_token": "a.b.c",
+    "chatra_webhook_secret": "webhook-secret-0123456789",
+}
+
+
+def test_a_bad_agent_map_file_is_named(tmp_path):
+    broken = tmp_path / "agents.json"
+    broken.write_text('["U1", "a1"]')
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, **VALID, agent_map_file=str(broken), port=0)
+    message = str(error.value)
+    assert "AGENT_MAP_FILE: must hold a JSON object" in message
+    assert "PORT: Input should be greater than or equal to 1" in message
+    assert "secret-token-value" not in message
+
+
+def test_workspace_credentials_replace_a_ready_token():
+    minting = {k: v for k, v in VALID.items() if k != "membrane_token"}
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, **minting, membrane_workspace_key="ws")
+    assert "MEMBRANE_TOKEN: required, or all of" in str(error.value)
+    settings = load_settings(
+        _env_file=None,
+        **minting,
+        membrane_workspace_key="ws",
+        membrane_workspace_secret="s" * 32,
+        membrane_tenant_key="t",
+    )
+    assert settings.membrane_token is None
+
+
+def test_socket_mode_needs_no_signing_secret():
+    socket = {k: v for k, v in VALID.items() if k != "slack_signing_secret"}
+    settings = load_settings(_env_file=None, **socket, slack_app_token="xapp-1-abc")
+    assert settings.slack_signing_secret is None
