@@ -141,7 +141,10 @@ class Bridge:
         status = "closed" if closing else "open"
         client_json = webhook.client.model_dump_json()
         if status != thread.status or client_json != thread.client:
-            card = visitor_card(webhook.client, closed=closing, dashboard_url=self._dashboard_url)
+            summary = webhook.summary() if closing else None
+            card = visitor_card(
+                webhook.client, closed=closing, dashboard_url=self._dashboard_url, summary=summary
+            )
             await self._slack.update(thread.channel, thread.thread_ts, card)
             self._threads.update(thread.client_id, status=status, client=client_json)
 

@@ -100,6 +100,22 @@ class ChatraWebhook(BaseModel):
         """By creation time; messages without one keep their place at the end, in given order."""
         return sorted(self.messages, key=lambda m: (m.createdAt is None, m.createdAt or 0))
 
+    def summary(self) -> str:
+        """How a chat went, from its transcript: how long, who answered, the visitor's rating
+        (a `rating` field is [assumed]: shown when Chatra sends one)."""
+        times = [m.createdAt for m in self.messages if m.createdAt]
+        parts = []
+        if len(times) > 1:
+            minutes = round((max(times) - min(times)) / 60_000)
+            parts.append(f"lasted {minutes} min" if minutes else "lasted under a minute")
+        names = {self.agent_name(m.agentId) for m in self.messages if m.type == "agent"}
+        names |= {agent.name for agent in self.agents if agent.name}
+        parts.append("answered by " + ", ".join(sorted(names)) if names else "no agent answered")
+        rating = (self.model_extra or {}).get("rating")
+        if rating not in (None, ""):
+            parts.append(f"rated {rating}")
+        return " · ".join(parts)
+
     def agent_name(self, agent_id: str | None) -> str:
         for agent in self.agents:
             if agent.id == agent_id and agent.name:

@@ -21,7 +21,9 @@ def chat_link(client: ChatraClient, dashboard_url: str) -> str:
     return f"{base}/chat/{client.chatId}" if client.chatId else base
 
 
-def visitor_card(client: ChatraClient, *, closed: bool, dashboard_url: str) -> SlackMessage:
+def visitor_card(
+    client: ChatraClient, *, closed: bool, dashboard_url: str, summary: str | None = None
+) -> SlackMessage:
     name = plain_to_slack(client.display_name())
     link = chat_link(client, dashboard_url)
     status = "Chat closed" if closed else "Chat open"
@@ -44,6 +46,8 @@ def visitor_card(client: ChatraClient, *, closed: bool, dashboard_url: str) -> S
             "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the chat in Chatra>"}],
         },
     ]
+    if closed and summary:
+        blocks.insert(1, {"type": "context", "elements": [_mrkdwn(plain_to_slack(summary))]})
     details = " · ".join(
         plain_to_slack(part) for part in (client.email, client.chatStartTitle or page) if part
     )

@@ -134,6 +134,22 @@ async def test_transcript_marks_the_card_closed_and_a_new_message_reopens_it(bri
     assert "one more thing" in slack.replies(CHANNEL, card.ts)[-1].text
 
 
+async def test_the_closed_card_says_how_the_chat_went(bridge, slack):
+    transcript = chat_event(
+        "chatTranscript",
+        messages=[
+            visitor_says("m1", "hi", at=1_732_450_000_000),
+            agent_says("m2", "hello", at=1_732_450_720_000),  # 12 minutes later
+        ],
+        name="Jane",
+    )
+    await bridge.webhook({**transcript, "rating": "good"})
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert "lasted 12 min · answered by Ana · rated good" in str(card.blocks)
+
+
 async def test_changed_visitor_details_update_the_card_in_place(bridge, slack):
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
     await bridge.settled()
