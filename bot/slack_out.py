@@ -73,6 +73,8 @@ class SlackOut:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            username=message.username,
+            icon_emoji=message.icon_emoji,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
         )
         try:

@@ -6,6 +6,7 @@ from typing import Any
 from bot.events import ChatraClient, ChatraMessage
 from bot.text import plain_to_slack, shorten, split_text, without_control_characters
 
+VISITOR_ICON, AGENT_ICON = ":bust_in_silhouette:", ":headphones:"
 CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
 
 
@@ -13,6 +14,8 @@ CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,0
 class SlackMessage:
     text: str  # the notification / fallback text
     blocks: list[dict[str, Any]] | None = None
+    username: str | None = None  # shown as the author (scope chat:write.customize)
+    icon_emoji: str | None = None
 
 
 def chat_link(client: ChatraClient, dashboard_url: str) -> str:
@@ -68,13 +71,15 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
         pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
     if message.type not in ("client", "agent"):  # a system notice: a quiet context line
         return [_context_line(piece) for piece in pieces]
-    who = plain_to_slack(author)
-    label = f":headphones: *{who}* (in Chatra)" if is_agent else f":bust_in_silhouette: *{who}*"
-    replies = [SlackMessage(text=piece) for piece in [f"{label}: {pieces[0]}", *pieces[1:]]]
+    # The thread reads like the chat: each message under its author's name.
+    author = f"{author} (Chatra)" if is_agent else author
+    as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
+    replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
     if message.file is not None and message.file.is_image():  # shown, not only linked
         name = message.file.name or "image"
         picture = {"type": "image", "image_url": message.file.url, "alt_text": name}
-        replies.append(SlackMessage(text=f"{who} sent an image: {name}", blocks=[picture]))
+        text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
+        replies.append(SlackMessage(text=text, blocks=[picture], **as_author))
     return replies
 
 

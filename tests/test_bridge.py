@@ -101,7 +101,7 @@ async def test_the_same_chat_event_twice_posts_once(parts):
 
     assert [text for _, text in slack.posts] == [
         "New chat: Jane",
-        ":bust_in_silhouette: *Jane*: hi",
+        "hi",
     ]
 
 

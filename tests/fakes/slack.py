@@ -31,6 +31,12 @@ class Posted:
     metadata: dict[str, Any] | None = None
     user: str | None = None  # a person's message (None: the bot's)
     reactions: set[str] = field(default_factory=set)  # names the bot reacted with
+
+    @property
+    def author(self) -> str | None:
+        """The name the message is shown under, when the app set one (chat:write.customize)."""
+        return self.args.get("username")
+
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
 
