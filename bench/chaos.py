@@ -309,9 +309,8 @@ async def chaos(
     for n in range(chats):
         cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
         report.threads_duplicated += max(0, len(cards) - 1)
-        replies = [r.text for c in cards for r in slack.replies(CHANNEL, c.ts)]
+        shown = [r.text for c in cards for r in slack.replies(CHANNEL, c.ts)]
         visitor_texts = [f"visitor {n}.{i}" for i in range(messages)]
-        shown = replies  # each reply is the message alone, shown under its author
         count(visitor_texts, shown, report.chatra_to_slack)
         agent_texts = [f"agent {n}.{i}" for i in range(messages)]
         report.chatra_to_slack.duplicated += sum(
