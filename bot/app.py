@@ -93,6 +93,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
             agents=agents,
             default_agent=settings.chatra_default_agent_id,
+            idle_gap=settings.chat_idle_gap_hours * 3600,
         )
         handlers.register(bolt, bridge)
         worker = Worker(inbox, bridge.process, arrived)

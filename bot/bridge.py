@@ -29,6 +29,7 @@ from bot.slack_views import (
     outage_notice,
     outage_over_notice,
     retrying_notice,
+    thread_link,
     visitor_card,
     writing_as_notice,
 )
@@ -71,6 +72,7 @@ class Bridge:
         note_prefixes: tuple[str, ...] = ("//", "note:"),
         agents: Agents,
         default_agent: str | None = None,
+        idle_gap: float = 24 * 3600,
     ) -> None:
         self._slack = slack
         self._delivery = SlackDelivery(slack, slack_posts)
@@ -85,6 +87,7 @@ class Bridge:
         self._send_attempts = send_attempts
         self._echo_grace = echo_grace
         self._agents = agents
+        self._idle_gap = idle_gap
         self._default_agent = default_agent
         self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
 
@@ -135,8 +138,10 @@ class Bridge:
         self._agents.remember(
             [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
         )
-        thread = await self._thread_for(webhook.client)
-        for message in webhook.messages_in_order():
+        messages = webhook.messages_in_order()
+        new = any(self._messages.by_chatra_id(m.id) is None for m in messages)
+        thread = await self._thread_for(webhook.client, new_messages=new)
+        for message in messages:
             await self._mirror(thread, message, webhook)
         status = "closed" if closing else "open"
         client_json = webhook.client.model_dump_json()
@@ -146,13 +151,27 @@ class Bridge:
                 webhook.client, closed=closing, dashboard_url=self._dashboard_url, summary=summary
             )
             await self._slack.update(thread.channel, thread.thread_ts, card)
-            self._threads.update(thread.client_id, status=status, client=client_json)
+        if new or status != thread.status or client_json != thread.client:
+            self._threads.update(thread.id, status=status, client=client_json)
 
-    async def _thread_for(self, client: ChatraClient) -> Thread:
+    async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
+        """The client's thread; a new one, linking back, when a closed chat comes back to life
+        after the idle gap."""
         thread = self._threads.for_client(client.id)
-        if thread is None:
-            card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url)
-            ts = await self._delivery.post(f"card:{client.id}", self._channel, card)
+        came_back = (
+            thread is not None
+            and thread.status == "closed"
+            and new_messages
+            and self._idle_gap > 0
+            and time.time() - thread.updated_at > self._idle_gap
+        )
+        if thread is None or came_back:
+            previous = thread_link(thread.channel, thread.thread_ts) if thread else None
+            card = visitor_card(
+                client, closed=False, dashboard_url=self._dashboard_url, previous=previous
+            )
+            key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
+            ts = await self._delivery.post(key, self._channel, card)
             thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
             log.info("chat %s mirrored into thread %s", client.id, ts)
         return thread

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     chatra_echo_grace: float = Field(default=30.0, ge=0)
     chatra_default_agent_id: str | None = None
     agent_map_file: str | None = None  # JSON {"<Slack user id>": "<Chatra agent id>", ...}
+    chat_idle_gap_hours: float = Field(default=24.0, ge=0)
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
     database_path: str = "./chatra-bridge.db"

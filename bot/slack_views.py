@@ -24,8 +24,18 @@ def chat_link(client: ChatraClient, dashboard_url: str) -> str:
     return f"{base}/chat/{client.chatId}" if client.chatId else base
 
 
+def thread_link(channel: str, ts: str) -> str:
+    """A link that opens a Slack thread (Slack's archive permalink form)."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
 def visitor_card(
-    client: ChatraClient, *, closed: bool, dashboard_url: str, summary: str | None = None
+    client: ChatraClient,
+    *,
+    closed: bool,
+    dashboard_url: str,
+    summary: str | None = None,
+    previous: str | None = None,
 ) -> SlackMessage:
     name = plain_to_slack(client.display_name())
     link = chat_link(client, dashboard_url)
@@ -49,6 +59,9 @@ def visitor_card(
             "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the chat in Chatra>"}],
         },
     ]
+    if previous:
+        earlier = _mrkdwn(f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>")
+        blocks.insert(1, {"type": "context", "elements": [earlier]})
     if closed and summary:
         blocks.insert(1, {"type": "context", "elements": [_mrkdwn(plain_to_slack(summary))]})
     details = " · ".join(

@@ -33,7 +33,8 @@ def create_schema(db: Database) -> None:
 
     db["threads"].create(
         {
-            "client_id": str,
+            "id": int,
+            "client_id": str,  # a client may have several threads: a new one after a long pause
             "channel": str,
             "thread_ts": str,
             "status": str,  # "open" | "closed"
@@ -41,10 +42,11 @@ def create_schema(db: Database) -> None:
             "created_at": float,
             "updated_at": float,
         },
-        pk="client_id",
-        not_null={"channel", "thread_ts", "status", "client"},
+        pk="id",
+        not_null={"client_id", "channel", "thread_ts", "status", "client"},
         if_not_exists=True,
     )
+    db["threads"].create_index(["client_id", "id"], if_not_exists=True)
     db["threads"].create_index(["channel", "thread_ts"], unique=True, if_not_exists=True)
 
     db["slack_posts"].create(

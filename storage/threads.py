@@ -4,16 +4,19 @@ import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+
+_COLUMNS = "id, client_id, channel, thread_ts, status, client, updated_at"
 
 
 @dataclass(frozen=True)
 class Thread:
+    id: int
     client_id: str
     channel: str
     thread_ts: str
-    status: str
+    status: str  # "open" | "closed"
     client: str  # last known Chatra client JSON
+    updated_at: float  # the last Chatra event of this thread
 
 
 class Threads:
@@ -21,19 +24,11 @@ class Threads:
         self._db = db
 
     def for_client(self, client_id: str) -> Thread | None:
-        try:
-            row = self._db["threads"].get(client_id)
-        except NotFoundError:
-            return None
-        return _thread(row)
+        """The client's latest thread."""
+        return self._one("client_id = ? ORDER BY id DESC", client_id)
 
     def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
-        rows = list(
-            self._db["threads"].rows_where(
-                "channel = ? AND thread_ts = ?", [channel, thread_ts], limit=1
-            )
-        )
-        return _thread(rows[0]) if rows else None
+        return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 
     def add(self, client_id: str, channel: str, thread_ts: str, client: str) -> Thread:
         now = time.time()
@@ -47,21 +42,16 @@ class Threads:
             "updated_at": now,
         }
         with self._db.conn:
-            self._db["threads"].insert(row)
-        return _thread(row)
+            thread_id = self._db["threads"].insert(row).last_pk
+        return Thread(thread_id, client_id, channel, thread_ts, "open", client, now)
 
-    def update(self, client_id: str, *, status: str, client: str) -> None:
+    def update(self, thread_id: int, *, status: str, client: str) -> None:
         with self._db.conn:
             self._db["threads"].update(
-                client_id, {"status": status, "client": client, "updated_at": time.time()}
+                thread_id, {"status": status, "client": client, "updated_at": time.time()}
             )
 
-
-def _thread(row: dict) -> Thread:
-    return Thread(
-        client_id=row["client_id"],
-        channel=row["channel"],
-        thread_ts=row["thread_ts"],
-        status=row["status"],
-        client=row["client"],
-    )
+    def _one(self, where: str, *values: str) -> Thread | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values)
+        found = row.fetchone()
+        return Thread(*found) if found else None

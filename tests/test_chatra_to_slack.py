@@ -1,5 +1,7 @@
 """Chatra -> Slack: every chat becomes a thread with a visitor card; every message a reply, once."""
 
+import sqlite3
+
 from bot.text import slack_to_plain
 from tests.conftest import CHANNEL
 from tests.helpers import chat_event, visitor_says
@@ -263,3 +265,27 @@ async def test_blocks_slack_refuses_fall_back_to_text(bridge, slack):
     replies = slack.replies(CHANNEL, card.ts)
     assert [r.text for r in replies][-1] == "Jane sent an image: p.png"
     assert replies[-1].blocks is None
+
+
+async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the_old(
+    bridge, slack, settings
+):
+    first = [visitor_says("m1", "hi")]
+    await bridge.webhook(chat_event("chatStarted", messages=first, name="Jane"))
+    await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))
+    await bridge.settled()
+    with sqlite3.connect(settings.database_path) as db:  # two days pass
+        db.execute("UPDATE threads SET updated_at = updated_at - 2 * 86400")
+    await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))  # a repeat
+    await bridge.settled()
+    assert len(slack.parents(CHANNEL)) == 1  # nothing new: no new thread
+
+    later = [visitor_says("m2", "me again", at=1_732_650_000_000)]
+    await bridge.webhook(chat_event("chatStarted", messages=later, name="Jane"))
+    await bridge.settled()
+
+    old, new = slack.parents(CHANNEL)
+    assert [r.text for r in slack.replies(CHANNEL, old.ts)] == ["hi"]
+    assert [r.text for r in slack.replies(CHANNEL, new.ts)] == ["me again"]
+    link = f"https://slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
+    assert f"<{link}|an earlier chat>" in str(new.blocks)
