@@ -50,37 +50,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
     settings = app[SETTINGS]
     db = open_database(settings.database_path)
-    web_client = make_web_client(
-        settings.slack_bot_token.get_secret_value(), settings.slack_api_url
-    )
-    bolt = AsyncApp(
-        client=web_client,
-        # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
-        signing_secret=_secret(settings.slack_signing_secret) or "",
-        process_before_response=True,  # store first, then answer Slack
-    )
-    arrived = asyncio.Event()
-    inbox = Inbox(db)
-    agents = Agents(db)
+    inbox, agents = Inbox(db), Agents(db)
     agents.link(settings.agent_links())
+    arrived = asyncio.Event()
+    # One HTTP session for Slack and Membrane alike: no connection set up per call.
     async with aiohttp.ClientSession() as session:
-        membrane = MembraneClient(
-            session,
-            base_url=settings.membrane_api_url,
-            connection_id=settings.membrane_connection_id,
-            tokens=TokenSource(
-                _secret(settings.membrane_token),
-                workspace_key=settings.membrane_workspace_key,
-                workspace_secret=_secret(settings.membrane_workspace_secret),
-                tenant_key=settings.membrane_tenant_key,
-            ),
-            timeout=settings.membrane_timeout,
-            attempts=settings.membrane_retry_attempts,
-            base_delay=settings.membrane_retry_base_delay,
+        web_client = make_web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session
+        )
+        bolt = AsyncApp(
+            client=web_client,
+            # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
+            signing_secret=_secret(settings.slack_signing_secret) or "",
+            process_before_response=True,  # store first, then answer Slack
         )
         bridge = Bridge(
             slack=SlackOut(web_client),
-            chatra=membrane,
+            chatra=_membrane_client(settings, session),
             inbox=inbox,
             threads=Threads(db),
             messages=Messages(db),
@@ -104,10 +90,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             bridge,
             worker,
         )
-        worker_task = asyncio.create_task(worker.run(), name="worker")
-        probe_task = asyncio.create_task(
-            _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
-        )
+        tasks = [
+            asyncio.create_task(worker.run(), name="worker"),
+            asyncio.create_task(
+                _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
+            ),
+        ]
         socket_mode = await _start_socket_mode(bolt, settings)
         log.info("chatra-bridge %s ready (channel %s)", __version__, settings.slack_channel_id)
         try:
@@ -115,13 +103,29 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         finally:
             if socket_mode is not None:
                 await socket_mode.close_async()
-            for task in (probe_task, worker_task):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if web_client.session is not None:
-                await web_client.session.close()
             db.close()
+
+
+def _membrane_client(settings: Settings, session: aiohttp.ClientSession) -> MembraneClient:
+    tokens = TokenSource(
+        _secret(settings.membrane_token),
+        workspace_key=settings.membrane_workspace_key,
+        workspace_secret=_secret(settings.membrane_workspace_secret),
+        tenant_key=settings.membrane_tenant_key,
+    )
+    return MembraneClient(
+        session,
+        base_url=settings.membrane_api_url,
+        connection_id=settings.membrane_connection_id,
+        tokens=tokens,
+        timeout=settings.membrane_timeout,
+        attempts=settings.membrane_retry_attempts,
+        base_delay=settings.membrane_retry_base_delay,
+    )
 
 
 async def _probe_while_held(bridge: Bridge, interval: float) -> None:

@@ -43,12 +43,16 @@ class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
         return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
 
 
-def make_web_client(token: str, base_url: str) -> AsyncWebClient:
+def make_web_client(
+    token: str, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
     connections only for calls that are safe to repeat."""
     handlers = [AsyncRateLimitErrorRetryHandler(5), _ServerErrorRetry(3), _ConnectionErrorRetry(3)]
     # In place of slack_sdk's default list, whose connection-error handler repeats any call.
-    return AsyncWebClient(token=token, base_url=base_url.rstrip("/") + "/", retry_handlers=handlers)
+    return AsyncWebClient(
+        token=token, base_url=base_url.rstrip("/") + "/", session=session, retry_handlers=handlers
+    )
 
 
 class SlackOut:
