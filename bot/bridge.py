@@ -217,7 +217,7 @@ class Bridge:
             return
         if reply.file_names:
             files = ", ".join(reply.file_names)
-            reason = "Sending files is not supported yet."
+            reason = "Slack keeps files private: share a public link in your reply instead."
             await self._warn(thread, f"files:{reply.ts}", "Files", files, reason)
         text = await self._plain_text(reply.text)
         if not text.strip():

@@ -150,6 +150,27 @@ async def test_wrong_membrane_token_is_reported_in_words(bridge, slack, membrane
     assert "Membrane refused our credentials" in warning
 
 
+async def test_a_shared_file_is_not_dropped_silently(bridge, slack, membrane, thread_ts):
+    files = [
+        {
+            "id": "F1",
+            "name": "label.pdf",
+            "mimetype": "application/pdf",
+            "url_private": "https://files.slack.com/files-pri/T1-F1/label.pdf",
+        }
+    ]
+    event = reply(
+        thread_ts, "1800000010.000010", "Here is your label", subtype="file_share", files=files
+    )
+    await bridge.slack_event(event, event_id())
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == ["Here is your label"]
+    [warning] = warnings(slack, thread_ts)
+    assert "Files did not reach the visitor: “label.pdf”" in warning
+    assert "share a public link" in warning
+
+
 async def test_delivery_state_shows_on_the_reply_and_a_failed_one_can_be_retried(
     bridge, slack, membrane, thread_ts
 ):
