@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.events import SlackEnvelope
 from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
+from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
 from storage import Agents, Inbox, Messages, SlackPosts, Threads, open_database
@@ -64,11 +65,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             signing_secret=_secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
         )
+        membrane = _membrane_client(settings, session)
+        threads = Threads(db)
         bridge = Bridge(
             slack=SlackOut(web_client),
-            chatra=_membrane_client(settings, session),
+            chatra=membrane,
             inbox=inbox,
-            threads=Threads(db),
+            threads=threads,
             messages=Messages(db),
             slack_posts=SlackPosts(db),
             channel=settings.slack_channel_id,
@@ -81,7 +84,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             default_agent=settings.chatra_default_agent_id,
             idle_gap=settings.chat_idle_gap_hours * 3600,
         )
-        handlers.register(bolt, bridge)
+        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url)
+        handlers.register(bolt, bridge, tools)
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

@@ -72,6 +72,36 @@ def visitor_card(
     return SlackMessage(text=text, blocks=blocks)
 
 
+def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | None) -> SlackMessage:
+    """Everything Chatra knows of a visitor, for /chatra lookup."""
+    extra = client.model_extra or {}
+    facts = {
+        "Email": client.email,
+        "Phone": client.phone,
+        "Notes": client.notes,
+        "Browser": " on ".join(str(extra[k]) for k in ("browser", "os") if extra.get(k)),
+        "Location": ", ".join(part for part in (client.city, client.country) if part),
+        "Visits": extra.get("visitsCount") or extra.get("visits"),
+        "Last visit": extra.get("lastVisit") or extra.get("lastSeen"),
+        "Started on": client.chatStartUrl,
+    }
+    for group in ("info", "integrationData"):
+        for key, value in (extra.get(group) or {}).items():
+            facts[str(key)] = value
+    fields = [_mrkdwn(f"*{label}*\n{plain_to_slack(str(v))}") for label, v in facts.items() if v]
+    links = [f"<{chat_link(client, dashboard_url)}|Open in Chatra>"]
+    if thread:
+        links.append(f"<{thread}|Open the Slack thread>")
+    name = plain_to_slack(client.display_name())
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _mrkdwn(f":bust_in_silhouette: *{name}*")}
+    ]
+    for start in range(0, len(fields), 10):  # a section holds at most 10 fields
+        blocks.append({"type": "section", "fields": fields[start : start + 10]})
+    blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(links))]})
+    return SlackMessage(text=f"Visitor {name}", blocks=blocks)
+
+
 def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
     """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
     in as many replies as a long text needs."""

@@ -3,11 +3,12 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
+from bot.visitor_tools import VisitorTools
 from handlers import actions, commands, messages
 
 
-def register(app: AsyncApp, bridge: Bridge) -> None:
-    """Wire every Slack listener to the bridge."""
+def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
+    """Wire every Slack listener to the core."""
     messages.register(app, bridge)
     actions.register(app, bridge)
-    commands.register(app)
+    commands.register(app, tools)

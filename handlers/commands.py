@@ -1,21 +1,63 @@
-"""The /chatra slash command."""
+"""The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
 
+import asyncio
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-HELP = (
-    "*chatra-bridge* mirrors every Chatra chat into a thread in this workspace's support channel.\n"
-    "• Reply in a chat's thread: the visitor gets your message in Chatra.\n"
-    "• Edit or delete your reply: the visitor's copy is edited or deleted too.\n"
-    "• `/chatra help`: this message."
-)
+from bot.visitor_tools import VisitorTools
+
+HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
+• Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
+• Start a reply with `//` or `note:` to keep it in Slack as an internal note.
+• `/chatra lookup <client id | email | thread link>`: what Chatra knows of a visitor.
+• `/chatra push <client id> <text>`: send a pushed message to a visitor with a bound account.
+• `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
+• `/chatra help`: this message."""
+
+USAGE = {
+    "lookup": "`/chatra lookup <client id | email | thread link>`",
+    "push": "`/chatra push <client id> <text>`",
+    "pushed": "`/chatra pushed <pushed message id>`",
+    "message": "`/chatra message <message id>`",
+}
 
 
-def register(app: AsyncApp) -> None:
-    async def on_chatra(ack: AsyncAck, command: dict[str, Any]) -> None:
-        subcommand = (command.get("text") or "").strip().split(" ")[0].lower()
-        prefix = "" if subcommand in ("", "help") else f"Unknown subcommand `{subcommand}`.\n\n"
-        await ack(response_type="ephemeral", text=prefix + HELP)
+def register(app: AsyncApp, tools: VisitorTools) -> None:
+    answering: set[asyncio.Task[None]] = set()
+
+    async def on_chatra(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+        name, args = _parse(command)
+        if name not in USAGE:
+            unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
+            await ack(response_type="ephemeral", text=unknown + HELP)
+        elif not _enough(name, args):
+            await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
+        else:
+            await ack()  # Slack has its answer in time; ours follows through response_url
+            task = asyncio.create_task(answer(respond, name, args))
+            answering.add(task)
+            task.add_done_callback(answering.discard)
+
+    async def answer(respond: AsyncRespond, name: str, args: str) -> None:
+        if name == "lookup":
+            message = await tools.lookup(args)
+        elif name == "push":
+            client_id, _, text = args.partition(" ")
+            message = await tools.push(client_id, text.strip())
+        elif name == "pushed":
+            message = await tools.pushed(args)
+        else:
+            message = await tools.message(args)
+        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
     app.command("/chatra")(on_chatra)
+
+
+def _parse(command: dict[str, Any]) -> tuple[str, str]:
+    name, _, args = (command.get("text") or "").strip().partition(" ")
+    return name.lower(), args.strip()
+
+
+def _enough(name: str, args: str) -> bool:
+    return len(args.split(" ", 1)) == 2 if name == "push" else bool(args)

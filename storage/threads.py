@@ -51,6 +51,15 @@ class Threads:
                 thread_id, {"status": status, "client": client, "updated_at": time.time()}
             )
 
+    def client_with_email(self, email: str) -> str | None:
+        """The client id of the latest thread whose visitor has this email."""
+        row = self._db.execute(
+            "SELECT client_id FROM threads WHERE lower(json_extract(client, '$.email')) = lower(?)"
+            " ORDER BY id DESC LIMIT 1",
+            [email],
+        ).fetchone()
+        return row[0] if row else None
+
     def _one(self, where: str, *values: str) -> Thread | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values)
         found = row.fetchone()

@@ -166,7 +166,7 @@ class RunningApp:
             "user_id": user,
             "channel_id": self.settings.slack_channel_id,
             "team_id": TEAM_ID,
-            "response_url": "http://127.0.0.1:9/unused",
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/1",
             "trigger_id": "1.2.3",
         }
         body = urllib.parse.urlencode(form).encode()

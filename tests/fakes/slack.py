@@ -75,6 +75,8 @@ class FakeSlack(FakeServer):
         self._last_ts = 0.0
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
         self.app.router.add_get("/socket-mode", self._socket_mode)
+        self.app.router.add_post("/response/{id}", self._response)
+        self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
 
     @property
     def api_url(self) -> str:
@@ -158,6 +160,10 @@ class FakeSlack(FakeServer):
                 self.acks.append(json.loads(frame.data))
         self.sockets.remove(ws)
         return ws
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
 
     async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
         """Send an `events_api` / `slash_commands` / `interactive` envelope; returns its id."""

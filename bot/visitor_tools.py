@@ -1,0 +1,86 @@
+"""The /chatra subcommands: look a visitor up, push a message, audit a message.
+
+Each returns a SlackMessage to show the person who asked; Membrane errors become sentences.
+"""
+
+import re
+from typing import Any, Protocol
+
+from bot.errors import MembraneError
+from bot.events import ChatraClient
+from bot.slack_views import SlackMessage, client_details, thread_link
+from storage import Threads
+
+_THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
+
+
+class ChatraTools(Protocol):
+    async def get_client(self, client_id: str) -> dict[str, Any]: ...
+    async def send_pushed_message(self, client_id: str, text: str) -> str: ...
+    async def get_pushed_message(self, message_id: str) -> dict[str, Any]: ...
+    async def get_message(self, message_id: str) -> dict[str, Any]: ...
+
+
+class VisitorTools:
+    def __init__(self, chatra: ChatraTools, threads: Threads, dashboard_url: str) -> None:
+        self._chatra = chatra
+        self._threads = threads
+        self._dashboard_url = dashboard_url
+
+    async def lookup(self, query: str) -> SlackMessage:
+        """A visitor by client id, by email (of a chat we mirrored) or by a link to its thread."""
+        client_id = self._client_id_for(query.strip().strip("<>").split("|")[0])
+        if client_id is None:
+            return SlackMessage(text=f"No visitor found for `{query}`.")
+        try:
+            found = await self._chatra.get_client(client_id)
+        except MembraneError as error:
+            if error.kind == "dependency_error" and error.status == 404:
+                return SlackMessage(text=f"Chatra knows no visitor `{client_id}`.")
+            return SlackMessage(text=f":warning: {error}")
+        client = ChatraClient.model_validate({"id": client_id, **(found or {})})
+        thread = self._threads.for_client(client_id)
+        link = thread_link(thread.channel, thread.thread_ts) if thread else None
+        return client_details(client, dashboard_url=self._dashboard_url, thread=link)
+
+    async def push(self, client_id: str, text: str) -> SlackMessage:
+        try:
+            message_id = await self._chatra.send_pushed_message(client_id, text)
+        except MembraneError as error:
+            return SlackMessage(text=f":warning: The pushed message was not sent: {error}")
+        return SlackMessage(
+            text=f":incoming_envelope: Pushed message `{message_id}` sent to `{client_id}`."
+        )
+
+    async def pushed(self, message_id: str) -> SlackMessage:
+        return await self._show("get_pushed_message", message_id, "Pushed message")
+
+    async def message(self, message_id: str) -> SlackMessage:
+        return await self._show("get_message", message_id, "Message")
+
+    async def _show(self, action: str, message_id: str, what: str) -> SlackMessage:
+        try:
+            found = await getattr(self._chatra, action)(message_id)
+        except MembraneError as error:
+            return SlackMessage(text=f":warning: {error}")
+        lines = [f"*{what} `{message_id}`*"]
+        for label, key in (
+            ("From", "type"),
+            ("Agent", "agentId"),
+            ("Visitor", "clientId"),
+            ("Sent", "createdAt"),
+            ("Via", "receivedFrom"),
+            ("Text", "text"),
+        ):
+            if (found or {}).get(key) not in (None, ""):
+                lines.append(f"{label}: {found[key]}")
+        return SlackMessage(text="\n".join(lines))
+
+    def _client_id_for(self, query: str) -> str | None:
+        link = _THREAD_LINK.search(query)
+        if link:
+            thread = self._threads.for_slack_thread(link[1], f"{link[2]}.{link[3]}")
+            return thread.client_id if thread else None
+        if "@" in query:
+            return self._threads.client_with_email(query)
+        return query or None

@@ -1,0 +1,113 @@
+"""/chatra subcommands: answered at once, the result through response_url, errors in words."""
+
+from tests.conftest import CHANNEL, CONNECTION
+from tests.helpers import chat_event, visitor_says, wait_for
+
+JANE = {
+    "id": "client-1",
+    "chatId": "chat-client-1",
+    "name": "Jane Doe",
+    "email": "jane@example.org",
+    "phone": "+1 555 0100",
+    "notes": "VIP",
+    "browser": "Firefox 120",
+    "os": "Linux",
+    "city": "Berlin",
+    "country": "Germany",
+    "visitsCount": 7,
+    "info": {"plan": "pro"},
+}
+
+
+async def answer_to(bridge, slack, text: str) -> dict:
+    before = len(slack.responses)
+    status, ack = await bridge.slash_command(text)
+    assert status == 200 and not ack  # an empty ack: the answer follows
+    await wait_for(lambda: len(slack.responses) > before)
+    response = slack.responses[-1]
+    assert response["response_type"] == "ephemeral"
+    return response
+
+
+async def test_lookup_by_client_id_shows_what_chatra_knows(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    response = await answer_to(bridge, slack, "lookup client-1")
+
+    shown = str(response["blocks"])
+    for fact in (
+        "Jane Doe",
+        "jane@example.org",
+        "+1 555 0100",
+        "VIP",
+        "Firefox 120 on Linux",
+        "Berlin, Germany",
+        "*Visits*\\n7",
+        "*plan*\\npro",
+        "Open in Chatra",
+    ):
+        assert fact in shown
+    assert "Open the Slack thread" not in shown  # no chat mirrored yet
+
+
+async def test_lookup_by_email_or_thread_link_finds_the_mirrored_chat(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], **JANE))
+    await bridge.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    link = f"https://example.slack.com/archives/{CHANNEL}/p{thread_ts.replace('.', '')}"
+
+    for query in ("JANE@example.org", f"<{link}>"):
+        response = await answer_to(bridge, slack, f"lookup {query}")
+        assert "Jane Doe" in str(response["blocks"])
+        assert "Open the Slack thread" in str(response["blocks"])
+
+
+async def test_lookup_of_an_unknown_visitor_says_so(bridge, slack, membrane):
+    assert (await answer_to(bridge, slack, "lookup nobody"))["text"] == (
+        "Chatra knows no visitor `nobody`."
+    )
+    assert (await answer_to(bridge, slack, "lookup who@example.org"))["text"] == (
+        "No visitor found for `who@example.org`."
+    )
+
+
+async def test_push_then_look_the_pushed_message_up(bridge, slack, membrane):
+    response = await answer_to(bridge, slack, "push client-1 Your order shipped today")
+    [(pushed_id, pushed)] = membrane.pushed.items()
+    assert pushed["text"] == "Your order shipped today"
+    assert (
+        response["text"] == f":incoming_envelope: Pushed message `{pushed_id}` sent to `client-1`."
+    )
+
+    response = await answer_to(bridge, slack, f"pushed {pushed_id}")
+    assert "Text: Your order shipped today" in response["text"]
+
+
+async def test_message_lookup_for_auditing(bridge, slack, membrane):
+    message_id = "msg900001"
+    membrane.messages[message_id] = {
+        "id": message_id,
+        "type": "agent",
+        "clientId": "client-1",
+        "agentId": "a9",
+        "text": "Hello",
+        "createdAt": 1732450000000,
+    }
+    response = await answer_to(bridge, slack, f"message {message_id}")
+    assert "Agent: a9" in response["text"] and "Text: Hello" in response["text"]
+
+
+async def test_errors_read_as_sentences(bridge, slack, membrane):
+    response = await answer_to(bridge, slack, "push client-1 " + "x" * 5001)
+    assert response["text"].startswith(":warning: The pushed message was not sent: Chatra refused")
+    membrane.fail_next(status=400, type="connection")
+    response = await answer_to(bridge, slack, "message m1")
+    assert response["text"] == (
+        f":warning: Chatra is disconnected in Membrane (connection {CONNECTION}): reconnect it"
+    )
+
+
+async def test_missing_arguments_get_the_usage(bridge):
+    status, ack = await bridge.slash_command("push client-1")
+    assert status == 200
+    assert ack["text"] == "Usage: `/chatra push <client id> <text>`"
