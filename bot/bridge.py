@@ -7,6 +7,7 @@ already done is recorded, and a second run finds it and stops.
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from typing import Protocol
@@ -90,6 +91,11 @@ class Bridge:
         self._idle_gap = idle_gap
         self._default_agent = default_agent
         self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
+
+    @property
+    def channel(self) -> str:
+        """The support channel where chats are mirrored."""
+        return self._channel
 
     # -- intake: store first, so an acknowledged event is never lost --
 
@@ -189,6 +195,18 @@ class Bridge:
             ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
             first_ts = first_ts or ts
         self._messages.update(record.id, slack_ts=first_ts, state="posted")
+
+    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
+        """The visitor was edited from Slack: redraw their card in place."""
+        thread = self._threads.for_client(client_id)
+        if thread is None:
+            return
+        merged = {**json.loads(thread.client), **details, "id": client_id}
+        client = ChatraClient.model_validate(merged)
+        closed = thread.status == "closed"
+        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url)
+        await self._slack.update(thread.channel, thread.thread_ts, card)
+        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
 
     # -- Slack -> Chatra --
 

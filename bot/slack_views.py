@@ -102,6 +102,49 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     return SlackMessage(text=f"Visitor {name}", blocks=blocks)
 
 
+EDIT_VISITOR = "edit_visitor"
+VISITOR_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "notes": "Notes"}
+
+
+def modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (loading, or what went wrong)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "blocks": [{"type": "section", "text": _mrkdwn(text)}],
+    }
+
+
+def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]:
+    blocks = []
+    for field, label in VISITOR_FIELDS.items():
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": field == "notes",
+        }
+        if client.get(field):
+            element["initial_value"] = str(client[field])
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": field,
+                "optional": True,
+                "element": element,
+                "label": {"type": "plain_text", "text": label},
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VISITOR,
+        "private_metadata": client_id,
+        "title": {"type": "plain_text", "text": "Edit visitor"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
 def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
     """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
     in as many replies as a long text needs."""

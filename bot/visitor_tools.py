@@ -8,14 +8,38 @@ from typing import Any, Protocol
 
 from bot.errors import MembraneError
 from bot.events import ChatraClient
-from bot.slack_views import SlackMessage, client_details, thread_link
+from bot.slack_views import (
+    SlackMessage,
+    client_details,
+    edit_visitor_modal,
+    modal,
+    thread_link,
+)
 from storage import Threads
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
+LIMITS = {"name": 100, "email": 254, "phone": 50, "notes": 2000}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def visitor_form_errors(values: dict[str, str]) -> dict[str, str]:
+    """What is wrong with an edit-visitor form, by field; empty when it can be saved."""
+    errors = {
+        field: f"At most {limit} characters, please."
+        for field, limit in LIMITS.items()
+        if len(values.get(field, "")) > limit
+    }
+    email = values.get("email", "")
+    if email and "email" not in errors and not _EMAIL.fullmatch(email):
+        errors["email"] = "This does not look like an email address."
+    return errors
+
+
 class ChatraTools(Protocol):
     async def get_client(self, client_id: str) -> dict[str, Any]: ...
+    async def update_client(self, client_id: str, **fields: str) -> dict[str, Any]: ...
     async def send_pushed_message(self, client_id: str, text: str) -> str: ...
     async def get_pushed_message(self, message_id: str) -> dict[str, Any]: ...
     async def get_message(self, message_id: str) -> dict[str, Any]: ...
@@ -42,6 +66,23 @@ class VisitorTools:
         thread = self._threads.for_client(client_id)
         link = thread_link(thread.channel, thread.thread_ts) if thread else None
         return client_details(client, dashboard_url=self._dashboard_url, thread=link)
+
+    async def edit_form(self, client_id: str) -> dict[str, Any]:
+        """The edit-visitor modal, filled in from Chatra; or a modal saying why not."""
+        try:
+            client = await self._chatra.get_client(client_id)
+        except MembraneError as error:
+            return modal("Edit visitor", f":warning: {error}")
+        return edit_visitor_modal(client_id, client or {})
+
+    async def save(self, client_id: str, values: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        """update-client; returns a sentence for the person and the visitor as Chatra has it now."""
+        fields = {field: value for field, value in values.items() if field in LIMITS}
+        try:
+            updated = await self._chatra.update_client(client_id, **fields)
+        except MembraneError as error:
+            return f":warning: The visitor was not updated: {error}", {}
+        return f":white_check_mark: Visitor `{client_id}` updated in Chatra.", updated or {}
 
     async def push(self, client_id: str, text: str) -> SlackMessage:
         try:

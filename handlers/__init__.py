@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
 from bot.visitor_tools import VisitorTools
-from handlers import actions, commands, messages
+from handlers import actions, commands, messages, views
 
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
@@ -12,3 +12,4 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     messages.register(app, bridge)
     actions.register(app, bridge)
     commands.register(app, tools)
+    views.register(app, bridge, tools)

@@ -1,10 +1,13 @@
 """The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_views import modal
 from bot.visitor_tools import VisitorTools
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
@@ -13,6 +16,7 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra lookup <client id | email | thread link>`: what Chatra knows of a visitor.
 • `/chatra push <client id> <text>`: send a pushed message to a visitor with a bound account.
 • `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
+• `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
 • `/chatra help`: this message."""
 
 USAGE = {
@@ -20,24 +24,40 @@ USAGE = {
     "push": "`/chatra push <client id> <text>`",
     "pushed": "`/chatra pushed <pushed message id>`",
     "message": "`/chatra message <message id>`",
+    "edit": "`/chatra edit <client id>`",
 }
 
 
 def register(app: AsyncApp, tools: VisitorTools) -> None:
     answering: set[asyncio.Task[None]] = set()
 
-    async def on_chatra(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+    async def on_chatra(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         name, args = _parse(command)
         if name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
             await ack(response_type="ephemeral", text=unknown + HELP)
         elif not _enough(name, args):
             await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
+        elif name == "edit":
+            await ack()
+            # The trigger lives 3 s: open the modal now, fill it in once Chatra has answered.
+            opened = await client.views_open(
+                trigger_id=command["trigger_id"], view=modal("Edit visitor", "Loading…")
+            )
+            later(fill_in(client, opened["view"]["id"], args))
         else:
             await ack()  # Slack has its answer in time; ours follows through response_url
-            task = asyncio.create_task(answer(respond, name, args))
-            answering.add(task)
-            task.add_done_callback(answering.discard)
+            later(answer(respond, name, args))
+
+    def later(work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        answering.add(task)
+        task.add_done_callback(answering.discard)
+
+    async def fill_in(client: AsyncWebClient, view_id: str, client_id: str) -> None:
+        await client.views_update(view_id=view_id, view=await tools.edit_form(client_id))
 
     async def answer(respond: AsyncRespond, name: str, args: str) -> None:
         if name == "lookup":

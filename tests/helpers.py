@@ -159,6 +159,25 @@ class RunningApp:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")
 
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, str], user: str = "U0AGENT01"
+    ) -> tuple[int, Any]:
+        """A person fills `view`'s inputs with `values` and presses its submit button."""
+        state = {
+            field: {"value": {"type": "plain_text_input", "value": value}}
+            for field, value in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "A0000APP",
+            "trigger_id": "1.2.4",
+            "view": {**view, "state": {"values": state}},
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
     async def slash_command(self, text: str, user: str = "U0AGENT01") -> tuple[int, Any]:
         form = {
             "command": "/chatra",

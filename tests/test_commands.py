@@ -111,3 +111,68 @@ async def test_missing_arguments_get_the_usage(bridge):
     status, ack = await bridge.slash_command("push client-1")
     assert status == 200
     assert ack["text"] == "Usage: `/chatra push <client id> <text>`"
+
+
+async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_card(
+    bridge, slack, membrane
+):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], **JANE))
+    await bridge.settled()
+
+    status, ack = await bridge.slash_command("edit client-1")
+    assert status == 200 and not ack
+    view_id = next(iter(slack.views))
+    await wait_for(lambda: slack.views[view_id].get("callback_id") == "edit_visitor")
+    form = slack.views[view_id]
+    prefilled = {b["block_id"]: b["element"].get("initial_value") for b in form["blocks"]}
+    assert prefilled == {
+        "name": "Jane Doe",
+        "email": "jane@example.org",
+        "phone": "+1 555 0100",
+        "notes": "VIP",
+    }
+
+    status, answer = await bridge.submit(
+        form, {"name": "Jane Roe", "email": "jane.roe@example.org", "phone": "", "notes": "VIP"}
+    )
+    assert status == 200 and not answer
+    await wait_for(lambda: slack.ephemeral)
+
+    assert membrane.runs_of("update-client")[-1] == {
+        "clientId": "client-1",
+        "name": "Jane Roe",
+        "email": "jane.roe@example.org",
+        "notes": "VIP",
+    }
+    assert slack.ephemeral == [
+        ("U0AGENT01", ":white_check_mark: Visitor `client-1` updated in Chatra.")
+    ]
+    card = slack.parents(CHANNEL)[0]
+    assert "Jane Roe" in str(card.blocks) and "jane.roe@example.org" in str(card.blocks)
+
+
+async def test_invalid_edits_are_shown_in_the_modal_and_nothing_is_saved(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.slash_command("edit client-1")
+    view_id = next(iter(slack.views))
+    await wait_for(lambda: slack.views[view_id].get("callback_id") == "edit_visitor")
+
+    status, answer = await bridge.submit(
+        slack.views[view_id], {"name": "x" * 101, "email": "not-an-email"}
+    )
+    assert status == 200
+    assert answer == {
+        "response_action": "errors",
+        "errors": {
+            "name": "At most 100 characters, please.",
+            "email": "This does not look like an email address.",
+        },
+    }
+    assert membrane.runs_of("update-client") == []
+
+
+async def test_edit_of_an_unknown_visitor_says_why_in_the_modal(bridge, slack, membrane):
+    await bridge.slash_command("edit nobody")
+    view_id = next(iter(slack.views))
+    await wait_for(lambda: "client not found" in str(slack.views[view_id]["blocks"]))

@@ -77,6 +77,8 @@ class FakeSlack(FakeServer):
         self.app.router.add_get("/socket-mode", self._socket_mode)
         self.app.router.add_post("/response/{id}", self._response)
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
+        self.views: dict[str, dict[str, Any]] = {}  # open modals by id
+        self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
 
     @property
     def api_url(self) -> str:
@@ -280,6 +282,25 @@ class FakeSlack(FakeServer):
         posted.reactions.discard(args.get("name", ""))
         return _ok()
 
+    async def _views_open(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("trigger_id"):
+            return _error("invalid_trigger_id")
+        view = {**_json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
+        self.views[view["id"]] = view
+        return _ok(view=view)
+
+    async def _views_update(self, args: dict[str, Any]) -> web.Response:
+        if args.get("view_id") not in self.views:
+            return _error("not_found")
+        self.views[args["view_id"]] = {**_json_arg(args["view"]), "id": args["view_id"]}
+        return _ok(view=self.views[args["view_id"]])
+
+    async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        if args.get("channel") not in self.channels:
+            return _error("channel_not_found")
+        self.ephemeral.append((args.get("user", ""), args.get("text", "")))
+        return _ok(message_ts=self._next_ts())
+
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
@@ -320,6 +341,10 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
 def _image_reachable(block: dict[str, Any]) -> bool:
     url = str(block.get("image_url", ""))
     return url.startswith("https://") and "unreachable" not in url
+
+
+def _json_arg(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _blocks(value: Any) -> list[dict[str, Any]] | None:
