@@ -145,6 +145,23 @@ def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def home_view(chats: list[tuple[str, str, float]], health: list[str]) -> dict[str, Any]:
+    """The App Home tab: open chats (name, thread link, minutes since activity) and health."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Chatra bridge"}},
+        {"type": "section", "text": _mrkdwn("*Health*\n" + "\n".join(health))},
+        {"type": "divider"},
+        {"type": "section", "text": _mrkdwn(f"*Open chats* ({len(chats)})")},
+    ]
+    for name, link, minutes in chats:
+        since = f"{minutes:.0f} min ago" if minutes < 90 else f"{minutes / 60:.1f} h ago"
+        line = f"<{link}|{plain_to_slack(name)}> · last activity {since}"
+        blocks.append({"type": "section", "text": _mrkdwn(line)})
+    if not chats:
+        blocks.append({"type": "context", "elements": [_mrkdwn("No open chats.")]})
+    return {"type": "home", "blocks": blocks[:100]}
+
+
 def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
     """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
     in as many replies as a long text needs."""

@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
 from bot.visitor_tools import VisitorTools
-from handlers import actions, commands, messages, views
+from handlers import actions, commands, home, messages, views
 
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
@@ -13,3 +13,4 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     actions.register(app, bridge)
     commands.register(app, tools)
     views.register(app, bridge, tools)
+    home.register(app, bridge)

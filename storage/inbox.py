@@ -54,6 +54,12 @@ class Inbox:
                 [error, event_id],
             )
 
+    def last_error(self) -> str | None:
+        row = self._db.execute(
+            "SELECT error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
+
     def count(self, state: str) -> int:
         return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).fetchone()[0]
 

@@ -51,6 +51,15 @@ class Threads:
                 thread_id, {"status": status, "client": client, "updated_at": time.time()}
             )
 
+    def open_ones(self, limit: int = 30) -> list[Thread]:
+        """Open chats, the most recently active first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM threads WHERE status = 'open'"
+            " ORDER BY updated_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [Thread(*row) for row in rows]
+
     def client_with_email(self, email: str) -> str | None:
         """The client id of the latest thread whose visitor has this email."""
         row = self._db.execute(

@@ -176,3 +176,25 @@ async def test_edit_of_an_unknown_visitor_says_why_in_the_modal(bridge, slack, m
     await bridge.slash_command("edit nobody")
     view_id = next(iter(slack.views))
     await wait_for(lambda: "client not found" in str(slack.views[view_id]["blocks"]))
+
+
+async def test_app_home_lists_open_chats_and_health(bridge, slack, membrane):
+    for client_id, name in (("client-a", "Ann"), ("client-b", "Bob")):
+        await bridge.webhook(
+            chat_event("chatStarted", client_id, [visitor_says(f"{client_id}-m", "hi")], name=name)
+        )
+    await bridge.webhook(
+        chat_event("chatTranscript", "client-a", [visitor_says("client-a-m", "hi")], name="Ann")
+    )
+    await bridge.settled()
+    bob = next(card for card in slack.parents(CHANNEL) if "Bob" in card.text)
+
+    event = {"type": "app_home_opened", "user": "U0AGENT01", "channel": "D0HOME01", "tab": "home"}
+    status, _ = await bridge.slack_event(event, "EvHOME001")
+    assert status == 200
+    await wait_for(lambda: "U0AGENT01" in slack.home)
+
+    home = str(slack.home["U0AGENT01"]["blocks"])
+    assert "*Open chats* (1)" in home and "Bob" in home and "Ann" not in home
+    assert f"p{bob.ts.replace('.', '')}" in home  # a link to Bob's thread
+    assert "Chatra reachable through Membrane" in home and "Events waiting: 0 · failed: 0" in home

@@ -78,6 +78,7 @@ class FakeSlack(FakeServer):
         self.app.router.add_post("/response/{id}", self._response)
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
+        self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
 
     @property
@@ -294,6 +295,12 @@ class FakeSlack(FakeServer):
             return _error("not_found")
         self.views[args["view_id"]] = {**_json_arg(args["view"]), "id": args["view_id"]}
         return _ok(view=self.views[args["view_id"]])
+
+    async def _views_publish(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("user_id"):
+            return _error("invalid_arguments")
+        self.home[args["user_id"]] = _json_arg(args["view"])
+        return _ok(view=self.home[args["user_id"]])
 
     async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
         if args.get("channel") not in self.channels:
