@@ -18,6 +18,7 @@ from bot import __version__
 from bot.bridge import Bridge
 from bot.config import Settings
 from bot.events import SlackEnvelope
+from bot.home import Home
 from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
 from bot.visitor_tools import VisitorTools
@@ -66,13 +67,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             process_before_response=True,  # store first, then answer Slack
         )
         membrane = _membrane_client(settings, session)
-        threads = Threads(db)
+        threads, messages = Threads(db), Messages(db)
         bridge = Bridge(
             slack=SlackOut(web_client),
             chatra=membrane,
             inbox=inbox,
             threads=threads,
-            messages=Messages(db),
+            messages=messages,
             slack_posts=SlackPosts(db),
             channel=settings.slack_channel_id,
             dashboard_url=settings.chatra_dashboard_url,
@@ -85,7 +86,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             idle_gap=settings.chat_idle_gap_hours * 3600,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url)
-        handlers.register(bolt, bridge, tools)
+        handlers.register(bolt, bridge, tools, Home(threads, messages, inbox))
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

@@ -26,7 +26,6 @@ from bot.slack_delivery import SlackDelivery, SlackPoster
 from bot.slack_views import (
     SlackMessage,
     delivery_warning,
-    home_view,
     mirrored_messages,
     outage_notice,
     outage_over_notice,
@@ -208,30 +207,6 @@ class Bridge:
         card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url)
         await self._slack.update(thread.channel, thread.thread_ts, card)
         self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
-
-    def home(self) -> dict[str, object]:
-        """The App Home view: open chats and how the bridge is doing."""
-        now = time.time()
-        chats = [
-            (
-                ChatraClient.model_validate_json(t.client).display_name(),
-                thread_link(t.channel, t.thread_ts),
-                (now - t.updated_at) / 60,
-            )
-            for t in self._threads.open_ones()
-        ]
-        held = len(self._messages.held())
-        pending, failed = self._inbox.count("pending"), self._inbox.count("failed")
-        health = [
-            f":red_circle: Chatra disconnected in Membrane: {held} replies held"
-            if held
-            else ":large_green_circle: Chatra reachable through Membrane",
-            f"Events waiting: {pending} · failed: {failed}",
-        ]
-        last = self._inbox.last_error()
-        if last:
-            health.append(f"Last error: {last}")
-        return home_view(chats, health)
 
     # -- Slack -> Chatra --
 

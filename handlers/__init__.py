@@ -3,14 +3,15 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
+from bot.home import Home
 from bot.visitor_tools import VisitorTools
 from handlers import actions, commands, home, messages, views
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
+def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, home_tab: Home) -> None:
     """Wire every Slack listener to the core."""
     messages.register(app, bridge)
     actions.register(app, bridge)
     commands.register(app, tools)
     views.register(app, bridge, tools)
-    home.register(app, bridge)
+    home.register(app, home_tab)
