@@ -137,7 +137,7 @@ async def _probe_while_held(bridge: Bridge, interval: float) -> None:
     """While Chatra is disconnected, try a held reply now and then to notice it is back."""
     while True:
         await asyncio.sleep(interval)
-        bridge.probe_held()
+        bridge.replies.probe_held()
 
 
 async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:

@@ -1,58 +1,22 @@
-"""The core use-cases: a chat event arrived, a reply was written, edited or deleted.
+"""The core: events are stored first, then carried out by the two directions.
 
-Knows nothing of aiohttp or Bolt: Slack and Chatra are reached through the two small protocols
-below, state through `storage`. Every method is safe to run twice for the same input: what was
-already done is recorded, and a second run finds it and stops.
+Knows nothing of aiohttp or Bolt: Slack and Chatra are reached through `bot.ports`, state through
+`storage`. Every use-case is safe to run twice for the same input: what was already done is
+recorded, and a second run finds it and stops.
 """
 
 import asyncio
 import hashlib
-import json
 import logging
-import time
-from typing import Protocol
 
-from bot.errors import MembraneError
-from bot.events import (
-    ChatraClient,
-    ChatraMessage,
-    ChatraWebhook,
-    SlackChange,
-    SlackDeletion,
-    SlackEdit,
-    SlackReply,
-)
-from bot.slack_delivery import SlackDelivery, SlackPoster
-from bot.slack_views import (
-    SlackMessage,
-    delivery_warning,
-    mirrored_messages,
-    outage_notice,
-    outage_over_notice,
-    retrying_notice,
-    thread_link,
-    visitor_card,
-    writing_as_notice,
-)
-from bot.text import slack_to_plain, user_ids_in
-from storage import Agents, Inbox, InboxEvent, Message, Messages, SlackPosts, Thread, Threads
+from bot.chat_to_slack import ChatToSlack
+from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.ports import ChatraPort, SlackPort
+from bot.slack_delivery import SlackDelivery
+from bot.slack_to_chatra import SlackToChatra
+from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads
 
 log = logging.getLogger(__name__)
-
-
-class SlackPort(SlackPoster, Protocol):
-    async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
-    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
-    async def user_name(self, user_id: str) -> str | None: ...
-    async def user_email(self, user_id: str) -> str | None: ...
-
-
-class ChatraPort(Protocol):
-    async def send_agent_message(
-        self, client_id: str, text: str, agent_id: str | None = None
-    ) -> str: ...
-    async def edit_agent_message(self, message_id: str, text: str) -> None: ...
-    async def delete_agent_message(self, message_id: str) -> None: ...
 
 
 class Bridge:
@@ -65,32 +29,47 @@ class Bridge:
         threads: Threads,
         messages: Messages,
         slack_posts: SlackPosts,
+        agents: Agents,
         channel: str,
         dashboard_url: str,
         arrived: asyncio.Event,
         send_attempts: int = 4,
         echo_grace: float = 30.0,
         note_prefixes: tuple[str, ...] = ("//", "note:"),
-        agents: Agents,
         default_agent: str | None = None,
         idle_gap: float = 24 * 3600,
     ) -> None:
-        self._slack = slack
-        self._delivery = SlackDelivery(slack, slack_posts)
-        self._slack_posts = slack_posts
-        self._chatra = chatra
         self._inbox = inbox
         self._threads = threads
         self._messages = messages
         self._channel = channel
-        self._dashboard_url = dashboard_url
         self._arrived = arrived
-        self._send_attempts = send_attempts
-        self._echo_grace = echo_grace
-        self._agents = agents
-        self._idle_gap = idle_gap
-        self._default_agent = default_agent
-        self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
+        delivery = SlackDelivery(slack, slack_posts)
+        self.chat = ChatToSlack(
+            slack=slack,
+            delivery=delivery,
+            threads=threads,
+            messages=messages,
+            agents=agents,
+            channel=channel,
+            dashboard_url=dashboard_url,
+            idle_gap=idle_gap,
+        )
+        self.replies = SlackToChatra(
+            slack=slack,
+            chatra=chatra,
+            delivery=delivery,
+            threads=threads,
+            messages=messages,
+            slack_posts=slack_posts,
+            agents=agents,
+            channel=channel,
+            store=self._store,
+            send_attempts=send_attempts,
+            echo_grace=echo_grace,
+            note_prefixes=note_prefixes,
+            default_agent=default_agent,
+        )
 
     @property
     def channel(self) -> str:
@@ -127,313 +106,12 @@ class Bridge:
     async def process(self, event: InboxEvent) -> None:
         """Carry out one stored event (called by the worker, in order per conversation)."""
         if event.source == "chatra":
-            await self.chat_event(ChatraWebhook.model_validate_json(event.payload))
+            await self.chat.chat_event(ChatraWebhook.model_validate_json(event.payload))
             return
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
-            await self.reply_written(change)
+            await self.replies.reply_written(change)
         elif isinstance(change, SlackEdit):
-            await self.reply_edited(change)
+            await self.replies.reply_edited(change)
         else:
-            await self.reply_deleted(change)
-
-    # -- Chatra -> Slack --
-
-    async def chat_event(self, webhook: ChatraWebhook) -> None:
-        closing = webhook.eventName == "chatTranscript"
-        self._agents.remember(
-            [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
-        )
-        messages = webhook.messages_in_order()
-        new = any(self._messages.by_chatra_id(m.id) is None for m in messages)
-        thread = await self._thread_for(webhook.client, new_messages=new)
-        for message in messages:
-            await self._mirror(thread, message, webhook)
-        status = "closed" if closing else "open"
-        client_json = webhook.client.model_dump_json()
-        if status != thread.status or client_json != thread.client:
-            summary = webhook.summary() if closing else None
-            card = visitor_card(
-                webhook.client, closed=closing, dashboard_url=self._dashboard_url, summary=summary
-            )
-            await self._slack.update(thread.channel, thread.thread_ts, card)
-        if new or status != thread.status or client_json != thread.client:
-            self._threads.update(thread.id, status=status, client=client_json)
-
-    async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
-        """The client's thread; a new one, linking back, when a closed chat comes back to life
-        after the idle gap."""
-        thread = self._threads.for_client(client.id)
-        came_back = (
-            thread is not None
-            and thread.status == "closed"
-            and new_messages
-            and self._idle_gap > 0
-            and time.time() - thread.updated_at > self._idle_gap
-        )
-        if thread is None or came_back:
-            previous = thread_link(thread.channel, thread.thread_ts) if thread else None
-            card = visitor_card(
-                client, closed=False, dashboard_url=self._dashboard_url, previous=previous
-            )
-            key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
-            ts = await self._delivery.post(key, self._channel, card)
-            thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
-            log.info("chat %s mirrored into thread %s", client.id, ts)
-        return thread
-
-    async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
-        record = self._messages.claim_chatra_message(message.id, thread.client_id, message.body)
-        if record.state != "pending":
-            return  # posted before, or our own agent message echoed back by Chatra
-        is_agent = message.type == "agent"
-        author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
-        pieces = mirrored_messages(message, author=author, is_agent=is_agent)
-        first_ts = ""
-        for n, piece in enumerate(pieces):
-            key = f"chatra:{message.id}" + (f":{n}" if n else "")
-            ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
-            first_ts = first_ts or ts
-        self._messages.update(record.id, slack_ts=first_ts, state="posted")
-
-    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
-        """The visitor was edited from Slack: redraw their card in place."""
-        thread = self._threads.for_client(client_id)
-        if thread is None:
-            return
-        merged = {**json.loads(thread.client), **details, "id": client_id}
-        client = ChatraClient.model_validate(merged)
-        closed = thread.status == "closed"
-        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url)
-        await self._slack.update(thread.channel, thread.thread_ts, card)
-        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
-
-    # -- Slack -> Chatra --
-
-    async def reply_written(self, reply: SlackReply) -> None:
-        thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
-        if thread is None:
-            return
-        record = self._messages.claim_slack_reply(
-            reply.ts, thread.client_id, reply.text, reply.user
-        )
-        if record.state == "sending":  # an earlier run died while sending: did it arrive?
-            arrived = await self._echo_adopted(record.id)
-            log.info(
-                "reply %s was in doubt; Chatra's echo %s",
-                reply.ts,
-                "shows it arrived" if arrived else "did not come: sending again",
-            )
-            if arrived:
-                return
-        probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
-        if record.state not in ("pending", "sending") and not probing:
-            return
-        if reply.retry_of is None and self._is_note(reply.text):
-            self._messages.update(record.id, state="note")
-            await self._slack.show_state(thread.channel, reply.ts, "note", None)
-            return
-        if reply.file_names:
-            files = ", ".join(reply.file_names)
-            reason = "Slack keeps files private: share a public link in your reply instead."
-            await self._warn(thread, f"files:{reply.ts}", "Files", files, reason)
-        text = await self._plain_text(reply.text)
-        if not text.strip():
-            self._messages.update(record.id, state="skipped")
-            return
-        waiting = self._messages.held_before(thread.client_id, record.id) or (
-            reply.retry_of is None and self._messages.held()
-        )
-        if waiting:  # Chatra is disconnected: wait behind the replies held before this one
-            self._messages.update(record.id, state="held", sent_text=text)
-            return
-        await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
-
-    async def _send_to_visitor(
-        self, thread: Thread, record_id: int, reply: SlackReply, text: str, *, was_held: bool
-    ) -> None:
-        """send-agent-message, exactly once as far as the visitor can tell, its state shown on
-        the reply as a reaction (pending, delivered, failed).
-
-        Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
-        by waiting for Chatra's echo of the message before trying again.
-        """
-        channel, ts = thread.channel, reply.ts
-        await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
-        agent_id = await self._writing_as(thread, reply.user)
-        for attempt in range(1, self._send_attempts + 1):
-            self._messages.update(record_id, state="sending", sent_text=text)
-            try:
-                chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
-            except MembraneError as error:
-                if error.in_doubt and await self._echo_adopted(record_id):
-                    break
-                if error.in_doubt and attempt < self._send_attempts:
-                    continue
-                if error.kind == "connection":
-                    await self._hold(record_id, text, error, first=not was_held)
-                    return
-                reason = str(error)
-                if error.in_doubt:
-                    reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
-                key = f"send:{ts}:{reply.retry_of or 0}"
-                await self._warn(thread, key, "Your message", text, reason, retry_ts=ts)
-                self._messages.update(record_id, state="failed", error=str(error))
-                await self._slack.show_state(channel, ts, "failed", "pending")
-                return
-            self._messages.update(record_id, chatra_id=chatra_id, state="sent")
-            log.info("reply %s sent to chat %s as %s", ts, thread.client_id, chatra_id)
-            if self._messages.held():
-                await self._resume()
-            break
-        await self._slack.show_state(channel, ts, "delivered", "pending")
-
-    async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
-        """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
-        channel once per outage, not once per message."""
-        if first:
-            log.warning("Chatra disconnected: holding replies (%s)", error)
-            notice = outage_notice(str(error))
-            outage = self._slack_posts.count("resumed:") + 1  # a new outage begins
-            await self._delivery.post(f"paused:{outage}", self._channel, notice)
-        self._messages.update(record_id, state="held", sent_text=text, error=str(error))
-
-    async def _resume(self) -> None:
-        """A send went through: Chatra is back. Send every held reply, in order."""
-        log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
-        outage = self._slack_posts.count("paused:")  # the outage that ends: said once
-        await self._delivery.post(f"resumed:{outage}", self._channel, outage_over_notice())
-        for held in self._messages.held():
-            self._requeue(held, f"resume:{outage}", state="pending")
-
-    def probe_held(self) -> bool:
-        """While replies are held, try the oldest again; its success resumes the rest."""
-        held = self._messages.held()
-        if held:
-            self._requeue(held[0], f"probe:{time.time():.6f}", state="held")
-        return bool(held)
-
-    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
-        """A person asked to send a failed reply again: store the retry; returns its text, or
-        None when there is nothing to retry (unknown, already sent, already being retried)."""
-        record = self._messages.by_slack_ts(reply_ts)
-        if record is None or record.origin != "slack" or record.state != "failed":
-            return None
-        self._requeue(record, click_id, state="pending")
-        return record.sent_text or record.text or ""
-
-    def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
-        """Store a new try of a reply that did not reach Chatra."""
-        thread = self._threads.for_client(record.client_id)
-        if thread is None or record.slack_ts is None:
-            return
-        self._messages.update(record.id, state=state)
-        retry = SlackReply(
-            channel=thread.channel,
-            thread_ts=thread.thread_ts,
-            ts=record.slack_ts,
-            user=record.author or "",
-            text=record.text or "",
-            retry_of=retry_id,
-        )
-        payload = SlackChange(change=retry).model_dump_json()
-        key = f"slack:retry:{record.slack_ts}:{retry_id}"
-        self._store("slack", key, thread.client_id, payload)
-
-    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
-        name = await self._slack.user_name(user_id) or "someone"
-        await self._slack.update(channel, warning_ts, retrying_notice(quoted, name))
-
-    async def _echo_adopted(self, record_id: int) -> bool:
-        """Wait up to the grace period for Chatra's echo to mark the message as sent."""
-        deadline = asyncio.get_running_loop().time() + self._echo_grace
-        while True:
-            record = self._messages.by_id(record_id)
-            if record is not None and record.state == "sent":
-                return True
-            if asyncio.get_running_loop().time() >= deadline:
-                return False
-            await asyncio.sleep(min(0.1, self._echo_grace))
-
-    async def reply_edited(self, edit: SlackEdit) -> None:
-        thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
-        record = self._messages.by_slack_ts(edit.ts)
-        if thread is None or record is None or record.state in ("deleted", "skipped", "note"):
-            return
-        text = await self._plain_text(edit.text)
-        if record.state == "held":  # not sent yet: it will be sent as edited
-            self._messages.update(record.id, text=edit.text, sent_text=text)
-            return
-        key = f"edit:{edit.ts}:{hashlib.sha256(edit.text.encode()).hexdigest()[:16]}"
-        if record.chatra_id is None:
-            reason = "The original message never reached Chatra."
-            await self._warn(thread, key, "Your edit", text, reason)
-            return
-        try:
-            await self._chatra.edit_agent_message(record.chatra_id, text)
-        except MembraneError as error:
-            await self._warn(thread, key, "Your edit", text, str(error))
-            return
-        self._messages.update(record.id, text=edit.text)
-
-    async def reply_deleted(self, deletion: SlackDeletion) -> None:
-        thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
-        record = self._messages.by_slack_ts(deletion.ts)
-        if thread is None or record is None or record.state == "deleted":
-            return
-        if record.state == "held":  # not sent yet: now it never will be
-            self._messages.update(record.id, state="deleted")
-            return
-        if record.chatra_id is None:
-            return
-        try:
-            await self._chatra.delete_agent_message(record.chatra_id)
-        except MembraneError as error:
-            key = f"delete:{deletion.ts}"
-            await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
-            return
-        self._messages.update(record.id, state="deleted")
-
-    async def _writing_as(self, thread: Thread, user: str) -> str | None:
-        """The Chatra agent a Slack user writes as: linked in AGENT_MAP_FILE, else the agent with
-        the same email, else the default agent (and the thread says so, once per person)."""
-        agent_id = self._agents.linked(user) if user else None
-        if agent_id is None and user:
-            email = await self._slack.user_email(user)
-            agent_id = self._agents.by_email(email) if email else None
-        if agent_id is not None:
-            return agent_id
-        who = await self._slack.user_name(user) if user else None
-        default = self._agents.name(self._default_agent) if self._default_agent else None
-        as_whom = default or "the default Chatra agent"
-        notice = writing_as_notice(who or "Someone", as_whom)
-        await self._delivery.post(
-            f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
-        )
-        return self._default_agent
-
-    def _is_note(self, mrkdwn: str) -> bool:
-        """An internal note: stays in Slack, never reaches the visitor."""
-        return mrkdwn.lstrip().lower().startswith(self._note_prefixes)
-
-    async def _plain_text(self, mrkdwn: str) -> str:
-        names = {}
-        for user_id in user_ids_in(mrkdwn):
-            name = await self._slack.user_name(user_id)
-            if name:
-                names[user_id] = name
-        return slack_to_plain(mrkdwn, names)
-
-    async def _warn(
-        self,
-        thread: Thread,
-        key: str,
-        what: str,
-        quoted: str,
-        reason: str,
-        retry_ts: str | None = None,
-    ) -> None:
-        """Say in the thread what did not reach the visitor; `key` makes it appear once."""
-        log.warning("chat %s: %s not delivered: %s", thread.client_id, what.lower(), reason)
-        warning = delivery_warning(what, quoted, reason, retry_ts)
-        await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)
+            await self.replies.reply_deleted(change)

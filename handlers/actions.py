@@ -11,9 +11,13 @@ from bot.slack_views import RETRY_ACTION
 def register(app: AsyncApp, bridge: Bridge) -> None:
     async def on_retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        quoted = bridge.retry_reply(str(action.get("value", "")), str(action.get("action_ts", "")))
+        quoted = bridge.replies.retry_reply(
+            str(action.get("value", "")), str(action.get("action_ts", ""))
+        )
         if quoted is not None:
             channel = body["channel"]["id"]
-            await bridge.show_retrying(channel, body["message"]["ts"], quoted, body["user"]["id"])
+            await bridge.replies.show_retrying(
+                channel, body["message"]["ts"], quoted, body["user"]["id"]
+            )
 
     app.action(RETRY_ACTION)(on_retry)

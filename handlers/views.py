@@ -38,7 +38,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     ) -> None:
         sentence, updated = await tools.save(client_id, values)
         if updated:
-            await bridge.visitor_changed(client_id, updated)
+            await bridge.chat.visitor_changed(client_id, updated)
         await client.chat_postEphemeral(channel=bridge.channel, user=user, text=sentence)
 
     app.view(EDIT_VISITOR)(on_edit_visitor)

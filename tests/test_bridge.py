@@ -96,8 +96,8 @@ def webhook(name: str, *messages: dict) -> ChatraWebhook:
 async def test_the_same_chat_event_twice_posts_once(parts):
     bridge, slack, _ = parts
     event = webhook("chatStarted", visitor_says("m1", "hi"))
-    await bridge.chat_event(event)
-    await bridge.chat_event(event)
+    await bridge.chat.chat_event(event)
+    await bridge.chat.chat_event(event)
 
     assert [text for _, text in slack.posts] == [
         "New chat: Jane",
@@ -107,15 +107,15 @@ async def test_the_same_chat_event_twice_posts_once(parts):
 
 async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(parts):
     bridge, slack, chatra = parts
-    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     parent_ts = "1700000000.000001"
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts=parent_ts, ts="1.1", user="U1", text="hey <@U1>"
     )
-    await bridge.reply_written(reply)
-    await bridge.reply_written(reply)
+    await bridge.replies.reply_written(reply)
+    await bridge.replies.reply_written(reply)
     echo = {"id": "msg-1", "type": "agent", "message": "hey @Sam", "createdAt": 1_732_450_001_000}
-    await bridge.chat_event(webhook("chatFragment", echo))
+    await bridge.chat.chat_event(webhook("chatFragment", echo))
 
     assert chatra.sent == [("client-1", "hey @Sam")]
     assert chatra.agents == ["a1"]  # Sam writes as the Chatra agent with Sam's email
@@ -124,12 +124,12 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
 
 async def test_edit_and_delete_use_the_stored_chatra_id(parts):
     bridge, _, chatra = parts
-    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
-    await bridge.reply_written(SlackReply(**thread, user="U1", text="a"))
-    await bridge.reply_edited(SlackEdit(**thread, user="U1", text="b"))
-    await bridge.reply_deleted(SlackDeletion(**thread))
-    await bridge.reply_deleted(SlackDeletion(**thread))
+    await bridge.replies.reply_written(SlackReply(**thread, user="U1", text="a"))
+    await bridge.replies.reply_edited(SlackEdit(**thread, user="U1", text="b"))
+    await bridge.replies.reply_deleted(SlackDeletion(**thread))
+    await bridge.replies.reply_deleted(SlackDeletion(**thread))
 
     assert chatra.edited == [("msg-1", "b")]
     assert chatra.deleted == ["msg-1"]
@@ -137,13 +137,13 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
 
 async def test_permanent_failure_is_recorded_and_warned_once(parts):
     bridge, slack, chatra = parts
-    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     chatra.failure = MembraneError("bad_request", "Chatra refused the input", transient=False)
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.3", user="U1", text="x"
     )
-    await bridge.reply_written(reply)
-    await bridge.reply_written(reply)
+    await bridge.replies.reply_written(reply)
+    await bridge.replies.reply_written(reply)
 
     warnings = [text for _, text in slack.posts if ":warning:" in text]
     assert len(warnings) == 1 and "Chatra refused the input" in warnings[0]

@@ -1,0 +1,108 @@
+"""Chatra -> Slack: a chat event becomes a thread (visitor card on top) and its messages replies.
+
+Safe to run twice for the same event: a Chatra message id is posted once, ever.
+"""
+
+import json
+import logging
+import time
+
+from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
+from bot.ports import SlackPort
+from bot.slack_delivery import SlackDelivery
+from bot.slack_views import mirrored_messages, thread_link, visitor_card
+from storage import Agents, Messages, Thread, Threads
+
+log = logging.getLogger(__name__)
+
+
+class ChatToSlack:
+    def __init__(
+        self,
+        *,
+        slack: SlackPort,
+        delivery: SlackDelivery,
+        threads: Threads,
+        messages: Messages,
+        agents: Agents,
+        channel: str,
+        dashboard_url: str,
+        idle_gap: float,
+    ) -> None:
+        self._slack = slack
+        self._delivery = delivery
+        self._threads = threads
+        self._messages = messages
+        self._agents = agents
+        self._channel = channel
+        self._dashboard_url = dashboard_url
+        self._idle_gap = idle_gap
+
+    async def chat_event(self, webhook: ChatraWebhook) -> None:
+        closing = webhook.eventName == "chatTranscript"
+        self._agents.remember(
+            [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+        )
+        messages = webhook.messages_in_order()
+        new = any(self._messages.by_chatra_id(m.id) is None for m in messages)
+        thread = await self._thread_for(webhook.client, new_messages=new)
+        for message in messages:
+            await self._mirror(thread, message, webhook)
+        status = "closed" if closing else "open"
+        client_json = webhook.client.model_dump_json()
+        if status != thread.status or client_json != thread.client:
+            summary = webhook.summary() if closing else None
+            card = visitor_card(
+                webhook.client, closed=closing, dashboard_url=self._dashboard_url, summary=summary
+            )
+            await self._slack.update(thread.channel, thread.thread_ts, card)
+        if new or status != thread.status or client_json != thread.client:
+            self._threads.update(thread.id, status=status, client=client_json)
+
+    async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
+        """The client's thread; a new one, linking back, when a closed chat comes back to life
+        after the idle gap."""
+        thread = self._threads.for_client(client.id)
+        came_back = (
+            thread is not None
+            and thread.status == "closed"
+            and new_messages
+            and self._idle_gap > 0
+            and time.time() - thread.updated_at > self._idle_gap
+        )
+        if thread is None or came_back:
+            previous = thread_link(thread.channel, thread.thread_ts) if thread else None
+            card = visitor_card(
+                client, closed=False, dashboard_url=self._dashboard_url, previous=previous
+            )
+            key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
+            ts = await self._delivery.post(key, self._channel, card)
+            thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
+            log.info("chat %s mirrored into thread %s", client.id, ts)
+        return thread
+
+    async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
+        record = self._messages.claim_chatra_message(message.id, thread.client_id, message.body)
+        if record.state != "pending":
+            return  # posted before, or our own agent message echoed back by Chatra
+        is_agent = message.type == "agent"
+        author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
+        pieces = mirrored_messages(message, author=author, is_agent=is_agent)
+        first_ts = ""
+        for n, piece in enumerate(pieces):
+            key = f"chatra:{message.id}" + (f":{n}" if n else "")
+            ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
+            first_ts = first_ts or ts
+        self._messages.update(record.id, slack_ts=first_ts, state="posted")
+
+    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
+        """The visitor was edited from Slack: redraw their card in place."""
+        thread = self._threads.for_client(client_id)
+        if thread is None:
+            return
+        merged = {**json.loads(thread.client), **details, "id": client_id}
+        client = ChatraClient.model_validate(merged)
+        closed = thread.status == "closed"
+        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url)
+        await self._slack.update(thread.channel, thread.thread_ts, card)
+        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
