@@ -59,6 +59,12 @@ def visitor_card(
             "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the chat in Chatra>"}],
         },
     ]
+    buttons = [
+        _button(DETAILS_BUTTON, "Visitor details", client.id),
+        _button(EDIT_BUTTON, "Edit visitor", client.id),
+        _button(PUSH_BUTTON, "Send pushed message", client.id),
+    ]
+    blocks.insert(2, {"type": "actions", "elements": buttons})
     if previous:
         earlier = _mrkdwn(f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>")
         blocks.insert(1, {"type": "context", "elements": [earlier]})
@@ -103,6 +109,8 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
 
 
 EDIT_VISITOR = "edit_visitor"
+PUSH_MESSAGE = "push_message"
+DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
 VISITOR_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "notes": "Notes"}
 
 
@@ -205,12 +213,7 @@ def delivery_warning(
     )
     if retry_ts is None:
         return SlackMessage(text=text)
-    button = {
-        "type": "button",
-        "action_id": RETRY_ACTION,
-        "text": {"type": "plain_text", "text": "Try again"},
-        "value": retry_ts,
-    }
+    button = _button(RETRY_ACTION, "Try again", retry_ts)
     blocks = [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": [button]}]
     return SlackMessage(text=text, blocks=blocks)
 
@@ -241,6 +244,35 @@ def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"
     return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
+
+
+def push_modal(client_id: str) -> dict[str, Any]:
+    text_input = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+    return {
+        "type": "modal",
+        "callback_id": PUSH_MESSAGE,
+        "private_metadata": client_id,
+        "title": {"type": "plain_text", "text": "Pushed message"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "text",
+                "element": text_input,
+                "label": {"type": "plain_text", "text": "Message to the visitor"},
+            }
+        ],
+    }
+
+
+def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
 
 
 def _value(value: str | None) -> str:

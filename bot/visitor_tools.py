@@ -37,6 +37,15 @@ def visitor_form_errors(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+def pushed_text_errors(text: str) -> dict[str, str]:
+    """Chatra takes 1 to 5,000 characters for a pushed message."""
+    if not text.strip():
+        return {"text": "Write something to send."}
+    if len(text) > 5000:
+        return {"text": f"At most 5,000 characters, please ({len(text):,} now)."}
+    return {}
+
+
 class ChatraTools(Protocol):
     async def get_client(self, client_id: str) -> dict[str, Any]: ...
     async def update_client(self, client_id: str, **fields: str) -> dict[str, Any]: ...

@@ -6,12 +6,14 @@ from bot.bridge import Bridge
 from bot.home import Home
 from bot.visitor_tools import VisitorTools
 from handlers import actions, commands, home, messages, views
+from handlers.background import Background
 
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, home_tab: Home) -> None:
     """Wire every Slack listener to the core."""
+    later = Background()
     messages.register(app, bridge)
-    actions.register(app, bridge)
-    commands.register(app, tools)
-    views.register(app, bridge, tools)
+    actions.register(app, bridge, tools, later)
+    commands.register(app, tools, later)
+    views.register(app, bridge, tools, later)
     home.register(app, home_tab)

@@ -1,14 +1,13 @@
 """The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
 
-import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_views import modal
 from bot.visitor_tools import VisitorTools
+from handlers.background import Background
+from handlers.views import open_edit_visitor
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
@@ -28,9 +27,7 @@ USAGE = {
 }
 
 
-def register(app: AsyncApp, tools: VisitorTools) -> None:
-    answering: set[asyncio.Task[None]] = set()
-
+def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
     async def on_chatra(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -42,22 +39,10 @@ def register(app: AsyncApp, tools: VisitorTools) -> None:
             await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
         elif name == "edit":
             await ack()
-            # The trigger lives 3 s: open the modal now, fill it in once Chatra has answered.
-            opened = await client.views_open(
-                trigger_id=command["trigger_id"], view=modal("Edit visitor", "Loading…")
-            )
-            later(fill_in(client, opened["view"]["id"], args))
+            await open_edit_visitor(client, command["trigger_id"], args, tools, later)
         else:
             await ack()  # Slack has its answer in time; ours follows through response_url
-            later(answer(respond, name, args))
-
-    def later(work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        answering.add(task)
-        task.add_done_callback(answering.discard)
-
-    async def fill_in(client: AsyncWebClient, view_id: str, client_id: str) -> None:
-        await client.views_update(view_id=view_id, view=await tools.edit_form(client_id))
+            later.run(answer(respond, name, args))
 
     async def answer(respond: AsyncRespond, name: str, args: str) -> None:
         if name == "lookup":

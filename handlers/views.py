@@ -1,37 +1,44 @@
-"""Modal submissions: the edit-visitor form."""
+"""Modals: the edit-visitor form and the pushed-message form."""
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge
-from bot.slack_views import EDIT_VISITOR
-from bot.visitor_tools import VisitorTools, visitor_form_errors
+from bot.slack_views import EDIT_VISITOR, PUSH_MESSAGE, modal
+from bot.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
+from handlers.background import Background
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
-    saving: set[asyncio.Task[None]] = set()
+async def open_edit_visitor(
+    client: AsyncWebClient, trigger_id: str, client_id: str, tools: VisitorTools, later: Background
+) -> None:
+    """The trigger lives 3 s: open the modal now, fill it in once Chatra has answered."""
+    opened = await client.views_open(trigger_id=trigger_id, view=modal("Edit visitor", "Loading…"))
+
+    async def fill_in() -> None:
+        form = await tools.edit_form(client_id)
+        await client.views_update(view_id=opened["view"]["id"], view=form)
+
+    later.run(fill_in())
+
+
+def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Background) -> None:
+    async def tell(client: AsyncWebClient, user: str, text: str) -> None:
+        await client.chat_postEphemeral(channel=bridge.channel, user=user, text=text)
 
     async def on_edit_visitor(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        values = {
-            field: (state.get("value", {}).get("value") or "").strip()
-            for field, state in view["state"]["values"].items()
-        }
+        values = _values(view)
         errors = visitor_form_errors(values)
         if errors:
             await ack(response_action="errors", errors=errors)  # shown under each field
             return
         await ack()
         filled = {field: value for field, value in values.items() if value}
-        task = asyncio.create_task(
-            save(client, body["user"]["id"], view["private_metadata"], filled)
-        )
-        saving.add(task)
-        task.add_done_callback(saving.discard)
+        later.run(save(client, body["user"]["id"], view["private_metadata"], filled))
 
     async def save(
         client: AsyncWebClient, user: str, client_id: str, values: dict[str, str]
@@ -39,6 +46,30 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
         sentence, updated = await tools.save(client_id, values)
         if updated:
             await bridge.chat.visitor_changed(client_id, updated)
-        await client.chat_postEphemeral(channel=bridge.channel, user=user, text=sentence)
+        await tell(client, user, sentence)
+
+    async def on_push_message(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        text = _values(view).get("text", "")
+        errors = pushed_text_errors(text)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+
+        async def push() -> None:
+            answer = await tools.push(view["private_metadata"], text)
+            await tell(client, body["user"]["id"], answer.text)
+
+        later.run(push())
 
     app.view(EDIT_VISITOR)(on_edit_visitor)
+    app.view(PUSH_MESSAGE)(on_push_message)
+
+
+def _values(view: dict[str, Any]) -> dict[str, str]:
+    return {
+        field: (state.get("value", {}).get("value") or "").strip()
+        for field, state in view["state"]["values"].items()
+    }

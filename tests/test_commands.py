@@ -198,3 +198,37 @@ async def test_app_home_lists_open_chats_and_health(bridge, slack, membrane):
     assert "*Open chats* (1)" in home and "Bob" in home and "Ann" not in home
     assert f"p{bob.ts.replace('.', '')}" in home  # a link to Bob's thread
     assert "Chatra reachable through Membrane" in home and "Events waiting: 0 · failed: 0" in home
+
+
+def card_button(card, label: str) -> dict:
+    [actions] = [b for b in card.blocks if b["type"] == "actions"]
+    return next(button for button in actions["elements"] if button["text"]["text"] == label)
+
+
+async def test_card_buttons_show_details_edit_and_push(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], **JANE))
+    await bridge.settled()
+    card = slack.parents(CHANNEL)[0]
+
+    await bridge.click(card_button(card, "Visitor details"), message_ts=card.ts, user="U0AGENT02")
+    await wait_for(lambda: slack.ephemeral)
+    assert slack.ephemeral[-1] == ("U0AGENT02", "Visitor Jane Doe")
+
+    await bridge.click(card_button(card, "Edit visitor"), message_ts=card.ts, user="U0AGENT02")
+    await wait_for(
+        lambda: any(v.get("callback_id") == "edit_visitor" for v in slack.views.values())
+    )
+
+    await bridge.click(
+        card_button(card, "Send pushed message"), message_ts=card.ts, user="U0AGENT02"
+    )
+    [push_form] = [v for v in slack.views.values() if v.get("callback_id") == "push_message"]
+    status, answer = await bridge.submit(push_form, {"text": "  "}, user="U0AGENT02")
+    assert answer == {"response_action": "errors", "errors": {"text": "Write something to send."}}
+    status, answer = await bridge.submit(push_form, {"text": "Your parcel left"}, user="U0AGENT02")
+    assert status == 200 and not answer
+    await wait_for(lambda: membrane.pushed)
+    [(pushed_id, pushed)] = membrane.pushed.items()
+    assert (pushed["clientId"], pushed["text"]) == ("client-1", "Your parcel left")
+    await wait_for(lambda: pushed_id in slack.ephemeral[-1][1])
