@@ -111,6 +111,12 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
 EDIT_VISITOR = "edit_visitor"
 PUSH_MESSAGE = "push_message"
 DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
+EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
+    "edit_pushed",
+    "pushed_edit",
+    "pushed_delete",
+)
+VISITOR_OF_MESSAGE = "visitor_of_message"  # the message shortcut
 VISITOR_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "notes": "Notes"}
 
 
@@ -246,14 +252,32 @@ def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
 
 
-def push_modal(client_id: str) -> dict[str, Any]:
+def pushed_sent(message_id: str, client_id: str) -> SlackMessage:
+    text = f":incoming_envelope: Pushed message `{message_id}` sent to `{client_id}`."
+    delete = _button(DELETE_PUSHED_BUTTON, "Delete", message_id)
+    delete["style"] = "danger"
+    delete["confirm"] = {
+        "title": {"type": "plain_text", "text": "Delete the pushed message?"},
+        "text": {"type": "plain_text", "text": "The visitor will no longer see it."},
+        "confirm": {"type": "plain_text", "text": "Delete"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+    }
+    buttons = [_button(EDIT_PUSHED_BUTTON, "Edit", message_id), delete]
+    blocks = [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": buttons}]
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def push_modal(client_id: str, *, message_id: str = "", text: str = "") -> dict[str, Any]:
+    """The form for a new pushed message to `client_id`, or to edit `message_id`."""
     text_input = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+    if text:
+        text_input["initial_value"] = text
     return {
         "type": "modal",
-        "callback_id": PUSH_MESSAGE,
-        "private_metadata": client_id,
+        "callback_id": EDIT_PUSHED if message_id else PUSH_MESSAGE,
+        "private_metadata": message_id or client_id,
         "title": {"type": "plain_text", "text": "Pushed message"},
-        "submit": {"type": "plain_text", "text": "Send"},
+        "submit": {"type": "plain_text", "text": "Save" if message_id else "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {

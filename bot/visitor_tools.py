@@ -13,6 +13,8 @@ from bot.slack_views import (
     client_details,
     edit_visitor_modal,
     modal,
+    push_modal,
+    pushed_sent,
     thread_link,
 )
 from storage import Threads
@@ -52,6 +54,8 @@ class ChatraTools(Protocol):
     async def send_pushed_message(self, client_id: str, text: str) -> str: ...
     async def get_pushed_message(self, message_id: str) -> dict[str, Any]: ...
     async def get_message(self, message_id: str) -> dict[str, Any]: ...
+    async def edit_pushed_message(self, message_id: str, text: str) -> None: ...
+    async def delete_pushed_message(self, message_id: str) -> None: ...
 
 
 class VisitorTools:
@@ -98,9 +102,33 @@ class VisitorTools:
             message_id = await self._chatra.send_pushed_message(client_id, text)
         except MembraneError as error:
             return SlackMessage(text=f":warning: The pushed message was not sent: {error}")
-        return SlackMessage(
-            text=f":incoming_envelope: Pushed message `{message_id}` sent to `{client_id}`."
-        )
+        return pushed_sent(message_id, client_id)
+
+    async def edit_pushed_form(self, message_id: str) -> dict[str, Any]:
+        try:
+            found = await self._chatra.get_pushed_message(message_id)
+        except MembraneError as error:
+            return modal("Pushed message", f":warning: {error}")
+        client_id = str((found or {}).get("clientId", ""))
+        return push_modal(client_id, message_id=message_id, text=str((found or {}).get("text", "")))
+
+    async def edit_pushed(self, message_id: str, text: str) -> str:
+        try:
+            await self._chatra.edit_pushed_message(message_id, text)
+        except MembraneError as error:
+            return f":warning: The pushed message was not changed: {error}"
+        return f":pencil2: Pushed message `{message_id}` changed."
+
+    async def delete_pushed(self, message_id: str) -> str:
+        try:
+            await self._chatra.delete_pushed_message(message_id)
+        except MembraneError as error:
+            return f":warning: The pushed message was not deleted: {error}"
+        return f":wastebasket: Pushed message `{message_id}` deleted."
+
+    def client_of_thread(self, channel: str, thread_ts: str) -> str | None:
+        thread = self._threads.for_slack_thread(channel, thread_ts)
+        return thread.client_id if thread else None
 
     async def pushed(self, message_id: str) -> SlackMessage:
         return await self._show("get_pushed_message", message_id, "Pushed message")

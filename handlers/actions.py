@@ -1,15 +1,25 @@
 """Buttons: on a visitor's card (details, edit, push) and "Try again" on a delivery warning."""
 
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge
-from bot.slack_views import DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON, RETRY_ACTION, push_modal
+from bot.slack_views import (
+    DELETE_PUSHED_BUTTON,
+    DETAILS_BUTTON,
+    EDIT_BUTTON,
+    EDIT_PUSHED_BUTTON,
+    PUSH_BUTTON,
+    RETRY_ACTION,
+    VISITOR_OF_MESSAGE,
+    push_modal,
+)
 from bot.visitor_tools import VisitorTools
 from handlers.background import Background
-from handlers.views import open_edit_visitor
+from handlers.views import open_then_fill
 
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Background) -> None:
@@ -44,7 +54,8 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        await open_edit_visitor(client, body["trigger_id"], action["value"], tools, later)
+        edit_form = partial(tools.edit_form, action["value"])
+        await open_then_fill(client, body["trigger_id"], "Edit visitor", edit_form, later)
 
     async def on_push(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -52,7 +63,44 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=push_modal(action["value"]))
 
+    async def on_edit_pushed(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        form = partial(tools.edit_pushed_form, action["value"])
+        await open_then_fill(client, body["trigger_id"], "Pushed message", form, later)
+
+    async def on_delete_pushed(
+        ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()  # Slack asked "Delete the pushed message?" before sending this
+
+        async def delete() -> None:
+            await respond(text=await tools.delete_pushed(action["value"]), replace_original=True)
+
+        later.run(delete())
+
+    async def on_visitor_of_message(
+        ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        message = shortcut.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts") or ""
+        client_id = tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
+
+        async def show() -> None:
+            if client_id is None:
+                await respond(response_type="ephemeral", text="This is not a Chatra chat's thread.")
+                return
+            details = await tools.lookup(client_id)
+            await respond(response_type="ephemeral", text=details.text, blocks=details.blocks)
+
+        later.run(show())
+
     app.action(RETRY_ACTION)(on_retry)
+    app.action(EDIT_PUSHED_BUTTON)(on_edit_pushed)
+    app.action(DELETE_PUSHED_BUTTON)(on_delete_pushed)
+    app.shortcut(VISITOR_OF_MESSAGE)(on_visitor_of_message)
     app.action(DETAILS_BUTTON)(on_details)
     app.action(EDIT_BUTTON)(on_edit)
     app.action(PUSH_BUTTON)(on_push)

@@ -1,5 +1,6 @@
 """The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
 
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -7,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.visitor_tools import VisitorTools
 from handlers.background import Background
-from handlers.views import open_edit_visitor
+from handlers.views import open_then_fill
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
@@ -39,7 +40,8 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
             await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
         elif name == "edit":
             await ack()
-            await open_edit_visitor(client, command["trigger_id"], args, tools, later)
+            edit_form = partial(tools.edit_form, args)
+            await open_then_fill(client, command["trigger_id"], "Edit visitor", edit_form, later)
         else:
             await ack()  # Slack has its answer in time; ours follows through response_url
             later.run(answer(respond, name, args))

@@ -1,25 +1,29 @@
-"""Modals: the edit-visitor form and the pushed-message form."""
+"""Modals: the edit-visitor form and the pushed-message form (new or edited)."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge
-from bot.slack_views import EDIT_VISITOR, PUSH_MESSAGE, modal
+from bot.slack_views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
 from bot.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
 from handlers.background import Background
 
 
-async def open_edit_visitor(
-    client: AsyncWebClient, trigger_id: str, client_id: str, tools: VisitorTools, later: Background
+async def open_then_fill(
+    client: AsyncWebClient,
+    trigger_id: str,
+    title: str,
+    form: Callable[[], Awaitable[dict[str, Any]]],
+    later: Background,
 ) -> None:
     """The trigger lives 3 s: open the modal now, fill it in once Chatra has answered."""
-    opened = await client.views_open(trigger_id=trigger_id, view=modal("Edit visitor", "Loading…"))
+    opened = await client.views_open(trigger_id=trigger_id, view=modal(title, "Loading…"))
 
     async def fill_in() -> None:
-        form = await tools.edit_form(client_id)
-        await client.views_update(view_id=opened["view"]["id"], view=form)
+        await client.views_update(view_id=opened["view"]["id"], view=await form())
 
     later.run(fill_in())
 
@@ -48,7 +52,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
             await bridge.chat.visitor_changed(client_id, updated)
         await tell(client, user, sentence)
 
-    async def on_push_message(
+    async def on_pushed_text(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         text = _values(view).get("text", "")
@@ -57,15 +61,22 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        user, target = body["user"]["id"], view["private_metadata"]
 
         async def push() -> None:
-            answer = await tools.push(view["private_metadata"], text)
-            await tell(client, body["user"]["id"], answer.text)
+            answer = await tools.push(target, text)
+            await client.chat_postEphemeral(
+                channel=bridge.channel, user=user, text=answer.text, blocks=answer.blocks
+            )
 
-        later.run(push())
+        async def edit() -> None:
+            await tell(client, user, await tools.edit_pushed(target, text))
+
+        later.run(push() if view["callback_id"] == PUSH_MESSAGE else edit())
 
     app.view(EDIT_VISITOR)(on_edit_visitor)
-    app.view(PUSH_MESSAGE)(on_push_message)
+    app.view(PUSH_MESSAGE)(on_pushed_text)
+    app.view(EDIT_PUSHED)(on_pushed_text)
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:

@@ -153,8 +153,25 @@ class RunningApp:
             "message": {"ts": message_ts, "type": "message"},
             "container": {"type": "message", "message_ts": message_ts},
             "trigger_id": "1.2.3",
-            "response_url": "http://127.0.0.1:9/unused",
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/2",
             "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
+    async def message_shortcut(
+        self, callback_id: str, message: dict[str, Any], user: str = "U0AGENT01"
+    ) -> tuple[int, Any]:
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "channel": {"id": self.settings.slack_channel_id},
+            "message": message,
+            "trigger_id": "1.2.5",
+            "action_ts": f"{time.time():.6f}",
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/3",
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")

@@ -232,3 +232,45 @@ async def test_card_buttons_show_details_edit_and_push(bridge, slack, membrane):
     [(pushed_id, pushed)] = membrane.pushed.items()
     assert (pushed["clientId"], pushed["text"]) == ("client-1", "Your parcel left")
     await wait_for(lambda: pushed_id in slack.ephemeral[-1][1])
+
+
+async def test_a_pushed_message_can_be_edited_and_deleted_from_its_answer(bridge, slack, membrane):
+    response = await answer_to(bridge, slack, "push client-1 Sale ends Friday")
+    [(pushed_id, _)] = membrane.pushed.items()
+    edit, delete = response["blocks"][1]["elements"]
+    assert delete["confirm"]["title"]["text"] == "Delete the pushed message?"
+
+    await bridge.click(edit, message_ts="1.1", user="U0AGENT01")
+    await wait_for(lambda: any(v.get("callback_id") == "edit_pushed" for v in slack.views.values()))
+    [form] = [v for v in slack.views.values() if v.get("callback_id") == "edit_pushed"]
+    assert form["blocks"][0]["element"]["initial_value"] == "Sale ends Friday"
+    await bridge.submit(form, {"text": "Sale ends Saturday"})
+    await wait_for(lambda: membrane.pushed[pushed_id]["text"] == "Sale ends Saturday")
+    await wait_for(lambda: slack.ephemeral)
+    assert slack.ephemeral[-1][1] == f":pencil2: Pushed message `{pushed_id}` changed."
+
+    before = len(slack.responses)
+    await bridge.click(delete, message_ts="1.1", user="U0AGENT01")
+    await wait_for(lambda: len(slack.responses) > before)
+    assert slack.responses[-1]["text"] == f":wastebasket: Pushed message `{pushed_id}` deleted."
+    assert slack.responses[-1]["replace_original"] is True
+    assert membrane.pushed == {}
+
+
+async def test_message_shortcut_looks_up_the_visitor_of_a_thread(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], **JANE))
+    await bridge.settled()
+    card = slack.parents(CHANNEL)[0]
+    reply = slack.replies(CHANNEL, card.ts)[0]
+
+    before = len(slack.responses)
+    message = {"type": "message", "ts": reply.ts, "thread_ts": card.ts, "text": "hi"}
+    status, _ = await bridge.message_shortcut("visitor_of_message", message)
+    assert status == 200
+    await wait_for(lambda: len(slack.responses) > before)
+    assert "Jane Doe" in str(slack.responses[-1]["blocks"])
+
+    elsewhere = {"type": "message", "ts": "1700000000.000009", "text": "lunch?"}
+    await bridge.message_shortcut("visitor_of_message", elsewhere)
+    await wait_for(lambda: slack.responses[-1].get("text") == "This is not a Chatra chat's thread.")
