@@ -17,6 +17,7 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra push <client id> <text>`: send a pushed message to a visitor with a bound account.
 • `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
+• Answers are shown to you alone; end a lookup with `share` to show it to the channel.
 • `/chatra help`: this message."""
 
 USAGE = {
@@ -47,6 +48,8 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
             later.run(answer(respond, name, args))
 
     async def answer(respond: AsyncRespond, name: str, args: str) -> None:
+        shared = name != "push" and args.endswith(" share")  # the whole channel sees the answer
+        args = args.removesuffix(" share") if shared else args
         if name == "lookup":
             message = await tools.lookup(args)
         elif name == "push":
@@ -56,7 +59,8 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
             message = await tools.pushed(args)
         else:
             message = await tools.message(args)
-        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+        audience = "in_channel" if shared else "ephemeral"
+        await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
     app.command("/chatra")(on_chatra)
 

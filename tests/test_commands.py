@@ -274,3 +274,11 @@ async def test_message_shortcut_looks_up_the_visitor_of_a_thread(bridge, slack, 
     elsewhere = {"type": "message", "ts": "1700000000.000009", "text": "lunch?"}
     await bridge.message_shortcut("visitor_of_message", elsewhere)
     await wait_for(lambda: slack.responses[-1].get("text") == "This is not a Chatra chat's thread.")
+
+
+async def test_a_lookup_can_be_shared_with_the_channel(bridge, slack, membrane):
+    membrane.clients["client-1"] = dict(JANE)
+    await bridge.slash_command("lookup client-1 share")
+    await wait_for(lambda: slack.responses)
+    assert slack.responses[-1]["response_type"] == "in_channel"
+    assert "Jane Doe" in str(slack.responses[-1]["blocks"])
