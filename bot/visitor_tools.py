@@ -51,7 +51,9 @@ def pushed_text_errors(text: str) -> dict[str, str]:
 class ChatraTools(Protocol):
     async def get_client(self, client_id: str) -> dict[str, Any]: ...
     async def update_client(self, client_id: str, **fields: str) -> dict[str, Any]: ...
-    async def send_pushed_message(self, client_id: str, text: str) -> str: ...
+    async def send_pushed_message(
+        self, client_id: str, text: str, agent_id: str | None = None, group_id: str | None = None
+    ) -> str: ...
     async def get_pushed_message(self, message_id: str) -> dict[str, Any]: ...
     async def get_message(self, message_id: str) -> dict[str, Any]: ...
     async def edit_pushed_message(self, message_id: str, text: str) -> None: ...
@@ -97,9 +99,12 @@ class VisitorTools:
             return f":warning: The visitor was not updated: {error}", {}
         return f":white_check_mark: Visitor `{client_id}` updated in Chatra.", updated or {}
 
-    async def push(self, client_id: str, text: str) -> SlackMessage:
+    async def push(
+        self, client_id: str, text: str, *, agent_id: str | None = None, group_id: str | None = None
+    ) -> SlackMessage:
+        """send-pushed-message, optionally as a Chatra agent or group."""
         try:
-            message_id = await self._chatra.send_pushed_message(client_id, text)
+            message_id = await self._chatra.send_pushed_message(client_id, text, agent_id, group_id)
         except MembraneError as error:
             return SlackMessage(text=f":warning: The pushed message was not sent: {error}")
         return pushed_sent(message_id, client_id)

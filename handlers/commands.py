@@ -14,7 +14,8 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
 • Start a reply with `//` or `note:` to keep it in Slack as an internal note.
 • `/chatra lookup <client id | email | thread link>`: what Chatra knows of a visitor.
-• `/chatra push <client id> <text>`: send a pushed message to a visitor with a bound account.
+• `/chatra push <client id> [agent:<id> | group:<id>] <text>`: a pushed message to a visitor
+  with a bound account, optionally as a Chatra agent or group.
 • `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
 • Answers are shown to you alone; end a lookup with `share` to show it to the channel.
@@ -22,7 +23,7 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 
 USAGE = {
     "lookup": "`/chatra lookup <client id | email | thread link>`",
-    "push": "`/chatra push <client id> <text>`",
+    "push": "`/chatra push <client id> [agent:<id> | group:<id>] <text>`",
     "pushed": "`/chatra pushed <pushed message id>`",
     "message": "`/chatra message <message id>`",
     "edit": "`/chatra edit <client id>`",
@@ -54,7 +55,11 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
             message = await tools.lookup(args)
         elif name == "push":
             client_id, _, text = args.partition(" ")
-            message = await tools.push(client_id, text.strip())
+            sender, _, rest = text.strip().partition(" ")  # optional "agent:<id>" or "group:<id>"
+            kind, _, sender_id = sender.partition(":")
+            named = kind in ("agent", "group") and sender_id and rest.strip()
+            as_sender = {f"{kind}_id": sender_id} if named else {}
+            message = await tools.push(client_id, (rest if named else text).strip(), **as_sender)
         elif name == "pushed":
             message = await tools.pushed(args)
         else:

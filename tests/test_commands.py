@@ -82,6 +82,12 @@ async def test_push_then_look_the_pushed_message_up(bridge, slack, membrane):
     response = await answer_to(bridge, slack, f"pushed {pushed_id}")
     assert "Text: Your order shipped today" in response["text"]
 
+    await answer_to(bridge, slack, "push client-1 agent:a9 From Ana")
+    await answer_to(bridge, slack, "push client-1 group:g2 From sales")
+    sent = membrane.runs_of("send-pushed-message")
+    assert sent[-2] == {"clientId": "client-1", "text": "From Ana", "agentId": "a9"}
+    assert sent[-1] == {"clientId": "client-1", "text": "From sales", "groupId": "g2"}
+
 
 async def test_message_lookup_for_auditing(bridge, slack, membrane):
     message_id = "msg900001"
@@ -110,7 +116,7 @@ async def test_errors_read_as_sentences(bridge, slack, membrane):
 async def test_missing_arguments_get_the_usage(bridge):
     status, ack = await bridge.slash_command("push client-1")
     assert status == 200
-    assert ack["text"] == "Usage: `/chatra push <client id> <text>`"
+    assert ack["text"] == "Usage: `/chatra push <client id> [agent:<id> | group:<id>] <text>`"
 
 
 async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_card(
