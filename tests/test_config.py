@@ -18,10 +18,11 @@ def test_a_bad_agent_map_file_is_named(tmp_path):
     broken = tmp_path / "agents.json"
     broken.write_text('["U1", "a1"]')
     with pytest.raises(SettingsError) as error:
-        load_settings(_env_file=None, **VALID, agent_map_file=str(broken), port=0)
+        load_settings(_env_file=None, **VALID, agent_map_file=str(broken), port=0, log_level="loud")
     message = str(error.value)
     assert "AGENT_MAP_FILE: must hold a JSON object" in message
     assert "PORT: Input should be greater than or equal to 1" in message
+    assert "LOG_LEVEL: must be DEBUG, INFO, WARNING, ERROR or CRITICAL" in message
     assert "secret-token-value" not in message
 
 
