@@ -24,7 +24,7 @@ from bot.slack_out import SlackOut, make_web_client
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
-from storage import Agents, Inbox, Messages, SlackPosts, Threads, open_database
+from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, open_database
 from storage.database import is_reachable
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             process_before_response=True,  # store first, then answer Slack
         )
         membrane = _membrane_client(settings, session)
-        threads, messages = Threads(db), Messages(db)
+        threads, messages, on_call = Threads(db), Messages(db), OnCall(db)
         bridge = Bridge(
             slack=SlackOut(web_client),
             chatra=membrane,
@@ -84,9 +84,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             agents=agents,
             default_agent=settings.chatra_default_agent_id,
             idle_gap=settings.chat_idle_gap_hours * 3600,
+            on_call=on_call,
         )
-        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url)
-        handlers.register(bolt, bridge, tools, Home(threads, messages, inbox))
+        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, on_call)
+        handlers.register(bolt, bridge, tools, Home(threads, messages, inbox, on_call))
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

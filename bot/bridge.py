@@ -14,7 +14,7 @@ from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, Sla
 from bot.ports import ChatraPort, SlackPort
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
-from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads
+from storage import Agents, Inbox, InboxEvent, Messages, OnCall, SlackPosts, Threads
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class Bridge:
         note_prefixes: tuple[str, ...] = ("//", "note:"),
         default_agent: str | None = None,
         idle_gap: float = 24 * 3600,
+        on_call: OnCall,
     ) -> None:
         self._inbox = inbox
         self._threads = threads
@@ -54,6 +55,7 @@ class Bridge:
             channel=channel,
             dashboard_url=dashboard_url,
             idle_gap=idle_gap,
+            on_call=on_call,
         )
         self.replies = SlackToChatra(
             slack=slack,

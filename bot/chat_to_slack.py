@@ -11,7 +11,7 @@ from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
 from bot.ports import SlackPort
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import mirrored_messages, thread_link, visitor_card
-from storage import Agents, Messages, Thread, Threads
+from storage import Agents, Messages, OnCall, Thread, Threads
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class ChatToSlack:
         channel: str,
         dashboard_url: str,
         idle_gap: float,
+        on_call: OnCall,
     ) -> None:
         self._slack = slack
         self._delivery = delivery
@@ -37,6 +38,7 @@ class ChatToSlack:
         self._channel = channel
         self._dashboard_url = dashboard_url
         self._idle_gap = idle_gap
+        self._on_call = on_call
 
     async def chat_event(self, webhook: ChatraWebhook) -> None:
         closing = webhook.eventName == "chatTranscript"
@@ -53,7 +55,11 @@ class ChatToSlack:
         if status != thread.status or client_json != thread.client:
             summary = webhook.summary() if closing else None
             card = visitor_card(
-                webhook.client, closed=closing, dashboard_url=self._dashboard_url, summary=summary
+                webhook.client,
+                closed=closing,
+                dashboard_url=self._dashboard_url,
+                summary=summary,
+                **json.loads(thread.notes),
             )
             await self._slack.update(thread.channel, thread.thread_ts, card)
         if new or status != thread.status or client_json != thread.client:
@@ -71,13 +77,16 @@ class ChatToSlack:
             and time.time() - thread.updated_at > self._idle_gap
         )
         if thread is None or came_back:
-            previous = thread_link(thread.channel, thread.thread_ts) if thread else None
-            card = visitor_card(
-                client, closed=False, dashboard_url=self._dashboard_url, previous=previous
-            )
+            notes = {  # kept with the thread: every redraw of the card shows them
+                "previous": thread_link(thread.channel, thread.thread_ts) if thread else None,
+                "on_call": self._on_call.people(),
+            }
+            card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url, **notes)
             key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
             ts = await self._delivery.post(key, self._channel, card)
-            thread = self._threads.add(client.id, self._channel, ts, client.model_dump_json())
+            thread = self._threads.add(
+                client.id, self._channel, ts, client.model_dump_json(), json.dumps(notes)
+            )
             log.info("chat %s mirrored into thread %s", client.id, ts)
         return thread
 
@@ -103,6 +112,8 @@ class ChatToSlack:
         merged = {**json.loads(thread.client), **details, "id": client_id}
         client = ChatraClient.model_validate(merged)
         closed = thread.status == "closed"
-        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url)
+        card = visitor_card(
+            client, closed=closed, dashboard_url=self._dashboard_url, **json.loads(thread.notes)
+        )
         await self._slack.update(thread.channel, thread.thread_ts, card)
         self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())

@@ -5,14 +5,15 @@ from typing import Any
 
 from bot.events import ChatraClient
 from bot.slack_views import home_view, thread_link
-from storage import Inbox, Messages, Threads
+from storage import Inbox, Messages, OnCall, Threads
 
 
 class Home:
-    def __init__(self, threads: Threads, messages: Messages, inbox: Inbox) -> None:
+    def __init__(self, threads: Threads, messages: Messages, inbox: Inbox, on_call: OnCall) -> None:
         self._threads = threads
         self._messages = messages
         self._inbox = inbox
+        self._on_call = on_call
 
     def view(self) -> dict[str, Any]:
         now = time.time()
@@ -32,6 +33,8 @@ class Home:
             else ":large_green_circle: Chatra reachable through Membrane",
             f"Events waiting: {pending} · failed: {failed}",
         ]
+        people = self._on_call.people()
+        health.insert(0, "On call: " + (", ".join(f"<@{u}>" for u in people) or "no one"))
         last = self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")

@@ -36,6 +36,7 @@ def visitor_card(
     dashboard_url: str,
     summary: str | None = None,
     previous: str | None = None,
+    on_call: list[str] | None = None,
 ) -> SlackMessage:
     name = plain_to_slack(client.display_name())
     link = chat_link(client, dashboard_url)
@@ -65,6 +66,10 @@ def visitor_card(
         _button(PUSH_BUTTON, "Send pushed message", client.id),
     ]
     blocks.insert(2, {"type": "actions", "elements": buttons})
+    if on_call is not None:
+        told = " ".join(f"<@{user}>" for user in on_call)
+        line = f":rotating_light: On call: {told}" if on_call else ":zzz: No one is on call"
+        blocks.insert(1, {"type": "context", "elements": [_mrkdwn(line)]})
     if previous:
         earlier = _mrkdwn(f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>")
         blocks.insert(1, {"type": "context", "elements": [earlier]})
@@ -75,6 +80,8 @@ def visitor_card(
     )
     verb = "Chat closed" if closed else "New chat"
     text = f"{verb}: {name}" + (f" ({details})" if details else "")
+    if on_call and not closed:  # in the notification text too, so they are notified
+        text += " " + " ".join(f"<@{user}>" for user in on_call)
     return SlackMessage(text=text, blocks=blocks)
 
 

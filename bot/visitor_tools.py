@@ -17,7 +17,7 @@ from bot.slack_views import (
     pushed_sent,
     thread_link,
 )
-from storage import Threads
+from storage import OnCall, Threads
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -61,10 +61,27 @@ class ChatraTools(Protocol):
 
 
 class VisitorTools:
-    def __init__(self, chatra: ChatraTools, threads: Threads, dashboard_url: str) -> None:
+    def __init__(
+        self, chatra: ChatraTools, threads: Threads, dashboard_url: str, on_call: OnCall
+    ) -> None:
         self._chatra = chatra
         self._threads = threads
         self._dashboard_url = dashboard_url
+        self._on_call = on_call
+
+    def on_call(self, args: str) -> SlackMessage:
+        """`oncall` shows who is on call, `oncall @a @b` sets it, `oncall off` clears it."""
+        if args.strip().lower() == "off":
+            self._on_call.set([])
+        elif args.strip():
+            users = re.findall(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", args)
+            if not users:
+                return SlackMessage(text="Name people with @mentions: `/chatra oncall @you @them`.")
+            self._on_call.set(users)
+        people = self._on_call.people()
+        if not people:
+            return SlackMessage(text="No one is on call.")
+        return SlackMessage(text="On call: " + ", ".join(f"<@{user}>" for user in people))
 
     async def lookup(self, query: str) -> SlackMessage:
         """A visitor by client id, by email (of a chat we mirrored) or by a link to its thread."""
@@ -165,5 +182,5 @@ class VisitorTools:
             thread = self._threads.for_slack_thread(link[1], f"{link[2]}.{link[3]}")
             return thread.client_id if thread else None
         if "@" in query:
-            return self._threads.client_with_email(query)
+            return self._threads.client_with_email(query.removeprefix("mailto:"))
         return query or None

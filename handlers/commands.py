@@ -6,6 +6,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.text import slack_to_plain
 from bot.visitor_tools import VisitorTools
 from handlers.background import Background
 from handlers.views import open_then_fill
@@ -18,6 +19,8 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
   with a bound account, optionally as a Chatra agent or group.
 • `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
+• `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` sets it;
+  `/chatra oncall off` clears it.
 • Answers are shown to you alone; end a lookup with `share` to show it to the channel.
 • `/chatra help`: this message."""
 
@@ -35,7 +38,10 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
         name, args = _parse(command)
-        if name not in USAGE:
+        if name == "oncall":
+            on_call = tools.on_call(args)
+            await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
+        elif name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
             await ack(response_type="ephemeral", text=unknown + HELP)
         elif not _enough(name, args):
@@ -59,7 +65,8 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
             kind, _, sender_id = sender.partition(":")
             named = kind in ("agent", "group") and sender_id and rest.strip()
             as_sender = {f"{kind}_id": sender_id} if named else {}
-            message = await tools.push(client_id, (rest if named else text).strip(), **as_sender)
+            words = slack_to_plain(rest if named else text, {}).strip()  # the command is escaped
+            message = await tools.push(client_id, words, **as_sender)
         elif name == "pushed":
             message = await tools.pushed(args)
         else:

@@ -4,6 +4,7 @@ from storage.agents import Agents
 from storage.database import open_database
 from storage.inbox import Inbox, InboxEvent
 from storage.messages import Message, Messages
+from storage.on_call import OnCall
 from storage.slack_posts import SlackPost, SlackPosts
 from storage.threads import Thread, Threads
 
@@ -13,6 +14,7 @@ __all__ = [
     "InboxEvent",
     "Message",
     "Messages",
+    "OnCall",
     "SlackPost",
     "SlackPosts",
     "Thread",

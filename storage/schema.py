@@ -39,6 +39,7 @@ def create_schema(db: Database) -> None:
             "thread_ts": str,
             "status": str,  # "open" | "closed"
             "client": str,  # last known Chatra client JSON, to redraw the visitor card
+            "notes": str,  # JSON: what else the card shows (earlier thread, who was on call)
             "created_at": float,
             "updated_at": float,
         },
@@ -93,6 +94,10 @@ def create_schema(db: Database) -> None:
         pk="slack_user",
         not_null={"agent_id"},
         if_not_exists=True,
+    )
+
+    db["on_call"].create(  # who is notified when a chat starts
+        {"slack_user": str, "since": float}, pk="slack_user", if_not_exists=True
     )
 
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-_COLUMNS = "id, client_id, channel, thread_ts, status, client, updated_at"
+_COLUMNS = "id, client_id, channel, thread_ts, status, client, notes, updated_at"
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class Thread:
     thread_ts: str
     status: str  # "open" | "closed"
     client: str  # last known Chatra client JSON
+    notes: str  # JSON: what else the card shows
     updated_at: float  # the last Chatra event of this thread
 
 
@@ -30,7 +31,9 @@ class Threads:
     def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
         return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 
-    def add(self, client_id: str, channel: str, thread_ts: str, client: str) -> Thread:
+    def add(
+        self, client_id: str, channel: str, thread_ts: str, client: str, notes: str = "{}"
+    ) -> Thread:
         now = time.time()
         row = {
             "client_id": client_id,
@@ -38,12 +41,13 @@ class Threads:
             "thread_ts": thread_ts,
             "status": "open",
             "client": client,
+            "notes": notes,
             "created_at": now,
             "updated_at": now,
         }
         with self._db.conn:
             thread_id = self._db["threads"].insert(row).last_pk
-        return Thread(thread_id, client_id, channel, thread_ts, "open", client, now)
+        return Thread(thread_id, client_id, channel, thread_ts, "open", client, notes, now)
 
     def update(self, thread_id: int, *, status: str, client: str) -> None:
         with self._db.conn:

@@ -9,7 +9,7 @@ from bot.bridge import Bridge
 from bot.errors import MembraneError
 from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
 from bot.slack_views import SlackMessage
-from storage import Agents, Inbox, Messages, SlackPosts, Threads, open_database
+from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, open_database
 from tests.helpers import chat_event, visitor_says
 
 
@@ -85,6 +85,7 @@ def parts():
         dashboard_url="https://app.chatra.io",
         arrived=asyncio.Event(),
         agents=agents,
+        on_call=OnCall(db),
     )
     return bridge, slack, chatra
 
