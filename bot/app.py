@@ -3,7 +3,8 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -24,7 +25,7 @@ from bot.slack_out import SlackOut, make_web_client
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
-from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, open_database
+from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
 from storage.database import is_reachable
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,14 @@ DATABASE = web.AppKey("database", Database)
 BOLT = web.AppKey("bolt", AsyncApp)
 WORKER = web.AppKey("worker", Worker)
 INBOX = web.AppKey("inbox", Inbox)
+CLOCK = web.AppKey("clock", Callable[[], float])
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+    """The bridge as an aiohttp app; `clock` tells the time to the escalation timers."""
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app.cleanup_ctx.append(_services)
     app.router.add_get("/healthz", healthz)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
@@ -85,6 +89,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             default_agent=settings.chatra_default_agent_id,
             idle_gap=settings.chat_idle_gap_hours * 3600,
             on_call=on_call,
+            waits=Waits(db),
+            clock=app[CLOCK],
+            nudge_after=settings.nudge_after_minutes * 60,
+            escalate_after=settings.escalate_after_minutes * 60,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, on_call)
         handlers.register(bolt, bridge, tools, Home(threads, messages, inbox, on_call))
@@ -100,6 +108,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(worker.run(), name="worker"),
             asyncio.create_task(
                 _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
+            ),
+            asyncio.create_task(
+                _escalate_waits(bridge, settings.escalation_check_seconds), name="escalation"
             ),
         ]
         socket_mode = await _start_socket_mode(bolt, settings)
@@ -139,6 +150,16 @@ async def _probe_while_held(bridge: Bridge, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         bridge.replies.probe_held()
+
+
+async def _escalate_waits(bridge: Bridge, interval: float) -> None:
+    """Now and then, nudge and escalate the visitors waiting for an answer."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await bridge.escalation.check()
+        except Exception:  # Slack down a while: the next round tries again
+            log.exception("escalation check failed")
 
 
 async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:

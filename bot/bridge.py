@@ -8,13 +8,16 @@ recorded, and a second run finds it and stops.
 import asyncio
 import hashlib
 import logging
+import time
+from collections.abc import Callable
 
 from bot.chat_to_slack import ChatToSlack
+from bot.escalation import Escalation
 from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.ports import ChatraPort, SlackPort
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
-from storage import Agents, Inbox, InboxEvent, Messages, OnCall, SlackPosts, Threads
+from storage import Agents, Inbox, InboxEvent, Messages, OnCall, SlackPosts, Threads, Waits
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ class Bridge:
         default_agent: str | None = None,
         idle_gap: float = 24 * 3600,
         on_call: OnCall,
+        waits: Waits,
+        clock: Callable[[], float] = time.time,
+        nudge_after: float = 3 * 60,
+        escalate_after: float = 10 * 60,
     ) -> None:
         self._inbox = inbox
         self._threads = threads
@@ -56,6 +63,8 @@ class Bridge:
             dashboard_url=dashboard_url,
             idle_gap=idle_gap,
             on_call=on_call,
+            waits=waits,
+            clock=clock,
         )
         self.replies = SlackToChatra(
             slack=slack,
@@ -71,6 +80,16 @@ class Bridge:
             echo_grace=echo_grace,
             note_prefixes=note_prefixes,
             default_agent=default_agent,
+            waits=waits,
+        )
+        self.escalation = Escalation(
+            waits=waits,
+            threads=threads,
+            on_call=on_call,
+            delivery=delivery,
+            clock=clock,
+            nudge_after=nudge_after,
+            escalate_after=escalate_after,
         )
 
     @property

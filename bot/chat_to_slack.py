@@ -6,12 +6,13 @@ Safe to run twice for the same event: a Chatra message id is posted once, ever.
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
 from bot.ports import SlackPort
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import mirrored_messages, thread_link, visitor_card
-from storage import Agents, Messages, OnCall, Thread, Threads
+from storage import Agents, Messages, OnCall, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class ChatToSlack:
         dashboard_url: str,
         idle_gap: float,
         on_call: OnCall,
+        waits: Waits,
+        clock: Callable[[], float],
     ) -> None:
         self._slack = slack
         self._delivery = delivery
@@ -39,6 +42,8 @@ class ChatToSlack:
         self._dashboard_url = dashboard_url
         self._idle_gap = idle_gap
         self._on_call = on_call
+        self._waits = waits
+        self._clock = clock
 
     async def chat_event(self, webhook: ChatraWebhook) -> None:
         closing = webhook.eventName == "chatTranscript"
@@ -46,10 +51,12 @@ class ChatToSlack:
             [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
         )
         messages = webhook.messages_in_order()
-        new = any(self._messages.by_chatra_id(m.id) is None for m in messages)
+        fresh = [m for m in messages if self._messages.by_chatra_id(m.id) is None]
+        new = bool(fresh)
         thread = await self._thread_for(webhook.client, new_messages=new)
         for message in messages:
             await self._mirror(thread, message, webhook)
+        self._follow_the_wait(thread, fresh, closing)
         status = "closed" if closing else "open"
         client_json = webhook.client.model_dump_json()
         if status != thread.status or client_json != thread.client:
@@ -64,6 +71,17 @@ class ChatToSlack:
             await self._slack.update(thread.channel, thread.thread_ts, card)
         if new or status != thread.status or client_json != thread.client:
             self._threads.update(thread.id, status=status, client=client_json)
+
+    def _follow_the_wait(self, thread: Thread, fresh: list[ChatraMessage], closing: bool) -> None:
+        """A visitor's message starts a wait for an answer; an agent's answer or the chat's end
+        stops it."""
+        for message in fresh:
+            if message.type == "client":
+                self._waits.start(thread.id, self._clock())
+            elif message.type == "agent":
+                self._waits.answered(thread.id)
+        if closing:
+            self._waits.answered(thread.id)
 
     async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
         """The client's thread; a new one, linking back, when a closed chat comes back to life

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     chatra_default_agent_id: str | None = None
     agent_map_file: str | None = None  # JSON {"<Slack user id>": "<Chatra agent id>", ...}
     chat_idle_gap_hours: float = Field(default=24.0, ge=0)
+    nudge_after_minutes: float = Field(default=3.0, gt=0)
+    escalate_after_minutes: float = Field(default=10.0, gt=0)
+    escalation_check_seconds: float = Field(default=15.0, gt=0)
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
     database_path: str = "./chatra-bridge.db"

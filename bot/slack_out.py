@@ -78,6 +78,7 @@ class SlackOut:
             unfurl_links=False,
             unfurl_media=False,
             username=message.username,
+            reply_broadcast=message.broadcast or None,
             icon_emoji=message.icon_emoji,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
         )

@@ -20,7 +20,7 @@ from bot.slack_views import (
     writing_as_notice,
 )
 from bot.text import slack_to_plain, user_ids_in
-from storage import Agents, Message, Messages, SlackPosts, Thread, Threads
+from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class SlackToChatra:
         echo_grace: float,
         note_prefixes: tuple[str, ...],
         default_agent: str | None,
+        waits: Waits,
     ) -> None:
         self._slack = slack
         self._chatra = chatra
@@ -58,6 +59,7 @@ class SlackToChatra:
         self._echo_grace = echo_grace
         self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
         self._default_agent = default_agent
+        self._waits = waits
 
     async def reply_written(self, reply: SlackReply) -> None:
         thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
@@ -74,6 +76,8 @@ class SlackToChatra:
                 "shows it arrived" if arrived else "did not come: sending again",
             )
             if arrived:
+                self._waits.answered(thread.id)
+                await self._slack.show_state(thread.channel, reply.ts, "delivered", "pending")
                 return
         probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
         if record.state not in ("pending", "sending") and not probing:
@@ -135,6 +139,7 @@ class SlackToChatra:
             if self._messages.held():
                 await self._resume()
             break
+        self._waits.answered(thread.id)  # the visitor has an answer
         await self._slack.show_state(channel, ts, "delivered", "pending")
 
     async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:

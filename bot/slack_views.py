@@ -16,6 +16,7 @@ class SlackMessage:
     blocks: list[dict[str, Any]] | None = None
     username: str | None = None  # shown as the author (scope chat:write.customize)
     icon_emoji: str | None = None
+    broadcast: bool = False  # a thread reply also shown in the channel
 
 
 def chat_link(client: ChatraClient, dashboard_url: str) -> str:
@@ -243,6 +244,27 @@ def outage_over_notice() -> SlackMessage:
     return SlackMessage(
         text=":white_check_mark: Chatra is reachable again: sending the held replies."
     )
+
+
+def nudge_notice(name: str, minutes: float) -> SlackMessage:
+    return SlackMessage(
+        text=f":hourglass: {plain_to_slack(name)} has waited {minutes:.0f} min for an answer."
+    )
+
+
+def escalation_notice(name: str, minutes: float, on_call: list[str]) -> SlackMessage:
+    """Broadcast to the channel from the thread: everyone sees the chat needs someone."""
+    told = " ".join(f"<@{user}>" for user in on_call) or "No one is on call:"
+    text = (
+        f":rotating_light: {told} {plain_to_slack(name)} has waited {minutes:.0f} min"
+        " without an answer."
+    )
+    return SlackMessage(text=text, broadcast=True)
+
+
+def escalation_dm(name: str, minutes: float, link: str) -> SlackMessage:
+    who = f"<{link}|{plain_to_slack(name)}>"
+    return SlackMessage(text=f":rotating_light: {who} has waited {minutes:.0f} min for an answer.")
 
 
 def writing_as_notice(person: str, agent: str) -> SlackMessage:

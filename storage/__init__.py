@@ -7,6 +7,7 @@ from storage.messages import Message, Messages
 from storage.on_call import OnCall
 from storage.slack_posts import SlackPost, SlackPosts
 from storage.threads import Thread, Threads
+from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
@@ -19,5 +20,7 @@ __all__ = [
     "SlackPosts",
     "Thread",
     "Threads",
+    "Wait",
+    "Waits",
     "open_database",
 ]

@@ -96,6 +96,12 @@ def create_schema(db: Database) -> None:
         if_not_exists=True,
     )
 
+    db["waits"].create(  # a visitor waiting for an answer, per thread
+        {"thread_id": int, "since": float, "nudged": int, "escalated": int},
+        pk="thread_id",
+        defaults={"nudged": 0, "escalated": 0},
+        if_not_exists=True,
+    )
     db["on_call"].create(  # who is notified when a chat starts
         {"slack_user": str, "since": float}, pk="slack_user", if_not_exists=True
     )

@@ -55,6 +55,9 @@ class Threads:
                 thread_id, {"status": status, "client": client, "updated_at": time.time()}
             )
 
+    def by_id(self, thread_id: int) -> Thread | None:
+        return self._one("id = ?", thread_id)
+
     def open_ones(self, limit: int = 30) -> list[Thread]:
         """Open chats, the most recently active first."""
         rows = self._db.execute(
@@ -73,7 +76,7 @@ class Threads:
         ).fetchone()
         return row[0] if row else None
 
-    def _one(self, where: str, *values: str) -> Thread | None:
+    def _one(self, where: str, *values: str | int) -> Thread | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values)
         found = row.fetchone()
         return Thread(*found) if found else None

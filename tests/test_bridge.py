@@ -9,7 +9,16 @@ from bot.bridge import Bridge
 from bot.errors import MembraneError
 from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
 from bot.slack_views import SlackMessage
-from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, open_database
+from storage import (
+    Agents,
+    Inbox,
+    Messages,
+    OnCall,
+    SlackPosts,
+    Threads,
+    Waits,
+    open_database,
+)
 from tests.helpers import chat_event, visitor_says
 
 
@@ -86,6 +95,7 @@ def parts():
         arrived=asyncio.Event(),
         agents=agents,
         on_call=OnCall(db),
+        waits=Waits(db),
     )
     return bridge, slack, chatra
 

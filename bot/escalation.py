@@ -1,0 +1,58 @@
+"""No visitor waits unanswered: a nudge in the thread after a while, then the on-call people are
+messaged and the thread is broadcast to the channel. Once per wait, across retries and restarts."""
+
+from collections.abc import Callable
+
+from bot.events import ChatraClient
+from bot.slack_delivery import SlackDelivery
+from bot.slack_views import escalation_dm, escalation_notice, nudge_notice, thread_link
+from storage import OnCall, Threads, Waits
+
+
+class Escalation:
+    def __init__(
+        self,
+        *,
+        waits: Waits,
+        threads: Threads,
+        on_call: OnCall,
+        delivery: SlackDelivery,
+        clock: Callable[[], float],
+        nudge_after: float,
+        escalate_after: float,
+    ) -> None:
+        self._waits = waits
+        self._threads = threads
+        self._on_call = on_call
+        self._delivery = delivery
+        self._clock = clock
+        self._nudge_after = nudge_after
+        self._escalate_after = escalate_after
+
+    async def check(self) -> None:
+        """Nudge and escalate every wait that is due. Keys make each post happen once."""
+        now = self._clock()
+        for wait in self._waits.due("nudged", now - self._nudge_after):
+            thread = self._threads.by_id(wait.thread_id)
+            if thread is not None:
+                notice = nudge_notice(self._name(thread.client), (now - wait.since) / 60)
+                key = f"nudge:{thread.id}:{wait.since}"
+                await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+            self._waits.mark(wait.thread_id, "nudged")
+        for wait in self._waits.due("escalated", now - self._escalate_after):
+            thread = self._threads.by_id(wait.thread_id)
+            if thread is not None:
+                name, minutes = self._name(thread.client), (now - wait.since) / 60
+                link = thread_link(thread.channel, thread.thread_ts)
+                people = self._on_call.people()
+                for person in people:  # posted to a user id: the app's direct message with them
+                    dm = escalation_dm(name, minutes, link)
+                    await self._delivery.post(f"dm:{thread.id}:{wait.since}:{person}", person, dm)
+                notice = escalation_notice(name, minutes, people)
+                key = f"escalate:{thread.id}:{wait.since}"
+                await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+            self._waits.mark(wait.thread_id, "escalated")
+
+    @staticmethod
+    def _name(client_json: str) -> str:
+        return ChatraClient.model_validate_json(client_json).display_name()
