@@ -58,15 +58,16 @@ def visitor_says(message_id: str, text: str, at: int = 1_732_450_000_000) -> dic
 class RunningApp:
     """The real app on a real port of 127.0.0.1; restartable on the same database."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock
         self.url = ""
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._http = aiohttp.ClientSession()
 
     async def start(self) -> "RunningApp":
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, self.clock)
         self._runner, self.url = await serve_locally(self.app)
         return self
 

@@ -183,7 +183,7 @@ class FakeSlack(FakeServer):
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel", "")
-        if channel not in self.channels:
+        if channel not in self.channels and not self._is_user(channel):
             return _error("channel_not_found")
         if not self._take_token(channel):
             self.rate_limited += 1
@@ -234,7 +234,7 @@ class FakeSlack(FakeServer):
     async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
         """Top-level messages, newest first, paged by cursor."""
         channel = args.get("channel", "")
-        if channel not in self.channels:
+        if channel not in self.channels and not self._is_user(channel):
             return _error("channel_not_found")
         found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
         return self._page(found, args)
@@ -311,6 +311,10 @@ class FakeSlack(FakeServer):
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
+
+    def _is_user(self, channel: str) -> bool:
+        """Posting to a user id writes in the app's direct message with them."""
+        return channel.startswith("U") and channel in self.users
 
     def _take_token(self, channel: str) -> bool:
         """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""
