@@ -71,7 +71,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             process_before_response=True,  # store first, then answer Slack
         )
         membrane = _membrane_client(settings, session)
-        threads, messages, on_call = Threads(db), Messages(db), OnCall(db)
+        threads, messages, on_call, waits = Threads(db), Messages(db), OnCall(db), Waits(db)
         bridge = Bridge(
             slack=SlackOut(web_client),
             chatra=membrane,
@@ -89,12 +89,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             default_agent=settings.chatra_default_agent_id,
             idle_gap=settings.chat_idle_gap_hours * 3600,
             on_call=on_call,
-            waits=Waits(db),
+            waits=waits,
             clock=app[CLOCK],
             nudge_after=settings.nudge_after_minutes * 60,
             escalate_after=settings.escalate_after_minutes * 60,
         )
-        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, on_call)
+        tools = VisitorTools(
+            membrane, threads, settings.chatra_dashboard_url, on_call, waits, app[CLOCK]
+        )
         handlers.register(bolt, bridge, tools, Home(threads, messages, inbox, on_call))
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (

@@ -132,6 +132,9 @@ class Bridge:
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             await self.replies.reply_written(change)
+            record = self._messages.by_slack_ts(change.ts)
+            if record is not None and record.state == "sent":  # the first answer claims the chat
+                await self.chat.claim(record.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
             await self.replies.reply_edited(change)
         else:

@@ -122,6 +122,22 @@ class ChatToSlack:
             first_ts = first_ts or ts
         self._messages.update(record.id, slack_ts=first_ts, state="posted")
 
+    async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
+        """`user` takes the chat: shown on its card; escalation then goes to them alone."""
+        thread = self._threads.for_client(client_id)
+        if thread is None or not user:
+            return False
+        notes = json.loads(thread.notes)
+        if notes.get("owner") == user or (only_if_unowned and notes.get("owner")):
+            return False
+        notes["owner"] = user
+        self._threads.set_notes(thread.id, json.dumps(notes))
+        client = ChatraClient.model_validate_json(thread.client)
+        closed = thread.status == "closed"
+        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url, **notes)
+        await self._slack.update(thread.channel, thread.thread_ts, card)
+        return True
+
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
         """The visitor was edited from Slack: redraw their card in place."""
         thread = self._threads.for_client(client_id)

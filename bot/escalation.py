@@ -1,6 +1,7 @@
 """No visitor waits unanswered: a nudge in the thread after a while, then the on-call people are
 messaged and the thread is broadcast to the channel. Once per wait, across retries and restarts."""
 
+import json
 from collections.abc import Callable
 
 from bot.events import ChatraClient
@@ -44,13 +45,15 @@ class Escalation:
             if thread is not None:
                 name, minutes = self._name(thread.client), (now - wait.since) / 60
                 link = thread_link(thread.channel, thread.thread_ts)
-                people = self._on_call.people()
+                owner = json.loads(thread.notes).get("owner")
+                people = [owner] if owner else self._on_call.people()
                 for person in people:  # posted to a user id: the app's direct message with them
                     dm = escalation_dm(name, minutes, link)
                     await self._delivery.post(f"dm:{thread.id}:{wait.since}:{person}", person, dm)
-                notice = escalation_notice(name, minutes, people)
-                key = f"escalate:{thread.id}:{wait.since}"
-                await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+                if not owner:  # taken: no broadcast to everyone else
+                    notice = escalation_notice(name, minutes, people)
+                    key = f"escalate:{thread.id}:{wait.since}"
+                    await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
             self._waits.mark(wait.thread_id, "escalated")
 
     @staticmethod

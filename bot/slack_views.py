@@ -38,6 +38,7 @@ def visitor_card(
     summary: str | None = None,
     previous: str | None = None,
     on_call: list[str] | None = None,
+    owner: str | None = None,
 ) -> SlackMessage:
     name = plain_to_slack(client.display_name())
     link = chat_link(client, dashboard_url)
@@ -62,11 +63,16 @@ def visitor_card(
         },
     ]
     buttons = [
+        *([] if owner or closed else [_button(CLAIM_BUTTON, "I'll take it", client.id)]),
         _button(DETAILS_BUTTON, "Visitor details", client.id),
         _button(EDIT_BUTTON, "Edit visitor", client.id),
         _button(PUSH_BUTTON, "Send pushed message", client.id),
     ]
     blocks.insert(2, {"type": "actions", "elements": buttons})
+    if owner:
+        blocks.insert(
+            1, {"type": "context", "elements": [_mrkdwn(f":raised_hand: Taken by <@{owner}>")]}
+        )
     if on_call is not None:
         told = " ".join(f"<@{user}>" for user in on_call)
         line = f":rotating_light: On call: {told}" if on_call else ":zzz: No one is on call"
@@ -119,6 +125,7 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
 EDIT_VISITOR = "edit_visitor"
 PUSH_MESSAGE = "push_message"
 DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
+CLAIM_BUTTON = "claim_chat"
 EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
     "edit_pushed",
     "pushed_edit",

@@ -3,7 +3,9 @@
 Each returns a SlackMessage to show the person who asked; Membrane errors become sentences.
 """
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.errors import MembraneError
@@ -17,7 +19,8 @@ from bot.slack_views import (
     pushed_sent,
     thread_link,
 )
-from storage import OnCall, Threads
+from bot.text import plain_to_slack
+from storage import OnCall, Threads, Waits
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -62,12 +65,36 @@ class ChatraTools(Protocol):
 
 class VisitorTools:
     def __init__(
-        self, chatra: ChatraTools, threads: Threads, dashboard_url: str, on_call: OnCall
+        self,
+        chatra: ChatraTools,
+        threads: Threads,
+        dashboard_url: str,
+        on_call: OnCall,
+        waits: Waits,
+        clock: Callable[[], float],
     ) -> None:
         self._chatra = chatra
         self._threads = threads
         self._dashboard_url = dashboard_url
         self._on_call = on_call
+        self._waits = waits
+        self._clock = clock
+
+    def open_chats(self) -> SlackMessage:
+        """`/chatra open`: each open chat, how long its visitor has waited, who has it."""
+        chats = self._threads.open_ones(limit=50)
+        if not chats:
+            return SlackMessage(text="No open chats.")
+        lines = [f"*Open chats* ({len(chats)})"]
+        for thread in chats:
+            name = plain_to_slack(ChatraClient.model_validate_json(thread.client).display_name())
+            since = self._waits.since(thread.id)
+            waiting = f"waiting {(self._clock() - since) / 60:.0f} min" if since else "answered"
+            owner = json.loads(thread.notes).get("owner")
+            taken = f"taken by <@{owner}>" if owner else "nobody has it"
+            link = thread_link(thread.channel, thread.thread_ts)
+            lines.append(f"• <{link}|{name}> · {waiting} · {taken}")
+        return SlackMessage(text="\n".join(lines))
 
     def on_call(self, args: str) -> SlackMessage:
         """`oncall` shows who is on call, `oncall @a @b` sets it, `oncall off` clears it."""

@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge
 from bot.slack_views import (
+    CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
     EDIT_BUTTON,
@@ -97,6 +98,11 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
 
         later.run(show())
 
+    async def on_claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await bridge.chat.claim(action["value"], body["user"]["id"])
+
+    app.action(CLAIM_BUTTON)(on_claim)
     app.action(RETRY_ACTION)(on_retry)
     app.action(EDIT_PUSHED_BUTTON)(on_edit_pushed)
     app.action(DELETE_PUSHED_BUTTON)(on_delete_pushed)

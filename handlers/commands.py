@@ -21,6 +21,7 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
 • `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` sets it;
   `/chatra oncall off` clears it.
+• `/chatra open`: open chats, how long each visitor has waited and who has the chat.
 • Answers are shown to you alone; end a lookup with `share` to show it to the channel.
 • `/chatra help`: this message."""
 
@@ -38,7 +39,9 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
         name, args = _parse(command)
-        if name == "oncall":
+        if name == "open":
+            await ack(response_type="ephemeral", text=tools.open_chats().text)
+        elif name == "oncall":
             on_call = tools.on_call(args)
             await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
         elif name not in USAGE:

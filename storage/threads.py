@@ -55,6 +55,10 @@ class Threads:
                 thread_id, {"status": status, "client": client, "updated_at": time.time()}
             )
 
+    def set_notes(self, thread_id: int, notes: str) -> None:
+        with self._db.conn:
+            self._db["threads"].update(thread_id, {"notes": notes})
+
     def by_id(self, thread_id: int) -> Thread | None:
         return self._one("id = ?", thread_id)
 

@@ -24,6 +24,11 @@ class Waits:
                 [thread_id, since],
             )
 
+    def since(self, thread_id: int) -> float | None:
+        row = self._db.execute("SELECT since FROM waits WHERE thread_id = ?", [thread_id])
+        found = row.fetchone()
+        return found[0] if found else None
+
     def answered(self, thread_id: int) -> None:
         with self._db.conn:
             self._db.execute("DELETE FROM waits WHERE thread_id = ?", [thread_id])

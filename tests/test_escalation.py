@@ -91,3 +91,40 @@ async def test_an_answer_stops_the_wait(app, slack, clock):
     await app.settled()
     clock.advance(3.5)
     await wait_for(lambda: nudges(slack, thread_ts))
+
+
+async def test_claiming_shows_on_the_card_and_escalates_to_the_owner_alone(app, slack, clock):
+    await app.slash_command("oncall <@U0AGENT01>")
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    claim = next(b for b in card.blocks if b["type"] == "actions")["elements"][0]
+    assert claim["text"]["text"] == "I'll take it"
+
+    await app.click(claim, message_ts=card.ts, user="U0AGENT02")
+    await wait_for(lambda: "Taken by <@U0AGENT02>" in str(card.blocks))
+    assert "I'll take it" not in str(card.blocks)
+
+    clock.advance(11)
+    await wait_for(lambda: any(m.channel == "U0AGENT02" for m in slack.messages))
+    await checks_run()
+    assert not any(m.channel == "U0AGENT01" for m in slack.messages)  # on call, but not theirs
+    assert not any(r.args.get("reply_broadcast") for r in slack.replies(CHANNEL, card.ts))
+
+
+async def test_the_first_answer_claims_and_open_lists_the_chats(app, slack, clock):
+    for client_id, name in (("client-a", "Ann"), ("client-b", "Bob")):
+        messages = [visitor_says(f"{client_id}-1", "hi")]
+        await app.webhook(chat_event("chatStarted", client_id, messages, name=name))
+    await app.settled()
+    ann = next(c for c in slack.parents(CHANNEL) if "Ann" in c.text)
+    await app.slack_event(reply(ann.ts, "1800000060.000001", "Hello Ann"), event_id())
+    await app.settled()
+    assert "Taken by <@U0AGENT01>" in str(ann.blocks)
+
+    clock.advance(5)
+    _, answer = await app.slash_command("open")
+    lines = answer["text"].split("\n")
+    assert lines[0] == "*Open chats* (2)"
+    assert any("|Ann> · answered · taken by <@U0AGENT01>" in line for line in lines)
+    assert any("|Bob> · waiting 5 min · nobody has it" in line for line in lines)
