@@ -52,8 +52,7 @@ class ChatToSlack:
         )
         messages = webhook.messages_in_order()
         fresh = [m for m in messages if self._messages.by_chatra_id(m.id) is None]
-        new = bool(fresh)
-        thread = await self._thread_for(webhook.client, new_messages=new)
+        thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
         for message in messages:
             await self._mirror(thread, message, webhook)
         self._follow_the_wait(thread, fresh, closing)
@@ -61,15 +60,8 @@ class ChatToSlack:
         client_json = webhook.client.model_dump_json()
         if status != thread.status or client_json != thread.client:
             summary = webhook.summary() if closing else None
-            card = visitor_card(
-                webhook.client,
-                closed=closing,
-                dashboard_url=self._dashboard_url,
-                summary=summary,
-                **json.loads(thread.notes),
-            )
-            await self._slack.update(thread.channel, thread.thread_ts, card)
-        if new or status != thread.status or client_json != thread.client:
+            await self._redraw(thread, webhook.client, closed=closing, summary=summary)
+        if fresh or status != thread.status or client_json != thread.client:
             self._threads.update(thread.id, status=status, client=client_json)
 
     def _follow_the_wait(self, thread: Thread, fresh: list[ChatraMessage], closing: bool) -> None:
@@ -133,9 +125,7 @@ class ChatToSlack:
         notes["owner"] = user
         self._threads.set_notes(thread.id, json.dumps(notes))
         client = ChatraClient.model_validate_json(thread.client)
-        closed = thread.status == "closed"
-        card = visitor_card(client, closed=closed, dashboard_url=self._dashboard_url, **notes)
-        await self._slack.update(thread.channel, thread.thread_ts, card)
+        await self._redraw(thread, client, closed=thread.status == "closed", notes=notes)
         return True
 
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
@@ -145,9 +135,22 @@ class ChatToSlack:
             return
         merged = {**json.loads(thread.client), **details, "id": client_id}
         client = ChatraClient.model_validate(merged)
-        closed = thread.status == "closed"
+        await self._redraw(thread, client, closed=thread.status == "closed")
+        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
+
+    async def _redraw(
+        self,
+        thread: Thread,
+        client: ChatraClient,
+        *,
+        closed: bool,
+        summary: str | None = None,
+        notes: dict | None = None,
+    ) -> None:
+        """Update the thread's card in place, with what its notes keep (earlier chat, on call,
+        owner)."""
+        notes = json.loads(thread.notes) if notes is None else notes
         card = visitor_card(
-            client, closed=closed, dashboard_url=self._dashboard_url, **json.loads(thread.notes)
+            client, closed=closed, dashboard_url=self._dashboard_url, summary=summary, **notes
         )
         await self._slack.update(thread.channel, thread.thread_ts, card)
-        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())

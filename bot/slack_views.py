@@ -55,12 +55,9 @@ def visitor_card(
 
     icon = ":white_check_mark:" if closed else ":speech_balloon:"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{name}*  ·  {status}"}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the chat in Chatra>"}],
-        },
+        {"type": "section", "text": _mrkdwn(f"{icon} *{name}*  ·  {status}")},
+        {"type": "section", "fields": [_mrkdwn(f) for f in fields]},
+        _context(f"<{link}|Open the chat in Chatra>"),
     ]
     buttons = [
         *([] if owner or closed else [_button(CLAIM_BUTTON, "I'll take it", client.id)]),
@@ -70,18 +67,16 @@ def visitor_card(
     ]
     blocks.insert(2, {"type": "actions", "elements": buttons})
     if owner:
-        blocks.insert(
-            1, {"type": "context", "elements": [_mrkdwn(f":raised_hand: Taken by <@{owner}>")]}
-        )
+        blocks.insert(1, _context(f":raised_hand: Taken by <@{owner}>"))
     if on_call is not None:
         told = " ".join(f"<@{user}>" for user in on_call)
         line = f":rotating_light: On call: {told}" if on_call else ":zzz: No one is on call"
-        blocks.insert(1, {"type": "context", "elements": [_mrkdwn(line)]})
+        blocks.insert(1, _context(line))
     if previous:
-        earlier = _mrkdwn(f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>")
-        blocks.insert(1, {"type": "context", "elements": [earlier]})
+        earlier = f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>"
+        blocks.insert(1, _context(earlier))
     if closed and summary:
-        blocks.insert(1, {"type": "context", "elements": [_mrkdwn(plain_to_slack(summary))]})
+        blocks.insert(1, _context(plain_to_slack(summary)))
     details = " · ".join(
         plain_to_slack(part) for part in (client.email, client.chatStartTitle or page) if part
     )
@@ -118,7 +113,7 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     ]
     for start in range(0, len(fields), 10):  # a section holds at most 10 fields
         blocks.append({"type": "section", "fields": fields[start : start + 10]})
-    blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(links))]})
+    blocks.append(_context(" · ".join(links)))
     return SlackMessage(text=f"Visitor {name}", blocks=blocks)
 
 
@@ -187,7 +182,7 @@ def home_view(chats: list[tuple[str, str, float]], health: list[str]) -> dict[st
         line = f"<{link}|{plain_to_slack(name)}> · last activity {since}"
         blocks.append({"type": "section", "text": _mrkdwn(line)})
     if not chats:
-        blocks.append({"type": "context", "elements": [_mrkdwn("No open chats.")]})
+        blocks.append(_context("No open chats."))
     return {"type": "home", "blocks": blocks[:100]}
 
 
@@ -218,7 +213,7 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
 def _context_line(text: str) -> SlackMessage:
     if len(text) > CONTEXT_LIMIT:  # too long for a context element: plain text instead
         return SlackMessage(text=text)
-    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(f"_{text}_")]}])
+    return SlackMessage(text=text, blocks=[_context(f"_{text}_")])
 
 
 RETRY_ACTION = "retry_reply"
@@ -279,13 +274,13 @@ def writing_as_notice(person: str, agent: str) -> SlackMessage:
         f":information_source: {plain_to_slack(person)} has no Chatra agent linked, so the visitor"
         f" sees their replies as {plain_to_slack(agent)}."
     )
-    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
+    return SlackMessage(text=text, blocks=[_context(text)])
 
 
 def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"
-    return SlackMessage(text=text, blocks=[{"type": "context", "elements": [_mrkdwn(text)]}])
+    return SlackMessage(text=text, blocks=[_context(text)])
 
 
 def pushed_sent(message_id: str, client_id: str) -> SlackMessage:
@@ -337,6 +332,11 @@ def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
 
 def _value(value: str | None) -> str:
     return plain_to_slack(value) if value else "—"
+
+
+def _context(text: str) -> dict[str, Any]:
+    """A quiet grey line of mrkdwn."""
+    return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
