@@ -22,6 +22,7 @@ from bot.events import SlackEnvelope
 from bot.home import Home
 from bot.membrane import MembraneClient, TokenSource
 from bot.slack_out import SlackOut, make_web_client
+from bot.team import Team
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
@@ -94,10 +95,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             nudge_after=settings.nudge_after_minutes * 60,
             escalate_after=settings.escalate_after_minutes * 60,
         )
-        tools = VisitorTools(
-            membrane, threads, settings.chatra_dashboard_url, on_call, waits, app[CLOCK]
-        )
-        handlers.register(bolt, bridge, tools, Home(threads, messages, inbox, on_call))
+        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
+        team = Team(on_call, agents)
+        handlers.register(bolt, bridge, tools, team, Home(threads, messages, inbox, on_call))
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

@@ -20,7 +20,7 @@ from bot.slack_views import (
     thread_link,
 )
 from bot.text import plain_to_slack
-from storage import OnCall, Threads, Waits
+from storage import Threads, Waits
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -69,14 +69,12 @@ class VisitorTools:
         chatra: ChatraTools,
         threads: Threads,
         dashboard_url: str,
-        on_call: OnCall,
         waits: Waits,
         clock: Callable[[], float],
     ) -> None:
         self._chatra = chatra
         self._threads = threads
         self._dashboard_url = dashboard_url
-        self._on_call = on_call
         self._waits = waits
         self._clock = clock
 
@@ -95,20 +93,6 @@ class VisitorTools:
             link = thread_link(thread.channel, thread.thread_ts)
             lines.append(f"• <{link}|{name}> · {waiting} · {taken}")
         return SlackMessage(text="\n".join(lines))
-
-    def on_call(self, args: str) -> SlackMessage:
-        """`oncall` shows who is on call, `oncall @a @b` sets it, `oncall off` clears it."""
-        if args.strip().lower() == "off":
-            self._on_call.set([])
-        elif args.strip():
-            users = re.findall(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", args)
-            if not users:
-                return SlackMessage(text="Name people with @mentions: `/chatra oncall @you @them`.")
-            self._on_call.set(users)
-        people = self._on_call.people()
-        if not people:
-            return SlackMessage(text="No one is on call.")
-        return SlackMessage(text="On call: " + ", ".join(f"<@{user}>" for user in people))
 
     async def lookup(self, query: str) -> SlackMessage:
         """A visitor by client id, by email (of a chat we mirrored) or by a link to its thread."""

@@ -4,16 +4,19 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
 from bot.home import Home
+from bot.team import Team
 from bot.visitor_tools import VisitorTools
 from handlers import actions, commands, home, messages, views
 from handlers.background import Background
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, home_tab: Home) -> None:
+def register(
+    app: AsyncApp, bridge: Bridge, tools: VisitorTools, team: Team, home_tab: Home
+) -> None:
     """Wire every Slack listener to the core."""
     later = Background()
     messages.register(app, bridge)
     actions.register(app, bridge, tools, later)
-    commands.register(app, tools, later)
+    commands.register(app, tools, team, later)
     views.register(app, bridge, tools, later)
     home.register(app, home_tab)

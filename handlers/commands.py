@@ -6,6 +6,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.team import Team
 from bot.text import slack_to_plain
 from bot.visitor_tools import VisitorTools
 from handlers.background import Background
@@ -21,6 +22,8 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
 • `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` sets it;
   `/chatra oncall off` clears it.
+• `/chatra agent` shows which Chatra agent each person writes as;
+  `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
 • `/chatra open`: open chats, how long each visitor has waited and who has the chat.
 • Answers are shown to you alone; end a lookup with `share` to show it to the channel.
 • `/chatra help`: this message."""
@@ -34,7 +37,7 @@ USAGE = {
 }
 
 
-def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
+def register(app: AsyncApp, tools: VisitorTools, team: Team, later: Background) -> None:
     async def on_chatra(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -42,8 +45,10 @@ def register(app: AsyncApp, tools: VisitorTools, later: Background) -> None:
         if name == "open":
             await ack(response_type="ephemeral", text=tools.open_chats().text)
         elif name == "oncall":
-            on_call = tools.on_call(args)
+            on_call = team.on_call(args)
             await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
+        elif name == "agent":
+            await ack(response_type="ephemeral", text=team.agent(args, command["user_id"]).text)
         elif name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
             await ack(response_type="ephemeral", text=unknown + HELP)

@@ -32,6 +32,20 @@ class Agents:
             with self._db.conn:
                 self._db["agent_links"].upsert_all(rows, pk="slack_user")
 
+    def unlink(self, slack_user: str) -> None:
+        with self._db.conn:
+            self._db.execute("DELETE FROM agent_links WHERE slack_user = ?", [slack_user])
+
+    def links(self) -> dict[str, str]:
+        rows = self._db.execute("SELECT slack_user, agent_id FROM agent_links ORDER BY slack_user")
+        return dict(rows.fetchall())
+
+    def find(self, id_or_email: str) -> str | None:
+        """A Chatra agent by email (of an agent a webhook listed), else the id as given."""
+        if "@" in id_or_email:
+            return self.by_email(id_or_email.removeprefix("mailto:"))
+        return id_or_email
+
     def linked(self, slack_user: str) -> str | None:
         try:
             return self._db["agent_links"].get(slack_user)["agent_id"]

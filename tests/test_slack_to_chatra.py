@@ -247,3 +247,32 @@ async def test_conversation_order_is_kept(bridge, membrane, thread_ts):
     await bridge.settled()
 
     assert membrane.visible_messages("client-1") == [f"part {n}" for n in range(5)]
+
+
+async def test_agent_command_links_a_person_to_a_chatra_agent(bridge, slack, membrane, thread_ts):
+    _, answer = await bridge.slash_command("agent", user="U0AGENT02")
+    assert "No one is linked" in answer["text"]
+
+    _, answer = await bridge.slash_command(
+        "agent <mailto:ana@example.com|ana@example.com>", user="U0AGENT02"
+    )
+    assert answer["text"] == "<@U0AGENT02> writes to visitors as Ana (`a9`)."
+    _, answer = await bridge.slash_command("agent <@U0AGENT01|sam> a7", user="U0AGENT02")
+    assert answer["text"] == "<@U0AGENT01> writes to visitors as `a7`."
+    _, answer = await bridge.slash_command("agent")
+    assert "<@U0AGENT01> → `a7`" in answer["text"] and "<@U0AGENT02> → Ana (`a9`)" in answer["text"]
+    _, answer = await bridge.slash_command("agent nobody@example.com")
+    assert "No Chatra agent `nobody@example.com` is known yet" in answer["text"]
+
+    for n, user in enumerate(["U0AGENT01", "U0AGENT02"]):
+        await bridge.slack_event(
+            reply(thread_ts, f"1800000001.00020{n}", "hi", user=user), event_id()
+        )
+    await bridge.settled()
+    assert [run["agentId"] for run in membrane.runs_of("send-agent-message")] == ["a7", "a9"]
+
+    await bridge.slash_command("agent off")  # U0AGENT01 back to the agent with their email
+    await bridge.slack_event(reply(thread_ts, "1800000001.000210", "again"), event_id())
+    await bridge.settled()
+    assert membrane.runs_of("send-agent-message")[-1]["agentId"] == "a9"
+    assert not [r for r in slack.replies(CHANNEL, thread_ts) if ":information_source:" in r.text]
