@@ -19,7 +19,7 @@ from bot.slack_views import (
     retrying_notice,
     writing_as_notice,
 )
-from bot.text import slack_to_plain, user_ids_in
+from bot.text import CHATRA_TEXT_LIMIT, slack_to_plain, split_text, user_ids_in
 from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -68,17 +68,6 @@ class SlackToChatra:
         record = self._messages.claim_slack_reply(
             reply.ts, thread.client_id, reply.text, reply.user
         )
-        if record.state == "sending":  # an earlier run died while sending: did it arrive?
-            arrived = await self._echo_adopted(record.id)
-            log.info(
-                "reply %s was in doubt; Chatra's echo %s",
-                reply.ts,
-                "shows it arrived" if arrived else "did not come: sending again",
-            )
-            if arrived:
-                self._waits.answered(thread.id)
-                await self._slack.show_state(thread.channel, reply.ts, "delivered", "pending")
-                return
         probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
         if record.state not in ("pending", "sending") and not probing:
             return
@@ -106,41 +95,91 @@ class SlackToChatra:
         self, thread: Thread, record_id: int, reply: SlackReply, text: str, *, was_held: bool
     ) -> None:
         """send-agent-message, exactly once as far as the visitor can tell, its state shown on
-        the reply as a reaction (pending, delivered, failed).
-
-        Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
-        by waiting for Chatra's echo of the message before trying again.
+        the reply as a reaction (pending, delivered, failed). A text over Chatra's limit goes as
+        several messages, each recorded on its own (`<ts>#<n>`), so a rerun sends only the rest.
         """
         channel, ts = thread.channel, reply.ts
         await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
         agent_id = await self._writing_as(thread, reply.user)
+        for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
+            piece_id = record_id
+            if n:
+                piece_id = self._messages.claim_slack_reply(
+                    f"{ts}#{n}", thread.client_id, piece, reply.user
+                ).id
+            if not await self._send_piece(thread, piece_id, reply, piece, agent_id, was_held):
+                return
+        self._messages.update(record_id, state="sent")
+        if self._messages.held():
+            await self._resume()
+        self._waits.answered(thread.id)  # the visitor has an answer
+        await self._slack.show_state(channel, ts, "delivered", "pending")
+
+    async def _send_piece(
+        self,
+        thread: Thread,
+        record_id: int,
+        reply: SlackReply,
+        text: str,
+        agent_id: str | None,
+        was_held: bool,
+    ) -> bool:
+        """One message to the visitor; False when it was held or failed (and said so).
+
+        Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
+        by waiting for Chatra's echo of the message before trying again.
+        """
+        record = self._messages.by_id(record_id)
+        if record is None or record.chatra_id is not None:
+            return True  # sent before a restart
+        if record.state == "sending":  # an earlier run died while sending: did it arrive?
+            arrived = await self._echo_adopted(record_id)
+            log.info(
+                "reply %s was in doubt; Chatra's echo %s",
+                reply.ts,
+                "shows it arrived" if arrived else "did not come: sending again",
+            )
+            if arrived:
+                return True
         for attempt in range(1, self._send_attempts + 1):
             self._messages.update(record_id, state="sending", sent_text=text)
             try:
                 chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
             except MembraneError as error:
                 if error.in_doubt and await self._echo_adopted(record_id):
-                    break
+                    return True
                 if error.in_doubt and attempt < self._send_attempts:
                     continue
-                if error.kind == "connection":
-                    await self._hold(record_id, text, error, first=not was_held)
-                    return
-                reason = str(error)
-                if error.in_doubt:
-                    reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
-                key = f"send:{ts}:{reply.retry_of or 0}"
-                await self._warn(thread, key, "Your message", text, reason, retry_ts=ts)
-                self._messages.update(record_id, state="failed", error=str(error))
-                await self._slack.show_state(channel, ts, "failed", "pending")
-                return
-            self._messages.update(record_id, chatra_id=chatra_id, state="sent")
-            log.info("reply %s sent to chat %s as %s", ts, thread.client_id, chatra_id)
-            if self._messages.held():
-                await self._resume()
-            break
-        self._waits.answered(thread.id)  # the visitor has an answer
-        await self._slack.show_state(channel, ts, "delivered", "pending")
+                self._messages.update(record_id, state="pending")  # surely not sent
+                await self._not_sent(thread, reply, text, error, attempt, was_held)
+                return False
+            self._messages.update(record_id, chatra_id=chatra_id)
+            log.info("reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id)
+            return True
+        raise AssertionError("unreachable")
+
+    async def _not_sent(
+        self,
+        thread: Thread,
+        reply: SlackReply,
+        text: str,
+        error: MembraneError,
+        attempt: int,
+        was_held: bool,
+    ) -> None:
+        """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
+        record = self._messages.by_slack_ts(reply.ts)
+        assert record is not None
+        if error.kind == "connection":
+            await self._hold(record.id, text, error, first=not was_held)
+            return
+        reason = str(error)
+        if error.in_doubt:
+            reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
+        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
+        self._messages.update(record.id, state="failed", error=str(error))
+        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
         """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
@@ -203,7 +242,7 @@ class SlackToChatra:
         deadline = asyncio.get_running_loop().time() + self._echo_grace
         while True:
             record = self._messages.by_id(record_id)
-            if record is not None and record.state == "sent":
+            if record is not None and record.chatra_id is not None:
                 return True
             if asyncio.get_running_loop().time() >= deadline:
                 return False
@@ -224,11 +263,31 @@ class SlackToChatra:
             await self._warn(thread, key, "Your edit", text, reason)
             return
         try:
-            await self._chatra.edit_agent_message(record.chatra_id, text)
+            await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
         except MembraneError as error:
             await self._warn(thread, key, "Your edit", text, str(error))
             return
         self._messages.update(record.id, text=edit.text)
+
+    async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
+        """Each message the reply became in Chatra takes its new text; a longer text sends more
+        messages, a shorter one deletes those left over."""
+        pieces = self._messages.pieces(edit.ts)
+        for n, text in enumerate(texts):
+            piece = pieces[n] if n < len(pieces) else None
+            if piece is not None and piece.chatra_id and piece.state != "deleted":
+                if piece.sent_text != text:
+                    await self._chatra.edit_agent_message(piece.chatra_id, text)
+                    self._messages.update(piece.id, sent_text=text)
+                continue
+            piece = self._messages.claim_slack_reply(
+                f"{edit.ts}#{n}", thread.client_id, text, edit.user
+            )
+            agent_id = await self._writing_as(thread, edit.user)
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
+            self._messages.update(piece.id, chatra_id=chatra_id, sent_text=text, state="sent")
+        for piece in pieces[len(texts) :]:
+            await self._delete_piece(piece)
 
     async def reply_deleted(self, deletion: SlackDeletion) -> None:
         thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
@@ -238,15 +297,17 @@ class SlackToChatra:
         if record.state == "held":  # not sent yet: now it never will be
             self._messages.update(record.id, state="deleted")
             return
-        if record.chatra_id is None:
-            return
         try:
-            await self._chatra.delete_agent_message(record.chatra_id)
+            for piece in self._messages.pieces(deletion.ts):
+                await self._delete_piece(piece)
         except MembraneError as error:
             key = f"delete:{deletion.ts}"
             await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
-            return
-        self._messages.update(record.id, state="deleted")
+
+    async def _delete_piece(self, piece: Message) -> None:
+        if piece.chatra_id is not None and piece.state != "deleted":
+            await self._chatra.delete_agent_message(piece.chatra_id)
+            self._messages.update(piece.id, state="deleted")
 
     async def _writing_as(self, thread: Thread, user: str) -> str | None:
         """The Chatra agent a Slack user writes as: linked in AGENT_MAP_FILE, else the agent with

@@ -9,6 +9,8 @@ import emoji
 _ENTITY = re.compile(r"<([^<>]*)>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SLACK_CHUNK = 3500  # characters of plain text per Slack message: readable, far below Slack's 40k
+# Chatra documents 1-5,000 characters for a pushed message; agent messages are held to the same.
+CHATRA_TEXT_LIMIT = 5000
 _SKIN_TONE = re.compile(r":skin-tone-([2-6]):")
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 

@@ -19,7 +19,7 @@ from bot.slack_views import (
     pushed_sent,
     thread_link,
 )
-from bot.text import plain_to_slack
+from bot.text import CHATRA_TEXT_LIMIT, plain_to_slack
 from storage import Threads, Waits
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
@@ -46,8 +46,8 @@ def pushed_text_errors(text: str) -> dict[str, str]:
     """Chatra takes 1 to 5,000 characters for a pushed message."""
     if not text.strip():
         return {"text": "Write something to send."}
-    if len(text) > 5000:
-        return {"text": f"At most 5,000 characters, please ({len(text):,} now)."}
+    if len(text) > CHATRA_TEXT_LIMIT:
+        return {"text": f"At most {CHATRA_TEXT_LIMIT:,} characters, please ({len(text):,} now)."}
     return {}
 
 

@@ -54,7 +54,8 @@ class Messages:
 
     def adopt_echo(self, client_id: str, chatra_id: str, text: str) -> bool:
         """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, it
-        did reach the visitor; record its id so it is neither sent again nor mirrored."""
+        did reach the visitor; record its id so it is neither sent again nor mirrored. The sender
+        marks the reply sent once all of it is."""
         with self._db.conn:
             if self.by_chatra_id(chatra_id) is not None:
                 return False
@@ -65,8 +66,17 @@ class Messages:
             ).fetchone()
             if row is None:
                 return False
-            self._db["messages"].update(row[0], {"chatra_id": chatra_id, "state": "sent"})
+            self._db["messages"].update(row[0], {"chatra_id": chatra_id})
         return True
+
+    def pieces(self, slack_ts: str) -> list[Message]:
+        """A reply and the further messages it was split into for Chatra, in order."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE slack_ts = ? OR slack_ts LIKE ? || '#%'"
+            " ORDER BY id",
+            [slack_ts, slack_ts],
+        ).fetchall()
+        return [Message(*row) for row in rows]
 
     def held(self) -> list[Message]:
         """Replies held while Chatra is disconnected in Membrane, oldest first."""

@@ -276,3 +276,43 @@ async def test_agent_command_links_a_person_to_a_chatra_agent(bridge, slack, mem
     await bridge.settled()
     assert membrane.runs_of("send-agent-message")[-1]["agentId"] == "a9"
     assert not [r for r in slack.replies(CHANNEL, thread_ts) if ":information_source:" in r.text]
+
+
+def long_reply(words: int, word: str = "parcel") -> str:
+    return " ".join(f"{word}{n}" for n in range(words))
+
+
+async def test_a_reply_over_chatras_limit_goes_as_several_whole_messages(
+    bridge, slack, membrane, thread_ts
+):
+    ts = "1800000001.000300"
+    text = long_reply(1500) + " 🚚"  # 15,391 characters, ending in a 4-byte emoji
+    slack.person_wrote(CHANNEL, ts, thread_ts, text, user="U0AGENT01")
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", skip=1)
+    await bridge.slack_event(reply(thread_ts, ts, text), event_id())
+    await bridge.settled()
+    [warning] = [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+    assert len(membrane.visible_messages("client-1")) == 1  # the first piece went, then a refusal
+
+    [button] = warning.blocks[1]["elements"]
+    await bridge.click(button, message_ts=warning.ts, user="U0AGENT01")
+    await bridge.settled()
+    seen = membrane.visible_messages("client-1")
+    assert len(seen) == 4 and all(len(piece) <= 5000 for piece in seen)
+    assert "".join(seen) == text  # nothing sent twice, no word or emoji broken
+    assert all(piece.endswith(" ") for piece in seen[:-1])
+    assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}
+
+    assert len(membrane.runs_of("send-agent-message")) == 4  # the first piece was not resent
+    shorter = long_reply(1200, "box")  # two pieces now: the first two edited, the rest deleted
+    await bridge.slack_event(edit(thread_ts, ts, text, shorter), event_id())
+    await bridge.settled()
+    assert "".join(membrane.visible_messages("client-1")) == shorter
+    assert len(membrane.runs_of("edit-agent-message")) == 2
+    await bridge.slack_event(edit(thread_ts, ts, shorter, text), event_id())  # longer again
+    await bridge.settled()
+    assert "".join(membrane.visible_messages("client-1")) == text
+
+    await bridge.slack_event(deletion(thread_ts, ts, text), event_id())
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == []

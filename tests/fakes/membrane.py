@@ -26,6 +26,7 @@ class Fault:
     message: str = "fault injected"
     hang: float = 0.0  # seconds to wait before answering (a timeout for the client)
     reset: bool = False  # drop the connection without an answer
+    skip: int = 0  # let this many matching runs through first
 
 
 class FakeMembrane(FakeServer):
@@ -68,7 +69,9 @@ class FakeMembrane(FakeServer):
         if request.headers.get("membrane-api-version") != API_VERSION:
             return _fail(400, "bad_request", "Unsupported membrane-api-version")
         fault = next((f for f in self.faults if f.action in (None, key)), None)
-        if fault is not None:
+        if fault is not None and fault.skip:
+            fault.skip -= 1
+        elif fault is not None:
             self.faults.remove(fault)
             if fault.hang:
                 await asyncio.sleep(fault.hang)
