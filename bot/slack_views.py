@@ -4,7 +4,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.events import ChatraClient, ChatraMessage
-from bot.text import plain_to_slack, shorten, split_text, without_control_characters
+from bot.text import (
+    chatra_to_slack,
+    plain_to_slack,
+    shorten,
+    split_text,
+    without_control_characters,
+)
 
 VISITOR_ICON, AGENT_ICON = ":bust_in_silhouette:", ":headphones:"
 CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
@@ -190,7 +196,7 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
     in as many replies as a long text needs."""
     pieces = [
-        plain_to_slack(piece) for piece in split_text(without_control_characters(message.body))
+        chatra_to_slack(piece) for piece in split_text(without_control_characters(message.body))
     ]
     if message.file is not None:
         file_name = plain_to_slack(message.file.name or "file")

@@ -64,6 +64,33 @@ def plain_to_slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
+_MARKDOWN = [  # Markdown habits (visitors, Chatra's dashboard) -> what Slack shows the same way
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"*\1*"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"_\1_"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"~\1~"),
+    (re.compile(r"\[([^\[\]|\n]+)\]\((https?://[^\s()|]+)\)"), r"<\2|\1>"),
+]
+
+
+def chatra_to_slack(text: str) -> str:
+    """Chatra text as Slack mrkdwn: escaped so nothing in it can ping or link by surprise, with
+    Markdown's `**bold**`, `__bold__`, `~~strike~~` and `[label](url)` shown as Slack shows them.
+    Code (`` `...` `` and ```` ```...``` ````) is left exactly as written."""
+    pieces, position = [], 0
+    for code in _CODE.finditer(text):
+        pieces += [_markdown_to_mrkdwn(text[position : code.start()]), plain_to_slack(code[0])]
+        position = code.end()
+    return "".join([*pieces, _markdown_to_mrkdwn(text[position:])])
+
+
+def _markdown_to_mrkdwn(text: str) -> str:
+    text = plain_to_slack(text)
+    for pattern, replacement in _MARKDOWN:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def shorten(text: str, limit: int = 80) -> str:
     """One line of at most `limit` characters, for quoting a message in a notice."""
     line = " ".join(text.split())

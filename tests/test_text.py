@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.text import (
+    chatra_to_slack,
     plain_to_slack,
     shorten,
     slack_to_plain,
@@ -102,3 +103,47 @@ def test_split_keeps_emoji_sequences_and_flags_whole():
 
 def test_control_characters_are_dropped_but_lines_kept():
     assert without_control_characters("a\x00b\x07c\nd\te") == "abc\nd\te"
+
+
+def test_chatra_markdown_shows_as_slack_formatting():
+    assert chatra_to_slack("**bold** __also__ ~~gone~~ *as is* _as is_") == (
+        "*bold* _also_ ~gone~ *as is* _as is_"
+    )
+    assert chatra_to_slack("see [the guide](https://x.io/a?b=1&c=2) now") == (
+        "see <https://x.io/a?b=1&amp;c=2|the guide> now"
+    )
+
+
+def test_chatra_text_ugly_cases():
+    # nested formatting, and a snake_case word that is not italics
+    assert chatra_to_slack("**very _nested_ ~~text~~**") == "*very _nested_ ~text~*"
+    assert chatra_to_slack("my__file__name and 2**10") == "my__file__name and 2**10"
+    # < and & never become Slack syntax: no ping, no link, no entity
+    assert chatra_to_slack("<!channel> a<b && c>d &amp;") == (
+        "&lt;!channel&gt; a&lt;b &amp;&amp; c&gt;d &amp;amp;"
+    )
+    assert chatra_to_slack("[x](javascript:alert(1))") == "[x](javascript:alert(1))"
+    # code is kept exactly as written (only escaped)
+    assert chatra_to_slack("run `a **b** <c>` and\n```\n**x** & y\n```") == (
+        "run `a **b** &lt;c&gt;` and\n```\n**x** &amp; y\n```"
+    )
+    # 4-byte emoji pass through untouched
+    assert chatra_to_slack("🚚 **on its way 👍🏽**") == "🚚 *on its way 👍🏽*"
+
+
+def test_slack_formatting_reaches_the_visitor_as_readable_plain_text():
+    text = "*bold* _it_ ~st~ `x &lt; y` *_both_* &gt; quoted\n```a &amp;&amp; b```"
+    assert slack_to_plain(text, {}) == "*bold* _it_ ~st~ `x < y` *_both_* > quoted\n```a && b```"
+    assert slack_to_plain("4-byte 😀 :grinning: \U0001d54f", {}) == "4-byte 😀 😀 \U0001d54f"
+
+
+def test_a_10k_character_message_splits_cleanly_both_ways():
+    words = "".join(f"{'ab' * (n % 7 + 1)}😀 " for n in range(900))  # 4-byte emoji everywhere
+    link = " https://example.org/" + "x" * 60 + " "
+    text = (words + link) * 2
+    assert len(text) > 10_000
+    for limit in (3500, 5000):
+        pieces = split_text(text, limit)
+        assert "".join(pieces) == text and all(len(p) <= limit for p in pieces)
+        assert all(p.endswith(" ") for p in pieces[:-1])  # never inside a word, emoji or link
+    assert "".join(chatra_to_slack(p) for p in split_text(text)) == chatra_to_slack(text)
