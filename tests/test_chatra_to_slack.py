@@ -289,3 +289,15 @@ async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the
     assert [r.text for r in slack.replies(CHANNEL, new.ts)] == ["me again"]
     link = f"https://slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
     assert f"<{link}|an earlier chat>" in str(new.blocks)
+
+
+async def test_formatting_written_in_chatra_shows_as_slack_formatting(bridge, slack):
+    text = "**Order 42** is [here](https://shop.example.org/o?id=42&x=1) `<tag>`"
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", text)]))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    [reply] = slack.replies(CHANNEL, card.ts)
+    assert (
+        reply.text == "*Order 42* is <https://shop.example.org/o?id=42&amp;x=1|here> `&lt;tag&gt;`"
+    )
