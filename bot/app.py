@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +23,7 @@ from bot.config import Settings
 from bot.events import SlackEnvelope
 from bot.home import Home
 from bot.membrane import MembraneClient, TokenSource
+from bot.shared_files import SharedFiles
 from bot.slack_out import SlackOut, make_web_client
 from bot.team import Team
 from bot.visitor_tools import VisitorTools
@@ -37,6 +40,7 @@ BOLT = web.AppKey("bolt", AsyncApp)
 WORKER = web.AppKey("worker", Worker)
 INBOX = web.AppKey("inbox", Inbox)
 CLOCK = web.AppKey("clock", Callable[[], float])
+FILES = web.AppKey("files", SharedFiles)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -46,6 +50,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     app[CLOCK] = clock
     app.cleanup_ctx.append(_services)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/files/{token}/{name}", shared_file)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
         app.router.add_post("/slack/events", slack_events)
     secret = settings.chatra_webhook_secret.get_secret_value()
@@ -73,6 +78,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         )
         membrane = _membrane_client(settings, session)
         threads, messages, on_call, waits = Threads(db), Messages(db), OnCall(db), Waits(db)
+        files = SharedFiles(
+            session,
+            bot_token=settings.slack_bot_token.get_secret_value(),
+            slack_hosts={"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""},
+            directory=settings.shared_files_dir(),
+            public_url=settings.public_url,
+            secret=settings.chatra_webhook_secret.get_secret_value(),
+        )
         bridge = Bridge(
             slack=SlackOut(web_client),
             chatra=membrane,
@@ -94,6 +107,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             clock=app[CLOCK],
             nudge_after=settings.nudge_after_minutes * 60,
             escalate_after=settings.escalate_after_minutes * 60,
+            files=files,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
         team = Team(on_call, agents)
@@ -106,6 +120,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             bridge,
             worker,
         )
+        app[FILES] = files
         tasks = [
             asyncio.create_task(worker.run(), name="worker"),
             asyncio.create_task(
@@ -199,6 +214,24 @@ async def slack_events(request: web.Request) -> web.Response:
             "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]
         )
     return await to_aiohttp_response(bolt_response)
+
+
+async def shared_file(request: web.Request) -> web.StreamResponse:
+    """A file an agent shared with a visitor. Served as a download unless it is a picture, so
+    nothing shared can run as a page of ours."""
+    path = request.app[FILES].path_of(request.match_info["token"])
+    if path is None:
+        raise web.HTTPNotFound(text="not found")
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    picture = kind in ("image/png", "image/jpeg", "image/gif", "image/webp")
+    disposition = "inline" if picture else f"attachment; filename*=UTF-8''{quote(path.name)}"
+    headers = {
+        "Content-Type": kind if picture else "application/octet-stream",
+        "Content-Disposition": disposition,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=86400",
+    }
+    return web.FileResponse(path, headers=headers)
 
 
 async def healthz(request: web.Request) -> web.Response:

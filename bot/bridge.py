@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bot.chat_to_slack import ChatToSlack
 from bot.escalation import Escalation
 from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.ports import ChatraPort, SlackPort
+from bot.ports import ChatraPort, FilePort, SlackPort
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
 from storage import Agents, Inbox, InboxEvent, Messages, OnCall, SlackPosts, Threads, Waits
@@ -46,6 +46,7 @@ class Bridge:
         clock: Callable[[], float] = time.time,
         nudge_after: float = 3 * 60,
         escalate_after: float = 10 * 60,
+        files: FilePort,
     ) -> None:
         self._inbox = inbox
         self._threads = threads
@@ -81,6 +82,7 @@ class Bridge:
             note_prefixes=note_prefixes,
             default_agent=default_agent,
             waits=waits,
+            files=files,
         )
         self.escalation = Escalation(
             waits=waits,

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     escalation_check_seconds: float = Field(default=15.0, gt=0)
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
+    public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
+    files_dir: str | None = None  # files shared with visitors; default: `files` beside the database
     database_path: str = "./chatra-bridge.db"
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
@@ -86,10 +88,10 @@ class Settings(BaseSettings):
             raise ValueError("must be a channel id like C0123456789 (not a #name)")
         return value
 
-    @field_validator("slack_api_url", "membrane_api_url", "chatra_dashboard_url")
+    @field_validator("slack_api_url", "membrane_api_url", "chatra_dashboard_url", "public_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"https?://[^/\s]+", value):
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL")
         return value
 
@@ -120,6 +122,9 @@ class Settings(BaseSettings):
         if value is not None:
             _read_agent_map(value)
         return value
+
+    def shared_files_dir(self) -> Path:
+        return Path(self.files_dir or Path(self.database_path).parent / "files")
 
     def agent_links(self) -> dict[str, str]:
         """Slack user id -> Chatra agent id, from AGENT_MAP_FILE."""

@@ -138,6 +138,15 @@ class SlackEnvelope(BaseModel):
     is_enterprise_install: bool | None = None
 
 
+class SharedFile(BaseModel):
+    """A file a person shared in Slack: readable with the bot token (scope files:read)."""
+
+    id: str
+    name: str
+    url: str
+    mimetype: str | None = None
+
+
 class SlackReply(BaseModel):
     """A person wrote in a mirrored thread."""
 
@@ -147,7 +156,7 @@ class SlackReply(BaseModel):
     ts: str
     user: str
     text: str
-    file_names: list[str] = Field(default_factory=list)
+    files: list[SharedFile] = Field(default_factory=list)
     retry_of: str | None = None  # a person clicked "Try again": the click's id
 
 

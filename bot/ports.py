@@ -2,6 +2,7 @@
 
 from typing import Protocol
 
+from bot.events import SharedFile
 from bot.slack_delivery import SlackPoster
 from bot.slack_views import SlackMessage
 
@@ -11,6 +12,10 @@ class SlackPort(SlackPoster, Protocol):
     async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
     async def user_name(self, user_id: str) -> str | None: ...
     async def user_email(self, user_id: str) -> str | None: ...
+
+
+class FilePort(Protocol):
+    async def publish(self, file: SharedFile) -> str: ...
 
 
 class ChatraPort(Protocol):

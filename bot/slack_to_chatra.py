@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from bot.errors import MembraneError
 from bot.events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.ports import ChatraPort, SlackPort
+from bot.ports import ChatraPort, FilePort, SlackPort
+from bot.shared_files import FileNotShared
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import (
     delivery_warning,
@@ -19,7 +20,7 @@ from bot.slack_views import (
     retrying_notice,
     writing_as_notice,
 )
-from bot.text import CHATRA_TEXT_LIMIT, slack_to_plain, split_text, user_ids_in
+from bot.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
 from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ class SlackToChatra:
         note_prefixes: tuple[str, ...],
         default_agent: str | None,
         waits: Waits,
+        files: FilePort,
     ) -> None:
+        self._files = files
         self._slack = slack
         self._chatra = chatra
         self._delivery = delivery
@@ -75,11 +78,11 @@ class SlackToChatra:
             self._messages.update(record.id, state="note")
             await self._slack.show_state(thread.channel, reply.ts, "note", None)
             return
-        if reply.file_names:
-            files = ", ".join(reply.file_names)
-            reason = "Slack keeps files private: share a public link in your reply instead."
-            await self._warn(thread, f"files:{reply.ts}", "Files", files, reason)
-        text = await self._plain_text(reply.text)
+        written = reply.text
+        if reply.files:  # the links are kept with the reply: a retry sends them too
+            written = await self._with_file_links(thread, reply)
+            self._messages.update(record.id, text=written)
+        text = await self._plain_text(written)
         if not text.strip():
             self._messages.update(record.id, state="skipped")
             return
@@ -326,6 +329,24 @@ class SlackToChatra:
             f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
         )
         return self._default_agent
+
+    async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
+        """The reply with a link to each shared file; the thread is told of any that cannot
+        reach the visitor, and why."""
+        lines, failed = [reply.text] if reply.text.strip() else [], []
+        for file in reply.files:
+            try:
+                link = await self._files.publish(file)
+            except FileNotShared as why:
+                failed.append((file.name, str(why)))
+                continue
+            lines.append(f":paperclip: <{link}|{plain_to_slack(file.name)}>")
+        if failed:
+            names = ", ".join(name for name, _ in failed)
+            reasons = " ".join(sorted({why for _, why in failed}))
+            reason = f"{reasons} Share a public link in your reply instead."
+            await self._warn(thread, f"files:{reply.ts}", "Files", names, reason)
+        return "\n".join(lines)
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""

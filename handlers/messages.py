@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
-from bot.events import SlackDeletion, SlackEdit, SlackReply, repaired
+from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,23 @@ def thread_change(event: SlackMessage) -> SlackReply | SlackEdit | SlackDeletion
     if event.subtype in _REPLY_SUBTYPES:
         if not event.by_person() or not event.in_thread():
             return None
-        files = [str(f.get("name") or f.get("title") or "file") for f in event.files]
+        files = [
+            SharedFile(
+                id=str(f.get("id") or f.get("url_private")),
+                name=str(f.get("name") or f.get("title") or "file"),
+                url=str(f.get("url_private_download") or f.get("url_private")),
+                mimetype=f.get("mimetype"),
+            )
+            for f in event.files
+            if f.get("url_private_download") or f.get("url_private")
+        ]
         return SlackReply(
             channel=event.channel,
             thread_ts=event.thread_ts,
             ts=event.ts,
             user=event.user,
             text=event.text or "",
-            file_names=files,
+            files=files,
         )
     if event.subtype == "message_changed":
         new, old = event.message, event.previous_message

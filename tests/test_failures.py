@@ -1,9 +1,10 @@
 """Failure is visible: transient errors are retried, permanent ones warn in the thread."""
 
+import aiohttp
 import pytest
 
 from tests.conftest import CHANNEL, CONNECTION
-from tests.helpers import chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import deletion, edit, event_id, reply
 
 
@@ -168,7 +169,7 @@ async def test_a_shared_file_is_not_dropped_silently(bridge, slack, membrane, th
     assert membrane.visible_messages("client-1") == ["Here is your label"]
     [warning] = warnings(slack, thread_ts)
     assert "Files did not reach the visitor: “label.pdf”" in warning
-    assert "share a public link" in warning
+    assert "PUBLIC_URL is not set. Share a public link" in warning
 
 
 async def test_delivery_state_shows_on_the_reply_and_a_failed_one_can_be_retried(
@@ -206,3 +207,49 @@ async def test_a_delivered_reply_shows_a_check_mark(bridge, slack, membrane, thr
     await bridge.settled()
 
     assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}
+
+
+async def test_a_shared_file_reaches_the_visitor_as_a_link_served_by_the_bridge(
+    settings, slack, membrane
+):
+    app = await RunningApp(
+        settings.model_copy(update={"public_url": "https://bridge.test"})
+    ).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        files = [
+            slack.share_file("F1", "label 1.pdf", b"%PDF-1.7 label", "application/pdf"),
+            slack.share_file("F2", "box.png", b"\x89PNG picture", "image/png"),
+            slack.share_file("F3", "gone.txt", b"x", "text/plain"),
+        ]
+        del slack.files["F3"]  # deleted in Slack before the bridge fetched it
+        event = reply(thread_ts, "1800000010.000011", "Your label:", subtype="file_share")
+        await app.slack_event({**event, "files": files}, event_id())
+        await app.settled()
+
+        [sent] = membrane.visible_messages("client-1")
+        first, pdf, png = sent.split("\n")
+        assert first == "Your label:"
+        assert pdf.startswith("📎 label 1.pdf (https://bridge.test/files/") and pdf.endswith(
+            "%201.pdf)"
+        )
+        assert png.startswith("📎 box.png (https://bridge.test/files/")
+        [warning] = warnings(slack, thread_ts)
+        assert "“gone.txt”" in warning and "HTTP 404" in warning
+
+        path = pdf.split("(https://bridge.test", 1)[1].rstrip(")")
+        status, body = await app.request("GET", path)
+        assert (status, body) == (200, "%PDF-1.7 label")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(app.url + path) as response:
+                assert response.headers["Content-Disposition"].startswith("attachment")
+                assert response.headers["Content-Type"] == "application/octet-stream"
+            png_path = png.split("(https://bridge.test", 1)[1].rstrip(")")
+            async with http.get(app.url + png_path) as response:
+                assert response.headers["Content-Type"] == "image/png"
+        status, _ = await app.request("GET", path.replace(path.split("/")[2], "0" * 40))
+        assert status == 404
+    finally:
+        await app.close()

@@ -76,6 +76,8 @@ class FakeSlack(FakeServer):
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
         self.app.router.add_get("/socket-mode", self._socket_mode)
         self.app.router.add_post("/response/{id}", self._response)
+        self.app.router.add_get("/files-pri/{file}/{name}", self._file_download)
+        self.files: dict[str, bytes] = {}  # file id -> content, downloadable with the bot token
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
@@ -163,6 +165,29 @@ class FakeSlack(FakeServer):
                 self.acks.append(json.loads(frame.data))
         self.sockets.remove(ws)
         return ws
+
+    def share_file(self, file_id: str, name: str, content: bytes, mimetype: str) -> dict[str, Any]:
+        """A file a person uploads; returns the file object Slack puts in the message event."""
+        self.files[file_id] = content
+        url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "size": len(content),
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
+
+    async def _file_download(self, request: web.Request) -> web.Response:
+        """Private files need the bot token; without it Slack answers with its login page."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.Response(status=302, headers={"Location": "https://fake.slack.com/login"})
+        file_id = request.match_info["file"].removeprefix(f"{TEAM_ID}-")
+        if file_id not in self.files:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
