@@ -114,11 +114,15 @@ class Bridge:
     def accept_slack(self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion) -> bool:
         """Store a change in a mirrored thread; False when it is a duplicate or not ours."""
         thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
-        if thread is None:
+        if thread is not None:
+            conversation = thread.client_id
+        elif self.replies.is_internal_thread(change.channel, change.thread_ts):
+            conversation = f"internal:{change.thread_ts}"
+        else:
             log.debug("ignored %s in unmapped thread %s", change.kind, change.thread_ts)
             return False
         payload = SlackChange(change=change).model_dump_json()
-        return self._store("slack", "slack:" + dedupe_key, thread.client_id, payload)
+        return self._store("slack", "slack:" + dedupe_key, conversation, payload)
 
     def _store(self, source: str, key: str, conversation: str, payload: str) -> bool:
         stored = self._inbox.add(source, key, conversation, payload) is not None

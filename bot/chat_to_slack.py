@@ -11,7 +11,13 @@ from collections.abc import Callable
 from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
 from bot.ports import SlackPort
 from bot.slack_delivery import SlackDelivery
-from bot.slack_views import mirrored_messages, thread_link, visitor_card
+from bot.slack_views import (
+    internal_discussion,
+    internal_discussion_link,
+    mirrored_messages,
+    thread_link,
+    visitor_card,
+)
 from storage import Agents, Messages, OnCall, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -127,6 +133,21 @@ class ChatToSlack:
         client = ChatraClient.model_validate_json(thread.client)
         await self._redraw(thread, client, closed=thread.status == "closed", notes=notes)
         return True
+
+    async def discuss_internally(self, client_id: str) -> str | None:
+        """Open (once per chat thread) a thread of the team's own about the chat; its link."""
+        thread = self._threads.for_client(client_id)
+        if thread is None:
+            return None
+        name = ChatraClient.model_validate_json(thread.client).display_name()
+        chat = thread_link(thread.channel, thread.thread_ts)
+        opened = internal_discussion(name, chat)
+        ts = await self._delivery.post(f"internal:{thread.id}", thread.channel, opened)
+        link = thread_link(thread.channel, ts)
+        notice = internal_discussion_link(link)
+        key = f"internal-link:{thread.id}"
+        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        return link
 
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
         """The visitor was edited from Slack: redraw their card in place."""

@@ -67,6 +67,8 @@ class SlackToChatra:
     async def reply_written(self, reply: SlackReply) -> None:
         thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
         if thread is None:
+            if self.is_internal_thread(reply.channel, reply.thread_ts):
+                await self._slack.show_state(reply.channel, reply.ts, "note", None)
             return
         record = self._messages.claim_slack_reply(
             reply.ts, thread.client_id, reply.text, reply.user
@@ -347,6 +349,10 @@ class SlackToChatra:
             reason = f"{reasons} Share a public link in your reply instead."
             await self._warn(thread, f"files:{reply.ts}", "Files", names, reason)
         return "\n".join(lines)
+
+    def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
+        """A thread the app opened for the team alone (Discuss internally on a card)."""
+        return (self._slack_posts.key_at(channel, thread_ts) or "").startswith("internal:")
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""

@@ -70,6 +70,7 @@ def visitor_card(
         _button(DETAILS_BUTTON, "Visitor details", client.id),
         _button(EDIT_BUTTON, "Edit visitor", client.id),
         _button(PUSH_BUTTON, "Send pushed message", client.id),
+        _button(DISCUSS_BUTTON, "Discuss internally", client.id),
     ]
     blocks.insert(2, {"type": "actions", "elements": buttons})
     if owner:
@@ -127,6 +128,7 @@ EDIT_VISITOR = "edit_visitor"
 PUSH_MESSAGE = "push_message"
 DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
 CLAIM_BUTTON = "claim_chat"
+DISCUSS_BUTTON = "discuss_internally"
 EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
     "edit_pushed",
     "pushed_edit",
@@ -273,6 +275,21 @@ def escalation_notice(name: str, minutes: float, on_call: list[str]) -> SlackMes
 def escalation_dm(name: str, minutes: float, link: str) -> SlackMessage:
     who = f"<{link}|{plain_to_slack(name)}>"
     return SlackMessage(text=f":rotating_light: {who} has waited {minutes:.0f} min for an answer.")
+
+
+def internal_discussion(name: str, chat_thread: str) -> SlackMessage:
+    """The top of a thread about a chat that stays among the team."""
+    who = f"<{chat_thread}|{plain_to_slack(name)}>"
+    text = (
+        f":lock: Internal discussion about the chat with {who}. Replies here stay in Slack and"
+        " never reach the visitor."
+    )
+    return SlackMessage(text=text)
+
+
+def internal_discussion_link(link: str) -> SlackMessage:
+    text = f":lock: <{link}|Internal discussion> of this chat: what is said there stays in Slack."
+    return SlackMessage(text=text, blocks=[_context(text)])
 
 
 def writing_as_notice(person: str, agent: str) -> SlackMessage:

@@ -11,6 +11,7 @@ from bot.slack_views import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
+    DISCUSS_BUTTON,
     EDIT_BUTTON,
     EDIT_PUSHED_BUTTON,
     PUSH_BUTTON,
@@ -102,7 +103,26 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
         await ack()
         await bridge.chat.claim(action["value"], body["user"]["id"])
 
+    async def on_discuss(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+
+        async def open_discussion() -> None:
+            link = await bridge.chat.discuss_internally(action["value"])
+            text = (
+                f":lock: <{link}|The internal discussion> of this chat."
+                if link
+                else ("This chat has no thread any more.")
+            )
+            await client.chat_postEphemeral(
+                channel=bridge.channel, user=body["user"]["id"], text=text
+            )
+
+        later.run(open_discussion())
+
     app.action(CLAIM_BUTTON)(on_claim)
+    app.action(DISCUSS_BUTTON)(on_discuss)
     app.action(RETRY_ACTION)(on_retry)
     app.action(EDIT_PUSHED_BUTTON)(on_edit_pushed)
     app.action(DELETE_PUSHED_BUTTON)(on_delete_pushed)

@@ -62,6 +62,7 @@ def create_schema(db: Database) -> None:
         not_null={"channel"},
         if_not_exists=True,
     )
+    db["slack_posts"].create_index(["channel", "ts"], if_not_exists=True)
 
     db["messages"].create(
         {

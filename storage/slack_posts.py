@@ -30,6 +30,13 @@ class SlackPosts:
             "SELECT count(*) FROM slack_posts WHERE key LIKE ? || '%'", [key_prefix]
         ).fetchone()[0]
 
+    def key_at(self, channel: str, ts: str) -> str | None:
+        """What the post at `ts` was for, if it is one of ours."""
+        row = self._db.execute(
+            "SELECT key FROM slack_posts WHERE channel = ? AND ts = ?", [channel, ts]
+        ).fetchone()
+        return row[0] if row else None
+
     def intend(self, key: str, channel: str, thread_ts: str | None) -> None:
         row = {"key": key, "channel": channel, "thread_ts": thread_ts, "created_at": time.time()}
         with self._db.conn:

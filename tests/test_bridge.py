@@ -7,7 +7,8 @@ import pytest
 
 from bot.bridge import Bridge
 from bot.errors import MembraneError
-from bot.events import ChatraWebhook, SlackDeletion, SlackEdit, SlackReply
+from bot.events import ChatraWebhook, SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.shared_files import FileNotShared
 from bot.slack_views import SlackMessage
 from storage import (
     Agents,
@@ -77,6 +78,11 @@ class MemoryChatra:
         self.deleted.append(message_id)
 
 
+class NoFiles:
+    async def publish(self, file: SharedFile) -> str:
+        raise FileNotShared("Files are not set up here.")
+
+
 @pytest.fixture
 def parts():
     db = open_database(":memory:")
@@ -96,6 +102,7 @@ def parts():
         agents=agents,
         on_call=OnCall(db),
         waits=Waits(db),
+        files=NoFiles(),
     )
     return bridge, slack, chatra
 

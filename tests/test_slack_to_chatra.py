@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says
+from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 
 _event_ids = itertools.count(1)
 
@@ -316,3 +316,23 @@ async def test_a_reply_over_chatras_limit_goes_as_several_whole_messages(
     await bridge.slack_event(deletion(thread_ts, ts, text), event_id())
     await bridge.settled()
     assert membrane.visible_messages("client-1") == []
+
+
+async def test_an_internal_discussion_of_a_chat_stays_in_slack(bridge, slack, membrane, thread_ts):
+    [card] = slack.parents(CHANNEL)
+    buttons = [e for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
+    [discuss] = [b for b in buttons if b["text"]["text"] == "Discuss internally"]
+    for clicks in (1, 2):  # a second click opens no second discussion
+        await bridge.click(discuss, message_ts=card.ts, user="U0AGENT01")
+        await wait_for(lambda n=clicks: len(slack.ephemeral) == n)
+    [opened] = [m for m in slack.parents(CHANNEL) if m.ts != card.ts]
+    assert "Internal discussion about the chat with" in opened.text and "Jane" in opened.text
+    [pointer] = [r for r in slack.replies(CHANNEL, thread_ts) if "Internal discussion" in r.text]
+    assert opened.ts.replace(".", "") in pointer.text
+
+    ts = "1800000001.000400"
+    slack.person_wrote(CHANNEL, ts, opened.ts, "She asked twice already", user="U0AGENT02")
+    await bridge.slack_event(reply(opened.ts, ts, "She asked twice already"), event_id())
+    await bridge.settled()
+    assert slack.reactions_on(CHANNEL, ts) == {"lock"}
+    assert membrane.runs_of("send-agent-message") == []
