@@ -111,7 +111,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
         team = Team(on_call, agents)
-        handlers.register(bolt, bridge, tools, team, Home(threads, messages, inbox, on_call))
+        home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
+        handlers.register(bolt, bridge, tools, team, home)
         worker = Worker(inbox, bridge.process, arrived)
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

@@ -1,30 +1,32 @@
 """The App Home tab's content: open chats and how the bridge is doing."""
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-from bot.events import ChatraClient
-from bot.slack_views import home_view, thread_link
-from storage import Inbox, Messages, OnCall, Threads
+from bot.open_chats import describe, open_chats
+from bot.slack_views import home_view
+from storage import Inbox, Messages, OnCall, Threads, Waits
 
 
 class Home:
-    def __init__(self, threads: Threads, messages: Messages, inbox: Inbox, on_call: OnCall) -> None:
+    def __init__(
+        self,
+        threads: Threads,
+        messages: Messages,
+        inbox: Inbox,
+        on_call: OnCall,
+        waits: Waits,
+        clock: Callable[[], float],
+    ) -> None:
         self._threads = threads
+        self._waits = waits
+        self._clock = clock
         self._messages = messages
         self._inbox = inbox
         self._on_call = on_call
 
     def view(self) -> dict[str, Any]:
-        now = time.time()
-        chats = [
-            (
-                ChatraClient.model_validate_json(t.client).display_name(),
-                thread_link(t.channel, t.thread_ts),
-                (now - t.updated_at) / 60,
-            )
-            for t in self._threads.open_ones()
-        ]
+        chats = open_chats(self._threads, self._waits, self._clock(), limit=30)
         held = len(self._messages.held())
         pending, failed = self._inbox.count("pending"), self._inbox.count("failed")
         health = [
@@ -38,4 +40,4 @@ class Home:
         last = self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")
-        return home_view(chats, health)
+        return home_view([describe(chat) for chat in chats], health)

@@ -1,5 +1,6 @@
 """Block Kit builders: data in, Slack message (text + blocks) out. Pure functions."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,7 +170,10 @@ def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]
     return {
         "type": "modal",
         "callback_id": EDIT_VISITOR,
-        "private_metadata": client_id,
+        # which fields had a value: one left empty on submit is cleared in Chatra
+        "private_metadata": json.dumps(
+            {"client": client_id, "had": [f for f in VISITOR_FIELDS if client.get(f)]}
+        ),
         "title": {"type": "plain_text", "text": "Edit visitor"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -177,18 +181,15 @@ def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def home_view(chats: list[tuple[str, str, float]], health: list[str]) -> dict[str, Any]:
-    """The App Home tab: open chats (name, thread link, minutes since activity) and health."""
+def home_view(chats: list[str], health: list[str]) -> dict[str, Any]:
+    """The App Home tab: health, then one line per open chat."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Chatra bridge"}},
         {"type": "section", "text": _mrkdwn("*Health*\n" + "\n".join(health))},
         {"type": "divider"},
         {"type": "section", "text": _mrkdwn(f"*Open chats* ({len(chats)})")},
     ]
-    for name, link, minutes in chats:
-        since = f"{minutes:.0f} min ago" if minutes < 90 else f"{minutes / 60:.1f} h ago"
-        line = f"<{link}|{plain_to_slack(name)}> · last activity {since}"
-        blocks.append({"type": "section", "text": _mrkdwn(line)})
+    blocks += [{"type": "section", "text": _mrkdwn(line)} for line in chats]
     if not chats:
         blocks.append(_context("No open chats."))
     return {"type": "home", "blocks": blocks[:100]}

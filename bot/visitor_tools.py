@@ -3,13 +3,13 @@
 Each returns a SlackMessage to show the person who asked; Membrane errors become sentences.
 """
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.errors import MembraneError
 from bot.events import ChatraClient
+from bot.open_chats import describe, open_chats
 from bot.slack_views import (
     SlackMessage,
     client_details,
@@ -19,7 +19,7 @@ from bot.slack_views import (
     pushed_sent,
     thread_link,
 )
-from bot.text import CHATRA_TEXT_LIMIT, plain_to_slack
+from bot.text import CHATRA_TEXT_LIMIT
 from storage import Threads, Waits
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
@@ -80,18 +80,10 @@ class VisitorTools:
 
     def open_chats(self) -> SlackMessage:
         """`/chatra open`: each open chat, how long its visitor has waited, who has it."""
-        chats = self._threads.open_ones(limit=50)
+        chats = open_chats(self._threads, self._waits, self._clock())
         if not chats:
             return SlackMessage(text="No open chats.")
-        lines = [f"*Open chats* ({len(chats)})"]
-        for thread in chats:
-            name = plain_to_slack(ChatraClient.model_validate_json(thread.client).display_name())
-            since = self._waits.since(thread.id)
-            waiting = f"waiting {(self._clock() - since) / 60:.0f} min" if since else "answered"
-            owner = json.loads(thread.notes).get("owner")
-            taken = f"taken by <@{owner}>" if owner else "nobody has it"
-            link = thread_link(thread.channel, thread.thread_ts)
-            lines.append(f"• <{link}|{name}> · {waiting} · {taken}")
+        lines = [f"*Open chats* ({len(chats)})", *(f"• {describe(chat)}" for chat in chats)]
         return SlackMessage(text="\n".join(lines))
 
     async def lookup(self, query: str) -> SlackMessage:

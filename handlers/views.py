@@ -1,5 +1,6 @@
 """Modals: the edit-visitor form and the pushed-message form (new or edited)."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,8 +42,9 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Backgrou
             await ack(response_action="errors", errors=errors)  # shown under each field
             return
         await ack()
-        filled = {field: value for field, value in values.items() if value}
-        later.run(save(client, body["user"]["id"], view["private_metadata"], filled))
+        form = json.loads(view["private_metadata"])
+        changed = {f: value for f, value in values.items() if value or f in form["had"]}
+        later.run(save(client, body["user"]["id"], form["client"], changed))
 
     async def save(
         client: AsyncWebClient, user: str, client_id: str, values: dict[str, str]

@@ -149,6 +149,7 @@ async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_ca
         "clientId": "client-1",
         "name": "Jane Roe",
         "email": "jane.roe@example.org",
+        "phone": "",  # emptied in the form: cleared in Chatra
         "notes": "VIP",
     }
     assert slack.ephemeral == [
@@ -156,6 +157,7 @@ async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_ca
     ]
     card = slack.parents(CHANNEL)[0]
     assert "Jane Roe" in str(card.blocks) and "jane.roe@example.org" in str(card.blocks)
+    assert "+1 555 0100" not in str(card.blocks)
 
 
 async def test_invalid_edits_are_shown_in_the_modal_and_nothing_is_saved(bridge, slack, membrane):
@@ -202,6 +204,7 @@ async def test_app_home_lists_open_chats_and_health(bridge, slack, membrane):
 
     home = str(slack.home["U0AGENT01"]["blocks"])
     assert "*Open chats* (1)" in home and "Bob" in home and "Ann" not in home
+    assert "Bob> · waiting 0 min · nobody has it" in home
     assert f"p{bob.ts.replace('.', '')}" in home  # a link to Bob's thread
     assert "Chatra reachable through Membrane" in home and "Events waiting: 0 · failed: 0" in home
 
