@@ -104,7 +104,7 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
         "Notes": client.notes,
         "Browser": " on ".join(str(extra[k]) for k in ("browser", "os") if extra.get(k)),
         "Location": ", ".join(part for part in (client.city, client.country) if part),
-        "Visits": extra.get("visitsCount") or extra.get("visits"),
+        "Visits": extra.get("visitsCount") or _count(extra.get("visits")),
         "Last visit": extra.get("lastVisit") or extra.get("lastSeen"),
         "Started on": client.chatStartUrl,
     }
@@ -112,6 +112,9 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
         for key, value in (extra.get(group) or {}).items():
             facts[str(key)] = value
     fields = [_mrkdwn(f"*{label}*\n{plain_to_slack(str(v))}") for label, v in facts.items() if v]
+    pages = _pages(extra.get("pages") or extra.get("visitedPages"))
+    if pages:
+        fields.append(_mrkdwn(f"*Pages*\n{pages}"))
     links = [f"<{chat_link(client, dashboard_url)}|Open in Chatra>"]
     if thread:
         links.append(f"<{thread}|Open the Slack thread>")
@@ -123,6 +126,24 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
         blocks.append({"type": "section", "fields": fields[start : start + 10]})
     blocks.append(_context(" · ".join(links)))
     return SlackMessage(text=f"Visitor {name}", blocks=blocks)
+
+
+def _count(visits: object) -> object:
+    return len(visits) if isinstance(visits, list) else visits
+
+
+def _pages(pages: object, shown: int = 5) -> str | None:
+    """The last pages a visitor saw ([assumed] a list of URLs or of {url, title}), as links."""
+    if not isinstance(pages, list) or not pages:
+        return None
+    links = []
+    for page in pages[-shown:]:
+        url, title = (
+            (page.get("url"), page.get("title")) if isinstance(page, dict) else (page, None)
+        )
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            links.append(f"<{url}|{plain_to_slack(str(title or url))[:80]}>")
+    return "\n".join(links) or None
 
 
 EDIT_VISITOR = "edit_visitor"

@@ -15,6 +15,8 @@ JANE = {
     "city": "Berlin",
     "country": "Germany",
     "visitsCount": 7,
+    "lastVisit": "2026-11-20 14:02",
+    "pages": [{"url": "https://shop.example.org/pricing", "title": "Pricing <2026>"}],
     "info": {"plan": "pro"},
 }
 
@@ -42,6 +44,8 @@ async def test_lookup_by_client_id_shows_what_chatra_knows(bridge, slack, membra
         "Firefox 120 on Linux",
         "Berlin, Germany",
         "*Visits*\\n7",
+        "*Last visit*\\n2026-11-20 14:02",
+        "<https://shop.example.org/pricing|Pricing &lt;2026&gt;>",
         "*plan*\\npro",
         "Open in Chatra",
     ):
