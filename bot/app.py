@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.events import SlackEnvelope
 from bot.home import Home
 from bot.membrane import MembraneClient, TokenSource
+from bot.roster import Roster
 from bot.shared_files import SharedFiles
 from bot.slack_out import SlackOut, make_web_client
 from bot.team import Team
@@ -77,7 +78,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             process_before_response=True,  # store first, then answer Slack
         )
         membrane = _membrane_client(settings, session)
-        threads, messages, on_call, waits = Threads(db), Messages(db), OnCall(db), Waits(db)
+        threads, messages, waits = Threads(db), Messages(db), Waits(db)
+        on_call = Roster(OnCall(db), app[CLOCK])
+        rotation = settings.planned_rotation(app[CLOCK]())
+        if rotation is not None and on_call.rotate(rotation):
+            log.info("on-call rotation from %s started", settings.oncall_rotation_file)
         files = SharedFiles(
             session,
             bot_token=settings.slack_bot_token.get_secret_value(),
@@ -108,9 +113,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             nudge_after=settings.nudge_after_minutes * 60,
             escalate_after=settings.escalate_after_minutes * 60,
             files=files,
+            opening_hours=settings.opening_hours(),
+            away_message=settings.away_message,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
-        team = Team(on_call, agents)
+        team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
         home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
         handlers.register(bolt, bridge, tools, team, home)
         worker = Worker(inbox, bridge.process, arrived)

@@ -15,9 +15,11 @@ from bot.chat_to_slack import ChatToSlack
 from bot.escalation import Escalation
 from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.ports import ChatraPort, FilePort, SlackPort
+from bot.roster import Roster
+from bot.schedule import BusinessHours
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
-from storage import Agents, Inbox, InboxEvent, Messages, OnCall, SlackPosts, Threads, Waits
+from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads, Waits
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,14 @@ class Bridge:
         note_prefixes: tuple[str, ...] = ("//", "note:"),
         default_agent: str | None = None,
         idle_gap: float = 24 * 3600,
-        on_call: OnCall,
+        on_call: Roster,
         waits: Waits,
         clock: Callable[[], float] = time.time,
         nudge_after: float = 3 * 60,
         escalate_after: float = 10 * 60,
         files: FilePort,
+        opening_hours: BusinessHours | None = None,
+        away_message: str | None = None,
     ) -> None:
         self._inbox = inbox
         self._threads = threads
@@ -66,6 +70,8 @@ class Bridge:
             on_call=on_call,
             waits=waits,
             clock=clock,
+            opening_hours=opening_hours,
+            away_message=away_message,
         )
         self.replies = SlackToChatra(
             slack=slack,
@@ -89,6 +95,7 @@ class Bridge:
             threads=threads,
             on_call=on_call,
             delivery=delivery,
+            slack=slack,
             clock=clock,
             nudge_after=nudge_after,
             escalate_after=escalate_after,

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
 from bot.ports import SlackPort
+from bot.roster import Roster
+from bot.schedule import BusinessHours
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import (
     internal_discussion,
@@ -18,7 +20,7 @@ from bot.slack_views import (
     thread_link,
     visitor_card,
 )
-from storage import Agents, Messages, OnCall, Thread, Threads, Waits
+from storage import Agents, Messages, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,14 @@ class ChatToSlack:
         channel: str,
         dashboard_url: str,
         idle_gap: float,
-        on_call: OnCall,
+        on_call: Roster,
         waits: Waits,
         clock: Callable[[], float],
+        opening_hours: BusinessHours | None,
+        away_message: str | None,
     ) -> None:
+        self._opening_hours = opening_hours
+        self._away_message = away_message
         self._slack = slack
         self._delivery = delivery
         self._threads = threads
@@ -96,6 +102,7 @@ class ChatToSlack:
             notes = {  # kept with the thread: every redraw of the card shows them
                 "previous": thread_link(thread.channel, thread.thread_ts) if thread else None,
                 "on_call": self._on_call.people(),
+                "after_hours": self._after_hours(),
             }
             card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url, **notes)
             key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
@@ -105,6 +112,14 @@ class ChatToSlack:
             )
             log.info("chat %s mirrored into thread %s", client.id, ts)
         return thread
+
+    def _after_hours(self) -> str | None:
+        """Outside business hours: the line the card shows, with what the visitor was told."""
+        hours = self._opening_hours
+        if hours is None or hours.open_at(self._clock()):
+            return None
+        told = f": the visitor was told “{self._away_message}”" if self._away_message else ""
+        return f"Outside business hours ({hours}){told}"
 
     async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
         record = self._messages.claim_chatra_message(message.id, thread.client_id, message.body)

@@ -10,10 +10,13 @@ from pydantic import (
     ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.schedule import BusinessHours, Rotation, plan_rotation, zone
 
 
 class SettingsError(Exception):
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     nudge_after_minutes: float = Field(default=3.0, gt=0)
     escalate_after_minutes: float = Field(default=10.0, gt=0)
     escalation_check_seconds: float = Field(default=15.0, gt=0)
+    business_timezone: str = "UTC"  # for business hours and the on-call rotation's handover
+    business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00": new chats outside are marked
+    away_message: str | None = None  # what Chatra tells visitors outside hours, for the card
+    oncall_rotation_file: str | None = None  # JSON {"people": [...], "handover": ..., ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
@@ -116,6 +123,37 @@ class Settings(BaseSettings):
             raise SettingsError(describe_problems(None, problems))
         return settings
 
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours_readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            BusinessHours.parse(value, info.data.get("business_timezone") or "UTC")
+        return value
+
+    def opening_hours(self) -> BusinessHours | None:
+        if self.business_hours is None:
+            return None
+        return BusinessHours.parse(self.business_hours, self.business_timezone)
+
+    @field_validator("oncall_rotation_file")
+    @classmethod
+    def _rotation_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            _read_rotation(value, "UTC", 0.0)
+        return value
+
+    def planned_rotation(self, now: float) -> Rotation | None:
+        """The rotation in ONCALL_ROTATION_FILE, starting at `now` if it is new."""
+        if self.oncall_rotation_file is None:
+            return None
+        return _read_rotation(self.oncall_rotation_file, self.business_timezone, now)
+
     @field_validator("agent_map_file")
     @classmethod
     def _agent_map_readable(cls, value: str | None) -> str | None:
@@ -153,6 +191,19 @@ def _read_agent_map(path: str) -> dict[str, str]:
     ):
         raise ValueError('must hold a JSON object like {"U0123ABCD": "<Chatra agent id>"}')
     return links
+
+
+def _read_rotation(path: str, timezone: str, now: float) -> Rotation:
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+        people, handover = plan["people"], plan["handover"]
+        return plan_rotation(list(people), str(handover), plan.get("timezone", timezone), now)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"cannot read a rotation from {path} ({error}); write it like"
+            ' {"people": ["U0123ABCD", "U0456EFGH"], "handover": "monday 09:00",'
+            ' "timezone": "Europe/Berlin"}'
+        ) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

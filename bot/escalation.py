@@ -5,9 +5,11 @@ import json
 from collections.abc import Callable
 
 from bot.events import ChatraClient
+from bot.ports import SlackPort
+from bot.roster import Roster
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import escalation_dm, escalation_notice, nudge_notice, thread_link
-from storage import OnCall, Threads, Waits
+from storage import Threads, Waits
 
 
 class Escalation:
@@ -16,8 +18,9 @@ class Escalation:
         *,
         waits: Waits,
         threads: Threads,
-        on_call: OnCall,
+        on_call: Roster,
         delivery: SlackDelivery,
+        slack: SlackPort,
         clock: Callable[[], float],
         nudge_after: float,
         escalate_after: float,
@@ -26,6 +29,7 @@ class Escalation:
         self._threads = threads
         self._on_call = on_call
         self._delivery = delivery
+        self._slack = slack
         self._clock = clock
         self._nudge_after = nudge_after
         self._escalate_after = escalate_after
@@ -47,7 +51,7 @@ class Escalation:
                 link = thread_link(thread.channel, thread.thread_ts)
                 owner = json.loads(thread.notes).get("owner")
                 people = [owner] if owner else self._on_call.people()
-                for person in people:  # posted to a user id: the app's direct message with them
+                for person in await self._members(people):  # a DM: posted to the user id
                     dm = escalation_dm(name, minutes, link)
                     await self._delivery.post(f"dm:{thread.id}:{wait.since}:{person}", person, dm)
                 if not owner:  # taken: no broadcast to everyone else
@@ -55,6 +59,14 @@ class Escalation:
                     key = f"escalate:{thread.id}:{wait.since}"
                     await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
             self._waits.mark(wait.thread_id, "escalated")
+
+    async def _members(self, people: list[str]) -> list[str]:
+        """The people themselves, and the members of user groups among them, each once."""
+        members: list[str] = []
+        for someone in people:
+            group = await self._slack.group_members(someone) if someone.startswith("S") else None
+            members += [m for m in group or [someone] if m not in members]
+        return members
 
     @staticmethod
     def _name(client_json: str) -> str:

@@ -4,8 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.open_chats import describe, open_chats
-from bot.slack_views import home_view
-from storage import Inbox, Messages, OnCall, Threads, Waits
+from bot.roster import Roster
+from bot.slack_views import home_view, mention
+from storage import Inbox, Messages, Threads, Waits
 
 
 class Home:
@@ -14,7 +15,7 @@ class Home:
         threads: Threads,
         messages: Messages,
         inbox: Inbox,
-        on_call: OnCall,
+        on_call: Roster,
         waits: Waits,
         clock: Callable[[], float],
     ) -> None:
@@ -36,7 +37,7 @@ class Home:
             f"Events waiting: {pending} · failed: {failed}",
         ]
         people = self._on_call.people()
-        health.insert(0, "On call: " + (", ".join(f"<@{u}>" for u in people) or "no one"))
+        health.insert(0, "On call: " + (", ".join(map(mention, people)) or "no one"))
         last = self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")

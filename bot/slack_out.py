@@ -159,6 +159,15 @@ class SlackOut:
         user = await self._user(user_id)
         return ((user or {}).get("profile") or {}).get("email") or None
 
+    async def group_members(self, group_id: str) -> list[str]:
+        """The people in a user group (scope usergroups:read); none when Slack will not say."""
+        try:
+            response = await self._client.usergroups_users_list(usergroup=group_id)
+        except SlackApiError as error:
+            log.warning("members of user group %s unknown: %s", group_id, error.response["error"])
+            return []
+        return [str(user) for user in response.get("users") or []]
+
     async def _user(self, user_id: str) -> dict[str, Any] | None:
         if user_id not in self._users:
             try:

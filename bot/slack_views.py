@@ -26,6 +26,11 @@ class SlackMessage:
     broadcast: bool = False  # a thread reply also shown in the channel
 
 
+def mention(slack_id: str) -> str:
+    """A person (U..., W...) or a user group (S...), as Slack notifies them."""
+    return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
+
+
 def chat_link(client: ChatraClient, dashboard_url: str) -> str:
     """Where the chat lives in Chatra's dashboard (falls back to the dashboard itself)."""
     base = dashboard_url.rstrip("/")
@@ -46,6 +51,7 @@ def visitor_card(
     previous: str | None = None,
     on_call: list[str] | None = None,
     owner: str | None = None,
+    after_hours: str | None = None,
 ) -> SlackMessage:
     name = plain_to_slack(client.display_name())
     link = chat_link(client, dashboard_url)
@@ -77,9 +83,11 @@ def visitor_card(
     if owner:
         blocks.insert(1, _context(f":raised_hand: Taken by <@{owner}>"))
     if on_call is not None:
-        told = " ".join(f"<@{user}>" for user in on_call)
+        told = " ".join(map(mention, on_call))
         line = f":rotating_light: On call: {told}" if on_call else ":zzz: No one is on call"
         blocks.insert(1, _context(line))
+    if after_hours:
+        blocks.insert(1, _context(f":crescent_moon: {plain_to_slack(after_hours)}"))
     if previous:
         earlier = f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>"
         blocks.insert(1, _context(earlier))
@@ -88,10 +96,10 @@ def visitor_card(
     details = " · ".join(
         plain_to_slack(part) for part in (client.email, client.chatStartTitle or page) if part
     )
-    verb = "Chat closed" if closed else "New chat"
+    verb = "Chat closed" if closed else "New chat" + (" after hours" if after_hours else "")
     text = f"{verb}: {name}" + (f" ({details})" if details else "")
     if on_call and not closed:  # in the notification text too, so they are notified
-        text += " " + " ".join(f"<@{user}>" for user in on_call)
+        text += " " + " ".join(map(mention, on_call))
     return SlackMessage(text=text, blocks=blocks)
 
 
@@ -286,7 +294,7 @@ def nudge_notice(name: str, minutes: float) -> SlackMessage:
 
 def escalation_notice(name: str, minutes: float, on_call: list[str]) -> SlackMessage:
     """Broadcast to the channel from the thread: everyone sees the chat needs someone."""
-    told = " ".join(f"<@{user}>" for user in on_call) or "No one is on call:"
+    told = " ".join(map(mention, on_call)) or "No one is on call:"
     text = (
         f":rotating_light: {told} {plain_to_slack(name)} has waited {minutes:.0f} min"
         " without an answer."

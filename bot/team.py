@@ -1,33 +1,75 @@
 """The team: who is on call, and which Chatra agent each Slack user writes as."""
 
 import re
+from collections.abc import Callable
 
-from bot.slack_views import SlackMessage
+from bot.roster import Roster
+from bot.schedule import plan_rotation
+from bot.slack_views import SlackMessage, mention
 from bot.text import plain_to_slack
-from storage import Agents, OnCall
+from storage import Agents
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_PERSON_OR_GROUP = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 
 class Team:
-    def __init__(self, on_call: OnCall, agents: Agents) -> None:
-        self._on_call = on_call
+    def __init__(
+        self, roster: Roster, agents: Agents, clock: Callable[[], float], timezone: str
+    ) -> None:
+        self._roster = roster
         self._agents = agents
+        self._clock = clock
+        self._timezone = timezone  # for a rotation set without one
 
     def on_call(self, args: str) -> SlackMessage:
-        """`oncall` shows who is on call, `oncall @a @b` sets it, `oncall off` clears it."""
-        if args.strip().lower() == "off":
-            self._on_call.set([])
-        elif args.strip():
-            users = _MENTION.findall(args)
-            if not users:
-                return SlackMessage(text="Name people with @mentions: `/chatra oncall @you @them`.")
-            self._on_call.set(users)
-        people = self._on_call.people()
-        if not people:
-            return SlackMessage(text="No one is on call.")
-        return SlackMessage(text="On call: " + ", ".join(f"<@{user}>" for user in people))
+        """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b
+        monday 09:00 [Europe/Berlin]` rotates weekly; `oncall off` clears it."""
+        words = args.strip()
+        if words.lower() == "off":
+            self._roster.set([])
+        elif words.lower().startswith("rotation"):
+            problem = self._rotate(words.removeprefix("rotation"))
+            if problem:
+                return SlackMessage(text=problem)
+        elif words:
+            people = [m[1] or m[2] for m in _PERSON_OR_GROUP.finditer(args)]
+            if not people:
+                return SlackMessage(
+                    text="Name people or a user group with @mentions: `/chatra oncall @you @them`."
+                )
+            self._roster.set(people)
+        return SlackMessage(text=self._describe_on_call())
+
+    def _rotate(self, args: str) -> str | None:
+        people = _MENTION.findall(args)
+        when = _MENTION.sub("", args).split()
+        if not people or len(when) not in (2, 3):
+            return (
+                "Usage: `/chatra oncall rotation @first @second ... <weekday> <HH:MM> [timezone]`,"
+                " e.g. `/chatra oncall rotation @sam @kim monday 09:00 Europe/Berlin`."
+            )
+        timezone = when[2] if len(when) == 3 else self._timezone
+        try:
+            rotation = plan_rotation(people, f"{when[0]} {when[1]}", timezone, self._clock())
+        except ValueError as error:
+            return f"That rotation cannot be set: {error}."
+        self._roster.rotate(rotation)
+        return None
+
+    def _describe_on_call(self) -> str:
+        rotation = self._roster.rotation()
+        if rotation is None:
+            people = self._roster.people()
+            return "On call: " + ", ".join(map(mention, people)) if people else "No one is on call."
+        now = self._clock()
+        handover, successor = rotation.next_handover(now)
+        turns = " → ".join(map(mention, rotation.people))
+        return (
+            f"On call: {mention(rotation.on_call(now))} this week. Rotation {turns}, handing over"
+            f" {handover:%a %d %b %H:%M} {rotation.timezone} to {mention(successor)}."
+        )
 
     def agent(self, args: str, caller: str) -> SlackMessage:
         """`agent` lists who writes as whom; `agent [@user] <agent id | email>` links a person

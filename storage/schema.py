@@ -103,8 +103,20 @@ def create_schema(db: Database) -> None:
         defaults={"nudged": 0, "escalated": 0},
         if_not_exists=True,
     )
-    db["on_call"].create(  # who is notified when a chat starts
+    db["on_call"].create(  # who is notified when a chat starts (users, or user groups: S...)
         {"slack_user": str, "since": float}, pk="slack_user", if_not_exists=True
+    )
+    db["on_call_rotation"].create(  # or: one person a week, in turn (a single row, id 1)
+        {
+            "id": int,
+            "people": str,  # JSON list of Slack user ids, in turn
+            "handover_day": int,  # 0 = Monday
+            "handover_at": str,  # HH:MM, local time
+            "timezone": str,
+            "anchor": float,  # when the first person's first week began
+        },
+        pk="id",
+        if_not_exists=True,
     )
 
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

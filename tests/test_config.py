@@ -45,3 +45,21 @@ def test_socket_mode_needs_no_signing_secret():
     socket = {k: v for k, v in VALID.items() if k != "slack_signing_secret"}
     settings = load_settings(_env_file=None, **socket, slack_app_token="xapp-1-abc")
     assert settings.slack_signing_secret is None
+
+
+def test_bad_business_hours_timezone_and_rotation_file_are_named(tmp_path):
+    plan = tmp_path / "rotation.json"
+    plan.write_text('{"people": ["U1"], "handover": "funday 09:00"}')
+    with pytest.raises(SettingsError) as error:
+        load_settings(
+            _env_file=None,
+            **VALID,
+            business_timezone="Mars/Olympus",
+            business_hours="weekdays 9-5",
+            oncall_rotation_file=str(plan),
+        )
+    message = str(error.value)
+    assert "BUSINESS_TIMEZONE: unknown timezone 'Mars/Olympus'" in message
+    assert "BUSINESS_HOURS: 'weekdays 9-5' is not like 'mon-fri 09:00-18:00'" in message
+    assert "ONCALL_ROTATION_FILE: cannot read a rotation from" in message
+    assert "'funday' is not a day of the week" in message

@@ -128,3 +128,104 @@ async def test_the_first_answer_claims_and_open_lists_the_chats(app, slack, cloc
     assert lines[0] == "*Open chats* (2)"
     assert any("|Ann> · answered · taken by <@U0AGENT01>" in line for line in lines)
     assert any("|Bob> · waiting 5 min · nobody has it" in line for line in lines)
+
+
+def new_chat_card(slack, name: str):
+    return next(card for card in slack.parents(CHANNEL) if name in card.text)
+
+
+async def test_a_weekly_rotation_hands_over_on_time_and_survives_restarts(app, slack, clock):
+    # the clock starts on Friday 15 Jan 2027, 09:00 in Berlin
+    _, answer = await app.slash_command(
+        "oncall rotation <@U0AGENT01|sam> <@U0AGENT02|kim> monday 09:00 Europe/Berlin"
+    )
+    assert answer["text"] == (
+        "On call: <@U0AGENT01> this week. Rotation <@U0AGENT01> → <@U0AGENT02>, handing over"
+        " Mon 18 Jan 09:00 Europe/Berlin to <@U0AGENT02>."
+    )
+    await app.webhook(chat_event("chatStarted", "c-fri", [visitor_says("f1", "hi")], name="Fri"))
+    await app.settled()
+    assert new_chat_card(slack, "Fri").text.endswith("<@U0AGENT01>")
+
+    await app.restart()
+    clock.advance((2 * 24 + 23) * 60 + 59)  # Monday 08:59: still Sam
+    assert "On call: <@U0AGENT01> this week" in (await app.slash_command("oncall"))[1]["text"]
+    clock.advance(1)  # 09:00: Kim's week
+    await app.webhook(chat_event("chatStarted", "c-mon", [visitor_says("m1", "hi")], name="Mon"))
+    await app.settled()
+    assert new_chat_card(slack, "Mon").text.endswith("<@U0AGENT02>")
+    clock.advance(7 * 24 * 60)  # and back to Sam a week later
+    assert "On call: <@U0AGENT01> this week" in (await app.slash_command("oncall"))[1]["text"]
+
+    _, answer = await app.slash_command("oncall rotation <@U0AGENT01> someday 09:00")
+    assert answer["text"] == "That rotation cannot be set: 'someday' is not a day of the week."
+    _, answer = await app.slash_command("oncall rotation monday 09:00")
+    assert answer["text"].startswith("Usage: `/chatra oncall rotation")
+
+
+async def test_a_rotation_file_starts_once_and_keeps_its_turn_across_restarts(
+    settings, slack, clock, tmp_path
+):
+    plan = tmp_path / "rotation.json"
+    plan.write_text(
+        '{"people": ["U0AGENT02", "U0AGENT01"], "handover": "friday 10:00", "timezone": "UTC"}'
+    )
+    configured = settings.model_copy(update={"oncall_rotation_file": str(plan)})
+    running = await RunningApp(configured, clock).start()
+
+    async def on_call() -> str:
+        return (await running.slash_command("oncall"))[1]["text"]
+
+    try:  # Friday 08:00 UTC: the first person is on call until the next handover
+        assert (await on_call()).startswith("On call: <@U0AGENT02>")
+        clock.advance(3 * 60)  # 11:00: handed over at 10:00
+        assert (await on_call()).startswith("On call: <@U0AGENT01>")
+        clock.advance(7 * 24 * 60)
+        await running.restart()  # the same plan: its turn order stands
+        assert (await on_call()).startswith("On call: <@U0AGENT02>")
+    finally:
+        await running.close()
+
+
+async def test_a_user_group_on_call_is_mentioned_and_its_members_get_the_dms(app, slack, clock):
+    slack.groups["S0SUPPORT"] = ["U0AGENT01", "U0AGENT02"]
+    _, answer = await app.slash_command("oncall <!subteam^S0SUPPORT|@support>")
+    assert answer["text"] == "On call: <!subteam^S0SUPPORT>"
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    assert card.text.endswith("<!subteam^S0SUPPORT>")
+
+    clock.advance(11)
+    await wait_for(lambda: len([m for m in slack.messages if m.channel.startswith("U")]) == 2)
+    [broadcast] = [r for r in slack.replies(CHANNEL, card.ts) if r.args.get("reply_broadcast")]
+    assert broadcast.text.startswith(":rotating_light: <!subteam^S0SUPPORT> Jane has waited")
+
+
+async def test_chats_outside_business_hours_say_so_on_the_card(settings, slack, clock):
+    hours = {
+        "business_hours": "mon-fri 09:00-17:00",
+        "business_timezone": "Europe/Berlin",
+        "away_message": "We are away until Monday 9:00; we will answer by email.",
+    }
+    running = await RunningApp(settings.model_copy(update=hours), clock).start()
+    try:
+        await running.webhook(
+            chat_event("chatStarted", "c-in", [visitor_says("i", "hi")], name="In")
+        )
+        await running.settled()
+        clock.advance(9 * 60)  # Friday 18:00 in Berlin: closed
+        await running.webhook(
+            chat_event("chatStarted", "c-out", [visitor_says("o", "hi")], name="Out")
+        )
+        await running.settled()
+    finally:
+        await running.close()
+
+    inside, outside = new_chat_card(slack, "In"), new_chat_card(slack, "Out")
+    assert "business hours" not in str(inside.blocks) and inside.text.startswith("New chat: In")
+    assert outside.text.startswith("New chat after hours: Out")
+    assert (
+        ":crescent_moon: Outside business hours (Mon-Fri 09:00-17:00 Europe/Berlin): the visitor"
+        " was told “We are away until Monday 9:00; we will answer by email.”"
+    ) in str(outside.blocks)

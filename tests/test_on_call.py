@@ -44,4 +44,6 @@ async def test_no_one_on_call_is_said_on_the_card_and_on_app_home(bridge, slack)
 
 async def test_on_call_without_mentions_explains_how(bridge):
     _, answer = await bridge.slash_command("oncall sam")
-    assert answer["text"] == "Name people with @mentions: `/chatra oncall @you @them`."
+    assert answer["text"] == (
+        "Name people or a user group with @mentions: `/chatra oncall @you @them`."
+    )

@@ -82,6 +82,7 @@ class FakeSlack(FakeServer):
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
+        self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
 
     @property
     def api_url(self) -> str:
@@ -336,6 +337,12 @@ class FakeSlack(FakeServer):
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
+
+    async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
+        group = args.get("usergroup", "")
+        if group not in self.groups:
+            return _error("no_such_subteam")
+        return _ok(users=self.groups[group])
 
     def _is_user(self, channel: str) -> bool:
         """Posting to a user id writes in the app's direct message with them."""
