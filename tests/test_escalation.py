@@ -229,3 +229,14 @@ async def test_chats_outside_business_hours_say_so_on_the_card(settings, slack, 
         ":crescent_moon: Outside business hours (Mon-Fri 09:00-17:00 Europe/Berlin): the visitor"
         " was told “We are away until Monday 9:00; we will answer by email.”"
     ) in str(outside.blocks)
+
+
+async def test_a_nudge_whose_answer_slack_lost_is_not_posted_twice(app, slack, clock):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    slack.fail_next("chat.postMessage", status=500, error="internal_error", after_effect=True)
+    clock.advance(4)
+    await wait_for(lambda: slack.calls_to("conversations.replies"))  # the next check looks first
+    await checks_run()
+    assert nudges(slack, thread_ts) == [":hourglass: Jane has waited 4 min for an answer."]
