@@ -11,7 +11,6 @@ exits 1 if anything was lost, doubled or reordered.
 import argparse
 import asyncio
 import json
-import os
 import random
 import sys
 import tempfile
@@ -22,16 +21,17 @@ from typing import Any
 
 import aiohttp
 
+from bench.harness import (
+    CHANNEL,
+    JSON,
+    App,
+    app_env,
+    deliver,
+    slack_headers,
+    start_fakes,
+)
 from tests.fakes.membrane import FakeMembrane
 from tests.fakes.slack import FakeSlack
-from tests.helpers import slack_signature
-
-BOT_TOKEN = "xoxb-chaos-bot-token"
-SIGNING_SECRET = "chaos-signing-secret"
-WEBHOOK_SECRET = "chaos-webhook-secret-0123"
-CHANNEL = "C0CHAOS001"
-CONNECTION = "conn-chaos"
-MEMBRANE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImNoYW9zIn0.c2ln"
 
 
 @dataclass
@@ -65,64 +65,6 @@ class Report:
         )
 
 
-class App:
-    """`python -m bot serve` as a child process that can be killed and started again."""
-
-    def __init__(self, env: dict[str, str], url: str, log_path: Path) -> None:
-        self.env, self.url, self.log_path = env, url, log_path
-        self.process: asyncio.subprocess.Process | None = None
-        self.log = log_path.open("a")  # every run of the app appends here
-
-    async def start(self, http: aiohttp.ClientSession) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", env=self.env, stdout=self.log, stderr=self.log
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(self.url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"the app did not start; see {self.log_path}")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()  # SIGKILL: no clean-up, no goodbye
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
-        self.log.close()
-
-
-async def deliver(
-    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
-) -> None:
-    """POST until the app answers 2xx, as Chatra and Slack retry an unanswered delivery."""
-    while True:
-        try:
-            async with http.post(url, data=body, headers=headers) as response:
-                if response.status < 300:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-
-
-def slack_headers(body: bytes) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    return {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
-    }
-
-
 def visitor_messages(n: int, messages: int) -> list[dict[str, Any]]:
     """What the visitor of chat `n` writes, as Chatra's webhook carries it."""
     return [
@@ -145,7 +87,7 @@ async def run_chat(
     rng: random.Random,
 ) -> None:
     client_id, name = f"client-{n:03d}", f"Chat {n:03d}"
-    webhook = f"{app.url}/chatra/webhook/{WEBHOOK_SECRET}"
+    webhook = app.webhook_url
     visitor = visitor_messages(n, messages)
     for i in range(messages):
         event = "chatStarted" if i == 0 else "chatFragment"
@@ -153,7 +95,7 @@ async def run_chat(
         body = json.dumps(
             {"eventName": event, "client": {"id": client_id, "name": name}, "messages": batch}
         )
-        await deliver(http, webhook, body.encode(), {"Content-Type": "application/json"})
+        await deliver(http, webhook, body.encode(), JSON)
         thread_ts = await thread_of(slack, name)
         reply = {
             "type": "message",
@@ -242,31 +184,13 @@ async def chaos(
 ) -> Report:
     rng = random.Random(seed)
     report = Report(chats, messages)
-    slack = await FakeSlack(
-        BOT_TOKEN, {CHANNEL}, {"U0AGENT01": {"id": "U0AGENT01", "name": "sam"}}
-    ).start()
+    slack, membrane = await start_fakes()
     slack.post_limit = (5, 1.0)
-    membrane = await FakeMembrane(CONNECTION).start()
     membrane.latency = 1.0  # Chatra has acted, the answer is on its way: the in-doubt window
     port = 20000 + rng.randrange(20000)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK", "MEMBRANE", "CHATRA"))
-    } | {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_CHANNEL_ID": CHANNEL,
-        "SLACK_API_URL": slack.api_url,
-        "MEMBRANE_CONNECTION_ID": CONNECTION,
-        "MEMBRANE_TOKEN": MEMBRANE_TOKEN,
-        "MEMBRANE_API_URL": membrane.url,
-        "CHATRA_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "DATABASE_PATH": str(workdir / "chaos.db"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
-    env["CHATRA_ECHO_GRACE"] = str(echo_grace)
-    membrane.echo_to = f"http://127.0.0.1:{port}/chatra/webhook/{WEBHOOK_SECRET}"
-    app = App(env, f"http://127.0.0.1:{port}", workdir / "app.log")
+    env = app_env(slack, membrane, port, workdir, chatra_echo_grace=str(echo_grace))
+    app = App(env, workdir / "app.log")
+    membrane.echo_to = app.webhook_url
     started = time.monotonic()
     async with aiohttp.ClientSession() as http:
         await app.start(http)
@@ -295,12 +219,7 @@ async def chaos(
                     "messages": visitor + echoes,
                 }
             ).encode()
-            await deliver(
-                http,
-                f"{app.url}/chatra/webhook/{WEBHOOK_SECRET}",
-                body,
-                {"Content-Type": "application/json"},
-            )
+            await deliver(http, app.webhook_url, body, JSON)
         await settle(app, http, slack, membrane)
         await app.stop()
     report.sends_in_doubt = app.log_path.read_text().count("was in doubt")
