@@ -92,7 +92,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             secret=settings.chatra_webhook_secret.get_secret_value(),
         )
         bridge = Bridge(
-            slack=SlackOut(web_client),
+            slack=SlackOut(
+                web_client,
+                burst=settings.slack_post_burst,
+                per_second=settings.slack_posts_per_second,
+            ),
             chatra=membrane,
             inbox=inbox,
             threads=threads,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     membrane_retry_base_delay: float = Field(default=0.5, ge=0)
     membrane_probe_interval: float = Field(default=30.0, gt=0)
 
+    slack_posts_per_second: float = Field(default=1.0, gt=0)  # per channel, as Slack allows
+    slack_post_burst: int = Field(default=4, ge=1)
+
     chatra_webhook_secret: SecretStr
     chatra_dashboard_url: str = "https://app.chatra.io"
     chatra_echo_grace: float = Field(default=30.0, ge=0)

@@ -7,6 +7,7 @@
 import asyncio
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ class FakeMembrane(FakeServer):
         self.latency = 0.0  # seconds between running an action and answering: a kill lands there
         self.echo_to: str | None = None  # a webhook URL: Chatra echoes every agent message there
         self.echo_delay = 0.1
+        self.on_run: Callable[[str, dict[str, Any]], None] | None = None  # told of every run
         self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self.app.router.add_post("/connections/{cid}/actions/{key}/run", self._run)
@@ -96,6 +98,8 @@ class FakeMembrane(FakeServer):
         except ActionFailure as failure:
             return _fail(failure.status, failure.type, failure.message)
         self.runs.append((key, payload))
+        if self.on_run is not None:
+            self.on_run(key, payload)
         if self.latency:
             await asyncio.sleep(self.latency)
         return web.json_response({"output": output, "actionRunId": f"run-{next(self._ids)}"})

@@ -16,6 +16,7 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
 class FakeServer:
     def __init__(self) -> None:
         self.app = web.Application()
+        self.app.router.add_post("/echo", _echo)  # a bare round trip, for the bench's floor
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -26,3 +27,8 @@ class FakeServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+async def _echo(request: web.Request) -> web.Response:
+    await request.read()
+    return web.json_response({"ok": True})

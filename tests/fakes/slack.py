@@ -7,6 +7,7 @@ HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class FakeSlack(FakeServer):
         self.channels = channels
         self.users = users
         self.messages: list[Posted] = []
+        self._by_ts: dict[tuple[str, str], Posted] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: list[Fault] = []
         self._last_ts = 0.0
@@ -83,6 +85,7 @@ class FakeSlack(FakeServer):
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
         self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
+        self.on_post: Callable[[Posted], None] | None = None  # told of every new message
 
     @property
     def api_url(self) -> str:
@@ -98,7 +101,9 @@ class FakeSlack(FakeServer):
 
     def person_wrote(self, channel: str, ts: str, thread_ts: str, text: str, user: str) -> None:
         """A message a person wrote in Slack (its event is sent to the app by the test)."""
-        self.messages.append(Posted(channel, ts, text, None, thread_ts, {}, user=user))
+        posted = Posted(channel, ts, text, None, thread_ts, {}, user=user)
+        self.messages.append(posted)
+        self._by_ts[(channel, ts)] = posted
 
     def reactions_on(self, channel: str, ts: str) -> set[str]:
         posted = self._find(channel, ts)
@@ -224,12 +229,15 @@ class FakeSlack(FakeServer):
         if any(not _image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
             return _error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
         thread_ts = args.get("thread_ts") or None
-        if thread_ts and not any(m.ts == thread_ts and m.channel == channel for m in self.messages):
+        if thread_ts and (channel, thread_ts) not in self._by_ts:
             return _error("thread_not_found")
         metadata = args.get("metadata")
         metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
         posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args, metadata)
         self.messages.append(posted)
+        self._by_ts[(channel, posted.ts)] = posted
+        if self.on_post is not None:
+            self.on_post(posted)
         message = {
             "type": "message",
             "text": posted.text,
@@ -255,6 +263,7 @@ class FakeSlack(FakeServer):
         if posted is None:
             return _error("message_not_found")
         self.messages.remove(posted)
+        del self._by_ts[(posted.channel, posted.ts)]
         return _ok(channel=posted.channel, ts=posted.ts)
 
     async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
@@ -363,7 +372,7 @@ class FakeSlack(FakeServer):
         return True
 
     def _find(self, channel: str, ts: str) -> Posted | None:
-        return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+        return self._by_ts.get((channel, ts))
 
     def _next_ts(self) -> str:
         self._last_ts = max(time.time(), self._last_ts + 0.000001)
