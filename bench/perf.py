@@ -354,7 +354,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if parts & {"latency", "scale"}:
         slack, membrane = await start_fakes()
         env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
-        app = App(env, workdir / "app.log")
+        command = None
+        if args.profile:  # sample the app's stacks while it works (py-spy, from PyPI)
+            serve = [sys.executable, "-m", "bot", "serve"]
+            command = ["py-spy", "record", "--format", "raw", "-o", str(args.profile), "--", *serve]
+        app = App(env, workdir / "app.log", command)
         bench = Bench(slack, membrane, app)
         try:
             await app.start(bench.http)
@@ -373,8 +377,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 results["scale"] = asdict(scale)
                 print(f"scale: {json.dumps(asdict(scale))}")
         finally:
+            await bench.close()  # first: the app's graceful stop waits for open connections
             await app.stop()
-            await bench.close()
             await slack.stop()
             await membrane.stop()
     if "pacing" in parts:
@@ -396,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=200, help="scale: events per second")
     parser.add_argument("--seconds", type=float, default=60, help="scale: how long")
     parser.add_argument("--json", type=Path, help="where to write the results")
+    parser.add_argument(
+        "--profile", type=Path, help="run the app under py-spy; its collapsed stacks go here"
+    )
     args = parser.parse_args(argv)
     if args.quick and args.seconds == 60:
         args.seconds = 5

@@ -22,7 +22,8 @@ from bot.bridge import Bridge
 from bot.config import Settings
 from bot.events import SlackEnvelope
 from bot.home import Home
-from bot.membrane import MembraneClient, TokenSource
+from bot.membrane import HttpTransport, MembraneClient, TokenSource, Transport
+from bot.membrane_cli import CliTransport
 from bot.roster import Roster
 from bot.shared_files import SharedFiles
 from bot.slack_out import SlackOut, make_web_client
@@ -157,18 +158,31 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
 
 def _membrane_client(settings: Settings, session: aiohttp.ClientSession) -> MembraneClient:
-    tokens = TokenSource(
-        _secret(settings.membrane_token),
-        workspace_key=settings.membrane_workspace_key,
-        workspace_secret=_secret(settings.membrane_workspace_secret),
-        tenant_key=settings.membrane_tenant_key,
-    )
+    connection = settings.membrane_connection_id
+    if settings.membrane_transport == "cli":
+        transport: Transport = CliTransport(
+            settings.membrane_cli,
+            connection_id=connection,
+            timeout=settings.membrane_timeout,
+            processes=settings.membrane_cli_processes,
+        )
+    else:
+        tokens = TokenSource(
+            _secret(settings.membrane_token),
+            workspace_key=settings.membrane_workspace_key,
+            workspace_secret=_secret(settings.membrane_workspace_secret),
+            tenant_key=settings.membrane_tenant_key,
+        )
+        transport = HttpTransport(
+            session,
+            base_url=settings.membrane_api_url,
+            connection_id=connection,
+            tokens=tokens,
+            timeout=settings.membrane_timeout,
+        )
     return MembraneClient(
-        session,
-        base_url=settings.membrane_api_url,
-        connection_id=settings.membrane_connection_id,
-        tokens=tokens,
-        timeout=settings.membrane_timeout,
+        transport,
+        connection_id=connection,
         attempts=settings.membrane_retry_attempts,
         base_delay=settings.membrane_retry_base_delay,
     )

@@ -3,7 +3,7 @@
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     membrane_retry_attempts: int = Field(default=4, ge=1, le=10)
     membrane_retry_base_delay: float = Field(default=0.5, ge=0)
     membrane_probe_interval: float = Field(default=30.0, gt=0)
+    membrane_transport: Literal["http", "cli"] = "http"
+    membrane_cli: str = "membrane"  # the command, for MEMBRANE_TRANSPORT=cli
+    membrane_cli_processes: int = Field(default=4, ge=1, le=64)
 
     slack_posts_per_second: float = Field(default=1.0, gt=0)  # per channel, as Slack allows
     slack_post_burst: int = Field(default=4, ge=1)
@@ -224,7 +227,8 @@ def _mode_problems(raw: dict[str, Any]) -> list[str]:
             "SLACK_SIGNING_SECRET: required unless SLACK_APP_TOKEN (Socket Mode) is set"
         )
     minting = ("membrane_workspace_key", "membrane_workspace_secret", "membrane_tenant_key")
-    if not given("membrane_token") and not all(given(name) for name in minting):
+    uses_cli = str(raw.get("membrane_transport", "")).lower() == "cli"  # the CLI keeps its login
+    if not uses_cli and not given("membrane_token") and not all(given(n) for n in minting):
         problems.append(
             "MEMBRANE_TOKEN: required, or all of MEMBRANE_WORKSPACE_KEY,"
             " MEMBRANE_WORKSPACE_SECRET and MEMBRANE_TENANT_KEY"

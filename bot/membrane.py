@@ -1,4 +1,5 @@
-"""Membrane client: runs Chatra actions over Membrane's HTTP API, one typed method per action.
+"""Membrane client: runs Chatra actions, one typed method per action, over Membrane's HTTP API
+(or its CLI, see `bot.membrane_cli`).
 
 Wire format: `POST /connections/{id}/actions/{key}/run` with the action's input as the body;
 success is `{"output": ...}`, failure a non-2xx `{"type": ..., "message": ...}`.
@@ -8,7 +9,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import jwt
@@ -45,23 +46,23 @@ class TokenSource:
         return self._token
 
 
+class Transport(Protocol):
+    """Runs one action once: its output, or a MembraneError."""
+
+    async def run_once(self, action: str, payload: dict[str, Any]) -> Any: ...
+
+
 class MembraneClient:
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         *,
-        base_url: str,
         connection_id: str,
-        tokens: TokenSource,
-        timeout: float = 15.0,
         attempts: int = 4,
         base_delay: float = 0.5,
     ) -> None:
-        self._session = session
-        self._base_url = base_url.rstrip("/")
+        self._transport = transport
         self.connection_id = connection_id
-        self._tokens = tokens
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = attempts
         self._base_delay = base_delay
 
@@ -122,7 +123,7 @@ class MembraneClient:
         """
         for attempt in range(1, self._attempts + 1):
             try:
-                return await self._run_once(action, payload)
+                return await self._transport.run_once(action, payload)
             except MembraneError as error:
                 settle_first = error.in_doubt and not repeatable
                 if settle_first or not error.transient or attempt == self._attempts:
@@ -141,7 +142,26 @@ class MembraneClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _run_once(self, action: str, payload: dict[str, Any]) -> Any:
+
+class HttpTransport:
+    """Membrane's HTTP API: `POST /connections/{id}/actions/{key}/run`, the input as the body."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        connection_id: str,
+        tokens: TokenSource,
+        timeout: float = 15.0,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self.connection_id = connection_id
+        self._tokens = tokens
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def run_once(self, action: str, payload: dict[str, Any]) -> Any:
         url = f"{self._base_url}/connections/{self.connection_id}/actions/{action}/run"
         headers = {
             "Authorization": f"Bearer {self._tokens.token()}",
@@ -154,7 +174,7 @@ class MembraneClient:
                 body = await _json_or_none(response)
                 if response.status < 300 and isinstance(body, dict):
                     return body.get("output")
-                raise self._error(action, response.status, body)
+                raise failure(action, self.connection_id, response.status, body)
         except aiohttp.ClientConnectorError:  # never connected: the request was not sent
             raise MembraneError("network", "Membrane unreachable", transient=True) from None
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
@@ -163,30 +183,29 @@ class MembraneClient:
                 "network", f"Membrane {reason}", transient=True, in_doubt=True
             ) from None
 
-    def _error(self, action: str, status: int, body: Any) -> MembraneError:
-        body = body if isinstance(body, dict) else {}
-        kind = str(body.get("type") or f"http_{status}")
-        message = str(body.get("message") or "")
-        transient = status == 429 or status >= 500 or kind in {"concurrency", "internal"}
-        in_doubt = status >= 500  # the request arrived; whether Chatra acted is unknown
-        if kind == "connection":
-            detail = (
-                f"Chatra is disconnected in Membrane (connection {self.connection_id}):"
-                " reconnect it"
-            )
-        elif status in (401, 403):
-            detail = "Membrane refused our credentials: check MEMBRANE_TOKEN or the workspace keys"
-        elif status == 404 and kind != "dependency_error":
-            detail = f"Membrane does not know connection {self.connection_id} or action {action}"
-        elif kind == "bad_request":
-            detail = f"Chatra refused the {action} input: {message or 'bad request'}"
-        elif kind == "dependency_error":
-            detail = f"Chatra answered with an error: {message or f'HTTP {status}'}"
-        elif status == 429:
-            detail = "Membrane is rate limiting us (HTTP 429)"
-        else:
-            detail = f"Membrane error {kind} (HTTP {status}){': ' + message if message else ''}"
-        return MembraneError(kind, detail, status=status, transient=transient, in_doubt=in_doubt)
+
+def failure(action: str, connection_id: str, status: int, body: Any) -> MembraneError:
+    """A failed run as our error: a sentence for a person, and whether trying again may help."""
+    body = body if isinstance(body, dict) else {}
+    kind = str(body.get("type") or f"http_{status}")
+    message = str(body.get("message") or "")
+    transient = status == 429 or status >= 500 or kind in {"concurrency", "internal"}
+    in_doubt = status >= 500  # the request arrived; whether Chatra acted is unknown
+    if kind == "connection":
+        detail = f"Chatra is disconnected in Membrane (connection {connection_id}): reconnect it"
+    elif status in (401, 403):
+        detail = "Membrane refused our credentials: check MEMBRANE_TOKEN or the workspace keys"
+    elif status == 404 and kind != "dependency_error":
+        detail = f"Membrane does not know connection {connection_id} or action {action}"
+    elif kind == "bad_request":
+        detail = f"Chatra refused the {action} input: {message or 'bad request'}"
+    elif kind == "dependency_error":
+        detail = f"Chatra answered with an error: {message or f'HTTP {status}'}"
+    elif status == 429:
+        detail = "Membrane is rate limiting us (HTTP 429)"
+    else:
+        detail = f"Membrane error {kind} (HTTP {status}){': ' + message if message else ''}"
+    return MembraneError(kind, detail, status=status, transient=transient, in_doubt=in_doubt)
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

@@ -1,16 +1,20 @@
 """The Membrane client: tokens, the wire format, errors in words."""
 
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import jwt
 import pytest
 
 from bot.errors import MembraneError
-from bot.membrane import MembraneClient, TokenSource
+from bot.membrane import HttpTransport, MembraneClient, TokenSource
+from bot.membrane_cli import CliTransport
 from tests.conftest import CONNECTION
 
 WORKSPACE_SECRET = "workspace-secret-of-thirty-two-bytes!"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_minted_token_is_an_hs256_jwt_for_the_tenant():
@@ -36,19 +40,30 @@ def test_ready_token_is_used_as_given():
     assert TokenSource("a.b.c").token() == "a.b.c"
 
 
-@pytest.fixture
-async def client(membrane):
-    async with aiohttp.ClientSession() as session:
-        tokens = TokenSource(workspace_key="k", workspace_secret=WORKSPACE_SECRET, tenant_key="t")
+@pytest.fixture(params=["http", "cli"])
+async def client(request, membrane, tmp_path, monkeypatch):
+    """The same client over Membrane's HTTP API and over the `membrane` command (a stand-in on
+    PATH that runs the action on the same fake)."""
+    if request.param == "cli":
+        command = tmp_path / "membrane"
+        command.write_text(
+            f'#!/bin/sh\ncd "{ROOT}" && exec "{sys.executable}" -m tests.fakes.membrane_cli "$@"\n'
+        )
+        command.chmod(0o755)
+        monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
         yield MembraneClient(
-            session,
-            base_url=membrane.url,
+            CliTransport(str(command), connection_id=CONNECTION, timeout=10, processes=2),
             connection_id=CONNECTION,
-            tokens=tokens,
-            timeout=1,
             attempts=2,
             base_delay=0,
         )
+        return
+    async with aiohttp.ClientSession() as session:
+        tokens = TokenSource(workspace_key="k", workspace_secret=WORKSPACE_SECRET, tenant_key="t")
+        transport = HttpTransport(
+            session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens, timeout=1
+        )
+        yield MembraneClient(transport, connection_id=CONNECTION, attempts=2, base_delay=0)
 
 
 async def test_every_seed_action_runs_with_chatras_input_names(client, membrane):
