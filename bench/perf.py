@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -354,14 +355,17 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if parts & {"latency", "scale"}:
         slack, membrane = await start_fakes()
         env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
-        command = None
-        if args.profile:  # sample the app's stacks while it works (py-spy, from PyPI)
-            serve = [sys.executable, "-m", "bot", "serve"]
-            command = ["py-spy", "record", "--format", "raw", "-o", str(args.profile), "--", *serve]
-        app = App(env, workdir / "app.log", command)
+        app = App(env, workdir / "app.log")
         bench = Bench(slack, membrane, app)
+        profiler = None
         try:
             await app.start(bench.http)
+            if args.profile and app.process:  # sample the app's stacks (py-spy, from PyPI)
+                profiler = await asyncio.create_subprocess_exec(
+                    *("py-spy", "record", "--pid", str(app.process.pid), "--rate", "200"),
+                    *("--format", "raw", "-o", str(args.profile)),
+                    stdout=asyncio.subprocess.DEVNULL,
+                )
             if "latency" in parts:
                 print(
                     f"{'direction':<15}{'chats':>6}{'floor50':>9}{'p50 ms':>9}{'p95 ms':>9}"
@@ -377,6 +381,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 results["scale"] = asdict(scale)
                 print(f"scale: {json.dumps(asdict(scale))}")
         finally:
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled, and ends
+                await profiler.wait()
             await bench.close()  # first: the app's graceful stop waits for open connections
             await app.stop()
             await slack.stop()

@@ -6,7 +6,6 @@ pending by a stop or a crash are picked up again on the next start.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -47,11 +46,19 @@ class Worker:
                 for event in self._inbox.pending(after_id=self._last_id, limit=max(room, 0)):
                     self._last_id = event.id
                     self._chain(event)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), self._poll_interval)
+                await self._next_arrival()
         finally:
             for task in list(self._tails.values()):
                 task.cancel()
+
+    async def _next_arrival(self) -> None:
+        """Until an event arrives or the poll interval passes. Not `asyncio.wait_for`: on 3.11 it
+        can swallow a cancellation that lands as the wait ends, and then a stop never ends."""
+        arrival = asyncio.ensure_future(self._arrived.wait())
+        try:
+            await asyncio.wait([arrival], timeout=self._poll_interval)
+        finally:
+            arrival.cancel()
 
     async def drain(self) -> None:
         """Wait until every dispatched event has finished (for tests and a clean stop)."""
