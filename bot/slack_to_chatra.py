@@ -104,16 +104,21 @@ class SlackToChatra:
         several messages, each recorded on its own (`<ts>#<n>`), so a rerun sends only the rest.
         """
         channel, ts = thread.channel, reply.ts
-        await self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
-        agent_id = await self._writing_as(thread, reply.user)
-        for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
-            piece_id = record_id
-            if n:
-                piece_id = self._messages.claim_slack_reply(
-                    f"{ts}#{n}", thread.client_id, piece, reply.user
-                ).id
-            if not await self._send_piece(thread, piece_id, reply, piece, agent_id, was_held):
-                return
+        pending = asyncio.create_task(  # shown while sending, not before: the visitor comes first
+            self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
+        )
+        try:
+            agent_id = await self._writing_as(thread, reply.user)
+            for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
+                piece_id = record_id
+                if n:
+                    piece_id = self._messages.claim_slack_reply(
+                        f"{ts}#{n}", thread.client_id, piece, reply.user
+                    ).id
+                if not await self._send_piece(thread, piece_id, reply, piece, agent_id, was_held):
+                    return
+        finally:
+            await pending  # the next state replaces it
         self._messages.update(record_id, state="sent")
         if self._messages.held():
             await self._resume()
@@ -147,7 +152,7 @@ class SlackToChatra:
             if arrived:
                 return True
         for attempt in range(1, self._send_attempts + 1):
-            self._messages.update(record_id, state="sending", sent_text=text)
+            self._messages.start_sending(record_id, text)
             try:
                 chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
             except MembraneError as error:

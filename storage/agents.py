@@ -10,9 +10,15 @@ class Agents:
 
     def remember(self, agents: list[dict[str, str | None]]) -> None:
         """Keep the agents a webhook listed (id, name, email), newest details winning."""
-        if agents:
+        rows = [(a["id"], a.get("name"), a.get("email")) for a in agents]
+        if rows:
             with self._db.conn:
-                self._db["agents"].upsert_all(agents, pk="id")
+                self._db.conn.executemany(
+                    "INSERT INTO agents (id, name, email) VALUES (?, ?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET name = excluded.name, email = excluded.email"
+                    " WHERE (name, email) IS NOT (excluded.name, excluded.email)",
+                    rows,
+                )
 
     def by_email(self, email: str) -> str | None:
         row = self._db.execute(

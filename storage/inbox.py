@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.database import durable, update_row
+
 
 @dataclass(frozen=True)
 class InboxEvent:
@@ -23,8 +25,8 @@ class Inbox:
     def add(self, source: str, dedupe_key: str, conversation: str, payload: str) -> int | None:
         """Store an event; None when an event with the same key was already stored."""
         try:
-            with self._db.conn:
-                cursor = self._db.execute(
+            with durable(self._db):  # acknowledged next: must survive a power cut
+                cursor = self._db.conn.execute(
                     "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
                     " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
                     [source, dedupe_key, conversation, payload, time.time()],
@@ -64,5 +66,4 @@ class Inbox:
         return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).fetchone()[0]
 
     def _set(self, event_id: int, **values: object) -> None:
-        with self._db.conn:
-            self._db["inbox"].update(event_id, values)
+        update_row(self._db, "inbox", "id", event_id, values)

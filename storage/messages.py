@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.database import durable, update_row
+
 _COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error"
 
 
@@ -56,17 +58,19 @@ class Messages:
         """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, it
         did reach the visitor; record its id so it is neither sent again nor mirrored. The sender
         marks the reply sent once all of it is."""
-        with self._db.conn:
+        with durable(self._db):  # acknowledged with the echo's webhook
             if self.by_chatra_id(chatra_id) is not None:
                 return False
-            row = self._db.execute(
+            row = self._db.conn.execute(
                 "SELECT id FROM messages WHERE client_id = ? AND origin = 'slack' AND state ="
                 " 'sending' AND chatra_id IS NULL AND sent_text = ? ORDER BY id LIMIT 1",
                 [client_id, text],
             ).fetchone()
             if row is None:
                 return False
-            self._db["messages"].update(row[0], {"chatra_id": chatra_id})
+            self._db.conn.execute(
+                "UPDATE messages SET chatra_id = ? WHERE id = ?", [chatra_id, row[0]]
+            )
         return True
 
     def pieces(self, slack_ts: str) -> list[Message]:
@@ -93,14 +97,23 @@ class Messages:
         return row is not None
 
     def update(self, message_id: int, **values: object) -> None:
-        with self._db.conn:
-            self._db["messages"].update(message_id, values)
+        update_row(self._db, "messages", "id", message_id, values)
+
+    def start_sending(self, message_id: int, text: str) -> None:
+        """About to call Chatra: on disk first, so a crash leaves the send visibly in doubt."""
+        with durable(self._db):
+            self._db.conn.execute(
+                "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
+                [text, message_id],
+            )
 
     def _insert(self, **values: object) -> None:
+        row = {**values, "state": "pending", "created_at": time.time()}
         try:
             with self._db.conn:
-                self._db["messages"].insert(
-                    {**values, "state": "pending", "created_at": time.time()}
+                self._db.conn.execute(
+                    f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    list(row.values()),
                 )
         except sqlite3.IntegrityError:
             pass  # already recorded: the caller reads the stored state

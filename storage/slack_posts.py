@@ -4,7 +4,8 @@ import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+
+from storage.database import durable, update_row
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,10 @@ class SlackPosts:
         self._db = db
 
     def get(self, key: str) -> SlackPost | None:
-        try:
-            row = self._db["slack_posts"].get(key)
-        except NotFoundError:
-            return None
-        return SlackPost(row["key"], row["ts"], row["created_at"])
+        row = self._db.conn.execute(
+            "SELECT key, ts, created_at FROM slack_posts WHERE key = ?", [key]
+        ).fetchone()
+        return SlackPost(*row) if row else None
 
     def count(self, key_prefix: str) -> int:
         return self._db.execute(
@@ -38,10 +38,13 @@ class SlackPosts:
         return row[0] if row else None
 
     def intend(self, key: str, channel: str, thread_ts: str | None) -> None:
-        row = {"key": key, "channel": channel, "thread_ts": thread_ts, "created_at": time.time()}
-        with self._db.conn:
-            self._db["slack_posts"].insert(row, ignore=True)
+        """Record a post about to be made, on disk before Slack is called."""
+        with durable(self._db):
+            self._db.conn.execute(
+                "INSERT OR IGNORE INTO slack_posts (key, channel, thread_ts, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [key, channel, thread_ts, time.time()],
+            )
 
     def posted(self, key: str, ts: str) -> None:
-        with self._db.conn:
-            self._db["slack_posts"].update(key, {"ts": ts})
+        update_row(self._db, "slack_posts", "key", key, {"ts": ts})

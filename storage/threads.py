@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.database import update_row
+
 _COLUMNS = "id, client_id, channel, thread_ts, status, client, notes, updated_at"
 
 
@@ -50,14 +52,11 @@ class Threads:
         return Thread(thread_id, client_id, channel, thread_ts, "open", client, notes, now)
 
     def update(self, thread_id: int, *, status: str, client: str) -> None:
-        with self._db.conn:
-            self._db["threads"].update(
-                thread_id, {"status": status, "client": client, "updated_at": time.time()}
-            )
+        values = {"status": status, "client": client, "updated_at": time.time()}
+        update_row(self._db, "threads", "id", thread_id, values)
 
     def set_notes(self, thread_id: int, notes: str) -> None:
-        with self._db.conn:
-            self._db["threads"].update(thread_id, {"notes": notes})
+        update_row(self._db, "threads", "id", thread_id, {"notes": notes})
 
     def by_id(self, thread_id: int) -> Thread | None:
         return self._one("id = ?", thread_id)
