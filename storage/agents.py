@@ -1,7 +1,6 @@
 """Chatra agents and which Slack user writes as which of them."""
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 
 
 class Agents:
@@ -27,10 +26,8 @@ class Agents:
         return row[0] if row else None
 
     def name(self, agent_id: str) -> str | None:
-        try:
-            return self._db["agents"].get(agent_id)["name"]
-        except NotFoundError:
-            return None
+        row = self._db.conn.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).fetchone()
+        return row[0] if row else None
 
     def link(self, links: dict[str, str]) -> None:
         rows = [{"slack_user": user, "agent_id": agent} for user, agent in links.items()]
@@ -53,7 +50,7 @@ class Agents:
         return id_or_email
 
     def linked(self, slack_user: str) -> str | None:
-        try:
-            return self._db["agent_links"].get(slack_user)["agent_id"]
-        except NotFoundError:
-            return None
+        row = self._db.conn.execute(
+            "SELECT agent_id FROM agent_links WHERE slack_user = ?", [slack_user]
+        ).fetchone()
+        return row[0] if row else None
