@@ -30,8 +30,8 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
-from tests.fakes.membrane import FakeMembrane
-from tests.fakes.slack import FakeSlack
+from sandbox.membrane import FakeMembrane
+from sandbox.slack import FakeSlack
 
 
 @dataclass

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_settings
-from tests.fakes.membrane import FakeMembrane
-from tests.fakes.slack import FakeSlack
+from sandbox.membrane import FakeMembrane
+from sandbox.slack import FakeSlack
 from tests.helpers import RunningApp, chat_event, visitor_says
 
 BOT_TOKEN, SIGNING_SECRET = "xoxb-fuzz-token", "fuzz-signing-secret"

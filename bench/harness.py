@@ -8,9 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.fakes.membrane import FakeMembrane
-from tests.fakes.slack import FakeSlack
-from tests.helpers import slack_signature
+from sandbox.membrane import FakeMembrane
+from sandbox.slack import FakeSlack, slack_signature
 
 BOT_TOKEN = "xoxb-bench-bot-token"
 SIGNING_SECRET = "bench-signing-secret"

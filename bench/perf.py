@@ -54,8 +54,8 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
-from tests.fakes.membrane import API_VERSION, FakeMembrane
-from tests.fakes.slack import FakeSlack
+from sandbox.membrane import API_VERSION, FakeMembrane
+from sandbox.slack import FakeSlack
 from tests.helpers import wait_for
 
 UNPACED = {"slack_posts_per_second": "100000", "slack_post_burst": "100000"}

@@ -55,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"chatra-bridge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the bridge (settings from the environment or .env)")
+    commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve()
+    if args.command == "demo":
+        from bot.demo import main as demo
+
+        return demo()
     return 1

@@ -3,8 +3,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Settings, load_settings
-from tests.fakes.membrane import FakeMembrane
-from tests.fakes.slack import FakeSlack
+from sandbox.membrane import FakeMembrane
+from sandbox.slack import FakeSlack
 from tests.helpers import RunningApp
 
 BOT_TOKEN = "xoxb-test-0000-bot-token"

@@ -1,8 +1,6 @@
 """Driving the real app over HTTP: signed Slack requests, Chatra webhooks, waiting for effects."""
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 import urllib.parse
@@ -14,8 +12,8 @@ from aiohttp import web
 
 from bot.app import INBOX, WORKER, create_app
 from bot.config import Settings
-from tests.fakes.server import serve_locally
-from tests.fakes.slack import TEAM_ID
+from sandbox.server import serve_locally
+from sandbox.slack import TEAM_ID, slack_signature
 
 
 async def wait_for(condition: Callable[[], Any], within: float = 5.0) -> Any:
@@ -29,11 +27,6 @@ async def wait_for(condition: Callable[[], Any], within: float = 5.0) -> Any:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(0.02)
-
-
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def chat_event(

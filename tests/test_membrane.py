@@ -47,7 +47,7 @@ async def client(request, membrane, tmp_path, monkeypatch):
     if request.param == "cli":
         command = tmp_path / "membrane"
         command.write_text(
-            f'#!/bin/sh\ncd "{ROOT}" && exec "{sys.executable}" -m tests.fakes.membrane_cli "$@"\n'
+            f'#!/bin/sh\ncd "{ROOT}" && exec "{sys.executable}" -m sandbox.membrane_cli "$@"\n'
         )
         command.chmod(0o755)
         monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.server import FakeServer
+from sandbox.server import FakeServer
 
 API_VERSION = "2025-10-21"
 

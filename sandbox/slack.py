@@ -4,6 +4,8 @@ Answers are HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`
 HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds.micro" strings.
 """
 
+import hashlib
+import hmac
 import itertools
 import json
 import time
@@ -14,7 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.server import FakeServer
+from sandbox.server import FakeServer
 
 BOT_USER_ID = "UBOT000001"
 BOT_ID = "BBOT000001"
@@ -104,6 +106,14 @@ class FakeSlack(FakeServer):
         posted = Posted(channel, ts, text, None, thread_ts, {}, user=user)
         self.messages.append(posted)
         self._by_ts[(channel, ts)] = posted
+
+    def person_edited(self, channel: str, ts: str, text: str) -> None:
+        posted = self._by_ts[(channel, ts)]
+        posted.history.append(posted.text)
+        posted.text = text
+
+    def person_deleted(self, channel: str, ts: str) -> None:
+        self.messages.remove(self._by_ts.pop((channel, ts)))
 
     def reactions_on(self, channel: str, ts: str) -> set[str]:
         posted = self._find(channel, ts)
@@ -409,3 +419,8 @@ def _ok(**fields: Any) -> web.Response:
 
 def _error(error: str) -> web.Response:
     return web.json_response({"ok": False, "error": error})
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

@@ -8,7 +8,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from tests.fakes.membrane import API_VERSION
+from sandbox.membrane import API_VERSION
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImNsaSJ9.c2ln"  # what `membrane login` stored
 
