@@ -78,7 +78,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             signing_secret=_secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
         )
-        membrane = _membrane_client(settings, session)
+        membrane = membrane_client(settings, session)
         threads, messages, waits = Threads(db), Messages(db), Waits(db)
         on_call = Roster(OnCall(db), app[CLOCK])
         rotation = settings.planned_rotation(app[CLOCK]())
@@ -157,7 +157,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             db.close()
 
 
-def _membrane_client(settings: Settings, session: aiohttp.ClientSession) -> MembraneClient:
+def membrane_tokens(settings: Settings) -> TokenSource:
+    return TokenSource(
+        _secret(settings.membrane_token),
+        workspace_key=settings.membrane_workspace_key,
+        workspace_secret=_secret(settings.membrane_workspace_secret),
+        tenant_key=settings.membrane_tenant_key,
+    )
+
+
+def membrane_client(settings: Settings, session: aiohttp.ClientSession) -> MembraneClient:
     connection = settings.membrane_connection_id
     if settings.membrane_transport == "cli":
         transport: Transport = CliTransport(
@@ -167,17 +176,11 @@ def _membrane_client(settings: Settings, session: aiohttp.ClientSession) -> Memb
             processes=settings.membrane_cli_processes,
         )
     else:
-        tokens = TokenSource(
-            _secret(settings.membrane_token),
-            workspace_key=settings.membrane_workspace_key,
-            workspace_secret=_secret(settings.membrane_workspace_secret),
-            tenant_key=settings.membrane_tenant_key,
-        )
         transport = HttpTransport(
             session,
             base_url=settings.membrane_api_url,
             connection_id=connection,
-            tokens=tokens,
+            tokens=membrane_tokens(settings),
             timeout=settings.membrane_timeout,
         )
     return MembraneClient(

@@ -56,9 +56,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the bridge (settings from the environment or .env)")
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
+    checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
+    checking.add_argument("--json", action="store_true", help="machine-readable findings")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve()
+    if args.command == "check":
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            print(error, file=sys.stderr)
+            return 1
+        from bot.check import check
+
+        return check(settings, args.json)
     if args.command == "demo":
         from bot.demo import main as demo
 

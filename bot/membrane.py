@@ -21,6 +21,22 @@ TOKEN_TTL = 3600
 log = logging.getLogger(__name__)
 
 
+# The input fields each wrapper below may send; `chatra-bridge check` compares them with the
+# input schema each action declares on the connection.
+ACTION_FIELDS = {
+    "send-agent-message": ("clientId", "text", "agentId"),
+    "edit-agent-message": ("messageId", "text"),
+    "delete-agent-message": ("messageId",),
+    "get-message": ("messageId",),
+    "get-client": ("clientId",),
+    "update-client": ("clientId", "name", "email", "phone", "notes"),
+    "send-pushed-message": ("clientId", "text", "agentId", "groupId"),
+    "get-pushed-message": ("messageId",),
+    "edit-pushed-message": ("messageId", "text"),
+    "delete-pushed-message": ("messageId",),
+}
+
+
 class TokenSource:
     """A ready token, or one minted from workspace credentials and re-minted before it expires."""
 
@@ -66,7 +82,7 @@ class MembraneClient:
         self._attempts = attempts
         self._base_delay = base_delay
 
-    # -- one typed wrapper per action: the only place that knows each action's input names --
+    # -- one typed wrapper per action: with ACTION_FIELDS, the only place that knows input names --
 
     async def send_agent_message(
         self, client_id: str, text: str, agent_id: str | None = None

@@ -19,6 +19,21 @@ from sandbox.server import FakeServer
 API_VERSION = "2025-10-21"
 
 
+# Each action's input as the Chatra connector declares it: (required, optional), see chatra.md.
+INPUTS = {
+    "send-agent-message": (("clientId", "text"), ("agentId",)),
+    "get-message": (("messageId",), ()),
+    "edit-agent-message": (("messageId", "text"), ()),
+    "delete-agent-message": (("messageId",), ()),
+    "send-pushed-message": (("clientId", "text"), ("agentId", "groupId")),
+    "get-pushed-message": (("messageId",), ()),
+    "edit-pushed-message": (("messageId", "text"), ()),
+    "delete-pushed-message": (("messageId",), ()),
+    "get-client": (("clientId",), ()),
+    "update-client": (("clientId",), ("name", "email", "phone", "notes")),
+}
+
+
 @dataclass
 class Fault:
     action: str | None  # None: any action
@@ -48,6 +63,9 @@ class FakeMembrane(FakeServer):
         self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self.app.router.add_post("/connections/{cid}/actions/{key}/run", self._run)
+        self.app.router.add_get("/connections/{cid}", self._connection)
+        self.app.router.add_get("/connections/{cid}/actions/{key}", self._action)
+        self.disconnected = False  # Chatra's authorisation lapsed: the user must reconnect
 
     def fail_next(self, action: str | None = None, *, times: int = 1, **fault: Any) -> None:
         self.faults += [Fault(action, **fault) for _ in range(times)]
@@ -58,6 +76,40 @@ class FakeMembrane(FakeServer):
     def visible_messages(self, client_id: str) -> list[str]:
         """What the visitor sees: agent messages that were not deleted, in order."""
         return [m["text"] for m in self.messages.values() if m["clientId"] == client_id]
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token.count(".") != 2 or (self.tokens is not None and token not in self.tokens):
+            return _fail(401, "unauthorized", "Invalid or missing token")
+        if request.match_info["cid"] != self.connection_id:
+            return _fail(404, "not_found", "Connection not found")
+        return None
+
+    async def _connection(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        return web.json_response(
+            {
+                "id": self.connection_id,
+                "name": "Chatra",
+                "integration": {"key": "chatra"},
+                "disconnected": self.disconnected,
+            }
+        )
+
+    async def _action(self, request: web.Request) -> web.Response:
+        """An action's definition, with the input schema the connector declares."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        key = request.match_info["key"]
+        if key not in INPUTS:
+            return _fail(404, "not_found", f"Action {key} not found")
+        required, optional = INPUTS[key]
+        properties = {name: {"type": "string"} for name in (*required, *optional)}
+        schema = {"type": "object", "properties": properties, "required": list(required)}
+        return web.json_response({"key": key, "name": key, "inputSchema": schema})
 
     async def _run(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -84,6 +136,8 @@ class FakeMembrane(FakeServer):
             return _fail(fault.status, fault.type, fault.message)
         if request.match_info["cid"] != self.connection_id:
             return _fail(404, "not_found", "Connection not found")
+        if self.disconnected:
+            return _fail(400, "connection", "Connection is disconnected: reconnect it")
         action = getattr(self, "_" + key.replace("-", "_"), None)
         if action is None:
             return _fail(404, "not_found", f"Action {key} not found")

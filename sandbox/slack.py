@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.check import SCOPES
 from sandbox.server import FakeServer
 
 BOT_USER_ID = "UBOT000001"
@@ -70,7 +71,9 @@ class FakeSlack(FakeServer):
         self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self.rate_limited = 0  # 429s answered for posting too fast
-        self.channels = channels
+        self.channels = channels  # where the bot is a member
+        self.other_channels: set[str] = set()  # channels that exist, without the bot
+        self.scopes = set(SCOPES)  # what the token was granted: what manifest.yml asks
         self.users = users
         self.messages: list[Posted] = []
         self._by_ts: dict[tuple[str, str], Posted] = {}
@@ -157,7 +160,7 @@ class FakeSlack(FakeServer):
         return await handler(args)
 
     async def _auth_test(self, args: dict[str, Any]) -> web.Response:
-        return _ok(
+        response = _ok(
             url="https://fake.slack.com/",
             team="Fake",
             user="chatra-bridge",
@@ -165,6 +168,8 @@ class FakeSlack(FakeServer):
             user_id=BOT_USER_ID,
             bot_id=BOT_ID,
         )
+        response.headers["X-OAuth-Scopes"] = ",".join(sorted(self.scopes))  # as Slack does
+        return response
 
     async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
         return _ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
@@ -279,6 +284,8 @@ class FakeSlack(FakeServer):
     async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
         """Top-level messages, newest first, paged by cursor."""
         channel = args.get("channel", "")
+        if channel in self.other_channels:
+            return _error("not_in_channel")
         if channel not in self.channels and not self._is_user(channel):
             return _error("channel_not_found")
         found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]

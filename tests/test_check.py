@@ -1,0 +1,103 @@
+"""`chatra-bridge check`: a real setup verified, what is wrong said in plain words."""
+
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+
+import sandbox.membrane
+from bot.check import SCOPES, report, run_checks
+from tests.conftest import CHANNEL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def findings_by_check(findings) -> dict[str, tuple[bool, str]]:
+    return {f.check: (f.ok, f.detail) for f in findings}
+
+
+async def test_a_ready_setup_passes_every_check_and_exits_0(settings, slack, membrane, tmp_path):
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
+        "SLACK_SIGNING_SECRET": "x" * 16,
+        "SLACK_CHANNEL_ID": CHANNEL,
+        "SLACK_API_URL": slack.api_url,
+        "MEMBRANE_CONNECTION_ID": settings.membrane_connection_id,
+        "MEMBRANE_TOKEN": settings.membrane_token.get_secret_value(),
+        "MEMBRANE_API_URL": membrane.url,
+        "CHATRA_WEBHOOK_SECRET": settings.chatra_webhook_secret.get_secret_value(),
+        "PUBLIC_URL": "https://bridge.example.org",
+        "DATABASE_PATH": str(tmp_path / "bridge.db"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        "chatra-bridge", "check", "--json", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out.decode()
+    checks = json.loads(out)["checks"]
+    assert all(check["ok"] for check in checks)
+    assert [c["check"] for c in checks][:4] == [
+        "Slack token",
+        "Slack scopes",
+        "Slack channel",
+        "Membrane connection",
+    ]
+    assert sum(c["check"].startswith("action ") for c in checks) == 10
+    assert checks[-1]["detail"] == (
+        "paste into Chatra's webhook settings:"
+        f" https://bridge.example.org/chatra/webhook/{env['CHATRA_WEBHOOK_SECRET']}"
+    )
+
+
+async def test_each_problem_is_named_with_what_to_do(
+    settings, slack, membrane, monkeypatch, tmp_path
+):
+    slack.scopes.discard("usergroups:read")
+    slack.channels.discard(CHANNEL)
+    slack.other_channels.add(CHANNEL)
+    membrane.disconnected = True
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    broken = settings.model_copy(update={"database_path": str(blocked / "bridge.db")})
+
+    findings = findings_by_check(await run_checks(broken))
+    assert findings["Slack scopes"] == (
+        False,
+        "missing usergroups:read: update the app from manifest.yml and reinstall it",
+    )
+    assert findings["Slack channel"] == (
+        False,
+        f"the bot is not in {CHANNEL}: /invite @Chatra there",
+    )
+    assert findings["Membrane connection"] == (
+        False,
+        "connection conn-chatra-1 is disconnected: reconnect Chatra in Membrane",
+    )
+    assert findings["Database"][0] is False and "is not writable" in findings["Database"][1]
+    text = report(await run_checks(broken), as_json=False)
+    assert text.splitlines()[-1] == "4 problems to fix." and "✘ Slack channel" in text
+
+    membrane.disconnected = False
+    monkeypatch.delitem(sandbox.membrane.INPUTS, "get-pushed-message")
+    monkeypatch.setitem(sandbox.membrane.INPUTS, "get-client", (("clientId", "fields"), ()))
+    findings = findings_by_check(await run_checks(settings))
+    assert findings["action get-pushed-message"] == (
+        False,
+        "not on the connection: add it to the Chatra connector",
+    )
+    assert findings["action get-client"] == (
+        False,
+        "it requires fields, which the bridge does not send",
+    )
+
+    membrane.tokens = {"some.other.token"}
+    findings = findings_by_check(await run_checks(settings))
+    assert findings["Membrane connection"][1].startswith("Membrane refused the token")
+
+
+def test_the_manifest_asks_for_the_scopes_check_expects():
+    manifest = (ROOT / "manifest.yml").read_text()
+    bot_scopes = manifest.split("bot:", 1)[1].split("settings:", 1)[0]
+    assert tuple(re.findall(r"^\s+- ([a-z:.]+)", bot_scopes, re.MULTILINE)) == SCOPES
