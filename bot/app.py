@@ -24,13 +24,14 @@ from bot.events import SlackEnvelope
 from bot.home import Home
 from bot.membrane import HttpTransport, MembraneClient, TokenSource, Transport
 from bot.membrane_cli import CliTransport
+from bot.metrics import CONTENT_TYPE, METRICS, Metrics
 from bot.roster import Roster
 from bot.shared_files import SharedFiles
 from bot.slack_out import SlackOut, make_web_client
 from bot.team import Team
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
-from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
+from handlers.chatra_webhook import BRIDGE, MAX_BODY, count_refusals, make_webhook_handler
 from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
 from storage.database import is_reachable
 
@@ -47,11 +48,13 @@ FILES = web.AppKey("files", SharedFiles)
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
     """The bridge as an aiohttp app; `clock` tells the time to the escalation timers."""
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[count_refusals])
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_services)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/files/{token}/{name}", shared_file)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
         app.router.add_post("/slack/events", slack_events)
@@ -62,7 +65,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
-    settings = app[SETTINGS]
+    settings, counters = app[SETTINGS], app[METRICS]
     db = open_database(settings.database_path)
     inbox, agents = Inbox(db), Agents(db)
     agents.link(settings.agent_links())
@@ -78,7 +81,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             signing_secret=_secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
         )
-        membrane = membrane_client(settings, session)
+        membrane = membrane_client(settings, session, counters)
         threads, messages, waits = Threads(db), Messages(db), Waits(db)
         on_call = Roster(OnCall(db), app[CLOCK])
         rotation = settings.planned_rotation(app[CLOCK]())
@@ -97,6 +100,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 web_client,
                 burst=settings.slack_post_burst,
                 per_second=settings.slack_posts_per_second,
+                metrics=counters,
             ),
             chatra=membrane,
             inbox=inbox,
@@ -124,8 +128,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
         team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
         home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
-        handlers.register(bolt, bridge, tools, team, home)
-        worker = Worker(inbox, bridge.process, arrived)
+        handlers.register(bolt, bridge, tools, team, home, counters)
+        worker = Worker(
+            inbox, bridge.process, arrived, failed=lambda kind: counters.failures.labels(kind).inc()
+        )
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,
             inbox,
@@ -166,7 +172,9 @@ def membrane_tokens(settings: Settings) -> TokenSource:
     )
 
 
-def membrane_client(settings: Settings, session: aiohttp.ClientSession) -> MembraneClient:
+def membrane_client(
+    settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None
+) -> MembraneClient:
     connection = settings.membrane_connection_id
     if settings.membrane_transport == "cli":
         transport: Transport = CliTransport(
@@ -188,6 +196,7 @@ def membrane_client(settings: Settings, session: aiohttp.ClientSession) -> Membr
         connection_id=connection,
         attempts=settings.membrane_retry_attempts,
         base_delay=settings.membrane_retry_base_delay,
+        metrics=metrics,
     )
 
 
@@ -261,6 +270,14 @@ async def shared_file(request: web.Request) -> web.StreamResponse:
         "Cache-Control": "private, max-age=86400",
     }
     return web.FileResponse(path, headers=headers)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format; the outbox and held replies are counted at each scrape."""
+    counters, db = request.app[METRICS], request.app[DATABASE]
+    counters.outbox.set(request.app[INBOX].count("pending"))
+    counters.held.set(len(Messages(db).held()))
+    return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -110,7 +110,8 @@ class ChatToSlack:
             thread = self._threads.add(
                 client.id, self._channel, ts, client.model_dump_json(), json.dumps(notes)
             )
-            log.info("chat %s mirrored into thread %s", client.id, ts)
+            context = {"chat": client.id, "slack_ts": ts}
+            log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
         return thread
 
     def _after_hours(self) -> str | None:

@@ -1,8 +1,10 @@
 """`chatra-bridge serve`: read settings, configure logging, run the server."""
 
 import argparse
+import json
 import logging
 import sys
+import time
 
 from aiohttp import web
 
@@ -18,17 +20,38 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = [s for s in secrets if len(s) >= 4]
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        return self.redact(super().format(record))
+
+    def redact(self, line: str) -> str:
         for secret in self._secrets:
             line = line.replace(secret, "[redacted]")
         return line
 
 
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line, with the chat id and Slack ts of what the line is about."""
+
+    CONTEXT = ("chat", "slack_ts")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **{key: getattr(record, key) for key in self.CONTEXT if hasattr(record, key)},
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return self.redact(json.dumps(line, ensure_ascii=False))
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", settings.secrets())
-    )
+    formatter = JsonFormatter if settings.log_format == "json" else RedactingFormatter
+    text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(formatter(text, settings.secrets()))
+    logging.Formatter.converter = time.gmtime
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

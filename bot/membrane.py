@@ -15,6 +15,7 @@ import aiohttp
 import jwt
 
 from bot.errors import MembraneError
+from bot.metrics import Metrics
 
 API_VERSION = "2025-10-21"
 TOKEN_TTL = 3600
@@ -76,7 +77,9 @@ class MembraneClient:
         connection_id: str,
         attempts: int = 4,
         base_delay: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._transport = transport
         self.connection_id = connection_id
         self._attempts = attempts
@@ -138,9 +141,12 @@ class MembraneClient:
         not run; an in-doubt failure is raised at once for the caller to settle.
         """
         for attempt in range(1, self._attempts + 1):
+            self._metrics.events_out.labels("membrane", action).inc()
             try:
-                return await self._transport.run_once(action, payload)
+                with self._metrics.action_seconds.labels(action).time():
+                    return await self._transport.run_once(action, payload)
             except MembraneError as error:
+                self._metrics.failures.labels(f"membrane:{error.kind}").inc()
                 settle_first = error.in_doubt and not repeatable
                 if settle_first or not error.transient or attempt == self._attempts:
                     if error.transient:

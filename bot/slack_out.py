@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import Metrics
 from bot.slack_views import SlackMessage
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,18 @@ def make_web_client(
 
 
 class SlackOut:
-    def __init__(self, client: AsyncWebClient, *, burst: int = 4, per_second: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        burst: int = 4,
+        per_second: float = 1.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         """Posts are paced per channel, a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
         self._client = client
+        self._metrics = metrics or Metrics()
         self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
         self._pacers: dict[str, AsyncLimiter] = defaultdict(
             lambda: AsyncLimiter(burst, burst / per_second)
@@ -82,9 +91,11 @@ class SlackOut:
             icon_emoji=message.icon_emoji,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
         )
+        self._metrics.events_out.labels("slack", "chat.postMessage").inc()
         try:
             response = await post(blocks=message.blocks)
         except SlackApiError as error:
+            self._metrics.failures.labels(f"slack:{error.response.get('error')}").inc()
             if not message.blocks or error.response.get("error") != "invalid_blocks":
                 raise
             log.warning("Slack refused the blocks of %s: posting its text alone", key)

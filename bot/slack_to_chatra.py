@@ -164,7 +164,14 @@ class SlackToChatra:
                 await self._not_sent(thread, reply, text, error, attempt, was_held)
                 return False
             self._messages.update(record_id, chatra_id=chatra_id)
-            log.info("reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id)
+            context = {"chat": thread.client_id, "slack_ts": reply.ts}
+            log.info(
+                "reply %s sent to chat %s as %s",
+                reply.ts,
+                thread.client_id,
+                chatra_id,
+                extra=context,
+            )
             return True
         raise AssertionError("unreachable")
 
@@ -381,6 +388,12 @@ class SlackToChatra:
         retry_ts: str | None = None,
     ) -> None:
         """Say in the thread what did not reach the visitor; `key` makes it appear once."""
-        log.warning("chat %s: %s not delivered: %s", thread.client_id, what.lower(), reason)
+        log.warning(
+            "chat %s: %s not delivered: %s",
+            thread.client_id,
+            what.lower(),
+            reason,
+            extra={"chat": thread.client_id},
+        )
         warning = delivery_warning(what, quoted, reason, retry_ts)
         await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)

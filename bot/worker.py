@@ -25,7 +25,9 @@ class Worker:
         base_delay: float = 1.0,
         poll_interval: float = 1.0,
         max_in_flight: int = 1000,
+        failed: Callable[[str], None] = lambda kind: None,
     ) -> None:
+        self._failed = failed  # told "event_retry" or "event_failed", for the metrics
         self._inbox = inbox
         self._handle = handle
         self._arrived = arrived
@@ -100,8 +102,10 @@ class Worker:
                         event.conversation,
                         attempt,
                         reason,
+                        extra={"chat": event.conversation},
                     )
                     self._inbox.mark_failed(event.id, reason)
+                    self._failed("event_failed")
                     return
                 delay = min(self._base_delay * 2 ** (attempt - 1), 60.0)
                 log.warning(
@@ -111,8 +115,10 @@ class Worker:
                     reason,
                     attempt + 1,
                     delay,
+                    extra={"chat": event.conversation},
                 )
                 self._inbox.record_attempt(event.id, reason)
+                self._failed("event_retry")
                 await asyncio.sleep(delay)
             else:
                 self._inbox.mark_done(event.id)

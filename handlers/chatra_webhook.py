@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.bridge import Bridge
 from bot.events import CHAT_EVENTS, ChatraWebhook, repaired
+from bot.metrics import METRICS
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -54,7 +55,9 @@ def make_webhook_handler(secret: str) -> Handler:
         body = json.dumps(data, ensure_ascii=False)  # as received, lone surrogates repaired
         stored = request.app[BRIDGE].accept_chatra(body, webhook)
         if stored:
-            log.info("chatra %s for chat %s stored", webhook.eventName, webhook.client.id)
+            request.app[METRICS].events_in.labels("chatra").inc()
+            chat = webhook.client.id
+            log.info("chatra %s for chat %s stored", webhook.eventName, chat, extra={"chat": chat})
         return web.json_response({"ok": True, "duplicate": not stored})
 
     return chatra_webhook
@@ -62,3 +65,16 @@ def make_webhook_handler(secret: str) -> Handler:
 
 def _problem(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
+
+
+@web.middleware
+async def count_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every 4xx answered to Chatra or Slack counts as bad input in the metrics."""
+    try:
+        response = await handler(request)
+    except web.HTTPClientError:
+        request.app[METRICS].failures.labels("bad_input").inc()
+        raise
+    if 400 <= response.status < 500:
+        request.app[METRICS].failures.labels("bad_input").inc()
+    return response

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.bridge import Bridge
 from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class SlackMessage(BaseModel):
         return bool(self.thread_ts) and bool(self.ts) and self.thread_ts != self.ts
 
 
-def register(app: AsyncApp, bridge: Bridge) -> None:
+def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         try:
             change = thread_change(SlackMessage.model_validate(repaired(event)))
@@ -50,7 +51,14 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if change is None:
             return
         if bridge.accept_slack(dedupe_key(body, change), change):
-            log.info("accepted %s of %s in thread %s", change.kind, change.ts, change.thread_ts)
+            metrics.events_in.labels("slack").inc()
+            log.info(
+                "accepted %s of %s in thread %s",
+                change.kind,
+                change.ts,
+                change.thread_ts,
+                extra={"slack_ts": change.ts},
+            )
 
     app.event("message")(on_message)
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot import __version__
 from tests.conftest import (
@@ -80,7 +81,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, membrane):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, membrane, log_format):
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -95,6 +97,7 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         HOST="127.0.0.1",
         PORT=str(port),
         LOG_LEVEL="DEBUG",
+        LOG_FORMAT=log_format,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -132,5 +135,11 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         output, _ = await process.communicate()
     logs = output.decode()
     assert "chatStarted for chat client-1 stored" in logs
+    if log_format == "json":  # one JSON object a line, with what each line is about
+        lines = [json.loads(line) for line in logs.splitlines()]
+        stored = next(line for line in lines if "stored" in line["message"])
+        assert (stored["level"], stored["chat"]) == ("INFO", "client-1")
+        mirrored = next(line for line in lines if "mirrored into thread" in line["message"])
+        assert mirrored["slack_ts"] == slack.parents(CHANNEL)[0].ts
     for secret in (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, MEMBRANE_TOKEN):
         assert secret not in logs

@@ -1,5 +1,6 @@
 """State lives in SQLite: a restart (same database) keeps every mapping and pending event."""
 
+import re
 import sqlite3
 
 from bot.app import DATABASE
@@ -75,3 +76,35 @@ async def test_healthz_is_503_when_the_database_is_unreachable(bridge):
     bridge.app[DATABASE].conn.close()
     status, body = await bridge.request("GET", "/healthz")
     assert status == 503 and body["database"] == "unreachable"
+
+
+async def test_metrics_count_events_actions_failures_and_the_outbox(bridge, slack, membrane):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
+    await bridge.webhook(b"{not json")
+    await bridge.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    event = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U0AGENT01",
+        "text": "Hello!",
+        "ts": "1800000001.000001",
+        "thread_ts": thread_ts,
+    }
+    await bridge.slack_event(event, "EvMETRICS1")
+    await bridge.settled()
+
+    status, text = await bridge.request("GET", "/metrics")
+    assert status == 200
+    for line in (
+        'chatra_bridge_events_in_total{source="chatra"} 1.0',
+        'chatra_bridge_events_in_total{source="slack"} 1.0',
+        'chatra_bridge_events_out_total{call="send-agent-message",target="membrane"} 1.0',
+        'chatra_bridge_membrane_action_seconds_count{action="send-agent-message"} 1.0',
+        'chatra_bridge_failures_total{type="bad_input"} 1.0',
+        "chatra_bridge_outbox_depth 0.0",
+        "chatra_bridge_held_replies 0.0",
+    ):
+        assert line in text
+    posts = re.search(r'events_out_total\{call="chat.postMessage",target="slack"\} (\d+)', text)
+    assert posts and int(posts[1]) == len(slack.messages)
