@@ -1,15 +1,20 @@
 """`chatra-bridge serve`: read settings, configure logging, run the server."""
 
 import argparse
+import contextlib
 import json
 import logging
+import sqlite3
 import sys
 import time
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot import __version__
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+from storage import maintenance, open_database
+from storage.schema import SchemaTooNew
 
 
 class RedactingFormatter(logging.Formatter):
@@ -71,6 +76,34 @@ def serve() -> int:
     return 0
 
 
+def database_care(args: argparse.Namespace) -> int:
+    path = args.database or DatabaseSettings().database_path
+    try:
+        age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
+        db = open_database(path, migrate=False)  # `db migrate` says what it changed
+        with contextlib.closing(db.conn):
+            print(_care(db, path, args, age))
+    except (ValueError, SchemaTooNew, sqlite3.Error, OSError) as error:
+        print(f"chatra-bridge db: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
+    if args.action == "migrate":
+        before, after = maintenance.migrate(db)
+        return f"{path}: " + (f"schema {before} -> {after}" if before != after else "up to date")
+    if args.action == "stats":
+        return json.dumps(maintenance.stats(db, path), indent=2)
+    if args.action == "prune":
+        deleted = maintenance.prune(db, age)
+        if args.vacuum:
+            db.conn.execute("VACUUM")
+        return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
+    size = maintenance.backup(db, args.destination)
+    return f"{path} copied to {args.destination} ({size / 2**20:.1f} MB)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chatra-bridge", description="Run Chatra live chat from Slack."
@@ -81,7 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
+    database = commands.add_parser("db", help="database care: migrate, stats, prune, backup")
+    database.add_argument("--database", help="the SQLite file (default: DATABASE_PATH)")
+    care = database.add_subparsers(dest="action", required=True)
+    care.add_parser("migrate", help="bring the schema up to date (serve does it too)")
+    care.add_parser("stats", help="what is stored, as JSON")
+    pruning = care.add_parser("prune", help="delete what is old and no longer needed")
+    pruning.add_argument("--older-than", required=True, help="an age like 90d, 12h or 30m")
+    pruning.add_argument("--vacuum", action="store_true", help="then give the space back")
+    copying = care.add_parser("backup", help="an online copy, safe while the bridge runs")
+    copying.add_argument("destination")
     args = parser.parse_args(argv)
+    if args.command == "db":
+        return database_care(args)
     if args.command == "serve":
         return serve()
     if args.command == "check":

@@ -200,6 +200,13 @@ def _read_agent_map(path: str) -> dict[str, str]:
     return links
 
 
+class DatabaseSettings(BaseSettings):
+    """Only where the database is: what `chatra-bridge db` needs."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    database_path: str = "./chatra-bridge.db"
+
+
 def _read_rotation(path: str, timezone: str, now: float) -> Rotation:
     try:
         plan = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from storage.schema import create_schema
 
 
-def open_database(path: str | Path) -> Database:
+def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (and create if needed) the database in WAL mode.
 
     Commits survive a crash of the process (`synchronous=NORMAL`); those that must also survive a
@@ -25,7 +25,8 @@ def open_database(path: str | Path) -> Database:
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA busy_timeout = 5000")
-    create_schema(db)
+    if migrate:
+        create_schema(db)
     return db
 
 

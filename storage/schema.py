@@ -6,11 +6,25 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: on-call rotation, slack_posts looked up by (channel, ts)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer chatra-bridge: running older code on it could harm."""
+
+
+def schema_version(db: Database) -> int:
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def create_schema(db: Database) -> None:
-    """Create missing tables and indexes; safe to run on every start."""
+    """Create missing tables and indexes; safe to run on every start. Every change so far only
+    adds tables and indexes; one that alters existing rows would run here, by version."""
+    if schema_version(db) > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the database has schema {schema_version(db)}, this chatra-bridge knows"
+            f" {SCHEMA_VERSION}: upgrade chatra-bridge"
+        )
     db["inbox"].create(
         {
             "id": int,

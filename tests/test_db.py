@@ -1,0 +1,74 @@
+"""Database care: a versioned schema, stats, pruning what is old, an online backup."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storage import maintenance, open_database
+from storage.schema import SCHEMA_VERSION, SchemaTooNew
+from tests.helpers import chat_event, visitor_says
+
+CLI = str(Path(sys.executable).parent / "chatra-bridge")
+
+
+def db_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, "db", *args], capture_output=True, text=True, timeout=60)
+
+
+async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, settings, tmp_path):
+    await bridge.webhook(chat_event("chatStarted", "old", [visitor_says("o1", "hi")], name="Old"))
+    await bridge.webhook(
+        chat_event("chatTranscript", "old", [visitor_says("o1", "hi")], name="Old")
+    )
+    await bridge.webhook(chat_event("chatStarted", "new", [visitor_says("n1", "hi")], name="New"))
+    await bridge.settled()
+    path = settings.database_path
+
+    stats = json.loads(db_command("--database", path, "stats").stdout)
+    assert stats["schema_version"] == SCHEMA_VERSION
+    assert stats["inbox"] == {"done": 3} and stats["threads"] == {"closed": 1, "open": 1}
+
+    copy = tmp_path / "copy.db"
+    result = db_command("--database", path, "backup", str(copy))  # while the bridge runs
+    assert result.returncode == 0 and "copied to" in result.stdout
+    with sqlite3.connect(copy) as backup:
+        assert backup.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+
+    db = open_database(path)
+    assert maintenance.prune(db, 90 * 86400) == {  # nothing is 90 days old yet
+        "inbox": 0,
+        "slack_posts": 0,
+        "messages": 0,
+        "threads": 0,
+    }
+    later = time.time() + 91 * 86400
+    deleted = maintenance.prune(db, 90 * 86400, now=later)
+    assert deleted["inbox"] == 3 and deleted["threads"] == 1  # the open chat's thread is kept
+    open_threads = db.conn.execute("SELECT client_id FROM threads").fetchall()
+    assert open_threads == [("new",)]
+    db.close()
+
+
+def test_migrate_says_what_it_changed_and_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "bridge.db"
+    sqlite3.connect(path).close()
+    assert db_command("--database", str(path), "migrate").stdout.strip() == (
+        f"{path}: schema 0 -> {SCHEMA_VERSION}"
+    )
+    assert db_command("--database", str(path), "migrate").stdout.strip() == f"{path}: up to date"
+
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(SchemaTooNew):
+        open_database(path)
+    result = db_command("--database", str(path), "migrate")
+    assert result.returncode == 1
+    assert "the database has schema 99, this chatra-bridge knows" in result.stderr
+
+    result = db_command("--database", str(path), "prune", "--older-than", "soon")
+    assert result.returncode == 1 and "not an age like 90d" in result.stderr
