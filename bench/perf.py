@@ -13,10 +13,11 @@ Membrane on 127.0.0.1 and measures, in one run:
                  depth over time, and every message counted on both sides
   pacing         300 messages into 30 threads of one channel, the fake Slack enforcing
                  1 post/s per channel with bursts of 5, the bridge at its default pacing
+  transports     the cost of one Membrane action over HTTP and through the `membrane` command
 
     python -m bench.perf                     # everything, about 8 minutes
     python -m bench.perf --quick             # small sizes, about 1 minute
-    python -m bench.perf --only latency      # one part: latency, scale or pacing
+    python -m bench.perf --only latency      # one part: latency, scale, pacing or transports
 
 Prints a table and writes bench/results/perf-<date>.json (or --json PATH) so runs can be compared.
 """
@@ -54,7 +55,10 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
+from bot.membrane import HttpTransport, MembraneClient, TokenSource
+from bot.membrane_cli import CliTransport
 from sandbox.membrane import API_VERSION, FakeMembrane
+from sandbox.membrane_cli import install
 from sandbox.slack import FakeSlack
 from tests.helpers import wait_for
 
@@ -321,6 +325,40 @@ async def measure_pacing(workdir: Path, threads: int, per_thread: int) -> Pacing
     return Pacing(threads, posts, round(seconds, 1), theoretical, slack.rate_limited)
 
 
+async def measure_transports(workdir: Path, runs: int) -> dict[str, Any]:
+    """The cost of one action (get-client) over Membrane's HTTP API and through the `membrane`
+    command. The command here is the sandbox's Python stand-in; the real one starts Node."""
+    membrane = await FakeMembrane(CONNECTION).start()
+    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
+    command = install(workdir)
+    os.environ["FAKE_MEMBRANE_URL"] = membrane.url
+    results = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            tokens = TokenSource(MEMBRANE_TOKEN)
+            transports = {
+                "http": HttpTransport(
+                    session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens
+                ),
+                "cli (stand-in)": CliTransport(str(command), connection_id=CONNECTION),
+            }
+            for name, transport in transports.items():
+                client = MembraneClient(transport, connection_id=CONNECTION)
+                times = []
+                for _ in range(runs):
+                    began = time.perf_counter()
+                    await client.get_client("c1")
+                    times.append((time.perf_counter() - began) * 1000)
+                results[name] = {
+                    "runs": runs,
+                    "p50_ms": round(statistics.median(times), 2),
+                    "mean_ms": round(statistics.fmean(times), 2),
+                }
+    finally:
+        await membrane.stop()
+    return results
+
+
 def free_port() -> int:
     import socket
 
@@ -351,7 +389,7 @@ def print_row(floor: Latency, bridge: Latency) -> None:
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     print(f"machine: {results['machine']}")
-    parts = {args.only} if args.only else {"latency", "scale", "pacing"}
+    parts = {args.only} if args.only else {"latency", "scale", "pacing", "transports"}
     if parts & {"latency", "scale"}:
         slack, membrane = await start_fakes()
         env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
@@ -392,7 +430,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pacing = await measure_pacing(workdir, 3 if args.quick else 30, 10)
         results["pacing"] = asdict(pacing)
         print(f"pacing: {json.dumps(asdict(pacing))}")
-    results["membrane_cli_vs_http"] = "no membrane CLI transport in the app yet"
+    if "transports" in parts:
+        results["membrane_cli_vs_http"] = await measure_transports(
+            workdir, 10 if args.quick else 50
+        )
+        print(f"membrane per action: {json.dumps(results['membrane_cli_vs_http'])}")
     return results
 
 
@@ -403,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
-    parser.add_argument("--only", choices=["latency", "scale", "pacing"])
+    parser.add_argument("--only", choices=["latency", "scale", "pacing", "transports"])
     parser.add_argument("--rate", type=int, default=200, help="scale: events per second")
     parser.add_argument("--seconds", type=float, default=60, help="scale: how long")
     parser.add_argument("--json", type=Path, help="where to write the results")

@@ -4,13 +4,23 @@
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from sandbox.membrane import API_VERSION
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImNsaSJ9.c2ln"  # what `membrane login` stored
+
+
+def install(directory: Path) -> Path:
+    """Put a `membrane` command that runs this stand-in into `directory`; returns its path."""
+    command = directory / "membrane"
+    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m sandbox.membrane_cli "$@"\n')
+    command.chmod(0o755)
+    return command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", default="{}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    base = __import__("os").environ["FAKE_MEMBRANE_URL"]
+    base = os.environ["FAKE_MEMBRANE_URL"]
     request = urllib.request.Request(
         f"{base}/connections/{args.connectionId}/actions/{args.key}/run",
         data=args.input.encode(),

@@ -1,8 +1,6 @@
 """The Membrane client: tokens, the wire format, errors in words."""
 
-import sys
 import time
-from pathlib import Path
 
 import aiohttp
 import jwt
@@ -11,10 +9,10 @@ import pytest
 from bot.errors import MembraneError
 from bot.membrane import HttpTransport, MembraneClient, TokenSource
 from bot.membrane_cli import CliTransport
+from sandbox.membrane_cli import install
 from tests.conftest import CONNECTION
 
 WORKSPACE_SECRET = "workspace-secret-of-thirty-two-bytes!"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_minted_token_is_an_hs256_jwt_for_the_tenant():
@@ -45,11 +43,7 @@ async def client(request, membrane, tmp_path, monkeypatch):
     """The same client over Membrane's HTTP API and over the `membrane` command (a stand-in on
     PATH that runs the action on the same fake)."""
     if request.param == "cli":
-        command = tmp_path / "membrane"
-        command.write_text(
-            f'#!/bin/sh\ncd "{ROOT}" && exec "{sys.executable}" -m sandbox.membrane_cli "$@"\n'
-        )
-        command.chmod(0o755)
+        command = install(tmp_path)
         monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
         yield MembraneClient(
             CliTransport(str(command), connection_id=CONNECTION, timeout=10, processes=2),
