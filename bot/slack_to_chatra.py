@@ -160,7 +160,8 @@ class SlackToChatra:
                     return True
                 if error.in_doubt and attempt < self._send_attempts:
                     continue
-                self._messages.update(record_id, state="pending")  # surely not sent
+                if not error.in_doubt:  # refused: surely not sent (in doubt stays "sending",
+                    self._messages.update(record_id, state="pending")  # so a retry waits first)
                 await self._not_sent(thread, reply, text, error, attempt, was_held)
                 return False
             self._messages.update(record_id, chatra_id=chatra_id)
