@@ -10,7 +10,7 @@ from bot.text import plain_to_slack
 from storage import Agents
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_PERSON_OR_GROUP = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
+_PERSON_OR_GROUP = re.compile(_MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 
