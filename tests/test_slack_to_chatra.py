@@ -1,9 +1,11 @@
 """Slack -> Chatra: a reply in a chat's thread reaches the visitor; edits and deletes follow."""
 
 import itertools
+import os
 
 import pytest
 
+from sandbox.membrane_cli import install
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 
@@ -336,3 +338,32 @@ async def test_an_internal_discussion_of_a_chat_stays_in_slack(bridge, slack, me
     await bridge.settled()
     assert slack.reactions_on(CHANNEL, ts) == {"lock"}
     assert membrane.runs_of("send-agent-message") == []
+
+
+async def test_with_the_cli_transport_replies_go_through_the_membrane_command_on_path(
+    settings, slack, membrane, tmp_path, monkeypatch
+):
+    install(tmp_path)  # a stand-in `membrane` that runs actions on the fake Membrane
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
+    cli = settings.model_copy(update={"membrane_transport": "cli", "membrane_token": None})
+    app = await RunningApp(cli).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        thread = slack.parents(CHANNEL)[0].ts
+        await app.slack_event(reply(thread, "1800000001.000500", "Via the CLI"), event_id())
+        await app.settled(within=15)
+        await app.slack_event(
+            edit(thread, "1800000001.000500", "Via the CLI", "Edited"), event_id()
+        )
+        await app.settled(within=15)
+        membrane.disconnected = True
+        await app.slack_event(reply(thread, "1800000001.000501", "Held"), event_id())
+        await app.settled(within=15)
+    finally:
+        await app.close()
+
+    assert membrane.visible_messages("client-1") == ["Edited"]
+    [notice] = [m.text for m in slack.parents(CHANNEL) if ":electric_plug:" in m.text]
+    assert "Chatra is disconnected in Membrane (connection conn-chatra-1): reconnect it" in notice
