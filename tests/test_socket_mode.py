@@ -46,3 +46,19 @@ async def test_thread_reply_over_socket_mode_reaches_the_visitor(socket_bridge, 
 async def test_no_unsigned_http_route_for_slack_in_socket_mode(socket_bridge):
     status, _ = await socket_bridge.request("POST", "/slack/events", data=b"{}")
     assert status == 404
+
+
+async def test_slash_commands_over_socket_mode_are_answered_in_the_ack(socket_bridge, slack):
+    command = {
+        "command": "/chatra",
+        "text": "oncall",
+        "user_id": "U0AGENT01",
+        "channel_id": CHANNEL,
+        "team_id": "T0000TEAM",
+        "response_url": slack.url + "/response/9",
+        "trigger_id": "1.2.9",
+    }
+    envelope_id = await slack.send_envelope("slash_commands", command)
+    await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.acks))
+    [ack] = [a for a in slack.acks if a.get("envelope_id") == envelope_id]
+    assert ack["payload"] == {"response_type": "ephemeral", "text": "No one is on call."}
