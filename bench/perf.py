@@ -343,7 +343,7 @@ async def measure_transports(workdir: Path, runs: int) -> dict[str, Any]:
                 "cli (stand-in)": CliTransport(str(command), connection_id=CONNECTION),
             }
             for name, transport in transports.items():
-                client = MembraneClient(transport, connection_id=CONNECTION)
+                client = MembraneClient(transport)
                 times = []
                 for _ in range(runs):
                     began = time.perf_counter()

@@ -163,37 +163,36 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             db.close()
 
 
-def membrane_tokens(settings: Settings) -> TokenSource:
-    return TokenSource(
+def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Transport:
+    """Membrane's HTTP API, or the `membrane` command with MEMBRANE_TRANSPORT=cli."""
+    connection = settings.membrane_connection_id
+    if settings.membrane_transport == "cli":
+        return CliTransport(
+            settings.membrane_cli,
+            connection_id=connection,
+            timeout=settings.membrane_timeout,
+            processes=settings.membrane_cli_processes,
+        )
+    tokens = TokenSource(
         _secret(settings.membrane_token),
         workspace_key=settings.membrane_workspace_key,
         workspace_secret=_secret(settings.membrane_workspace_secret),
         tenant_key=settings.membrane_tenant_key,
+    )
+    return HttpTransport(
+        session,
+        base_url=settings.membrane_api_url,
+        connection_id=connection,
+        tokens=tokens,
+        timeout=settings.membrane_timeout,
     )
 
 
 def membrane_client(
     settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None
 ) -> MembraneClient:
-    connection = settings.membrane_connection_id
-    if settings.membrane_transport == "cli":
-        transport: Transport = CliTransport(
-            settings.membrane_cli,
-            connection_id=connection,
-            timeout=settings.membrane_timeout,
-            processes=settings.membrane_cli_processes,
-        )
-    else:
-        transport = HttpTransport(
-            session,
-            base_url=settings.membrane_api_url,
-            connection_id=connection,
-            tokens=membrane_tokens(settings),
-            timeout=settings.membrane_timeout,
-        )
     return MembraneClient(
-        transport,
-        connection_id=connection,
+        membrane_transport(settings, session),
         attempts=settings.membrane_retry_attempts,
         base_delay=settings.membrane_retry_base_delay,
         metrics=metrics,

@@ -11,10 +11,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import membrane_client, membrane_tokens
+from bot.app import membrane_transport
 from bot.config import Settings
 from bot.errors import MembraneError
-from bot.membrane import ACTION_FIELDS, API_VERSION
+from bot.membrane import ACTION_FIELDS, HttpTransport, MembraneClient, Transport
 from storage import open_database
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
@@ -49,10 +49,11 @@ async def run_checks(settings: Settings) -> list[Finding]:
             session=session,
         )
         findings += await _slack(slack, settings.slack_channel_id)
-        if settings.membrane_transport == "cli":
-            findings += await _membrane_by_cli(settings, session)
+        transport = membrane_transport(settings, session)
+        if isinstance(transport, HttpTransport):
+            findings += await _membrane(transport, settings)
         else:
-            findings += await _membrane(settings, session)
+            findings += await _membrane_by_cli(transport)
     findings.append(_database(settings.database_path))
     findings.append(_webhook(settings))
     return findings
@@ -90,22 +91,11 @@ async def _slack(slack: AsyncWebClient, channel: str) -> list[Finding]:
     return findings
 
 
-async def _membrane(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
-    tokens = membrane_tokens(settings)
-    base = f"{settings.membrane_api_url.rstrip('/')}/connections/{settings.membrane_connection_id}"
-    headers = {"Authorization": f"Bearer {tokens.token()}", "membrane-api-version": API_VERSION}
-
-    async def get(path: str) -> tuple[int, Any]:
-        async with session.get(base + path, headers=headers) as response:
-            try:
-                return response.status, await response.json(content_type=None)
-            except ValueError:
-                return response.status, None
-
+async def _membrane(transport: HttpTransport, settings: Settings) -> list[Finding]:
     connection = settings.membrane_connection_id
     try:
-        status, body = await get("")
-    except aiohttp.ClientError as error:
+        status, body = await transport.read()
+    except (aiohttp.ClientError, TimeoutError) as error:
         reason = f"cannot reach {settings.membrane_api_url} ({type(error).__name__})"
         return [Finding("Membrane connection", False, reason)]
     if status in (401, 403):
@@ -121,7 +111,7 @@ async def _membrane(settings: Settings, session: aiohttp.ClientSession) -> list[
         return [Finding("Membrane connection", False, why)]
     findings = [Finding("Membrane connection", True, f"connection {connection} is connected")]
     for action, fields in ACTION_FIELDS.items():
-        status, body = await get(f"/actions/{action}")
+        status, body = await transport.read(f"/actions/{action}")
         findings.append(_action_finding(action, fields, status, body))
     return findings
 
@@ -144,9 +134,9 @@ def _action_finding(action: str, fields: tuple[str, ...], status: int, body: Any
     return Finding(name, True, "present, input as expected")
 
 
-async def _membrane_by_cli(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
+async def _membrane_by_cli(transport: Transport) -> list[Finding]:
     """The CLI keeps its own login: ask Chatra for a visitor that does not exist."""
-    client = membrane_client(settings, session)
+    client = MembraneClient(transport, attempts=1)
     try:
         await client.get_client("chatra-bridge-check")
     except MembraneError as error:

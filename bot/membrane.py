@@ -64,7 +64,9 @@ class TokenSource:
 
 
 class Transport(Protocol):
-    """Runs one action once: its output, or a MembraneError."""
+    """Runs one action once on its connection: its output, or a MembraneError."""
+
+    connection_id: str
 
     async def run_once(self, action: str, payload: dict[str, Any]) -> Any: ...
 
@@ -74,14 +76,13 @@ class MembraneClient:
         self,
         transport: Transport,
         *,
-        connection_id: str,
         attempts: int = 4,
         base_delay: float = 0.5,
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._transport = transport
-        self.connection_id = connection_id
+        self.connection_id = transport.connection_id
         self._attempts = attempts
         self._base_delay = base_delay
 
@@ -183,15 +184,24 @@ class HttpTransport:
         self._tokens = tokens
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def run_once(self, action: str, payload: dict[str, Any]) -> Any:
-        url = f"{self._base_url}/connections/{self.connection_id}/actions/{action}/run"
-        headers = {
+    async def read(self, path: str = "") -> tuple[int, Any]:
+        """GET the connection (`""`) or an action's definition (`"/actions/<key>"`), with its
+        input schema: HTTP status and JSON body, for `chatra-bridge check`."""
+        url = f"{self._base_url}/connections/{self.connection_id}{path}"
+        async with self._session.get(url, headers=self._headers(), timeout=self._timeout) as got:
+            return got.status, await _json_or_none(got)
+
+    def _headers(self) -> dict[str, str]:
+        return {
             "Authorization": f"Bearer {self._tokens.token()}",
             "membrane-api-version": API_VERSION,
         }
+
+    async def run_once(self, action: str, payload: dict[str, Any]) -> Any:
+        url = f"{self._base_url}/connections/{self.connection_id}/actions/{action}/run"
         try:
             async with self._session.post(
-                url, json=payload, headers=headers, timeout=self._timeout
+                url, json=payload, headers=self._headers(), timeout=self._timeout
             ) as response:
                 body = await _json_or_none(response)
                 if response.status < 300 and isinstance(body, dict):

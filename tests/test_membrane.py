@@ -47,7 +47,6 @@ async def client(request, membrane, tmp_path, monkeypatch):
         monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
         yield MembraneClient(
             CliTransport(str(command), connection_id=CONNECTION, timeout=10, processes=2),
-            connection_id=CONNECTION,
             attempts=2,
             base_delay=0,
         )
@@ -57,7 +56,7 @@ async def client(request, membrane, tmp_path, monkeypatch):
         transport = HttpTransport(
             session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens, timeout=1
         )
-        yield MembraneClient(transport, connection_id=CONNECTION, attempts=2, base_delay=0)
+        yield MembraneClient(transport, attempts=2, base_delay=0)
 
 
 async def test_every_seed_action_runs_with_chatras_input_names(client, membrane):
