@@ -24,14 +24,14 @@ from bot.events import SlackEnvelope
 from bot.home import Home
 from bot.membrane import HttpTransport, MembraneClient, TokenSource, Transport
 from bot.membrane_cli import CliTransport
-from bot.metrics import CONTENT_TYPE, METRICS, Metrics
+from bot.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
 from bot.roster import Roster
 from bot.shared_files import SharedFiles
 from bot.slack_out import SlackOut, make_web_client
 from bot.team import Team
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
-from handlers.chatra_webhook import BRIDGE, MAX_BODY, count_refusals, make_webhook_handler
+from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
 from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
 from storage.database import is_reachable
 

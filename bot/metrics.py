@@ -1,6 +1,8 @@
 """What `/metrics` shows, in Prometheus' text format: events in and out, how long Membrane
 actions take, failures by type, and how deep the outbox is. One registry per app."""
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -53,3 +55,17 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def count_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every 4xx answered to Chatra or Slack counts as bad input in the metrics."""
+    try:
+        response = await handler(request)
+    except web.HTTPClientError:
+        request.app[METRICS].failures.labels("bad_input").inc()
+        raise
+    if 400 <= response.status < 500:
+        request.app[METRICS].failures.labels("bad_input").inc()
+    return response

@@ -65,16 +65,3 @@ def make_webhook_handler(secret: str) -> Handler:
 
 def _problem(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
-
-
-@web.middleware
-async def count_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every 4xx answered to Chatra or Slack counts as bad input in the metrics."""
-    try:
-        response = await handler(request)
-    except web.HTTPClientError:
-        request.app[METRICS].failures.labels("bad_input").inc()
-        raise
-    if 400 <= response.status < 500:
-        request.app[METRICS].failures.labels("bad_input").inc()
-    return response

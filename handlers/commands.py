@@ -20,8 +20,9 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
   with a bound account, optionally as a Chatra agent or group.
 • `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
 • `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
-• `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` sets it;
-  `/chatra oncall off` clears it.
+• `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` (or a user
+  group) sets it; `/chatra oncall rotation @a @b monday 09:00 Europe/Berlin` hands the watch
+  to the next person every week; `/chatra oncall off` clears it.
 • `/chatra agent` shows which Chatra agent each person writes as;
   `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
 • `/chatra open`: open chats, how long each visitor has waited and who has the chat.
