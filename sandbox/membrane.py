@@ -57,6 +57,7 @@ class FakeMembrane(FakeServer):
         self.messages: dict[str, dict[str, Any]] = {}  # what the visitor sees in Chatra
         self.pushed: dict[str, dict[str, Any]] = {}
         self.latency = 0.0  # seconds between running an action and answering: a kill lands there
+        self.in_flight = self.most_in_flight = 0  # runs answered later, now and at most
         self.echo_to: str | None = None  # a webhook URL: Chatra echoes every agent message there
         self.echo_delay = 0.1
         self.on_run: Callable[[str, dict[str, Any]], None] | None = None  # told of every run
@@ -155,7 +156,10 @@ class FakeMembrane(FakeServer):
         if self.on_run is not None:
             self.on_run(key, payload)
         if self.latency:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             await asyncio.sleep(self.latency)
+            self.in_flight -= 1
         return web.json_response({"output": output, "actionRunId": f"run-{next(self._ids)}"})
 
     # -- the actions, with Chatra's rules --

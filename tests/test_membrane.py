@@ -1,5 +1,6 @@
 """The Membrane client: tokens, the wire format, errors in words."""
 
+import asyncio
 import time
 
 import aiohttp
@@ -103,3 +104,16 @@ async def test_errors_are_sentences(client, membrane):
         await client.get_message("x")
     assert str(error.value).startswith("Membrane did not run get-message after 2 tries")
     assert error.value.transient
+
+
+async def test_the_cli_transport_runs_at_most_its_pool_of_processes_at_once(
+    membrane, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
+    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
+    membrane.latency = 0.3
+    transport = CliTransport(str(install(tmp_path)), connection_id=CONNECTION, processes=2)
+    client = MembraneClient(transport, attempts=1)
+    found = await asyncio.gather(*(client.get_client("c1") for _ in range(6)))
+    assert [visitor["name"] for visitor in found] == ["Jane"] * 6
+    assert membrane.most_in_flight == 2
