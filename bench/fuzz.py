@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.config import load_settings
 from sandbox.membrane import FakeMembrane
+from sandbox.settings import settings_for
 from sandbox.slack import FakeSlack
 from tests.helpers import RunningApp, chat_event, visitor_says
 
@@ -122,17 +122,12 @@ async def fuzz(inputs: int, seed: int, drain_seconds: float, workdir: Path) -> C
     rng = random.Random(seed)
     slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, {}).start()
     membrane = await FakeMembrane("conn-fuzz").start()
-    settings = load_settings(
-        _env_file=None,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_channel_id=CHANNEL,
-        slack_api_url=slack.api_url,
-        membrane_connection_id="conn-fuzz",
-        membrane_token="a.b.c",
-        membrane_api_url=membrane.url,
-        chatra_webhook_secret=WEBHOOK_SECRET,
-        database_path=str(workdir / "fuzz.db"),
+    settings = settings_for(
+        slack,
+        membrane,
+        workdir / "fuzz.db",
+        signing_secret=SIGNING_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
     )
     app = await RunningApp(settings).start()
     outcomes: Counter = Counter()

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 
 from bot.app import create_app
-from bot.config import load_settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally
+from sandbox.settings import settings_for
 from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
 
 CHANNEL, CONNECTION = "C0SUPPORT1", "conn-chatra-demo"
@@ -152,17 +152,12 @@ async def play(say: Callable[[str], None] = print) -> None:
     membrane = await FakeMembrane(CONNECTION).start()
     membrane.clients[JANE["id"]] = {**JANE, "visitsCount": 3, "phone": "+49 30 1234567"}
     with tempfile.TemporaryDirectory(prefix="chatra-demo-") as workdir:
-        settings = load_settings(
-            _env_file=None,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SIGNING,
-            slack_channel_id=CHANNEL,
-            slack_api_url=slack.api_url,
-            membrane_connection_id=CONNECTION,
-            membrane_token="eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImRlbW8ifQ.ZGVtbw",
-            membrane_api_url=membrane.url,
-            chatra_webhook_secret=WEBHOOK,
-            database_path=str(Path(workdir) / "demo.db"),
+        settings = settings_for(
+            slack,
+            membrane,
+            Path(workdir) / "demo.db",
+            signing_secret=SIGNING,
+            webhook_secret=WEBHOOK,
         )
         runner, url = await serve_locally(create_app(settings))
         demo = Demo(slack, membrane, url, say)

@@ -2,8 +2,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from sandbox.membrane import FakeMembrane
+from sandbox.settings import settings_for
 from sandbox.slack import FakeSlack
 from tests.helpers import RunningApp
 
@@ -44,22 +45,18 @@ async def membrane() -> AsyncIterator[FakeMembrane]:
 
 @pytest.fixture
 def settings(tmp_path, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
-    return load_settings(
-        _env_file=None,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_channel_id=CHANNEL,
-        slack_api_url=slack.api_url,
-        membrane_connection_id=CONNECTION,
+    return settings_for(
+        slack,
+        membrane,
+        tmp_path / "bridge.db",
+        signing_secret=SIGNING_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
         membrane_token=MEMBRANE_TOKEN,
-        membrane_api_url=membrane.url,
         membrane_timeout=1.0,
         membrane_retry_attempts=3,
         membrane_retry_base_delay=0.01,
         membrane_probe_interval=0.3,
-        chatra_webhook_secret=WEBHOOK_SECRET,
         chatra_echo_grace=0.2,
-        database_path=str(tmp_path / "bridge.db"),
     )
 
 
