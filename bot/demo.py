@@ -16,7 +16,7 @@ import aiohttp
 
 from bot.app import create_app
 from sandbox.membrane import FakeMembrane
-from sandbox.server import serve_locally
+from sandbox.server import serve_locally, wait_for
 from sandbox.settings import settings_for
 from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
 
@@ -112,12 +112,8 @@ class Demo:
         parents = self.slack.parents(CHANNEL)
         return self.slack.replies(CHANNEL, parents[0].ts) if parents else []
 
-    async def until(self, condition: Callable[[], Any], what: str, within: float = 10) -> None:
-        deadline = time.monotonic() + within
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bridge did not get it {what} within {within:.0f}s")
-            await asyncio.sleep(0.02)
+    async def until(self, condition: Callable[[], Any], what: str) -> None:
+        await wait_for(condition, within=10, what=f"the bridge got it {what}")
 
     def _message(self, ts: str, text: str) -> dict[str, Any]:
         return {

@@ -1,5 +1,9 @@
 """Running a fake service: a real aiohttp server on 127.0.0.1 with a free port."""
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 
@@ -11,6 +15,22 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
+
+
+async def wait_for(
+    condition: Callable[[], Any], within: float = 5.0, what: str = "condition"
+) -> Any:
+    """Poll `condition()` until it returns something truthy; TimeoutError with what it last
+    returned when `within` seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = condition()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise TimeoutError(f"{what} not met within {within:g}s (last: {result!r})")
+        await asyncio.sleep(0.02)
 
 
 class FakeServer:

@@ -1,6 +1,5 @@
 """Driving the real app over HTTP: signed Slack requests, Chatra webhooks, waiting for effects."""
 
-import asyncio
 import json
 import time
 import urllib.parse
@@ -12,21 +11,8 @@ from aiohttp import web
 
 from bot.app import INBOX, WORKER, create_app
 from bot.config import Settings
-from sandbox.server import serve_locally
+from sandbox.server import serve_locally, wait_for
 from sandbox.slack import TEAM_ID, slack_signature
-
-
-async def wait_for(condition: Callable[[], Any], within: float = 5.0) -> Any:
-    """Poll `condition()` until it returns something truthy; fail with what it last returned."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = condition()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
-        await asyncio.sleep(0.02)
 
 
 def chat_event(
