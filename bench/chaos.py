@@ -207,7 +207,13 @@ async def chaos(
         for n in range(chats):
             client_id = f"client-{n:03d}"
             echoes = [
-                {"id": m["id"], "type": "agent", "message": m["text"], "createdAt": m["createdAt"]}
+                {
+                    "id": m["id"],
+                    "type": "agent",
+                    "message": m["text"],
+                    "createdAt": m["createdAt"],
+                    "receivedFrom": m["receivedFrom"],
+                }
                 for m in membrane.messages.values()
                 if m["clientId"] == client_id
             ]

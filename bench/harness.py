@@ -18,10 +18,18 @@ CHANNEL = "C0BENCH001"
 CONNECTION = "conn-bench"
 MEMBRANE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.c2ln"
 AGENT = "U0AGENT01"
+# Sam has no Chatra agent linked: Chatra takes his replies under his Slack name and email.
+PEOPLE = {
+    AGENT: {
+        "id": AGENT,
+        "name": "sam",
+        "profile": {"display_name": "Sam", "email": "sam@example.org"},
+    }
+}
 
 
 async def start_fakes() -> tuple[FakeSlack, FakeMembrane]:
-    slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, {AGENT: {"id": AGENT, "name": "sam"}}).start()
+    slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, PEOPLE).start()
     membrane = await FakeMembrane(CONNECTION).start()
     return slack, membrane
 

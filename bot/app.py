@@ -124,6 +124,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             files=files,
             opening_hours=settings.opening_hours(),
             away_message=settings.away_message,
+            received_from=settings.chatra_received_from,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
         team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
@@ -141,6 +142,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         )
         app[FILES] = files
         tasks = [
+            asyncio.create_task(_learn_actions(membrane), name="learn-actions"),
             asyncio.create_task(worker.run(), name="worker"),
             asyncio.create_task(
                 _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
@@ -172,6 +174,7 @@ def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Tr
             connection_id=connection,
             timeout=settings.membrane_timeout,
             processes=settings.membrane_cli_processes,
+            action_ids=settings.action_ids(),
         )
     tokens = TokenSource(
         _secret(settings.membrane_token),
@@ -185,6 +188,7 @@ def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Tr
         connection_id=connection,
         tokens=tokens,
         timeout=settings.membrane_timeout,
+        action_ids=settings.action_ids(),
     )
 
 
@@ -196,7 +200,19 @@ def membrane_client(
         attempts=settings.membrane_retry_attempts,
         base_delay=settings.membrane_retry_base_delay,
         metrics=metrics,
+        received_from=settings.chatra_received_from,
     )
+
+
+async def _learn_actions(membrane: MembraneClient) -> None:
+    """Read each action's input schema once at start, so the first message waits for none."""
+    try:
+        shapes = await membrane.learn_actions()
+    except Exception:  # a problem here only means the first run of each action reads it
+        log.exception("reading the Chatra actions' schemas failed")
+        return
+    learnt = sum(shape.learnt for shape in shapes)
+    log.info("Chatra actions: %d of %d with a published input schema", learnt, len(shapes))
 
 
 async def _probe_while_held(bridge: Bridge, interval: float) -> None:
@@ -207,11 +223,13 @@ async def _probe_while_held(bridge: Bridge, interval: float) -> None:
 
 
 async def _escalate_waits(bridge: Bridge, interval: float) -> None:
-    """Now and then, nudge and escalate the visitors waiting for an answer."""
+    """Now and then, nudge and escalate the visitors waiting for an answer, and tell the channel
+    of events that could not be carried out."""
     while True:
         await asyncio.sleep(interval)
         try:
             await bridge.escalation.check()
+            await bridge.report_failed_events()
         except Exception:  # Slack down a while: the next round tries again
             log.exception("escalation check failed")
 

@@ -10,15 +10,18 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from bot.chat_to_slack import ChatToSlack
+from bot.chatra_events import client_id_of, parse_webhook_body, read_webhook
 from bot.escalation import Escalation
-from bot.events import ChatraWebhook, SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.ports import ChatraPort, FilePort, SlackPort
 from bot.roster import Roster
 from bot.schedule import BusinessHours
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
+from bot.slack_views import failed_events_notice
 from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -51,13 +54,15 @@ class Bridge:
         files: FilePort,
         opening_hours: BusinessHours | None = None,
         away_message: str | None = None,
+        received_from: str = "chatra-bridge",
     ) -> None:
         self._inbox = inbox
         self._threads = threads
         self._messages = messages
         self._channel = channel
         self._arrived = arrived
-        delivery = SlackDelivery(slack, slack_posts)
+        self._slack_posts = slack_posts
+        self._delivery = delivery = SlackDelivery(slack, slack_posts)
         self.chat = ChatToSlack(
             slack=slack,
             delivery=delivery,
@@ -72,6 +77,7 @@ class Bridge:
             clock=clock,
             opening_hours=opening_hours,
             away_message=away_message,
+            received_from=received_from,
         )
         self.replies = SlackToChatra(
             slack=slack,
@@ -108,14 +114,17 @@ class Bridge:
 
     # -- intake: store first, so an acknowledged event is never lost --
 
-    def accept_chatra(self, body: str, webhook: ChatraWebhook) -> bool:
+    def accept_chatra(self, body: str, data: dict[str, Any]) -> bool:
         """Store a webhook (its body as received) for processing; False when the very same body
-        was already stored."""
+        was already stored. `data` is the body as `parse_webhook_body` read it."""
+        client_id = client_id_of(data)
+        assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
-        stored = self._store("chatra", key, webhook.client.id, body)
+        stored = self._store("chatra", key, client_id, body)
+        webhook, _ = read_webhook(data)
         for message in webhook.messages:
             if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
-                self._messages.adopt_echo(webhook.client.id, message.id, message.body)
+                self._messages.adopt_echo(client_id, message.key, message.body)
         return stored
 
     def accept_slack(self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion) -> bool:
@@ -137,10 +146,31 @@ class Bridge:
             self._arrived.set()
         return stored
 
+    async def report_failed_events(self) -> None:
+        """Tell the channel of events that could not be carried out since it was last told, at
+        most once an hour, with a count."""
+        last = self._slack_posts.latest("failed-events:")
+        if last is not None and time.time() - last.created_at < 3600:
+            return
+        reported = int(last.key.rsplit(":", 1)[1]) if last else 0
+        failed = self._inbox.failed(after_id=reported)
+        if failed:
+            notice = failed_events_notice(len(failed), failed[-1].error)
+            await self._delivery.post(f"failed-events:{failed[-1].id}", self._channel, notice)
+
     async def process(self, event: InboxEvent) -> None:
         """Carry out one stored event (called by the worker, in order per conversation)."""
         if event.source == "chatra":
-            await self.chat.chat_event(ChatraWebhook.model_validate_json(event.payload))
+            webhook, skipped = read_webhook(parse_webhook_body(event.payload))
+            for reason in skipped:
+                log.warning(
+                    "event %s (chat %s): %s, skipped",
+                    event.id,
+                    event.conversation,
+                    reason,
+                    extra={"chat": event.conversation},
+                )
+            await self.chat.chat_event(webhook)
             return
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):

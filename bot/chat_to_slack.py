@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.events import ChatraClient, ChatraMessage, ChatraWebhook
+from bot.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.ports import SlackPort
 from bot.roster import Roster
 from bot.schedule import BusinessHours
@@ -42,7 +42,9 @@ class ChatToSlack:
         clock: Callable[[], float],
         opening_hours: BusinessHours | None,
         away_message: str | None,
+        received_from: str,
     ) -> None:
+        self._received_from = received_from
         self._opening_hours = opening_hours
         self._away_message = away_message
         self._slack = slack
@@ -62,19 +64,33 @@ class ChatToSlack:
         self._agents.remember(
             [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
         )
-        messages = webhook.messages_in_order()
-        fresh = [m for m in messages if self._messages.by_chatra_id(m.id) is None]
+        messages = [m for m in webhook.messages_in_order() if not self._is_ours(webhook, m)]
+        fresh = [m for m in messages if self._messages.by_chatra_id(m.key) is None]
         thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
         for message in messages:
             await self._mirror(thread, message, webhook)
         self._follow_the_wait(thread, fresh, closing)
-        status = "closed" if closing else "open"
+        # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
+        status = "closed" if closing else "open" if fresh else thread.status
         client_json = webhook.client.model_dump_json()
         if status != thread.status or client_json != thread.client:
             summary = webhook.summary() if closing else None
             await self._redraw(thread, webhook.client, closed=closing, summary=summary)
         if fresh or status != thread.status or client_json != thread.client:
             self._threads.update(thread.id, status=status, client=client_json)
+
+    def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
+        """Chatra's echo of a message the bridge sent: marked with our `receivedFrom`, or its
+        id or very text that of a reply we sent to this visitor."""
+        if message.type != "agent":
+            return False
+        if message.receivedFrom == self._received_from:
+            return True
+        client_id = webhook.client.id
+        if self._messages.adopt_echo(client_id, message.key, message.body):
+            return True
+        derived = message.key.startswith(DERIVED_KEY)
+        return derived and self._messages.sent_with_text(client_id, message.body)
 
     def _follow_the_wait(self, thread: Thread, fresh: list[ChatraMessage], closing: bool) -> None:
         """A visitor's message starts a wait for an answer; an agent's answer or the chat's end
@@ -123,7 +139,7 @@ class ChatToSlack:
         return f"Outside business hours ({hours}){told}"
 
     async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
-        record = self._messages.claim_chatra_message(message.id, thread.client_id, message.body)
+        record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
         if record.state != "pending":
             return  # posted before, or our own agent message echoed back by Chatra
         is_agent = message.type == "agent"
@@ -131,7 +147,7 @@ class ChatToSlack:
         pieces = mirrored_messages(message, author=author, is_agent=is_agent)
         first_ts = ""
         for n, piece in enumerate(pieces):
-            key = f"chatra:{message.id}" + (f":{n}" if n else "")
+            key = f"chatra:{message.key}" + (f":{n}" if n else "")
             ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
             first_ts = first_ts or ts
         self._messages.update(record.id, slack_ts=first_ts, state="posted")
@@ -170,8 +186,8 @@ class ChatToSlack:
         thread = self._threads.for_client(client_id)
         if thread is None:
             return
-        merged = {**json.loads(thread.client), **details, "id": client_id}
-        client = ChatraClient.model_validate(merged)
+        changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
+        client = ChatraClient.model_validate_json(thread.client).with_contact(changed)
         await self._redraw(thread, client, closed=thread.status == "closed")
         self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
 

@@ -11,10 +11,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.app import membrane_transport
 from bot.config import Settings
 from bot.errors import MembraneError
-from bot.membrane import ACTION_FIELDS, HttpTransport, MembraneClient, Transport
+from bot.membrane import HttpTransport, MembraneClient, Transport
 from storage import open_database
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
@@ -28,7 +29,6 @@ SCOPES = (
     "users:read.email",
     "reactions:write",
     "files:read",
-    "im:write",
     "usergroups:read",
 )
 
@@ -110,28 +110,58 @@ async def _membrane(transport: HttpTransport, settings: Settings) -> list[Findin
         why = f"connection {connection} is disconnected: reconnect Chatra in Membrane"
         return [Finding("Membrane connection", False, why)]
     findings = [Finding("Membrane connection", True, f"connection {connection} is connected")]
-    for action, fields in ACTION_FIELDS.items():
-        status, body = await transport.read(f"/actions/{action}")
-        findings.append(_action_finding(action, fields, status, body))
+    shapes = {}
+    for action in ACTIONS:
+        try:
+            definition = await transport.definition(action)
+        except MembraneError as error:
+            findings.append(Finding(f"action {action}", False, str(error)))
+            continue
+        shapes[action] = shape_from_definition(action, definition)
+        findings.append(_action_finding(action, definition, shapes[action]))
+    if "send-agent-message" in shapes:
+        findings.append(_agent_identity(settings, shapes["send-agent-message"]))
     return findings
 
 
-def _action_finding(action: str, fields: tuple[str, ...], status: int, body: Any) -> Finding:
+def _action_finding(action: str, definition: Any, shape: ActionShape) -> Finding:
+    """Whether the action is there and where each field the bridge sends will go."""
     name = f"action {action}"
-    if status == 404:
-        return Finding(name, False, "not on the connection: add it to the Chatra connector")
-    if status >= 300 or not isinstance(body, dict):
-        return Finding(name, False, f"Membrane answered HTTP {status}")
-    schema = body.get("inputSchema") or {}
-    known = set((schema.get("properties") or {}).keys())
-    unknown = [f for f in fields if known and f not in known]
-    unsent = [f for f in schema.get("required") or [] if f not in fields]
-    problems = [f"its input has no {', '.join(unknown)}"] if unknown else []
-    if unsent:
-        problems.append(f"it requires {', '.join(unsent)}, which the bridge does not send")
+    if definition is None:
+        why = "not on the connection: add it to the Chatra connector, or name its id in"
+        return Finding(name, False, f"{why} MEMBRANE_ACTION_IDS")
+    problems = []
+    if shape.unplaced:
+        problems.append(f"its input has no home for {', '.join(shape.unplaced)}")
+    if shape.unsent:
+        problems.append(f"it requires {', '.join(shape.unsent)}, which the bridge does not send")
     if problems:
-        return Finding(name, False, "; ".join(problems))
-    return Finding(name, True, "present, input as expected")
+        return Finding(name, False, "; ".join(problems) + f" (inputs: {shape.describe()})")
+    return Finding(name, True, f"inputs: {shape.describe()}")
+
+
+def _agent_identity(settings: Settings, send: ActionShape) -> Finding:
+    """Chatra refuses an agent message from nobody: can every Slack user be named?"""
+    if settings.chatra_default_agent_id:
+        detail = (
+            f"people with no linked Chatra agent write as agent {settings.chatra_default_agent_id}"
+        )
+        return Finding("Agent identity", True, detail)
+    if not all(send.can_send(f) for f in ("agent_email", "agent_name", "received_from")):
+        return Finding(
+            "Agent identity",
+            False,
+            "a Slack user with no linked Chatra agent would write as nobody (send-agent-message"
+            " takes no agentEmail/agentName here): set CHATRA_DEFAULT_AGENT_ID, or link each"
+            " person with /chatra agent",
+        )
+    return Finding(
+        "Agent identity",
+        True,
+        "people with no linked Chatra agent write under their Slack name and email; one whose"
+        " Slack profile shows no email cannot reply until linked (/chatra agent) or until"
+        " CHATRA_DEFAULT_AGENT_ID is set",
+    )
 
 
 async def _membrane_by_cli(transport: Transport) -> list[Finding]:
@@ -140,10 +170,13 @@ async def _membrane_by_cli(transport: Transport) -> list[Finding]:
     try:
         await client.get_client("chatra-bridge-check")
     except MembraneError as error:
-        if error.kind == "dependency_error":  # Chatra answered "not found": the way is open
-            return [Finding("Membrane connection", True, "Chatra answers through membrane")]
-        return [Finding("Membrane connection", False, str(error))]
-    return [Finding("Membrane connection", True, "Chatra answers through membrane")]
+        if error.kind != "dependency_error":  # "not found" from Chatra: the way is open
+            return [Finding("Membrane connection", False, str(error))]
+    mapping = "; ".join(f"{a}: {default_shape(a).describe()}" for a in ACTIONS)
+    return [
+        Finding("Membrane connection", True, "Chatra answers through membrane"),
+        Finding("Actions", True, f"the membrane command publishes no schema: {mapping}"),
+    ]
 
 
 def _database(path: str) -> Finding:

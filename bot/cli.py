@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from bot import __version__
 from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
-from storage import maintenance, open_database
+from storage import Inbox, maintenance, open_database
 from storage.schema import SchemaTooNew
 
 
@@ -100,8 +100,34 @@ def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
         if args.vacuum:
             db.conn.execute("VACUUM")
         return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
+    if args.action == "failed":
+        return _failed_events(Inbox(db))
+    if args.action == "retry":
+        if not args.all and not args.ids:
+            raise ValueError("name the events to retry (their ids) or give --all")
+        count = Inbox(db).retry(None if args.all else args.ids)
+        return (
+            f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
+            " takes them up within 30 s, or at its next start"
+        )
     size = maintenance.backup(db, args.destination)
     return f"{path} copied to {args.destination} ({size / 2**20:.1f} MB)"
+
+
+def _failed_events(inbox: Inbox) -> str:
+    failed = inbox.failed()
+    if not failed:
+        return "No failed events."
+    lines = [
+        f"{len(failed)} failed event{'s' * (len(failed) != 1)} (replay: db retry ID or --all):"
+    ]
+    for event in failed:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(event.received_at))
+        lines.append(
+            f"  {event.id}  {when}  {event.source}  chat {event.conversation}"
+            f"  {event.attempts} tries  {event.error or 'no reason recorded'}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
-    database = commands.add_parser("db", help="database care: migrate, stats, prune, backup")
+    database = commands.add_parser(
+        "db", help="database care: migrate, stats, failed, retry, prune, backup"
+    )
     database.add_argument("--database", help="the SQLite file (default: DATABASE_PATH)")
     care = database.add_subparsers(dest="action", required=True)
     care.add_parser("migrate", help="bring the schema up to date (serve does it too)")
@@ -122,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     pruning = care.add_parser("prune", help="delete what is old and no longer needed")
     pruning.add_argument("--older-than", required=True, help="an age like 90d, 12h or 30m")
     pruning.add_argument("--vacuum", action="store_true", help="then give the space back")
+    care.add_parser("failed", help="events that could not be carried out, and why")
+    retrying = care.add_parser("retry", help="replay failed events (after an upgrade, say)")
+    retrying.add_argument("ids", nargs="*", type=int, help="the ids `db failed` lists")
+    retrying.add_argument("--all", action="store_true", help="every failed event")
     copying = care.add_parser("backup", help="an online copy, safe while the bridge runs")
     copying.add_argument("destination")
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.action_shapes import ACTIONS
 from bot.schedule import BusinessHours, Rotation, plan_rotation, zone
 
 
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     membrane_transport: Literal["http", "cli"] = "http"
     membrane_cli: str = "membrane"  # the command, for MEMBRANE_TRANSPORT=cli
     membrane_cli_processes: int = Field(default=4, ge=1, le=64)
+    # `send-agent-message=<action id>,get-client=<action id>`: run these by id, not by key
+    membrane_action_ids: str | None = None
 
     slack_posts_per_second: float = Field(default=1.0, gt=0)  # per channel, as Slack allows
     slack_post_burst: int = Field(default=4, ge=1)
@@ -55,6 +58,7 @@ class Settings(BaseSettings):
     chatra_dashboard_url: str = "https://app.chatra.io"
     chatra_echo_grace: float = Field(default=30.0, ge=0)
     chatra_default_agent_id: str | None = None
+    chatra_received_from: str = Field(default="chatra-bridge", min_length=1, max_length=64)
     agent_map_file: str | None = None  # JSON {"<Slack user id>": "<Chatra agent id>", ...}
     chat_idle_gap_hours: float = Field(default=24.0, ge=0)
     nudge_after_minutes: float = Field(default=3.0, gt=0)
@@ -130,6 +134,17 @@ class Settings(BaseSettings):
             raise SettingsError(describe_problems(None, problems))
         return settings
 
+    @field_validator("membrane_action_ids")
+    @classmethod
+    def _action_ids_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_action_ids(value)
+        return value
+
+    def action_ids(self) -> dict[str, str]:
+        """Chatra actions to run by their Membrane id rather than their key."""
+        return _parse_action_ids(self.membrane_action_ids) if self.membrane_action_ids else {}
+
     @field_validator("business_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -186,6 +201,19 @@ class Settings(BaseSettings):
             self.chatra_webhook_secret,
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def _parse_action_ids(text: str) -> dict[str, str]:
+    ids = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        action, _, action_id = pair.partition("=")
+        if action.strip() not in ACTIONS or not action_id.strip():
+            raise ValueError(
+                f"{pair!r}: write it as send-agent-message=<action id>,get-client=<action id>,"
+                f" with actions among {', '.join(ACTIONS)}"
+            )
+        ids[action.strip()] = action_id.strip()
+    return ids
 
 
 def _read_agent_map(path: str) -> dict[str, str]:

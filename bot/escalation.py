@@ -4,7 +4,7 @@ messaged and the thread is broadcast to the channel. Once per wait, across retri
 import json
 from collections.abc import Callable
 
-from bot.events import ChatraClient
+from bot.chatra_events import ChatraClient
 from bot.ports import SlackPort
 from bot.roster import Roster
 from bot.slack_delivery import SlackDelivery

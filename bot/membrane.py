@@ -14,28 +14,15 @@ from typing import Any, Protocol
 import aiohttp
 import jwt
 
+from bot.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
+from bot.chatra_events import VISITOR_FIELDS
 from bot.errors import MembraneError
 from bot.metrics import Metrics
+from bot.ports import Writer
 
 API_VERSION = "2025-10-21"
 TOKEN_TTL = 3600
 log = logging.getLogger(__name__)
-
-
-# The input fields each wrapper below may send; `chatra-bridge check` compares them with the
-# input schema each action declares on the connection.
-ACTION_FIELDS = {
-    "send-agent-message": ("clientId", "text", "agentId"),
-    "edit-agent-message": ("messageId", "text"),
-    "delete-agent-message": ("messageId",),
-    "get-message": ("messageId",),
-    "get-client": ("clientId",),
-    "update-client": ("clientId", "name", "email", "phone", "notes"),
-    "send-pushed-message": ("clientId", "text", "agentId", "groupId"),
-    "get-pushed-message": ("messageId",),
-    "edit-pushed-message": ("messageId", "text"),
-    "delete-pushed-message": ("messageId",),
-}
 
 
 class TokenSource:
@@ -70,8 +57,18 @@ class Transport(Protocol):
 
     async def run_once(self, action: str, payload: dict[str, Any]) -> Any: ...
 
+    async def definition(self, action: str) -> Any:
+        """The action's definition with its input and output schemas; None when there is none
+        to read. A MembraneError when Membrane cannot say now."""
+        ...
+
 
 class MembraneClient:
+    """One typed method per Chatra action. Each action's input names are learnt from its schema
+    on the connection (see `bot.action_shapes`), and learnt again when Membrane says an input is
+    wrong; every message the bridge sends carries its `receivedFrom` mark where the action takes
+    one."""
+
     def __init__(
         self,
         transport: Transport,
@@ -79,59 +76,104 @@ class MembraneClient:
         attempts: int = 4,
         base_delay: float = 0.5,
         metrics: Metrics | None = None,
+        received_from: str = "chatra-bridge",
     ) -> None:
         self._metrics = metrics or Metrics()
         self._transport = transport
         self.connection_id = transport.connection_id
         self._attempts = attempts
         self._base_delay = base_delay
+        self.received_from = received_from
+        self._shapes: dict[str, ActionShape] = {}
 
-    # -- one typed wrapper per action: with ACTION_FIELDS, the only place that knows input names --
+    # -- one typed method per action, in the bridge's own terms --
 
-    async def send_agent_message(
-        self, client_id: str, text: str, agent_id: str | None = None
-    ) -> str:
-        """Send `text` to the visitor; returns Chatra's message id."""
-        payload: dict[str, Any] = {"clientId": client_id, "text": text}
-        if agent_id:
-            payload["agentId"] = agent_id
-        output = await self.run("send-agent-message", payload, repeatable=False)
-        return _message_id(output)
+    async def send_agent_message(self, client_id: str, text: str, writer: Writer) -> str:
+        """Send `text` to the visitor as `writer`; returns Chatra's message id."""
+        values = {"client": client_id, "text": text, "received_from": self.received_from}
+        if writer.agent_id:
+            values["agent"] = writer.agent_id
+        else:
+            values |= {"agent_email": writer.email, "agent_name": writer.name}
+        return await self._created("send-agent-message", values, repeatable=False)
 
     async def edit_agent_message(self, message_id: str, text: str) -> None:
-        await self.run("edit-agent-message", {"messageId": message_id, "text": text})
+        await self._act("edit-agent-message", {"message": message_id, "text": text})
 
     async def delete_agent_message(self, message_id: str) -> None:
-        await self.run("delete-agent-message", {"messageId": message_id})
+        await self._act("delete-agent-message", {"message": message_id})
 
     async def get_message(self, message_id: str) -> dict[str, Any]:
-        return await self.run("get-message", {"messageId": message_id})
+        return _object(await self._act("get-message", {"message": message_id}))
 
     async def get_client(self, client_id: str) -> dict[str, Any]:
-        return await self.run("get-client", {"clientId": client_id})
+        return _object(await self._act("get-client", {"client": client_id}))
 
-    async def update_client(self, client_id: str, **fields: str) -> dict[str, Any]:
-        allowed = {k: v for k, v in fields.items() if k in {"name", "email", "phone", "notes"}}
-        return await self.run("update-client", {"clientId": client_id, **allowed})
+    async def update_client(self, client_id: str, **fields: str | None) -> dict[str, Any]:
+        """Change the given fields only; None removes a value (Chatra wants `null`, not "")."""
+        values = {k: v for k, v in fields.items() if k in VISITOR_FIELDS}
+        return _object(await self._act("update-client", {"client": client_id, **values}))
 
     async def send_pushed_message(
         self, client_id: str, text: str, agent_id: str | None = None, group_id: str | None = None
     ) -> str:
-        payload: dict[str, Any] = {"clientId": client_id, "text": text}
-        if agent_id:
-            payload["agentId"] = agent_id
-        if group_id:
-            payload["groupId"] = group_id
-        return _message_id(await self.run("send-pushed-message", payload))
+        values = {"client": client_id, "text": text, "received_from": self.received_from}
+        values |= {"agent": agent_id, "group": group_id}
+        given = {k: v for k, v in values.items() if v}
+        return await self._created("send-pushed-message", given)
 
     async def get_pushed_message(self, message_id: str) -> dict[str, Any]:
-        return await self.run("get-pushed-message", {"messageId": message_id})
+        return _object(await self._act("get-pushed-message", {"message": message_id}))
 
     async def edit_pushed_message(self, message_id: str, text: str) -> None:
-        await self.run("edit-pushed-message", {"messageId": message_id, "text": text})
+        await self._act("edit-pushed-message", {"message": message_id, "text": text})
 
     async def delete_pushed_message(self, message_id: str) -> None:
-        await self.run("delete-pushed-message", {"messageId": message_id})
+        await self._act("delete-pushed-message", {"message": message_id})
+
+    # -- the actions as the connection has them --
+
+    async def shape(self, action: str) -> ActionShape:
+        """How the action takes its input, read once from its schema."""
+        return self._shapes.get(action) or await self._learn(action)
+
+    async def learn_actions(self) -> list[ActionShape]:
+        """Read every action's schema (at start, and for `chatra-bridge check`)."""
+        return [await self.shape(action) for action in ACTIONS]
+
+    async def _learn(self, action: str) -> ActionShape:
+        try:
+            definition = await self._transport.definition(action)
+        except MembraneError as error:  # not kept: read again next time
+            log.warning("schema of %s unreadable (%s): Chatra's REST names for now", action, error)
+            return default_shape(action)
+        shape = shape_from_definition(action, definition)
+        self._shapes[action] = shape
+        if shape.unplaced:
+            log.warning("%s has no input for %s: %s", action, ", ".join(shape.unplaced), shape)
+        return shape
+
+    async def _act(
+        self, action: str, values: dict[str, Any], *, repeatable: bool = True
+    ) -> tuple[ActionShape, Any]:
+        """Run `action` with `values` under the names it takes. When Membrane refuses the input,
+        the schema is read again: when it changed, the action runs once more under the new names
+        (a refused input ran nothing, so this is safe even for a send)."""
+        shape = await self.shape(action)
+        try:
+            return shape, await self.run(action, shape.input(values), repeatable=repeatable)
+        except MembraneError as error:
+            if error.kind != "bad_request":
+                raise
+            fresh = await self._learn(action)
+            if fresh == shape:
+                raise
+            log.info("%s takes its input differently now: %s", action, fresh.describe())
+            return fresh, await self.run(action, fresh.input(values), repeatable=repeatable)
+
+    async def _created(self, action: str, values: dict[str, Any], repeatable: bool = True) -> str:
+        shape, output = await self._act(action, values, repeatable=repeatable)
+        return _created_id(output, shape.id_keys)
 
     # -- transport --
 
@@ -167,7 +209,9 @@ class MembraneClient:
 
 
 class HttpTransport:
-    """Membrane's HTTP API: `POST /connections/{id}/actions/{key}/run`, the input as the body."""
+    """Membrane's HTTP API: `POST /connections/{id}/actions/{key}/run`, the input as the body;
+    an action named by id in `action_ids` runs as `POST /actions/{id}/run?connectionId=...`
+    with `{"input": ...}` (catalog actions may have an id and no key)."""
 
     def __init__(
         self,
@@ -177,7 +221,9 @@ class HttpTransport:
         connection_id: str,
         tokens: TokenSource,
         timeout: float = 15.0,
+        action_ids: dict[str, str] | None = None,
     ) -> None:
+        self._action_ids = action_ids or {}
         self._session = session
         self._base_url = base_url.rstrip("/")
         self.connection_id = connection_id
@@ -197,22 +243,49 @@ class HttpTransport:
             "membrane-api-version": API_VERSION,
         }
 
+    def _where(self, action: str) -> tuple[str, dict[str, str]]:
+        """The action's URL and query: by its id when one is set, else by its key."""
+        action_id = self._action_ids.get(action)
+        if action_id:
+            return f"{self._base_url}/actions/{action_id}", {"connectionId": self.connection_id}
+        return f"{self._base_url}/connections/{self.connection_id}/actions/{action}", {}
+
+    async def definition(self, action: str) -> Any:
+        url, query = self._where(action)
+        status, body = await self._call("GET", url, query, action)
+        if status == 404:
+            return None
+        if status >= 300:
+            raise failure(action, self.connection_id, status, body)
+        return body
+
     async def run_once(self, action: str, payload: dict[str, Any]) -> Any:
-        url = f"{self._base_url}/connections/{self.connection_id}/actions/{action}/run"
+        url, query = self._where(action)
+        body = {"input": payload} if query else payload
+        status, answer = await self._call("POST", url + "/run", query, action, body)
+        if status < 300 and isinstance(answer, dict):
+            return answer.get("output")
+        raise failure(action, self.connection_id, status, answer)
+
+    async def _call(
+        self, method: str, url: str, query: dict[str, str], action: str, body: Any = None
+    ) -> tuple[int, Any]:
         try:
-            async with self._session.post(
-                url, json=payload, headers=self._headers(), timeout=self._timeout
+            async with self._session.request(
+                method,
+                url,
+                params=query,
+                json=body,
+                headers=self._headers(),
+                timeout=self._timeout,
             ) as response:
-                body = await _json_or_none(response)
-                if response.status < 300 and isinstance(body, dict):
-                    return body.get("output")
-                raise failure(action, self.connection_id, response.status, body)
+                return response.status, await _json_or_none(response)
         except aiohttp.ClientConnectorError:  # never connected: the request was not sent
             raise MembraneError("network", "Membrane unreachable", transient=True) from None
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             reason = "timed out" if isinstance(error, TimeoutError) else "connection dropped"
             raise MembraneError(
-                "network", f"Membrane {reason}", transient=True, in_doubt=True
+                "network", f"Membrane {reason} ({action})", transient=True, in_doubt=True
             ) from None
 
 
@@ -247,14 +320,20 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
         return None
 
 
-def _message_id(output: Any) -> str:
-    """Chatra's id for a message an action created (tolerates a bare id or `messageId`)."""
+def _object(answer: tuple[ActionShape, Any]) -> dict[str, Any]:
+    output = answer[1]
+    return output if isinstance(output, dict) else {}
+
+
+def _created_id(output: Any, keys: tuple[str, ...]) -> str:
+    """Chatra's id for what an action created, under whichever key the output keeps it (a bare
+    id is taken too)."""
     if isinstance(output, dict):
-        for key in ("id", "messageId", "_id"):
-            if output.get(key):
+        for key in keys:
+            if output.get(key) not in (None, ""):
                 return str(output[key])
-    if isinstance(output, str) and output:
-        return output
+    if isinstance(output, str | int) and not isinstance(output, bool) and output != "":
+        return str(output)
     raise MembraneError(
         "unexpected_output", "Membrane ran the action but returned no message id", transient=False
     )

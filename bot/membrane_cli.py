@@ -1,7 +1,8 @@
 """Running actions through the `membrane` command, for teams that authenticate only with
-`membrane login`: `membrane action run <key> --connectionId=<id> --input '<json>' --json`,
-the result under `output`. A process per call costs hundreds of milliseconds, so at most
-`processes` run at once and the rest wait their turn.
+`membrane login`: `membrane action run <action id or key> --connectionId=<id> --input '<json>'
+--json`, the result under `output`. The CLI serves no action schema: Chatra's REST names stand.
+A process per call costs hundreds of milliseconds, so at most `processes` run at once and the
+rest wait their turn.
 """
 
 import asyncio
@@ -18,16 +19,26 @@ log = logging.getLogger(__name__)
 
 class CliTransport:
     def __init__(
-        self, command: str, *, connection_id: str, timeout: float = 30.0, processes: int = 4
+        self,
+        command: str,
+        *,
+        connection_id: str,
+        timeout: float = 30.0,
+        processes: int = 4,
+        action_ids: dict[str, str] | None = None,
     ) -> None:
+        self._action_ids = action_ids or {}
         self._command = command
         self.connection_id = connection_id
         self._timeout = timeout
         self._slots = asyncio.Semaphore(processes)
 
+    async def definition(self, action: str) -> Any:
+        return None
+
     async def run_once(self, action: str, payload: dict[str, Any]) -> Any:
         args = [
-            *("action", "run", action),
+            *("action", "run", self._action_ids.get(action, action)),
             f"--connectionId={self.connection_id}",
             *("--input", json.dumps(payload)),
             "--json",

@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 
-from bot.events import ChatraClient
+from bot.chatra_events import ChatraClient
 from bot.slack_views import thread_link
 from bot.text import plain_to_slack
 from storage import Threads, Waits

@@ -1,10 +1,21 @@
 """How the core reaches Slack and Chatra: two small protocols, so the core knows no transport."""
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.events import SharedFile
 from bot.slack_delivery import SlackPoster
 from bot.slack_views import SlackMessage
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who a message to the visitor is from, as Chatra requires it: an agent's id, or else an
+    email and a name (which Chatra takes with the sender's `receivedFrom` mark)."""
+
+    agent_id: str | None = None
+    email: str | None = None
+    name: str | None = None
 
 
 class SlackPort(SlackPoster, Protocol):
@@ -20,8 +31,6 @@ class FilePort(Protocol):
 
 
 class ChatraPort(Protocol):
-    async def send_agent_message(
-        self, client_id: str, text: str, agent_id: str | None = None
-    ) -> str: ...
+    async def send_agent_message(self, client_id: str, text: str, writer: Writer) -> str: ...
     async def edit_agent_message(self, message_id: str, text: str) -> None: ...
     async def delete_agent_message(self, message_id: str) -> None: ...

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bot.errors import MembraneError
 from bot.events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.ports import ChatraPort, FilePort, SlackPort
+from bot.ports import ChatraPort, FilePort, SlackPort, Writer
 from bot.shared_files import FileNotShared
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import (
@@ -108,14 +108,18 @@ class SlackToChatra:
             self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
         )
         try:
-            agent_id = await self._writing_as(thread, reply.user)
+            try:
+                writer = await self._writing_as(thread, reply.user)
+            except MembraneError as nobody:
+                await self._not_sent(thread, reply, text, nobody, 1, was_held)
+                return
             for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
                 piece_id = record_id
                 if n:
                     piece_id = self._messages.claim_slack_reply(
                         f"{ts}#{n}", thread.client_id, piece, reply.user
                     ).id
-                if not await self._send_piece(thread, piece_id, reply, piece, agent_id, was_held):
+                if not await self._send_piece(thread, piece_id, reply, piece, writer, was_held):
                     return
         finally:
             await pending  # the next state replaces it
@@ -131,7 +135,7 @@ class SlackToChatra:
         record_id: int,
         reply: SlackReply,
         text: str,
-        agent_id: str | None,
+        writer: Writer,
         was_held: bool,
     ) -> bool:
         """One message to the visitor; False when it was held or failed (and said so).
@@ -154,7 +158,7 @@ class SlackToChatra:
         for attempt in range(1, self._send_attempts + 1):
             self._messages.start_sending(record_id, text)
             try:
-                chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
+                chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
             except MembraneError as error:
                 if error.in_doubt and await self._echo_adopted(record_id):
                     return True
@@ -301,8 +305,8 @@ class SlackToChatra:
             piece = self._messages.claim_slack_reply(
                 f"{edit.ts}#{n}", thread.client_id, text, edit.user
             )
-            agent_id = await self._writing_as(thread, edit.user)
-            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, agent_id)
+            writer = await self._writing_as(thread, edit.user)
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
             self._messages.update(piece.id, chatra_id=chatra_id, sent_text=text, state="sent")
         for piece in pieces[len(texts) :]:
             await self._delete_piece(piece)
@@ -327,23 +331,36 @@ class SlackToChatra:
             await self._chatra.delete_agent_message(piece.chatra_id)
             self._messages.update(piece.id, state="deleted")
 
-    async def _writing_as(self, thread: Thread, user: str) -> str | None:
-        """The Chatra agent a Slack user writes as: linked in AGENT_MAP_FILE, else the agent with
-        the same email, else the default agent (and the thread says so, once per person)."""
+    async def _writing_as(self, thread: Thread, user: str) -> Writer:
+        """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to
+        the Slack user, else the agent with the same email, else the default agent, else the
+        person's own Slack name and email (the thread says so once per person). A MembraneError
+        when none of these is known: Chatra would refuse a message from nobody."""
         agent_id = self._agents.linked(user) if user else None
-        if agent_id is None and user:
-            email = await self._slack.user_email(user)
-            agent_id = self._agents.by_email(email) if email else None
+        email = await self._slack.user_email(user) if user and agent_id is None else None
+        if agent_id is None and email:
+            agent_id = self._agents.by_email(email)
         if agent_id is not None:
-            return agent_id
+            return Writer(agent_id=agent_id)
         who = await self._slack.user_name(user) if user else None
-        default = self._agents.name(self._default_agent) if self._default_agent else None
-        as_whom = default or "the default Chatra agent"
+        if self._default_agent:
+            writer = Writer(agent_id=self._default_agent)
+            as_whom = self._agents.name(self._default_agent) or "the default Chatra agent"
+        elif email and who:
+            writer, as_whom = Writer(email=email, name=who), who
+        else:
+            raise MembraneError(
+                "no_agent",
+                f"Chatra needs to know who writes, and {who or 'this person'} has no Chatra agent"
+                " and no email in Slack: link one with `/chatra agent <agent id or email>` (or"
+                " set CHATRA_DEFAULT_AGENT_ID), then try again.",
+                transient=False,
+            )
         notice = writing_as_notice(who or "Someone", as_whom)
         await self._delivery.post(
             f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
         )
-        return self._default_agent
+        return writer
 
     async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
         """The reply with a link to each shared file; the thread is told of any that cannot

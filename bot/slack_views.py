@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.events import ChatraClient, ChatraMessage
+from bot.chatra_events import ChatraClient, ChatraMessage
 from bot.text import (
     chatra_to_slack,
     plain_to_slack,
@@ -230,9 +230,9 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     pieces = [
         chatra_to_slack(piece) for piece in split_text(without_control_characters(message.body))
     ]
-    if message.file is not None:
-        file_name = plain_to_slack(message.file.name or "file")
-        link = f":paperclip: <{message.file.url}|{file_name}>"
+    files = message.shown_files()
+    for file in files:
+        link = f":paperclip: <{file.url}|{plain_to_slack(file.name or 'file')}>"
         pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
     if message.type not in ("client", "agent"):  # a system notice: a quiet context line
         return [_context_line(piece) for piece in pieces]
@@ -240,11 +240,12 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     author = f"{author} (Chatra)" if is_agent else author
     as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
     replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
-    if message.file is not None and message.file.is_image():  # shown, not only linked
-        name = message.file.name or "image"
-        picture = {"type": "image", "image_url": message.file.url, "alt_text": name}
-        text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
-        replies.append(SlackMessage(text=text, blocks=[picture], **as_author))
+    for file in files:
+        if file.is_image():  # shown, not only linked
+            name = file.name or "image"
+            picture = {"type": "image", "image_url": file.url, "alt_text": name}
+            text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
+            replies.append(SlackMessage(text=text, blocks=[picture], **as_author))
     return replies
 
 
@@ -284,6 +285,18 @@ def outage_over_notice() -> SlackMessage:
     return SlackMessage(
         text=":white_check_mark: Chatra is reachable again: sending the held replies."
     )
+
+
+def failed_events_notice(count: int, last_error: str | None) -> SlackMessage:
+    """Events the bridge could not carry out: said in the channel, at most once an hour."""
+    what = "1 event" if count == 1 else f"{count:,} events"
+    why = f" (last: {plain_to_slack(shorten(last_error, 200))})" if last_error else ""
+    text = (
+        f":warning: {what} from Chatra or Slack could not be carried out{why}. An operator can"
+        " list them with `chatra-bridge db failed` and replay them with"
+        " `chatra-bridge db retry --all`."
+    )
+    return SlackMessage(text=text)
 
 
 def nudge_notice(name: str, minutes: float) -> SlackMessage:

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bot.chatra_events import ChatraClient
 from bot.errors import MembraneError
-from bot.events import ChatraClient
 from bot.open_chats import describe, open_chats
 from bot.slack_views import (
     SlackMessage,
@@ -53,7 +53,7 @@ def pushed_text_errors(text: str) -> dict[str, str]:
 
 class ChatraTools(Protocol):
     async def get_client(self, client_id: str) -> dict[str, Any]: ...
-    async def update_client(self, client_id: str, **fields: str) -> dict[str, Any]: ...
+    async def update_client(self, client_id: str, **fields: str | None) -> dict[str, Any]: ...
     async def send_pushed_message(
         self, client_id: str, text: str, agent_id: str | None = None, group_id: str | None = None
     ) -> str: ...
@@ -97,7 +97,7 @@ class VisitorTools:
             if error.kind == "dependency_error" and error.status == 404:
                 return SlackMessage(text=f"Chatra knows no visitor `{client_id}`.")
             return SlackMessage(text=f":warning: {error}")
-        client = ChatraClient.model_validate({"id": client_id, **(found or {})})
+        client = ChatraClient.model_validate({**(found or {}), "id": client_id})
         thread = self._threads.for_client(client_id)
         link = thread_link(thread.channel, thread.thread_ts) if thread else None
         return client_details(client, dashboard_url=self._dashboard_url, thread=link)
@@ -108,11 +108,13 @@ class VisitorTools:
             client = await self._chatra.get_client(client_id)
         except MembraneError as error:
             return modal("Edit visitor", f":warning: {error}")
-        return edit_visitor_modal(client_id, client or {})
+        visitor = ChatraClient.model_validate({**(client or {}), "id": client_id})
+        return edit_visitor_modal(client_id, visitor.contact())
 
     async def save(self, client_id: str, values: dict[str, str]) -> tuple[str, dict[str, Any]]:
-        """update-client; returns a sentence for the person and the visitor as Chatra has it now."""
-        fields = {field: value for field, value in values.items() if field in LIMITS}
+        """update-client with the fields given, an emptied one as `null` (Chatra's way to remove
+        a value); returns a sentence for the person and the visitor as Chatra has it now."""
+        fields = {field: value or None for field, value in values.items() if field in LIMITS}
         try:
             updated = await self._chatra.update_client(client_id, **fields)
         except MembraneError as error:

@@ -2,7 +2,8 @@
 
 Each conversation (a Chatra client) has a chain of tasks: an event starts when the one before it
 in the same conversation has finished, so a slow or failing chat holds up only itself. Events left
-pending by a stop or a crash are picked up again on the next start.
+pending by a stop or a crash are picked up again on the next start; events made pending again
+while running (`chatra-bridge db retry`) by a rescan every `rescan_interval` seconds.
 """
 
 import asyncio
@@ -26,7 +27,11 @@ class Worker:
         poll_interval: float = 1.0,
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
+        rescan_interval: float = 30.0,
     ) -> None:
+        self._rescan_interval = rescan_interval
+        self._next_rescan = 0.0
+        self._dispatched: set[int] = set()  # ids of the events in flight
         self._failed = failed  # told "event_retry" or "event_failed", for the metrics
         self._inbox = inbox
         self._handle = handle
@@ -44,14 +49,24 @@ class Worker:
         try:
             while True:
                 self._arrived.clear()
-                room = self._max_in_flight - self._in_flight
-                for event in self._inbox.pending(after_id=self._last_id, limit=max(room, 0)):
-                    self._last_id = event.id
+                for event in self._next_events():
                     self._chain(event)
                 await self._next_arrival()
         finally:
             for task in list(self._tails.values()):
                 task.cancel()
+
+    def _next_events(self) -> list[InboxEvent]:
+        """Pending events not yet dispatched: the new ones, and now and then all of them."""
+        room = max(self._max_in_flight - self._in_flight, 0)
+        after, limit = self._last_id, room
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_rescan:
+            self._next_rescan = now + self._rescan_interval
+            after, limit = 0, room + len(self._dispatched)
+        events = [e for e in self._inbox.pending(after, limit) if e.id not in self._dispatched]
+        self._last_id = max([self._last_id, *(e.id for e in events)])
+        return events
 
     async def _next_arrival(self) -> None:
         """Until an event arrives or the poll interval passes. Not `asyncio.wait_for`: on 3.11 it
@@ -72,10 +87,13 @@ class Worker:
         task = asyncio.create_task(self._after(previous, event))
         self._tails[event.conversation] = task
         self._in_flight += 1
-        task.add_done_callback(lambda done: self._forget(event.conversation, done))
+        self._dispatched.add(event.id)
+        task.add_done_callback(lambda done: self._forget(event, done))
 
-    def _forget(self, conversation: str, task: asyncio.Task[None]) -> None:
+    def _forget(self, event: InboxEvent, task: asyncio.Task[None]) -> None:
+        conversation = event.conversation
         self._in_flight -= 1
+        self._dispatched.discard(event.id)
         self._arrived.set()  # room for more
         if self._tails.get(conversation) is task:
             del self._tails[conversation]

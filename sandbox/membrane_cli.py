@@ -1,6 +1,7 @@
-"""A stand-in for the `membrane` command: `membrane action run <key> --connectionId=<id>
---input '<json>' --json` runs the action on the fake Membrane at $FAKE_MEMBRANE_URL and prints
-`{"output": ...}`; a failure prints `{"error": {"type", "message", "status"}}` and exits 1."""
+"""A stand-in for the `membrane` command: `membrane action run <action id or key>
+--connectionId=<id> --input '<json>' --json` runs the action on the fake Membrane at
+$FAKE_MEMBRANE_URL (`POST /actions/{selector}/run`) and prints `{"output": ...}`; a failure prints
+`{"error": {"type", "message", "status"}}` and exits 1."""
 
 import argparse
 import json
@@ -27,15 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="membrane")
     parser.add_argument("noun", choices=["action"])
     parser.add_argument("verb", choices=["run"])
-    parser.add_argument("key")
+    parser.add_argument("selector")
     parser.add_argument("--connectionId", required=True)
     parser.add_argument("--input", default="{}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     base = os.environ["FAKE_MEMBRANE_URL"]
     request = urllib.request.Request(
-        f"{base}/connections/{args.connectionId}/actions/{args.key}/run",
-        data=args.input.encode(),
+        f"{base}/actions/{args.selector}/run?connectionId={args.connectionId}",
+        data=json.dumps({"input": json.loads(args.input)}).encode(),
         headers={
             "Authorization": f"Bearer {TOKEN}",
             "membrane-api-version": API_VERSION,

@@ -2,7 +2,7 @@
 
 from storage.agents import Agents
 from storage.database import open_database
-from storage.inbox import Inbox, InboxEvent
+from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
 from storage.slack_posts import SlackPost, SlackPosts
@@ -11,6 +11,7 @@ from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
+    "FailedEvent",
     "Inbox",
     "InboxEvent",
     "Message",

@@ -10,6 +10,16 @@ from storage.database import durable, update_row
 
 
 @dataclass(frozen=True)
+class FailedEvent:
+    id: int
+    source: str
+    conversation: str
+    attempts: int
+    error: str | None
+    received_at: float
+
+
+@dataclass(frozen=True)
 class InboxEvent:
     id: int
     source: str
@@ -61,6 +71,27 @@ class Inbox:
             "SELECT error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 1"
         ).fetchone()
         return row[0] if row else None
+
+    def failed(self, after_id: int = 0, limit: int = 1000) -> list[FailedEvent]:
+        """Events that could not be carried out, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, source, conversation, attempts, error, received_at FROM inbox"
+            " WHERE state = 'failed' AND id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        return [FailedEvent(*row) for row in rows]
+
+    def retry(self, event_ids: list[int] | None = None) -> int:
+        """Make failed events pending again (all of them with None); how many were."""
+        where, args = "state = 'failed'", []
+        if event_ids is not None:
+            where += f" AND id IN ({', '.join('?' * len(event_ids))})"
+            args = list(event_ids)
+        with durable(self._db):
+            cursor = self._db.conn.execute(
+                f"UPDATE inbox SET state = 'pending', attempts = 0 WHERE {where}", args
+            )
+        return cursor.rowcount
 
     def count(self, state: str) -> int:
         return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).fetchone()[0]

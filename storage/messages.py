@@ -54,24 +54,33 @@ class Messages:
     def by_id(self, message_id: int) -> Message | None:
         return self._one("id = ?", message_id)
 
-    def adopt_echo(self, client_id: str, chatra_id: str, text: str) -> bool:
-        """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, it
-        did reach the visitor; record its id so it is neither sent again nor mirrored. The sender
-        marks the reply sent once all of it is."""
+    def adopt_echo(self, client_id: str, key: str, text: str) -> bool:
+        """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, or
+        whose id we only know by a key of our own making, it did reach the visitor: record the
+        echo's key, so it is neither sent again nor mirrored. The sender marks the reply sent
+        once all of it is."""
         with durable(self._db):  # acknowledged with the echo's webhook
-            if self.by_chatra_id(chatra_id) is not None:
+            if self.by_chatra_id(key) is not None:
                 return False
             row = self._db.conn.execute(
-                "SELECT id FROM messages WHERE client_id = ? AND origin = 'slack' AND state ="
-                " 'sending' AND chatra_id IS NULL AND sent_text = ? ORDER BY id LIMIT 1",
+                "SELECT id, chatra_id FROM messages WHERE client_id = ? AND origin = 'slack'"
+                " AND sent_text = ? AND ((state = 'sending' AND chatra_id IS NULL)"
+                " OR chatra_id LIKE 'auto:%') ORDER BY id LIMIT 1",
                 [client_id, text],
             ).fetchone()
-            if row is None:
-                return False
-            self._db.conn.execute(
-                "UPDATE messages SET chatra_id = ? WHERE id = ?", [chatra_id, row[0]]
-            )
+            if row is None or (row[1] and key.startswith("auto:")):
+                return row is not None
+            self._db.conn.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
         return True
+
+    def sent_with_text(self, client_id: str, text: str) -> bool:
+        """Whether the bridge sent (or is sending) exactly `text` to this visitor."""
+        row = self._db.execute(
+            "SELECT 1 FROM messages WHERE client_id = ? AND origin = 'slack' AND sent_text = ?"
+            " AND state IN ('sending', 'sent') LIMIT 1",
+            [client_id, text],
+        ).fetchone()
+        return row is not None
 
     def pieces(self, slack_ts: str) -> list[Message]:
         """A reply and the further messages it was split into for Chatra, in order."""

@@ -30,6 +30,15 @@ class SlackPosts:
             "SELECT count(*) FROM slack_posts WHERE key LIKE ? || '%'", [key_prefix]
         ).fetchone()[0]
 
+    def latest(self, key_prefix: str) -> SlackPost | None:
+        """The newest post whose key starts with `key_prefix`."""
+        row = self._db.execute(
+            "SELECT key, ts, created_at FROM slack_posts WHERE key LIKE ? || '%'"
+            " ORDER BY created_at DESC LIMIT 1",
+            [key_prefix],
+        ).fetchone()
+        return SlackPost(*row) if row else None
+
     def key_at(self, channel: str, ts: str) -> str | None:
         """What the post at `ts` was for, if it is one of ours."""
         row = self._db.execute(

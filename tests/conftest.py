@@ -26,6 +26,11 @@ USERS = {
         "name": "kim",
         "profile": {"display_name": "", "real_name": "Kim Lee"},
     },
+    "U0AGENT03": {
+        "id": "U0AGENT03",
+        "name": "lee",
+        "profile": {"display_name": "Lee", "real_name": "Lee Park", "email": "lee@example.org"},
+    },
 }
 
 

@@ -11,27 +11,11 @@ from aiohttp import web
 
 from bot.app import INBOX, WORKER, create_app
 from bot.config import Settings
+from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import TEAM_ID, slack_signature
 
-
-def chat_event(
-    event_name: str,
-    client_id: str = "client-1",
-    messages: list[dict[str, Any]] | None = None,
-    **client: Any,
-) -> dict[str, Any]:
-    """A Chatra webhook body as Chatra sends it."""
-    return {
-        "eventName": event_name,
-        "client": {"id": client_id, "chatId": f"chat-{client_id}", "basicId": 1042, **client},
-        "messages": messages or [],
-        "agents": [{"id": "a9", "name": "Ana", "email": "ana@example.com"}],
-    }
-
-
-def visitor_says(message_id: str, text: str, at: int = 1_732_450_000_000) -> dict[str, Any]:
-    return {"id": message_id, "type": "client", "message": text, "createdAt": at}
+__all__ = ["RunningApp", "agent_says", "chat_event", "visitor_says", "wait_for"]
 
 
 class RunningApp:

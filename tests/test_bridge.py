@@ -6,8 +6,10 @@ import itertools
 import pytest
 
 from bot.bridge import Bridge
+from bot.chatra_events import ChatraWebhook, read_webhook
 from bot.errors import MembraneError
-from bot.events import ChatraWebhook, SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.ports import Writer
 from bot.shared_files import FileNotShared
 from bot.slack_views import SlackMessage
 from storage import (
@@ -57,18 +59,16 @@ class MemorySlack:
 class MemoryChatra:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
-        self.agents: list[str | None] = []  # who each message was sent as
+        self.agents: list[Writer] = []  # who each message was sent as
         self.edited: list[tuple[str, str]] = []
         self.deleted: list[str] = []
         self.failure: MembraneError | None = None
 
-    async def send_agent_message(
-        self, client_id: str, text: str, agent_id: str | None = None
-    ) -> str:
+    async def send_agent_message(self, client_id: str, text: str, writer: Writer) -> str:
         if self.failure:
             raise self.failure
         self.sent.append((client_id, text))
-        self.agents.append(agent_id)
+        self.agents.append(writer)
         return f"msg-{len(self.sent)}"
 
     async def edit_agent_message(self, message_id: str, text: str) -> None:
@@ -108,7 +108,7 @@ def parts():
 
 
 def webhook(name: str, *messages: dict) -> ChatraWebhook:
-    return ChatraWebhook.model_validate(chat_event(name, messages=list(messages), name="Jane"))
+    return read_webhook(chat_event(name, messages=list(messages), name="Jane"))[0]
 
 
 async def test_the_same_chat_event_twice_posts_once(parts):
@@ -136,7 +136,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
     await bridge.chat.chat_event(webhook("chatFragment", echo))
 
     assert chatra.sent == [("client-1", "hey @Sam")]
-    assert chatra.agents == ["a1"]  # Sam writes as the Chatra agent with Sam's email
+    assert chatra.agents == [Writer(agent_id="a1")]  # Sam writes as the agent with his email
     assert len(slack.posts) == 2  # the card and the visitor's "hi": no echo
 
 

@@ -4,7 +4,7 @@ import sqlite3
 
 from bot.text import slack_to_plain
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says
+from tests.helpers import agent_says, chat_event, visitor_says
 
 JANE = {
     "name": "Jane Doe",
@@ -37,10 +37,6 @@ async def test_chat_started_posts_a_visitor_card_and_the_messages_in_order(bridg
     assert replies[0] == "Hi, my order is late"
     assert [r.author for r in slack.replies(CHANNEL, card.ts)] == ["Jane Doe", "Jane Doe"]
     assert "It was due Monday" in replies[1]
-
-
-def agent_says(message_id: str, text: str, at: int) -> dict:
-    return {"id": message_id, "type": "agent", "message": text, "agentId": "a9", "createdAt": at}
 
 
 async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_once(bridge, slack):

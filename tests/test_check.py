@@ -45,6 +45,12 @@ async def test_a_ready_setup_passes_every_check_and_exits_0(settings, slack, mem
         "Membrane connection",
     ]
     assert sum(c["check"].startswith("action ") for c in checks) == 10
+    by_check = {c["check"]: c["detail"] for c in checks}
+    assert by_check["action send-agent-message"] == (
+        "inputs: client→clientId, text→text, agent→agentId, agent_email→agentEmail,"
+        " agent_name→agentName, received_from→receivedFrom (from its schema)"
+    )
+    assert "write under their Slack name and email" in by_check["Agent identity"]
     assert checks[-1]["detail"] == (
         "paste into Chatra's webhook settings:"
         f" https://bridge.example.org/chatra/webhook/{env['CHATRA_WEBHOOK_SECRET']}"
@@ -85,11 +91,33 @@ async def test_each_problem_is_named_with_what_to_do(
     findings = findings_by_check(await run_checks(settings))
     assert findings["action get-pushed-message"] == (
         False,
-        "not on the connection: add it to the Chatra connector",
+        "not on the connection: add it to the Chatra connector, or name its id in"
+        " MEMBRANE_ACTION_IDS",
     )
     assert findings["action get-client"] == (
         False,
-        "it requires fields, which the bridge does not send",
+        "it requires fields, which the bridge does not send (inputs: client→clientId (from its"
+        " schema))",
+    )
+
+    membrane.rename("edit-agent-message", messageId="id", text="content")
+    membrane.rename("send-agent-message", agentEmail="email_of_agent")
+    findings = findings_by_check(await run_checks(settings))
+    assert findings["action edit-agent-message"] == (
+        False,
+        "its input has no home for text; it requires content, which the bridge does not send"
+        " (inputs: message→id (from its schema))",
+    )
+    assert findings["action delete-agent-message"] == (
+        True,
+        "inputs: message→messageId (from its schema)",
+    )
+    ok, words = findings["Agent identity"]
+    assert not ok and "would write as nobody" in words and "CHATRA_DEFAULT_AGENT_ID" in words
+    with_default = settings.model_copy(update={"chatra_default_agent_id": "a9"})
+    assert findings_by_check(await run_checks(with_default))["Agent identity"] == (
+        True,
+        "people with no linked Chatra agent write as agent a9",
     )
 
     membrane.tokens = {"some.other.token"}

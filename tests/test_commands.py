@@ -153,9 +153,10 @@ async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_ca
         "clientId": "client-1",
         "name": "Jane Roe",
         "email": "jane.roe@example.org",
-        "phone": "",  # emptied in the form: cleared in Chatra
+        "phone": None,  # emptied in the form: null, Chatra's way to remove a value
         "notes": "VIP",
     }
+    assert "phone" not in membrane.clients["client-1"]
     assert slack.ephemeral == [
         ("U0AGENT01", ":white_check_mark: Visitor `client-1` updated in Chatra.")
     ]

@@ -55,9 +55,7 @@ async def test_a_send_that_timed_out_after_chatra_acted_is_not_sent_again(
     await bridge.settled(within=10)
     membrane.latency = 0
 
-    assert membrane.runs_of("send-agent-message") == [
-        {"clientId": "client-1", "text": "Arrived once", "agentId": "a9"}
-    ]
+    assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Arrived once"]
     assert warnings(slack, thread_ts) == []
     assert not any("Arrived once" in r.text for r in slack.replies(CHANNEL, thread_ts))
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bench.fuzz import main
-from bot.events import ChatraWebhook
+from bot.chatra_events import CHAT_EVENTS, NotAWebhook, parse_webhook_body, read_webhook
 from handlers.messages import SlackMessage, thread_change
 
 json_values = st.recursive(
@@ -31,14 +31,22 @@ webhook_like = st.fixed_dictionaries(
 
 
 @given(webhook_like)
-def test_webhook_parsing_accepts_or_refuses_but_never_crashes(data):
+def test_a_webhook_intake_accepts_can_always_be_read_by_the_worker(data):
     try:
-        webhook = ChatraWebhook.model_validate(data)
-    except ValidationError:
+        parsed = parse_webhook_body(json.dumps(data).encode())
+    except NotAWebhook as refused:
+        assert 400 <= refused.status < 500
         return
-    assert webhook.client.id and all(m.id for m in webhook.messages)
+    if parsed["eventName"] not in CHAT_EVENTS:
+        return
+    webhook, skipped = read_webhook(parsed)
+    assert webhook.client.id and all(m.key for m in webhook.messages)
+    assert len(webhook.messages) + len(skipped) == len(
+        data["messages"] if isinstance(data.get("messages"), list) else []
+    )
     webhook.messages_in_order()
     webhook.client.display_name()
+    webhook.summary()
 
 
 @given(

@@ -10,6 +10,7 @@ import pytest
 from bot.errors import MembraneError
 from bot.membrane import HttpTransport, MembraneClient, TokenSource
 from bot.membrane_cli import CliTransport
+from bot.ports import Writer
 from sandbox.membrane_cli import install
 from tests.conftest import CONNECTION
 
@@ -63,12 +64,13 @@ async def client(request, membrane, tmp_path, monkeypatch):
 async def test_every_seed_action_runs_with_chatras_input_names(client, membrane):
     """The fake refuses a missing `membrane-api-version` or a token that is not a JWT."""
     membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
-    message_id = await client.send_agent_message("c1", "hello", agent_id="a9")
+    message_id = await client.send_agent_message("c1", "hello", Writer(agent_id="a9"))
     await client.edit_agent_message(message_id, "hello!")
     assert (await client.get_message(message_id))["text"] == "hello!"
     await client.delete_agent_message(message_id)
-    assert (await client.get_client("c1"))["name"] == "Jane"
-    assert (await client.update_client("c1", email="j@example.org"))["email"] == "j@example.org"
+    assert (await client.get_client("c1"))["basicInfo"]["name"] == "Jane"
+    updated = await client.update_client("c1", email="j@example.org", name=None)
+    assert updated["basicInfo"] == {"email": "j@example.org"}  # null removed the name
     pushed_id = await client.send_pushed_message("c1", "promo", group_id="g1")
     await client.edit_pushed_message(pushed_id, "promo!")
     assert (await client.get_pushed_message(pushed_id))["text"] == "promo!"
@@ -86,7 +88,13 @@ async def test_every_seed_action_runs_with_chatras_input_names(client, membrane)
         "get-pushed-message",
         "delete-pushed-message",
     ]
-    assert membrane.runs[0][1] == {"clientId": "c1", "text": "hello", "agentId": "a9"}
+    assert membrane.runs[0][1] == {
+        "clientId": "c1",
+        "text": "hello",
+        "agentId": "a9",
+        "receivedFrom": "chatra-bridge",
+    }
+    assert membrane.runs[5][1] == {"clientId": "c1", "email": "j@example.org", "name": None}
 
 
 async def test_errors_are_sentences(client, membrane):
@@ -96,7 +104,7 @@ async def test_errors_are_sentences(client, membrane):
     assert not error.value.transient
 
     with pytest.raises(MembraneError) as error:
-        await client.send_agent_message("c1", "")
+        await client.send_agent_message("c1", "", Writer(agent_id="a9"))
     assert "Chatra refused the send-agent-message input" in str(error.value)
 
     membrane.fail_next(times=2, status=503)
@@ -115,5 +123,71 @@ async def test_the_cli_transport_runs_at_most_its_pool_of_processes_at_once(
     transport = CliTransport(str(install(tmp_path)), connection_id=CONNECTION, processes=2)
     client = MembraneClient(transport, attempts=1)
     found = await asyncio.gather(*(client.get_client("c1") for _ in range(6)))
-    assert [visitor["name"] for visitor in found] == ["Jane"] * 6
+    assert [visitor["basicInfo"]["name"] for visitor in found] == ["Jane"] * 6
     assert membrane.most_in_flight == 2
+
+
+def http_client(
+    session: aiohttp.ClientSession, membrane, action_ids: dict[str, str] | None = None
+) -> MembraneClient:
+    transport = HttpTransport(
+        session,
+        base_url=membrane.url,
+        connection_id=CONNECTION,
+        tokens=TokenSource("a.b.c"),
+        timeout=1,
+        action_ids=action_ids,
+    )
+    return MembraneClient(transport, attempts=1, received_from="our-bridge")
+
+
+async def test_inputs_go_under_the_names_each_actions_schema_gives(membrane):
+    membrane.rename("send-agent-message", clientId="client_id", text="message")
+    membrane.rename("edit-agent-message", messageId="id")
+    membrane.rename_output("send-agent-message", id="messageId")
+    async with aiohttp.ClientSession() as session:
+        client = http_client(session, membrane)
+        message_id = await client.send_agent_message("c1", "hello", Writer(agent_id="a9"))
+        await client.edit_agent_message(message_id, "hello!")
+
+    assert message_id.startswith("msg")  # read from `messageId`, where the output keeps it
+    assert membrane.runs == [
+        (
+            "send-agent-message",
+            {"client_id": "c1", "message": "hello", "agentId": "a9", "receivedFrom": "our-bridge"},
+        ),
+        ("edit-agent-message", {"id": message_id, "text": "hello!"}),
+    ]
+    assert membrane.visible_messages("c1") == ["hello!"]
+
+
+async def test_an_input_refused_as_wrong_makes_the_schema_be_read_again(membrane):
+    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
+    async with aiohttp.ClientSession() as session:
+        client = http_client(session, membrane)
+        await client.learn_actions()
+        reads = membrane.schema_reads
+        membrane.rename("get-client", clientId="id")  # the connector changed under us
+        found = await client.get_client("c1")
+        again = await client.get_client("c1")
+
+    assert found["basicInfo"]["name"] == again["basicInfo"]["name"] == "Jane"
+    assert membrane.schema_reads == reads + 1  # read once more, then kept
+    assert [payload for _, payload in membrane.runs] == [{"id": "c1"}, {"id": "c1"}]
+
+
+async def test_an_action_without_a_key_runs_by_its_id_over_http_and_the_cli(
+    membrane, tmp_path, monkeypatch
+):
+    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
+    membrane.keyless.add("get-client")
+    ids = {"get-client": membrane.action_ids["get-client"]}
+    async with aiohttp.ClientSession() as session:
+        assert (await http_client(session, membrane, ids).get_client("c1"))["basicInfo"]
+        with pytest.raises(MembraneError, match="does not know connection"):
+            await http_client(session, membrane).get_client("c1")  # by key: not found
+    monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
+    command = install(tmp_path)
+    by_cli = MembraneClient(CliTransport(str(command), connection_id=CONNECTION, action_ids=ids))
+    assert (await by_cli.get_client("c1"))["basicInfo"]["name"] == "Jane"
+    assert [key for key, _ in membrane.runs] == ["get-client", "get-client"]

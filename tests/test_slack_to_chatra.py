@@ -72,33 +72,51 @@ async def test_reply_in_thread_is_sent_to_the_visitor(bridge, membrane, thread_t
     await bridge.settled()
 
     assert membrane.runs_of("send-agent-message") == [
-        {"clientId": "client-1", "text": "On its way!", "agentId": "a9"}
+        {
+            "clientId": "client-1",
+            "text": "On its way!",
+            "agentId": "a9",
+            "receivedFrom": "chatra-bridge",
+        }
     ]
     assert membrane.visible_messages("client-1") == ["On its way!"]
 
 
-async def test_a_person_writes_as_their_chatra_agent_or_is_told_as_whom(
-    bridge, slack, membrane, thread_ts
-):
+async def test_every_reply_names_its_writer_as_chatra_requires(bridge, slack, membrane, thread_ts):
     await bridge.slack_event(reply(thread_ts, "1800000001.000110", "From Sam"), event_id())
-    for n in range(2):  # Kim's Slack profile has no email matching an agent
+    for n in range(2):  # Lee has an email in Slack, but no Chatra agent
         await bridge.slack_event(
-            reply(thread_ts, f"1800000001.00012{n}", f"From Kim {n}", user="U0AGENT02"), event_id()
+            reply(thread_ts, f"1800000001.00012{n}", f"From Lee {n}", user="U0AGENT03"),
+            event_id(),
         )
+    await bridge.slack_event(  # Kim has neither: Chatra would refuse a message from nobody
+        reply(thread_ts, "1800000001.000130", "From Kim", user="U0AGENT02"), event_id()
+    )
     await bridge.settled()
 
-    assert [run.get("agentId") for run in membrane.runs_of("send-agent-message")] == [
-        "a9",
-        None,
-        None,
+    writers = [
+        {k: v for k, v in run.items() if k.startswith("agent")}
+        for run in membrane.runs_of("send-agent-message")
     ]
+    assert writers == [
+        {"agentId": "a9"},  # Sam's email is the Chatra agent Ana's: he writes as her
+        {"agentEmail": "lee@example.org", "agentName": "Lee"},
+        {"agentEmail": "lee@example.org", "agentName": "Lee"},
+    ]
+    assert {run["receivedFrom"] for run in membrane.runs_of("send-agent-message")} == {
+        "chatra-bridge"
+    }
+    assert membrane.visible_messages("client-1") == ["From Sam", "From Lee 0", "From Lee 1"]
     notices = [
         r.text for r in slack.replies(CHANNEL, thread_ts) if ":information_source:" in r.text
     ]
     assert notices == [
-        ":information_source: Kim Lee has no Chatra agent linked, so the visitor sees their"
-        " replies as the default Chatra agent."
+        ":information_source: Lee has no Chatra agent linked, so the visitor sees their"
+        " replies as Lee."
     ]
+    [warning] = [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+    assert "“From Kim”" in warning.text and "/chatra agent" in warning.text
+    assert "Try again" in str(warning.blocks)
 
 
 async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_path):
