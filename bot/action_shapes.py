@@ -118,8 +118,8 @@ def _output_ids(schema: Any) -> tuple[str, ...]:
     if not isinstance(properties, dict):
         return OUTPUT_IDS
     declared = {_plain(name): name for name in properties}
-    found = tuple(declared[_plain(key)] for key in OUTPUT_IDS if _plain(key) in declared)
-    return found or OUTPUT_IDS
+    found = [declared[_plain(key)] for key in OUTPUT_IDS if _plain(key) in declared]
+    return tuple(dict.fromkeys(found)) or OUTPUT_IDS
 
 
 def _plain(name: str) -> str:

@@ -131,7 +131,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
         handlers.register(bolt, bridge, tools, team, home, counters)
         worker = Worker(
-            inbox, bridge.process, arrived, failed=lambda kind: counters.failures.labels(kind).inc()
+            inbox,
+            bridge.process,
+            arrived,
+            failed=lambda kind: counters.failures.labels(kind).inc(),
+            rescan_interval=settings.inbox_rescan_seconds,
         )
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
             db,

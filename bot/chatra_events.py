@@ -92,9 +92,11 @@ class Lenient(BaseModel):
             return data
         data = cls.prepare(dict(data))
         for name in cls.TEXT:
-            data[name] = _text_or_none(data.get(name))
+            if name in data:
+                data[name] = _text_or_none(data[name])
         for name in cls.NUMBERS:
-            data[name] = _number_or_none(data.get(name))
+            if name in data:
+                data[name] = _number_or_none(data[name])
         return data
 
     @classmethod
@@ -314,10 +316,13 @@ def read_webhook(data: dict[str, Any]) -> tuple[ChatraWebhook, list[str]]:
     skipped, messages = [], []
     raw = data.get("messages")
     for n, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, dict):
+            skipped.append(f"message {n + 1}: not an object")
+            continue
         try:
             message = ChatraMessage.model_validate(item)
-        except ValidationError:
-            skipped.append(f"message {n + 1}: not an object")
+        except ValidationError as error:
+            skipped.append(f"message {n + 1}: unreadable {error.errors()[0]['loc']}")
             continue
         why = message.why_not_shown()
         if why:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     nudge_after_minutes: float = Field(default=3.0, gt=0)
     escalate_after_minutes: float = Field(default=10.0, gt=0)
     escalation_check_seconds: float = Field(default=15.0, gt=0)
+    inbox_rescan_seconds: float = Field(default=30.0, gt=0)  # replayed events are seen this soon
     business_timezone: str = "UTC"  # for business hours and the on-call rotation's handover
     business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00": new chats outside are marked
     away_message: str | None = None  # what Chatra tells visitors outside hours, for the card

@@ -150,7 +150,8 @@ class MembraneClient:
         shape = shape_from_definition(action, definition)
         self._shapes[action] = shape
         if shape.unplaced:
-            log.warning("%s has no input for %s: %s", action, ", ".join(shape.unplaced), shape)
+            missing = ", ".join(shape.unplaced)
+            log.warning("%s has no input for %s: %s", action, missing, shape.describe())
         return shape
 
     async def _act(
