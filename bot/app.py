@@ -70,8 +70,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     inbox, agents = Inbox(db), Agents(db)
     agents.link(settings.agent_links())
     arrived = asyncio.Event()
-    # One HTTP session for Slack and Membrane alike: no connection set up per call.
-    async with aiohttp.ClientSession() as session:
+    # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
+    # own timeout does not apply to a session it is given: every call times out here.
+    timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         web_client = make_web_client(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session
         )
@@ -87,6 +89,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         rotation = settings.planned_rotation(app[CLOCK]())
         if rotation is not None and on_call.rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
+        slack_out = SlackOut(
+            web_client,
+            burst=settings.slack_post_burst,
+            per_second=settings.slack_posts_per_second,
+            metrics=counters,
+        )
         files = SharedFiles(
             session,
             bot_token=settings.slack_bot_token.get_secret_value(),
@@ -94,14 +102,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             directory=settings.shared_files_dir(),
             public_url=settings.public_url,
             secret=settings.chatra_webhook_secret.get_secret_value(),
+            file_info=slack_out.file_info,
         )
         bridge = Bridge(
-            slack=SlackOut(
-                web_client,
-                burst=settings.slack_post_burst,
-                per_second=settings.slack_posts_per_second,
-                metrics=counters,
-            ),
+            slack=slack_out,
             chatra=membrane,
             inbox=inbox,
             threads=threads,

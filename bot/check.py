@@ -40,15 +40,23 @@ class Finding:
     detail: str
 
 
+CHECK_TIMEOUT = 10.0  # seconds for each call: a service that never answers is a finding too
+NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+
+
 async def run_checks(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
-    async with aiohttp.ClientSession() as session:
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         slack = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url.rstrip("/") + "/",
             session=session,
         )
-        findings += await _slack(slack, settings.slack_channel_id)
+        findings += await _slack(slack, settings)
+        if settings.slack_app_token is not None:
+            app_token = settings.slack_app_token.get_secret_value()
+            findings.append(await _socket_mode(slack, app_token, settings.slack_api_url))
         transport = membrane_transport(settings, session)
         if isinstance(transport, HttpTransport):
             findings += await _membrane(transport, settings)
@@ -59,12 +67,31 @@ async def run_checks(settings: Settings) -> list[Finding]:
     return findings
 
 
-async def _slack(slack: AsyncWebClient, channel: str) -> list[Finding]:
+def _unreachable(what: str, url: str, error: BaseException, setting: str) -> str:
+    reason = "no answer" if isinstance(error, TimeoutError) else type(error).__name__
+    return f"cannot reach {what} at {url} ({reason}): check the network and {setting}"
+
+
+def _not_slack(error: SlackApiError) -> bool:
+    """Whatever answered is no Slack Web API: Slack always answers JSON with `ok`."""
+    data = error.response.data
+    return not isinstance(data, dict) or "ok" not in data
+
+
+async def _slack(slack: AsyncWebClient, settings: Settings) -> list[Finding]:
+    url, channel = settings.slack_api_url, settings.slack_channel_id
     try:
         auth = await slack.auth_test()
     except SlackApiError as error:
+        if _not_slack(error):
+            status = error.response.status_code
+            why = f"no Slack Web API at {url} (HTTP {status}): check SLACK_API_URL"
+            return [Finding("Slack token", False, why)]
         reason = error.response.get("error")
-        return [Finding("Slack token", False, f"Slack refused SLACK_BOT_TOKEN ({reason})")]
+        why = f"Slack refused SLACK_BOT_TOKEN ({reason}): copy the Bot User OAuth Token again"
+        return [Finding("Slack token", False, why)]
+    except NETWORK_ERRORS as error:
+        return [Finding("Slack token", False, _unreachable("Slack", url, error, "SLACK_API_URL"))]
     findings = [Finding("Slack token", True, f"bot @{auth['user']} in {auth['team']}")]
     granted = set(filter(None, (auth.headers.get("x-oauth-scopes") or "").split(",")))
     missing = [scope for scope in SCOPES if scope not in granted]
@@ -88,16 +115,39 @@ async def _slack(slack: AsyncWebClient, channel: str) -> list[Finding]:
             " and invite the bot if it is private",
         }.get(str(reason), f"Slack answered {reason} for {channel}")
         findings.append(Finding("Slack channel", False, advice))
+    except NETWORK_ERRORS as error:
+        why = _unreachable("Slack", url, error, "SLACK_API_URL")
+        findings.append(Finding("Slack channel", False, why))
     return findings
+
+
+async def _socket_mode(slack: AsyncWebClient, app_token: str, url: str) -> Finding:
+    """Socket Mode needs Slack to hand out a websocket for the app-level token."""
+    try:
+        await slack.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        reason = "not a Slack answer" if _not_slack(error) else error.response.get("error")
+        why = (
+            f"Slack refused SLACK_APP_TOKEN ({reason}): create an app-level token with"
+            " connections:write (Basic Information -> App-Level Tokens) and enable Socket Mode"
+        )
+        return Finding("Slack app token", False, why)
+    except NETWORK_ERRORS as error:
+        return Finding("Slack app token", False, _unreachable("Slack", url, error, "SLACK_API_URL"))
+    return Finding("Slack app token", True, "Socket Mode connections open with SLACK_APP_TOKEN")
 
 
 async def _membrane(transport: HttpTransport, settings: Settings) -> list[Finding]:
     connection = settings.membrane_connection_id
+    url = settings.membrane_api_url
     try:
         status, body = await transport.read()
-    except (aiohttp.ClientError, TimeoutError) as error:
-        reason = f"cannot reach {settings.membrane_api_url} ({type(error).__name__})"
-        return [Finding("Membrane connection", False, reason)]
+    except NETWORK_ERRORS as error:
+        why = _unreachable("Membrane", url, error, "MEMBRANE_API_URL")
+        return [Finding("Membrane connection", False, why)]
+    if not isinstance(body, dict) or ("type" not in body and status >= 300):
+        why = f"no Membrane API at {url} (HTTP {status}): check MEMBRANE_API_URL"
+        return [Finding("Membrane connection", False, why)]
     if status in (401, 403):
         why = "Membrane refused the token: check MEMBRANE_TOKEN or the workspace keys"
         return [Finding("Membrane connection", False, why)]

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_channel_id: str
     slack_api_url: str = "https://slack.com/api/"
+    slack_timeout: float = Field(default=30.0, gt=0)  # seconds, for every call to Slack
 
     membrane_connection_id: str
     membrane_token: SecretStr | None = None

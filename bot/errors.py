@@ -20,3 +20,8 @@ class MembraneError(Exception):
         self.transient = transient
         self.in_doubt = in_doubt
         super().__init__(detail)
+
+
+class SlackRefused(Exception):
+    """Slack refused a call for good (a user or channel that is gone, a DM it will not open):
+    trying again cannot help. `str()` is Slack's reason."""

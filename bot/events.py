@@ -39,7 +39,7 @@ class SharedFile(BaseModel):
 
     id: str
     name: str
-    url: str
+    url: str = ""  # empty when Slack says "check_file_info": files.info tells it
     mimetype: str | None = None
 
 

@@ -231,10 +231,9 @@ class HttpTransport:
         self._tokens = tokens
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def read(self, path: str = "") -> tuple[int, Any]:
-        """GET the connection (`""`) or an action's definition (`"/actions/<key>"`), with its
-        input schema: HTTP status and JSON body, for `chatra-bridge check`."""
-        url = f"{self._base_url}/connections/{self.connection_id}{path}"
+    async def read(self) -> tuple[int, Any]:
+        """GET the connection: HTTP status and JSON body, for `chatra-bridge check`."""
+        url = f"{self._base_url}/connections/{self.connection_id}"
         async with self._session.get(url, headers=self._headers(), timeout=self._timeout) as got:
             return got.status, await _json_or_none(got)
 

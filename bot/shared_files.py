@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -36,7 +38,9 @@ class SharedFiles:
         directory: Path,
         public_url: str | None,
         secret: str,
+        file_info: Callable[[str], Awaitable[dict[str, Any] | None]],
     ) -> None:
+        self._file_info = file_info
         self._session = session
         self._bot_token = bot_token
         self._slack_hosts = slack_hosts
@@ -48,6 +52,8 @@ class SharedFiles:
         """Download `file` from Slack and return the link the visitor can open."""
         if self._public_url is None:
             raise FileNotShared("Slack keeps files private and PUBLIC_URL is not set.")
+        if not file.url:
+            file = await self._described(file)
         if urlsplit(file.url).hostname not in self._slack_hosts:
             raise FileNotShared("It is not stored by Slack.")
         token = hmac.new(self._key, file.id.encode(), hashlib.sha256).hexdigest()[:40]
@@ -56,6 +62,15 @@ class SharedFiles:
         if not (folder / name).exists():
             await self._download(file, folder, name)
         return f"{self._public_url}/files/{token}/{quote(name)}"
+
+    async def _described(self, file: SharedFile) -> SharedFile:
+        """A file Slack sent without its URL, as files.info describes it."""
+        info = await self._file_info(file.id)
+        url = (info or {}).get("url_private_download") or (info or {}).get("url_private")
+        if not url:
+            raise FileNotShared("Slack would not say where it is (files.info).")
+        name = info.get("name") or file.name
+        return SharedFile(id=file.id, name=str(name), url=str(url), mimetype=info.get("mimetype"))
 
     async def _download(self, file: SharedFile, folder: Path, name: str) -> None:
         headers = {"Authorization": f"Bearer {self._bot_token}"}

@@ -6,17 +6,22 @@ first looks for a message with that key in the channel or thread and adopts it.
 """
 
 import asyncio
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from bot.slack_views import SlackMessage
 from storage import SlackPosts
 
 
+class Posted(NamedTuple):
+    channel: str  # where Slack put it: a DM posted to a user id is at the DM's own D… id
+    ts: str
+
+
 class SlackPoster(Protocol):
     async def post(
         self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
-    ) -> str: ...
+    ) -> Posted: ...
 
     async def find_posted(
         self, channel: str, thread_ts: str | None, key: str, since: float
@@ -45,11 +50,16 @@ class SlackDelivery:
             return record.ts
         if record is None:
             self._posts.intend(key, channel, thread_ts)
-        else:
+        elif not is_person(channel):  # a DM cannot be read back (no im:history): post again
             found = await self._slack.find_posted(channel, thread_ts, key, record.created_at)
             if found:
-                self._posts.posted(key, found)
+                self._posts.posted(key, found, channel)
                 return found
-        ts = await self._slack.post(channel, message, thread_ts, key=key)
-        self._posts.posted(key, ts)
-        return ts
+        posted = await self._slack.post(channel, message, thread_ts, key=key)
+        self._posts.posted(key, posted.ts, posted.channel)
+        return posted.ts
+
+
+def is_person(channel: str) -> bool:
+    """A user id: posting to it writes in the app's DM with them."""
+    return channel.startswith(("U", "W"))

@@ -16,7 +16,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import SlackRefused
 from bot.metrics import Metrics
+from bot.slack_delivery import Posted
 from bot.slack_views import SlackMessage
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,21 @@ REACTIONS = {
     "failed": "warning",
     "note": "lock",  # an internal note: not sent to the visitor
 }
-NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
+NOT_REPEATABLE = ("/chat.postMessage",)
+# Slack's answers to a post that no retry can change.
+REFUSED_FOR_GOOD = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "user_not_found",
+    "user_disabled",
+    "account_inactive",
+    "cannot_dm_bot",
+    "messages_tab_disabled",
+    "restricted_action",
+    "msg_too_long",
+    "no_text",
+}  # a blind retry could post twice: SlackDelivery decides
 
 
 def _repeatable(request: HttpRequest) -> bool:
@@ -76,8 +92,9 @@ class SlackOut:
 
     async def post(
         self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
-    ) -> str:
-        """Post a message (a thread reply when `thread_ts` is given), tagged with `key`."""
+    ) -> Posted:
+        """Post a message (a thread reply when `thread_ts` is given), tagged with `key`.
+        SlackRefused when Slack refuses it for good."""
         await self._pacers[channel].acquire()
         post = partial(
             self._client.chat_postMessage,
@@ -95,12 +112,15 @@ class SlackOut:
         try:
             response = await post(blocks=message.blocks)
         except SlackApiError as error:
-            self._metrics.failures.labels(f"slack:{error.response.get('error')}").inc()
-            if not message.blocks or error.response.get("error") != "invalid_blocks":
+            reason = str(error.response.get("error"))
+            self._metrics.failures.labels(f"slack:{reason}").inc()
+            if reason in REFUSED_FOR_GOOD:
+                raise SlackRefused(f"Slack refused a post to {channel}: {reason}") from None
+            if not message.blocks or reason != "invalid_blocks":
                 raise
             log.warning("Slack refused the blocks of %s: posting its text alone", key)
             response = await post(blocks=None)  # rejected outright: nothing was posted
-        return str(response["ts"])
+        return Posted(str(response["channel"]), str(response["ts"]))
 
     async def find_posted(
         self, channel: str, thread_ts: str | None, key: str, since: float
@@ -169,6 +189,16 @@ class SlackOut:
         """A person's email, when the app may read it (scope users:read.email)."""
         user = await self._user(user_id)
         return ((user or {}).get("profile") or {}).get("email") or None
+
+    async def file_info(self, file_id: str) -> dict[str, Any] | None:
+        """What files.info says of a shared file (scope files:read); None when it will not."""
+        try:
+            response = await self._client.files_info(file=file_id)
+        except SlackApiError as error:
+            log.warning("files.info of %s refused: %s", file_id, error.response.get("error"))
+            return None
+        found = response.get("file")
+        return found if isinstance(found, dict) else None
 
     async def group_members(self, group_id: str) -> list[str]:
         """The people in a user group (scope usergroups:read); none when Slack will not say."""

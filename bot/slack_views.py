@@ -299,25 +299,32 @@ def failed_events_notice(count: int, last_error: str | None) -> SlackMessage:
     return SlackMessage(text=text)
 
 
-def nudge_notice(name: str, minutes: float) -> SlackMessage:
+def how_long(seconds: float) -> str:
+    """A wait as a person says it: seconds below a minute, whole minutes above."""
+    return f"{seconds:.0f} s" if seconds < 59.5 else f"{seconds / 60:.0f} min"
+
+
+def nudge_notice(name: str, seconds: float) -> SlackMessage:
     return SlackMessage(
-        text=f":hourglass: {plain_to_slack(name)} has waited {minutes:.0f} min for an answer."
+        text=f":hourglass: {plain_to_slack(name)} has waited {how_long(seconds)} for an answer."
     )
 
 
-def escalation_notice(name: str, minutes: float, on_call: list[str]) -> SlackMessage:
+def escalation_notice(name: str, seconds: float, on_call: list[str]) -> SlackMessage:
     """Broadcast to the channel from the thread: everyone sees the chat needs someone."""
     told = " ".join(map(mention, on_call)) or "No one is on call:"
     text = (
-        f":rotating_light: {told} {plain_to_slack(name)} has waited {minutes:.0f} min"
+        f":rotating_light: {told} {plain_to_slack(name)} has waited {how_long(seconds)}"
         " without an answer."
     )
     return SlackMessage(text=text, broadcast=True)
 
 
-def escalation_dm(name: str, minutes: float, link: str) -> SlackMessage:
+def escalation_dm(name: str, seconds: float, link: str) -> SlackMessage:
     who = f"<{link}|{plain_to_slack(name)}>"
-    return SlackMessage(text=f":rotating_light: {who} has waited {minutes:.0f} min for an answer.")
+    return SlackMessage(
+        text=f":rotating_light: {who} has waited {how_long(seconds)} for an answer."
+    )
 
 
 def internal_discussion(name: str, chat_thread: str) -> SlackMessage:

@@ -72,16 +72,7 @@ def thread_change(event: SlackMessage) -> SlackReply | SlackEdit | SlackDeletion
     if event.subtype in _REPLY_SUBTYPES:
         if not event.by_person() or not event.in_thread():
             return None
-        files = [
-            SharedFile(
-                id=str(f.get("id") or f.get("url_private")),
-                name=str(f.get("name") or f.get("title") or "file"),
-                url=str(f.get("url_private_download") or f.get("url_private")),
-                mimetype=f.get("mimetype"),
-            )
-            for f in event.files
-            if f.get("url_private_download") or f.get("url_private")
-        ]
+        files = [found for f in event.files if isinstance(f, dict) and (found := shared_file(f))]
         return SlackReply(
             channel=event.channel,
             thread_ts=event.thread_ts,
@@ -111,6 +102,20 @@ def thread_change(event: SlackMessage) -> SlackReply | SlackEdit | SlackDeletion
             channel=event.channel, thread_ts=old.thread_ts, ts=event.deleted_ts or old.ts
         )
     return None
+
+
+def shared_file(file: dict[str, Any]) -> SharedFile | None:
+    """A file from a message event; one that comes as `file_access: "check_file_info"` (Slack
+    Connect, some large files) has only its id: the rest is read through files.info."""
+    url = file.get("url_private_download") or file.get("url_private") or ""
+    if not file.get("id") and not url:
+        return None
+    return SharedFile(
+        id=str(file.get("id") or url),
+        name=str(file.get("name") or file.get("title") or "file"),
+        url=str(url),
+        mimetype=file.get("mimetype") if isinstance(file.get("mimetype"), str) else None,
+    )
 
 
 def dedupe_key(body: dict[str, Any], change: SlackReply | SlackEdit | SlackDeletion) -> str:

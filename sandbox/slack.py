@@ -4,6 +4,7 @@ Answers are HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`
 HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds.micro" strings.
 """
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -52,6 +53,7 @@ class Fault:
     retry_after: int | None = None
     after_effect: bool = False  # do the work, then answer with the error: a lost answer
     reset: bool = False  # drop the connection instead of answering
+    hang: float = 0.0  # seconds before answering: a stalled Slack
 
 
 class FakeSlack(FakeServer):
@@ -85,11 +87,13 @@ class FakeSlack(FakeServer):
         self.app.router.add_post("/response/{id}", self._response)
         self.app.router.add_get("/files-pri/{file}/{name}", self._file_download)
         self.files: dict[str, bytes] = {}  # file id -> content, downloadable with the bot token
+        self.file_info: dict[str, dict[str, Any]] = {}  # file id -> what files.info answers
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
         self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
+        self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
         self.on_post: Callable[[Posted], None] | None = None  # told of every new message
 
     @property
@@ -137,6 +141,8 @@ class FakeSlack(FakeServer):
         fault = next((f for f in self.faults if f.method == method), None)
         if fault is not None:
             self.faults.remove(fault)
+            if fault.hang:
+                await asyncio.sleep(fault.hang)
             if fault.after_effect:
                 await self._call(method, args)
             if fault.reset:
@@ -187,11 +193,15 @@ class FakeSlack(FakeServer):
         self.sockets.remove(ws)
         return ws
 
-    def share_file(self, file_id: str, name: str, content: bytes, mimetype: str) -> dict[str, Any]:
-        """A file a person uploads; returns the file object Slack puts in the message event."""
+    def share_file(
+        self, file_id: str, name: str, content: bytes, mimetype: str, *, check_info: bool = False
+    ) -> dict[str, Any]:
+        """A file a person uploads; returns the file object Slack puts in the message event.
+        With `check_info` it comes as Slack Connect and some large files do: only an id and
+        `file_access: "check_file_info"`, the rest to be read through `files.info`."""
         self.files[file_id] = content
         url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
-        return {
+        self.file_info[file_id] = {
             "id": file_id,
             "name": name,
             "title": name,
@@ -200,6 +210,13 @@ class FakeSlack(FakeServer):
             "url_private": url,
             "url_private_download": url + "?download=1",
         }
+        if check_info:
+            return {"id": file_id, "file_access": "check_file_info"}
+        return dict(self.file_info[file_id])
+
+    async def _files_info(self, args: dict[str, Any]) -> web.Response:
+        found = self.file_info.get(args.get("file", ""))
+        return _ok(file=found) if found else _error("file_not_found")
 
     async def _file_download(self, request: web.Request) -> web.Response:
         """Private files need the bot token; without it Slack answers with its login page."""
@@ -229,7 +246,9 @@ class FakeSlack(FakeServer):
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel", "")
-        if channel not in self.channels and not self._is_user(channel):
+        if self._is_user(channel):  # the app's DM with that person, answered with its D… id
+            channel = self.dm_of(channel)
+        if channel not in self.channels and channel not in self.dms.values():
             return _error("channel_not_found")
         if not self._take_token(channel):
             self.rate_limited += 1
@@ -282,11 +301,14 @@ class FakeSlack(FakeServer):
         return _ok(channel=posted.channel, ts=posted.ts)
 
     async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
-        """Top-level messages, newest first, paged by cursor."""
+        """Top-level messages, newest first, paged by cursor. A DM is read only by its D… id
+        and with `im:history`; a user id is refused, as Slack does."""
         channel = args.get("channel", "")
         if channel in self.other_channels:
             return _error("not_in_channel")
-        if channel not in self.channels and not self._is_user(channel):
+        if channel in self.dms.values() and "im:history" not in self.scopes:
+            return _error("missing_scope")
+        if channel not in self.channels and channel not in self.dms.values():
             return _error("channel_not_found")
         found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
         return self._page(found, args)
@@ -372,7 +394,14 @@ class FakeSlack(FakeServer):
 
     def _is_user(self, channel: str) -> bool:
         """Posting to a user id writes in the app's direct message with them."""
-        return channel.startswith("U") and channel in self.users
+        return channel.startswith(("U", "W")) and channel in self.users
+
+    def dm_of(self, user: str) -> str:
+        """The id of the app's direct message with `user` (D…), made on first use."""
+        return self.dms.setdefault(user, f"D{len(self.dms) + 1:08d}")
+
+    def dms_to(self, user: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == self.dms.get(user)]
 
     def _take_token(self, channel: str) -> bool:
         """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""

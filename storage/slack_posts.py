@@ -55,5 +55,6 @@ class SlackPosts:
                 [key, channel, thread_ts, time.time()],
             )
 
-    def posted(self, key: str, ts: str) -> None:
-        update_row(self._db, "slack_posts", "key", key, {"ts": ts})
+    def posted(self, key: str, ts: str, channel: str) -> None:
+        """The post is made; `channel` is where Slack put it (a DM's D… id for a user id)."""
+        update_row(self._db, "slack_posts", "key", key, {"ts": ts, "channel": channel})

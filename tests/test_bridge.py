@@ -11,6 +11,7 @@ from bot.errors import MembraneError
 from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply
 from bot.ports import Writer
 from bot.shared_files import FileNotShared
+from bot.slack_delivery import Posted
 from bot.slack_views import SlackMessage
 from storage import (
     Agents,
@@ -34,9 +35,9 @@ class MemorySlack:
 
     async def post(
         self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
-    ) -> str:
+    ) -> Posted:
         self.posts.append((thread_ts, message.text))
-        return f"1700000000.{next(self._ts):06d}"
+        return Posted(channel, f"1700000000.{next(self._ts):06d}")
 
     async def find_posted(
         self, channel: str, thread_ts: str | None, key: str, since: float

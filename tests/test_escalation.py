@@ -69,8 +69,8 @@ async def test_a_waiting_visitor_is_nudged_then_escalated_once(app, slack, clock
     assert broadcast.text == (
         ":rotating_light: <@U0AGENT01> <@U0AGENT02> Jane has waited 10 min without an answer."
     )
-    dms = sorted(m.channel for m in slack.messages if m.channel.startswith("U"))
-    assert dms == ["U0AGENT01", "U0AGENT02"]
+    assert [len(slack.dms_to(user)) for user in ("U0AGENT01", "U0AGENT02")] == [1, 1]
+    assert not any(m.channel.startswith("U") for m in slack.messages)  # DMs live at D… ids
 
 
 async def test_an_answer_stops_the_wait(app, slack, clock):
@@ -106,9 +106,9 @@ async def test_claiming_shows_on_the_card_and_escalates_to_the_owner_alone(app, 
     assert "I'll take it" not in str(card.blocks)
 
     clock.advance(11)
-    await wait_for(lambda: any(m.channel == "U0AGENT02" for m in slack.messages))
+    await wait_for(lambda: slack.dms_to("U0AGENT02"))
     await checks_run()
-    assert not any(m.channel == "U0AGENT01" for m in slack.messages)  # on call, but not theirs
+    assert not slack.dms_to("U0AGENT01")  # on call, but not theirs
     assert not any(r.args.get("reply_broadcast") for r in slack.replies(CHANNEL, card.ts))
 
 
@@ -197,7 +197,7 @@ async def test_a_user_group_on_call_is_mentioned_and_its_members_get_the_dms(app
     assert card.text.endswith("<!subteam^S0SUPPORT>")
 
     clock.advance(11)
-    await wait_for(lambda: len([m for m in slack.messages if m.channel.startswith("U")]) == 2)
+    await wait_for(lambda: [len(slack.dms_to(u)) for u in ("U0AGENT01", "U0AGENT02")] == [1, 1])
     [broadcast] = [r for r in slack.replies(CHANNEL, card.ts) if r.args.get("reply_broadcast")]
     assert broadcast.text.startswith(":rotating_light: <!subteam^S0SUPPORT> Jane has waited")
 
