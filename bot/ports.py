@@ -27,7 +27,7 @@ class SlackPort(SlackPoster, Protocol):
 
 
 class FilePort(Protocol):
-    async def publish(self, file: SharedFile) -> str: ...
+    async def publish(self, file: SharedFile) -> SharedFile: ...
 
 
 class ChatraPort(Protocol):

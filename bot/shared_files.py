@@ -48,8 +48,9 @@ class SharedFiles:
         self._public_url = public_url.rstrip("/") if public_url else None
         self._key = hashlib.sha256(b"shared-files:" + secret.encode()).digest()
 
-    async def publish(self, file: SharedFile) -> str:
-        """Download `file` from Slack and return the link the visitor can open."""
+    async def publish(self, file: SharedFile) -> SharedFile:
+        """Download `file` from Slack; the file as the visitor gets it: its name, and the link
+        they can open as its url."""
         if self._public_url is None:
             raise FileNotShared("Slack keeps files private and PUBLIC_URL is not set.")
         if not file.url:
@@ -61,7 +62,8 @@ class SharedFiles:
         name = _safe_name(file.name)
         if not (folder / name).exists():
             await self._download(file, folder, name)
-        return f"{self._public_url}/files/{token}/{quote(name)}"
+        link = f"{self._public_url}/files/{token}/{quote(name)}"
+        return SharedFile(id=file.id, name=file.name, url=link, mimetype=file.mimetype)
 
     async def _described(self, file: SharedFile) -> SharedFile:
         """A file Slack sent without its URL, as files.info describes it."""
@@ -69,7 +71,7 @@ class SharedFiles:
         url = (info or {}).get("url_private_download") or (info or {}).get("url_private")
         if not url:
             raise FileNotShared("Slack would not say where it is (files.info).")
-        name = info.get("name") or file.name
+        name = info.get("name") or info.get("title") or file.name
         return SharedFile(id=file.id, name=str(name), url=str(url), mimetype=info.get("mimetype"))
 
     async def _download(self, file: SharedFile, folder: Path, name: str) -> None:

@@ -368,11 +368,11 @@ class SlackToChatra:
         lines, failed = [reply.text] if reply.text.strip() else [], []
         for file in reply.files:
             try:
-                link = await self._files.publish(file)
+                published = await self._files.publish(file)
             except FileNotShared as why:
                 failed.append((file.name, str(why)))
                 continue
-            lines.append(f":paperclip: <{link}|{plain_to_slack(file.name)}>")
+            lines.append(f":paperclip: <{published.url}|{plain_to_slack(published.name)}>")
         if failed:
             names = ", ".join(name for name, _ in failed)
             reasons = " ".join(sorted({why for _, why in failed}))

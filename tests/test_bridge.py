@@ -80,7 +80,7 @@ class MemoryChatra:
 
 
 class NoFiles:
-    async def publish(self, file: SharedFile) -> str:
+    async def publish(self, file: SharedFile) -> SharedFile:
         raise FileNotShared("Files are not set up here.")
 
 
