@@ -114,7 +114,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             channel=settings.slack_channel_id,
             dashboard_url=settings.chatra_dashboard_url,
             arrived=arrived,
-            send_attempts=settings.membrane_retry_attempts,
             echo_grace=settings.chatra_echo_grace,
             note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
             agents=agents,

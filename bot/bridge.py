@@ -22,6 +22,7 @@ from bot.schedule import BusinessHours
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
 from bot.slack_views import failed_events_notice
+from bot.worker import lane
 from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ class Bridge:
         channel: str,
         dashboard_url: str,
         arrived: asyncio.Event,
-        send_attempts: int = 4,
         echo_grace: float = 30.0,
         note_prefixes: tuple[str, ...] = ("//", "note:"),
         default_agent: str | None = None,
@@ -89,7 +89,6 @@ class Bridge:
             agents=agents,
             channel=channel,
             store=self._store,
-            send_attempts=send_attempts,
             echo_grace=echo_grace,
             note_prefixes=note_prefixes,
             default_agent=default_agent,
@@ -131,7 +130,7 @@ class Bridge:
         """Store a change in a mirrored thread; False when it is a duplicate or not ours."""
         thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
         if thread is not None:
-            conversation = thread.client_id
+            conversation = lane(thread.client_id, "slack")
         elif self.replies.is_internal_thread(change.channel, change.thread_ts):
             conversation = f"internal:{change.thread_ts}"
         else:

@@ -15,12 +15,14 @@ from bot.shared_files import FileNotShared
 from bot.slack_delivery import SlackDelivery
 from bot.slack_views import (
     delivery_warning,
+    maybe_twice_notice,
     outage_notice,
     outage_over_notice,
     retrying_notice,
     writing_as_notice,
 )
 from bot.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
+from bot.worker import lane
 from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,6 @@ class SlackToChatra:
         agents: Agents,
         channel: str,
         store: Store,
-        send_attempts: int,
         echo_grace: float,
         note_prefixes: tuple[str, ...],
         default_agent: str | None,
@@ -58,7 +59,6 @@ class SlackToChatra:
         self._agents = agents
         self._channel = channel
         self._store = store
-        self._send_attempts = send_attempts
         self._echo_grace = echo_grace
         self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
         self._default_agent = default_agent
@@ -111,7 +111,7 @@ class SlackToChatra:
             try:
                 writer = await self._writing_as(thread, reply.user)
             except MembraneError as nobody:
-                await self._not_sent(thread, reply, text, nobody, 1, was_held)
+                await self._not_sent(thread, reply, text, nobody, was_held)
                 return
             for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
                 piece_id = record_id
@@ -138,47 +138,62 @@ class SlackToChatra:
         writer: Writer,
         was_held: bool,
     ) -> bool:
-        """One message to the visitor; False when it was held or failed (and said so).
+        """One message to the visitor; False when it was held or refused (and said so).
 
-        Chatra takes no idempotency key, so a try that ends in doubt (it may have run) is settled
-        by waiting for Chatra's echo of the message before trying again.
+        Chatra takes no idempotency key. A try that may have run (a timeout, a dropped connection,
+        a 5xx) stays `sending` and, like any failure that will pass, goes back to the worker to
+        be waited out. The next run first waits for Chatra's echo; without one it sends again,
+        at most once ever, and the thread says the visitor may see it twice.
         """
         record = self._messages.by_id(record_id)
         if record is None or record.chatra_id is not None:
             return True  # sent before a restart
-        if record.state == "sending":  # an earlier run died while sending: did it arrive?
+        if record.state == "sending":  # an earlier try ended in doubt: did it arrive?
             arrived = await self._echo_adopted(record_id)
             log.info(
                 "reply %s was in doubt; Chatra's echo %s",
                 reply.ts,
-                "shows it arrived" if arrived else "did not come: sending again",
+                "shows it arrived" if arrived else "did not come",
             )
             if arrived:
                 return True
-        for attempt in range(1, self._send_attempts + 1):
-            self._messages.start_sending(record_id, text)
-            try:
-                chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
-            except MembraneError as error:
-                if error.in_doubt and await self._echo_adopted(record_id):
-                    return True
-                if error.in_doubt and attempt < self._send_attempts:
-                    continue
-                if not error.in_doubt:  # refused: surely not sent (in doubt stays "sending",
-                    self._messages.update(record_id, state="pending")  # so a retry waits first)
-                await self._not_sent(thread, reply, text, error, attempt, was_held)
+            if record.resends:  # sent again once already: never a third time
+                await self._unconfirmed(thread, record_id, reply, text)
                 return False
-            self._messages.update(record_id, chatra_id=chatra_id)
-            context = {"chat": thread.client_id, "slack_ts": reply.ts}
-            log.info(
-                "reply %s sent to chat %s as %s",
-                reply.ts,
-                thread.client_id,
-                chatra_id,
-                extra=context,
-            )
-            return True
-        raise AssertionError("unreachable")
+            self._messages.resend(record_id)
+        self._messages.start_sending(record_id, text)
+        try:
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
+        except MembraneError as error:
+            if not error.in_doubt:  # surely not sent
+                self._messages.update(record_id, state="pending")
+            if error.in_doubt or error.transient:
+                raise  # waited out by the worker, in order with the chat's other replies
+            await self._not_sent(thread, reply, text, error, was_held)
+            return False
+        self._messages.update(record_id, chatra_id=chatra_id)
+        context = {"chat": thread.client_id, "slack_ts": reply.ts}
+        log.info(
+            "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
+        )
+        if record.resends or record.state == "sending":
+            notice = maybe_twice_notice(text)
+            key = f"twice:{reply.ts}:{record_id}"
+            await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        return True
+
+    async def _unconfirmed(
+        self, thread: Thread, record_id: int, reply: SlackReply, text: str
+    ) -> None:
+        """Sent twice, both in doubt, no echo: a person decides whether to try again."""
+        reason = (
+            "Chatra confirmed neither the first try nor the one after it: the visitor may have"
+            " it twice, or not at all. Check the chat in Chatra before trying again."
+        )
+        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
+        self._messages.update(record_id, state="failed", error="unconfirmed")
+        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _not_sent(
         self,
@@ -186,7 +201,6 @@ class SlackToChatra:
         reply: SlackReply,
         text: str,
         error: MembraneError,
-        attempt: int,
         was_held: bool,
     ) -> None:
         """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
@@ -195,11 +209,8 @@ class SlackToChatra:
         if error.kind == "connection":
             await self._hold(record.id, text, error, first=not was_held)
             return
-        reason = str(error)
-        if error.in_doubt:
-            reason = f"Chatra did not confirm it after {attempt} tries (last: {error})."
         key = f"send:{reply.ts}:{reply.retry_of or 0}"
-        await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
+        await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
         self._messages.update(record.id, state="failed", error=str(error))
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
@@ -234,6 +245,7 @@ class SlackToChatra:
         record = self._messages.by_slack_ts(reply_ts)
         if record is None or record.origin != "slack" or record.state != "failed":
             return None
+        self._messages.update(record.id, resends=0)  # a person decided: it may go again
         self._requeue(record, click_id, state="pending")
         return record.sent_text or record.text or ""
 
@@ -253,7 +265,7 @@ class SlackToChatra:
         )
         payload = SlackChange(change=retry).model_dump_json()
         key = f"slack:retry:{record.slack_ts}:{retry_id}"
-        self._store("slack", key, thread.client_id, payload)
+        self._store("slack", key, lane(thread.client_id, "slack"), payload)
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
         name = await self._slack.user_name(user_id) or "someone"
@@ -287,6 +299,8 @@ class SlackToChatra:
         try:
             await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
         except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker: an edit is safe to repeat
             await self._warn(thread, key, "Your edit", text, str(error))
             return
         self._messages.update(record.id, text=edit.text)
@@ -323,13 +337,20 @@ class SlackToChatra:
             for piece in self._messages.pieces(deletion.ts):
                 await self._delete_piece(piece)
         except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker
             key = f"delete:{deletion.ts}"
             await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
 
     async def _delete_piece(self, piece: Message) -> None:
-        if piece.chatra_id is not None and piece.state != "deleted":
+        if piece.chatra_id is None or piece.state == "deleted":
+            return
+        try:
             await self._chatra.delete_agent_message(piece.chatra_id)
-            self._messages.update(piece.id, state="deleted")
+        except MembraneError as error:
+            if not (error.kind == "dependency_error" and error.status == 404):
+                raise  # not "already gone" (a try that ended in doubt deleted it)
+        self._messages.update(piece.id, state="deleted")
 
     async def _writing_as(self, thread: Thread, user: str) -> Writer:
         """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to

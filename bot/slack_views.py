@@ -273,6 +273,14 @@ def delivery_warning(
     return SlackMessage(text=text, blocks=blocks)
 
 
+def maybe_twice_notice(quoted: str) -> SlackMessage:
+    text = (
+        f":twisted_rightwards_arrows: Chatra did not confirm “{plain_to_slack(shorten(quoted))}”,"
+        " so it was sent again: the visitor may see it twice."
+    )
+    return SlackMessage(text=text, blocks=[_context(text)])
+
+
 def outage_notice(reason: str) -> SlackMessage:
     text = (
         f":electric_plug: {plain_to_slack(reason)}. Replies to visitors are held and will be sent,"

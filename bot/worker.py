@@ -1,18 +1,36 @@
-"""Processes stored events: in order within a conversation, conversations side by side.
+"""Processes stored events: in order within a lane, lanes side by side.
 
-Each conversation (a Chatra client) has a chain of tasks: an event starts when the one before it
-in the same conversation has finished, so a slow or failing chat holds up only itself. Events left
-pending by a stop or a crash are picked up again on the next start; events made pending again
-while running (`chatra-bridge db retry`) by a rescan every `rescan_interval` seconds.
+Each chat has two lanes, one per direction (`conversation` in the inbox): an event starts when the
+one before it in the same lane has finished, so a slow or failing chat holds up only itself, and
+an agent's answer never waits behind the chat's Slack posts. Each direction also has its own
+budget of events in flight, so a backlog of one never starves the other.
+
+A failure the outside world will get over (Slack or Membrane down, rate limited, a database
+lock) is waited out for as long as it lasts, with capped backoff; `failed` is kept for what can
+never succeed, and for errors of unknown kind after `max_attempts`. Events left pending by a stop
+or a crash are picked up on the next start; events made pending again while running (`chatra-bridge
+db retry`) by a rescan every `rescan_interval` seconds.
 """
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from storage import Inbox, InboxEvent
 
 log = logging.getLogger(__name__)
+SOURCES = ("chatra", "slack")
+MAX_DELAY = 60.0  # seconds between tries, at most: an outage's end is noticed within a minute
+
+# Judges a failure: True, worth waiting out; False, can never succeed; None, of unknown kind.
+Judge = Callable[[BaseException], bool | None]
+
+
+def lane(client_id: str, source: str) -> str:
+    """The lane an event of a chat is carried out in: one per direction."""
+    return client_id if source == "chatra" else f"{client_id}:replies"
 
 
 class Worker:
@@ -22,50 +40,62 @@ class Worker:
         handle: Callable[[InboxEvent], Awaitable[None]],
         arrived: asyncio.Event,
         *,
+        judge: Judge = lambda error: None,
         max_attempts: int = 6,
         base_delay: float = 1.0,
         poll_interval: float = 1.0,
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
+        waiting: Callable[[int], None] = lambda event_id: None,
         rescan_interval: float = 30.0,
     ) -> None:
-        self._rescan_interval = rescan_interval
-        self._next_rescan = 0.0
-        self._dispatched: set[int] = set()  # ids of the events in flight
-        self._failed = failed  # told "event_retry" or "event_failed", for the metrics
         self._inbox = inbox
         self._handle = handle
         self._arrived = arrived
+        self._judge = judge
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._poll_interval = poll_interval
-        self._max_in_flight = max_in_flight  # bounds memory under a burst: the rest waits in SQLite
-        self._in_flight = 0
-        self._last_id = 0
+        self._max_in_flight = max_in_flight  # per direction; the rest waits in the database
+        self._failed = failed  # told "event_retry" or "event_failed", for the metrics
+        self._waiting = waiting  # told of each event waiting out a failure
+        self._rescan_interval = rescan_interval
+        self._next_rescan = 0.0
+        self._last_id = dict.fromkeys(SOURCES, 0)
+        self._dispatched: dict[int, str] = {}  # events in flight -> their source
         self._tails: dict[str, asyncio.Task[None]] = {}
+        self.retrying: set[int] = set()  # events waiting to be tried again
 
     async def run(self) -> None:
-        """Dispatch pending events until cancelled."""
+        """Dispatch pending events until cancelled; no database error stops it."""
         try:
             while True:
                 self._arrived.clear()
-                for event in self._next_events():
-                    self._chain(event)
+                try:
+                    for event in self._next_events():
+                        self._chain(event)
+                except Exception as error:  # the database is locked or gone: try again soon
+                    log.warning("cannot read the inbox (%s): trying again", error)
                 await self._next_arrival()
         finally:
             for task in list(self._tails.values()):
                 task.cancel()
 
     def _next_events(self) -> list[InboxEvent]:
-        """Pending events not yet dispatched: the new ones, and now and then all of them."""
-        room = max(self._max_in_flight - self._in_flight, 0)
-        after, limit = self._last_id, room
+        """Pending events not yet dispatched, per direction: the new ones, and now and then all."""
         now = asyncio.get_running_loop().time()
-        if now >= self._next_rescan:
+        rescan = now >= self._next_rescan
+        if rescan:
             self._next_rescan = now + self._rescan_interval
-            after, limit = 0, room + len(self._dispatched)
-        events = [e for e in self._inbox.pending(after, limit) if e.id not in self._dispatched]
-        self._last_id = max([self._last_id, *(e.id for e in events)])
+        events = []
+        for source in SOURCES:
+            busy = sum(1 for s in self._dispatched.values() if s == source)
+            room = max(self._max_in_flight - busy, 0)
+            after, limit = (0, room + busy) if rescan else (self._last_id[source], room)
+            found = self._inbox.pending(after, limit, source=source)
+            fresh = [e for e in found if e.id not in self._dispatched]
+            self._last_id[source] = max([self._last_id[source], *(e.id for e in fresh)])
+            events += fresh
         return events
 
     async def _next_arrival(self) -> None:
@@ -86,17 +116,15 @@ class Worker:
         previous = self._tails.get(event.conversation)
         task = asyncio.create_task(self._after(previous, event))
         self._tails[event.conversation] = task
-        self._in_flight += 1
-        self._dispatched.add(event.id)
+        self._dispatched[event.id] = event.source
         task.add_done_callback(lambda done: self._forget(event, done))
 
     def _forget(self, event: InboxEvent, task: asyncio.Task[None]) -> None:
-        conversation = event.conversation
-        self._in_flight -= 1
-        self._dispatched.discard(event.id)
+        self._dispatched.pop(event.id, None)
+        self.retrying.discard(event.id)
         self._arrived.set()  # room for more
-        if self._tails.get(conversation) is task:
-            del self._tails[conversation]
+        if self._tails.get(event.conversation) is task:
+            del self._tails[event.conversation]
 
     async def _after(self, previous: asyncio.Task[None] | None, event: InboxEvent) -> None:
         if previous is not None:
@@ -113,19 +141,15 @@ class Worker:
                 raise
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
-                if attempt >= self._max_attempts:
-                    log.error(
-                        "event %s (chat %s) failed for good after %d tries: %s",
-                        event.id,
-                        event.conversation,
-                        attempt,
-                        reason,
-                        extra={"chat": event.conversation},
-                    )
-                    self._inbox.mark_failed(event.id, reason)
+                worth_waiting = self._judge(error)
+                if worth_waiting is False or (
+                    worth_waiting is None and attempt >= self._max_attempts
+                ):
+                    self._give_up(event, attempt, reason)
+                    await self._keep(self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
-                delay = min(self._base_delay * 2 ** (attempt - 1), 60.0)
+                delay = self._delay(attempt)
                 log.warning(
                     "event %s (chat %s) failed (%s), try %d again in %.1fs",
                     event.id,
@@ -135,9 +159,40 @@ class Worker:
                     delay,
                     extra={"chat": event.conversation},
                 )
-                self._inbox.record_attempt(event.id, reason)
+                self.retrying.add(event.id)
+                self._waiting(event.id)
                 self._failed("event_retry")
+                await self._keep(self._inbox.record_attempt, event.id, reason)
                 await asyncio.sleep(delay)
             else:
-                self._inbox.mark_done(event.id)
+                await self._keep(self._inbox.mark_done, event.id)
                 return
+
+    def _delay(self, attempt: int) -> float:
+        """Doubling from `base_delay`, at most a minute, with jitter so waiting chats do not all
+        come back at once."""
+        return min(self._base_delay * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
+
+    @staticmethod
+    def _give_up(event: InboxEvent, attempt: int, reason: str) -> None:
+        log.error(
+            "event %s (chat %s) failed for good after %d tries: %s",
+            event.id,
+            event.conversation,
+            attempt,
+            reason,
+            extra={"chat": event.conversation},
+        )
+
+    async def _keep(self, record: Callable[..., Any], *args: Any) -> None:
+        """Record the event's progress, however long the database refuses: the event's lane waits
+        meanwhile, so nothing behind it overtakes it."""
+        pause = 0.1
+        while True:
+            try:
+                record(*args)
+                return
+            except Exception as error:
+                log.warning("cannot record event %s (%s): trying again", args[0], error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 10.0)

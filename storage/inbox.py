@@ -45,11 +45,15 @@ class Inbox:
             return None
         return cursor.lastrowid
 
-    def pending(self, after_id: int = 0, limit: int = 500) -> list[InboxEvent]:
+    def pending(
+        self, after_id: int = 0, limit: int = 500, source: str | None = None
+    ) -> list[InboxEvent]:
+        """Pending events in order, of one source (`chatra` / `slack`) or of all."""
         rows = self._db.execute(
             "SELECT id, source, conversation, payload, attempts FROM inbox"
-            " WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
-            [after_id, limit],
+            " WHERE state = 'pending' AND id > ? AND source = coalesce(?, source)"
+            " ORDER BY id LIMIT ?",
+            [after_id, source, limit],
         ).fetchall()
         return [InboxEvent(*row) for row in rows]
 

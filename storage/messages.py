@@ -8,7 +8,9 @@ from sqlite_utils import Database
 
 from storage.database import durable, update_row
 
-_COLUMNS = "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error"
+_COLUMNS = (
+    "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends"
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Message:
     author: str | None
     state: str
     error: str | None
+    resends: int = 0  # sent again after a try that ended in doubt: at most once
 
 
 class Messages:
@@ -114,6 +117,13 @@ class Messages:
             self._db.conn.execute(
                 "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
                 [text, message_id],
+            )
+
+    def resend(self, message_id: int) -> None:
+        """About to send again after a try in doubt: counted on disk first."""
+        with durable(self._db):
+            self._db.conn.execute(
+                "UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id]
             )
 
     def _insert(self, **values: object) -> None:

@@ -6,7 +6,7 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 2  # 2: on-call rotation, slack_posts looked up by (channel, ts)
+SCHEMA_VERSION = 3  # 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends
 
 
 class SchemaTooNew(Exception):
@@ -92,11 +92,15 @@ def create_schema(db: Database) -> None:
             "state": str,
             "error": str,
             "created_at": float,
+            "resends": int,  # sent again after a try in doubt (at most once)
         },
         pk="id",
-        not_null={"client_id", "origin", "state"},
+        not_null={"client_id", "origin", "state", "resends"},
+        defaults={"resends": 0},
         if_not_exists=True,
     )
+    if "resends" not in db["messages"].columns_dict:  # a database of schema 2
+        db.execute("ALTER TABLE messages ADD COLUMN resends INTEGER NOT NULL DEFAULT 0")
     db["messages"].create_index(["chatra_id"], unique=True, if_not_exists=True)
     db["messages"].create_index(["slack_ts"], unique=True, if_not_exists=True)
 

@@ -111,14 +111,30 @@ async def test_rejected_input_names_the_reason(bridge, slack, membrane, thread_t
     assert "did not reach the visitor" in warning and "text too long" in warning
 
 
-async def test_exhausted_retries_put_a_warning_in_the_thread(bridge, slack, membrane, thread_ts):
-    membrane.fail_next("send-agent-message", status=503, type="internal", times=3)
+async def test_a_reply_in_doubt_is_sent_again_at_most_once_and_the_thread_says_so(
+    bridge, slack, membrane, thread_ts
+):
+    membrane.latency = 1.5  # Chatra acts, but answers after MEMBRANE_TIMEOUT (1 s); no echo
     await bridge.slack_event(reply(thread_ts, "1800000010.000004", "Hello again"), event_id())
-    await bridge.settled()
+    await bridge.settled(within=15)
+    membrane.latency = 0
 
+    assert membrane.visible_messages("client-1") == ["Hello again", "Hello again"]  # not 4
     [warning] = warnings(slack, thread_ts)
-    assert "Hello again" in warning and "after 3 tries" in warning
-    assert membrane.visible_messages("client-1") == []
+    assert "“Hello again”" in warning and "may have it twice" in warning
+    assert "Try again" in str([r.blocks for r in slack.replies(CHANNEL, thread_ts)])
+
+
+async def test_a_reply_sent_again_after_a_doubt_says_it_may_show_twice(
+    bridge, slack, membrane, thread_ts
+):
+    membrane.fail_next("send-agent-message", status=503, type="internal")
+    await bridge.slack_event(reply(thread_ts, "1800000010.000012", "Once more"), event_id())
+    await bridge.settled(within=10)
+
+    assert membrane.visible_messages("client-1") == ["Once more"]
+    [notice] = [r.text for r in slack.replies(CHANNEL, thread_ts) if "twice" in r.text]
+    assert "Chatra did not confirm “Once more”, so it was sent again" in notice
 
 
 async def test_failed_edit_and_delete_are_reported(bridge, slack, membrane, thread_ts):
