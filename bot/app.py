@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,6 +22,8 @@ from bot import __version__
 from bot.bridge import Bridge
 from bot.config import Settings
 from bot.events import SlackEnvelope
+from bot.failure_kinds import worth_waiting
+from bot.health import Health
 from bot.home import Home
 from bot.membrane import HttpTransport, MembraneClient, TokenSource, Transport
 from bot.membrane_cli import CliTransport
@@ -33,7 +36,7 @@ from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
 from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
 from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
-from storage.database import is_reachable
+from storage.database import write_problem
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
     settings, counters = app[SETTINGS], app[METRICS]
+    health = Health()
     db = open_database(settings.database_path)
     inbox, agents = Inbox(db), Agents(db)
     agents.link(settings.agent_links())
@@ -75,7 +79,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         web_client = make_web_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session, health
         )
         bolt = AsyncApp(
             client=web_client,
@@ -83,7 +87,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             signing_secret=_secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
         )
-        membrane = membrane_client(settings, session, counters)
+        membrane = membrane_client(settings, session, counters, health)
         threads, messages, waits = Threads(db), Messages(db), Waits(db)
         on_call = Roster(OnCall(db), app[CLOCK])
         rotation = settings.planned_rotation(app[CLOCK]())
@@ -128,6 +132,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             opening_hours=settings.opening_hours(),
             away_message=settings.away_message,
             received_from=settings.chatra_received_from,
+            health=health,
         )
         tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
         team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
@@ -137,7 +142,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             inbox,
             bridge.process,
             arrived,
+            judge=worth_waiting,
             failed=lambda kind: counters.failures.labels(kind).inc(),
+            waiting=health.waited,
             rescan_interval=settings.inbox_rescan_seconds,
         )
         app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
@@ -200,7 +207,10 @@ def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Tr
 
 
 def membrane_client(
-    settings: Settings, session: aiohttp.ClientSession, metrics: Metrics | None = None
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
 ) -> MembraneClient:
     return MembraneClient(
         membrane_transport(settings, session),
@@ -208,6 +218,7 @@ def membrane_client(
         base_delay=settings.membrane_retry_base_delay,
         metrics=metrics,
         received_from=settings.chatra_received_from,
+        health=health,
     )
 
 
@@ -237,6 +248,7 @@ async def _escalate_waits(bridge: Bridge, interval: float) -> None:
         try:
             await bridge.escalation.check()
             await bridge.report_failed_events()
+            await bridge.report_recoveries()
         except Exception:  # Slack down a while: the next round tries again
             log.exception("escalation check failed")
 
@@ -297,27 +309,51 @@ async def shared_file(request: web.Request) -> web.StreamResponse:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus' text format; the outbox and held replies are counted at each scrape."""
+    """Prometheus' text format; what is waiting is counted at each scrape."""
     counters, db = request.app[METRICS], request.app[DATABASE]
-    counters.outbox.set(request.app[INBOX].count("pending"))
-    counters.held.set(len(Messages(db).held()))
+    counters.waiting.set(len(request.app[WORKER].retrying))
+    down = request.app[BRIDGE].health.down()
+    for service in ("slack", "membrane"):
+        counters.down.labels(service).set(int(service in down))
+    try:
+        counters.outbox.set(request.app[INBOX].count("pending"))
+        counters.held.set(len(Messages(db).held()))
+    except sqlite3.Error as error:  # locked or gone: the gauges keep their last value
+        log.warning("metrics without database counts: %s", error)
     return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 async def healthz(request: web.Request) -> web.Response:
-    db = request.app[DATABASE]
-    if not is_reachable(db):
-        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
+    """200 while the bridge can do its work: `"status": "degraded"` names what of the outside
+    world is down and since when (events wait for it, none is lost); 503 when the database cannot
+    be written, checked by a write probe off the event loop."""
+    problem = await asyncio.to_thread(write_problem, request.app[SETTINGS].database_path)
+    if problem is not None:
+        return web.json_response({"ok": False, "database": problem}, status=503)
+    down = request.app[BRIDGE].health.down()
     inbox = request.app[INBOX]
+    try:
+        counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
+    except sqlite3.Error as error:
+        return web.json_response({"ok": False, "database": str(error)}, status=503)
     return web.json_response(
         {
             "ok": True,
+            "status": "degraded" if down else "ok",
             "database": "ok",
             "version": __version__,
-            "pending_events": inbox.count("pending"),
-            "failed_events": inbox.count("failed"),
+            **counts,
+            "waiting_events": len(request.app[WORKER].retrying),
+            "down": {
+                service: {"since": _when(outage.since), "reason": outage.reason}
+                for service, outage in down.items()
+            },
         }
     )
+
+
+def _when(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -16,12 +16,13 @@ from bot.chat_to_slack import ChatToSlack
 from bot.chatra_events import client_id_of, parse_webhook_body, read_webhook
 from bot.escalation import Escalation
 from bot.events import SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.health import Health
 from bot.ports import ChatraPort, FilePort, SlackPort
 from bot.roster import Roster
 from bot.schedule import BusinessHours
 from bot.slack_delivery import SlackDelivery
 from bot.slack_to_chatra import SlackToChatra
-from bot.slack_views import failed_events_notice
+from bot.slack_views import failed_events_notice, recovered_notice
 from bot.worker import lane
 from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads, Waits
 
@@ -55,7 +56,9 @@ class Bridge:
         opening_hours: BusinessHours | None = None,
         away_message: str | None = None,
         received_from: str = "chatra-bridge",
+        health: Health | None = None,
     ) -> None:
+        self.health = health or Health()
         self._inbox = inbox
         self._threads = threads
         self._messages = messages
@@ -140,10 +143,23 @@ class Bridge:
         return self._store("slack", "slack:" + dedupe_key, conversation, payload)
 
     def _store(self, source: str, key: str, conversation: str, payload: str) -> bool:
-        stored = self._inbox.add(source, key, conversation, payload) is not None
-        if stored:
+        event_id = self._inbox.add(source, key, conversation, payload)
+        if event_id is not None:
+            self.health.waited(event_id, source)  # when what it needs is down
             self._arrived.set()
-        return stored
+        return event_id is not None
+
+    async def report_recoveries(self) -> None:
+        """Once an outage is over, tell the channel how long it lasted and what it delayed."""
+        for outage in self.health.take_ended():
+            if not outage.delayed:
+                continue
+            try:
+                key = f"recovered:{outage.service}:{outage.since:.0f}"
+                await self._delivery.post(key, self._channel, recovered_notice(outage))
+            except Exception:
+                self.health.untold(outage)  # told next round
+                raise
 
     async def report_failed_events(self) -> None:
         """Tell the channel of events that could not be carried out since it was last told, at

@@ -17,6 +17,7 @@ import jwt
 from bot.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.chatra_events import VISITOR_FIELDS
 from bot.errors import MembraneError
+from bot.health import Health
 from bot.metrics import Metrics
 from bot.ports import Writer
 
@@ -77,7 +78,9 @@ class MembraneClient:
         base_delay: float = 0.5,
         metrics: Metrics | None = None,
         received_from: str = "chatra-bridge",
+        health: Health | None = None,
     ) -> None:
+        self._health = health or Health()
         self._metrics = metrics or Metrics()
         self._transport = transport
         self.connection_id = transport.connection_id
@@ -188,9 +191,15 @@ class MembraneClient:
             self._metrics.events_out.labels("membrane", action).inc()
             try:
                 with self._metrics.action_seconds.labels(action).time():
-                    return await self._transport.run_once(action, payload)
+                    output = await self._transport.run_once(action, payload)
+                self._health.worked("membrane")
+                return output
             except MembraneError as error:
                 self._metrics.failures.labels(f"membrane:{error.kind}").inc()
+                if error.transient or error.kind == "connection":
+                    self._health.failed("membrane", error.detail)
+                else:
+                    self._health.worked("membrane")  # it answered: Chatra refused the input
                 settle_first = error.in_doubt and not repeatable
                 if settle_first or not error.transient or attempt == self._attempts:
                     if error.transient:

@@ -44,6 +44,17 @@ class Metrics:
             "Stored events not yet carried out",
             registry=self.registry,
         )
+        self.waiting = Gauge(
+            "chatra_bridge_events_waiting",
+            "Events waiting out a failure of Slack, Membrane or the database, to be tried again",
+            registry=self.registry,
+        )
+        self.down = Gauge(
+            "chatra_bridge_service_down",
+            "1 while Slack or Membrane cannot be reached (or refuses us for now), else 0",
+            ["service"],
+            registry=self.registry,
+        )
         self.held = Gauge(
             "chatra_bridge_held_replies",
             "Replies held while Chatra is disconnected in Membrane",

@@ -17,8 +17,10 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SlackRefused
+from bot.failure_kinds import slack_is_down
+from bot.health import Health
 from bot.metrics import Metrics
-from bot.slack_delivery import Posted
+from bot.slack_delivery import Posted, is_person
 from bot.slack_views import SlackMessage
 
 log = logging.getLogger(__name__)
@@ -29,21 +31,16 @@ REACTIONS = {
     "failed": "warning",
     "note": "lock",  # an internal note: not sent to the visitor
 }
-NOT_REPEATABLE = ("/chat.postMessage",)
-# Slack's answers to a post that no retry can change.
-REFUSED_FOR_GOOD = {
+NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
+# Slack's answers to a post that no retry can change; for a DM (posted to a user id) also those
+# that say the person is gone. A channel that is gone or left is a setup problem: waited out.
+REFUSED_FOR_GOOD = {"msg_too_long", "no_text", "invalid_arguments", "restricted_action"}
+NO_SUCH_PERSON = {
     "channel_not_found",
-    "not_in_channel",
-    "is_archived",
     "user_not_found",
     "user_disabled",
-    "account_inactive",
     "cannot_dm_bot",
-    "messages_tab_disabled",
-    "restricted_action",
-    "msg_too_long",
-    "no_text",
-}  # a blind retry could post twice: SlackDelivery decides
+}
 
 
 def _repeatable(request: HttpRequest) -> bool:
@@ -60,16 +57,40 @@ class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
         return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
 
 
+class WatchedWebClient(AsyncWebClient):
+    """slack_sdk's client, telling `health` whether Slack answered each call."""
+
+    health: Health
+
+    async def api_call(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = await super().api_call(*args, **kwargs)
+        except Exception as error:
+            why = slack_is_down(error)
+            if why is None:
+                self.health.worked("slack")
+            else:
+                self.health.failed("slack", why)
+            raise
+        self.health.worked("slack")
+        return response
+
+
 def make_web_client(
-    token: str, base_url: str, session: aiohttp.ClientSession | None = None
+    token: str,
+    base_url: str,
+    session: aiohttp.ClientSession | None = None,
+    health: Health | None = None,
 ) -> AsyncWebClient:
     """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
     connections only for calls that are safe to repeat."""
     handlers = [AsyncRateLimitErrorRetryHandler(5), _ServerErrorRetry(3), _ConnectionErrorRetry(3)]
     # In place of slack_sdk's default list, whose connection-error handler repeats any call.
-    return AsyncWebClient(
+    client = WatchedWebClient(
         token=token, base_url=base_url.rstrip("/") + "/", session=session, retry_handlers=handlers
     )
+    client.health = health or Health()
+    return client
 
 
 class SlackOut:
@@ -114,7 +135,7 @@ class SlackOut:
         except SlackApiError as error:
             reason = str(error.response.get("error"))
             self._metrics.failures.labels(f"slack:{reason}").inc()
-            if reason in REFUSED_FOR_GOOD:
+            if reason in REFUSED_FOR_GOOD or (is_person(channel) and reason in NO_SUCH_PERSON):
                 raise SlackRefused(f"Slack refused a post to {channel}: {reason}") from None
             if not message.blocks or reason != "invalid_blocks":
                 raise

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chatra_events import ChatraClient, ChatraMessage
+from bot.health import Outage
 from bot.text import (
     chatra_to_slack,
     plain_to_slack,
@@ -271,6 +272,23 @@ def delivery_warning(
     button = _button(RETRY_ACTION, "Try again", retry_ts)
     blocks = [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": [button]}]
     return SlackMessage(text=text, blocks=blocks)
+
+
+def recovered_notice(outage: Outage) -> SlackMessage:
+    """One line when Slack or Membrane is back: how long it was gone, what waited."""
+    name = {"slack": "Slack", "membrane": "Membrane"}.get(outage.service, outage.service)
+    lasted = how_long((outage.until or outage.since) - outage.since)
+    count = len(outage.delayed)
+    waited = (
+        "1 message waited for it and is"
+        if count == 1
+        else f"{count:,} messages waited for it and are"
+    )
+    text = (
+        f":white_check_mark: {name} is back after {lasted} ({plain_to_slack(outage.reason)}):"
+        f" {waited} on the way, in order."
+    )
+    return SlackMessage(text=text)
 
 
 def maybe_twice_notice(quoted: str) -> SlackMessage:

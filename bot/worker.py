@@ -141,7 +141,7 @@ class Worker:
                 raise
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
-                worth_waiting = self._judge(error)
+                worth_waiting = self._judged(error)
                 if worth_waiting is False or (
                     worth_waiting is None and attempt >= self._max_attempts
                 ):
@@ -167,6 +167,13 @@ class Worker:
             else:
                 await self._keep(self._inbox.mark_done, event.id)
                 return
+
+    def _judged(self, error: BaseException) -> bool | None:
+        try:
+            return self._judge(error)
+        except Exception:  # a bug in judging must not strand the event
+            log.exception("cannot judge %s", type(error).__name__)
+            return None
 
     def _delay(self, attempt: int) -> float:
         """Doubling from `base_delay`, at most a minute, with jitter so waiting chats do not all

@@ -4,6 +4,7 @@ Detail is read later, by the worker: a message of an odd shape must not cost the
 
 import hmac
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -43,7 +44,13 @@ def make_webhook_handler(secret: str) -> Handler:
                 log.info("ignoring Chatra event %r (logged once)", data["eventName"][:100])
             return web.json_response({"ok": True, "ignored": "unknown event"})
         body = raw.decode("utf-8")  # stored as received: the worker reads it as intake did
-        stored = request.app[BRIDGE].accept_chatra(body, data)
+        try:
+            stored = request.app[BRIDGE].accept_chatra(body, data)
+        except sqlite3.Error as error:  # locked by another process, or the disk is full
+            log.warning("chatra webhook not stored, asked to send it again: %s", error)
+            response = _problem(503, "cannot store it right now: send it again")
+            response.headers["Retry-After"] = "5"
+            return response
         if stored:
             request.app[METRICS].events_in.labels("chatra").inc()
             chat = client_id_of(data)

@@ -1,5 +1,6 @@
 """Opening the SQLite database the way the bridge needs it."""
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +9,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage.schema import create_schema
+
+BUSY_TIMEOUT_MS = 50
+MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
 
 
 def open_database(path: str | Path, *, migrate: bool = True) -> Database:
@@ -24,7 +28,9 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     db = Database(conn)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA busy_timeout = 5000")
+    # Short: this runs on the event loop. Another process holding the write lock makes a write
+    # fail fast (intake answers 503, the worker tries again later) instead of freezing all.
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if migrate:
         create_schema(db)
     return db
@@ -50,9 +56,23 @@ def update_row(db: Database, table: str, key: str, value: object, values: dict) 
         db.conn.execute(f"UPDATE {table} SET {columns} WHERE {key} = ?", [*values.values(), value])
 
 
-def is_reachable(db: Database) -> bool:
+def write_problem(path: str | Path) -> str | None:
+    """Why the database cannot be written now (full disk, locked, read-only, gone); None when it
+    can. Blocking for up to half a second: run it in a thread. Opens its own connection."""
+    path = Path(path)
     try:
-        db.execute("SELECT 1 FROM inbox LIMIT 1").fetchall()
-    except sqlite3.Error:
-        return False
-    return True
+        free = shutil.disk_usage(path.parent).free
+    except OSError as error:
+        return f"{path.parent} cannot be read ({error.strerror})"
+    if free < MIN_FREE_BYTES:
+        return f"the disk is full ({free / 2**20:.1f} MB free)"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0.5)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: a write would go through
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return str(error)
+    return None
