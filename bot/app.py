@@ -34,7 +34,7 @@ from bot.slack_out import SlackOut, make_web_client
 from bot.team import Team
 from bot.visitor_tools import VisitorTools
 from bot.worker import Worker
-from handlers.chatra_webhook import BRIDGE, MAX_BODY, make_webhook_handler
+from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY, make_webhook_handler
 from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
 from storage.database import write_problem
 
@@ -166,7 +166,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             ),
         ]
         socket_mode = await _start_socket_mode(bolt, settings)
-        log.info("chatra-bridge %s ready (channel %s)", __version__, settings.slack_channel_id)
+        log.info("chatra-bridge %s started (channel %s)", __version__, settings.slack_channel_id)
         try:
             yield
         finally:
@@ -267,12 +267,16 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 
 async def slack_events(request: web.Request) -> web.Response:
     try:
-        bolt_request = await to_bolt_request(request)
+        async with asyncio.timeout(BODY_TIMEOUT):
+            bolt_request = await to_bolt_request(request)
         SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
         bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     except web.HTTPRequestEntityTooLarge:
         log.warning("slack request body over %d bytes refused", MAX_BODY)
         raise
+    except TimeoutError:
+        log.warning("slack request body not sent within %gs: refused", BODY_TIMEOUT)
+        return web.json_response({"ok": False, "error": "body too slow"}, status=408)
     except Exception as error:
         # Bolt assumes well-formed bodies: bad JSON, JSON that is not an object, a `payload` that
         # is not JSON make it raise while parsing; odd field types make its middleware fail.

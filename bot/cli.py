@@ -1,6 +1,7 @@
 """`chatra-bridge serve`: read settings, configure logging, run the server."""
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
@@ -8,12 +9,12 @@ import sqlite3
 import sys
 import time
 
-from aiohttp import web
 from sqlite_utils import Database
 
-from bot import __version__
+from bot import __version__, server
 from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
 from storage import Inbox, maintenance, open_database
+from storage.database import write_problem
 from storage.schema import SchemaTooNew
 
 
@@ -72,8 +73,33 @@ def serve() -> int:
     configure_logging(settings)
     from bot.app import create_app  # after logging is set, so start-up lines are redacted too
 
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    problem = database_problem(settings.database_path)
+    if problem is not None:
+        print(f"Cannot start: {problem}", file=sys.stderr)
+        return 2
+    try:
+        sock = server.bind(settings.host, settings.port)
+    except server.PortTaken as taken:
+        print(f"Cannot start: {taken}: is another chatra-bridge running? Set PORT", file=sys.stderr)
+        return 2
+    files = server.raise_open_file_limit()
+    server.quiet_noisy_loggers()
+    logging.getLogger(__name__).info("up to %d open files", files)
+    app = create_app(settings)
+    asyncio.run(server.serve(app, sock, per_address=settings.max_connections_per_address))
     return 0
+
+
+def database_problem(path: str) -> str | None:
+    """Why the database cannot be used, in one sentence; None when it can."""
+    try:
+        open_database(path).close()
+    except (sqlite3.Error, SchemaTooNew, OSError) as error:
+        return f"the database {path} (DATABASE_PATH) cannot be opened: {error}"
+    problem = write_problem(path)
+    if problem is not None:
+        return f"the database {path} (DATABASE_PATH) cannot be written: {problem}"
+    return None
 
 
 def database_care(args: argparse.Namespace) -> int:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     database_path: str = "./chatra-bridge.db"
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
+    # behind a proxy every connection comes from its address: raise this, or 0 for no cap
+    max_connections_per_address: int = Field(default=256, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

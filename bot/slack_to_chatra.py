@@ -109,7 +109,7 @@ class SlackToChatra:
         )
         try:
             try:
-                writer = await self._writing_as(thread, reply.user)
+                writer, as_whom = await self._writing_as(reply.user)
             except MembraneError as nobody:
                 await self._not_sent(thread, reply, text, nobody, was_held)
                 return
@@ -124,10 +124,12 @@ class SlackToChatra:
         finally:
             await pending  # the next state replaces it
         self._messages.update(record_id, state="sent")
-        if self._messages.held():
-            await self._resume()
         self._waits.answered(thread.id)  # the visitor has an answer
         await self._slack.show_state(channel, ts, "delivered", "pending")
+        if as_whom:  # after the send: a post may wait for the channel's pace
+            await self._say_writing_as(thread, reply.user, as_whom)
+        if self._messages.held():
+            await self._resume()
 
     async def _send_piece(
         self,
@@ -319,7 +321,7 @@ class SlackToChatra:
             piece = self._messages.claim_slack_reply(
                 f"{edit.ts}#{n}", thread.client_id, text, edit.user
             )
-            writer = await self._writing_as(thread, edit.user)
+            writer, _ = await self._writing_as(edit.user)
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
             self._messages.update(piece.id, chatra_id=chatra_id, sent_text=text, state="sent")
         for piece in pieces[len(texts) :]:
@@ -352,17 +354,17 @@ class SlackToChatra:
                 raise  # not "already gone" (a try that ended in doubt deleted it)
         self._messages.update(piece.id, state="deleted")
 
-    async def _writing_as(self, thread: Thread, user: str) -> Writer:
+    async def _writing_as(self, user: str) -> tuple[Writer, str | None]:
         """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to
         the Slack user, else the agent with the same email, else the default agent, else the
-        person's own Slack name and email (the thread says so once per person). A MembraneError
-        when none of these is known: Chatra would refuse a message from nobody."""
+        person's own Slack name and email; and, for the last two, the name the thread is to be
+        told. A MembraneError when none is known: Chatra would refuse a message from nobody."""
         agent_id = self._agents.linked(user) if user else None
         email = await self._slack.user_email(user) if user and agent_id is None else None
         if agent_id is None and email:
             agent_id = self._agents.by_email(email)
         if agent_id is not None:
-            return Writer(agent_id=agent_id)
+            return Writer(agent_id=agent_id), None
         who = await self._slack.user_name(user) if user else None
         if self._default_agent:
             writer = Writer(agent_id=self._default_agent)
@@ -377,11 +379,15 @@ class SlackToChatra:
                 " set CHATRA_DEFAULT_AGENT_ID), then try again.",
                 transient=False,
             )
+        return writer, as_whom
+
+    async def _say_writing_as(self, thread: Thread, user: str, as_whom: str) -> None:
+        """Once per person and thread: whom the visitor sees their replies from."""
+        who = await self._slack.user_name(user) if user else None
         notice = writing_as_notice(who or "Someone", as_whom)
         await self._delivery.post(
             f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
         )
-        return writer
 
     async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
         """The reply with a link to each shared file; the thread is told of any that cannot

@@ -2,6 +2,7 @@
 
 Detail is read later, by the worker: a message of an odd shape must not cost the webhook."""
 
+import asyncio
 import hmac
 import logging
 import sqlite3
@@ -16,6 +17,7 @@ from bot.metrics import METRICS
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 BRIDGE = web.AppKey("bridge", Bridge)
+BODY_TIMEOUT = 10.0  # seconds to send a body: a slow sender holds nothing longer
 
 
 def make_webhook_handler(secret: str) -> Handler:
@@ -29,10 +31,14 @@ def make_webhook_handler(secret: str) -> Handler:
             log.warning("chatra webhook with a wrong secret from %s", request.remote)
             raise web.HTTPNotFound(text="not found")
         try:
-            raw = await request.read()  # refuses more than the app's client_max_size (1 MiB)
+            async with asyncio.timeout(BODY_TIMEOUT):
+                raw = await request.read()  # refuses more than the app's client_max_size (1 MiB)
         except web.HTTPRequestEntityTooLarge:
             log.warning("chatra webhook body over %d bytes refused", MAX_BODY)
             raise
+        except TimeoutError:
+            log.warning("chatra webhook body not sent within %gs: refused", BODY_TIMEOUT)
+            return _problem(408, f"body not sent within {BODY_TIMEOUT:g} s")
         try:
             data = parse_webhook_body(raw)
         except NotAWebhook as refused:
