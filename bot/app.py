@@ -249,8 +249,11 @@ async def _escalate_waits(bridge: Bridge, interval: float) -> None:
             await bridge.escalation.check()
             await bridge.report_failed_events()
             await bridge.report_recoveries()
-        except Exception:  # Slack down a while: the next round tries again
-            log.exception("escalation check failed")
+        except Exception as error:  # the next round tries again
+            if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
+                log.warning("escalation check waits for Slack: %s", type(error).__name__)
+            else:
+                log.exception("escalation check failed")
 
 
 async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:

@@ -72,10 +72,12 @@ class ChatToSlack:
         self._follow_the_wait(thread, fresh, closing)
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
         status = "closed" if closing else "open" if fresh else thread.status
-        client_json = webhook.client.model_dump_json()
+        # A webhook that leaves details out (a fragment, say) keeps those the card shows.
+        client = ChatraClient.model_validate_json(thread.client).updated_by(webhook.client)
+        client_json = client.model_dump_json()
         if status != thread.status or client_json != thread.client:
             summary = webhook.summary() if closing else None
-            await self._redraw(thread, webhook.client, closed=closing, summary=summary)
+            await self._redraw(thread, client, closed=closing, summary=summary)
         if fresh or status != thread.status or client_json != thread.client:
             self._threads.update(thread.id, status=status, client=client_json)
 

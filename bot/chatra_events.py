@@ -162,6 +162,11 @@ class ChatraClient(Lenient):
         """The details a person can edit, wherever Chatra kept them."""
         return {field: getattr(self, field) for field in VISITOR_FIELDS}
 
+    def updated_by(self, newer: "ChatraClient") -> "ChatraClient":
+        """This visitor with what `newer` says of them; what it leaves out stays as it was."""
+        given = {k: v for k, v in newer.model_dump().items() if v not in (None, "", {}, [])}
+        return ChatraClient.model_validate({**self.model_dump(), **given})
+
     def with_contact(self, changed: dict[str, str | None]) -> "ChatraClient":
         """The visitor after an edit: `changed` replaces those details wherever they were kept
         (None: removed)."""

@@ -48,25 +48,29 @@ def bind(host: str, port: int) -> socket.socket:
 
 class ConnectionGuard:
     """Hands each connection to aiohttp unless its address already holds `per_address` of them
-    (0: no cap). Refusals are logged once per interval, with a count."""
+    (0: no cap). The first refusal is logged at once, the rest counted and told once per
+    interval."""
 
     def __init__(self, make_protocol: Any, per_address: int) -> None:
         self._make_protocol = make_protocol
         self._per_address = per_address
         self.open: Counter[str] = Counter()
-        self._refused: Counter[str] = Counter()
-        self._told = 0.0
+        self._refused: Counter[str] | None = None  # counting since the first refusal told
 
     def protocol(self) -> asyncio.Protocol:
         return _Guarded(self._make_protocol(), self)
 
     def admit(self, address: str) -> bool:
-        if self._per_address and self.open[address] >= self._per_address:
+        if not self._per_address or self.open[address] < self._per_address:
+            self.open[address] += 1
+            return True
+        if self._refused is None:
+            log.warning("refused a connection from %s: over %d at once", address, self._per_address)
+            self._refused = Counter()
+            asyncio.get_running_loop().call_later(QUIET_INTERVAL, self._tell)
+        else:
             self._refused[address] += 1
-            self._tell()
-            return False
-        self.open[address] += 1
-        return True
+        return False
 
     def leave(self, address: str) -> None:
         self.open[address] -= 1
@@ -74,15 +78,14 @@ class ConnectionGuard:
             del self.open[address]
 
     def _tell(self) -> None:
-        now = time.monotonic()
-        if now - self._told < QUIET_INTERVAL:
-            return
-        self._told = now
-        for address, count in self._refused.most_common(5):
+        refused, self._refused = self._refused or Counter(), None
+        for address, count in refused.most_common(5):
             log.warning(
-                "refused %d connections from %s: over %d at once", count, address, self._per_address
+                "refused %d more connections from %s in the last %gs",
+                count,
+                address,
+                QUIET_INTERVAL,
             )
-        self._refused.clear()
 
 
 class _Guarded(asyncio.Protocol):
@@ -156,19 +159,28 @@ def _quiet_loop_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     logging.getLogger("asyncio").error(f"{context.get('message', 'asyncio error')}: {kind}")
 
 
-async def serve(app: web.Application, sock: socket.socket, *, per_address: int) -> None:
-    """Run `app` on the bound `sock` until SIGTERM or SIGINT."""
+async def serve(
+    app: web.Application,
+    sock: socket.socket,
+    *,
+    per_address: int,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run `app` on the bound `sock` until SIGTERM or SIGINT (or `stop` is set)."""
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_loop_errors)
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=IDLE_TIMEOUT)
+    runner = web.AppRunner(
+        app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, handle_signals=False
+    )
     await runner.setup()
     guard = ConnectionGuard(runner.server, per_address)
     server = await loop.create_server(guard.protocol, sock=sock)
     host, port = sock.getsockname()[:2]
     log.info("ready on http://%s:%d", host, port)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
         log.info("stopping: finishing what is under way")

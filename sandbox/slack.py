@@ -130,6 +130,7 @@ class FakeSlack(FakeServer):
         return [args for name, args in self.calls if name == method]
 
     def fail_next(self, method: str, *, times: int = 1, **fault: Any) -> None:
+        """The next `times` calls of `method` (`"*"`: of any method) fail as `fault` says."""
         self.faults += [Fault(method, **fault) for _ in range(times)]
 
     # -- the API --
@@ -138,7 +139,7 @@ class FakeSlack(FakeServer):
         method = request.match_info["method"]
         args = await _arguments(request)
         self.calls.append((method, args))
-        fault = next((f for f in self.faults if f.method == method), None)
+        fault = next((f for f in self.faults if f.method in (method, "*")), None)
         if fault is not None:
             self.faults.remove(fault)
             if fault.hang:

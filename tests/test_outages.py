@@ -1,0 +1,266 @@
+"""An operator's worst day: Slack or the database gone for a while, a backlog of posts, a stranger
+holding connections open. Nothing acknowledged is lost, and the bridge says what is going on."""
+
+import asyncio
+import logging
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+import bot.server
+import storage.database
+from bot.app import DATABASE, create_app
+from bot.server import Quieter, bind, serve
+from bot.worker import Worker
+from sandbox.chatra import chat_event, visitor_says
+from storage import Inbox, InboxEvent, open_database
+from tests.conftest import CHANNEL
+from tests.helpers import RunningApp, wait_for
+from tests.test_cli import clean_env
+from tests.test_slack_to_chatra import event_id, reply
+
+
+@pytest.fixture
+async def app(settings):
+    fast = settings.model_copy(update={"escalation_check_seconds": 0.1})
+    running = await RunningApp(fast).start()
+    yield running
+    await running.close()
+
+
+def replies_of(slack, client_name: str) -> list[str]:
+    [card] = [m for m in slack.parents(CHANNEL) if client_name in m.text]
+    return [r.text for r in slack.replies(CHANNEL, card.ts)]
+
+
+async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, slack):
+    slack.fail_next("*", status=500, error="internal_error", times=10_000)  # all of Slack
+    for n in range(3):
+        said = [visitor_says("", f"{n}.{i}", at=1_000 + i) for i in range(2)]
+        await app.webhook(chat_event("chatStarted", f"c{n}", said, name=f"Chat {n}"))
+    await wait_for(lambda: app.app[bot.app.WORKER].retrying, within=5)
+
+    status, health = await app.request("GET", "/healthz")
+    assert status == 200 and health["status"] == "degraded"
+    assert health["down"]["slack"]["reason"] == "HTTP 500" and health["waiting_events"] >= 1
+    _, metrics = await app.request("GET", "/metrics")
+    assert 'chatra_bridge_service_down{service="slack"} 1.0' in metrics
+    waiting = next(
+        line for line in metrics.splitlines() if line.startswith("chatra_bridge_events_w")
+    )
+    assert float(waiting.split()[-1]) >= 1
+    await asyncio.sleep(2)  # Slack stays down a while: every event keeps waiting
+    assert Inbox(app.app[DATABASE]).count("failed") == 0
+
+    slack.faults.clear()  # Slack is back
+    await app.settled(within=30)
+    back = await wait_for(lambda: [m.text for m in slack.parents(CHANNEL) if "is back" in m.text])
+
+    for n in range(3):
+        assert replies_of(slack, f"Chat {n}") == [f"{n}.0", f"{n}.1"]
+    assert back[0].startswith(":white_check_mark: Slack is back after ")
+    assert "(HTTP 500): 3 messages waited for it and are on the way, in order." in back[0]
+    status, health = await app.request("GET", "/healthz")
+    assert health["status"] == "ok" and health["down"] == {}
+
+
+async def test_an_agents_answer_never_waits_behind_the_chats_slack_posts(settings, slack, membrane):
+    slack.post_limit = (1, 1.0)  # Slack lets one post a second into the channel
+    paced = settings.model_copy(update={"slack_post_burst": 1, "slack_posts_per_second": 1.0})
+    app = await RunningApp(paced).start()
+    try:
+        said = [visitor_says("", f"question {i}", at=1_000 + i) for i in range(12)]
+        await app.webhook(chat_event("chatStarted", "busy", said[:1], name="Busy"))
+        await wait_for(lambda: slack.parents(CHANNEL), within=5)
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        await app.webhook(chat_event("chatFragment", "busy", said, name="Busy"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await app.slack_event(reply(thread_ts, "1800000001.000300", "On it!"), event_id())
+        await wait_for(lambda: membrane.runs_of("send-agent-message"), within=5)
+        answered_in = time.monotonic() - started
+        posts_then = len(slack.replies(CHANNEL, thread_ts))
+        await app.settled(within=30)
+    finally:
+        await app.close()
+
+    assert answered_in < 1.0
+    assert posts_then < 12  # the visitor's messages were still being posted
+    assert slack.rate_limited == 0
+
+
+async def test_a_database_held_by_another_process_stalls_nothing(app, slack, settings):
+    await app.webhook(chat_event("chatStarted", "c1", [visitor_says("", "before")], name="Early"))
+    await app.settled()
+    holder = sqlite3.connect(settings.database_path)
+    holder.execute("BEGIN IMMEDIATE")  # another process takes the write lock
+    try:
+        started = time.monotonic()
+        status, health = await app.request("GET", "/healthz")
+        took = time.monotonic() - started
+        assert status == 503 and "locked" in health["database"] and took < 1.0
+        status, body = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "x")]))
+        assert status == 503 and "send it again" in body["error"]
+        await asyncio.sleep(1.0)
+    finally:
+        holder.rollback()
+        holder.close()
+    status, _ = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "after")]))
+    assert status == 200
+    await app.settled(within=10)
+    assert replies_of(slack, "Early") == ["before", "after"]
+
+
+async def test_a_full_disk_makes_healthz_503_and_intake_ask_for_the_webhook_again(app, monkeypatch):
+    monkeypatch.setattr(
+        storage.database.shutil, "disk_usage", lambda path: type("U", (), {"free": 2**20})()
+    )
+    status, health = await app.request("GET", "/healthz")
+    assert status == 503 and health["database"] == "the disk is full (1.0 MB free)"
+
+    db = app.app[DATABASE]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+    big = [visitor_says("", "x" * 200_000)]
+    status, body = await app.webhook(chat_event("chatStarted", "c-full", big))
+    assert status == 503 and body["ok"] is False
+
+
+async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
+    inbox = Inbox(open_database(":memory:"))
+    for n in range(3):
+        inbox.add("chatra", f"k{n}", "chat", str(n))
+    seen: list[str] = []
+    refusals = iter([True, True, False] + [False] * 10)
+    mark_done = inbox.mark_done
+
+    def flaky_mark_done(event_id: int) -> None:
+        if next(refusals):
+            raise sqlite3.OperationalError("database or disk is full")
+        mark_done(event_id)
+
+    inbox.mark_done = flaky_mark_done  # type: ignore[method-assign]
+
+    async def handle(event: InboxEvent) -> None:
+        seen.append(event.payload)
+
+    worker = Worker(inbox, handle, asyncio.Event(), poll_interval=0.01, base_delay=0.01)
+    task = asyncio.create_task(worker.run())
+    try:
+        await wait_for(lambda: inbox.count("done") == 3, within=5)
+    finally:
+        task.cancel()
+    assert seen == ["0", "1", "2"]  # the first was not repeated nor overtaken
+
+
+async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at_once():
+    inbox = Inbox(open_database(":memory:"))
+    inbox.add("chatra", "k1", "chat-a", "slow")
+    inbox.add("chatra", "k2", "chat-b", "refused")
+    tries = {"slow": 0, "refused": 0}
+
+    async def handle(event: InboxEvent) -> None:
+        tries[event.payload] += 1
+        if event.payload == "slow" and tries["slow"] < 12:  # twice the usual limit of tries
+            raise ConnectionError("Slack unreachable")
+        if event.payload == "refused":
+            raise ValueError("refused for good")
+
+    def judge(error: BaseException) -> bool | None:
+        return isinstance(error, ConnectionError)
+
+    worker = Worker(
+        inbox, handle, asyncio.Event(), judge=judge, poll_interval=0.01, base_delay=0.001
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await wait_for(lambda: inbox.count("pending") == 0, within=5)
+    finally:
+        task.cancel()
+    assert tries == {"slow": 12, "refused": 1}
+    assert inbox.count("done") == 1 and inbox.count("failed") == 1
+
+
+async def test_connections_are_capped_per_address_and_idle_ones_closed(
+    settings, slack, monkeypatch, caplog
+):
+    monkeypatch.setattr(bot.server, "IDLE_TIMEOUT", 0.5)
+    monkeypatch.setattr(bot.server, "QUIET_INTERVAL", 0.3)
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(create_app(settings), sock, per_address=5, stop=stop))
+    try:
+        await wait_for(lambda: "ready on" in caplog.text, within=5)
+        idle = [
+            await asyncio.open_connection("127.0.0.1", port) for _ in range(8)
+        ]  # a stranger opens connections and sends nothing
+
+        async def closed_at_once(reader: asyncio.StreamReader) -> bool:
+            try:
+                async with asyncio.timeout(0.2):
+                    return await reader.read() == b""
+            except TimeoutError:
+                return False
+
+        closed = await asyncio.gather(*(closed_at_once(reader) for reader, _ in idle))
+        assert sum(closed) == 3  # over the cap: refused at once
+        others = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+        others[1].write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with asyncio.timeout(5):
+            assert (await others[0].readline()).startswith(b"HTTP/1.1 200")
+        others[1].close()
+        async with asyncio.timeout(3):  # the idle ones are closed after IDLE_TIMEOUT
+            for reader, _ in [pair for pair, gone in zip(idle, closed, strict=True) if not gone]:
+                assert await reader.read() == b""
+    finally:
+        stop.set()
+        await server
+    assert "refused a connection from 127.0.0.1: over 5 at once" in caplog.text
+    assert "refused 2 more connections from 127.0.0.1 in the last 0.3s" in caplog.text
+
+
+def test_a_repeated_error_is_logged_once_per_interval_with_a_count():
+    quieter = Quieter(interval=0.2)
+    record = lambda: logging.LogRecord("asyncio", 40, "", 0, "accept failed", None, None)  # noqa: E731
+    passed = [quieter.filter(record()) for _ in range(1000)]
+    time.sleep(0.25)
+    last = record()
+    assert sum(passed) == 1 and quieter.filter(last)
+    assert last.msg == "accept failed (999 more like this left out of the log)"
+
+
+def test_a_database_that_cannot_be_used_or_a_taken_port_stop_start_up_in_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s" * 16,
+        SLACK_CHANNEL_ID="C0SUPPORT1",
+        MEMBRANE_CONNECTION_ID="conn",
+        MEMBRANE_TOKEN="a.b.c",
+        CHATRA_WEBHOOK_SECRET="w" * 20,
+        DATABASE_PATH=str(blocker / "bridge.db"),
+    )
+    run = [sys.executable, "-m", "bot", "serve"]
+    result = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Cannot start: the database {blocker}/bridge.db")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env |= {"DATABASE_PATH": str(tmp_path / "ok.db"), "HOST": "127.0.0.1", "PORT": str(port)}
+        result = subprocess.run(
+            run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"Cannot start: cannot listen on 127.0.0.1:{port}: Address already in use" in (
+        result.stderr
+    )
