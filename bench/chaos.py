@@ -1,11 +1,13 @@
 """Chaos run: the real app as a subprocess, killed with SIGKILL at random moments and restarted on
 the same database while chats flow both ways. Then every message is counted on each side.
 
-    python -m bench.chaos --chats 50 --messages 10        # the full run, by hand
+    python -m bench.chaos --chats 50 --messages 10        # the full run, by hand (~3 min)
     python -m bench.chaos --chats 4 --messages 3 --json bench/results/chaos.json
+    python -m bench.chaos --scenario outage --chats 20 --messages 10 --down 120   # ~6 min
+    python -m bench.chaos --scenario head-of-line        # an agent's answer behind a backlog
 
 Prints sent / delivered / lost / duplicated / out-of-order per direction and the number of restarts;
-exits 1 if anything was lost, doubled or reordered.
+exits 1 if anything was lost, doubled or reordered (or, head-of-line, an answer took 1 s or more).
 """
 
 import argparse
@@ -27,6 +29,7 @@ from bench.harness import (
     App,
     app_env,
     deliver,
+    free_port,
     slack_headers,
     start_fakes,
 )
@@ -85,7 +88,9 @@ async def run_chat(
     slack: FakeSlack,
     http: aiohttp.ClientSession,
     rng: random.Random,
+    pace: float = 0.0,
 ) -> None:
+    """Chat `n`: the visitor writes, an agent answers in the thread; `pace` seconds apart."""
     client_id, name = f"client-{n:03d}", f"Chat {n:03d}"
     webhook = app.webhook_url
     visitor = visitor_messages(n, messages)
@@ -120,6 +125,7 @@ async def run_chat(
                 "X-Slack-Retry-Reason": "http_timeout",
             }
             await deliver(http, app.url + "/slack/events", body, headers)
+        await asyncio.sleep(pace)
 
 
 async def thread_of(slack: FakeSlack, name: str) -> str:
@@ -187,7 +193,7 @@ async def chaos(
     slack, membrane = await start_fakes()
     slack.post_limit = (5, 1.0)
     membrane.latency = 1.0  # Chatra has acted, the answer is on its way: the in-doubt window
-    port = 20000 + rng.randrange(20000)
+    port = free_port()
     env = app_env(slack, membrane, port, workdir, chatra_echo_grace=str(echo_grace))
     app = App(env, workdir / "app.log")
     membrane.echo_to = app.webhook_url
@@ -202,35 +208,45 @@ async def chaos(
         )  # most work happens while the backlog drains: kill then too
         stop.set()
         await kills
-        await settle(app, http, slack, membrane)
-        # Chatra ends each chat with a transcript that repeats everything, our agent messages too.
-        for n in range(chats):
-            client_id = f"client-{n:03d}"
-            echoes = [
-                {
-                    "id": m["id"],
-                    "type": "agent",
-                    "message": m["text"],
-                    "createdAt": m["createdAt"],
-                    "receivedFrom": m["receivedFrom"],
-                }
-                for m in membrane.messages.values()
-                if m["clientId"] == client_id
-            ]
-            visitor = visitor_messages(n, messages)
-            body = json.dumps(
-                {
-                    "eventName": "chatTranscript",
-                    "client": {"id": client_id, "name": f"Chat {n:03d}"},
-                    "messages": visitor + echoes,
-                }
-            ).encode()
-            await deliver(http, app.webhook_url, body, JSON)
-        await settle(app, http, slack, membrane)
+        await finish(app, http, slack, membrane, report)
         await app.stop()
     report.sends_in_doubt = app.log_path.read_text().count("was in doubt")
     report.seconds = round(time.monotonic() - started, 1)
+    await slack.stop()
+    await membrane.stop()
+    return report
 
+
+async def finish(
+    app: App, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane, report: Report
+) -> None:
+    """End every chat with a transcript that repeats everything, our agent messages too (as
+    Chatra does), let it all settle, and count every message on both sides."""
+    chats, messages = report.chats, report.messages_per_chat
+    await settle(app, http, slack, membrane)
+    for n in range(chats):
+        client_id = f"client-{n:03d}"
+        echoes = [
+            {
+                "id": m["id"],
+                "type": "agent",
+                "message": m["text"],
+                "createdAt": m["createdAt"],
+                "receivedFrom": m["receivedFrom"],
+            }
+            for m in membrane.messages.values()
+            if m["clientId"] == client_id
+        ]
+        visitor = visitor_messages(n, messages)
+        body = json.dumps(
+            {
+                "eventName": "chatTranscript",
+                "client": {"id": client_id, "name": f"Chat {n:03d}"},
+                "messages": visitor + echoes,
+            }
+        ).encode()
+        await deliver(http, app.webhook_url, body, JSON)
+    await settle(app, http, slack, membrane)
     for n in range(chats):
         cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
         report.threads_duplicated += max(0, len(cards) - 1)
@@ -238,20 +254,13 @@ async def chaos(
         visitor_texts = [f"visitor {n}.{i}" for i in range(messages)]
         count(visitor_texts, shown, report.chatra_to_slack)
         agent_texts = [f"agent {n}.{i}" for i in range(messages)]
-        report.chatra_to_slack.duplicated += sum(
-            1 for text in shown if text in agent_texts
-        )  # echoes
+        report.chatra_to_slack.duplicated += sum(1 for text in shown if text in agent_texts)
         sent = [
-            text
+            data["text"]
             for key, data in membrane.runs
-            if key == "send-agent-message"
-            for text in [data["text"]]
-            if data["clientId"] == f"client-{n:03d}"
+            if key == "send-agent-message" and data["clientId"] == f"client-{n:03d}"
         ]
         count(agent_texts, sent, report.slack_to_chatra)
-    await slack.stop()
-    await membrane.stop()
-    return report
 
 
 def print_report(report: Report) -> None:
@@ -297,10 +306,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--scenario", choices=("kills", "outage", "head-of-line"), default="kills")
+    parser.add_argument("--down", type=float, default=120, help="outage: seconds each is down")
+    parser.add_argument("--pace", type=float, default=3, help="outage: seconds between messages")
     args = parser.parse_args(argv)
+    print(f"chaos {args.scenario}: running", flush=True)
     with tempfile.TemporaryDirectory(prefix="chaos-") as workdir:
-        report = asyncio.run(
-            chaos(
+        if args.scenario == "head-of-line":
+            from bench.scenarios import head_of_line
+
+            found = asyncio.run(head_of_line(5, 20, Path(workdir)))
+            print(json.dumps(found, indent=2))
+            if args.json:
+                args.json.write_text(json.dumps(found, indent=2))
+            return 0 if found["latency_max_s"] is not None and found["latency_max_s"] < 1 else 1
+        if args.scenario == "outage":
+            from bench.scenarios import outage
+
+            run = outage(args.chats, args.messages, args.down, args.pace, args.seed, Path(workdir))
+        else:
+            run = chaos(
                 args.chats,
                 args.messages,
                 args.kill_every,
@@ -309,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.seed,
                 Path(workdir),
             )
-        )
+        report = asyncio.run(run)
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))

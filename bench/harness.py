@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,13 @@ async def start_fakes() -> tuple[FakeSlack, FakeMembrane]:
     slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, PEOPLE).start()
     membrane = await FakeMembrane(CONNECTION).start()
     return slack, membrane
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the app binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def app_env(

@@ -52,6 +52,7 @@ from bench.harness import (
     App,
     app_env,
     deliver,
+    free_port,
     slack_headers,
     start_fakes,
 )
@@ -357,14 +358,6 @@ async def measure_transports(workdir: Path, runs: int) -> dict[str, Any]:
     finally:
         await membrane.stop()
     return results
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def machine() -> dict[str, Any]:

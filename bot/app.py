@@ -15,6 +15,9 @@ from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
 from sqlite_utils import Database
 
 import handlers
@@ -39,6 +42,18 @@ from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits,
 from storage.database import write_problem
 
 log = logging.getLogger(__name__)
+BOLT_LOG = logging.getLogger("slack_bolt")
+
+
+class _NotAboutTheToken(logging.Filter):
+    """Bolt takes SLACK_BOT_TOKEN from the environment besides the client we give it, and warns
+    at every start that it will not use it: true, and nothing to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
+BOLT_LOG.addFilter(_NotAboutTheToken())
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -47,6 +62,7 @@ WORKER = web.AppKey("worker", Worker)
 INBOX = web.AppKey("inbox", Inbox)
 CLOCK = web.AppKey("clock", Callable[[], float])
 FILES = web.AppKey("files", SharedFiles)
+BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -86,6 +102,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
             signing_secret=_secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
+            logger=BOLT_LOG,
         )
         membrane = membrane_client(settings, session, counters, health)
         threads, messages, waits = Threads(db), Messages(db), Waits(db)
@@ -155,7 +172,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             worker,
         )
         app[FILES] = files
+        app[BOT_KNOWN] = asyncio.Event()
         tasks = [
+            asyncio.create_task(_know_the_bot(bolt, app[BOT_KNOWN]), name="know-the-bot"),
             asyncio.create_task(_learn_actions(membrane), name="learn-actions"),
             asyncio.create_task(worker.run(), name="worker"),
             asyncio.create_task(
@@ -222,6 +241,24 @@ def membrane_client(
     )
 
 
+async def _know_the_bot(bolt: AsyncApp, known: asyncio.Event) -> None:
+    """Ask Slack who the bot is (auth.test) until it answers, and hand the answer to Bolt, which
+    would otherwise ask on the first request, and drop that request if Slack is down then."""
+    pause = 1.0
+    while True:
+        try:
+            auth = await bolt.client.auth_test()
+            break
+        except Exception as error:
+            log.warning("Slack cannot say who the bot is yet (%s): asking again", error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
+    for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = auth
+    known.set()
+
+
 async def _learn_actions(membrane: MembraneClient) -> None:
     """Read each action's input schema once at start, so the first message waits for none."""
     try:
@@ -269,6 +306,10 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    if not request.app[BOT_KNOWN].is_set():  # Slack sends it again: nothing is lost
+        log.warning("slack request refused until Slack says who the bot is")
+        headers = {"Retry-After": "10"}
+        return web.json_response({"ok": False, "error": "starting"}, status=503, headers=headers)
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
             bolt_request = await to_bolt_request(request)

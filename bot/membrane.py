@@ -304,7 +304,9 @@ def failure(action: str, connection_id: str, status: int, body: Any) -> Membrane
     kind = str(body.get("type") or f"http_{status}")
     message = str(body.get("message") or "")
     transient = status == 429 or status >= 500 or kind in {"concurrency", "internal"}
-    in_doubt = status >= 500  # the request arrived; whether Chatra acted is unknown
+    # The request arrived and whether Chatra acted is unknown, except when Membrane says it is
+    # unavailable (503): it turned the request away.
+    in_doubt = status >= 500 and status != 503
     if kind == "connection":
         detail = f"Chatra is disconnected in Membrane (connection {connection_id}): reconnect it"
     elif status in (401, 403):

@@ -231,10 +231,14 @@ class SlackOut:
         return [str(user) for user in response.get("users") or []]
 
     async def _user(self, user_id: str) -> dict[str, Any] | None:
+        """users.info, cached; None for someone Slack does not know. Slack being down raises:
+        who writes must not be guessed while Slack cannot say."""
         if user_id not in self._users:
             try:
                 response = await self._client.users_info(user=user_id)
-            except SlackApiError:
+            except SlackApiError as error:
+                if slack_is_down(error):
+                    raise
                 return None
             self._users[user_id] = response["user"]
         return self._users[user_id]

@@ -54,6 +54,7 @@ class Fault:
     hang: float = 0.0  # seconds to wait before answering (a timeout for the client)
     reset: bool = False  # drop the connection without an answer
     skip: int = 0  # let this many matching runs through first
+    times: int = 1  # how many runs it fails
 
 
 class FakeMembrane(FakeServer):
@@ -90,7 +91,7 @@ class FakeMembrane(FakeServer):
         self.disconnected = False  # Chatra's authorisation lapsed: the user must reconnect
 
     def fail_next(self, action: str | None = None, *, times: int = 1, **fault: Any) -> None:
-        self.faults += [Fault(action, **fault) for _ in range(times)]
+        self.faults.append(Fault(action, times=times, **fault))
 
     def rename(self, action: str, **names: str) -> None:
         """The action's schema (and the action) now call these inputs so: `clientId="id"`."""
@@ -201,7 +202,9 @@ class FakeMembrane(FakeServer):
         if fault is not None and fault.skip:
             fault.skip -= 1
         elif fault is not None:
-            self.faults.remove(fault)
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.remove(fault)
             if fault.hang:
                 await asyncio.sleep(fault.hang)
             if fault.reset:

@@ -54,6 +54,7 @@ class Fault:
     after_effect: bool = False  # do the work, then answer with the error: a lost answer
     reset: bool = False  # drop the connection instead of answering
     hang: float = 0.0  # seconds before answering: a stalled Slack
+    times: int = 1  # how many calls it fails
 
 
 class FakeSlack(FakeServer):
@@ -131,7 +132,7 @@ class FakeSlack(FakeServer):
 
     def fail_next(self, method: str, *, times: int = 1, **fault: Any) -> None:
         """The next `times` calls of `method` (`"*"`: of any method) fail as `fault` says."""
-        self.faults += [Fault(method, **fault) for _ in range(times)]
+        self.faults.append(Fault(method, times=times, **fault))
 
     # -- the API --
 
@@ -141,7 +142,9 @@ class FakeSlack(FakeServer):
         self.calls.append((method, args))
         fault = next((f for f in self.faults if f.method in (method, "*")), None)
         if fault is not None:
-            self.faults.remove(fault)
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.remove(fault)
             if fault.hang:
                 await asyncio.sleep(fault.hang)
             if fault.after_effect:

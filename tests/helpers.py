@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import INBOX, WORKER, create_app
+from bot.app import BOT_KNOWN, INBOX, WORKER, create_app
 from bot.config import Settings
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import serve_locally, wait_for
@@ -32,6 +32,7 @@ class RunningApp:
     async def start(self) -> "RunningApp":
         self.app = create_app(self.settings, self.clock)
         self._runner, self.url = await serve_locally(self.app)
+        await wait_for(self.app[BOT_KNOWN].is_set, what="Slack's auth.test")
         return self
 
     async def stop(self) -> None:

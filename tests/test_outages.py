@@ -68,6 +68,24 @@ async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, s
     assert health["status"] == "ok" and health["down"] == {}
 
 
+async def test_a_reply_written_while_slack_is_down_waits_and_is_sent_as_its_author(
+    app, slack, membrane
+):
+    await app.webhook(chat_event("chatStarted", "c1", [visitor_says("", "hi")], name="Jane"))
+    await app.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    slack.fail_next("*", status=503, error="service_unavailable", times=10_000)
+    await app.slack_event(reply(thread_ts, "1800000001.000400", "Hello Jane"), event_id())
+    await asyncio.sleep(1.5)  # Slack cannot say who Sam is: nothing is sent as nobody
+    assert membrane.runs_of("send-agent-message") == []
+    slack.faults.clear()
+    await app.settled(within=15)
+
+    [sent] = membrane.runs_of("send-agent-message")
+    assert sent["text"] == "Hello Jane" and sent["agentId"] == "a9"  # Sam, as Ana, his agent
+    assert not [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+
+
 async def test_an_agents_answer_never_waits_behind_the_chats_slack_posts(settings, slack, membrane):
     slack.post_limit = (1, 1.0)  # Slack lets one post a second into the channel
     paced = settings.model_copy(update={"slack_post_burst": 1, "slack_posts_per_second": 1.0})
