@@ -132,7 +132,12 @@ async def head_of_line(visitors: int, messages: int, workdir: Path) -> dict[str,
 
 def _webhook(event: str, v: int, numbers: range) -> bytes:
     said = [
-        {"type": "client", "text": f"visitor {v}.{i}", "createdAt": 1_700_000_000_000 + i}
+        {
+            "id": f"v{v}-{i}",
+            "type": "client",
+            "message": f"visitor {v}.{i}",
+            "createdAt": 1_700_000_000_000 + i,
+        }
         for i in numbers
     ]
     client = {"id": f"client-{v:03d}", "name": f"Chat {v:03d}"}

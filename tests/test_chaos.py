@@ -25,3 +25,20 @@ def test_sigkill_restarts_lose_and_double_nothing(capsys, tmp_path):
     print(printed)
     assert code == 0, printed
     assert json.loads(report.read_text())["restarts"] >= 1
+
+
+def test_slack_then_membrane_down_while_chats_flow_loses_and_doubles_nothing(capsys):
+    code = main(["--scenario", "outage", "--chats", "2", "--messages", "4", "--down", "3"])
+    printed = capsys.readouterr().out
+    print(printed)
+    assert code == 0, printed
+    assert ":white_check_mark: Slack is back after" in printed
+
+
+def test_an_agents_answer_reaches_chatra_at_once_behind_a_backlog_of_posts(capsys, tmp_path):
+    report = tmp_path / "head-of-line.json"
+    code = main(["--scenario", "head-of-line", "--json", str(report)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    found = json.loads(report.read_text())
+    assert found["answers_reached_chatra"] == 5 and found["posts_waiting_when_answered"] >= 50
