@@ -19,11 +19,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bot.sandboxed import RunningApp, settings_for
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.membrane import FakeMembrane
-from sandbox.settings import settings_for
 from sandbox.slack import FakeSlack
-from tests.helpers import RunningApp
 
 BOT_TOKEN, SIGNING_SECRET = "xoxb-fuzz-token", "fuzz-signing-secret"
 WEBHOOK_SECRET, CHANNEL = "fuzz-webhook-secret-0123", "C0FUZZ0001"

@@ -56,8 +56,8 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
-from bot.membrane import HttpTransport, MembraneClient, TokenSource
-from bot.membrane_cli import CliTransport
+from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource
+from bot.clients.membrane_cli import CliTransport
 from sandbox.membrane import API_VERSION, FakeMembrane
 from sandbox.membrane_cli import install
 from sandbox.server import wait_for

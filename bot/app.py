@@ -22,21 +22,21 @@ from sqlite_utils import Database
 
 import handlers
 from bot import __version__
-from bot.bridge import Bridge
+from bot.clients.failure_kinds import worth_waiting
+from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource, Transport
+from bot.clients.membrane_cli import CliTransport
+from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
+from bot.clients.shared_files import SharedFiles
+from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
-from bot.events import SlackEnvelope
-from bot.failure_kinds import worth_waiting
-from bot.health import Health
-from bot.home import Home
-from bot.membrane import HttpTransport, MembraneClient, TokenSource, Transport
-from bot.membrane_cli import CliTransport
-from bot.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
-from bot.roster import Roster
-from bot.shared_files import SharedFiles
-from bot.slack_out import SlackOut, make_web_client
-from bot.team import Team
-from bot.visitor_tools import VisitorTools
-from bot.worker import Worker
+from bot.core.bridge import Bridge
+from bot.core.health import Health
+from bot.core.home import Home
+from bot.core.roster import Roster
+from bot.core.slack_events import SlackEnvelope
+from bot.core.team import Team
+from bot.core.visitor_tools import VisitorTools
+from bot.core.worker import Worker
 from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY, make_webhook_handler
 from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
 from storage.database import write_problem

@@ -16,8 +16,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.action_shapes import ACTIONS
-from bot.schedule import BusinessHours, Rotation, plan_rotation, zone
+from bot.clients.action_shapes import ACTIONS
+from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
 
 
 class SettingsError(Exception):

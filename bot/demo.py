@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 
 from bot.app import create_app
+from bot.sandboxed import settings_for
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
-from sandbox.settings import settings_for
 from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
 
 CHANNEL, CONNECTION = "C0SUPPORT1", "conn-chatra-demo"

@@ -2,11 +2,11 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.bridge import Bridge
-from bot.home import Home
-from bot.metrics import Metrics
-from bot.team import Team
-from bot.visitor_tools import VisitorTools
+from bot.clients.metrics import Metrics
+from bot.core.bridge import Bridge
+from bot.core.home import Home
+from bot.core.team import Team
+from bot.core.visitor_tools import VisitorTools
 from handlers import actions, commands, home, messages, views
 from handlers.background import Background
 

@@ -6,8 +6,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import Bridge
-from bot.slack_views import (
+from bot.core.bridge import Bridge
+from bot.core.views import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
@@ -19,7 +19,7 @@ from bot.slack_views import (
     VISITOR_OF_MESSAGE,
     push_modal,
 )
-from bot.visitor_tools import VisitorTools
+from bot.core.visitor_tools import VisitorTools
 from handlers.background import Background
 from handlers.views import open_then_fill
 

@@ -10,9 +10,15 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.bridge import Bridge
-from bot.chatra_events import CHAT_EVENTS, MAX_BODY, NotAWebhook, client_id_of, parse_webhook_body
-from bot.metrics import METRICS
+from bot.clients.metrics import METRICS
+from bot.core.bridge import Bridge
+from bot.core.chatra_events import (
+    CHAT_EVENTS,
+    MAX_BODY,
+    NotAWebhook,
+    client_id_of,
+    parse_webhook_body,
+)
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]

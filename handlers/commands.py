@@ -6,9 +6,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.team import Team
-from bot.text import slack_to_plain
-from bot.visitor_tools import VisitorTools
+from bot.core.team import Team
+from bot.core.text import slack_to_plain
+from bot.core.visitor_tools import VisitorTools
 from handlers.background import Background
 from handlers.views import open_then_fill
 

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_bolt.async_app import AsyncApp
 
-from bot.bridge import Bridge
-from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
-from bot.metrics import Metrics
+from bot.clients.metrics import Metrics
+from bot.core.bridge import Bridge
+from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
 

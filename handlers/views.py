@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import Bridge
-from bot.slack_views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
-from bot.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
+from bot.core.bridge import Bridge
+from bot.core.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
+from bot.core.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
 from handlers.background import Background
 
 

@@ -17,9 +17,21 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.check import SCOPES
 from sandbox.server import FakeServer
 
+# What an app installed from manifest.yml is granted (a test keeps the three lists the same).
+SCOPES = (
+    "chat:write",
+    "chat:write.customize",
+    "channels:history",
+    "groups:history",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "reactions:write",
+    "files:read",
+    "usergroups:read",
+)
 BOT_USER_ID = "UBOT000001"
 BOT_ID = "BBOT000001"
 TEAM_ID = "T0000TEAM"

@@ -3,10 +3,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Settings
+from bot.sandboxed import RunningApp, settings_for
 from sandbox.membrane import FakeMembrane
-from sandbox.settings import settings_for
 from sandbox.slack import FakeSlack
-from tests.helpers import RunningApp
 
 BOT_TOKEN = "xoxb-test-0000-bot-token"
 SIGNING_SECRET = "test-signing-secret-8f3a"

@@ -5,14 +5,13 @@ import itertools
 
 import pytest
 
-from bot.bridge import Bridge
-from bot.chatra_events import ChatraWebhook, read_webhook
-from bot.errors import MembraneError
-from bot.events import SharedFile, SlackDeletion, SlackEdit, SlackReply
-from bot.ports import Writer
-from bot.shared_files import FileNotShared
-from bot.slack_delivery import Posted
-from bot.slack_views import SlackMessage
+from bot.core.bridge import Bridge
+from bot.core.chatra_events import ChatraWebhook, read_webhook
+from bot.core.delivery import Posted
+from bot.core.errors import FileNotShared, MembraneError
+from bot.core.ports import Writer
+from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.core.views import SlackMessage
 from storage import (
     Agents,
     Inbox,

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from bot.text import slack_to_plain
+from bot.core.text import slack_to_plain
 from tests.conftest import CHANNEL
 from tests.helpers import agent_says, chat_event, visitor_says
 

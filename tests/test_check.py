@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import sandbox.membrane
+import sandbox.slack
 from bot.check import SCOPES, report, run_checks
 from tests.conftest import CHANNEL
 
@@ -129,3 +130,4 @@ def test_the_manifest_asks_for_the_scopes_check_expects():
     manifest = (ROOT / "manifest.yml").read_text()
     bot_scopes = manifest.split("bot:", 1)[1].split("settings:", 1)[0]
     assert tuple(re.findall(r"^\s+- ([a-z:.]+)", bot_scopes, re.MULTILINE)) == SCOPES
+    assert sandbox.slack.SCOPES == SCOPES  # the fake grants what the manifest asks

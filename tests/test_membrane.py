@@ -7,10 +7,10 @@ import aiohttp
 import jwt
 import pytest
 
-from bot.errors import MembraneError
-from bot.membrane import HttpTransport, MembraneClient, TokenSource
-from bot.membrane_cli import CliTransport
-from bot.ports import Writer
+from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource
+from bot.clients.membrane_cli import CliTransport
+from bot.core.errors import MembraneError
+from bot.core.ports import Writer
 from sandbox.membrane_cli import install
 from tests.conftest import CONNECTION
 

@@ -14,8 +14,8 @@ import pytest
 import bot.server
 import storage.database
 from bot.app import DATABASE, create_app
+from bot.core.worker import Worker
 from bot.server import Quieter, bind, serve
-from bot.worker import Worker
 from sandbox.chatra import chat_event, visitor_says
 from storage import Inbox, InboxEvent, open_database
 from tests.conftest import CHANNEL

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import (
+from bot.core.text import (
     chatra_to_slack,
     plain_to_slack,
     shorten,

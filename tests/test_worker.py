@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bot.worker import Worker
+from bot.core.worker import Worker
 from storage import Inbox, InboxEvent, open_database
 from tests.helpers import wait_for
 

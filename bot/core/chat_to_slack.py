@@ -1,0 +1,211 @@
+"""Chatra -> Slack: a chat event becomes a thread (visitor card on top) and its messages replies.
+
+Safe to run twice for the same event: a Chatra message id is posted once, ever.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
+from bot.core.delivery import SlackDelivery
+from bot.core.ports import SlackPort
+from bot.core.roster import Roster
+from bot.core.schedule import BusinessHours
+from bot.core.views import (
+    internal_discussion,
+    internal_discussion_link,
+    mirrored_messages,
+    thread_link,
+    visitor_card,
+)
+from storage import Agents, Messages, Thread, Threads, Waits
+
+log = logging.getLogger(__name__)
+
+
+class ChatToSlack:
+    def __init__(
+        self,
+        *,
+        slack: SlackPort,
+        delivery: SlackDelivery,
+        threads: Threads,
+        messages: Messages,
+        agents: Agents,
+        channel: str,
+        dashboard_url: str,
+        idle_gap: float,
+        on_call: Roster,
+        waits: Waits,
+        clock: Callable[[], float],
+        opening_hours: BusinessHours | None,
+        away_message: str | None,
+        received_from: str,
+    ) -> None:
+        self._received_from = received_from
+        self._opening_hours = opening_hours
+        self._away_message = away_message
+        self._slack = slack
+        self._delivery = delivery
+        self._threads = threads
+        self._messages = messages
+        self._agents = agents
+        self._channel = channel
+        self._dashboard_url = dashboard_url
+        self._idle_gap = idle_gap
+        self._on_call = on_call
+        self._waits = waits
+        self._clock = clock
+
+    async def chat_event(self, webhook: ChatraWebhook) -> None:
+        closing = webhook.eventName == "chatTranscript"
+        self._agents.remember(
+            [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+        )
+        messages = [m for m in webhook.messages_in_order() if not self._is_ours(webhook, m)]
+        fresh = [m for m in messages if self._messages.by_chatra_id(m.key) is None]
+        thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
+        for message in messages:
+            await self._mirror(thread, message, webhook)
+        self._follow_the_wait(thread, fresh, closing)
+        # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
+        status = "closed" if closing else "open" if fresh else thread.status
+        # A webhook that leaves details out (a fragment, say) keeps those the card shows.
+        client = ChatraClient.model_validate_json(thread.client).updated_by(webhook.client)
+        client_json = client.model_dump_json()
+        if status != thread.status or client_json != thread.client:
+            summary = webhook.summary() if closing else None
+            await self._redraw(thread, client, closed=closing, summary=summary)
+        if fresh or status != thread.status or client_json != thread.client:
+            self._threads.update(thread.id, status=status, client=client_json)
+
+    def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
+        """Chatra's echo of a message the bridge sent: marked with our `receivedFrom`, or its
+        id or very text that of a reply we sent to this visitor."""
+        if message.type != "agent":
+            return False
+        if message.receivedFrom == self._received_from:
+            return True
+        client_id = webhook.client.id
+        if self._messages.adopt_echo(client_id, message.key, message.body):
+            return True
+        derived = message.key.startswith(DERIVED_KEY)
+        return derived and self._messages.sent_with_text(client_id, message.body)
+
+    def _follow_the_wait(self, thread: Thread, fresh: list[ChatraMessage], closing: bool) -> None:
+        """A visitor's message starts a wait for an answer; an agent's answer or the chat's end
+        stops it."""
+        for message in fresh:
+            if message.type == "client":
+                self._waits.start(thread.id, self._clock())
+            elif message.type == "agent":
+                self._waits.answered(thread.id)
+        if closing:
+            self._waits.answered(thread.id)
+
+    async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
+        """The client's thread; a new one, linking back, when a closed chat comes back to life
+        after the idle gap."""
+        thread = self._threads.for_client(client.id)
+        came_back = (
+            thread is not None
+            and thread.status == "closed"
+            and new_messages
+            and self._idle_gap > 0
+            and time.time() - thread.updated_at > self._idle_gap
+        )
+        if thread is None or came_back:
+            notes = {  # kept with the thread: every redraw of the card shows them
+                "previous": thread_link(thread.channel, thread.thread_ts) if thread else None,
+                "on_call": self._on_call.people(),
+                "after_hours": self._after_hours(),
+            }
+            card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url, **notes)
+            key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
+            ts = await self._delivery.post(key, self._channel, card)
+            thread = self._threads.add(
+                client.id, self._channel, ts, client.model_dump_json(), json.dumps(notes)
+            )
+            context = {"chat": client.id, "slack_ts": ts}
+            log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
+        return thread
+
+    def _after_hours(self) -> str | None:
+        """Outside business hours: the line the card shows, with what the visitor was told."""
+        hours = self._opening_hours
+        if hours is None or hours.open_at(self._clock()):
+            return None
+        told = f": the visitor was told “{self._away_message}”" if self._away_message else ""
+        return f"Outside business hours ({hours}){told}"
+
+    async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
+        record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
+        if record.state != "pending":
+            return  # posted before, or our own agent message echoed back by Chatra
+        is_agent = message.type == "agent"
+        author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
+        pieces = mirrored_messages(message, author=author, is_agent=is_agent)
+        first_ts = ""
+        for n, piece in enumerate(pieces):
+            key = f"chatra:{message.key}" + (f":{n}" if n else "")
+            ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
+            first_ts = first_ts or ts
+        self._messages.update(record.id, slack_ts=first_ts, state="posted")
+
+    async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
+        """`user` takes the chat: shown on its card; escalation then goes to them alone."""
+        thread = self._threads.for_client(client_id)
+        if thread is None or not user:
+            return False
+        notes = json.loads(thread.notes)
+        if notes.get("owner") == user or (only_if_unowned and notes.get("owner")):
+            return False
+        notes["owner"] = user
+        self._threads.set_notes(thread.id, json.dumps(notes))
+        client = ChatraClient.model_validate_json(thread.client)
+        await self._redraw(thread, client, closed=thread.status == "closed", notes=notes)
+        return True
+
+    async def discuss_internally(self, client_id: str) -> str | None:
+        """Open (once per chat thread) a thread of the team's own about the chat; its link."""
+        thread = self._threads.for_client(client_id)
+        if thread is None:
+            return None
+        name = ChatraClient.model_validate_json(thread.client).display_name()
+        chat = thread_link(thread.channel, thread.thread_ts)
+        opened = internal_discussion(name, chat)
+        ts = await self._delivery.post(f"internal:{thread.id}", thread.channel, opened)
+        link = thread_link(thread.channel, ts)
+        notice = internal_discussion_link(link)
+        key = f"internal-link:{thread.id}"
+        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        return link
+
+    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
+        """The visitor was edited from Slack: redraw their card in place."""
+        thread = self._threads.for_client(client_id)
+        if thread is None:
+            return
+        changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
+        client = ChatraClient.model_validate_json(thread.client).with_contact(changed)
+        await self._redraw(thread, client, closed=thread.status == "closed")
+        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
+
+    async def _redraw(
+        self,
+        thread: Thread,
+        client: ChatraClient,
+        *,
+        closed: bool,
+        summary: str | None = None,
+        notes: dict | None = None,
+    ) -> None:
+        """Update the thread's card in place, with what its notes keep (earlier chat, on call,
+        owner)."""
+        notes = json.loads(thread.notes) if notes is None else notes
+        card = visitor_card(
+            client, closed=closed, dashboard_url=self._dashboard_url, summary=summary, **notes
+        )
+        await self._slack.update(thread.channel, thread.thread_ts, card)

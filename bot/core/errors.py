@@ -1,0 +1,31 @@
+"""Errors the core understands, free of any transport."""
+
+
+class MembraneError(Exception):
+    """An action did not run, or `in_doubt`: it may have run but we cannot know (a timeout, a
+    dropped connection, a 5xx after the request arrived). `str()` is a sentence for a person."""
+
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        transient: bool,
+        in_doubt: bool = False,
+    ):
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+        self.transient = transient
+        self.in_doubt = in_doubt
+        super().__init__(detail)
+
+
+class SlackRefused(Exception):
+    """Slack refused a call for good (a user or channel that is gone, a DM it will not open):
+    trying again cannot help. `str()` is Slack's reason."""
+
+
+class FileNotShared(Exception):
+    """Why a file cannot reach the visitor, as a sentence."""

@@ -1,0 +1,105 @@
+"""The team: who is on call, and which Chatra agent each Slack user writes as."""
+
+import re
+from collections.abc import Callable
+
+from bot.core.roster import Roster
+from bot.core.schedule import plan_rotation
+from bot.core.text import plain_to_slack
+from bot.core.views import SlackMessage, mention
+from storage import Agents
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_PERSON_OR_GROUP = re.compile(_MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
+_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+
+
+class Team:
+    def __init__(
+        self, roster: Roster, agents: Agents, clock: Callable[[], float], timezone: str
+    ) -> None:
+        self._roster = roster
+        self._agents = agents
+        self._clock = clock
+        self._timezone = timezone  # for a rotation set without one
+
+    def on_call(self, args: str) -> SlackMessage:
+        """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b
+        monday 09:00 [Europe/Berlin]` rotates weekly; `oncall off` clears it."""
+        words = args.strip()
+        if words.lower() == "off":
+            self._roster.set([])
+        elif words.lower().startswith("rotation"):
+            problem = self._rotate(words.removeprefix("rotation"))
+            if problem:
+                return SlackMessage(text=problem)
+        elif words:
+            people = [m[1] or m[2] for m in _PERSON_OR_GROUP.finditer(args)]
+            if not people:
+                return SlackMessage(
+                    text="Name people or a user group with @mentions: `/chatra oncall @you @them`."
+                )
+            self._roster.set(people)
+        return SlackMessage(text=self._describe_on_call())
+
+    def _rotate(self, args: str) -> str | None:
+        people = _MENTION.findall(args)
+        when = _MENTION.sub("", args).split()
+        if not people or len(when) not in (2, 3):
+            return (
+                "Usage: `/chatra oncall rotation @first @second ... <weekday> <HH:MM> [timezone]`,"
+                " e.g. `/chatra oncall rotation @sam @kim monday 09:00 Europe/Berlin`."
+            )
+        timezone = when[2] if len(when) == 3 else self._timezone
+        try:
+            rotation = plan_rotation(people, f"{when[0]} {when[1]}", timezone, self._clock())
+        except ValueError as error:
+            return f"That rotation cannot be set: {error}."
+        self._roster.rotate(rotation)
+        return None
+
+    def _describe_on_call(self) -> str:
+        rotation = self._roster.rotation()
+        if rotation is None:
+            people = self._roster.people()
+            return "On call: " + ", ".join(map(mention, people)) if people else "No one is on call."
+        now = self._clock()
+        handover, successor = rotation.next_handover(now)
+        turns = " → ".join(map(mention, rotation.people))
+        return (
+            f"On call: {mention(rotation.on_call(now))} this week. Rotation {turns}, handing over"
+            f" {handover:%a %d %b %H:%M} {rotation.timezone} to {mention(successor)}."
+        )
+
+    def agent(self, args: str, caller: str) -> SlackMessage:
+        """`agent` lists who writes as whom; `agent [@user] <agent id | email>` links a person
+        (the caller when no one is named); `agent [@user] off` unlinks them."""
+        mention = _MENTION.search(args)
+        user = mention[1] if mention else caller
+        target = _MAILTO.sub(r"\1", _MENTION.sub("", args)).strip()
+        if not target:
+            return self._agent_links()
+        if target.lower() == "off":
+            self._agents.unlink(user)
+            return SlackMessage(text=f"<@{user}> now writes as the Chatra agent with their email.")
+        agent_id = self._agents.find(target)
+        if agent_id is None:
+            return SlackMessage(
+                text=f"No Chatra agent `{plain_to_slack(target)}` is known yet: give its id, or"
+                " the email of an agent who has answered a chat."
+            )
+        self._agents.link({user: agent_id})
+        return SlackMessage(text=f"<@{user}> writes to visitors as {self._agent_label(agent_id)}.")
+
+    def _agent_links(self) -> SlackMessage:
+        lines = ["*Who writes as which Chatra agent*"]
+        links = self._agents.links()
+        lines += [f"• <@{user}> → {self._agent_label(agent)}" for user, agent in links.items()]
+        if not links:
+            lines.append("No one is linked: each person writes as the agent with their email.")
+        lines.append("Link: `/chatra agent [@someone] <agent id | email>`; unlink: `… off`.")
+        return SlackMessage(text="\n".join(lines))
+
+    def _agent_label(self, agent_id: str) -> str:
+        name = self._agents.name(agent_id)
+        return f"{plain_to_slack(name)} (`{agent_id}`)" if name else f"`{agent_id}`"

@@ -1,0 +1,408 @@
+"""App assembly: one aiohttp server for Slack (through Bolt), the Chatra webhook and /healthz."""
+
+import asyncio
+import contextlib
+import logging
+import mimetypes
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from sqlite_utils import Database
+
+import handlers
+from bot import __version__
+from bot.clients.failure_kinds import worth_waiting
+from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource, Transport
+from bot.clients.membrane_cli import CliTransport
+from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
+from bot.clients.shared_files import SharedFiles
+from bot.clients.slack_api import SlackOut, make_web_client
+from bot.config import Settings
+from bot.core.bridge import Bridge
+from bot.core.health import Health
+from bot.core.home import Home
+from bot.core.roster import Roster
+from bot.core.slack_events import SlackEnvelope
+from bot.core.team import Team
+from bot.core.visitor_tools import VisitorTools
+from bot.core.worker import Worker
+from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY, make_webhook_handler
+from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
+from storage.database import write_problem
+
+log = logging.getLogger(__name__)
+BOLT_LOG = logging.getLogger("slack_bolt")
+
+
+class _NotAboutTheToken(logging.Filter):
+    """Bolt takes SLACK_BOT_TOKEN from the environment besides the client we give it, and warns
+    at every start that it will not use it: true, and nothing to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
+BOLT_LOG.addFilter(_NotAboutTheToken())
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+BOLT = web.AppKey("bolt", AsyncApp)
+WORKER = web.AppKey("worker", Worker)
+INBOX = web.AppKey("inbox", Inbox)
+CLOCK = web.AppKey("clock", Callable[[], float])
+FILES = web.AppKey("files", SharedFiles)
+BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
+
+
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+    """The bridge as an aiohttp app; `clock` tells the time to the escalation timers."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[count_refusals])
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_services)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/files/{token}/{name}", shared_file)
+    if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
+        app.router.add_post("/slack/events", slack_events)
+    secret = settings.chatra_webhook_secret.get_secret_value()
+    app.router.add_post("/chatra/webhook/{secret}", make_webhook_handler(secret))
+    return app
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    """Open the database and the outside clients, start the worker; close all on the way out."""
+    settings, counters = app[SETTINGS], app[METRICS]
+    health = Health()
+    db = open_database(settings.database_path)
+    inbox, agents = Inbox(db), Agents(db)
+    agents.link(settings.agent_links())
+    arrived = asyncio.Event()
+    # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
+    # own timeout does not apply to a session it is given: every call times out here.
+    timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        web_client = make_web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session, health
+        )
+        bolt = AsyncApp(
+            client=web_client,
+            # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
+            signing_secret=_secret(settings.slack_signing_secret) or "",
+            process_before_response=True,  # store first, then answer Slack
+            logger=BOLT_LOG,
+        )
+        membrane = membrane_client(settings, session, counters, health)
+        threads, messages, waits = Threads(db), Messages(db), Waits(db)
+        on_call = Roster(OnCall(db), app[CLOCK])
+        rotation = settings.planned_rotation(app[CLOCK]())
+        if rotation is not None and on_call.rotate(rotation):
+            log.info("on-call rotation from %s started", settings.oncall_rotation_file)
+        slack_out = SlackOut(
+            web_client,
+            burst=settings.slack_post_burst,
+            per_second=settings.slack_posts_per_second,
+            metrics=counters,
+        )
+        files = SharedFiles(
+            session,
+            bot_token=settings.slack_bot_token.get_secret_value(),
+            slack_hosts={"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""},
+            directory=settings.shared_files_dir(),
+            public_url=settings.public_url,
+            secret=settings.chatra_webhook_secret.get_secret_value(),
+            file_info=slack_out.file_info,
+        )
+        bridge = Bridge(
+            slack=slack_out,
+            chatra=membrane,
+            inbox=inbox,
+            threads=threads,
+            messages=messages,
+            slack_posts=SlackPosts(db),
+            channel=settings.slack_channel_id,
+            dashboard_url=settings.chatra_dashboard_url,
+            arrived=arrived,
+            echo_grace=settings.chatra_echo_grace,
+            note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
+            agents=agents,
+            default_agent=settings.chatra_default_agent_id,
+            idle_gap=settings.chat_idle_gap_hours * 3600,
+            on_call=on_call,
+            waits=waits,
+            clock=app[CLOCK],
+            nudge_after=settings.nudge_after_minutes * 60,
+            escalate_after=settings.escalate_after_minutes * 60,
+            files=files,
+            opening_hours=settings.opening_hours(),
+            away_message=settings.away_message,
+            received_from=settings.chatra_received_from,
+            health=health,
+        )
+        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
+        team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
+        home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
+        handlers.register(bolt, bridge, tools, team, home, counters)
+        worker = Worker(
+            inbox,
+            bridge.process,
+            arrived,
+            judge=worth_waiting,
+            failed=lambda kind: counters.failures.labels(kind).inc(),
+            waiting=health.waited,
+            rescan_interval=settings.inbox_rescan_seconds,
+        )
+        app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
+            db,
+            inbox,
+            bolt,
+            bridge,
+            worker,
+        )
+        app[FILES] = files
+        app[BOT_KNOWN] = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_know_the_bot(bolt, app[BOT_KNOWN]), name="know-the-bot"),
+            asyncio.create_task(_learn_actions(membrane), name="learn-actions"),
+            asyncio.create_task(worker.run(), name="worker"),
+            asyncio.create_task(
+                _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
+            ),
+            asyncio.create_task(
+                _escalate_waits(bridge, settings.escalation_check_seconds), name="escalation"
+            ),
+        ]
+        socket_mode = await _start_socket_mode(bolt, settings)
+        log.info("chatra-bridge %s started (channel %s)", __version__, settings.slack_channel_id)
+        try:
+            yield
+        finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            db.close()
+
+
+def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Transport:
+    """Membrane's HTTP API, or the `membrane` command with MEMBRANE_TRANSPORT=cli."""
+    connection = settings.membrane_connection_id
+    if settings.membrane_transport == "cli":
+        return CliTransport(
+            settings.membrane_cli,
+            connection_id=connection,
+            timeout=settings.membrane_timeout,
+            processes=settings.membrane_cli_processes,
+            action_ids=settings.action_ids(),
+        )
+    tokens = TokenSource(
+        _secret(settings.membrane_token),
+        workspace_key=settings.membrane_workspace_key,
+        workspace_secret=_secret(settings.membrane_workspace_secret),
+        tenant_key=settings.membrane_tenant_key,
+    )
+    return HttpTransport(
+        session,
+        base_url=settings.membrane_api_url,
+        connection_id=connection,
+        tokens=tokens,
+        timeout=settings.membrane_timeout,
+        action_ids=settings.action_ids(),
+    )
+
+
+def membrane_client(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
+) -> MembraneClient:
+    return MembraneClient(
+        membrane_transport(settings, session),
+        attempts=settings.membrane_retry_attempts,
+        base_delay=settings.membrane_retry_base_delay,
+        metrics=metrics,
+        received_from=settings.chatra_received_from,
+        health=health,
+    )
+
+
+async def _know_the_bot(bolt: AsyncApp, known: asyncio.Event) -> None:
+    """Ask Slack who the bot is (auth.test) until it answers, and hand the answer to Bolt, which
+    would otherwise ask on the first request, and drop that request if Slack is down then."""
+    pause = 1.0
+    while True:
+        try:
+            auth = await bolt.client.auth_test()
+            break
+        except Exception as error:
+            log.warning("Slack cannot say who the bot is yet (%s): asking again", error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
+    for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = auth
+    known.set()
+
+
+async def _learn_actions(membrane: MembraneClient) -> None:
+    """Read each action's input schema once at start, so the first message waits for none."""
+    try:
+        shapes = await membrane.learn_actions()
+    except Exception:  # a problem here only means the first run of each action reads it
+        log.exception("reading the Chatra actions' schemas failed")
+        return
+    learnt = sum(shape.learnt for shape in shapes)
+    log.info("Chatra actions: %d of %d with a published input schema", learnt, len(shapes))
+
+
+async def _probe_while_held(bridge: Bridge, interval: float) -> None:
+    """While Chatra is disconnected, try a held reply now and then to notice it is back."""
+    while True:
+        await asyncio.sleep(interval)
+        bridge.replies.probe_held()
+
+
+async def _escalate_waits(bridge: Bridge, interval: float) -> None:
+    """Now and then, nudge and escalate the visitors waiting for an answer, and tell the channel
+    of events that could not be carried out."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await bridge.escalation.check()
+            await bridge.report_failed_events()
+            await bridge.report_recoveries()
+        except Exception as error:  # the next round tries again
+            if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
+                log.warning("escalation check waits for Slack: %s", type(error).__name__)
+            else:
+                log.exception("escalation check failed")
+
+
+async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
+    """With SLACK_APP_TOKEN set, Slack's events come over a websocket instead of HTTP."""
+    if settings.slack_app_token is None:
+        return None
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()
+    log.info("Slack events come over Socket Mode")
+    return handler
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    if not request.app[BOT_KNOWN].is_set():  # Slack sends it again: nothing is lost
+        log.warning("slack request refused until Slack says who the bot is")
+        headers = {"Retry-After": "10"}
+        return web.json_response({"ok": False, "error": "starting"}, status=503, headers=headers)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            bolt_request = await to_bolt_request(request)
+        SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
+        bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+    except web.HTTPRequestEntityTooLarge:
+        log.warning("slack request body over %d bytes refused", MAX_BODY)
+        raise
+    except TimeoutError:
+        log.warning("slack request body not sent within %gs: refused", BODY_TIMEOUT)
+        return web.json_response({"ok": False, "error": "body too slow"}, status=408)
+    except Exception as error:
+        # Bolt assumes well-formed bodies: bad JSON, JSON that is not an object, a `payload` that
+        # is not JSON make it raise while parsing; odd field types make its middleware fail.
+        # Listener errors never get here: Bolt answers those with its own 500.
+        log.warning(
+            "slack request with a malformed body (%s bytes): %s",
+            request.content_length,
+            type(error).__name__,
+        )
+        return web.json_response({"ok": False, "error": "malformed body"}, status=400)
+    if bolt_response.status >= 400:
+        log.warning(
+            "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]
+        )
+    return await to_aiohttp_response(bolt_response)
+
+
+async def shared_file(request: web.Request) -> web.StreamResponse:
+    """A file an agent shared with a visitor. Served as a download unless it is a picture, so
+    nothing shared can run as a page of ours."""
+    path = request.app[FILES].path_of(request.match_info["token"])
+    if path is None:
+        raise web.HTTPNotFound(text="not found")
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    picture = kind in ("image/png", "image/jpeg", "image/gif", "image/webp")
+    disposition = "inline" if picture else f"attachment; filename*=UTF-8''{quote(path.name)}"
+    headers = {
+        "Content-Type": kind if picture else "application/octet-stream",
+        "Content-Disposition": disposition,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=86400",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format; what is waiting is counted at each scrape."""
+    counters, db = request.app[METRICS], request.app[DATABASE]
+    counters.waiting.set(len(request.app[WORKER].retrying))
+    down = request.app[BRIDGE].health.down()
+    for service in ("slack", "membrane"):
+        counters.down.labels(service).set(int(service in down))
+    try:
+        counters.outbox.set(request.app[INBOX].count("pending"))
+        counters.held.set(len(Messages(db).held()))
+    except sqlite3.Error as error:  # locked or gone: the gauges keep their last value
+        log.warning("metrics without database counts: %s", error)
+    return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the bridge can do its work: `"status": "degraded"` names what of the outside
+    world is down and since when (events wait for it, none is lost); 503 when the database cannot
+    be written, checked by a write probe off the event loop."""
+    problem = await asyncio.to_thread(write_problem, request.app[SETTINGS].database_path)
+    if problem is not None:
+        return web.json_response({"ok": False, "database": problem}, status=503)
+    down = request.app[BRIDGE].health.down()
+    inbox = request.app[INBOX]
+    try:
+        counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
+    except sqlite3.Error as error:
+        return web.json_response({"ok": False, "database": str(error)}, status=503)
+    return web.json_response(
+        {
+            "ok": True,
+            "status": "degraded" if down else "ok",
+            "database": "ok",
+            "version": __version__,
+            **counts,
+            "waiting_events": len(request.app[WORKER].retrying),
+            "down": {
+                service: {"since": _when(outage.since), "reason": outage.reason}
+                for service, outage in down.items()
+            },
+        }
+    )
+
+
+def _when(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

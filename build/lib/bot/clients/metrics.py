@@ -1,0 +1,82 @@
+"""What `/metrics` shows, in Prometheus' text format: events in and out, how long Membrane
+actions take, failures by type, and how deep the outbox is. One registry per app."""
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_in = Counter(
+            "chatra_bridge_events_in",
+            "Events accepted and stored: Chatra webhooks and Slack thread changes",
+            ["source"],
+            registry=self.registry,
+        )
+        self.events_out = Counter(
+            "chatra_bridge_events_out",
+            "Posts to Slack and actions run on Membrane",
+            ["target", "call"],
+            registry=self.registry,
+        )
+        self.action_seconds = Histogram(
+            "chatra_bridge_membrane_action_seconds",
+            "How long one try of a Membrane action took",
+            ["action"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "chatra_bridge_failures",
+            "Failures by type: membrane:<kind>, slack:<error>, event_retry, event_failed,"
+            " bad_input",
+            ["type"],
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "chatra_bridge_outbox_depth",
+            "Stored events not yet carried out",
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "chatra_bridge_events_waiting",
+            "Events waiting out a failure of Slack, Membrane or the database, to be tried again",
+            registry=self.registry,
+        )
+        self.down = Gauge(
+            "chatra_bridge_service_down",
+            "1 while Slack or Membrane cannot be reached (or refuses us for now), else 0",
+            ["service"],
+            registry=self.registry,
+        )
+        self.held = Gauge(
+            "chatra_bridge_held_replies",
+            "Replies held while Chatra is disconnected in Membrane",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+METRICS = web.AppKey("metrics", Metrics)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def count_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every 4xx answered to Chatra or Slack counts as bad input in the metrics."""
+    try:
+        response = await handler(request)
+    except web.HTTPClientError:
+        request.app[METRICS].failures.labels("bad_input").inc()
+        raise
+    if 400 <= response.status < 500:
+        request.app[METRICS].failures.labels("bad_input").inc()
+    return response

@@ -1,0 +1,244 @@
+"""The Slack Web API calls the core needs, over slack_sdk's AsyncWebClient with retry handlers."""
+
+import logging
+from collections import defaultdict
+from functools import partial
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clients.failure_kinds import slack_is_down
+from bot.clients.metrics import Metrics
+from bot.core.delivery import Posted, is_person
+from bot.core.errors import SlackRefused
+from bot.core.health import Health
+from bot.core.views import SlackMessage
+
+log = logging.getLogger(__name__)
+METADATA_TYPE = "chatra_bridge_post"
+REACTIONS = {
+    "pending": "hourglass_flowing_sand",
+    "delivered": "white_check_mark",
+    "failed": "warning",
+    "note": "lock",  # an internal note: not sent to the visitor
+}
+NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
+# Slack's answers to a post that no retry can change; for a DM (posted to a user id) also those
+# that say the person is gone. A channel that is gone or left is a setup problem: waited out.
+REFUSED_FOR_GOOD = {"msg_too_long", "no_text", "invalid_arguments", "restricted_action"}
+NO_SUCH_PERSON = {
+    "channel_not_found",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
+}
+
+
+def _repeatable(request: HttpRequest) -> bool:
+    return not request.url.endswith(NOT_REPEATABLE)
+
+
+class _ServerErrorRetry(AsyncServerErrorRetryHandler):
+    async def _can_retry_async(self, *, request: HttpRequest, **kwargs: Any) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
+
+
+class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
+    async def _can_retry_async(self, *, request: HttpRequest, **kwargs: Any) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(request=request, **kwargs)
+
+
+class WatchedWebClient(AsyncWebClient):
+    """slack_sdk's client, telling `health` whether Slack answered each call."""
+
+    health: Health
+
+    async def api_call(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = await super().api_call(*args, **kwargs)
+        except Exception as error:
+            why = slack_is_down(error)
+            if why is None:
+                self.health.worked("slack")
+            else:
+                self.health.failed("slack", why)
+            raise
+        self.health.worked("slack")
+        return response
+
+
+def make_web_client(
+    token: str,
+    base_url: str,
+    session: aiohttp.ClientSession | None = None,
+    health: Health | None = None,
+) -> AsyncWebClient:
+    """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
+    connections only for calls that are safe to repeat."""
+    handlers = [AsyncRateLimitErrorRetryHandler(5), _ServerErrorRetry(3), _ConnectionErrorRetry(3)]
+    # In place of slack_sdk's default list, whose connection-error handler repeats any call.
+    client = WatchedWebClient(
+        token=token, base_url=base_url.rstrip("/") + "/", session=session, retry_handlers=handlers
+    )
+    client.health = health or Health()
+    return client
+
+
+class SlackOut:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        burst: int = 4,
+        per_second: float = 1.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        """Posts are paced per channel, a little under Slack's limit (about 1 per second with
+        short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
+        self._client = client
+        self._metrics = metrics or Metrics()
+        self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
+        self._pacers: dict[str, AsyncLimiter] = defaultdict(
+            lambda: AsyncLimiter(burst, burst / per_second)
+        )
+
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+    ) -> Posted:
+        """Post a message (a thread reply when `thread_ts` is given), tagged with `key`.
+        SlackRefused when Slack refuses it for good."""
+        await self._pacers[channel].acquire()
+        post = partial(
+            self._client.chat_postMessage,
+            channel=channel,
+            text=message.text,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            username=message.username,
+            reply_broadcast=message.broadcast or None,
+            icon_emoji=message.icon_emoji,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
+        )
+        self._metrics.events_out.labels("slack", "chat.postMessage").inc()
+        try:
+            response = await post(blocks=message.blocks)
+        except SlackApiError as error:
+            reason = str(error.response.get("error"))
+            self._metrics.failures.labels(f"slack:{reason}").inc()
+            if reason in REFUSED_FOR_GOOD or (is_person(channel) and reason in NO_SUCH_PERSON):
+                raise SlackRefused(f"Slack refused a post to {channel}: {reason}") from None
+            if not message.blocks or reason != "invalid_blocks":
+                raise
+            log.warning("Slack refused the blocks of %s: posting its text alone", key)
+            response = await post(blocks=None)  # rejected outright: nothing was posted
+        return Posted(str(response["channel"]), str(response["ts"]))
+
+    async def find_posted(
+        self, channel: str, thread_ts: str | None, key: str, since: float
+    ) -> str | None:
+        """The ts of our post tagged `key`, made at or after `since`, if Slack has it."""
+        oldest = f"{since - 60:.6f}"  # clocks differ a little
+        if thread_ts:
+            pages = await self._client.conversations_replies(
+                channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        else:
+            pages = await self._client.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        async for page in pages:
+            for message in page.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (metadata.get("event_payload") or {}).get("key") == key:
+                    return str(message["ts"])
+        return None
+
+    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:
+        """Show a reply's delivery state as a reaction on it. Cosmetic: a failure is only logged."""
+        try:
+            if previous:
+                await self._call_ignoring(
+                    "no_reaction",
+                    self._client.reactions_remove,
+                    channel=channel,
+                    timestamp=ts,
+                    name=REACTIONS[previous],
+                )
+            await self._call_ignoring(
+                "already_reacted",
+                self._client.reactions_add,
+                channel=channel,
+                timestamp=ts,
+                name=REACTIONS[state],
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.info("could not show %s on %s: %s", state, ts, type(error).__name__)
+
+    @staticmethod
+    async def _call_ignoring(harmless: str, call: Any, **args: Any) -> None:
+        try:
+            await call(**args)
+        except SlackApiError as error:
+            if error.response.get("error") != harmless:
+                raise
+
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        await self._client.chat_update(
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+
+    async def user_name(self, user_id: str) -> str | None:
+        """A person's display name; None when Slack does not know them."""
+        user = await self._user(user_id)
+        if user is None:
+            return None
+        profile = user.get("profile") or {}
+        names = (profile.get("display_name"), profile.get("real_name"), user.get("name"))
+        return next((name for name in names if name), user_id)
+
+    async def user_email(self, user_id: str) -> str | None:
+        """A person's email, when the app may read it (scope users:read.email)."""
+        user = await self._user(user_id)
+        return ((user or {}).get("profile") or {}).get("email") or None
+
+    async def file_info(self, file_id: str) -> dict[str, Any] | None:
+        """What files.info says of a shared file (scope files:read); None when it will not."""
+        try:
+            response = await self._client.files_info(file=file_id)
+        except SlackApiError as error:
+            log.warning("files.info of %s refused: %s", file_id, error.response.get("error"))
+            return None
+        found = response.get("file")
+        return found if isinstance(found, dict) else None
+
+    async def group_members(self, group_id: str) -> list[str]:
+        """The people in a user group (scope usergroups:read); none when Slack will not say."""
+        try:
+            response = await self._client.usergroups_users_list(usergroup=group_id)
+        except SlackApiError as error:
+            log.warning("members of user group %s unknown: %s", group_id, error.response["error"])
+            return []
+        return [str(user) for user in response.get("users") or []]
+
+    async def _user(self, user_id: str) -> dict[str, Any] | None:
+        """users.info, cached; None for someone Slack does not know. Slack being down raises:
+        who writes must not be guessed while Slack cannot say."""
+        if user_id not in self._users:
+            try:
+                response = await self._client.users_info(user=user_id)
+            except SlackApiError as error:
+                if slack_is_down(error):
+                    raise
+                return None
+            self._users[user_id] = response["user"]
+        return self._users[user_id]

@@ -1,0 +1,44 @@
+"""The App Home tab's content: open chats and how the bridge is doing."""
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.open_chats import describe, open_chats
+from bot.core.roster import Roster
+from bot.core.views import home_view, mention
+from storage import Inbox, Messages, Threads, Waits
+
+
+class Home:
+    def __init__(
+        self,
+        threads: Threads,
+        messages: Messages,
+        inbox: Inbox,
+        on_call: Roster,
+        waits: Waits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._threads = threads
+        self._waits = waits
+        self._clock = clock
+        self._messages = messages
+        self._inbox = inbox
+        self._on_call = on_call
+
+    def view(self) -> dict[str, Any]:
+        chats = open_chats(self._threads, self._waits, self._clock(), limit=30)
+        held = len(self._messages.held())
+        pending, failed = self._inbox.count("pending"), self._inbox.count("failed")
+        health = [
+            f":red_circle: Chatra disconnected in Membrane: {held} replies held"
+            if held
+            else ":large_green_circle: Chatra reachable through Membrane",
+            f"Events waiting: {pending} · failed: {failed}",
+        ]
+        people = self._on_call.people()
+        health.insert(0, "On call: " + (", ".join(map(mention, people)) or "no one"))
+        last = self._inbox.last_error()
+        if last:
+            health.append(f"Last error: {last}")
+        return home_view([describe(chat) for chat in chats], health)

@@ -1,0 +1,40 @@
+"""Open chats as a support person wants them listed: who, how long they have waited, who has it."""
+
+import json
+from dataclasses import dataclass
+
+from bot.core.chatra_events import ChatraClient
+from bot.core.text import plain_to_slack
+from bot.core.views import thread_link
+from storage import Threads, Waits
+
+
+@dataclass(frozen=True)
+class OpenChat:
+    name: str
+    link: str  # to the chat's Slack thread
+    waiting: float | None  # minutes since the visitor's unanswered message; None when answered
+    owner: str | None  # the Slack user who took the chat
+
+
+def open_chats(threads: Threads, waits: Waits, now: float, limit: int = 50) -> list[OpenChat]:
+    """Open chats, the newest activity first."""
+    chats = []
+    for thread in threads.open_ones(limit):
+        since = waits.since(thread.id)
+        chats.append(
+            OpenChat(
+                name=ChatraClient.model_validate_json(thread.client).display_name(),
+                link=thread_link(thread.channel, thread.thread_ts),
+                waiting=(now - since) / 60 if since is not None else None,
+                owner=json.loads(thread.notes).get("owner"),
+            )
+        )
+    return chats
+
+
+def describe(chat: OpenChat) -> str:
+    """One mrkdwn line: `<link|name> · waiting 4 min · taken by @sam`."""
+    waiting = f"waiting {chat.waiting:.0f} min" if chat.waiting is not None else "answered"
+    taken = f"taken by <@{chat.owner}>" if chat.owner else "nobody has it"
+    return f"<{chat.link}|{plain_to_slack(chat.name)}> · {waiting} · {taken}"

@@ -1,0 +1,36 @@
+"""How the core reaches Slack and Chatra: two small protocols, so the core knows no transport."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.delivery import SlackPoster
+from bot.core.slack_events import SharedFile
+from bot.core.views import SlackMessage
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who a message to the visitor is from, as Chatra requires it: an agent's id, or else an
+    email and a name (which Chatra takes with the sender's `receivedFrom` mark)."""
+
+    agent_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+
+class SlackPort(SlackPoster, Protocol):
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
+    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
+    async def user_name(self, user_id: str) -> str | None: ...
+    async def user_email(self, user_id: str) -> str | None: ...
+    async def group_members(self, group_id: str) -> list[str]: ...
+
+
+class FilePort(Protocol):
+    async def publish(self, file: SharedFile) -> SharedFile: ...
+
+
+class ChatraPort(Protocol):
+    async def send_agent_message(self, client_id: str, text: str, writer: Writer) -> str: ...
+    async def edit_agent_message(self, message_id: str, text: str) -> None: ...
+    async def delete_agent_message(self, message_id: str) -> None: ...

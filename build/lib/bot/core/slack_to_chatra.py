@@ -1,0 +1,443 @@
+"""Slack -> Chatra: a person's reply in a chat's thread reaches the visitor; edits and deletes
+follow. Exactly once as far as the visitor can tell, its state shown on the reply.
+"""
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+
+from bot.core.delivery import SlackDelivery
+from bot.core.errors import FileNotShared, MembraneError
+from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
+from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
+from bot.core.views import (
+    delivery_warning,
+    maybe_twice_notice,
+    outage_notice,
+    outage_over_notice,
+    retrying_notice,
+    writing_as_notice,
+)
+from bot.core.worker import lane
+from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
+
+log = logging.getLogger(__name__)
+
+Store = Callable[[str, str, str, str], bool]  # (source, dedupe key, conversation, payload)
+
+
+class SlackToChatra:
+    def __init__(
+        self,
+        *,
+        slack: SlackPort,
+        chatra: ChatraPort,
+        delivery: SlackDelivery,
+        threads: Threads,
+        messages: Messages,
+        slack_posts: SlackPosts,
+        agents: Agents,
+        channel: str,
+        store: Store,
+        echo_grace: float,
+        note_prefixes: tuple[str, ...],
+        default_agent: str | None,
+        waits: Waits,
+        files: FilePort,
+    ) -> None:
+        self._files = files
+        self._slack = slack
+        self._chatra = chatra
+        self._delivery = delivery
+        self._threads = threads
+        self._messages = messages
+        self._slack_posts = slack_posts
+        self._agents = agents
+        self._channel = channel
+        self._store = store
+        self._echo_grace = echo_grace
+        self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
+        self._default_agent = default_agent
+        self._waits = waits
+
+    async def reply_written(self, reply: SlackReply) -> None:
+        thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
+        if thread is None:
+            if self.is_internal_thread(reply.channel, reply.thread_ts):
+                await self._slack.show_state(reply.channel, reply.ts, "note", None)
+            return
+        record = self._messages.claim_slack_reply(
+            reply.ts, thread.client_id, reply.text, reply.user
+        )
+        probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
+        if record.state not in ("pending", "sending") and not probing:
+            return
+        if reply.retry_of is None and self._is_note(reply.text):
+            self._messages.update(record.id, state="note")
+            await self._slack.show_state(thread.channel, reply.ts, "note", None)
+            return
+        written = reply.text
+        if reply.files:  # the links are kept with the reply: a retry sends them too
+            written = await self._with_file_links(thread, reply)
+            self._messages.update(record.id, text=written)
+        text = await self._plain_text(written)
+        if not text.strip():
+            self._messages.update(record.id, state="skipped")
+            return
+        waiting = self._messages.held_before(thread.client_id, record.id) or (
+            reply.retry_of is None and self._messages.held()
+        )
+        if waiting:  # Chatra is disconnected: wait behind the replies held before this one
+            self._messages.update(record.id, state="held", sent_text=text)
+            return
+        await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
+
+    async def _send_to_visitor(
+        self, thread: Thread, record_id: int, reply: SlackReply, text: str, *, was_held: bool
+    ) -> None:
+        """send-agent-message, exactly once as far as the visitor can tell, its state shown on
+        the reply as a reaction (pending, delivered, failed). A text over Chatra's limit goes as
+        several messages, each recorded on its own (`<ts>#<n>`), so a rerun sends only the rest.
+        """
+        channel, ts = thread.channel, reply.ts
+        pending = asyncio.create_task(  # shown while sending, not before: the visitor comes first
+            self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
+        )
+        try:
+            try:
+                writer, as_whom = await self._writing_as(reply.user)
+            except MembraneError as nobody:
+                await self._not_sent(thread, reply, text, nobody, was_held)
+                return
+            for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
+                piece_id = record_id
+                if n:
+                    piece_id = self._messages.claim_slack_reply(
+                        f"{ts}#{n}", thread.client_id, piece, reply.user
+                    ).id
+                if not await self._send_piece(thread, piece_id, reply, piece, writer, was_held):
+                    return
+        finally:
+            await pending  # the next state replaces it
+        self._messages.update(record_id, state="sent")
+        self._waits.answered(thread.id)  # the visitor has an answer
+        await self._slack.show_state(channel, ts, "delivered", "pending")
+        if as_whom:  # after the send: a post may wait for the channel's pace
+            await self._say_writing_as(thread, reply.user, as_whom)
+        if self._messages.held():
+            await self._resume()
+
+    async def _send_piece(
+        self,
+        thread: Thread,
+        record_id: int,
+        reply: SlackReply,
+        text: str,
+        writer: Writer,
+        was_held: bool,
+    ) -> bool:
+        """One message to the visitor; False when it was held or refused (and said so).
+
+        Chatra takes no idempotency key. A try that may have run (a timeout, a dropped connection,
+        a 5xx) stays `sending` and, like any failure that will pass, goes back to the worker to
+        be waited out. The next run first waits for Chatra's echo; without one it sends again,
+        at most once ever, and the thread says the visitor may see it twice.
+        """
+        record = self._messages.by_id(record_id)
+        if record is None or record.chatra_id is not None:
+            return True  # sent before a restart
+        if record.state == "sending":  # an earlier try ended in doubt: did it arrive?
+            arrived = await self._echo_adopted(record_id)
+            log.info(
+                "reply %s was in doubt; Chatra's echo %s",
+                reply.ts,
+                "shows it arrived" if arrived else "did not come",
+            )
+            if arrived:
+                return True
+            if record.resends:  # sent again once already: never a third time
+                await self._unconfirmed(thread, record_id, reply, text)
+                return False
+            self._messages.resend(record_id)
+        self._messages.start_sending(record_id, text)
+        try:
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
+        except MembraneError as error:
+            if not error.in_doubt:  # surely not sent
+                self._messages.update(record_id, state="pending")
+            if error.in_doubt or error.transient:
+                raise  # waited out by the worker, in order with the chat's other replies
+            await self._not_sent(thread, reply, text, error, was_held)
+            return False
+        self._messages.update(record_id, chatra_id=chatra_id)
+        context = {"chat": thread.client_id, "slack_ts": reply.ts}
+        log.info(
+            "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
+        )
+        if record.resends or record.state == "sending":
+            notice = maybe_twice_notice(text)
+            key = f"twice:{reply.ts}:{record_id}"
+            await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        return True
+
+    async def _unconfirmed(
+        self, thread: Thread, record_id: int, reply: SlackReply, text: str
+    ) -> None:
+        """Sent twice, both in doubt, no echo: a person decides whether to try again."""
+        reason = (
+            "Chatra confirmed neither the first try nor the one after it: the visitor may have"
+            " it twice, or not at all. Check the chat in Chatra before trying again."
+        )
+        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
+        self._messages.update(record_id, state="failed", error="unconfirmed")
+        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
+
+    async def _not_sent(
+        self,
+        thread: Thread,
+        reply: SlackReply,
+        text: str,
+        error: MembraneError,
+        was_held: bool,
+    ) -> None:
+        """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
+        record = self._messages.by_slack_ts(reply.ts)
+        assert record is not None
+        if error.kind == "connection":
+            await self._hold(record.id, text, error, first=not was_held)
+            return
+        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
+        self._messages.update(record.id, state="failed", error=str(error))
+        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
+
+    async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
+        """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
+        channel once per outage, not once per message."""
+        if first:
+            log.warning("Chatra disconnected: holding replies (%s)", error)
+            notice = outage_notice(str(error))
+            outage = self._slack_posts.count("resumed:") + 1  # a new outage begins
+            await self._delivery.post(f"paused:{outage}", self._channel, notice)
+        self._messages.update(record_id, state="held", sent_text=text, error=str(error))
+
+    async def _resume(self) -> None:
+        """A send went through: Chatra is back. Send every held reply, in order."""
+        log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
+        outage = self._slack_posts.count("paused:")  # the outage that ends: said once
+        await self._delivery.post(f"resumed:{outage}", self._channel, outage_over_notice())
+        for held in self._messages.held():
+            self._requeue(held, f"resume:{outage}", state="pending")
+
+    def probe_held(self) -> bool:
+        """While replies are held, try the oldest again; its success resumes the rest."""
+        held = self._messages.held()
+        if held:
+            self._requeue(held[0], f"probe:{time.time():.6f}", state="held")
+        return bool(held)
+
+    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
+        """A person asked to send a failed reply again: store the retry; returns its text, or
+        None when there is nothing to retry (unknown, already sent, already being retried)."""
+        record = self._messages.by_slack_ts(reply_ts)
+        if record is None or record.origin != "slack" or record.state != "failed":
+            return None
+        self._messages.update(record.id, resends=0)  # a person decided: it may go again
+        self._requeue(record, click_id, state="pending")
+        return record.sent_text or record.text or ""
+
+    def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
+        """Store a new try of a reply that did not reach Chatra."""
+        thread = self._threads.for_client(record.client_id)
+        if thread is None or record.slack_ts is None:
+            return
+        self._messages.update(record.id, state=state)
+        retry = SlackReply(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            ts=record.slack_ts,
+            user=record.author or "",
+            text=record.text or "",
+            retry_of=retry_id,
+        )
+        payload = SlackChange(change=retry).model_dump_json()
+        key = f"slack:retry:{record.slack_ts}:{retry_id}"
+        self._store("slack", key, lane(thread.client_id, "slack"), payload)
+
+    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
+        name = await self._slack.user_name(user_id) or "someone"
+        await self._slack.update(channel, warning_ts, retrying_notice(quoted, name))
+
+    async def _echo_adopted(self, record_id: int) -> bool:
+        """Wait up to the grace period for Chatra's echo to mark the message as sent."""
+        deadline = asyncio.get_running_loop().time() + self._echo_grace
+        while True:
+            record = self._messages.by_id(record_id)
+            if record is not None and record.chatra_id is not None:
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(min(0.1, self._echo_grace))
+
+    async def reply_edited(self, edit: SlackEdit) -> None:
+        thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
+        record = self._messages.by_slack_ts(edit.ts)
+        if thread is None or record is None or record.state in ("deleted", "skipped", "note"):
+            return
+        text = await self._plain_text(edit.text)
+        if record.state == "held":  # not sent yet: it will be sent as edited
+            self._messages.update(record.id, text=edit.text, sent_text=text)
+            return
+        key = f"edit:{edit.ts}:{hashlib.sha256(edit.text.encode()).hexdigest()[:16]}"
+        if record.chatra_id is None:
+            reason = "The original message never reached Chatra."
+            await self._warn(thread, key, "Your edit", text, reason)
+            return
+        try:
+            await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
+        except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker: an edit is safe to repeat
+            await self._warn(thread, key, "Your edit", text, str(error))
+            return
+        self._messages.update(record.id, text=edit.text)
+
+    async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
+        """Each message the reply became in Chatra takes its new text; a longer text sends more
+        messages, a shorter one deletes those left over."""
+        pieces = self._messages.pieces(edit.ts)
+        for n, text in enumerate(texts):
+            piece = pieces[n] if n < len(pieces) else None
+            if piece is not None and piece.chatra_id and piece.state != "deleted":
+                if piece.sent_text != text:
+                    await self._chatra.edit_agent_message(piece.chatra_id, text)
+                    self._messages.update(piece.id, sent_text=text)
+                continue
+            piece = self._messages.claim_slack_reply(
+                f"{edit.ts}#{n}", thread.client_id, text, edit.user
+            )
+            writer, _ = await self._writing_as(edit.user)
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
+            self._messages.update(piece.id, chatra_id=chatra_id, sent_text=text, state="sent")
+        for piece in pieces[len(texts) :]:
+            await self._delete_piece(piece)
+
+    async def reply_deleted(self, deletion: SlackDeletion) -> None:
+        thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
+        record = self._messages.by_slack_ts(deletion.ts)
+        if thread is None or record is None or record.state == "deleted":
+            return
+        if record.state == "held":  # not sent yet: now it never will be
+            self._messages.update(record.id, state="deleted")
+            return
+        try:
+            for piece in self._messages.pieces(deletion.ts):
+                await self._delete_piece(piece)
+        except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker
+            key = f"delete:{deletion.ts}"
+            await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
+
+    async def _delete_piece(self, piece: Message) -> None:
+        if piece.chatra_id is None or piece.state == "deleted":
+            return
+        try:
+            await self._chatra.delete_agent_message(piece.chatra_id)
+        except MembraneError as error:
+            if not (error.kind == "dependency_error" and error.status == 404):
+                raise  # not "already gone" (a try that ended in doubt deleted it)
+        self._messages.update(piece.id, state="deleted")
+
+    async def _writing_as(self, user: str) -> tuple[Writer, str | None]:
+        """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to
+        the Slack user, else the agent with the same email, else the default agent, else the
+        person's own Slack name and email; and, for the last two, the name the thread is to be
+        told. A MembraneError when none is known: Chatra would refuse a message from nobody."""
+        agent_id = self._agents.linked(user) if user else None
+        email = await self._slack.user_email(user) if user and agent_id is None else None
+        if agent_id is None and email:
+            agent_id = self._agents.by_email(email)
+        if agent_id is not None:
+            return Writer(agent_id=agent_id), None
+        who = await self._slack.user_name(user) if user else None
+        if self._default_agent:
+            writer = Writer(agent_id=self._default_agent)
+            as_whom = self._agents.name(self._default_agent) or "the default Chatra agent"
+        elif email and who:
+            writer, as_whom = Writer(email=email, name=who), who
+        else:
+            raise MembraneError(
+                "no_agent",
+                f"Chatra needs to know who writes, and {who or 'this person'} has no Chatra agent"
+                " and no email in Slack: link one with `/chatra agent <agent id or email>` (or"
+                " set CHATRA_DEFAULT_AGENT_ID), then try again.",
+                transient=False,
+            )
+        return writer, as_whom
+
+    async def _say_writing_as(self, thread: Thread, user: str, as_whom: str) -> None:
+        """Once per person and thread: whom the visitor sees their replies from."""
+        who = await self._slack.user_name(user) if user else None
+        notice = writing_as_notice(who or "Someone", as_whom)
+        await self._delivery.post(
+            f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
+        )
+
+    async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
+        """The reply with a link to each shared file; the thread is told of any that cannot
+        reach the visitor, and why."""
+        lines, failed = [reply.text] if reply.text.strip() else [], []
+        for file in reply.files:
+            try:
+                published = await self._files.publish(file)
+            except FileNotShared as why:
+                failed.append((file.name, str(why)))
+                continue
+            lines.append(f":paperclip: <{published.url}|{plain_to_slack(published.name)}>")
+        if failed:
+            names = ", ".join(name for name, _ in failed)
+            reasons = " ".join(sorted({why for _, why in failed}))
+            reason = f"{reasons} Share a public link in your reply instead."
+            await self._warn(thread, f"files:{reply.ts}", "Files", names, reason)
+        return "\n".join(lines)
+
+    def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
+        """A thread the app opened for the team alone (Discuss internally on a card)."""
+        return (self._slack_posts.key_at(channel, thread_ts) or "").startswith("internal:")
+
+    def _is_note(self, mrkdwn: str) -> bool:
+        """An internal note: stays in Slack, never reaches the visitor."""
+        return mrkdwn.lstrip().lower().startswith(self._note_prefixes)
+
+    async def _plain_text(self, mrkdwn: str) -> str:
+        names = {}
+        for user_id in user_ids_in(mrkdwn):
+            name = await self._slack.user_name(user_id)
+            if name:
+                names[user_id] = name
+        return slack_to_plain(mrkdwn, names)
+
+    async def _warn(
+        self,
+        thread: Thread,
+        key: str,
+        what: str,
+        quoted: str,
+        reason: str,
+        retry_ts: str | None = None,
+    ) -> None:
+        """Say in the thread what did not reach the visitor; `key` makes it appear once."""
+        log.warning(
+            "chat %s: %s not delivered: %s",
+            thread.client_id,
+            what.lower(),
+            reason,
+            extra={"chat": thread.client_id},
+        )
+        warning = delivery_warning(what, quoted, reason, retry_ts)
+        await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)

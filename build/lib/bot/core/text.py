@@ -1,0 +1,134 @@
+"""Text between Slack mrkdwn and the plain text a Chatra visitor reads: pure functions."""
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+import emoji
+
+_ENTITY = re.compile(r"<([^<>]*)>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SLACK_CHUNK = 3500  # characters of plain text per Slack message: readable, far below Slack's 40k
+# Chatra documents 1-5,000 characters for a pushed message; agent messages are held to the same.
+CHATRA_TEXT_LIMIT = 5000
+_SKIN_TONE = re.compile(r":skin-tone-([2-6]):")
+_SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
+
+
+def slack_to_plain(text: str, user_names: Mapping[str, str]) -> str:
+    """Turn Slack mrkdwn into readable plain text.
+
+    `<@U1>` -> `@Name` (from `user_names`), `<#C1|general>` -> `#general`, `<url|label>` ->
+    `label (url)`, `<mailto:a@b|a@b>` -> `a@b`, `<!here>` -> `@here`; then `&lt; &gt; &amp;` are
+    unescaped (last, so an escaped `&lt;@U1&gt;` typed by a person stays literal). Emoji
+    shortcodes outside those (`:smile:`, `:+1::skin-tone-3:`) become the emoji Slack showed.
+    """
+
+    def entity(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            user_id = target[1:]
+            return "@" + (user_names.get(user_id) or label or user_id)
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            keyword = target[1:].split("^")[0]
+            return _SPECIAL.get(keyword, label or keyword)
+        url = target.removeprefix("mailto:")
+        if not label or label in (url, target):
+            return url
+        return f"{_emoji(label)} ({url})"
+
+    pieces, position = [], 0
+    for match in _ENTITY.finditer(text):  # shortcodes only between entities: never inside a URL
+        pieces += [_emoji(text[position : match.start()]), entity(match)]
+        position = match.end()
+    plain = "".join([*pieces, _emoji(text[position:])])
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _emoji(text: str) -> str:
+    if ":" not in text:
+        return text
+    text = _SKIN_TONE.sub(lambda m: chr(0x1F3FB + int(m.group(1)) - 2), text)
+    return emoji.emojize(text, language="alias")
+
+
+def user_ids_in(text: str) -> set[str]:
+    """The Slack user ids mentioned in mrkdwn, so their names can be looked up first."""
+    return {m.group(1) for m in re.finditer(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", text)}
+
+
+def plain_to_slack(text: str) -> str:
+    """Escape plain text for Slack: a visitor typing `<!here>` must not notify anyone."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
+_MARKDOWN = [  # Markdown habits (visitors, Chatra's dashboard) -> what Slack shows the same way
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"*\1*"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"_\1_"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"~\1~"),
+    (re.compile(r"\[([^\[\]|\n]+)\]\((https?://[^\s()|]+)\)"), r"<\2|\1>"),
+]
+
+
+def chatra_to_slack(text: str) -> str:
+    """Chatra text as Slack mrkdwn: escaped so nothing in it can ping or link by surprise, with
+    Markdown's `**bold**`, `__bold__`, `~~strike~~` and `[label](url)` shown as Slack shows them.
+    Code (`` `...` `` and ```` ```...``` ````) is left exactly as written."""
+    pieces, position = [], 0
+    for code in _CODE.finditer(text):
+        pieces += [_markdown_to_mrkdwn(text[position : code.start()]), plain_to_slack(code[0])]
+        position = code.end()
+    return "".join([*pieces, _markdown_to_mrkdwn(text[position:])])
+
+
+def _markdown_to_mrkdwn(text: str) -> str:
+    text = plain_to_slack(text)
+    for pattern, replacement in _MARKDOWN:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """One line of at most `limit` characters, for quoting a message in a notice."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def without_control_characters(text: str) -> str:
+    """Drop NUL and other control characters (tabs and newlines stay): they show as garbage."""
+    return _CONTROL.sub("", text)
+
+
+def split_text(text: str, limit: int = SLACK_CHUNK) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters that join back to `text` exactly.
+
+    Cuts fall after whitespace, so no word or link is broken; a single run longer than `limit`
+    is cut where no character sequence (emoji with modifiers, accents) would be split.
+    """
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit)) + 1
+        if cut <= 0:
+            cut = limit
+            while cut > 1 and _inside_a_character(text, cut):
+                cut -= 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text or not pieces else pieces
+
+
+def _inside_a_character(text: str, cut: int) -> bool:
+    """Would cutting before `text[cut]` split what a reader sees as one character?"""
+    char, before = text[cut], text[cut - 1]
+    code = ord(char)
+    return (
+        unicodedata.combining(char) > 0
+        or char in "\u200d\ufe0e\ufe0f"  # joiner, variation selectors
+        or before == "\u200d"
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
+        or 0xE0020 <= code <= 0xE007F  # tag characters (subdivision flags)
+        or (0x1F1E6 <= code <= 0x1F1FF and 0x1F1E6 <= ord(before) <= 0x1F1FF)  # flag pairs
+    )

@@ -1,0 +1,203 @@
+"""The real app against the sandboxes, driven over HTTP as Chatra and Slack drive it: signed Slack
+requests, Chatra webhooks, waiting for effects. For the tests, the bench and the demo, so each
+states only what is its own."""
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import BOT_KNOWN, INBOX, WORKER, create_app
+from bot.config import Settings, load_settings
+from sandbox.membrane import FakeMembrane
+from sandbox.server import serve_locally, wait_for
+from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
+
+MEMBRANE_TOKEN = (
+    "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InNhbmRib3gifQ.c2FuZGJveA"  # JWT-shaped, as Membrane's
+)
+
+
+def settings_for(
+    slack: FakeSlack,
+    membrane: FakeMembrane,
+    database_path: str | Path,
+    *,
+    signing_secret: str,
+    webhook_secret: str,
+    **more: Any,
+) -> Settings:
+    """The bridge's settings against `slack` and `membrane`; `more` adds or overrides any."""
+    given = {
+        "slack_bot_token": slack.token,
+        "slack_signing_secret": signing_secret,
+        "slack_channel_id": sorted(slack.channels)[0],
+        "slack_api_url": slack.api_url,
+        "membrane_connection_id": membrane.connection_id,
+        "membrane_token": MEMBRANE_TOKEN,
+        "membrane_api_url": membrane.url,
+        "chatra_webhook_secret": webhook_secret,
+        "database_path": str(database_path),
+    }
+    return load_settings(_env_file=None, **(given | more))
+
+
+class RunningApp:
+    """The real app on a real port of 127.0.0.1; restartable on the same database."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.url = ""
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self._http = aiohttp.ClientSession()
+
+    async def start(self) -> "RunningApp":
+        self.app = create_app(self.settings, self.clock)
+        self._runner, self.url = await serve_locally(self.app)
+        await wait_for(self.app[BOT_KNOWN].is_set, what="Slack's auth.test")
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self._http.close()
+
+    async def settled(self, within: float = 5.0) -> None:
+        """Wait until every stored event has been processed."""
+        assert self.app is not None
+        inbox, worker = self.app[INBOX], self.app[WORKER]
+        await wait_for(lambda: inbox.count("pending") == 0, within)
+        await worker.drain()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self._http.request(method, self.url + path, **kwargs) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except ValueError:
+                return response.status, text
+
+    async def webhook(
+        self, body: dict[str, Any] | bytes, secret: str | None = None
+    ) -> tuple[int, Any]:
+        secret = secret or self.settings.chatra_webhook_secret.get_secret_value()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        return await self.request("POST", f"/chatra/webhook/{secret}", data=data, headers=headers)
+
+    async def slack_post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        retry_num: int | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[int, Any]:
+        """POST /slack/events signed as Slack signs it."""
+        signing_secret = secret or self.settings.slack_signing_secret.get_secret_value()
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": slack_signature(signing_secret, stamp, body),
+        }
+        if retry_num:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.request("POST", "/slack/events", data=body, headers=headers)
+
+    async def slack_event(
+        self, event: dict[str, Any], event_id: str, **kwargs: Any
+    ) -> tuple[int, Any]:
+        body = {
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0000APP",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT000001", "is_bot": True}],
+        }
+        return await self.slack_post(json.dumps(body).encode(), "application/json", **kwargs)
+
+    async def click(self, button: dict[str, Any], *, message_ts: str, user: str) -> tuple[int, Any]:
+        """A person clicks `button` on the message at `message_ts` (interactivity payload)."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "A0000APP",
+            "channel": {"id": self.settings.slack_channel_id},
+            "message": {"ts": message_ts, "type": "message"},
+            "container": {"type": "message", "message_ts": message_ts},
+            "trigger_id": "1.2.3",
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/2",
+            "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
+    async def message_shortcut(
+        self, callback_id: str, message: dict[str, Any], user: str = "U0AGENT01"
+    ) -> tuple[int, Any]:
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "channel": {"id": self.settings.slack_channel_id},
+            "message": message,
+            "trigger_id": "1.2.5",
+            "action_ts": f"{time.time():.6f}",
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/3",
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, str], user: str = "U0AGENT01"
+    ) -> tuple[int, Any]:
+        """A person fills `view`'s inputs with `values` and presses its submit button."""
+        state = {
+            field: {"value": {"type": "plain_text_input", "value": value}}
+            for field, value in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "A0000APP",
+            "trigger_id": "1.2.4",
+            "view": {**view, "state": {"values": state}},
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")
+
+    async def slash_command(self, text: str, user: str = "U0AGENT01") -> tuple[int, Any]:
+        form = {
+            "command": "/chatra",
+            "text": text,
+            "user_id": user,
+            "channel_id": self.settings.slack_channel_id,
+            "team_id": TEAM_ID,
+            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/1",
+            "trigger_id": "1.2.3",
+        }
+        body = urllib.parse.urlencode(form).encode()
+        return await self.slack_post(body, "application/x-www-form-urlencoded")

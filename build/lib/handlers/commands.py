@@ -1,0 +1,95 @@
+"""The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
+
+from functools import partial
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.team import Team
+from bot.core.text import slack_to_plain
+from bot.core.visitor_tools import VisitorTools
+from handlers.background import Background
+from handlers.views import open_then_fill
+
+HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
+• Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
+• Start a reply with `//` or `note:` to keep it in Slack as an internal note.
+• `/chatra lookup <client id | email | thread link>`: what Chatra knows of a visitor.
+• `/chatra push <client id> [agent:<id> | group:<id>] <text>`: a pushed message to a visitor
+  with a bound account, optionally as a Chatra agent or group.
+• `/chatra pushed <id>` and `/chatra message <id>`: look a pushed or chat message up.
+• `/chatra edit <client id>`: change a visitor's name, email, phone or notes.
+• `/chatra oncall` shows who is told of new chats; `/chatra oncall @you @them` (or a user
+  group) sets it; `/chatra oncall rotation @a @b monday 09:00 Europe/Berlin` hands the watch
+  to the next person every week; `/chatra oncall off` clears it.
+• `/chatra agent` shows which Chatra agent each person writes as;
+  `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
+• `/chatra open`: open chats, how long each visitor has waited and who has the chat.
+• Answers are shown to you alone; end a lookup with `share` to show it to the channel.
+• `/chatra help`: this message."""
+
+USAGE = {
+    "lookup": "`/chatra lookup <client id | email | thread link>`",
+    "push": "`/chatra push <client id> [agent:<id> | group:<id>] <text>`",
+    "pushed": "`/chatra pushed <pushed message id>`",
+    "message": "`/chatra message <message id>`",
+    "edit": "`/chatra edit <client id>`",
+}
+
+
+def register(app: AsyncApp, tools: VisitorTools, team: Team, later: Background) -> None:
+    async def on_chatra(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        name, args = _parse(command)
+        if name == "open":
+            await ack(response_type="ephemeral", text=tools.open_chats().text)
+        elif name == "oncall":
+            on_call = team.on_call(args)
+            await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
+        elif name == "agent":
+            await ack(response_type="ephemeral", text=team.agent(args, command["user_id"]).text)
+        elif name not in USAGE:
+            unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
+            await ack(response_type="ephemeral", text=unknown + HELP)
+        elif not _enough(name, args):
+            await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
+        elif name == "edit":
+            await ack()
+            edit_form = partial(tools.edit_form, args)
+            await open_then_fill(client, command["trigger_id"], "Edit visitor", edit_form, later)
+        else:
+            await ack()  # Slack has its answer in time; ours follows through response_url
+            later.run(answer(respond, name, args))
+
+    async def answer(respond: AsyncRespond, name: str, args: str) -> None:
+        shared = name != "push" and args.endswith(" share")  # the whole channel sees the answer
+        args = args.removesuffix(" share") if shared else args
+        if name == "lookup":
+            message = await tools.lookup(args)
+        elif name == "push":
+            client_id, _, text = args.partition(" ")
+            sender, _, rest = text.strip().partition(" ")  # optional "agent:<id>" or "group:<id>"
+            kind, _, sender_id = sender.partition(":")
+            named = kind in ("agent", "group") and sender_id and rest.strip()
+            as_sender = {f"{kind}_id": sender_id} if named else {}
+            words = slack_to_plain(rest if named else text, {}).strip()  # the command is escaped
+            message = await tools.push(client_id, words, **as_sender)
+        elif name == "pushed":
+            message = await tools.pushed(args)
+        else:
+            message = await tools.message(args)
+        audience = "in_channel" if shared else "ephemeral"
+        await respond(response_type=audience, text=message.text, blocks=message.blocks)
+
+    app.command("/chatra")(on_chatra)
+
+
+def _parse(command: dict[str, Any]) -> tuple[str, str]:
+    name, _, args = (command.get("text") or "").strip().partition(" ")
+    return name.lower(), args.strip()
+
+
+def _enough(name: str, args: str) -> bool:
+    return len(args.split(" ", 1)) == 2 if name == "push" else bool(args)

@@ -1,0 +1,478 @@
+"""A fake Slack Web API: keeps what it was sent and answers like Slack.
+
+Answers are HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`; rate limiting is
+HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds.micro" strings.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from sandbox.server import FakeServer
+
+# What an app installed from manifest.yml is granted (a test keeps the three lists the same).
+SCOPES = (
+    "chat:write",
+    "chat:write.customize",
+    "channels:history",
+    "groups:history",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "reactions:write",
+    "files:read",
+    "usergroups:read",
+)
+BOT_USER_ID = "UBOT000001"
+BOT_ID = "BBOT000001"
+TEAM_ID = "T0000TEAM"
+
+
+@dataclass
+class Posted:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    args: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+    user: str | None = None  # a person's message (None: the bot's)
+    reactions: set[str] = field(default_factory=set)  # names the bot reacted with
+
+    @property
+    def author(self) -> str | None:
+        """The name the message is shown under, when the app set one (chat:write.customize)."""
+        return self.args.get("username")
+
+    history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    after_effect: bool = False  # do the work, then answer with the error: a lost answer
+    reset: bool = False  # drop the connection instead of answering
+    hang: float = 0.0  # seconds before answering: a stalled Slack
+    times: int = 1  # how many calls it fails
+
+
+class FakeSlack(FakeServer):
+    def __init__(
+        self,
+        token: str,
+        channels: set[str],
+        users: dict[str, dict[str, Any]],
+        app_token: str = "xapp-1-fake-app-token",
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.app_token = app_token
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[dict[str, Any]] = []
+        self._envelopes = itertools.count(1)
+        self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.rate_limited = 0  # 429s answered for posting too fast
+        self.channels = channels  # where the bot is a member
+        self.other_channels: set[str] = set()  # channels that exist, without the bot
+        self.scopes = set(SCOPES)  # what the token was granted: what manifest.yml asks
+        self.users = users
+        self.messages: list[Posted] = []
+        self._by_ts: dict[tuple[str, str], Posted] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.faults: list[Fault] = []
+        self._last_ts = 0.0
+        self.app.router.add_route("*", "/api/{method}", self._dispatch)
+        self.app.router.add_get("/socket-mode", self._socket_mode)
+        self.app.router.add_post("/response/{id}", self._response)
+        self.app.router.add_get("/files-pri/{file}/{name}", self._file_download)
+        self.files: dict[str, bytes] = {}  # file id -> content, downloadable with the bot token
+        self.file_info: dict[str, dict[str, Any]] = {}  # file id -> what files.info answers
+        self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
+        self.views: dict[str, dict[str, Any]] = {}  # open modals by id
+        self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
+        self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
+        self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
+        self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
+        self.on_post: Callable[[Posted], None] | None = None  # told of every new message
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    # -- what a person in the channel sees --
+
+    def parents(self, channel: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts is None]
+
+    def replies(self, channel: str, thread_ts: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts]
+
+    def person_wrote(self, channel: str, ts: str, thread_ts: str, text: str, user: str) -> None:
+        """A message a person wrote in Slack (its event is sent to the app by the test)."""
+        posted = Posted(channel, ts, text, None, thread_ts, {}, user=user)
+        self.messages.append(posted)
+        self._by_ts[(channel, ts)] = posted
+
+    def person_edited(self, channel: str, ts: str, text: str) -> None:
+        posted = self._by_ts[(channel, ts)]
+        posted.history.append(posted.text)
+        posted.text = text
+
+    def person_deleted(self, channel: str, ts: str) -> None:
+        self.messages.remove(self._by_ts.pop((channel, ts)))
+
+    def reactions_on(self, channel: str, ts: str) -> set[str]:
+        posted = self._find(channel, ts)
+        return posted.reactions if posted else set()
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    def fail_next(self, method: str, *, times: int = 1, **fault: Any) -> None:
+        """The next `times` calls of `method` (`"*"`: of any method) fail as `fault` says."""
+        self.faults.append(Fault(method, times=times, **fault))
+
+    # -- the API --
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        self.calls.append((method, args))
+        fault = next((f for f in self.faults if f.method in (method, "*")), None)
+        if fault is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.remove(fault)
+            if fault.hang:
+                await asyncio.sleep(fault.hang)
+            if fault.after_effect:
+                await self._call(method, args)
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            body = {"ok": False, "error": fault.error or "ratelimited"}
+            return web.json_response(body, status=fault.status, headers=headers)
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {expected}":
+            return _error(
+                "not_authed" if "Authorization" not in request.headers else "invalid_auth"
+            )
+        return await self._call(method, args)
+
+    async def _call(self, method: str, args: dict[str, Any]) -> web.Response:
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args)
+
+    async def _auth_test(self, args: dict[str, Any]) -> web.Response:
+        response = _ok(
+            url="https://fake.slack.com/",
+            team="Fake",
+            user="chatra-bridge",
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+        )
+        response.headers["X-OAuth-Scopes"] = ",".join(sorted(self.scopes))  # as Slack does
+        return response
+
+    async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
+        return _ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
+
+    # -- Socket Mode: envelopes over a websocket, each acked by its envelope_id --
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        async for frame in ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.acks.append(json.loads(frame.data))
+        self.sockets.remove(ws)
+        return ws
+
+    def share_file(
+        self, file_id: str, name: str, content: bytes, mimetype: str, *, check_info: bool = False
+    ) -> dict[str, Any]:
+        """A file a person uploads; returns the file object Slack puts in the message event.
+        With `check_info` it comes as Slack Connect and some large files do: only an id and
+        `file_access: "check_file_info"`, the rest to be read through `files.info`."""
+        self.files[file_id] = content
+        url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+        self.file_info[file_id] = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "size": len(content),
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
+        if check_info:
+            return {"id": file_id, "file_access": "check_file_info"}
+        return dict(self.file_info[file_id])
+
+    async def _files_info(self, args: dict[str, Any]) -> web.Response:
+        found = self.file_info.get(args.get("file", ""))
+        return _ok(file=found) if found else _error("file_not_found")
+
+    async def _file_download(self, request: web.Request) -> web.Response:
+        """Private files need the bot token; without it Slack answers with its login page."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.Response(status=302, headers={"Location": "https://fake.slack.com/login"})
+        file_id = request.match_info["file"].removeprefix(f"{TEAM_ID}-")
+        if file_id not in self.files:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send an `events_api` / `slash_commands` / `interactive` envelope; returns its id."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+        }
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
+    async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        channel = args.get("channel", "")
+        if self._is_user(channel):  # the app's DM with that person, answered with its D… id
+            channel = self.dm_of(channel)
+        if channel not in self.channels and channel not in self.dms.values():
+            return _error("channel_not_found")
+        if not self._take_token(channel):
+            self.rate_limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        text, blocks = args.get("text"), _blocks(args.get("blocks"))
+        if not text and not blocks:
+            return _error("no_text")
+        if text and len(text) > 40_000:
+            return _error("msg_too_long")
+        if any(not _image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
+            return _error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and (channel, thread_ts) not in self._by_ts:
+            return _error("thread_not_found")
+        metadata = args.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args, metadata)
+        self.messages.append(posted)
+        self._by_ts[(channel, posted.ts)] = posted
+        if self.on_post is not None:
+            self.on_post(posted)
+        message = {
+            "type": "message",
+            "text": posted.text,
+            "ts": posted.ts,
+            "bot_id": BOT_ID,
+            "user": BOT_USER_ID,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return _ok(channel=channel, ts=posted.ts, message=message)
+
+    async def _chat_update(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("ts", ""))
+        if posted is None:
+            return _error("message_not_found")
+        posted.history.append(posted.text)
+        posted.text = args.get("text") or posted.text
+        posted.blocks = _blocks(args.get("blocks")) or posted.blocks
+        return _ok(channel=posted.channel, ts=posted.ts, text=posted.text)
+
+    async def _chat_delete(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("ts", ""))
+        if posted is None:
+            return _error("message_not_found")
+        self.messages.remove(posted)
+        del self._by_ts[(posted.channel, posted.ts)]
+        return _ok(channel=posted.channel, ts=posted.ts)
+
+    async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
+        """Top-level messages, newest first, paged by cursor. A DM is read only by its D… id
+        and with `im:history`; a user id is refused, as Slack does."""
+        channel = args.get("channel", "")
+        if channel in self.other_channels:
+            return _error("not_in_channel")
+        if channel in self.dms.values() and "im:history" not in self.scopes:
+            return _error("missing_scope")
+        if channel not in self.channels and channel not in self.dms.values():
+            return _error("channel_not_found")
+        found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
+        return self._page(found, args)
+
+    async def _conversations_replies(self, args: dict[str, Any]) -> web.Response:
+        """A thread: the parent, then its replies oldest first, paged by cursor."""
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        parent = self._find(channel, ts)
+        if parent is None:
+            return _error("thread_not_found")
+        return self._page([parent, *self.replies(channel, ts)], args)
+
+    def _page(self, found: list[Posted], args: dict[str, Any]) -> web.Response:
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in found if float(m.ts) >= oldest]
+        start, limit = int(args.get("cursor") or 0), min(int(args.get("limit") or 100), 1000)
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        messages = []
+        for m in page:
+            message = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}
+            if m.thread_ts:
+                message["thread_ts"] = m.thread_ts
+            if with_metadata and m.metadata:
+                message["metadata"] = m.metadata
+            messages.append(message)
+        more = start + limit < len(found)
+        cursor = str(start + limit) if more else ""
+        return _ok(messages=messages, has_more=more, response_metadata={"next_cursor": cursor})
+
+    async def _reactions_add(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
+        if posted is None:
+            return _error("message_not_found")
+        if args.get("name") in posted.reactions:
+            return _error("already_reacted")
+        posted.reactions.add(args.get("name", ""))
+        return _ok()
+
+    async def _reactions_remove(self, args: dict[str, Any]) -> web.Response:
+        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
+        if posted is None:
+            return _error("message_not_found")
+        if args.get("name") not in posted.reactions:
+            return _error("no_reaction")
+        posted.reactions.discard(args.get("name", ""))
+        return _ok()
+
+    async def _views_open(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("trigger_id"):
+            return _error("invalid_trigger_id")
+        view = {**_json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
+        self.views[view["id"]] = view
+        return _ok(view=view)
+
+    async def _views_update(self, args: dict[str, Any]) -> web.Response:
+        if args.get("view_id") not in self.views:
+            return _error("not_found")
+        self.views[args["view_id"]] = {**_json_arg(args["view"]), "id": args["view_id"]}
+        return _ok(view=self.views[args["view_id"]])
+
+    async def _views_publish(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("user_id"):
+            return _error("invalid_arguments")
+        self.home[args["user_id"]] = _json_arg(args["view"])
+        return _ok(view=self.home[args["user_id"]])
+
+    async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        if args.get("channel") not in self.channels:
+            return _error("channel_not_found")
+        self.ephemeral.append((args.get("user", ""), args.get("text", "")))
+        return _ok(message_ts=self._next_ts())
+
+    async def _users_info(self, args: dict[str, Any]) -> web.Response:
+        user = self.users.get(args.get("user", ""))
+        return _ok(user=user) if user else _error("user_not_found")
+
+    async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
+        group = args.get("usergroup", "")
+        if group not in self.groups:
+            return _error("no_such_subteam")
+        return _ok(users=self.groups[group])
+
+    def _is_user(self, channel: str) -> bool:
+        """Posting to a user id writes in the app's direct message with them."""
+        return channel.startswith(("U", "W")) and channel in self.users
+
+    def dm_of(self, user: str) -> str:
+        """The id of the app's direct message with `user` (D…), made on first use."""
+        return self.dms.setdefault(user, f"D{len(self.dms) + 1:08d}")
+
+    def dms_to(self, user: str) -> list[Posted]:
+        return [m for m in self.messages if m.channel == self.dms.get(user)]
+
+    def _take_token(self, channel: str) -> bool:
+        """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""
+        if self.post_limit is None:
+            return True
+        burst, per_second = self.post_limit
+        now = time.monotonic()
+        tokens, at = self._buckets.get(channel, (float(burst), now))
+        tokens = min(burst, tokens + (now - at) * per_second)
+        if tokens < 1:
+            self._buckets[channel] = (tokens, now)
+            return False
+        self._buckets[channel] = (tokens - 1, now)
+        return True
+
+    def _find(self, channel: str, ts: str) -> Posted | None:
+        return self._by_ts.get((channel, ts))
+
+    def _next_ts(self) -> str:
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """Slack accepts query, form and JSON arguments alike; slack_sdk uses all three."""
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(await request.post())
+    return args
+
+
+def _image_reachable(block: dict[str, Any]) -> bool:
+    url = str(block.get("image_url", ""))
+    return url.startswith("https://") and "unreachable" not in url
+
+
+def _json_arg(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _blocks(value: Any) -> list[dict[str, Any]] | None:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+def _error(error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error})
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

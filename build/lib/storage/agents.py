@@ -1,0 +1,56 @@
+"""Chatra agents and which Slack user writes as which of them."""
+
+from sqlite_utils import Database
+
+
+class Agents:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def remember(self, agents: list[dict[str, str | None]]) -> None:
+        """Keep the agents a webhook listed (id, name, email), newest details winning."""
+        rows = [(a["id"], a.get("name"), a.get("email")) for a in agents]
+        if rows:
+            with self._db.conn:
+                self._db.conn.executemany(
+                    "INSERT INTO agents (id, name, email) VALUES (?, ?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET name = excluded.name, email = excluded.email"
+                    " WHERE (name, email) IS NOT (excluded.name, excluded.email)",
+                    rows,
+                )
+
+    def by_email(self, email: str) -> str | None:
+        row = self._db.execute(
+            "SELECT id FROM agents WHERE lower(email) = lower(?) LIMIT 1", [email]
+        ).fetchone()
+        return row[0] if row else None
+
+    def name(self, agent_id: str) -> str | None:
+        row = self._db.conn.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).fetchone()
+        return row[0] if row else None
+
+    def link(self, links: dict[str, str]) -> None:
+        rows = [{"slack_user": user, "agent_id": agent} for user, agent in links.items()]
+        if rows:
+            with self._db.conn:
+                self._db["agent_links"].upsert_all(rows, pk="slack_user")
+
+    def unlink(self, slack_user: str) -> None:
+        with self._db.conn:
+            self._db.execute("DELETE FROM agent_links WHERE slack_user = ?", [slack_user])
+
+    def links(self) -> dict[str, str]:
+        rows = self._db.execute("SELECT slack_user, agent_id FROM agent_links ORDER BY slack_user")
+        return dict(rows.fetchall())
+
+    def find(self, id_or_email: str) -> str | None:
+        """A Chatra agent by email (of an agent a webhook listed), else the id as given."""
+        if "@" in id_or_email:
+            return self.by_email(id_or_email.removeprefix("mailto:"))
+        return id_or_email
+
+    def linked(self, slack_user: str) -> str | None:
+        row = self._db.conn.execute(
+            "SELECT agent_id FROM agent_links WHERE slack_user = ?", [slack_user]
+        ).fetchone()
+        return row[0] if row else None

@@ -1,0 +1,142 @@
+"""Every message the bridge carried, in either direction: Chatra id <-> Slack ts, and its state."""
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage.database import durable, update_row
+
+_COLUMNS = (
+    "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends"
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    client_id: str
+    origin: str  # "chatra" | "slack"
+    chatra_id: str | None
+    slack_ts: str | None
+    text: str | None
+    sent_text: str | None
+    author: str | None
+    state: str
+    error: str | None
+    resends: int = 0  # sent again after a try that ended in doubt: at most once
+
+
+class Messages:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def by_chatra_id(self, chatra_id: str) -> Message | None:
+        return self._one("chatra_id = ?", chatra_id)
+
+    def by_slack_ts(self, slack_ts: str) -> Message | None:
+        return self._one("slack_ts = ?", slack_ts)
+
+    def claim_chatra_message(self, chatra_id: str, client_id: str, text: str) -> Message:
+        """Record a Chatra message about to be mirrored; returns the existing record if any."""
+        self._insert(client_id=client_id, origin="chatra", chatra_id=chatra_id, text=text)
+        message = self.by_chatra_id(chatra_id)
+        assert message is not None
+        return message
+
+    def claim_slack_reply(self, slack_ts: str, client_id: str, text: str, author: str) -> Message:
+        """Record a Slack reply about to be sent; returns the existing record if any."""
+        self._insert(
+            client_id=client_id, origin="slack", slack_ts=slack_ts, text=text, author=author
+        )
+        message = self.by_slack_ts(slack_ts)
+        assert message is not None
+        return message
+
+    def by_id(self, message_id: int) -> Message | None:
+        return self._one("id = ?", message_id)
+
+    def adopt_echo(self, client_id: str, key: str, text: str) -> bool:
+        """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, or
+        whose id we only know by a key of our own making, it did reach the visitor: record the
+        echo's key, so it is neither sent again nor mirrored. The sender marks the reply sent
+        once all of it is."""
+        with durable(self._db):  # acknowledged with the echo's webhook
+            if self.by_chatra_id(key) is not None:
+                return False
+            row = self._db.conn.execute(
+                "SELECT id, chatra_id FROM messages WHERE client_id = ? AND origin = 'slack'"
+                " AND sent_text = ? AND ((state = 'sending' AND chatra_id IS NULL)"
+                " OR chatra_id LIKE 'auto:%') ORDER BY id LIMIT 1",
+                [client_id, text],
+            ).fetchone()
+            if row is None or (row[1] and key.startswith("auto:")):
+                return row is not None
+            self._db.conn.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
+        return True
+
+    def sent_with_text(self, client_id: str, text: str) -> bool:
+        """Whether the bridge sent (or is sending) exactly `text` to this visitor."""
+        row = self._db.execute(
+            "SELECT 1 FROM messages WHERE client_id = ? AND origin = 'slack' AND sent_text = ?"
+            " AND state IN ('sending', 'sent') LIMIT 1",
+            [client_id, text],
+        ).fetchone()
+        return row is not None
+
+    def pieces(self, slack_ts: str) -> list[Message]:
+        """A reply and the further messages it was split into for Chatra, in order."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE slack_ts = ? OR slack_ts LIKE ? || '#%'"
+            " ORDER BY id",
+            [slack_ts, slack_ts],
+        ).fetchall()
+        return [Message(*row) for row in rows]
+
+    def held(self) -> list[Message]:
+        """Replies held while Chatra is disconnected in Membrane, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE state = 'held' ORDER BY id"
+        ).fetchall()
+        return [Message(*row) for row in rows]
+
+    def held_before(self, client_id: str, message_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM messages WHERE client_id = ? AND state = 'held' AND id < ? LIMIT 1",
+            [client_id, message_id],
+        ).fetchone()
+        return row is not None
+
+    def update(self, message_id: int, **values: object) -> None:
+        update_row(self._db, "messages", "id", message_id, values)
+
+    def start_sending(self, message_id: int, text: str) -> None:
+        """About to call Chatra: on disk first, so a crash leaves the send visibly in doubt."""
+        with durable(self._db):
+            self._db.conn.execute(
+                "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
+                [text, message_id],
+            )
+
+    def resend(self, message_id: int) -> None:
+        """About to send again after a try in doubt: counted on disk first."""
+        with durable(self._db):
+            self._db.conn.execute(
+                "UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id]
+            )
+
+    def _insert(self, **values: object) -> None:
+        row = {**values, "state": "pending", "created_at": time.time()}
+        try:
+            with self._db.conn:
+                self._db.conn.execute(
+                    f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    list(row.values()),
+                )
+        except sqlite3.IntegrityError:
+            pass  # already recorded: the caller reads the stored state
+
+    def _one(self, where: str, value: str | int) -> Message | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE {where}", [value]).fetchone()
+        return Message(*row) if row else None

@@ -1,0 +1,85 @@
+"""Which Slack thread mirrors which Chatra client."""
+
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage.database import update_row
+
+_COLUMNS = "id, client_id, channel, thread_ts, status, client, notes, updated_at"
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    client_id: str
+    channel: str
+    thread_ts: str
+    status: str  # "open" | "closed"
+    client: str  # last known Chatra client JSON
+    notes: str  # JSON: what else the card shows
+    updated_at: float  # the last Chatra event of this thread
+
+
+class Threads:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def for_client(self, client_id: str) -> Thread | None:
+        """The client's latest thread."""
+        return self._one("client_id = ? ORDER BY id DESC", client_id)
+
+    def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
+        return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
+
+    def add(
+        self, client_id: str, channel: str, thread_ts: str, client: str, notes: str = "{}"
+    ) -> Thread:
+        now = time.time()
+        row = {
+            "client_id": client_id,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "status": "open",
+            "client": client,
+            "notes": notes,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self._db.conn:
+            thread_id = self._db["threads"].insert(row).last_pk
+        return Thread(thread_id, client_id, channel, thread_ts, "open", client, notes, now)
+
+    def update(self, thread_id: int, *, status: str, client: str) -> None:
+        values = {"status": status, "client": client, "updated_at": time.time()}
+        update_row(self._db, "threads", "id", thread_id, values)
+
+    def set_notes(self, thread_id: int, notes: str) -> None:
+        update_row(self._db, "threads", "id", thread_id, {"notes": notes})
+
+    def by_id(self, thread_id: int) -> Thread | None:
+        return self._one("id = ?", thread_id)
+
+    def open_ones(self, limit: int = 30) -> list[Thread]:
+        """Open chats, the most recently active first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM threads WHERE status = 'open'"
+            " ORDER BY updated_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [Thread(*row) for row in rows]
+
+    def client_with_email(self, email: str) -> str | None:
+        """The client id of the latest thread whose visitor has this email."""
+        row = self._db.execute(
+            "SELECT client_id FROM threads WHERE lower(json_extract(client, '$.email')) = lower(?)"
+            " ORDER BY id DESC LIMIT 1",
+            [email],
+        ).fetchone()
+        return row[0] if row else None
+
+    def _one(self, where: str, *values: str | int) -> Thread | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values)
+        found = row.fetchone()
+        return Thread(*found) if found else None
