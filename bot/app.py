@@ -8,11 +8,10 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
-from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
@@ -21,24 +20,17 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 from sqlite_utils import Database
 
 import handlers
-from bot import __version__
+from bot import __version__, wiring
 from bot.clients.failure_kinds import worth_waiting
-from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource, Transport
-from bot.clients.membrane_cli import CliTransport
+from bot.clients.membrane import MembraneClient
 from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
-from bot.clients.shared_files import SharedFiles
-from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
 from bot.core.bridge import Bridge
-from bot.core.health import Health
-from bot.core.home import Home
 from bot.core.roster import Roster
 from bot.core.slack_events import SlackEnvelope
-from bot.core.team import Team
-from bot.core.visitor_tools import VisitorTools
-from bot.core.worker import Worker
+from bot.wiring import Core
 from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY, make_webhook_handler
-from storage import Agents, Inbox, Messages, OnCall, SlackPosts, Threads, Waits, open_database
+from storage import Store, open_database
 from storage.database import write_problem
 
 log = logging.getLogger(__name__)
@@ -58,10 +50,8 @@ BOLT_LOG.addFilter(_NotAboutTheToken())
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 BOLT = web.AppKey("bolt", AsyncApp)
-WORKER = web.AppKey("worker", Worker)
-INBOX = web.AppKey("inbox", Inbox)
+CORE = web.AppKey("core", Core)
 CLOCK = web.AppKey("clock", Callable[[], float])
-FILES = web.AppKey("files", SharedFiles)
 BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
 
 
@@ -84,104 +74,37 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
-    settings, counters = app[SETTINGS], app[METRICS]
-    health = Health()
+    settings, counters, clock = app[SETTINGS], app[METRICS], app[CLOCK]
     db = open_database(settings.database_path)
-    inbox, agents = Inbox(db), Agents(db)
-    agents.link(settings.agent_links())
-    arrived = asyncio.Event()
+    store = Store.over(db)
+    store.agents.link(settings.agent_links())
     # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
     # own timeout does not apply to a session it is given: every call times out here.
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        web_client = make_web_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session, health
-        )
+        core = wiring.build(settings, store, session, counters, clock)
         bolt = AsyncApp(
-            client=web_client,
+            client=core.bolt_client,
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
-            signing_secret=_secret(settings.slack_signing_secret) or "",
+            signing_secret=wiring.secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
             logger=BOLT_LOG,
         )
-        membrane = membrane_client(settings, session, counters, health)
-        threads, messages, waits = Threads(db), Messages(db), Waits(db)
-        on_call = Roster(OnCall(db), app[CLOCK])
-        rotation = settings.planned_rotation(app[CLOCK]())
-        if rotation is not None and on_call.rotate(rotation):
+        rotation = settings.planned_rotation(clock())
+        if rotation is not None and Roster(store.on_call, clock).rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
-        slack_out = SlackOut(
-            web_client,
-            burst=settings.slack_post_burst,
-            per_second=settings.slack_posts_per_second,
-            metrics=counters,
-        )
-        files = SharedFiles(
-            session,
-            bot_token=settings.slack_bot_token.get_secret_value(),
-            slack_hosts={"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""},
-            directory=settings.shared_files_dir(),
-            public_url=settings.public_url,
-            secret=settings.chatra_webhook_secret.get_secret_value(),
-            file_info=slack_out.file_info,
-        )
-        bridge = Bridge(
-            slack=slack_out,
-            chatra=membrane,
-            inbox=inbox,
-            threads=threads,
-            messages=messages,
-            slack_posts=SlackPosts(db),
-            channel=settings.slack_channel_id,
-            dashboard_url=settings.chatra_dashboard_url,
-            arrived=arrived,
-            echo_grace=settings.chatra_echo_grace,
-            note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
-            agents=agents,
-            default_agent=settings.chatra_default_agent_id,
-            idle_gap=settings.chat_idle_gap_hours * 3600,
-            on_call=on_call,
-            waits=waits,
-            clock=app[CLOCK],
-            nudge_after=settings.nudge_after_minutes * 60,
-            escalate_after=settings.escalate_after_minutes * 60,
-            files=files,
-            opening_hours=settings.opening_hours(),
-            away_message=settings.away_message,
-            received_from=settings.chatra_received_from,
-            health=health,
-        )
-        tools = VisitorTools(membrane, threads, settings.chatra_dashboard_url, waits, app[CLOCK])
-        team = Team(on_call, agents, app[CLOCK], settings.business_timezone)
-        home = Home(threads, messages, inbox, on_call, waits, app[CLOCK])
-        handlers.register(bolt, bridge, tools, team, home, counters)
-        worker = Worker(
-            inbox,
-            bridge.process,
-            arrived,
-            judge=worth_waiting,
-            failed=lambda kind: counters.failures.labels(kind).inc(),
-            waiting=health.waited,
-            rescan_interval=settings.inbox_rescan_seconds,
-        )
-        app[DATABASE], app[INBOX], app[BOLT], app[BRIDGE], app[WORKER] = (
-            db,
-            inbox,
-            bolt,
-            bridge,
-            worker,
-        )
-        app[FILES] = files
+        handlers.register(bolt, core.bridge, core.visitors, core.team, core.home, counters)
+        app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
         tasks = [
             asyncio.create_task(_know_the_bot(bolt, app[BOT_KNOWN]), name="know-the-bot"),
-            asyncio.create_task(_learn_actions(membrane), name="learn-actions"),
-            asyncio.create_task(worker.run(), name="worker"),
+            asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
+            asyncio.create_task(core.worker.run(), name="worker"),
             asyncio.create_task(
-                _probe_while_held(bridge, settings.membrane_probe_interval), name="probe"
+                _probe_while_held(core.bridge, settings.membrane_probe_interval), name="probe"
             ),
             asyncio.create_task(
-                _escalate_waits(bridge, settings.escalation_check_seconds), name="escalation"
+                _escalate_waits(core.bridge, settings.escalation_check_seconds), name="escalation"
             ),
         ]
         socket_mode = await _start_socket_mode(bolt, settings)
@@ -196,49 +119,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             db.close()
-
-
-def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Transport:
-    """Membrane's HTTP API, or the `membrane` command with MEMBRANE_TRANSPORT=cli."""
-    connection = settings.membrane_connection_id
-    if settings.membrane_transport == "cli":
-        return CliTransport(
-            settings.membrane_cli,
-            connection_id=connection,
-            timeout=settings.membrane_timeout,
-            processes=settings.membrane_cli_processes,
-            action_ids=settings.action_ids(),
-        )
-    tokens = TokenSource(
-        _secret(settings.membrane_token),
-        workspace_key=settings.membrane_workspace_key,
-        workspace_secret=_secret(settings.membrane_workspace_secret),
-        tenant_key=settings.membrane_tenant_key,
-    )
-    return HttpTransport(
-        session,
-        base_url=settings.membrane_api_url,
-        connection_id=connection,
-        tokens=tokens,
-        timeout=settings.membrane_timeout,
-        action_ids=settings.action_ids(),
-    )
-
-
-def membrane_client(
-    settings: Settings,
-    session: aiohttp.ClientSession,
-    metrics: Metrics | None = None,
-    health: Health | None = None,
-) -> MembraneClient:
-    return MembraneClient(
-        membrane_transport(settings, session),
-        attempts=settings.membrane_retry_attempts,
-        base_delay=settings.membrane_retry_base_delay,
-        metrics=metrics,
-        received_from=settings.chatra_received_from,
-        health=health,
-    )
 
 
 async def _know_the_bot(bolt: AsyncApp, known: asyncio.Event) -> None:
@@ -274,7 +154,7 @@ async def _probe_while_held(bridge: Bridge, interval: float) -> None:
     """While Chatra is disconnected, try a held reply now and then to notice it is back."""
     while True:
         await asyncio.sleep(interval)
-        bridge.replies.probe_held()
+        bridge.probe_held()
 
 
 async def _escalate_waits(bridge: Bridge, interval: float) -> None:
@@ -283,7 +163,7 @@ async def _escalate_waits(bridge: Bridge, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await bridge.escalation.check()
+            await bridge.check_waits()
             await bridge.report_failed_events()
             await bridge.report_recoveries()
         except Exception as error:  # the next round tries again
@@ -341,7 +221,7 @@ async def slack_events(request: web.Request) -> web.Response:
 async def shared_file(request: web.Request) -> web.StreamResponse:
     """A file an agent shared with a visitor. Served as a download unless it is a picture, so
     nothing shared can run as a page of ours."""
-    path = request.app[FILES].path_of(request.match_info["token"])
+    path = request.app[CORE].files.path_of(request.match_info["token"])
     if path is None:
         raise web.HTTPNotFound(text="not found")
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -358,14 +238,14 @@ async def shared_file(request: web.Request) -> web.StreamResponse:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus' text format; what is waiting is counted at each scrape."""
-    counters, db = request.app[METRICS], request.app[DATABASE]
-    counters.waiting.set(len(request.app[WORKER].retrying))
+    counters = request.app[METRICS]
+    counters.waiting.set(len(request.app[CORE].worker.retrying))
     down = request.app[BRIDGE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
-        counters.outbox.set(request.app[INBOX].count("pending"))
-        counters.held.set(len(Messages(db).held()))
+        counters.outbox.set(request.app[CORE].store.inbox.count("pending"))
+        counters.held.set(len(request.app[CORE].store.messages.held()))
     except sqlite3.Error as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)
     return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
@@ -379,7 +259,7 @@ async def healthz(request: web.Request) -> web.Response:
     if problem is not None:
         return web.json_response({"ok": False, "database": problem}, status=503)
     down = request.app[BRIDGE].health.down()
-    inbox = request.app[INBOX]
+    inbox = request.app[CORE].store.inbox
     try:
         counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
     except sqlite3.Error as error:
@@ -391,7 +271,7 @@ async def healthz(request: web.Request) -> web.Response:
             "database": "ok",
             "version": __version__,
             **counts,
-            "waiting_events": len(request.app[WORKER].retrying),
+            "waiting_events": len(request.app[CORE].worker.retrying),
             "down": {
                 service: {"since": _when(outage.since), "reason": outage.reason}
                 for service, outage in down.items()
@@ -402,7 +282,3 @@ async def healthz(request: web.Request) -> web.Response:
 
 def _when(moment: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None

@@ -11,11 +11,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import membrane_transport
 from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.clients.membrane import HttpTransport, MembraneClient, Transport
 from bot.config import Settings
 from bot.core.errors import MembraneError
+from bot.wiring import membrane_transport
 from storage import open_database
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).

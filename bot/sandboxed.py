@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import BOT_KNOWN, INBOX, WORKER, create_app
+from bot.app import BOT_KNOWN, CORE, create_app
 from bot.config import Settings, load_settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
@@ -80,7 +80,7 @@ class RunningApp:
     async def settled(self, within: float = 5.0) -> None:
         """Wait until every stored event has been processed."""
         assert self.app is not None
-        inbox, worker = self.app[INBOX], self.app[WORKER]
+        inbox, worker = self.app[CORE].store.inbox, self.app[CORE].worker
         await wait_for(lambda: inbox.count("pending") == 0, within)
         await worker.drain()
 

@@ -8,7 +8,6 @@ from bot.core.home import Home
 from bot.core.team import Team
 from bot.core.visitor_tools import VisitorTools
 from handlers import actions, commands, home, messages, views
-from handlers.background import Background
 
 
 def register(
@@ -20,9 +19,8 @@ def register(
     metrics: Metrics,
 ) -> None:
     """Wire every Slack listener to the core."""
-    later = Background()
     messages.register(app, bridge, metrics)
-    actions.register(app, bridge, tools, later)
-    commands.register(app, tools, team, later)
-    views.register(app, bridge, tools, later)
+    actions.register(app, bridge, tools)
+    commands.register(app, tools, team)
+    views.register(app, bridge, tools)
     home.register(app, home_tab)

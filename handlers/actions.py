@@ -1,6 +1,6 @@
-"""Buttons: on a visitor's card (details, edit, push) and "Try again" on a delivery warning."""
+"""Buttons: on a visitor's card (details, edit, push, claim, discuss) and "Try again" on a
+delivery warning. Each is acknowledged at once; the slow part runs as a Bolt lazy listener."""
 
-from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -20,113 +20,94 @@ from bot.core.views import (
     push_modal,
 )
 from bot.core.visitor_tools import VisitorTools
-from handlers.background import Background
-from handlers.views import open_then_fill
+from handlers.views import fill_in, open_loading
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Background) -> None:
-    async def on_retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        quoted = bridge.replies.retry_reply(
-            str(action.get("value", "")), str(action.get("action_ts", ""))
-        )
+async def acknowledge(ack: AsyncAck) -> None:
+    await ack()
+
+
+def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
+    async def retry(body: dict[str, Any], action: dict[str, Any]) -> None:
+        quoted = bridge.retry_reply(str(action.get("value", "")), str(action.get("action_ts", "")))
         if quoted is not None:
-            channel = body["channel"]["id"]
-            await bridge.replies.show_retrying(
-                channel, body["message"]["ts"], quoted, body["user"]["id"]
-            )
+            channel, user = body["channel"]["id"], body["user"]["id"]
+            await bridge.show_retrying(channel, body["message"]["ts"], quoted, user)
 
-    async def on_details(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    async def show_details(
+        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        details = await tools.lookup(action["value"])
+        await client.chat_postEphemeral(
+            channel=bridge.channel,
+            user=body["user"]["id"],
+            text=details.text,
+            blocks=details.blocks,
+        )
+
+    async def open_edit_form(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
         await ack()
+        await open_loading(client, body["trigger_id"], "Edit visitor", context)
 
-        async def show() -> None:
-            details = await tools.lookup(action["value"])
-            await client.chat_postEphemeral(
-                channel=bridge.channel,
-                user=body["user"]["id"],
-                text=details.text,
-                blocks=details.blocks,
-            )
-
-        later.run(show())
-
-    async def on_edit(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    async def fill_edit_form(
+        action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
-        await ack()
-        edit_form = partial(tools.edit_form, action["value"])
-        await open_then_fill(client, body["trigger_id"], "Edit visitor", edit_form, later)
+        await fill_in(client, context, tools.edit_form(action["value"]))
 
-    async def on_push(
+    async def open_push_form(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=push_modal(action["value"]))
 
-    async def on_edit_pushed(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    async def open_pushed_form(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
         await ack()
-        form = partial(tools.edit_pushed_form, action["value"])
-        await open_then_fill(client, body["trigger_id"], "Pushed message", form, later)
+        await open_loading(client, body["trigger_id"], "Pushed message", context)
 
-    async def on_delete_pushed(
-        ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond
+    async def fill_pushed_form(
+        action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
-        await ack()  # Slack asked "Delete the pushed message?" before sending this
+        await fill_in(client, context, tools.edit_pushed_form(action["value"]))
 
-        async def delete() -> None:
-            await respond(text=await tools.delete_pushed(action["value"]), replace_original=True)
+    async def delete_pushed(action: dict[str, Any], respond: AsyncRespond) -> None:
+        # Slack asked "Delete the pushed message?" before sending this
+        await respond(text=await tools.delete_pushed(action["value"]), replace_original=True)
 
-        later.run(delete())
-
-    async def on_visitor_of_message(
-        ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
+    async def visitor_of_message(shortcut: dict[str, Any], respond: AsyncRespond) -> None:
         message = shortcut.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts") or ""
         client_id = tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
+        if client_id is None:
+            await respond(response_type="ephemeral", text="This is not a Chatra chat's thread.")
+            return
+        details = await tools.lookup(client_id)
+        await respond(response_type="ephemeral", text=details.text, blocks=details.blocks)
 
-        async def show() -> None:
-            if client_id is None:
-                await respond(response_type="ephemeral", text="This is not a Chatra chat's thread.")
-                return
-            details = await tools.lookup(client_id)
-            await respond(response_type="ephemeral", text=details.text, blocks=details.blocks)
-
-        later.run(show())
-
-    async def on_claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await bridge.chat.claim(action["value"], body["user"]["id"])
+        await bridge.claim(action["value"], body["user"]["id"])
 
-    async def on_discuss(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    async def open_discussion(
+        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
+        link = await bridge.discuss_internally(action["value"])
+        text = (
+            f":lock: <{link}|The internal discussion> of this chat."
+            if link
+            else "This chat has no thread any more."
+        )
+        await client.chat_postEphemeral(channel=bridge.channel, user=body["user"]["id"], text=text)
 
-        async def open_discussion() -> None:
-            link = await bridge.chat.discuss_internally(action["value"])
-            text = (
-                f":lock: <{link}|The internal discussion> of this chat."
-                if link
-                else ("This chat has no thread any more.")
-            )
-            await client.chat_postEphemeral(
-                channel=bridge.channel, user=body["user"]["id"], text=text
-            )
-
-        later.run(open_discussion())
-
-    app.action(CLAIM_BUTTON)(on_claim)
-    app.action(DISCUSS_BUTTON)(on_discuss)
-    app.action(RETRY_ACTION)(on_retry)
-    app.action(EDIT_PUSHED_BUTTON)(on_edit_pushed)
-    app.action(DELETE_PUSHED_BUTTON)(on_delete_pushed)
-    app.shortcut(VISITOR_OF_MESSAGE)(on_visitor_of_message)
-    app.action(DETAILS_BUTTON)(on_details)
-    app.action(EDIT_BUTTON)(on_edit)
-    app.action(PUSH_BUTTON)(on_push)
+    app.action(CLAIM_BUTTON)(claim)
+    app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[open_discussion])
+    app.action(RETRY_ACTION)(ack=acknowledge, lazy=[retry])
+    app.action(EDIT_PUSHED_BUTTON)(ack=open_pushed_form, lazy=[fill_pushed_form])
+    app.action(DELETE_PUSHED_BUTTON)(ack=acknowledge, lazy=[delete_pushed])
+    app.shortcut(VISITOR_OF_MESSAGE)(ack=acknowledge, lazy=[visitor_of_message])
+    app.action(DETAILS_BUTTON)(ack=acknowledge, lazy=[show_details])
+    app.action(EDIT_BUTTON)(ack=open_edit_form, lazy=[fill_edit_form])
+    app.action(PUSH_BUTTON)(open_push_form)

@@ -1,6 +1,5 @@
 """The /chatra slash command: answered within Slack's 3 s, the slow part through response_url."""
 
-from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -9,8 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.team import Team
 from bot.core.text import slack_to_plain
 from bot.core.visitor_tools import VisitorTools
-from handlers.background import Background
-from handlers.views import open_then_fill
+from handlers.views import fill_in, open_loading
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
@@ -38,9 +36,12 @@ USAGE = {
 }
 
 
-def register(app: AsyncApp, tools: VisitorTools, team: Team, later: Background) -> None:
+LATER = ("lookup", "push", "pushed", "message", "edit")  # answered after the ack
+
+
+def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
     async def on_chatra(
-        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
         name, args = _parse(command)
         if name == "open":
@@ -55,15 +56,24 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team, later: Background) 
             await ack(response_type="ephemeral", text=unknown + HELP)
         elif not _enough(name, args):
             await ack(response_type="ephemeral", text=f"Usage: {USAGE[name]}")
-        elif name == "edit":
-            await ack()
-            edit_form = partial(tools.edit_form, args)
-            await open_then_fill(client, command["trigger_id"], "Edit visitor", edit_form, later)
         else:
-            await ack()  # Slack has its answer in time; ours follows through response_url
-            later.run(answer(respond, name, args))
+            await ack()  # Slack has its answer in time; ours follows
+            context["answer_later"] = True
+            if name == "edit":
+                await open_loading(client, command["trigger_id"], "Edit visitor", context)
 
-    async def answer(respond: AsyncRespond, name: str, args: str) -> None:
+    async def answer(
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        if not context.get("answer_later"):
+            return  # answered in the ack
+        name, args = _parse(command)
+        if name == "edit":
+            await fill_in(client, context, tools.edit_form(args))
+            return
         shared = name != "push" and args.endswith(" share")  # the whole channel sees the answer
         args = args.removesuffix(" share") if shared else args
         if name == "lookup":
@@ -83,7 +93,7 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team, later: Background) 
         audience = "in_channel" if shared else "ephemeral"
         await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
-    app.command("/chatra")(on_chatra)
+    app.command("/chatra")(ack=on_chatra, lazy=[answer])
 
 
 def _parse(command: dict[str, Any]) -> tuple[str, str]:

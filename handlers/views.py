@@ -1,7 +1,7 @@
 """Modals: the edit-visitor form and the pushed-message form (new or edited)."""
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -10,75 +10,73 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.bridge import Bridge
 from bot.core.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
 from bot.core.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
-from handlers.background import Background
 
 
-async def open_then_fill(
-    client: AsyncWebClient,
-    trigger_id: str,
-    title: str,
-    form: Callable[[], Awaitable[dict[str, Any]]],
-    later: Background,
+async def open_loading(
+    client: AsyncWebClient, trigger_id: str, title: str, context: dict[str, Any]
 ) -> None:
-    """The trigger lives 3 s: open the modal now, fill it in once Chatra has answered."""
+    """The trigger lives 3 s: open the modal now, saying it is loading; its id is kept in the
+    context, which Bolt hands to the lazy listener that fills it in."""
     opened = await client.views_open(trigger_id=trigger_id, view=modal(title, "Loading…"))
-
-    async def fill_in() -> None:
-        await client.views_update(view_id=opened["view"]["id"], view=await form())
-
-    later.run(fill_in())
+    context["loading_view"] = opened["view"]["id"]
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools, later: Background) -> None:
+async def fill_in(
+    client: AsyncWebClient, context: dict[str, Any], form: Awaitable[dict[str, Any]]
+) -> None:
+    """Replace the loading modal with `form`, once Chatra has answered."""
+    await client.views_update(view_id=context["loading_view"], view=await form)
+
+
+def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     async def tell(client: AsyncWebClient, user: str, text: str) -> None:
         await client.chat_postEphemeral(channel=bridge.channel, user=user, text=text)
 
-    async def on_edit_visitor(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        values = _values(view)
-        errors = visitor_form_errors(values)
+    async def check_visitor(ack: AsyncAck, view: dict[str, Any]) -> None:
+        errors = visitor_form_errors(_values(view))
         if errors:
             await ack(response_action="errors", errors=errors)  # shown under each field
+        else:
+            await ack()
+
+    async def save_visitor(
+        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = _values(view)
+        if visitor_form_errors(values):
             return
-        await ack()
         form = json.loads(view["private_metadata"])
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
-        later.run(save(client, body["user"]["id"], form["client"], changed))
-
-    async def save(
-        client: AsyncWebClient, user: str, client_id: str, values: dict[str, str]
-    ) -> None:
-        sentence, updated = await tools.save(client_id, values)
+        sentence, updated = await tools.save(form["client"], changed)
         if updated:
-            await bridge.chat.visitor_changed(client_id, updated)
-        await tell(client, user, sentence)
+            await bridge.visitor_changed(form["client"], updated)
+        await tell(client, body["user"]["id"], sentence)
 
-    async def on_pushed_text(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        text = _values(view).get("text", "")
-        errors = pushed_text_errors(text)
+    async def check_pushed_text(ack: AsyncAck, view: dict[str, Any]) -> None:
+        errors = pushed_text_errors(_values(view).get("text", ""))
         if errors:
             await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        user, target = body["user"]["id"], view["private_metadata"]
+        else:
+            await ack()
 
-        async def push() -> None:
+    async def send_pushed_text(
+        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        text = _values(view).get("text", "")
+        if pushed_text_errors(text):
+            return
+        user, target = body["user"]["id"], view["private_metadata"]
+        if view["callback_id"] == PUSH_MESSAGE:
             answer = await tools.push(target, text)
             await client.chat_postEphemeral(
                 channel=bridge.channel, user=user, text=answer.text, blocks=answer.blocks
             )
-
-        async def edit() -> None:
+        else:
             await tell(client, user, await tools.edit_pushed(target, text))
 
-        later.run(push() if view["callback_id"] == PUSH_MESSAGE else edit())
-
-    app.view(EDIT_VISITOR)(on_edit_visitor)
-    app.view(PUSH_MESSAGE)(on_pushed_text)
-    app.view(EDIT_PUSHED)(on_pushed_text)
+    app.view(EDIT_VISITOR)(ack=check_visitor, lazy=[save_visitor])
+    app.view(PUSH_MESSAGE)(ack=check_pushed_text, lazy=[send_pushed_text])
+    app.view(EDIT_PUSHED)(ack=check_pushed_text, lazy=[send_pushed_text])
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:

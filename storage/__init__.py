@@ -6,6 +6,7 @@ from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
 from storage.slack_posts import SlackPost, SlackPosts
+from storage.store import Store
 from storage.threads import Thread, Threads
 from storage.waits import Wait, Waits
 
@@ -19,6 +20,7 @@ __all__ = [
     "OnCall",
     "SlackPost",
     "SlackPosts",
+    "Store",
     "Thread",
     "Threads",
     "Wait",

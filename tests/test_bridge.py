@@ -2,26 +2,24 @@
 
 import asyncio
 import itertools
+import time
+from types import SimpleNamespace
 
 import pytest
 
-from bot.core.bridge import Bridge
+from bot.core.bridge import Intake
+from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import ChatraWebhook, read_webhook
-from bot.core.delivery import Posted
+from bot.core.delivery import Posted, SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
+from bot.core.health import Health
+from bot.core.policy import Policy
 from bot.core.ports import Writer
+from bot.core.roster import Roster
 from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.views import SlackMessage
-from storage import (
-    Agents,
-    Inbox,
-    Messages,
-    OnCall,
-    SlackPosts,
-    Threads,
-    Waits,
-    open_database,
-)
+from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 
 
@@ -83,28 +81,35 @@ class NoFiles:
         raise FileNotShared("Files are not set up here.")
 
 
+POLICY = Policy(
+    channel="C0SUPPORT1",
+    dashboard_url="https://app.chatra.io",
+    received_from="chatra-bridge",
+    default_agent=None,
+    note_prefixes=("//", "note:"),
+    echo_grace=30.0,
+    idle_gap=24 * 3600,
+    nudge_after=3 * 60,
+    escalate_after=10 * 60,
+    opening_hours=None,
+    away_message=None,
+    timezone="UTC",
+)
+
+
 @pytest.fixture
 def parts():
-    db = open_database(":memory:")
-    agents = Agents(db)
-    agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
+    """The two directions over an in-memory database, Slack and Chatra as stand-ins."""
+    store = Store.over(open_database(":memory:"))
+    store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
-    bridge = Bridge(
-        slack=slack,
-        chatra=chatra,
-        inbox=Inbox(db),
-        threads=Threads(db),
-        messages=Messages(db),
-        slack_posts=SlackPosts(db),
-        channel="C0SUPPORT1",
-        dashboard_url="https://app.chatra.io",
-        arrived=asyncio.Event(),
-        agents=agents,
-        on_call=OnCall(db),
-        waits=Waits(db),
-        files=NoFiles(),
+    delivery, roster = SlackDelivery(slack, store.posts), Roster(store.on_call, time.time)
+    intake = Intake(store.inbox, Health(), asyncio.Event())
+    directions = SimpleNamespace(
+        chat=ChatToSlack(slack, delivery, store, roster, time.time, POLICY),
+        replies=SlackToChatra(slack, chatra, delivery, store, NoFiles(), intake, POLICY),
     )
-    return bridge, slack, chatra
+    return directions, slack, chatra
 
 
 def webhook(name: str, *messages: dict) -> ChatraWebhook:

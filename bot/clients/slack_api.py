@@ -81,13 +81,19 @@ def make_web_client(
     base_url: str,
     session: aiohttp.ClientSession | None = None,
     health: Health | None = None,
+    timeout: float = 30.0,
 ) -> AsyncWebClient:
     """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
-    connections only for calls that are safe to repeat."""
+    connections only for calls that are safe to repeat. `timeout` applies only without a
+    `session`: with one, the session's own timeout does."""
     handlers = [AsyncRateLimitErrorRetryHandler(5), _ServerErrorRetry(3), _ConnectionErrorRetry(3)]
     # In place of slack_sdk's default list, whose connection-error handler repeats any call.
     client = WatchedWebClient(
-        token=token, base_url=base_url.rstrip("/") + "/", session=session, retry_handlers=handlers
+        token=token,
+        base_url=base_url.rstrip("/") + "/",
+        session=session,
+        retry_handlers=handlers,
+        timeout=int(max(timeout, 1)),
     )
     client.health = health or Health()
     return client

@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from bot.core.chat_to_slack import ChatToSlack
@@ -17,102 +16,81 @@ from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhoo
 from bot.core.delivery import SlackDelivery
 from bot.core.escalation import Escalation
 from bot.core.health import Health
-from bot.core.ports import ChatraPort, FilePort, SlackPort
-from bot.core.roster import Roster
-from bot.core.schedule import BusinessHours
+from bot.core.policy import Policy
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.views import failed_events_notice, recovered_notice
 from bot.core.worker import lane
-from storage import Agents, Inbox, InboxEvent, Messages, SlackPosts, Threads, Waits
+from storage import Inbox, InboxEvent, Store
 
 log = logging.getLogger(__name__)
 
 
+class Intake:
+    """Stores an accepted event before it is acknowledged, and wakes the worker."""
+
+    def __init__(self, inbox: Inbox, health: Health, arrived: asyncio.Event) -> None:
+        self._inbox, self._health, self.arrived = inbox, health, arrived
+
+    def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
+        """False when an event with the same key was stored before."""
+        event_id = self._inbox.add(source, key, lane, payload)
+        if event_id is not None:
+            self._health.waited(event_id, source)  # when what it needs is down
+            self.arrived.set()
+        return event_id is not None
+
+
 class Bridge:
+    """The bridge's use cases over chats: intake, both directions, escalation, outages."""
+
     def __init__(
         self,
-        *,
-        slack: SlackPort,
-        chatra: ChatraPort,
-        inbox: Inbox,
-        threads: Threads,
-        messages: Messages,
-        slack_posts: SlackPosts,
-        agents: Agents,
-        channel: str,
-        dashboard_url: str,
-        arrived: asyncio.Event,
-        echo_grace: float = 30.0,
-        note_prefixes: tuple[str, ...] = ("//", "note:"),
-        default_agent: str | None = None,
-        idle_gap: float = 24 * 3600,
-        on_call: Roster,
-        waits: Waits,
-        clock: Callable[[], float] = time.time,
-        nudge_after: float = 3 * 60,
-        escalate_after: float = 10 * 60,
-        files: FilePort,
-        opening_hours: BusinessHours | None = None,
-        away_message: str | None = None,
-        received_from: str = "chatra-bridge",
-        health: Health | None = None,
+        store: Store,
+        intake: Intake,
+        delivery: SlackDelivery,
+        chat: ChatToSlack,
+        replies: SlackToChatra,
+        escalation: Escalation,
+        health: Health,
+        policy: Policy,
     ) -> None:
-        self.health = health or Health()
-        self._inbox = inbox
-        self._threads = threads
-        self._messages = messages
-        self._channel = channel
-        self._arrived = arrived
-        self._slack_posts = slack_posts
-        self._delivery = delivery = SlackDelivery(slack, slack_posts)
-        self.chat = ChatToSlack(
-            slack=slack,
-            delivery=delivery,
-            threads=threads,
-            messages=messages,
-            agents=agents,
-            channel=channel,
-            dashboard_url=dashboard_url,
-            idle_gap=idle_gap,
-            on_call=on_call,
-            waits=waits,
-            clock=clock,
-            opening_hours=opening_hours,
-            away_message=away_message,
-            received_from=received_from,
-        )
-        self.replies = SlackToChatra(
-            slack=slack,
-            chatra=chatra,
-            delivery=delivery,
-            threads=threads,
-            messages=messages,
-            slack_posts=slack_posts,
-            agents=agents,
-            channel=channel,
-            store=self._store,
-            echo_grace=echo_grace,
-            note_prefixes=note_prefixes,
-            default_agent=default_agent,
-            waits=waits,
-            files=files,
-        )
-        self.escalation = Escalation(
-            waits=waits,
-            threads=threads,
-            on_call=on_call,
-            delivery=delivery,
-            slack=slack,
-            clock=clock,
-            nudge_after=nudge_after,
-            escalate_after=escalate_after,
-        )
+        self._inbox, self._threads, self._messages = store.inbox, store.threads, store.messages
+        self._slack_posts = store.posts
+        self._intake, self._delivery = intake, delivery
+        self._chat, self._replies, self._escalation = chat, replies, escalation
+        self.health = health
+        self._channel = policy.channel
 
     @property
     def channel(self) -> str:
         """The support channel where chats are mirrored."""
         return self._channel
+
+    # -- what people do in Slack, beyond writing in a thread --
+
+    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
+        return self._replies.retry_reply(reply_ts, click_id)
+
+    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user: str) -> None:
+        await self._replies.show_retrying(channel, warning_ts, quoted, user)
+
+    async def claim(self, client_id: str, user: str) -> bool:
+        return await self._chat.claim(client_id, user)
+
+    async def discuss_internally(self, client_id: str) -> str | None:
+        return await self._chat.discuss_internally(client_id)
+
+    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
+        await self._chat.visitor_changed(client_id, details)
+
+    # -- now and then --
+
+    async def check_waits(self) -> None:
+        await self._escalation.check()
+
+    def probe_held(self) -> bool:
+        return self._replies.probe_held()
 
     # -- intake: store first, so an acknowledged event is never lost --
 
@@ -122,7 +100,7 @@ class Bridge:
         client_id = client_id_of(data)
         assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
-        stored = self._store("chatra", key, client_id, body)
+        stored = self._intake("chatra", key, client_id, body)
         webhook, _ = read_webhook(data)
         for message in webhook.messages:
             if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
@@ -134,20 +112,13 @@ class Bridge:
         thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
         if thread is not None:
             conversation = lane(thread.client_id, "slack")
-        elif self.replies.is_internal_thread(change.channel, change.thread_ts):
+        elif self._replies.is_internal_thread(change.channel, change.thread_ts):
             conversation = f"internal:{change.thread_ts}"
         else:
             log.debug("ignored %s in unmapped thread %s", change.kind, change.thread_ts)
             return False
         payload = SlackChange(change=change).model_dump_json()
-        return self._store("slack", "slack:" + dedupe_key, conversation, payload)
-
-    def _store(self, source: str, key: str, conversation: str, payload: str) -> bool:
-        event_id = self._inbox.add(source, key, conversation, payload)
-        if event_id is not None:
-            self.health.waited(event_id, source)  # when what it needs is down
-            self._arrived.set()
-        return event_id is not None
+        return self._intake("slack", "slack:" + dedupe_key, conversation, payload)
 
     async def report_recoveries(self) -> None:
         """Once an outage is over, tell the channel how long it lasted and what it delayed."""
@@ -185,15 +156,15 @@ class Bridge:
                     reason,
                     extra={"chat": event.conversation},
                 )
-            await self.chat.chat_event(webhook)
+            await self._chat.chat_event(webhook)
             return
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
-            await self.replies.reply_written(change)
+            await self._replies.reply_written(change)
             record = self._messages.by_slack_ts(change.ts)
             if record is not None and record.state == "sent":  # the first answer claims the chat
-                await self.chat.claim(record.client_id, change.user, only_if_unowned=True)
+                await self._chat.claim(record.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
-            await self.replies.reply_edited(change)
+            await self._replies.reply_edited(change)
         else:
-            await self.replies.reply_deleted(change)
+            await self._replies.reply_deleted(change)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.delivery import SlackDelivery
+from bot.core.policy import Policy
 from bot.core.ports import SlackPort
 from bot.core.roster import Roster
-from bot.core.schedule import BusinessHours
 from bot.core.views import (
     internal_discussion,
     internal_discussion_link,
@@ -20,7 +20,7 @@ from bot.core.views import (
     thread_link,
     visitor_card,
 )
-from storage import Agents, Messages, Thread, Threads, Waits
+from storage import Store, Thread
 
 log = logging.getLogger(__name__)
 
@@ -28,36 +28,17 @@ log = logging.getLogger(__name__)
 class ChatToSlack:
     def __init__(
         self,
-        *,
         slack: SlackPort,
         delivery: SlackDelivery,
-        threads: Threads,
-        messages: Messages,
-        agents: Agents,
-        channel: str,
-        dashboard_url: str,
-        idle_gap: float,
+        store: Store,
         on_call: Roster,
-        waits: Waits,
         clock: Callable[[], float],
-        opening_hours: BusinessHours | None,
-        away_message: str | None,
-        received_from: str,
+        policy: Policy,
     ) -> None:
-        self._received_from = received_from
-        self._opening_hours = opening_hours
-        self._away_message = away_message
-        self._slack = slack
-        self._delivery = delivery
-        self._threads = threads
-        self._messages = messages
-        self._agents = agents
-        self._channel = channel
-        self._dashboard_url = dashboard_url
-        self._idle_gap = idle_gap
-        self._on_call = on_call
-        self._waits = waits
-        self._clock = clock
+        self._slack, self._delivery, self._on_call, self._clock = slack, delivery, on_call, clock
+        self._threads, self._messages = store.threads, store.messages
+        self._agents, self._waits = store.agents, store.waits
+        self._policy = policy
 
     async def chat_event(self, webhook: ChatraWebhook) -> None:
         closing = webhook.eventName == "chatTranscript"
@@ -86,7 +67,7 @@ class ChatToSlack:
         id or very text that of a reply we sent to this visitor."""
         if message.type != "agent":
             return False
-        if message.receivedFrom == self._received_from:
+        if message.receivedFrom == self._policy.received_from:
             return True
         client_id = webhook.client.id
         if self._messages.adopt_echo(client_id, message.key, message.body):
@@ -113,8 +94,8 @@ class ChatToSlack:
             thread is not None
             and thread.status == "closed"
             and new_messages
-            and self._idle_gap > 0
-            and time.time() - thread.updated_at > self._idle_gap
+            and self._policy.idle_gap > 0
+            and time.time() - thread.updated_at > self._policy.idle_gap
         )
         if thread is None or came_back:
             notes = {  # kept with the thread: every redraw of the card shows them
@@ -122,11 +103,12 @@ class ChatToSlack:
                 "on_call": self._on_call.people(),
                 "after_hours": self._after_hours(),
             }
-            card = visitor_card(client, closed=False, dashboard_url=self._dashboard_url, **notes)
+            dashboard = self._policy.dashboard_url
+            card = visitor_card(client, closed=False, dashboard_url=dashboard, **notes)
             key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
-            ts = await self._delivery.post(key, self._channel, card)
+            ts = await self._delivery.post(key, self._policy.channel, card)
             thread = self._threads.add(
-                client.id, self._channel, ts, client.model_dump_json(), json.dumps(notes)
+                client.id, self._policy.channel, ts, client.model_dump_json(), json.dumps(notes)
             )
             context = {"chat": client.id, "slack_ts": ts}
             log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
@@ -134,10 +116,11 @@ class ChatToSlack:
 
     def _after_hours(self) -> str | None:
         """Outside business hours: the line the card shows, with what the visitor was told."""
-        hours = self._opening_hours
+        hours = self._policy.opening_hours
         if hours is None or hours.open_at(self._clock()):
             return None
-        told = f": the visitor was told “{self._away_message}”" if self._away_message else ""
+        away = self._policy.away_message
+        told = f": the visitor was told “{away}”" if away else ""
         return f"Outside business hours ({hours}){told}"
 
     async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
@@ -205,7 +188,8 @@ class ChatToSlack:
         """Update the thread's card in place, with what its notes keep (earlier chat, on call,
         owner)."""
         notes = json.loads(thread.notes) if notes is None else notes
+        dashboard = self._policy.dashboard_url
         card = visitor_card(
-            client, closed=closed, dashboard_url=self._dashboard_url, summary=summary, **notes
+            client, closed=closed, dashboard_url=dashboard, summary=summary, **notes
         )
         await self._slack.update(thread.channel, thread.thread_ts, card)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.core.chatra_events import ChatraClient
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import SlackRefused
+from bot.core.policy import Policy
 from bot.core.ports import SlackPort
 from bot.core.roster import Roster
 from bot.core.views import (
@@ -17,7 +18,7 @@ from bot.core.views import (
     nudge_notice,
     thread_link,
 )
-from storage import Threads, Wait, Waits
+from storage import Store, Wait
 
 log = logging.getLogger(__name__)
 
@@ -25,24 +26,16 @@ log = logging.getLogger(__name__)
 class Escalation:
     def __init__(
         self,
-        *,
-        waits: Waits,
-        threads: Threads,
-        on_call: Roster,
-        delivery: SlackDelivery,
         slack: SlackPort,
+        delivery: SlackDelivery,
+        store: Store,
+        on_call: Roster,
         clock: Callable[[], float],
-        nudge_after: float,
-        escalate_after: float,
+        policy: Policy,
     ) -> None:
-        self._waits = waits
-        self._threads = threads
-        self._on_call = on_call
-        self._delivery = delivery
-        self._slack = slack
-        self._clock = clock
-        self._nudge_after = nudge_after
-        self._escalate_after = escalate_after
+        self._slack, self._delivery, self._on_call, self._clock = slack, delivery, on_call, clock
+        self._waits, self._threads = store.waits, store.threads
+        self._nudge_after, self._escalate_after = policy.nudge_after, policy.escalate_after
 
     async def check(self) -> None:
         """Nudge and escalate every wait that is due. Keys make each post happen once; a post

@@ -6,25 +6,15 @@ from typing import Any
 from bot.core.open_chats import describe, open_chats
 from bot.core.roster import Roster
 from bot.core.views import home_view, mention
-from storage import Inbox, Messages, Threads, Waits
+from storage import Store
 
 
 class Home:
-    def __init__(
-        self,
-        threads: Threads,
-        messages: Messages,
-        inbox: Inbox,
-        on_call: Roster,
-        waits: Waits,
-        clock: Callable[[], float],
-    ) -> None:
-        self._threads = threads
-        self._waits = waits
-        self._clock = clock
-        self._messages = messages
-        self._inbox = inbox
+    def __init__(self, store: Store, on_call: Roster, clock: Callable[[], float]) -> None:
+        self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
+        self._inbox = store.inbox
         self._on_call = on_call
+        self._clock = clock
 
     def view(self) -> dict[str, Any]:
         chats = open_chats(self._threads, self._waits, self._clock(), limit=30)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
+from bot.core.policy import Policy
 from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
@@ -22,46 +23,31 @@ from bot.core.views import (
     writing_as_notice,
 )
 from bot.core.worker import lane
-from storage import Agents, Message, Messages, SlackPosts, Thread, Threads, Waits
+from storage import Message, Store, Thread
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[str, str, str, str], bool]  # (source, dedupe key, conversation, payload)
+Enqueue = Callable[[str, str, str, str], bool]  # (source, dedupe key, lane, payload)
 
 
 class SlackToChatra:
     def __init__(
         self,
-        *,
         slack: SlackPort,
         chatra: ChatraPort,
         delivery: SlackDelivery,
-        threads: Threads,
-        messages: Messages,
-        slack_posts: SlackPosts,
-        agents: Agents,
-        channel: str,
         store: Store,
-        echo_grace: float,
-        note_prefixes: tuple[str, ...],
-        default_agent: str | None,
-        waits: Waits,
         files: FilePort,
+        enqueue: Enqueue,
+        policy: Policy,
     ) -> None:
-        self._files = files
-        self._slack = slack
-        self._chatra = chatra
-        self._delivery = delivery
-        self._threads = threads
-        self._messages = messages
-        self._slack_posts = slack_posts
-        self._agents = agents
-        self._channel = channel
-        self._store = store
-        self._echo_grace = echo_grace
-        self._note_prefixes = tuple(prefix.lower() for prefix in note_prefixes if prefix)
-        self._default_agent = default_agent
-        self._waits = waits
+        self._slack, self._chatra, self._delivery, self._files = slack, chatra, delivery, files
+        self._threads, self._messages = store.threads, store.messages
+        self._slack_posts = store.posts
+        self._agents, self._waits = store.agents, store.waits
+        self._enqueue = enqueue
+        self._policy = policy
+        self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
     async def reply_written(self, reply: SlackReply) -> None:
         thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
@@ -222,14 +208,14 @@ class SlackToChatra:
             log.warning("Chatra disconnected: holding replies (%s)", error)
             notice = outage_notice(str(error))
             outage = self._slack_posts.count("resumed:") + 1  # a new outage begins
-            await self._delivery.post(f"paused:{outage}", self._channel, notice)
+            await self._delivery.post(f"paused:{outage}", self._policy.channel, notice)
         self._messages.update(record_id, state="held", sent_text=text, error=str(error))
 
     async def _resume(self) -> None:
         """A send went through: Chatra is back. Send every held reply, in order."""
         log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
         outage = self._slack_posts.count("paused:")  # the outage that ends: said once
-        await self._delivery.post(f"resumed:{outage}", self._channel, outage_over_notice())
+        await self._delivery.post(f"resumed:{outage}", self._policy.channel, outage_over_notice())
         for held in self._messages.held():
             self._requeue(held, f"resume:{outage}", state="pending")
 
@@ -266,7 +252,7 @@ class SlackToChatra:
         )
         payload = SlackChange(change=retry).model_dump_json()
         key = f"slack:retry:{record.slack_ts}:{retry_id}"
-        self._store("slack", key, lane(thread.client_id, "slack"), payload)
+        self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
         name = await self._slack.user_name(user_id) or "someone"
@@ -274,14 +260,14 @@ class SlackToChatra:
 
     async def _echo_adopted(self, record_id: int) -> bool:
         """Wait up to the grace period for Chatra's echo to mark the message as sent."""
-        deadline = asyncio.get_running_loop().time() + self._echo_grace
+        deadline = asyncio.get_running_loop().time() + self._policy.echo_grace
         while True:
             record = self._messages.by_id(record_id)
             if record is not None and record.chatra_id is not None:
                 return True
             if asyncio.get_running_loop().time() >= deadline:
                 return False
-            await asyncio.sleep(min(0.1, self._echo_grace))
+            await asyncio.sleep(min(0.1, self._policy.echo_grace))
 
     async def reply_edited(self, edit: SlackEdit) -> None:
         thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
@@ -365,9 +351,9 @@ class SlackToChatra:
         if agent_id is not None:
             return Writer(agent_id=agent_id), None
         who = await self._slack.user_name(user) if user else None
-        if self._default_agent:
-            writer = Writer(agent_id=self._default_agent)
-            as_whom = self._agents.name(self._default_agent) or "the default Chatra agent"
+        if self._policy.default_agent:
+            writer = Writer(agent_id=self._policy.default_agent)
+            as_whom = self._agents.name(self._policy.default_agent) or "the default Chatra agent"
         elif email and who:
             writer, as_whom = Writer(email=email, name=who), who
         else:

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Callable
 
+from bot.core.policy import Policy
 from bot.core.roster import Roster
 from bot.core.schedule import plan_rotation
 from bot.core.text import plain_to_slack
@@ -16,12 +17,12 @@ _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 class Team:
     def __init__(
-        self, roster: Roster, agents: Agents, clock: Callable[[], float], timezone: str
+        self, roster: Roster, agents: Agents, clock: Callable[[], float], policy: Policy
     ) -> None:
         self._roster = roster
         self._agents = agents
         self._clock = clock
-        self._timezone = timezone  # for a rotation set without one
+        self._timezone = policy.timezone  # for a rotation set without one
 
     def on_call(self, args: str) -> SlackMessage:
         """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from bot.core.chatra_events import ChatraClient
 from bot.core.errors import MembraneError
 from bot.core.open_chats import describe, open_chats
+from bot.core.policy import Policy
 from bot.core.text import CHATRA_TEXT_LIMIT
 from bot.core.views import (
     SlackMessage,
@@ -20,7 +21,7 @@ from bot.core.views import (
     pushed_sent,
     thread_link,
 )
-from storage import Threads, Waits
+from storage import Store
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -65,18 +66,11 @@ class ChatraTools(Protocol):
 
 class VisitorTools:
     def __init__(
-        self,
-        chatra: ChatraTools,
-        threads: Threads,
-        dashboard_url: str,
-        waits: Waits,
-        clock: Callable[[], float],
+        self, chatra: ChatraTools, store: Store, clock: Callable[[], float], policy: Policy
     ) -> None:
-        self._chatra = chatra
-        self._threads = threads
-        self._dashboard_url = dashboard_url
-        self._waits = waits
-        self._clock = clock
+        self._chatra, self._clock = chatra, clock
+        self._threads, self._waits = store.threads, store.waits
+        self._dashboard_url = policy.dashboard_url
 
     def open_chats(self) -> SlackMessage:
         """`/chatra open`: each open chat, how long its visitor has waited, who has it."""

@@ -1,0 +1,22 @@
+"""How the bridge behaves, as the operator set it: built once from Settings (`bot.wiring`), read
+by each use case. The defaults live in Settings alone."""
+
+from dataclasses import dataclass
+
+from bot.core.schedule import BusinessHours
+
+
+@dataclass(frozen=True)
+class Policy:
+    channel: str  # the support channel where chats are mirrored
+    dashboard_url: str  # base of the "open in Chatra" links
+    received_from: str  # the mark on every message the bridge sends to Chatra
+    default_agent: str | None  # who writes for a Slack user with no Chatra agent
+    note_prefixes: tuple[str, ...]  # a reply starting so stays in Slack
+    echo_grace: float  # seconds to wait for Chatra's echo of a send in doubt
+    idle_gap: float  # seconds after a closed chat before a visitor back gets a new thread
+    nudge_after: float  # seconds a visitor waits before the thread is nudged
+    escalate_after: float  # ... before the on-call people are messaged
+    opening_hours: BusinessHours | None
+    away_message: str | None  # what Chatra tells visitors outside business hours
+    timezone: str  # for an on-call rotation set without one

@@ -1,0 +1,179 @@
+"""Builds the bridge once from Settings: the outside clients, then the core's use cases over
+them. Every default is stated once, in Settings; nothing here relays keyword arguments."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clients.failure_kinds import worth_waiting
+from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource, Transport
+from bot.clients.membrane_cli import CliTransport
+from bot.clients.metrics import Metrics
+from bot.clients.shared_files import SharedFiles
+from bot.clients.slack_api import SlackOut, make_web_client
+from bot.config import Settings
+from bot.core.bridge import Bridge, Intake
+from bot.core.chat_to_slack import ChatToSlack
+from bot.core.delivery import SlackDelivery
+from bot.core.escalation import Escalation
+from bot.core.health import Health
+from bot.core.home import Home
+from bot.core.policy import Policy
+from bot.core.roster import Roster
+from bot.core.slack_to_chatra import SlackToChatra
+from bot.core.team import Team
+from bot.core.visitor_tools import VisitorTools
+from bot.core.worker import Worker
+from storage import Store
+
+
+@dataclass(frozen=True)
+class Core:
+    """Everything the handlers and the app call, built in one place."""
+
+    store: Store
+    bridge: Bridge  # intake, the two directions, escalation, outages
+    visitors: VisitorTools  # lookups, edits, pushed messages, open chats
+    team: Team  # on call, agent links
+    home: Home  # the App Home tab
+    worker: Worker
+    health: Health
+    membrane: MembraneClient
+    files: SharedFiles
+    bolt_client: AsyncWebClient  # for Bolt
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        channel=settings.slack_channel_id,
+        dashboard_url=settings.chatra_dashboard_url,
+        received_from=settings.chatra_received_from,
+        default_agent=settings.chatra_default_agent_id,
+        note_prefixes=tuple(p.strip() for p in settings.internal_note_prefixes.split(",")),
+        echo_grace=settings.chatra_echo_grace,
+        idle_gap=settings.chat_idle_gap_hours * 3600,
+        nudge_after=settings.nudge_after_minutes * 60,
+        escalate_after=settings.escalate_after_minutes * 60,
+        opening_hours=settings.opening_hours(),
+        away_message=settings.away_message,
+        timezone=settings.business_timezone,
+    )
+
+
+def build(
+    settings: Settings,
+    store: Store,
+    session: aiohttp.ClientSession,
+    metrics: Metrics,
+    clock: Callable[[], float] = time.time,
+) -> Core:
+    policy, health = policy_of(settings), Health()
+    token = settings.slack_bot_token.get_secret_value()
+    web_client = make_web_client(token, settings.slack_api_url, session, health)
+    slack = SlackOut(
+        web_client,
+        burst=settings.slack_post_burst,
+        per_second=settings.slack_posts_per_second,
+        metrics=metrics,
+    )
+    membrane = membrane_client(settings, session, metrics, health)
+    files = SharedFiles(
+        session,
+        bot_token=token,
+        slack_hosts={"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""},
+        directory=settings.shared_files_dir(),
+        public_url=settings.public_url,
+        secret=settings.chatra_webhook_secret.get_secret_value(),
+        file_info=slack.file_info,
+    )
+    roster = Roster(store.on_call, clock)
+    delivery = SlackDelivery(slack, store.posts)
+    intake = Intake(store.inbox, health, asyncio.Event())
+    bridge = Bridge(
+        store,
+        intake,
+        delivery,
+        ChatToSlack(slack, delivery, store, roster, clock, policy),
+        SlackToChatra(slack, membrane, delivery, store, files, intake, policy),
+        Escalation(slack, delivery, store, roster, clock, policy),
+        health,
+        policy,
+    )
+    worker = Worker(
+        store.inbox,
+        bridge.process,
+        intake.arrived,
+        judge=worth_waiting,
+        failed=lambda kind: metrics.failures.labels(kind).inc(),
+        waiting=health.waited,
+        rescan_interval=settings.inbox_rescan_seconds,
+    )
+    return Core(
+        store=store,
+        bridge=bridge,
+        visitors=VisitorTools(membrane, store, clock, policy),
+        team=Team(roster, store.agents, clock, policy),
+        home=Home(store, roster, clock),
+        worker=worker,
+        health=health,
+        membrane=membrane,
+        files=files,
+        # Without the shared session: Bolt deep-copies each request (its client with it) for
+        # its lazy listeners, and a live session cannot be copied.
+        bolt_client=make_web_client(
+            token, settings.slack_api_url, None, health, settings.slack_timeout
+        ),
+    )
+
+
+def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Transport:
+    """Membrane's HTTP API, or the `membrane` command with MEMBRANE_TRANSPORT=cli."""
+    connection = settings.membrane_connection_id
+    if settings.membrane_transport == "cli":
+        return CliTransport(
+            settings.membrane_cli,
+            connection_id=connection,
+            timeout=settings.membrane_timeout,
+            processes=settings.membrane_cli_processes,
+            action_ids=settings.action_ids(),
+        )
+    tokens = TokenSource(
+        secret(settings.membrane_token),
+        workspace_key=settings.membrane_workspace_key,
+        workspace_secret=secret(settings.membrane_workspace_secret),
+        tenant_key=settings.membrane_tenant_key,
+    )
+    return HttpTransport(
+        session,
+        base_url=settings.membrane_api_url,
+        connection_id=connection,
+        tokens=tokens,
+        timeout=settings.membrane_timeout,
+        action_ids=settings.action_ids(),
+    )
+
+
+def membrane_client(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
+) -> MembraneClient:
+    return MembraneClient(
+        membrane_transport(settings, session),
+        attempts=settings.membrane_retry_attempts,
+        base_delay=settings.membrane_retry_base_delay,
+        metrics=metrics,
+        received_from=settings.chatra_received_from,
+        health=health,
+    )
+
+
+def secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
