@@ -6,16 +6,19 @@ from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
 from storage.slack_posts import SlackPost, SlackPosts
+from storage.states import EventState, MessageState
 from storage.store import Store
 from storage.threads import Thread, Threads
 from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
+    "EventState",
     "FailedEvent",
     "Inbox",
     "InboxEvent",
     "Message",
+    "MessageState",
     "Messages",
     "OnCall",
     "SlackPost",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from storage.database import durable, update_row
+from storage.states import EventState
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class Inbox:
         return [InboxEvent(*row) for row in rows]
 
     def mark_done(self, event_id: int) -> None:
-        self._set(event_id, state="done", error=None)
+        self._set(event_id, state=EventState.DONE, error=None)
 
     def mark_failed(self, event_id: int, error: str) -> None:
-        self._set(event_id, state="failed", error=error)
+        self._set(event_id, state=EventState.FAILED, error=error)
 
     def record_attempt(self, event_id: int, error: str) -> None:
         with self._db.conn:

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from bot.core import post_keys
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhook
 from bot.core.delivery import SlackDelivery
@@ -22,6 +23,7 @@ from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.views import failed_events_notice, recovered_notice
 from bot.core.worker import lane
 from storage import Inbox, InboxEvent, Store
+from storage.states import MessageState
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ class Bridge:
             if not outage.delayed:
                 continue
             try:
-                key = f"recovered:{outage.service}:{outage.since:.0f}"
+                key = post_keys.recovered(outage.service, outage.since)
                 await self._delivery.post(key, self._channel, recovered_notice(outage))
             except Exception:
                 self.health.untold(outage)  # told next round
@@ -135,14 +137,15 @@ class Bridge:
     async def report_failed_events(self) -> None:
         """Tell the channel of events that could not be carried out since it was last told, at
         most once an hour, with a count."""
-        last = self._slack_posts.latest("failed-events:")
+        last = self._slack_posts.latest(post_keys.FAILED_EVENTS)
         if last is not None and time.time() - last.created_at < 3600:
             return
-        reported = int(last.key.rsplit(":", 1)[1]) if last else 0
+        reported = post_keys.last_event_of(last.key) if last else 0
         failed = self._inbox.failed(after_id=reported)
         if failed:
             notice = failed_events_notice(len(failed), failed[-1].error)
-            await self._delivery.post(f"failed-events:{failed[-1].id}", self._channel, notice)
+            key = post_keys.failed_events(failed[-1].id)
+            await self._delivery.post(key, self._channel, notice)
 
     async def process(self, event: InboxEvent) -> None:
         """Carry out one stored event (called by the worker, in order per conversation)."""
@@ -162,7 +165,8 @@ class Bridge:
         if isinstance(change, SlackReply):
             await self._replies.reply_written(change)
             record = self._messages.by_slack_ts(change.ts)
-            if record is not None and record.state == "sent":  # the first answer claims the chat
+            answered = record is not None and record.state == MessageState.SENT
+            if answered:  # the first answer claims the chat
                 await self._chat.claim(record.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
             await self._replies.reply_edited(change)

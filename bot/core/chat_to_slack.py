@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.core import post_keys
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.delivery import SlackDelivery
 from bot.core.policy import Policy
@@ -21,6 +22,7 @@ from bot.core.views import (
     visitor_card,
 )
 from storage import Store, Thread
+from storage.states import MessageState
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class ChatToSlack:
             }
             dashboard = self._policy.dashboard_url
             card = visitor_card(client, closed=False, dashboard_url=dashboard, **notes)
-            key = f"card:{client.id}" + (f":after:{thread.thread_ts}" if thread else "")
+            key = post_keys.card(client.id, thread.thread_ts if thread else None)
             ts = await self._delivery.post(key, self._policy.channel, card)
             thread = self._threads.add(
                 client.id, self._policy.channel, ts, client.model_dump_json(), json.dumps(notes)
@@ -125,17 +127,17 @@ class ChatToSlack:
 
     async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
         record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
-        if record.state != "pending":
+        if record.state != MessageState.PENDING:
             return  # posted before, or our own agent message echoed back by Chatra
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
         pieces = mirrored_messages(message, author=author, is_agent=is_agent)
         first_ts = ""
         for n, piece in enumerate(pieces):
-            key = f"chatra:{message.key}" + (f":{n}" if n else "")
+            key = post_keys.chatra_message(message.key, n)
             ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
             first_ts = first_ts or ts
-        self._messages.update(record.id, slack_ts=first_ts, state="posted")
+        self._messages.update(record.id, slack_ts=first_ts, state=MessageState.POSTED)
 
     async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
         """`user` takes the chat: shown on its card; escalation then goes to them alone."""
@@ -159,10 +161,10 @@ class ChatToSlack:
         name = ChatraClient.model_validate_json(thread.client).display_name()
         chat = thread_link(thread.channel, thread.thread_ts)
         opened = internal_discussion(name, chat)
-        ts = await self._delivery.post(f"internal:{thread.id}", thread.channel, opened)
+        ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
         link = thread_link(thread.channel, ts)
         notice = internal_discussion_link(link)
-        key = f"internal-link:{thread.id}"
+        key = post_keys.internal_link(thread.id)
         await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
         return link
 

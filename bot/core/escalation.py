@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Callable
 
+from bot.core import post_keys
 from bot.core.chatra_events import ChatraClient
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import SlackRefused
@@ -53,7 +54,7 @@ class Escalation:
         if thread is None:
             return True
         notice = nudge_notice(self._name(thread.client), now - wait.since)
-        key = f"nudge:{thread.id}:{wait.since}"
+        key = post_keys.nudge(thread.id, wait.since)
         return await self._post(key, thread.channel, notice, thread.thread_ts)
 
     async def _escalate(self, wait: Wait, now: float) -> bool:
@@ -68,11 +69,11 @@ class Escalation:
         people = [owner] if owner else self._on_call.people()
         done = True
         for person in await self._members(people):  # a DM: posted to the user id
-            key = f"dm:{thread.id}:{wait.since}:{person}"
+            key = post_keys.escalation_dm(thread.id, wait.since, person)
             done &= await self._post(key, person, escalation_dm(name, waited, link))
         if not owner:  # taken: no broadcast to everyone else
             notice = escalation_notice(name, waited, people)
-            key = f"escalate:{thread.id}:{wait.since}"
+            key = post_keys.escalation(thread.id, wait.since)
             done &= await self._post(key, thread.channel, notice, thread.thread_ts)
         return done
 

@@ -3,11 +3,11 @@ follow. Exactly once as far as the visitor can tell, its state shown on the repl
 """
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable
 
+from bot.core import post_keys
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.policy import Policy
@@ -24,8 +24,14 @@ from bot.core.views import (
 )
 from bot.core.worker import lane
 from storage import Message, Store, Thread
+from storage.states import MessageState
 
 log = logging.getLogger(__name__)
+NOT_IN_CHATRA = (
+    MessageState.DELETED,
+    MessageState.SKIPPED,
+    MessageState.NOTE,
+)  # edits change nothing
 
 Enqueue = Callable[[str, str, str, str], bool]  # (source, dedupe key, lane, payload)
 
@@ -58,11 +64,11 @@ class SlackToChatra:
         record = self._messages.claim_slack_reply(
             reply.ts, thread.client_id, reply.text, reply.user
         )
-        probing = record.state == "held" and (reply.retry_of or "").startswith("probe:")
-        if record.state not in ("pending", "sending") and not probing:
+        probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith("probe:")
+        if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return
         if reply.retry_of is None and self._is_note(reply.text):
-            self._messages.update(record.id, state="note")
+            self._messages.update(record.id, state=MessageState.NOTE)
             await self._slack.show_state(thread.channel, reply.ts, "note", None)
             return
         written = reply.text
@@ -71,13 +77,13 @@ class SlackToChatra:
             self._messages.update(record.id, text=written)
         text = await self._plain_text(written)
         if not text.strip():
-            self._messages.update(record.id, state="skipped")
+            self._messages.update(record.id, state=MessageState.SKIPPED)
             return
         waiting = self._messages.held_before(thread.client_id, record.id) or (
             reply.retry_of is None and self._messages.held()
         )
         if waiting:  # Chatra is disconnected: wait behind the replies held before this one
-            self._messages.update(record.id, state="held", sent_text=text)
+            self._messages.update(record.id, state=MessageState.HELD, sent_text=text)
             return
         await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
 
@@ -108,7 +114,7 @@ class SlackToChatra:
                     return
         finally:
             await pending  # the next state replaces it
-        self._messages.update(record_id, state="sent")
+        self._messages.update(record_id, state=MessageState.SENT)
         self._waits.answered(thread.id)  # the visitor has an answer
         await self._slack.show_state(channel, ts, "delivered", "pending")
         if as_whom:  # after the send: a post may wait for the channel's pace
@@ -135,7 +141,7 @@ class SlackToChatra:
         record = self._messages.by_id(record_id)
         if record is None or record.chatra_id is not None:
             return True  # sent before a restart
-        if record.state == "sending":  # an earlier try ended in doubt: did it arrive?
+        if record.state == MessageState.SENDING:  # an earlier try ended in doubt: did it arrive?
             arrived = await self._echo_adopted(record_id)
             log.info(
                 "reply %s was in doubt; Chatra's echo %s",
@@ -153,7 +159,7 @@ class SlackToChatra:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
         except MembraneError as error:
             if not error.in_doubt:  # surely not sent
-                self._messages.update(record_id, state="pending")
+                self._messages.update(record_id, state=MessageState.PENDING)
             if error.in_doubt or error.transient:
                 raise  # waited out by the worker, in order with the chat's other replies
             await self._not_sent(thread, reply, text, error, was_held)
@@ -163,9 +169,9 @@ class SlackToChatra:
         log.info(
             "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
         )
-        if record.resends or record.state == "sending":
+        if record.resends or record.state == MessageState.SENDING:
             notice = maybe_twice_notice(text)
-            key = f"twice:{reply.ts}:{record_id}"
+            key = post_keys.maybe_twice(reply.ts, record_id)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
         return True
 
@@ -177,9 +183,9 @@ class SlackToChatra:
             "Chatra confirmed neither the first try nor the one after it: the visitor may have"
             " it twice, or not at all. Check the chat in Chatra before trying again."
         )
-        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
-        self._messages.update(record_id, state="failed", error="unconfirmed")
+        self._messages.update(record_id, state=MessageState.FAILED, error="unconfirmed")
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _not_sent(
@@ -196,9 +202,9 @@ class SlackToChatra:
         if error.kind == "connection":
             await self._hold(record.id, text, error, first=not was_held)
             return
-        key = f"send:{reply.ts}:{reply.retry_of or 0}"
+        key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
-        self._messages.update(record.id, state="failed", error=str(error))
+        self._messages.update(record.id, state=MessageState.FAILED, error=str(error))
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
@@ -207,33 +213,34 @@ class SlackToChatra:
         if first:
             log.warning("Chatra disconnected: holding replies (%s)", error)
             notice = outage_notice(str(error))
-            outage = self._slack_posts.count("resumed:") + 1  # a new outage begins
-            await self._delivery.post(f"paused:{outage}", self._policy.channel, notice)
-        self._messages.update(record_id, state="held", sent_text=text, error=str(error))
+            outage = self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
+            await self._delivery.post(post_keys.paused(outage), self._policy.channel, notice)
+        self._messages.update(record_id, state=MessageState.HELD, sent_text=text, error=str(error))
 
     async def _resume(self) -> None:
         """A send went through: Chatra is back. Send every held reply, in order."""
         log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
-        outage = self._slack_posts.count("paused:")  # the outage that ends: said once
-        await self._delivery.post(f"resumed:{outage}", self._policy.channel, outage_over_notice())
+        outage = self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
+        notice = outage_over_notice()
+        await self._delivery.post(post_keys.resumed(outage), self._policy.channel, notice)
         for held in self._messages.held():
-            self._requeue(held, f"resume:{outage}", state="pending")
+            self._requeue(held, f"resume:{outage}", state=MessageState.PENDING)
 
     def probe_held(self) -> bool:
         """While replies are held, try the oldest again; its success resumes the rest."""
         held = self._messages.held()
         if held:
-            self._requeue(held[0], f"probe:{time.time():.6f}", state="held")
+            self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
         return bool(held)
 
     def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
         """A person asked to send a failed reply again: store the retry; returns its text, or
         None when there is nothing to retry (unknown, already sent, already being retried)."""
         record = self._messages.by_slack_ts(reply_ts)
-        if record is None or record.origin != "slack" or record.state != "failed":
+        if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
             return None
         self._messages.update(record.id, resends=0)  # a person decided: it may go again
-        self._requeue(record, click_id, state="pending")
+        self._requeue(record, click_id, state=MessageState.PENDING)
         return record.sent_text or record.text or ""
 
     def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
@@ -272,13 +279,17 @@ class SlackToChatra:
     async def reply_edited(self, edit: SlackEdit) -> None:
         thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
         record = self._messages.by_slack_ts(edit.ts)
-        if thread is None or record is None or record.state in ("deleted", "skipped", "note"):
+        if (
+            thread is None
+            or record is None
+            or record.state in (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
+        ):
             return
         text = await self._plain_text(edit.text)
-        if record.state == "held":  # not sent yet: it will be sent as edited
+        if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
             self._messages.update(record.id, text=edit.text, sent_text=text)
             return
-        key = f"edit:{edit.ts}:{hashlib.sha256(edit.text.encode()).hexdigest()[:16]}"
+        key = post_keys.edit_warning(edit.ts, edit.text)
         if record.chatra_id is None:
             reason = "The original message never reached Chatra."
             await self._warn(thread, key, "Your edit", text, reason)
@@ -298,7 +309,7 @@ class SlackToChatra:
         pieces = self._messages.pieces(edit.ts)
         for n, text in enumerate(texts):
             piece = pieces[n] if n < len(pieces) else None
-            if piece is not None and piece.chatra_id and piece.state != "deleted":
+            if piece is not None and piece.chatra_id and piece.state != MessageState.DELETED:
                 if piece.sent_text != text:
                     await self._chatra.edit_agent_message(piece.chatra_id, text)
                     self._messages.update(piece.id, sent_text=text)
@@ -308,17 +319,19 @@ class SlackToChatra:
             )
             writer, _ = await self._writing_as(edit.user)
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
-            self._messages.update(piece.id, chatra_id=chatra_id, sent_text=text, state="sent")
+            self._messages.update(
+                piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
+            )
         for piece in pieces[len(texts) :]:
             await self._delete_piece(piece)
 
     async def reply_deleted(self, deletion: SlackDeletion) -> None:
         thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
         record = self._messages.by_slack_ts(deletion.ts)
-        if thread is None or record is None or record.state == "deleted":
+        if thread is None or record is None or record.state == MessageState.DELETED:
             return
-        if record.state == "held":  # not sent yet: now it never will be
-            self._messages.update(record.id, state="deleted")
+        if record.state == MessageState.HELD:  # not sent yet: now it never will be
+            self._messages.update(record.id, state=MessageState.DELETED)
             return
         try:
             for piece in self._messages.pieces(deletion.ts):
@@ -326,18 +339,18 @@ class SlackToChatra:
         except MembraneError as error:
             if error.transient:
                 raise  # waited out by the worker
-            key = f"delete:{deletion.ts}"
+            key = post_keys.delete_warning(deletion.ts)
             await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
 
     async def _delete_piece(self, piece: Message) -> None:
-        if piece.chatra_id is None or piece.state == "deleted":
+        if piece.chatra_id is None or piece.state == MessageState.DELETED:
             return
         try:
             await self._chatra.delete_agent_message(piece.chatra_id)
         except MembraneError as error:
             if not (error.kind == "dependency_error" and error.status == 404):
                 raise  # not "already gone" (a try that ended in doubt deleted it)
-        self._messages.update(piece.id, state="deleted")
+        self._messages.update(piece.id, state=MessageState.DELETED)
 
     async def _writing_as(self, user: str) -> tuple[Writer, str | None]:
         """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to
@@ -371,7 +384,7 @@ class SlackToChatra:
         who = await self._slack.user_name(user) if user else None
         notice = writing_as_notice(who or "Someone", as_whom)
         await self._delivery.post(
-            f"as:{thread.thread_ts}:{user}", thread.channel, notice, thread.thread_ts
+            post_keys.writing_as(thread.thread_ts, user), thread.channel, notice, thread.thread_ts
         )
 
     async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
@@ -389,12 +402,12 @@ class SlackToChatra:
             names = ", ".join(name for name, _ in failed)
             reasons = " ".join(sorted({why for _, why in failed}))
             reason = f"{reasons} Share a public link in your reply instead."
-            await self._warn(thread, f"files:{reply.ts}", "Files", names, reason)
+            await self._warn(thread, post_keys.files_warning(reply.ts), "Files", names, reason)
         return "\n".join(lines)
 
     def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
         """A thread the app opened for the team alone (Discuss internally on a card)."""
-        return (self._slack_posts.key_at(channel, thread_ts) or "").startswith("internal:")
+        return post_keys.is_internal(self._slack_posts.key_at(channel, thread_ts))
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""
@@ -426,4 +439,4 @@ class SlackToChatra:
             extra={"chat": thread.client_id},
         )
         warning = delivery_warning(what, quoted, reason, retry_ts)
-        await self._delivery.post(f"warn:{key}", thread.channel, warning, thread.thread_ts)
+        await self._delivery.post(key, thread.channel, warning, thread.thread_ts)

@@ -1,0 +1,91 @@
+"""What each keyed Slack post is for: built and recognised here alone. A key makes its post appear
+once (see `bot.core.delivery`) and travels in the post's metadata."""
+
+import hashlib
+
+PAUSED, RESUMED = "paused:", "resumed:"  # Chatra disconnected in Membrane, and back
+INTERNAL = "internal:"  # the top of a thread the team keeps to itself
+FAILED_EVENTS = "failed-events:"
+
+
+def card(client_id: str, after_thread: str | None = None) -> str:
+    """A chat's card; a second card for the same visitor names the thread it follows."""
+    return f"card:{client_id}" + (f":after:{after_thread}" if after_thread else "")
+
+
+def chatra_message(message_key: str, piece: int) -> str:
+    return f"chatra:{message_key}" + (f":{piece}" if piece else "")
+
+
+def internal(thread_id: int) -> str:
+    return f"{INTERNAL}{thread_id}"
+
+
+def is_internal(key: str | None) -> bool:
+    return (key or "").startswith(INTERNAL)
+
+
+def internal_link(thread_id: int) -> str:
+    return f"internal-link:{thread_id}"
+
+
+def writing_as(thread_ts: str, user: str) -> str:
+    return f"as:{thread_ts}:{user}"
+
+
+def warning(about: str) -> str:
+    """A warning in a thread that something did not reach the visitor."""
+    return f"warn:{about}"
+
+
+def send_warning(reply_ts: str, retry_of: str | None) -> str:
+    return warning(f"send:{reply_ts}:{retry_of or 0}")
+
+
+def edit_warning(reply_ts: str, text: str) -> str:
+    return warning(f"edit:{reply_ts}:{hashlib.sha256(text.encode()).hexdigest()[:16]}")
+
+
+def delete_warning(reply_ts: str) -> str:
+    return warning(f"delete:{reply_ts}")
+
+
+def files_warning(reply_ts: str) -> str:
+    return warning(f"files:{reply_ts}")
+
+
+def maybe_twice(reply_ts: str, record_id: int) -> str:
+    return f"twice:{reply_ts}:{record_id}"
+
+
+def paused(outage: int) -> str:
+    return f"{PAUSED}{outage}"
+
+
+def resumed(outage: int) -> str:
+    return f"{RESUMED}{outage}"
+
+
+def nudge(thread_id: int, since: float) -> str:
+    return f"nudge:{thread_id}:{since}"
+
+
+def escalation_dm(thread_id: int, since: float, person: str) -> str:
+    return f"dm:{thread_id}:{since}:{person}"
+
+
+def escalation(thread_id: int, since: float) -> str:
+    return f"escalate:{thread_id}:{since}"
+
+
+def failed_events(last_event_id: int) -> str:
+    return f"{FAILED_EVENTS}{last_event_id}"
+
+
+def last_event_of(key: str) -> int:
+    """The last failed event a `failed_events` post told of."""
+    return int(key.removeprefix(FAILED_EVENTS))
+
+
+def recovered(service: str, since: float) -> str:
+    return f"recovered:{service}:{since:.0f}"
