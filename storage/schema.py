@@ -6,7 +6,8 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 3  # 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends
+# 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends; 4: threads.notes -> card
+SCHEMA_VERSION = 4
 
 
 class SchemaTooNew(Exception):
@@ -53,7 +54,7 @@ def create_schema(db: Database) -> None:
             "thread_ts": str,
             "status": str,  # "open" | "closed"
             "client": str,  # last known Chatra client JSON, to redraw the visitor card
-            "notes": str,  # JSON: what else the card shows (earlier thread, who was on call)
+            "card": str,  # JSON: what the card shows besides the visitor (earlier thread, owner)
             "created_at": float,
             "updated_at": float,
         },
@@ -61,6 +62,8 @@ def create_schema(db: Database) -> None:
         not_null={"client_id", "channel", "thread_ts", "status", "client"},
         if_not_exists=True,
     )
+    if "notes" in db["threads"].columns_dict:  # schema 3 and older
+        db.execute("ALTER TABLE threads RENAME COLUMN notes TO card")
     db["threads"].create_index(["client_id", "id"], if_not_exists=True)
     db["threads"].create_index(["channel", "thread_ts"], unique=True, if_not_exists=True)
 

@@ -7,7 +7,7 @@ from sqlite_utils import Database
 
 from storage.database import update_row
 
-_COLUMNS = "id, client_id, channel, thread_ts, status, client, notes, updated_at"
+_COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at"
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Thread:
     thread_ts: str
     status: str  # "open" | "closed"
     client: str  # last known Chatra client JSON
-    notes: str  # JSON: what else the card shows
+    card: str  # JSON: what the visitor card shows besides the visitor (bot.core.card)
     updated_at: float  # the last Chatra event of this thread
 
 
@@ -34,7 +34,7 @@ class Threads:
         return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 
     def add(
-        self, client_id: str, channel: str, thread_ts: str, client: str, notes: str = "{}"
+        self, client_id: str, channel: str, thread_ts: str, client: str, card: str = "{}"
     ) -> Thread:
         now = time.time()
         row = {
@@ -43,20 +43,20 @@ class Threads:
             "thread_ts": thread_ts,
             "status": "open",
             "client": client,
-            "notes": notes,
+            "card": card,
             "created_at": now,
             "updated_at": now,
         }
         with self._db.conn:
             thread_id = self._db["threads"].insert(row).last_pk
-        return Thread(thread_id, client_id, channel, thread_ts, "open", client, notes, now)
+        return Thread(thread_id, client_id, channel, thread_ts, "open", client, card, now)
 
     def update(self, thread_id: int, *, status: str, client: str) -> None:
         values = {"status": status, "client": client, "updated_at": time.time()}
         update_row(self._db, "threads", "id", thread_id, values)
 
-    def set_notes(self, thread_id: int, notes: str) -> None:
-        update_row(self._db, "threads", "id", thread_id, {"notes": notes})
+    def set_card(self, thread_id: int, card: str) -> None:
+        update_row(self._db, "threads", "id", thread_id, {"card": card})
 
     def by_id(self, thread_id: int) -> Thread | None:
         return self._one("id = ?", thread_id)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import maintenance, open_database
+from bot.core.card import CardState
+from storage import Messages, Threads, maintenance, open_database
 from storage.schema import SCHEMA_VERSION, SchemaTooNew
 from tests.helpers import chat_event, visitor_says
 
@@ -72,3 +73,33 @@ def test_migrate_says_what_it_changed_and_a_newer_schema_is_refused(tmp_path):
 
     result = db_command("--database", str(path), "prune", "--older-than", "soon")
     assert result.returncode == 1 and "not an age like 90d" in result.stderr
+
+
+def test_a_database_of_an_earlier_schema_keeps_its_threads_cards_and_messages(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # as schema 3 left it: the card under `notes`
+        old.execute(
+            "CREATE TABLE threads (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, channel TEXT"
+            " NOT NULL, thread_ts TEXT NOT NULL, status TEXT NOT NULL, client TEXT NOT NULL,"
+            " notes TEXT, created_at FLOAT, updated_at FLOAT)"
+        )
+        old.execute(
+            "INSERT INTO threads VALUES (1, 'c1', 'C1', '1.0', 'open', '{\"id\": \"c1\"}',"
+            ' \'{"owner": "U1"}\', 0, 0)'
+        )
+        old.execute(
+            "CREATE TABLE messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, origin TEXT"
+            " NOT NULL, chatra_id TEXT, slack_ts TEXT, text TEXT, sent_text TEXT, author TEXT,"
+            " state TEXT NOT NULL, error TEXT, created_at FLOAT)"
+        )
+        old.execute(
+            "INSERT INTO messages VALUES (1, 'c1', 'slack', 'm1', '2.0', 'hi', 'hi',"
+            " 'U1', 'sent', NULL, 0)"
+        )
+        old.execute("PRAGMA user_version = 3")
+    db = open_database(path)
+    [thread] = [Threads(db).for_client("c1")]
+    assert CardState.of(thread.card).owner == "U1"
+    message = Messages(db).by_slack_ts("2.0")
+    assert message is not None and message.resends == 0 and message.state == "sent"
+    db.close()

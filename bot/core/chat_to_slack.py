@@ -3,12 +3,12 @@
 Safe to run twice for the same event: a Chatra message id is posted once, ever.
 """
 
-import json
 import logging
 import time
 from collections.abc import Callable
 
 from bot.core import post_keys
+from bot.core.card import CardState
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.delivery import SlackDelivery
 from bot.core.policy import Policy
@@ -100,17 +100,21 @@ class ChatToSlack:
             and time.time() - thread.updated_at > self._policy.idle_gap
         )
         if thread is None or came_back:
-            notes = {  # kept with the thread: every redraw of the card shows them
-                "previous": thread_link(thread.channel, thread.thread_ts) if thread else None,
-                "on_call": self._on_call.people(),
-                "after_hours": self._after_hours(),
-            }
+            state = CardState(
+                previous=thread_link(thread.channel, thread.thread_ts) if thread else None,
+                on_call=self._on_call.people(),
+                after_hours=self._after_hours(),
+            )
             dashboard = self._policy.dashboard_url
-            card = visitor_card(client, closed=False, dashboard_url=dashboard, **notes)
+            card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
             key = post_keys.card(client.id, thread.thread_ts if thread else None)
             ts = await self._delivery.post(key, self._policy.channel, card)
             thread = self._threads.add(
-                client.id, self._policy.channel, ts, client.model_dump_json(), json.dumps(notes)
+                client.id,
+                self._policy.channel,
+                ts,
+                client.model_dump_json(),
+                state.model_dump_json(),
             )
             context = {"chat": client.id, "slack_ts": ts}
             log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
@@ -144,13 +148,13 @@ class ChatToSlack:
         thread = self._threads.for_client(client_id)
         if thread is None or not user:
             return False
-        notes = json.loads(thread.notes)
-        if notes.get("owner") == user or (only_if_unowned and notes.get("owner")):
+        state = CardState.of(thread.card)
+        if state.owner == user or (only_if_unowned and state.owner):
             return False
-        notes["owner"] = user
-        self._threads.set_notes(thread.id, json.dumps(notes))
+        state.owner = user
+        self._threads.set_card(thread.id, state.model_dump_json())
         client = ChatraClient.model_validate_json(thread.client)
-        await self._redraw(thread, client, closed=thread.status == "closed", notes=notes)
+        await self._redraw(thread, client, closed=thread.status == "closed", state=state)
         return True
 
     async def discuss_internally(self, client_id: str) -> str | None:
@@ -185,13 +189,11 @@ class ChatToSlack:
         *,
         closed: bool,
         summary: str | None = None,
-        notes: dict | None = None,
+        state: CardState | None = None,
     ) -> None:
-        """Update the thread's card in place, with what its notes keep (earlier chat, on call,
+        """Update the thread's card in place, with what its state keeps (earlier chat, on call,
         owner)."""
-        notes = json.loads(thread.notes) if notes is None else notes
+        state = CardState.of(thread.card) if state is None else state
         dashboard = self._policy.dashboard_url
-        card = visitor_card(
-            client, closed=closed, dashboard_url=dashboard, summary=summary, **notes
-        )
+        card = visitor_card(client, state, closed=closed, dashboard_url=dashboard, summary=summary)
         await self._slack.update(thread.channel, thread.thread_ts, card)

@@ -1,11 +1,11 @@
 """No visitor waits unanswered: a nudge in the thread after a while, then the on-call people are
 messaged and the thread is broadcast to the channel. Once per wait, across retries and restarts."""
 
-import json
 import logging
 from collections.abc import Callable
 
 from bot.core import post_keys
+from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import SlackRefused
@@ -65,7 +65,7 @@ class Escalation:
             return True
         name, waited = self._name(thread.client), now - wait.since
         link = thread_link(thread.channel, thread.thread_ts)
-        owner = json.loads(thread.notes).get("owner")
+        owner = CardState.of(thread.card).owner
         people = [owner] if owner else self._on_call.people()
         done = True
         for person in await self._members(people):  # a DM: posted to the user id

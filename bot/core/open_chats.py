@@ -1,8 +1,8 @@
 """Open chats as a support person wants them listed: who, how long they have waited, who has it."""
 
-import json
 from dataclasses import dataclass
 
+from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient
 from bot.core.text import plain_to_slack
 from bot.core.views import thread_link
@@ -27,7 +27,7 @@ def open_chats(threads: Threads, waits: Waits, now: float, limit: int = 50) -> l
                 name=ChatraClient.model_validate_json(thread.client).display_name(),
                 link=thread_link(thread.channel, thread.thread_ts),
                 waiting=(now - since) / 60 if since is not None else None,
-                owner=json.loads(thread.notes).get("owner"),
+                owner=CardState.of(thread.card).owner,
             )
         )
     return chats

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient, ChatraMessage
 from bot.core.health import Outage
 from bot.core.text import (
@@ -45,16 +46,14 @@ def thread_link(channel: str, ts: str) -> str:
 
 def visitor_card(
     client: ChatraClient,
+    state: CardState,
     *,
     closed: bool,
     dashboard_url: str,
     summary: str | None = None,
-    previous: str | None = None,
-    on_call: list[str] | None = None,
-    owner: str | None = None,
-    after_hours: str | None = None,
 ) -> SlackMessage:
     name = plain_to_slack(client.display_name())
+    owner, on_call, after_hours = state.owner, state.on_call, state.after_hours
     link = chat_link(client, dashboard_url)
     status = "Chat closed" if closed else "Chat open"
     fields = [f"*Email*\n{_value(client.email)}", f"*Phone*\n{_value(client.phone)}"]
@@ -89,8 +88,8 @@ def visitor_card(
         blocks.insert(1, _context(line))
     if after_hours:
         blocks.insert(1, _context(f":crescent_moon: {plain_to_slack(after_hours)}"))
-    if previous:
-        earlier = f":leftwards_arrow_with_hook: Follows <{previous}|an earlier chat>"
+    if state.previous:
+        earlier = f":leftwards_arrow_with_hook: Follows <{state.previous}|an earlier chat>"
         blocks.insert(1, _context(earlier))
     if closed and summary:
         blocks.insert(1, _context(plain_to_slack(summary)))
