@@ -9,7 +9,7 @@ Membrane on 127.0.0.1 and measures, in one run:
   slack->chatra  signed Slack event sent -> send-agent-message run at the fake Membrane
                  (p50/p95/p99 latency, throughput at saturation, for 1..1,000 concurrent chats;
                  Slack's per-channel pacing is lifted here: it would measure Slack, not us)
-  scale          1,000 open chats, 200 events/s for 60 s: peak RSS, CPU, SQLite size, outbox
+  scale          1,000 open chats, 200 events/s for 60 s: peak RSS, CPU, SQLite size, inbox
                  depth over time, and every message counted on both sides
   pacing         300 messages into 30 threads of one channel, the fake Slack enforcing
                  1 post/s per channel with bursts of 5, the bridge at its default pacing
@@ -92,7 +92,7 @@ class Scale:
     peak_rss_mb: float = 0.0
     cpu_percent: float = 0.0
     sqlite_mb: float = 0.0
-    outbox_depth: list[int] = field(default_factory=list)  # pending events, once a second
+    inbox_depth: list[int] = field(default_factory=list)  # pending events, once a second
 
 
 @dataclass
@@ -280,7 +280,7 @@ async def measure_scale(bench: Bench, chats: int, rate: int, seconds: float) -> 
 
 async def sample(bench: Bench, report: Scale, pid: int) -> None:
     while True:
-        report.outbox_depth.append(await bench.app.pending(bench.http))
+        report.inbox_depth.append(await bench.app.pending(bench.http))
         report.peak_rss_mb = max(report.peak_rss_mb, rss_mb(pid))
         await asyncio.sleep(1)
 

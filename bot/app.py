@@ -244,7 +244,7 @@ async def metrics(request: web.Request) -> web.Response:
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
-        counters.outbox.set(request.app[CORE].store.inbox.count("pending"))
+        counters.inbox.set(request.app[CORE].store.inbox.count("pending"))
         counters.held.set(len(request.app[CORE].store.messages.held()))
     except sqlite3.Error as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
 
 
-class SlackMessage(BaseModel):
+class MessageEvent(BaseModel):
     """The fields of a Slack message event (or of its `message` / `previous_message`) we read."""
 
     model_config = ConfigDict(extra="ignore")
@@ -29,8 +29,8 @@ class SlackMessage(BaseModel):
     thread_ts: str | None = None
     deleted_ts: str | None = None
     files: list[dict[str, Any]] = []
-    message: "SlackMessage | None" = None
-    previous_message: "SlackMessage | None" = None
+    message: "MessageEvent | None" = None
+    previous_message: "MessageEvent | None" = None
 
     def by_person(self) -> bool:
         return bool(self.user) and not self.bot_id and self.subtype != "bot_message"
@@ -42,7 +42,7 @@ class SlackMessage(BaseModel):
 def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         try:
-            change = thread_change(SlackMessage.model_validate(repaired(event)))
+            change = thread_change(MessageEvent.model_validate(repaired(event)))
         except ValidationError as error:
             log.warning(
                 "slack message event of the wrong shape ignored: %d problems", error.error_count()
@@ -63,7 +63,7 @@ def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
     app.event("message")(on_message)
 
 
-def thread_change(event: SlackMessage) -> SlackReply | SlackEdit | SlackDeletion | None:
+def thread_change(event: MessageEvent) -> SlackReply | SlackEdit | SlackDeletion | None:
     """What a person did in a thread, or None for anything the bridge ignores.
 
     Ignored: bots (ours and others), top-level channel messages, and `message_changed` events that

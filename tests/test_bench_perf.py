@@ -15,7 +15,7 @@ def test_perf_scale_and_transports_run_and_lose_nothing(tmp_path, capsys):
     scale = json.loads(out.read_text())["scale"]
     assert scale["sent"] == scale["received"] == {"visitor": 50, "agent": 50}
     assert scale["lost"] == scale["duplicated"] == 0
-    assert scale["peak_rss_mb"] > 0 and scale["outbox_depth"]
+    assert scale["peak_rss_mb"] > 0 and scale["inbox_depth"]
 
     assert main(["--quick", "--only", "transports", "--json", str(out)]) == 0
     transports = json.loads(out.read_text())["membrane_cli_vs_http"]

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from bench.fuzz import main
 from bot.core.chatra_events import CHAT_EVENTS, NotAWebhook, parse_webhook_body, read_webhook
-from handlers.messages import SlackMessage, thread_change
+from handlers.messages import MessageEvent, thread_change
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -70,7 +70,7 @@ def test_a_webhook_intake_accepts_can_always_be_read_by_the_worker(data):
 )
 def test_slack_message_parsing_accepts_or_refuses_but_never_crashes(event):
     try:
-        message = SlackMessage.model_validate(event)
+        message = MessageEvent.model_validate(event)
     except ValidationError:
         return
     thread_change(message)

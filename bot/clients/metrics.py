@@ -1,5 +1,5 @@
 """What `/metrics` shows, in Prometheus' text format: events in and out, how long Membrane
-actions take, failures by type, and how deep the outbox is. One registry per app."""
+actions take, failures by type, and how deep the inbox is. One registry per app."""
 
 from collections.abc import Awaitable, Callable
 
@@ -39,8 +39,8 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
-        self.outbox = Gauge(
-            "chatra_bridge_outbox_depth",
+        self.inbox = Gauge(
+            "chatra_bridge_inbox_depth",
             "Stored events not yet carried out",
             registry=self.registry,
         )

@@ -19,7 +19,9 @@ MAX_BODY = 1024 * 1024
 MAX_DEPTH = 32  # a real webhook nests 4 or 5 levels (messages -> message -> file -> imageInfo)
 CONTACT_SOURCES = ("basicInfo", "info", "integrationData")  # where Chatra keeps contact details
 DERIVED_KEY = "auto:"  # a message key made by us, not an id Chatra gave
-VISITOR_FIELDS = ("name", "email", "phone", "notes")  # what update-client can change
+# What a person can change of a visitor (update-client): the form's label, Chatra's limit.
+VISITOR_FIELDS = {"name": ("Name", 100), "email": ("Email", 254), "phone": ("Phone", 50)}
+VISITOR_FIELDS |= {"notes": ("Notes", 2000)}
 
 
 class NotAWebhook(ValueError):

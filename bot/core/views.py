@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.card import CardState
-from bot.core.chatra_events import ChatraClient, ChatraMessage
+from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.health import Outage
 from bot.core.text import (
     chatra_to_slack,
@@ -165,7 +165,6 @@ EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
     "pushed_delete",
 )
 VISITOR_OF_MESSAGE = "visitor_of_message"  # the message shortcut
-VISITOR_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "notes": "Notes"}
 
 
 def modal(title: str, text: str) -> dict[str, Any]:
@@ -179,7 +178,7 @@ def modal(title: str, text: str) -> dict[str, Any]:
 
 def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]:
     blocks = []
-    for field, label in VISITOR_FIELDS.items():
+    for field, (label, _) in VISITOR_FIELDS.items():
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": "value",

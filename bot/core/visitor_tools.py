@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.core.chatra_events import ChatraClient
+from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient
 from bot.core.errors import MembraneError
 from bot.core.open_chats import describe, open_chats
 from bot.core.policy import Policy
@@ -26,7 +26,6 @@ from storage import Store
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
-LIMITS = {"name": 100, "email": 254, "phone": 50, "notes": 2000}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -34,7 +33,7 @@ def visitor_form_errors(values: dict[str, str]) -> dict[str, str]:
     """What is wrong with an edit-visitor form, by field; empty when it can be saved."""
     errors = {
         field: f"At most {limit} characters, please."
-        for field, limit in LIMITS.items()
+        for field, (_, limit) in VISITOR_FIELDS.items()
         if len(values.get(field, "")) > limit
     }
     email = values.get("email", "")
@@ -108,7 +107,9 @@ class VisitorTools:
     async def save(self, client_id: str, values: dict[str, str]) -> tuple[str, dict[str, Any]]:
         """update-client with the fields given, an emptied one as `null` (Chatra's way to remove
         a value); returns a sentence for the person and the visitor as Chatra has it now."""
-        fields = {field: value or None for field, value in values.items() if field in LIMITS}
+        fields = {
+            field: value or None for field, value in values.items() if field in VISITOR_FIELDS
+        }
         try:
             updated = await self._chatra.update_client(client_id, **fields)
         except MembraneError as error:
