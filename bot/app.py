@@ -29,7 +29,8 @@ from bot.core.bridge import Bridge
 from bot.core.roster import Roster
 from bot.core.slack_events import SlackEnvelope
 from bot.wiring import Core
-from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY, make_webhook_handler
+from handlers import chatra_webhook
+from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY
 from storage import Store, open_database
 from storage.database import write_problem
 
@@ -67,8 +68,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     app.router.add_get("/files/{token}/{name}", shared_file)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
         app.router.add_post("/slack/events", slack_events)
-    secret = settings.chatra_webhook_secret.get_secret_value()
-    app.router.add_post("/chatra/webhook/{secret}", make_webhook_handler(secret))
+    chatra_webhook.register(app, settings.chatra_webhook_secret.get_secret_value())
     return app
 
 

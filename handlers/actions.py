@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.bridge import Bridge
+from bot.core.notices import RETRY_ACTION
 from bot.core.views import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
@@ -15,7 +16,6 @@ from bot.core.views import (
     EDIT_BUTTON,
     EDIT_PUSHED_BUTTON,
     PUSH_BUTTON,
-    RETRY_ACTION,
     VISITOR_OF_MESSAGE,
     push_modal,
 )

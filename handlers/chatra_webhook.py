@@ -26,6 +26,11 @@ BRIDGE = web.AppKey("bridge", Bridge)
 BODY_TIMEOUT = 10.0  # seconds to send a body: a slow sender holds nothing longer
 
 
+def register(app: web.Application, secret: str) -> None:
+    """Chatra's webhook, at the URL that ends with the secret (the only thing Chatra signs with)."""
+    app.router.add_post("/chatra/webhook/{secret}", make_webhook_handler(secret))
+
+
 def make_webhook_handler(secret: str) -> Handler:
     """The webhook handler, bound to the secret that ends the webhook URL."""
     expected = secret.encode()

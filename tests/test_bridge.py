@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.core.blocks import SlackMessage
 from bot.core.bridge import Intake
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import ChatraWebhook, read_webhook
@@ -18,7 +19,6 @@ from bot.core.ports import Writer
 from bot.core.roster import Roster
 from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.views import SlackMessage
 from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 

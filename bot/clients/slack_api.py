@@ -18,10 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clients.failure_kinds import slack_is_down
 from bot.clients.metrics import Metrics
+from bot.core.blocks import SlackMessage
 from bot.core.delivery import Posted, is_person
 from bot.core.errors import SlackRefused
 from bot.core.health import Health
-from bot.core.views import SlackMessage
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "chatra_bridge_post"

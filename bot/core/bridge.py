@@ -17,10 +17,10 @@ from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhoo
 from bot.core.delivery import SlackDelivery
 from bot.core.escalation import Escalation
 from bot.core.health import Health
+from bot.core.notices import failed_events_notice, recovered_notice
 from bot.core.policy import Policy
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.views import failed_events_notice, recovered_notice
 from bot.core.worker import lane
 from storage import Inbox, InboxEvent, Store
 from storage.states import MessageState

@@ -11,16 +11,11 @@ from bot.core import post_keys
 from bot.core.card import CardState
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.delivery import SlackDelivery
+from bot.core.notices import internal_discussion, internal_discussion_link
 from bot.core.policy import Policy
 from bot.core.ports import SlackPort
 from bot.core.roster import Roster
-from bot.core.views import (
-    internal_discussion,
-    internal_discussion_link,
-    mirrored_messages,
-    thread_link,
-    visitor_card,
-)
+from bot.core.views import mirrored_messages, thread_link, visitor_card
 from storage import Store, Thread
 from storage.states import MessageState
 

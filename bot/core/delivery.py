@@ -9,7 +9,7 @@ import asyncio
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
-from bot.core.views import SlackMessage
+from bot.core.blocks import SlackMessage
 from storage import SlackPosts
 
 

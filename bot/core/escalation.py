@@ -5,20 +5,16 @@ import logging
 from collections.abc import Callable
 
 from bot.core import post_keys
+from bot.core.blocks import SlackMessage
 from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import SlackRefused
+from bot.core.notices import escalation_dm, escalation_notice, nudge_notice
 from bot.core.policy import Policy
 from bot.core.ports import SlackPort
 from bot.core.roster import Roster
-from bot.core.views import (
-    SlackMessage,
-    escalation_dm,
-    escalation_notice,
-    nudge_notice,
-    thread_link,
-)
+from bot.core.views import thread_link
 from storage import Store, Wait
 
 log = logging.getLogger(__name__)

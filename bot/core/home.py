@@ -3,9 +3,10 @@
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.blocks import mention
 from bot.core.open_chats import describe, open_chats
 from bot.core.roster import Roster
-from bot.core.views import home_view, mention
+from bot.core.views import home_view
 from storage import Store
 
 

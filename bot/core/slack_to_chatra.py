@@ -10,11 +10,7 @@ from collections.abc import Callable
 from bot.core import post_keys
 from bot.core.delivery import SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
-from bot.core.policy import Policy
-from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
-from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
-from bot.core.views import (
+from bot.core.notices import (
     delivery_warning,
     maybe_twice_notice,
     outage_notice,
@@ -22,6 +18,10 @@ from bot.core.views import (
     retrying_notice,
     writing_as_notice,
 )
+from bot.core.policy import Policy
+from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
+from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
 from bot.core.worker import lane
 from storage import Message, Store, Thread
 from storage.states import MessageState

@@ -3,11 +3,11 @@
 import re
 from collections.abc import Callable
 
+from bot.core.blocks import SlackMessage, mention
 from bot.core.policy import Policy
 from bot.core.roster import Roster
 from bot.core.schedule import plan_rotation
 from bot.core.text import plain_to_slack
-from bot.core.views import SlackMessage, mention
 from storage import Agents
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")

@@ -7,13 +7,13 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bot.core.blocks import SlackMessage
 from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient
 from bot.core.errors import MembraneError
 from bot.core.open_chats import describe, open_chats
 from bot.core.policy import Policy
 from bot.core.text import CHATRA_TEXT_LIMIT
 from bot.core.views import (
-    SlackMessage,
     client_details,
     edit_visitor_modal,
     modal,
