@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.membrane import FakeMembrane
-from sandbox.slack import FakeSlack, slack_signature
+from sandbox.slack import FakeSlack
+from sandbox.slack_wire import slack_signature
 
 BOT_TOKEN = "xoxb-bench-bot-token"
 SIGNING_SECRET = "bench-signing-secret"

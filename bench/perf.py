@@ -56,10 +56,9 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
-from bot.clients.membrane import HttpTransport, MembraneClient, TokenSource
-from bot.clients.membrane_cli import CliTransport
+from bench.slack_pace import measure_pacing
+from bench.transports import measure_transports
 from sandbox.membrane import API_VERSION, FakeMembrane
-from sandbox.membrane_cli import install
 from sandbox.server import wait_for
 from sandbox.slack import FakeSlack
 
@@ -93,15 +92,6 @@ class Scale:
     cpu_percent: float = 0.0
     sqlite_mb: float = 0.0
     inbox_depth: list[int] = field(default_factory=list)  # pending events, once a second
-
-
-@dataclass
-class Pacing:
-    threads: int
-    posts: int
-    seconds: float
-    theoretical_seconds: float
-    rate_limited: int
 
 
 class Seen:
@@ -295,69 +285,6 @@ def rss_mb(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def measure_pacing(workdir: Path, threads: int, per_thread: int) -> Pacing:
-    """A fresh app at its default pacing against a fake Slack that enforces Slack's limit."""
-    slack, membrane = await start_fakes()
-    burst, rate = 5, 1.0
-    slack.post_limit = (burst, rate)
-    app = App(app_env(slack, membrane, free_port(), workdir / "pacing"), workdir / "pacing.log")
-    posts = threads * (per_thread + 1)  # each thread: its card, then the messages
-    try:
-        async with aiohttp.ClientSession() as http:
-            await app.start(http)
-            began = time.perf_counter()
-            for n in range(threads):
-                messages = [
-                    {"id": f"p{n}-{i}", "type": "client", "message": f"p{n}-{i}", "createdAt": i}
-                    for i in range(per_thread)
-                ]
-                client = {"id": f"pacing-{n}", "name": f"Pacing {n}"}
-                body = {"eventName": "chatStarted", "client": client, "messages": messages}
-                await deliver(http, app.webhook_url, json.dumps(body).encode(), JSON)
-            await wait_for(lambda: len(slack.messages) >= posts, within=3 * posts + 60)
-            seconds = time.perf_counter() - began
-            await app.stop()
-    finally:
-        await slack.stop()
-        await membrane.stop()
-    theoretical = max(0.0, (posts - burst) / rate)
-    return Pacing(threads, posts, round(seconds, 1), theoretical, slack.rate_limited)
-
-
-async def measure_transports(workdir: Path, runs: int) -> dict[str, Any]:
-    """The cost of one action (get-client) over Membrane's HTTP API and through the `membrane`
-    command. The command here is the sandbox's Python stand-in; the real one starts Node."""
-    membrane = await FakeMembrane(CONNECTION).start()
-    membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
-    command = install(workdir)
-    os.environ["FAKE_MEMBRANE_URL"] = membrane.url
-    results = {}
-    try:
-        async with aiohttp.ClientSession() as session:
-            tokens = TokenSource(MEMBRANE_TOKEN)
-            transports = {
-                "http": HttpTransport(
-                    session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens
-                ),
-                "cli (stand-in)": CliTransport(str(command), connection_id=CONNECTION),
-            }
-            for name, transport in transports.items():
-                client = MembraneClient(transport)
-                times = []
-                for _ in range(runs):
-                    began = time.perf_counter()
-                    await client.get_client("c1")
-                    times.append((time.perf_counter() - began) * 1000)
-                results[name] = {
-                    "runs": runs,
-                    "p50_ms": round(statistics.median(times), 2),
-                    "mean_ms": round(statistics.fmean(times), 2),
-                }
-    finally:
-        await membrane.stop()
-    return results
 
 
 def machine() -> dict[str, Any]:

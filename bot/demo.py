@@ -18,7 +18,8 @@ from bot.app import create_app
 from bot.sandboxed import settings_for
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
-from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
+from sandbox.slack import FakeSlack
+from sandbox.slack_wire import TEAM_ID, slack_signature
 
 CHANNEL, CONNECTION = "C0SUPPORT1", "conn-chatra-demo"
 TOKEN, SIGNING, WEBHOOK = "xoxb-demo-bot-token", "demo-signing-secret", "demo-webhook-secret-0123"

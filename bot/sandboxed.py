@@ -16,7 +16,8 @@ from bot.app import BOT_KNOWN, CORE, create_app
 from bot.config import Settings, load_settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
-from sandbox.slack import TEAM_ID, FakeSlack, slack_signature
+from sandbox.slack import FakeSlack
+from sandbox.slack_wire import TEAM_ID, slack_signature
 
 MEMBRANE_TOKEN = (
     "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InNhbmRib3gifQ.c2FuZGJveA"  # JWT-shaped, as Membrane's

@@ -16,45 +16,21 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from sandbox.membrane_wire import (
+    API_VERSION,
+    INPUTS,
+    ActionFailure,
+    Fault,
+    fail,
+    required,
+    text_of,
+)
 from sandbox.server import FakeServer
-
-API_VERSION = "2025-10-21"
-
-
-# Each action's input as the Chatra connector declares it: (required, optional), see chatra.md.
-INPUTS = {
-    "send-agent-message": (
-        ("clientId", "text"),
-        ("agentId", "agentEmail", "agentName", "receivedFrom"),
-    ),
-    "get-message": (("messageId",), ()),
-    "edit-agent-message": (("messageId", "text"), ()),
-    "delete-agent-message": (("messageId",), ()),
-    "send-pushed-message": (("clientId", "text"), ("agentId", "groupId")),
-    "get-pushed-message": (("messageId",), ()),
-    "edit-pushed-message": (("messageId", "text"), ()),
-    "delete-pushed-message": (("messageId",), ()),
-    "get-client": (("clientId",), ()),
-    "update-client": (("clientId",), ("name", "email", "phone", "notes")),
-}
-
-
-@dataclass
-class Fault:
-    action: str | None  # None: any action
-    status: int = 503
-    type: str = "internal"
-    message: str = "fault injected"
-    hang: float = 0.0  # seconds to wait before answering (a timeout for the client)
-    reset: bool = False  # drop the connection without an answer
-    skip: int = 0  # let this many matching runs through first
-    times: int = 1  # how many runs it fails
 
 
 class FakeMembrane(FakeServer):
@@ -111,9 +87,9 @@ class FakeMembrane(FakeServer):
     def _refusal(self, request: web.Request, connection: str | None = None) -> web.Response | None:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token.count(".") != 2 or (self.tokens is not None and token not in self.tokens):
-            return _fail(401, "unauthorized", "Invalid or missing token")
+            return fail(401, "unauthorized", "Invalid or missing token")
         if (connection or request.match_info.get("cid")) != self.connection_id:
-            return _fail(404, "not_found", "Connection not found")
+            return fail(404, "not_found", "Connection not found")
         return None
 
     async def _connection(self, request: web.Request) -> web.Response:
@@ -134,14 +110,14 @@ class FakeMembrane(FakeServer):
         refused = self._refusal(request)
         key = request.match_info["key"]
         if refused is None and (key not in INPUTS or key in self.keyless):
-            refused = _fail(404, "not_found", f"Action {key} not found")
+            refused = fail(404, "not_found", f"Action {key} not found")
         return refused or self._definition(key)
 
     async def _action_by_id(self, request: web.Request) -> web.Response:
         refused = self._refusal(request, request.query.get("connectionId"))
         key = self._key_of(request.match_info["id"])
         if refused is None and key is None:
-            refused = _fail(404, "not_found", "Action not found")
+            refused = fail(404, "not_found", "Action not found")
         return refused or self._definition(str(key))
 
     def _key_of(self, selector: str) -> str | None:
@@ -176,14 +152,14 @@ class FakeMembrane(FakeServer):
     async def _run(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["key"]
         if key not in INPUTS or key in self.keyless:
-            return _fail(404, "not_found", f"Action {key} not found")
+            return fail(404, "not_found", f"Action {key} not found")
         return await self._answer(request, key, request.match_info["cid"], by_id=False)
 
     async def _run_by_id(self, request: web.Request) -> web.StreamResponse:
         key = self._key_of(request.match_info["id"])
         connection = request.query.get("connectionId", "")
         if key is None:
-            return _fail(404, "not_found", "Action not found")
+            return fail(404, "not_found", "Action not found")
         return await self._answer(request, key, connection, by_id=True)
 
     async def _answer(
@@ -193,11 +169,11 @@ class FakeMembrane(FakeServer):
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ")
         if not auth.startswith("Bearer ") or token.count(".") != 2:
-            return _fail(401, "unauthorized", "Invalid or missing token")
+            return fail(401, "unauthorized", "Invalid or missing token")
         if self.tokens is not None and token not in self.tokens:
-            return _fail(401, "unauthorized", "Token is not valid")
+            return fail(401, "unauthorized", "Token is not valid")
         if request.headers.get("membrane-api-version") != API_VERSION:
-            return _fail(400, "bad_request", "Unsupported membrane-api-version")
+            return fail(400, "bad_request", "Unsupported membrane-api-version")
         fault = next((f for f in self.faults if f.action in (None, key)), None)
         if fault is not None and fault.skip:
             fault.skip -= 1
@@ -211,23 +187,23 @@ class FakeMembrane(FakeServer):
                 assert request.transport is not None
                 request.transport.close()
                 return web.Response()
-            return _fail(fault.status, fault.type, fault.message)
+            return fail(fault.status, fault.type, fault.message)
         if connection != self.connection_id:
-            return _fail(404, "not_found", "Connection not found")
+            return fail(404, "not_found", "Connection not found")
         if self.disconnected:
-            return _fail(400, "connection", "Connection is disconnected: reconnect it")
+            return fail(400, "connection", "Connection is disconnected: reconnect it")
         action = getattr(self, "_" + key.replace("-", "_"))
         try:
             body = await request.json()
         except ValueError:
-            return _fail(400, "bad_request", "Body is not JSON")
+            return fail(400, "bad_request", "Body is not JSON")
         payload = body.get("input") if by_id and isinstance(body, dict) else body
         if not isinstance(payload, dict):
-            return _fail(400, "bad_request", "Input must be an object")
+            return fail(400, "bad_request", "Input must be an object")
         try:
             output = action(self._as_rest(key, payload))
         except ActionFailure as failure:
-            return _fail(failure.status, failure.type, failure.message)
+            return fail(failure.status, failure.type, failure.message)
         self.runs.append((key, payload))
         if self.on_run is not None:
             self.on_run(key, payload)
@@ -256,8 +232,8 @@ class FakeMembrane(FakeServer):
     # -- the actions, with Chatra's rules --
 
     def _send_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required(data, "clientId")
-        text = _text(data)
+        client_id = required(data, "clientId")
+        text = text_of(data)
         named = data.get("agentEmail") and data.get("agentName") and data.get("receivedFrom")
         if self.realistic and not data.get("agentId") and not named:
             raise ActionFailure(
@@ -308,7 +284,7 @@ class FakeMembrane(FakeServer):
 
     def _edit_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         message = self._message(data)
-        message["text"] = _text(data)
+        message["text"] = text_of(data)
         return message
 
     def _delete_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -333,7 +309,7 @@ class FakeMembrane(FakeServer):
         return self._client_view(client)
 
     def _client(self, data: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required(data, "clientId")
+        client_id = required(data, "clientId")
         if client_id not in self.clients:
             raise ActionFailure(404, "dependency_error", "Chatra: client not found")
         return self.clients[client_id]
@@ -348,11 +324,11 @@ class FakeMembrane(FakeServer):
         return view
 
     def _send_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required(data, "clientId")
+        client_id = required(data, "clientId")
         message = {
             "id": self._new_id("push"),
             "clientId": client_id,
-            "text": _text(data, 5000),
+            "text": text_of(data, 5000),
             "agentId": data.get("agentId"),
             "groupId": data.get("groupId"),
         }
@@ -364,7 +340,7 @@ class FakeMembrane(FakeServer):
 
     def _edit_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
         message = self._pushed(data)
-        message["text"] = _text(data, 5000)
+        message["text"] = text_of(data, 5000)
         return message
 
     def _delete_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -373,41 +349,16 @@ class FakeMembrane(FakeServer):
         return {"id": message["id"], "deleted": True}
 
     def _message(self, data: dict[str, Any]) -> dict[str, Any]:
-        message_id = _required(data, "messageId")
+        message_id = required(data, "messageId")
         if message_id not in self.messages:
             raise ActionFailure(404, "dependency_error", "Chatra: message not found")
         return self.messages[message_id]
 
     def _pushed(self, data: dict[str, Any]) -> dict[str, Any]:
-        message_id = _required(data, "messageId")
+        message_id = required(data, "messageId")
         if message_id not in self.pushed:
             raise ActionFailure(404, "dependency_error", "Chatra: pushed message not found")
         return self.pushed[message_id]
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}"
-
-
-class ActionFailure(Exception):
-    def __init__(self, status: int, type_: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.type, self.message = status, type_, message
-
-
-def _required(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise ActionFailure(400, "bad_request", f"Input validation failed: {name} is required")
-    return value
-
-
-def _text(data: dict[str, Any], limit: int | None = None) -> str:
-    """Chatra documents 1-5000 characters for pushed messages; no limit for agent messages."""
-    text = _required(data, "text")
-    if limit is not None and len(text) > limit:
-        raise ActionFailure(400, "bad_request", f"Input validation failed: text over {limit} chars")
-    return text
-
-
-def _fail(status: int, type_: str, message: str) -> web.Response:
-    return web.json_response({"type": type_, "message": message}, status=status)

@@ -5,68 +5,31 @@ HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds
 """
 
 import asyncio
-import hashlib
-import hmac
 import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from sandbox.server import FakeServer
-
-# What an app installed from manifest.yml is granted (a test keeps the three lists the same).
-SCOPES = (
-    "chat:write",
-    "chat:write.customize",
-    "channels:history",
-    "groups:history",
-    "commands",
-    "users:read",
-    "users:read.email",
-    "reactions:write",
-    "files:read",
-    "usergroups:read",
+from sandbox.slack_wire import (
+    BOT_ID,
+    BOT_USER_ID,
+    SCOPES,
+    TEAM_ID,
+    Fault,
+    Posted,
+    arguments,
+    blocks_of,
+    error,
+    image_reachable,
+    json_arg,
+    ok,
+    page,
 )
-BOT_USER_ID = "UBOT000001"
-BOT_ID = "BBOT000001"
-TEAM_ID = "T0000TEAM"
-
-
-@dataclass
-class Posted:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]] | None
-    thread_ts: str | None
-    args: dict[str, Any]
-    metadata: dict[str, Any] | None = None
-    user: str | None = None  # a person's message (None: the bot's)
-    reactions: set[str] = field(default_factory=set)  # names the bot reacted with
-
-    @property
-    def author(self) -> str | None:
-        """The name the message is shown under, when the app set one (chat:write.customize)."""
-        return self.args.get("username")
-
-    history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
-
-
-@dataclass
-class Fault:
-    method: str
-    status: int = 200
-    error: str | None = None
-    retry_after: int | None = None
-    after_effect: bool = False  # do the work, then answer with the error: a lost answer
-    reset: bool = False  # drop the connection instead of answering
-    hang: float = 0.0  # seconds before answering: a stalled Slack
-    times: int = 1  # how many calls it fails
 
 
 class FakeSlack(FakeServer):
@@ -150,7 +113,7 @@ class FakeSlack(FakeServer):
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args = await _arguments(request)
+        args = await arguments(request)
         self.calls.append((method, args))
         fault = next((f for f in self.faults if f.method in (method, "*")), None)
         if fault is not None:
@@ -170,19 +133,17 @@ class FakeSlack(FakeServer):
             return web.json_response(body, status=fault.status, headers=headers)
         expected = self.app_token if method == "apps.connections.open" else self.token
         if request.headers.get("Authorization") != f"Bearer {expected}":
-            return _error(
-                "not_authed" if "Authorization" not in request.headers else "invalid_auth"
-            )
+            return error("not_authed" if "Authorization" not in request.headers else "invalid_auth")
         return await self._call(method, args)
 
     async def _call(self, method: str, args: dict[str, Any]) -> web.Response:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
-            return _error("unknown_method")
+            return error("unknown_method")
         return await handler(args)
 
     async def _auth_test(self, args: dict[str, Any]) -> web.Response:
-        response = _ok(
+        response = ok(
             url="https://fake.slack.com/",
             team="Fake",
             user="chatra-bridge",
@@ -194,7 +155,7 @@ class FakeSlack(FakeServer):
         return response
 
     async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
-        return _ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
+        return ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
 
     # -- Socket Mode: envelopes over a websocket, each acked by its envelope_id --
 
@@ -232,7 +193,7 @@ class FakeSlack(FakeServer):
 
     async def _files_info(self, args: dict[str, Any]) -> web.Response:
         found = self.file_info.get(args.get("file", ""))
-        return _ok(file=found) if found else _error("file_not_found")
+        return ok(file=found) if found else error("file_not_found")
 
     async def _file_download(self, request: web.Request) -> web.Response:
         """Private files need the bot token; without it Slack answers with its login page."""
@@ -265,22 +226,22 @@ class FakeSlack(FakeServer):
         if self._is_user(channel):  # the app's DM with that person, answered with its D… id
             channel = self.dm_of(channel)
         if channel not in self.channels and channel not in self.dms.values():
-            return _error("channel_not_found")
+            return error("channel_not_found")
         if not self._take_token(channel):
             self.rate_limited += 1
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
-        text, blocks = args.get("text"), _blocks(args.get("blocks"))
+        text, blocks = args.get("text"), blocks_of(args.get("blocks"))
         if not text and not blocks:
-            return _error("no_text")
+            return error("no_text")
         if text and len(text) > 40_000:
-            return _error("msg_too_long")
-        if any(not _image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
-            return _error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
+            return error("msg_too_long")
+        if any(not image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
+            return error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
         thread_ts = args.get("thread_ts") or None
         if thread_ts and (channel, thread_ts) not in self._by_ts:
-            return _error("thread_not_found")
+            return error("thread_not_found")
         metadata = args.get("metadata")
         metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
         posted = Posted(channel, self._next_ts(), text or "", blocks, thread_ts, args, metadata)
@@ -297,116 +258,98 @@ class FakeSlack(FakeServer):
         }
         if thread_ts:
             message["thread_ts"] = thread_ts
-        return _ok(channel=channel, ts=posted.ts, message=message)
+        return ok(channel=channel, ts=posted.ts, message=message)
 
     async def _chat_update(self, args: dict[str, Any]) -> web.Response:
         posted = self._find(args.get("channel", ""), args.get("ts", ""))
         if posted is None:
-            return _error("message_not_found")
+            return error("message_not_found")
         posted.history.append(posted.text)
         posted.text = args.get("text") or posted.text
-        posted.blocks = _blocks(args.get("blocks")) or posted.blocks
-        return _ok(channel=posted.channel, ts=posted.ts, text=posted.text)
+        posted.blocks = blocks_of(args.get("blocks")) or posted.blocks
+        return ok(channel=posted.channel, ts=posted.ts, text=posted.text)
 
     async def _chat_delete(self, args: dict[str, Any]) -> web.Response:
         posted = self._find(args.get("channel", ""), args.get("ts", ""))
         if posted is None:
-            return _error("message_not_found")
+            return error("message_not_found")
         self.messages.remove(posted)
         del self._by_ts[(posted.channel, posted.ts)]
-        return _ok(channel=posted.channel, ts=posted.ts)
+        return ok(channel=posted.channel, ts=posted.ts)
 
     async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
         """Top-level messages, newest first, paged by cursor. A DM is read only by its D… id
         and with `im:history`; a user id is refused, as Slack does."""
         channel = args.get("channel", "")
         if channel in self.other_channels:
-            return _error("not_in_channel")
+            return error("not_in_channel")
         if channel in self.dms.values() and "im:history" not in self.scopes:
-            return _error("missing_scope")
+            return error("missing_scope")
         if channel not in self.channels and channel not in self.dms.values():
-            return _error("channel_not_found")
+            return error("channel_not_found")
         found = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
-        return self._page(found, args)
+        return page(found, args)
 
     async def _conversations_replies(self, args: dict[str, Any]) -> web.Response:
         """A thread: the parent, then its replies oldest first, paged by cursor."""
         channel, ts = args.get("channel", ""), args.get("ts", "")
         parent = self._find(channel, ts)
         if parent is None:
-            return _error("thread_not_found")
-        return self._page([parent, *self.replies(channel, ts)], args)
-
-    def _page(self, found: list[Posted], args: dict[str, Any]) -> web.Response:
-        oldest = float(args.get("oldest") or 0)
-        found = [m for m in found if float(m.ts) >= oldest]
-        start, limit = int(args.get("cursor") or 0), min(int(args.get("limit") or 100), 1000)
-        page = found[start : start + limit]
-        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
-        messages = []
-        for m in page:
-            message = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}
-            if m.thread_ts:
-                message["thread_ts"] = m.thread_ts
-            if with_metadata and m.metadata:
-                message["metadata"] = m.metadata
-            messages.append(message)
-        more = start + limit < len(found)
-        cursor = str(start + limit) if more else ""
-        return _ok(messages=messages, has_more=more, response_metadata={"next_cursor": cursor})
+            return error("thread_not_found")
+        return page([parent, *self.replies(channel, ts)], args)
 
     async def _reactions_add(self, args: dict[str, Any]) -> web.Response:
         posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
         if posted is None:
-            return _error("message_not_found")
+            return error("message_not_found")
         if args.get("name") in posted.reactions:
-            return _error("already_reacted")
+            return error("already_reacted")
         posted.reactions.add(args.get("name", ""))
-        return _ok()
+        return ok()
 
     async def _reactions_remove(self, args: dict[str, Any]) -> web.Response:
         posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
         if posted is None:
-            return _error("message_not_found")
+            return error("message_not_found")
         if args.get("name") not in posted.reactions:
-            return _error("no_reaction")
+            return error("no_reaction")
         posted.reactions.discard(args.get("name", ""))
-        return _ok()
+        return ok()
 
     async def _views_open(self, args: dict[str, Any]) -> web.Response:
         if not args.get("trigger_id"):
-            return _error("invalid_trigger_id")
-        view = {**_json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
+            return error("invalid_trigger_id")
+        view = {**json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
         self.views[view["id"]] = view
-        return _ok(view=view)
+        return ok(view=view)
 
     async def _views_update(self, args: dict[str, Any]) -> web.Response:
         if args.get("view_id") not in self.views:
-            return _error("not_found")
-        self.views[args["view_id"]] = {**_json_arg(args["view"]), "id": args["view_id"]}
-        return _ok(view=self.views[args["view_id"]])
+            return error("not_found")
+        self.views[args["view_id"]] = {**json_arg(args["view"]), "id": args["view_id"]}
+        return ok(view=self.views[args["view_id"]])
 
     async def _views_publish(self, args: dict[str, Any]) -> web.Response:
         if not args.get("user_id"):
-            return _error("invalid_arguments")
-        self.home[args["user_id"]] = _json_arg(args["view"])
-        return _ok(view=self.home[args["user_id"]])
+            return error("invalid_arguments")
+        self.home[args["user_id"]] = json_arg(args["view"])
+        return ok(view=self.home[args["user_id"]])
 
     async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
         if args.get("channel") not in self.channels:
-            return _error("channel_not_found")
+            return error("channel_not_found")
         self.ephemeral.append((args.get("user", ""), args.get("text", "")))
-        return _ok(message_ts=self._next_ts())
+        return ok(message_ts=self._next_ts())
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
-        return _ok(user=user) if user else _error("user_not_found")
+        return ok(user=user) if user else error("user_not_found")
 
     async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
         group = args.get("usergroup", "")
         if group not in self.groups:
-            return _error("no_such_subteam")
-        return _ok(users=self.groups[group])
+            return error("no_such_subteam")
+        return ok(users=self.groups[group])
 
     def _is_user(self, channel: str) -> bool:
         """Posting to a user id writes in the app's direct message with them."""
@@ -439,40 +382,3 @@ class FakeSlack(FakeServer):
     def _next_ts(self) -> str:
         self._last_ts = max(time.time(), self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
-
-
-async def _arguments(request: web.Request) -> dict[str, Any]:
-    """Slack accepts query, form and JSON arguments alike; slack_sdk uses all three."""
-    args: dict[str, Any] = dict(request.query)
-    if request.can_read_body:
-        if request.content_type == "application/json":
-            args.update(await request.json())
-        else:
-            args.update(await request.post())
-    return args
-
-
-def _image_reachable(block: dict[str, Any]) -> bool:
-    url = str(block.get("image_url", ""))
-    return url.startswith("https://") and "unreachable" not in url
-
-
-def _json_arg(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _blocks(value: Any) -> list[dict[str, Any]] | None:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _ok(**fields: Any) -> web.Response:
-    return web.json_response({"ok": True, **fields})
-
-
-def _error(error: str) -> web.Response:
-    return web.json_response({"ok": False, "error": error})
-
-
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

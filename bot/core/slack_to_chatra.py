@@ -9,20 +9,21 @@ from collections.abc import Callable
 
 from bot.core import post_keys
 from bot.core.delivery import SlackDelivery
-from bot.core.errors import FileNotShared, MembraneError
+from bot.core.errors import MembraneError
 from bot.core.notices import (
     delivery_warning,
     maybe_twice_notice,
     outage_notice,
     outage_over_notice,
     retrying_notice,
-    writing_as_notice,
 )
 from bot.core.policy import Policy
 from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
+from bot.core.reply_text import plain_text, with_file_links
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack, slack_to_plain, split_text, user_ids_in
+from bot.core.text import CHATRA_TEXT_LIMIT, split_text
 from bot.core.worker import lane
+from bot.core.writers import Writers
 from storage import Message, Store, Thread
 from storage.states import MessageState
 
@@ -53,6 +54,7 @@ class SlackToChatra:
         self._agents, self._waits = store.agents, store.waits
         self._enqueue = enqueue
         self._policy = policy
+        self._writers = Writers(slack, store.agents, delivery, policy)
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
     async def reply_written(self, reply: SlackReply) -> None:
@@ -73,9 +75,14 @@ class SlackToChatra:
             return
         written = reply.text
         if reply.files:  # the links are kept with the reply: a retry sends them too
-            written = await self._with_file_links(thread, reply)
+            written, failed = await with_file_links(self._files, reply)
             self._messages.update(record.id, text=written)
-        text = await self._plain_text(written)
+            if failed:
+                reason = " ".join(sorted(set(failed.values())))
+                reason += " Share a public link in your reply instead."
+                key = post_keys.files_warning(reply.ts)
+                await self._warn(thread, key, "Files", ", ".join(failed), reason)
+        text = await plain_text(self._slack, written)
         if not text.strip():
             self._messages.update(record.id, state=MessageState.SKIPPED)
             return
@@ -100,7 +107,7 @@ class SlackToChatra:
         )
         try:
             try:
-                writer, as_whom = await self._writing_as(reply.user)
+                writer, as_whom = await self._writers.of(reply.user)
             except MembraneError as nobody:
                 await self._not_sent(thread, reply, text, nobody, was_held)
                 return
@@ -118,7 +125,7 @@ class SlackToChatra:
         self._waits.answered(thread.id)  # the visitor has an answer
         await self._slack.show_state(channel, ts, "delivered", "pending")
         if as_whom:  # after the send: a post may wait for the channel's pace
-            await self._say_writing_as(thread, reply.user, as_whom)
+            await self._writers.tell(thread, reply.user, as_whom)
         if self._messages.held():
             await self._resume()
 
@@ -285,7 +292,7 @@ class SlackToChatra:
             or record.state in (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
         ):
             return
-        text = await self._plain_text(edit.text)
+        text = await plain_text(self._slack, edit.text)
         if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
             self._messages.update(record.id, text=edit.text, sent_text=text)
             return
@@ -317,7 +324,7 @@ class SlackToChatra:
             piece = self._messages.claim_slack_reply(
                 f"{edit.ts}#{n}", thread.client_id, text, edit.user
             )
-            writer, _ = await self._writing_as(edit.user)
+            writer, _ = await self._writers.of(edit.user)
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
             self._messages.update(
                 piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
@@ -352,59 +359,6 @@ class SlackToChatra:
                 raise  # not "already gone" (a try that ended in doubt deleted it)
         self._messages.update(piece.id, state=MessageState.DELETED)
 
-    async def _writing_as(self, user: str) -> tuple[Writer, str | None]:
-        """Who the visitor sees writing, as Chatra requires it named: the Chatra agent linked to
-        the Slack user, else the agent with the same email, else the default agent, else the
-        person's own Slack name and email; and, for the last two, the name the thread is to be
-        told. A MembraneError when none is known: Chatra would refuse a message from nobody."""
-        agent_id = self._agents.linked(user) if user else None
-        email = await self._slack.user_email(user) if user and agent_id is None else None
-        if agent_id is None and email:
-            agent_id = self._agents.by_email(email)
-        if agent_id is not None:
-            return Writer(agent_id=agent_id), None
-        who = await self._slack.user_name(user) if user else None
-        if self._policy.default_agent:
-            writer = Writer(agent_id=self._policy.default_agent)
-            as_whom = self._agents.name(self._policy.default_agent) or "the default Chatra agent"
-        elif email and who:
-            writer, as_whom = Writer(email=email, name=who), who
-        else:
-            raise MembraneError(
-                "no_agent",
-                f"Chatra needs to know who writes, and {who or 'this person'} has no Chatra agent"
-                " and no email in Slack: link one with `/chatra agent <agent id or email>` (or"
-                " set CHATRA_DEFAULT_AGENT_ID), then try again.",
-                transient=False,
-            )
-        return writer, as_whom
-
-    async def _say_writing_as(self, thread: Thread, user: str, as_whom: str) -> None:
-        """Once per person and thread: whom the visitor sees their replies from."""
-        who = await self._slack.user_name(user) if user else None
-        notice = writing_as_notice(who or "Someone", as_whom)
-        await self._delivery.post(
-            post_keys.writing_as(thread.thread_ts, user), thread.channel, notice, thread.thread_ts
-        )
-
-    async def _with_file_links(self, thread: Thread, reply: SlackReply) -> str:
-        """The reply with a link to each shared file; the thread is told of any that cannot
-        reach the visitor, and why."""
-        lines, failed = [reply.text] if reply.text.strip() else [], []
-        for file in reply.files:
-            try:
-                published = await self._files.publish(file)
-            except FileNotShared as why:
-                failed.append((file.name, str(why)))
-                continue
-            lines.append(f":paperclip: <{published.url}|{plain_to_slack(published.name)}>")
-        if failed:
-            names = ", ".join(name for name, _ in failed)
-            reasons = " ".join(sorted({why for _, why in failed}))
-            reason = f"{reasons} Share a public link in your reply instead."
-            await self._warn(thread, post_keys.files_warning(reply.ts), "Files", names, reason)
-        return "\n".join(lines)
-
     def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
         """A thread the app opened for the team alone (Discuss internally on a card)."""
         return post_keys.is_internal(self._slack_posts.key_at(channel, thread_ts))
@@ -412,14 +366,6 @@ class SlackToChatra:
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""
         return mrkdwn.lstrip().lower().startswith(self._note_prefixes)
-
-    async def _plain_text(self, mrkdwn: str) -> str:
-        names = {}
-        for user_id in user_ids_in(mrkdwn):
-            name = await self._slack.user_name(user_id)
-            if name:
-                names[user_id] = name
-        return slack_to_plain(mrkdwn, names)
 
     async def _warn(
         self,

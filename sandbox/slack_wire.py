@@ -1,0 +1,116 @@
+"""The fake Slack's wire: what it records of each message, the faults a test can inject, and how
+Slack reads arguments and answers (HTTP 200 with `ok`, signatures)."""
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+# What an app installed from manifest.yml is granted (a test keeps the three lists the same).
+SCOPES = (
+    "chat:write",
+    "chat:write.customize",
+    "channels:history",
+    "groups:history",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "reactions:write",
+    "files:read",
+    "usergroups:read",
+)
+BOT_USER_ID = "UBOT000001"
+BOT_ID = "BBOT000001"
+TEAM_ID = "T0000TEAM"
+
+
+@dataclass
+class Posted:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    args: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+    user: str | None = None  # a person's message (None: the bot's)
+    reactions: set[str] = field(default_factory=set)  # names the bot reacted with
+
+    @property
+    def author(self) -> str | None:
+        """The name the message is shown under, when the app set one (chat:write.customize)."""
+        return self.args.get("username")
+
+    history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    after_effect: bool = False  # do the work, then answer with the error: a lost answer
+    reset: bool = False  # drop the connection instead of answering
+    hang: float = 0.0  # seconds before answering: a stalled Slack
+    times: int = 1  # how many calls it fails
+
+
+async def arguments(request: web.Request) -> dict[str, Any]:
+    """Slack accepts query, form and JSON arguments alike; slack_sdk uses all three."""
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(await request.post())
+    return args
+
+
+def image_reachable(block: dict[str, Any]) -> bool:
+    url = str(block.get("image_url", ""))
+    return url.startswith("https://") and "unreachable" not in url
+
+
+def json_arg(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def blocks_of(value: Any) -> list[dict[str, Any]] | None:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+def error(error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error})
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def page(found: list[Posted], args: dict[str, Any]) -> web.Response:
+    """Messages as conversations.history and .replies answer them, paged by cursor."""
+    oldest = float(args.get("oldest") or 0)
+    found = [m for m in found if float(m.ts) >= oldest]
+    start, limit = int(args.get("cursor") or 0), min(int(args.get("limit") or 100), 1000)
+    page = found[start : start + limit]
+    with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+    messages = []
+    for m in page:
+        message = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": BOT_ID}
+        if m.thread_ts:
+            message["thread_ts"] = m.thread_ts
+        if with_metadata and m.metadata:
+            message["metadata"] = m.metadata
+        messages.append(message)
+    more = start + limit < len(found)
+    cursor = str(start + limit) if more else ""
+    return ok(messages=messages, has_more=more, response_metadata={"next_cursor": cursor})
