@@ -29,12 +29,18 @@ async def measure_transports(workdir: Path, runs: int) -> dict[str, Any]:
             tokens = TokenSource(MEMBRANE_TOKEN)
             transports = {
                 "http": HttpTransport(
-                    session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens
+                    session,
+                    base_url=membrane.url,
+                    connection_id=CONNECTION,
+                    tokens=tokens,
+                    timeout=15,
                 ),
-                "cli (stand-in)": CliTransport(str(command), connection_id=CONNECTION),
+                "cli (stand-in)": CliTransport(
+                    str(command), connection_id=CONNECTION, timeout=30, processes=4
+                ),
             }
             for name, transport in transports.items():
-                client = MembraneClient(transport)
+                client = MembraneClient(transport, attempts=1, base_delay=0, received_from="bench")
                 times = []
                 for _ in range(runs):
                     began = time.perf_counter()

@@ -61,7 +61,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
         if isinstance(transport, HttpTransport):
             findings += await _membrane(transport, settings)
         else:
-            findings += await _membrane_by_cli(transport)
+            findings += await _membrane_by_cli(transport, settings)
     findings.append(_database(settings.database_path))
     findings.append(_webhook(settings))
     return findings
@@ -214,9 +214,10 @@ def _agent_identity(settings: Settings, send: ActionShape) -> Finding:
     )
 
 
-async def _membrane_by_cli(transport: Transport) -> list[Finding]:
+async def _membrane_by_cli(transport: Transport, settings: Settings) -> list[Finding]:
     """The CLI keeps its own login: ask Chatra for a visitor that does not exist."""
-    client = MembraneClient(transport, attempts=1)
+    mark = settings.chatra_received_from
+    client = MembraneClient(transport, attempts=1, base_delay=0, received_from=mark)
     try:
         await client.get_client("chatra-bridge-check")
     except MembraneError as error:

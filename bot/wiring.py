@@ -75,7 +75,9 @@ def build(
 ) -> Core:
     policy, health = policy_of(settings), Health()
     token = settings.slack_bot_token.get_secret_value()
-    web_client = make_web_client(token, settings.slack_api_url, session, health)
+    web_client = make_web_client(
+        token, settings.slack_api_url, session, health, settings.slack_timeout
+    )
     slack = SlackOut(
         web_client,
         burst=settings.slack_post_burst,

@@ -49,6 +49,7 @@ async def client(request, membrane, tmp_path, monkeypatch):
         monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
         yield MembraneClient(
             CliTransport(str(command), connection_id=CONNECTION, timeout=10, processes=2),
+            received_from="chatra-bridge",
             attempts=2,
             base_delay=0,
         )
@@ -58,7 +59,7 @@ async def client(request, membrane, tmp_path, monkeypatch):
         transport = HttpTransport(
             session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens, timeout=1
         )
-        yield MembraneClient(transport, attempts=2, base_delay=0)
+        yield MembraneClient(transport, attempts=2, base_delay=0, received_from="chatra-bridge")
 
 
 async def test_every_seed_action_runs_with_chatras_input_names(client, membrane):
@@ -120,8 +121,9 @@ async def test_the_cli_transport_runs_at_most_its_pool_of_processes_at_once(
     monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
     membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
     membrane.latency = 0.3
-    transport = CliTransport(str(install(tmp_path)), connection_id=CONNECTION, processes=2)
-    client = MembraneClient(transport, attempts=1)
+    command = str(install(tmp_path))
+    transport = CliTransport(command, connection_id=CONNECTION, timeout=10, processes=2)
+    client = MembraneClient(transport, attempts=1, base_delay=0, received_from="chatra-bridge")
     found = await asyncio.gather(*(client.get_client("c1") for _ in range(6)))
     assert [visitor["basicInfo"]["name"] for visitor in found] == ["Jane"] * 6
     assert membrane.most_in_flight == 2
@@ -138,7 +140,7 @@ def http_client(
         timeout=1,
         action_ids=action_ids,
     )
-    return MembraneClient(transport, attempts=1, received_from="our-bridge")
+    return MembraneClient(transport, attempts=1, base_delay=0, received_from="our-bridge")
 
 
 async def test_inputs_go_under_the_names_each_actions_schema_gives(membrane):
@@ -188,6 +190,9 @@ async def test_an_action_without_a_key_runs_by_its_id_over_http_and_the_cli(
             await http_client(session, membrane).get_client("c1")  # by key: not found
     monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
     command = install(tmp_path)
-    by_cli = MembraneClient(CliTransport(str(command), connection_id=CONNECTION, action_ids=ids))
+    cli = CliTransport(
+        str(command), connection_id=CONNECTION, timeout=10, processes=1, action_ids=ids
+    )
+    by_cli = MembraneClient(cli, attempts=1, base_delay=0, received_from="chatra-bridge")
     assert (await by_cli.get_client("c1"))["basicInfo"]["name"] == "Jane"
     assert [key for key, _ in membrane.runs] == ["get-client", "get-client"]

@@ -166,7 +166,9 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
     async def handle(event: InboxEvent) -> None:
         seen.append(event.payload)
 
-    worker = Worker(inbox, handle, asyncio.Event(), poll_interval=0.01, base_delay=0.01)
+    worker = Worker(
+        inbox, handle, asyncio.Event(), rescan_interval=1, poll_interval=0.01, base_delay=0.01
+    )
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: inbox.count("done") == 3, within=5)
@@ -192,7 +194,13 @@ async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at
         return isinstance(error, ConnectionError)
 
     worker = Worker(
-        inbox, handle, asyncio.Event(), judge=judge, poll_interval=0.01, base_delay=0.001
+        inbox,
+        handle,
+        asyncio.Event(),
+        rescan_interval=1,
+        judge=judge,
+        poll_interval=0.01,
+        base_delay=0.001,
     )
     task = asyncio.create_task(worker.run())
     try:

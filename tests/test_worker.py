@@ -9,7 +9,9 @@ from tests.helpers import wait_for
 
 async def run_worker(inbox: Inbox, handle, **options) -> None:
     arrived = asyncio.Event()
-    worker = Worker(inbox, handle, arrived, poll_interval=0.01, base_delay=0.01, **options)
+    worker = Worker(
+        inbox, handle, arrived, rescan_interval=1, poll_interval=0.01, base_delay=0.01, **options
+    )
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: inbox.count("pending") == 0)

@@ -74,10 +74,10 @@ class MembraneClient:
         self,
         transport: Transport,
         *,
-        attempts: int = 4,
-        base_delay: float = 0.5,
+        attempts: int,
+        base_delay: float,
+        received_from: str,
         metrics: Metrics | None = None,
-        received_from: str = "chatra-bridge",
         health: Health | None = None,
     ) -> None:
         self._health = health or Health()
@@ -230,7 +230,7 @@ class HttpTransport:
         base_url: str,
         connection_id: str,
         tokens: TokenSource,
-        timeout: float = 15.0,
+        timeout: float,
         action_ids: dict[str, str] | None = None,
     ) -> None:
         self._action_ids = action_ids or {}

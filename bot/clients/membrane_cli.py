@@ -23,8 +23,8 @@ class CliTransport:
         command: str,
         *,
         connection_id: str,
-        timeout: float = 30.0,
-        processes: int = 4,
+        timeout: float,
+        processes: int,
         action_ids: dict[str, str] | None = None,
     ) -> None:
         self._action_ids = action_ids or {}

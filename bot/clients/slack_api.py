@@ -79,9 +79,9 @@ class WatchedWebClient(AsyncWebClient):
 def make_web_client(
     token: str,
     base_url: str,
-    session: aiohttp.ClientSession | None = None,
-    health: Health | None = None,
-    timeout: float = 30.0,
+    session: aiohttp.ClientSession | None,
+    health: Health,
+    timeout: float,
 ) -> AsyncWebClient:
     """Obeys `Retry-After` on 429 (Slack did nothing, safe to repeat); retries 5xx and dropped
     connections only for calls that are safe to repeat. `timeout` applies only without a
@@ -95,7 +95,7 @@ def make_web_client(
         retry_handlers=handlers,
         timeout=int(max(timeout, 1)),
     )
-    client.health = health or Health()
+    client.health = health
     return client
 
 
@@ -104,8 +104,8 @@ class SlackOut:
         self,
         client: AsyncWebClient,
         *,
-        burst: int = 4,
-        per_second: float = 1.0,
+        burst: int,
+        per_second: float,
         metrics: Metrics | None = None,
     ) -> None:
         """Posts are paced per channel, a little under Slack's limit (about 1 per second with

@@ -40,6 +40,7 @@ class Worker:
         handle: Callable[[InboxEvent], Awaitable[None]],
         arrived: asyncio.Event,
         *,
+        rescan_interval: float,
         judge: Judge = lambda error: None,
         max_attempts: int = 6,
         base_delay: float = 1.0,
@@ -47,7 +48,6 @@ class Worker:
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
         waiting: Callable[[int], None] = lambda event_id: None,
-        rescan_interval: float = 30.0,
     ) -> None:
         self._inbox = inbox
         self._handle = handle
