@@ -20,6 +20,7 @@ from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
 from bot.core.bridge import Bridge, Intake
 from bot.core.chat_to_slack import ChatToSlack
+from bot.core.context import Context
 from bot.core.delivery import SlackDelivery
 from bot.core.escalation import Escalation
 from bot.core.health import Health
@@ -95,17 +96,15 @@ def build(
         file_info=slack.file_info,
     )
     roster = Roster(store.on_call, clock)
-    delivery = SlackDelivery(slack, store.posts)
+    context = Context(slack, SlackDelivery(slack, store.posts), store, roster, clock, policy)
     intake = Intake(store.inbox, health, asyncio.Event())
     bridge = Bridge(
-        store,
+        context,
         intake,
-        delivery,
-        ChatToSlack(slack, delivery, store, roster, clock, policy),
-        SlackToChatra(slack, membrane, delivery, store, files, intake, policy),
-        Escalation(slack, delivery, store, roster, clock, policy),
+        ChatToSlack(context),
+        SlackToChatra(context, membrane, files, intake),
+        Escalation(context),
         health,
-        policy,
     )
     worker = Worker(
         store.inbox,
@@ -119,9 +118,9 @@ def build(
     return Core(
         store=store,
         bridge=bridge,
-        visitors=VisitorTools(membrane, store, clock, policy),
-        team=Team(roster, store.agents, clock, policy),
-        home=Home(store, roster, clock),
+        visitors=VisitorTools(context, membrane),
+        team=Team(context),
+        home=Home(context),
         worker=worker,
         health=health,
         membrane=membrane,

@@ -11,6 +11,7 @@ from bot.core.blocks import SlackMessage
 from bot.core.bridge import Intake
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import ChatraWebhook, read_webhook
+from bot.core.context import Context
 from bot.core.delivery import Posted, SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.health import Health
@@ -104,10 +105,11 @@ def parts():
     store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     delivery, roster = SlackDelivery(slack, store.posts), Roster(store.on_call, time.time)
+    context = Context(slack, delivery, store, roster, time.time, POLICY)
     intake = Intake(store.inbox, Health(), asyncio.Event())
     directions = SimpleNamespace(
-        chat=ChatToSlack(slack, delivery, store, roster, time.time, POLICY),
-        replies=SlackToChatra(slack, chatra, delivery, store, NoFiles(), intake, POLICY),
+        chat=ChatToSlack(context),
+        replies=SlackToChatra(context, chatra, NoFiles(), intake),
     )
     return directions, slack, chatra
 

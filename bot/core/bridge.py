@@ -14,15 +14,14 @@ from typing import Any
 from bot.core import post_keys
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhook
-from bot.core.delivery import SlackDelivery
+from bot.core.context import Context
 from bot.core.escalation import Escalation
 from bot.core.health import Health
 from bot.core.notices import failed_events_notice, recovered_notice
-from bot.core.policy import Policy
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.worker import lane
-from storage import Inbox, InboxEvent, Store
+from storage import Inbox, InboxEvent
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
@@ -48,21 +47,20 @@ class Bridge:
 
     def __init__(
         self,
-        store: Store,
+        context: Context,
         intake: Intake,
-        delivery: SlackDelivery,
         chat: ChatToSlack,
         replies: SlackToChatra,
         escalation: Escalation,
         health: Health,
-        policy: Policy,
     ) -> None:
+        store = context.store
         self._inbox, self._threads, self._messages = store.inbox, store.threads, store.messages
         self._slack_posts = store.posts
-        self._intake, self._delivery = intake, delivery
+        self._intake, self._delivery = intake, context.delivery
         self._chat, self._replies, self._escalation = chat, replies, escalation
         self.health = health
-        self._channel = policy.channel
+        self._channel = context.policy.channel
 
     @property
     def channel(self) -> str:

@@ -5,37 +5,26 @@ Safe to run twice for the same event: a Chatra message id is posted once, ever.
 
 import logging
 import time
-from collections.abc import Callable
 
 from bot.core import post_keys
 from bot.core.card import CardState
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
-from bot.core.delivery import SlackDelivery
+from bot.core.context import Context
 from bot.core.notices import internal_discussion, internal_discussion_link
-from bot.core.policy import Policy
-from bot.core.ports import SlackPort
-from bot.core.roster import Roster
 from bot.core.views import mirrored_messages, thread_link, visitor_card
-from storage import Store, Thread
+from storage import Thread
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
 
 
 class ChatToSlack:
-    def __init__(
-        self,
-        slack: SlackPort,
-        delivery: SlackDelivery,
-        store: Store,
-        on_call: Roster,
-        clock: Callable[[], float],
-        policy: Policy,
-    ) -> None:
-        self._slack, self._delivery, self._on_call, self._clock = slack, delivery, on_call, clock
+    def __init__(self, context: Context) -> None:
+        self._slack, self._delivery = context.slack, context.delivery
+        self._on_call, self._clock, self._policy = context.on_call, context.clock, context.policy
+        store = context.store
         self._threads, self._messages = store.threads, store.messages
         self._agents, self._waits = store.agents, store.waits
-        self._policy = policy
 
     async def chat_event(self, webhook: ChatraWebhook) -> None:
         closing = webhook.eventName == "chatTranscript"

@@ -2,36 +2,26 @@
 messaged and the thread is broadcast to the channel. Once per wait, across retries and restarts."""
 
 import logging
-from collections.abc import Callable
 
 from bot.core import post_keys
 from bot.core.blocks import SlackMessage
 from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient
-from bot.core.delivery import SlackDelivery
+from bot.core.context import Context
 from bot.core.errors import SlackRefused
 from bot.core.notices import escalation_dm, escalation_notice, nudge_notice
-from bot.core.policy import Policy
-from bot.core.ports import SlackPort
-from bot.core.roster import Roster
 from bot.core.views import thread_link
-from storage import Store, Wait
+from storage import Wait
 
 log = logging.getLogger(__name__)
 
 
 class Escalation:
-    def __init__(
-        self,
-        slack: SlackPort,
-        delivery: SlackDelivery,
-        store: Store,
-        on_call: Roster,
-        clock: Callable[[], float],
-        policy: Policy,
-    ) -> None:
-        self._slack, self._delivery, self._on_call, self._clock = slack, delivery, on_call, clock
-        self._waits, self._threads = store.waits, store.threads
+    def __init__(self, context: Context) -> None:
+        self._slack, self._delivery = context.slack, context.delivery
+        self._on_call, self._clock = context.on_call, context.clock
+        self._waits, self._threads = context.store.waits, context.store.threads
+        policy = context.policy
         self._nudge_after, self._escalate_after = policy.nudge_after, policy.escalate_after
 
     async def check(self) -> None:

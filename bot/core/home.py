@@ -1,21 +1,20 @@
 """The App Home tab's content: open chats and how the bridge is doing."""
 
-from collections.abc import Callable
 from typing import Any
 
 from bot.core.blocks import mention
+from bot.core.context import Context
 from bot.core.open_chats import describe, open_chats
-from bot.core.roster import Roster
 from bot.core.views import home_view
-from storage import Store
 
 
 class Home:
-    def __init__(self, store: Store, on_call: Roster, clock: Callable[[], float]) -> None:
+    def __init__(self, context: Context) -> None:
+        store = context.store
         self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
         self._inbox = store.inbox
-        self._on_call = on_call
-        self._clock = clock
+        self._on_call = context.on_call
+        self._clock = context.clock
 
     def view(self) -> dict[str, Any]:
         chats = open_chats(self._threads, self._waits, self._clock(), limit=30)

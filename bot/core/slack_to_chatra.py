@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from bot.core import post_keys
-from bot.core.delivery import SlackDelivery
+from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.notices import (
     delivery_warning,
@@ -17,14 +17,13 @@ from bot.core.notices import (
     outage_over_notice,
     retrying_notice,
 )
-from bot.core.policy import Policy
-from bot.core.ports import ChatraPort, FilePort, SlackPort, Writer
+from bot.core.ports import ChatraPort, FilePort, Writer
 from bot.core.reply_text import plain_text, with_file_links
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.text import CHATRA_TEXT_LIMIT, split_text
 from bot.core.worker import lane
 from bot.core.writers import Writers
-from storage import Message, Store, Thread
+from storage import Message, Thread
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
@@ -39,22 +38,17 @@ Enqueue = Callable[[str, str, str, str], bool]  # (source, dedupe key, lane, pay
 
 class SlackToChatra:
     def __init__(
-        self,
-        slack: SlackPort,
-        chatra: ChatraPort,
-        delivery: SlackDelivery,
-        store: Store,
-        files: FilePort,
-        enqueue: Enqueue,
-        policy: Policy,
+        self, context: Context, chatra: ChatraPort, files: FilePort, enqueue: Enqueue
     ) -> None:
-        self._slack, self._chatra, self._delivery, self._files = slack, chatra, delivery, files
+        self._slack, self._delivery = context.slack, context.delivery
+        self._chatra, self._files = chatra, files
+        store = context.store
         self._threads, self._messages = store.threads, store.messages
         self._slack_posts = store.posts
         self._agents, self._waits = store.agents, store.waits
         self._enqueue = enqueue
-        self._policy = policy
-        self._writers = Writers(slack, store.agents, delivery, policy)
+        self._policy = policy = context.policy
+        self._writers = Writers(context)
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
     async def reply_written(self, reply: SlackReply) -> None:

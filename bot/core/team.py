@@ -1,14 +1,11 @@
 """The team: who is on call, and which Chatra agent each Slack user writes as."""
 
 import re
-from collections.abc import Callable
 
 from bot.core.blocks import SlackMessage, mention
-from bot.core.policy import Policy
-from bot.core.roster import Roster
+from bot.core.context import Context
 from bot.core.schedule import plan_rotation
 from bot.core.text import plain_to_slack
-from storage import Agents
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _PERSON_OR_GROUP = re.compile(_MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -16,13 +13,11 @@ _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 
 class Team:
-    def __init__(
-        self, roster: Roster, agents: Agents, clock: Callable[[], float], policy: Policy
-    ) -> None:
-        self._roster = roster
-        self._agents = agents
-        self._clock = clock
-        self._timezone = policy.timezone  # for a rotation set without one
+    def __init__(self, context: Context) -> None:
+        self._roster = context.on_call
+        self._agents = context.store.agents
+        self._clock = context.clock
+        self._timezone = context.policy.timezone  # for a rotation set without one
 
     def on_call(self, args: str) -> SlackMessage:
         """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b

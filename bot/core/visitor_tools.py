@@ -4,14 +4,13 @@ Each returns a SlackMessage to show the person who asked; Membrane errors become
 """
 
 import re
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.core.blocks import SlackMessage
 from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient
+from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.open_chats import describe, open_chats
-from bot.core.policy import Policy
 from bot.core.text import CHATRA_TEXT_LIMIT
 from bot.core.views import (
     client_details,
@@ -21,7 +20,6 @@ from bot.core.views import (
     pushed_sent,
     thread_link,
 )
-from storage import Store
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -64,12 +62,10 @@ class ChatraTools(Protocol):
 
 
 class VisitorTools:
-    def __init__(
-        self, chatra: ChatraTools, store: Store, clock: Callable[[], float], policy: Policy
-    ) -> None:
-        self._chatra, self._clock = chatra, clock
-        self._threads, self._waits = store.threads, store.waits
-        self._dashboard_url = policy.dashboard_url
+    def __init__(self, context: Context, chatra: ChatraTools) -> None:
+        self._chatra, self._clock = chatra, context.clock
+        self._threads, self._waits = context.store.threads, context.store.waits
+        self._dashboard_url = context.policy.dashboard_url
 
     def open_chats(self) -> SlackMessage:
         """`/chatra open`: each open chat, how long its visitor has waited, who has it."""

@@ -2,20 +2,18 @@
 an agent's id, or an email and a name (with the sender's `receivedFrom` mark)."""
 
 from bot.core import post_keys
-from bot.core.delivery import SlackDelivery
+from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.notices import writing_as_notice
-from bot.core.policy import Policy
-from bot.core.ports import SlackPort, Writer
-from storage import Agents, Thread
+from bot.core.ports import Writer
+from storage import Thread
 
 
 class Writers:
-    def __init__(
-        self, slack: SlackPort, agents: Agents, delivery: SlackDelivery, policy: Policy
-    ) -> None:
-        self._slack, self._agents, self._delivery = slack, agents, delivery
-        self._default_agent = policy.default_agent
+    def __init__(self, context: Context) -> None:
+        self._slack, self._delivery = context.slack, context.delivery
+        self._agents = context.store.agents
+        self._default_agent = context.policy.default_agent
 
     async def of(self, user: str) -> tuple[Writer, str | None]:
         """The Chatra agent linked to the Slack user, else the agent with the same email, else

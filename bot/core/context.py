@@ -1,0 +1,21 @@
+"""What the use cases share, built once by `bot.wiring`: Slack, keyed delivery to it, the store,
+who is on call, the clock and the operator's policy."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.delivery import SlackDelivery
+from bot.core.policy import Policy
+from bot.core.ports import SlackPort
+from bot.core.roster import Roster
+from storage import Store
+
+
+@dataclass(frozen=True)
+class Context:
+    slack: SlackPort
+    delivery: SlackDelivery
+    store: Store
+    on_call: Roster
+    clock: Callable[[], float]
+    policy: Policy
