@@ -2,18 +2,15 @@
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
 import sys
 import time
 
-from sqlite_utils import Database
-
-from bot import __version__, server
-from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
-from storage import Inbox, maintenance, open_database
+from bot import __version__, db_cli, server
+from bot.config import Settings, SettingsError, load_settings
+from storage import open_database
 from storage.database import write_problem
 from storage.schema import SchemaTooNew
 
@@ -102,60 +99,6 @@ def database_problem(path: str) -> str | None:
     return None
 
 
-def database_care(args: argparse.Namespace) -> int:
-    path = args.database or DatabaseSettings().database_path
-    try:
-        age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
-        db = open_database(path, migrate=False)  # `db migrate` says what it changed
-        with contextlib.closing(db.conn):
-            print(_care(db, path, args, age))
-    except (ValueError, SchemaTooNew, sqlite3.Error, OSError) as error:
-        print(f"chatra-bridge db: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
-    if args.action == "migrate":
-        before, after = maintenance.migrate(db)
-        return f"{path}: " + (f"schema {before} -> {after}" if before != after else "up to date")
-    if args.action == "stats":
-        return json.dumps(maintenance.stats(db, path), indent=2)
-    if args.action == "prune":
-        deleted = maintenance.prune(db, age)
-        if args.vacuum:
-            db.conn.execute("VACUUM")
-        return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
-    if args.action == "failed":
-        return _failed_events(Inbox(db))
-    if args.action == "retry":
-        if not args.all and not args.ids:
-            raise ValueError("name the events to retry (their ids) or give --all")
-        count = Inbox(db).retry(None if args.all else args.ids)
-        return (
-            f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
-            " takes them up within 30 s, or at its next start"
-        )
-    size = maintenance.backup(db, args.destination)
-    return f"{path} copied to {args.destination} ({size / 2**20:.1f} MB)"
-
-
-def _failed_events(inbox: Inbox) -> str:
-    failed = inbox.failed()
-    if not failed:
-        return "No failed events."
-    lines = [
-        f"{len(failed)} failed event{'s' * (len(failed) != 1)} (replay: db retry ID or --all):"
-    ]
-    for event in failed:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(event.received_at))
-        lines.append(
-            f"  {event.id}  {when}  {event.source}  chat {event.conversation}"
-            f"  {event.attempts} tries  {event.error or 'no reason recorded'}"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chatra-bridge", description="Run Chatra live chat from Slack."
@@ -166,25 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
-    database = commands.add_parser(
-        "db", help="database care: migrate, stats, failed, retry, prune, backup"
-    )
-    database.add_argument("--database", help="the SQLite file (default: DATABASE_PATH)")
-    care = database.add_subparsers(dest="action", required=True)
-    care.add_parser("migrate", help="bring the schema up to date (serve does it too)")
-    care.add_parser("stats", help="what is stored, as JSON")
-    pruning = care.add_parser("prune", help="delete what is old and no longer needed")
-    pruning.add_argument("--older-than", required=True, help="an age like 90d, 12h or 30m")
-    pruning.add_argument("--vacuum", action="store_true", help="then give the space back")
-    care.add_parser("failed", help="events that could not be carried out, and why")
-    retrying = care.add_parser("retry", help="replay failed events (after an upgrade, say)")
-    retrying.add_argument("ids", nargs="*", type=int, help="the ids `db failed` lists")
-    retrying.add_argument("--all", action="store_true", help="every failed event")
-    copying = care.add_parser("backup", help="an online copy, safe while the bridge runs")
-    copying.add_argument("destination")
+    db_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "db":
-        return database_care(args)
+        return db_cli.run(args)
     if args.command == "serve":
         return serve()
     if args.command == "check":

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.clients.action_shapes import ACTIONS
 from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
 
+PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
+
 
 class SettingsError(Exception):
     """Start-up cannot go on: the message names every bad or missing setting."""
@@ -81,6 +83,15 @@ class Settings(BaseSettings):
     max_connections_per_address: int = Field(default=256, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_placeholder(cls, value: Any, info: ValidationInfo) -> Any:
+        """The values of .env.example left as they are would start a bridge that reaches no one."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and ("..." in raw or raw in PLACEHOLDERS):
+            raise ValueError("still the placeholder from .env.example: put your own value")
+        return value
 
     @field_validator("log_level")
     @classmethod

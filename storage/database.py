@@ -5,6 +5,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
@@ -14,7 +15,7 @@ BUSY_TIMEOUT_MS = 50
 MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
 
 
-def open_database(path: str | Path, *, migrate: bool = True) -> Database:
+def open_database(path: str | Path, *, migrate: bool = True, create: bool = True) -> Database:
     """Open (and create if needed) the database in WAL mode.
 
     Commits survive a crash of the process (`synchronous=NORMAL`); those that must also survive a
@@ -22,9 +23,13 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     outside effect. What only records an outcome can be lost to a power cut: it is found again
     (a post by its key, a send by Chatra's echo) or redone harmlessly (an event, idempotently).
     """
-    if str(path) != ":memory:":
+    if str(path) == ":memory:":
+        conn = sqlite3.connect(":memory:")
+    elif create:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path))
+        conn = sqlite3.connect(str(path))
+    else:  # an existing database only: never leave an empty file behind
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True)
     db = Database(conn)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")

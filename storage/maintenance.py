@@ -57,10 +57,17 @@ def prune(db: Database, older_than_seconds: float, now: float | None = None) -> 
 
 
 def backup(db: Database, destination: str | Path) -> int:
-    """An online copy (SQLite's backup API): consistent while the bridge keeps running."""
-    with sqlite3.connect(str(destination)) as target:
+    """An online copy (SQLite's backup API): consistent while the bridge keeps running. Written
+    beside the destination first, so a failed copy never replaces a good one."""
+    destination = Path(destination)
+    partial = destination.with_name(destination.name + ".part")
+    target = sqlite3.connect(str(partial))
+    try:
         db.conn.backup(target)
-    return Path(destination).stat().st_size
+    finally:
+        target.close()
+    partial.replace(destination)
+    return destination.stat().st_size
 
 
 def parse_age(text: str) -> float:

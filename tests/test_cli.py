@@ -23,6 +23,7 @@ from tests.conftest import (
 )
 from tests.helpers import chat_event, visitor_says, wait_for
 
+ROOT = Path(__file__).resolve().parent.parent
 SETTING_NAMES = ("SLACK", "MEMBRANE", "CHATRA", "DATABASE", "HOST", "PORT", "LOG_")
 
 
@@ -53,6 +54,30 @@ def test_missing_settings_stop_start_up_with_one_message_naming_each(tmp_path):
     ):
         assert problem in result.stderr
     assert "xoxp-user-token" not in result.stderr
+
+
+def test_the_env_example_as_it_is_is_refused_naming_each_placeholder(tmp_path):
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_CHANNEL_ID",
+        "MEMBRANE_CONNECTION_ID",
+        "MEMBRANE_TOKEN",
+        "CHATRA_WEBHOOK_SECRET",
+    ):
+        assert f"{name}: still the placeholder from .env.example: put your own value" in (
+            result.stderr
+        )
 
 
 def test_settings_are_read_from_a_dotenv_file(tmp_path):

@@ -1,6 +1,7 @@
 """Database care: a versioned schema, stats, pruning what is old, an online backup."""
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -103,3 +104,43 @@ def test_a_database_of_an_earlier_schema_keeps_its_threads_cards_and_messages(tm
     message = Messages(db).by_slack_ts("2.0")
     assert message is not None and message.resends == 0 and message.state == "sent"
     db.close()
+
+
+def test_db_commands_never_create_a_database_and_say_where_the_path_came_from(tmp_path):
+    elsewhere = tmp_path / "cron"
+    elsewhere.mkdir()
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_PATH"}
+    for action in ("stats", "failed", "migrate"):
+        result = subprocess.run(
+            [CLI, "db", action], cwd=elsewhere, env=clean, capture_output=True, text=True
+        )
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"chatra-bridge db: no database at {elsewhere}/chatra-bridge.db (from the default,"
+            f" in {elsewhere}): run this where the bridge runs, or give --database PATH"
+        )
+    (elsewhere / ".env").write_text("DATABASE_PATH=/nowhere/bridge.db\n")
+    result = subprocess.run(
+        [CLI, "db", "stats"], cwd=elsewhere, env=clean, capture_output=True, text=True
+    )
+    assert f"(from DATABASE_PATH in {elsewhere}/.env)" in result.stderr
+    assert list(elsewhere.iterdir()) == [elsewhere / ".env"]  # nothing was created
+
+
+def test_database_goes_anywhere_and_backup_names_a_bad_destination_or_keeps_a_copy(tmp_path):
+    path = tmp_path / "bridge.db"
+    open_database(path).close()
+    stats = db_command("stats", "--database", str(path))  # after the action, too
+    assert stats.returncode == 0 and json.loads(stats.stdout)["schema_version"] == SCHEMA_VERSION
+
+    missing = tmp_path / "no-such-dir" / "copy.db"
+    result = db_command("--database", str(path), "backup", str(missing))
+    assert result.returncode == 1
+    assert f"cannot back up to {missing}: {missing.parent} is no directory" in result.stderr
+
+    copy = tmp_path / "copy.db"
+    assert db_command("backup", str(copy), "--database", str(path)).returncode == 0
+    again = db_command("backup", str(copy), "--database", str(path))
+    assert again.returncode == 1 and f"{copy} exists: give --force to overwrite it" in again.stderr
+    forced = db_command("backup", str(copy), "--force", "--database", str(path))
+    assert forced.returncode == 0 and "copied to" in forced.stdout

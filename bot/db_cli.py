@@ -1,0 +1,119 @@
+"""`chatra-bridge db ...`: care of an existing database from the command line (cron included).
+It never creates one: a path that holds no database is named, with where it came from."""
+
+import argparse
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from dotenv import dotenv_values
+from sqlite_utils import Database
+
+from storage import Inbox, maintenance, open_database
+from storage.schema import SchemaTooNew
+
+DEFAULT_PATH = "./chatra-bridge.db"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--database",
+        default=argparse.SUPPRESS,  # given before or after the action alike
+        help="the SQLite file (default: DATABASE_PATH, from the environment or .env)",
+    )
+    database = commands.add_parser(
+        "db", parents=[where], help="database care: migrate, stats, failed, retry, prune, backup"
+    )
+    care = database.add_subparsers(dest="action", required=True)
+    care.add_parser("migrate", parents=[where], help="bring the schema up to date")
+    care.add_parser("stats", parents=[where], help="what is stored, as JSON")
+    pruning = care.add_parser("prune", parents=[where], help="delete what is old and done with")
+    pruning.add_argument("--older-than", required=True, help="an age like 90d, 12h or 30m")
+    pruning.add_argument("--vacuum", action="store_true", help="then give the space back")
+    care.add_parser("failed", parents=[where], help="events that could not be carried out")
+    retrying = care.add_parser("retry", parents=[where], help="replay failed events")
+    retrying.add_argument("ids", nargs="*", type=int, help="the ids `db failed` lists")
+    retrying.add_argument("--all", action="store_true", help="every failed event")
+    copying = care.add_parser("backup", parents=[where], help="an online copy, safe while running")
+    copying.add_argument("destination")
+    copying.add_argument("--force", action="store_true", help="overwrite an existing copy")
+
+
+def where_the_database_is(given: str | None) -> tuple[str, str]:
+    """The database's path, and where that came from (for a message that helps)."""
+    if given:
+        return given, "--database"
+    if os.environ.get("DATABASE_PATH"):
+        return os.environ["DATABASE_PATH"], "DATABASE_PATH in the environment"
+    from_file = dotenv_values(".env").get("DATABASE_PATH") if Path(".env").exists() else None
+    if from_file:
+        return from_file, f"DATABASE_PATH in {Path('.env').resolve()}"
+    return DEFAULT_PATH, f"the default, in {Path.cwd()}"
+
+
+def run(args: argparse.Namespace) -> int:
+    path, source = where_the_database_is(getattr(args, "database", None))
+    try:
+        if not Path(path).is_file():
+            raise ValueError(
+                f"no database at {Path(path).resolve()} (from {source}): run this where the"
+                " bridge runs, or give --database PATH"
+            )
+        age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
+        db = open_database(path, migrate=False, create=False)  # `db migrate` says what changed
+        with contextlib.closing(db.conn):
+            print(_care(db, path, args, age))
+    except (ValueError, SchemaTooNew, sqlite3.Error, OSError) as error:
+        print(f"chatra-bridge db: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
+    if args.action == "migrate":
+        before, after = maintenance.migrate(db)
+        return f"{path}: " + (f"schema {before} -> {after}" if before != after else "up to date")
+    if args.action == "stats":
+        return json.dumps(maintenance.stats(db, path), indent=2)
+    if args.action == "prune":
+        deleted = maintenance.prune(db, age)
+        if args.vacuum:
+            db.conn.execute("VACUUM")
+        return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
+    if args.action == "failed":
+        return _failed_events(Inbox(db))
+    if args.action == "retry":
+        if not args.all and not args.ids:
+            raise ValueError("name the events to retry (their ids) or give --all")
+        count = Inbox(db).retry(None if args.all else args.ids)
+        return (
+            f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
+            " takes them up within INBOX_RESCAN_SECONDS (30 s), or at its next start"
+        )
+    destination = Path(args.destination)
+    if not destination.parent.is_dir():
+        raise ValueError(f"cannot back up to {destination}: {destination.parent} is no directory")
+    if destination.exists() and not args.force:
+        raise ValueError(f"{destination} exists: give --force to overwrite it")
+    size = maintenance.backup(db, destination)
+    return f"{path} copied to {destination} ({size / 2**20:.1f} MB)"
+
+
+def _failed_events(inbox: Inbox) -> str:
+    failed = inbox.failed()
+    if not failed:
+        return "No failed events."
+    plural = "s" * (len(failed) != 1)
+    lines = [f"{len(failed)} failed event{plural} (replay: db retry ID or --all):"]
+    for event in failed:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(event.received_at))
+        lines.append(
+            f"  {event.id}  {when}  {event.source}  chat {event.conversation}"
+            f"  {event.attempts} tries  {event.error or 'no reason recorded'}"
+        )
+    return "\n".join(lines)
