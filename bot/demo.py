@@ -1,34 +1,30 @@
 """`chatra-bridge demo`: the real app against the built-in sandboxes of Slack and Membrane (no
-accounts, no network). A short scripted chat is played, then the conversation is printed as each
-side saw it: the support channel in Slack, and the visitor in Chatra's widget."""
+accounts, no network, no settings). A short scripted chat is played, then printed as each side
+saw it: the support channel in Slack (the card as a person sees it), what the bridge ran in
+Membrane, and the visitor's chat in Chatra's widget."""
 
 import asyncio
 import json
 import logging
 import tempfile
 import time
-import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from bot.app import create_app
-from bot.sandboxed import settings_for
+from bot.sandboxed import RunningApp, settings_for
+from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
-from sandbox.server import serve_locally, wait_for
+from sandbox.server import wait_for
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import TEAM_ID, slack_signature
+from sandbox.slack_wire import Posted
 
 CHANNEL, CONNECTION = "C0SUPPORT1", "conn-chatra-demo"
 TOKEN, SIGNING, WEBHOOK = "xoxb-demo-bot-token", "demo-signing-secret", "demo-webhook-secret-0123"
+# Sam's Slack email is the Chatra agent Sam's: he writes as that agent.
 SAM = {"id": "U0DEMOSAM", "name": "sam", "profile": {"display_name": "Sam"}}
-SAM["profile"]["email"] = "sam@example.org"  # the same email as Chatra agent Sam: Sam writes as him
+SAM["profile"]["email"] = "sam@example.org"
 JANE = {
-    "id": "demo-jane",
     "chatId": "demo-chat-1042",
-    "basicId": 1042,
     "name": "Jane Doe",
     "email": "jane@example.org",
     "chatStartUrl": "https://shop.example.org/orders",
@@ -36,40 +32,43 @@ JANE = {
     "city": "Berlin",
     "country": "Germany",
 }
+JANE_ID = "demo-jane"
 
 
 class Demo:
-    def __init__(self, slack: FakeSlack, membrane: FakeMembrane, url: str, say: Callable) -> None:
-        self.slack, self.membrane, self.url, self.say = slack, membrane, url, say
-        self.http = aiohttp.ClientSession()
+    """The scripted chat: a visitor writes in Chatra, Sam answers from Slack."""
+
+    def __init__(self, app: RunningApp, slack: FakeSlack, membrane: FakeMembrane) -> None:
+        self.app, self.slack, self.membrane = app, slack, membrane
         self.visitor_lines: list[tuple[float, str]] = []  # what Jane wrote, and when
+        self.deleted: dict[str, str] = {}  # Slack ts -> what Sam deleted
         self.thread_ts = ""
         self._ts = 1_800_000_000.0
 
-    async def visitor_writes(self, message_id: str, text: str) -> None:
-        self.say(f"→ Jane writes in the chat widget: “{text}”")
+    async def visitor_writes(self, text: str) -> None:
+        print(f"→ Jane writes in the chat widget: “{text}”")
         now = time.time() * 1000
         self.visitor_lines.append((now, text))
-        message = {"id": message_id, "type": "client", "message": text, "createdAt": now}
+        said = [{"type": "client", "text": text, "createdAt": now}]
         event = "chatFragment" if self.thread_ts else "chatStarted"
-        agents = [{"id": "a1", "name": "Sam", "email": "sam@example.org"}]
-        body = {"eventName": event, "client": JANE, "messages": [message], "agents": agents}
-        await self._post(f"/chatra/webhook/{WEBHOOK}", json.dumps(body).encode(), "json")
+        body = chat_event(event, JANE_ID, said, **JANE)
+        body["agents"] = [{"id": "a1", "name": "Sam", "email": "sam@example.org"}]
+        await self.app.webhook(body)
         await self.until(lambda: any(r.text == text for r in self.thread()), "mirrored")
         self.thread_ts = self.thread_ts or self.slack.parents(CHANNEL)[0].ts
 
     async def agent_replies(self, text: str) -> str:
-        self.say(f"→ Sam replies in the Slack thread: “{text}”")
+        print(f"→ Sam replies in the Slack thread: “{text}”")
         self._ts += 1
         ts = f"{self._ts:.6f}"
         sent = len(self.membrane.runs_of("send-agent-message"))
         self.slack.person_wrote(CHANNEL, ts, self.thread_ts, text, user=SAM["id"])
-        await self._event(self._message(ts, text), f"Ev{ts}")
+        await self.app.slack_event(self._message(ts, text), f"Ev{ts}")
         await self.until(lambda: len(self.membrane.runs_of("send-agent-message")) > sent, "sent")
         return ts
 
     async def agent_edits(self, ts: str, old: str, new: str) -> None:
-        self.say(f"→ Sam edits it: “{new}”")
+        print(f"→ Sam edits it: “{new}”")
         self.slack.person_edited(CHANNEL, ts, new)
         event = {
             "type": "message",
@@ -78,12 +77,13 @@ class Demo:
             "message": {**self._message(ts, new), "edited": {"user": SAM["id"], "ts": ts}},
             "previous_message": self._message(ts, old),
         }
-        await self._event(event, f"Ev{ts}-edit")
-        await self.until(lambda: new in self.membrane.visible_messages(JANE["id"]), "edited")
+        await self.app.slack_event(event, f"Ev{ts}-edit")
+        await self.until(lambda: new in self.membrane.visible_messages(JANE_ID), "edited")
 
     async def agent_deletes(self, ts: str, old: str) -> None:
-        self.say(f"→ Sam deletes “{old}”")
+        print(f"→ Sam deletes “{old}”")
         self.slack.person_deleted(CHANNEL, ts)
+        self.deleted[ts] = old
         event = {
             "type": "message",
             "subtype": "message_deleted",
@@ -91,29 +91,20 @@ class Demo:
             "deleted_ts": ts,
             "previous_message": self._message(ts, old),
         }
-        await self._event(event, f"Ev{ts}-delete")
-        await self.until(lambda: old not in self.membrane.visible_messages(JANE["id"]), "deleted")
+        await self.app.slack_event(event, f"Ev{ts}-delete")
+        await self.until(lambda: old not in self.membrane.visible_messages(JANE_ID), "deleted")
 
     async def lookup(self) -> dict[str, Any]:
-        self.say(f"→ Sam types /chatra lookup {JANE['id']}")
-        form = {
-            "command": "/chatra",
-            "text": f"lookup {JANE['id']}",
-            "user_id": SAM["id"],
-            "channel_id": CHANNEL,
-            "team_id": TEAM_ID,
-            "response_url": self.slack.url + "/response/1",
-            "trigger_id": "1.2.3",
-        }
-        await self._post("/slack/events", urllib.parse.urlencode(form).encode(), "form")
+        print(f"→ Sam types /chatra lookup {JANE_ID}")
+        await self.app.slash_command(f"lookup {JANE_ID}", user=SAM["id"])
         await self.until(lambda: self.slack.responses, "answered")
         return self.slack.responses[-1]
 
-    def thread(self) -> list[Any]:
+    def thread(self) -> list[Posted]:
         parents = self.slack.parents(CHANNEL)
         return self.slack.replies(CHANNEL, parents[0].ts) if parents else []
 
-    async def until(self, condition: Callable[[], Any], what: str) -> None:
+    async def until(self, condition: Any, what: str) -> None:
         await wait_for(condition, within=10, what=f"the bridge got it {what}")
 
     def _message(self, ts: str, text: str) -> dict[str, Any]:
@@ -126,28 +117,11 @@ class Demo:
             "thread_ts": self.thread_ts,
         }
 
-    async def _event(self, event: dict[str, Any], event_id: str) -> None:
-        body = {"type": "event_callback", "team_id": TEAM_ID, "event_id": event_id, "event": event}
-        await self._post("/slack/events", json.dumps(body).encode(), "json")
 
-    async def _post(self, path: str, body: bytes, kind: str) -> None:
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json"
-            if kind == "json"
-            else "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": slack_signature(SIGNING, stamp, body),
-        }
-        async with self.http.post(self.url + path, data=body, headers=headers) as response:
-            if response.status >= 300:
-                raise RuntimeError(f"{path} answered {response.status}: {await response.text()}")
-
-
-async def play(say: Callable[[str], None] = print) -> None:
+async def play() -> Demo:
     slack = await FakeSlack(TOKEN, {CHANNEL}, {SAM["id"]: SAM}).start()
     membrane = await FakeMembrane(CONNECTION).start()
-    membrane.clients[JANE["id"]] = {**JANE, "visitsCount": 3, "phone": "+49 30 1234567"}
+    membrane.clients[JANE_ID] = {"id": JANE_ID, **JANE, "visitsCount": 3, "phone": "+49 30 123"}
     with tempfile.TemporaryDirectory(prefix="chatra-demo-") as workdir:
         settings = settings_for(
             slack,
@@ -156,49 +130,78 @@ async def play(say: Callable[[str], None] = print) -> None:
             signing_secret=SIGNING,
             webhook_secret=WEBHOOK,
         )
-        runner, url = await serve_locally(create_app(settings))
-        demo = Demo(slack, membrane, url, say)
+        app = await RunningApp(settings).start()
+        demo = Demo(app, slack, membrane)
         try:
-            say("The bridge runs against local sandboxes of Slack and Membrane.\n")
-            await demo.visitor_writes("m1", "Hi! My order #1042 hasn't arrived yet.")
+            print("The bridge runs against local sandboxes of Slack and Membrane.\n")
+            await demo.visitor_writes("Hi! My order #1042 hasn't arrived yet.")
             first = await demo.agent_replies("Hi Jane, let me check that for you.")
             await demo.agent_edits(
                 first, "Hi Jane, let me check that for you.", "Hi Jane, I'm checking order #1042."
             )
-            await demo.visitor_writes("m2", "Thanks! It was due on Monday.")
+            await demo.visitor_writes("Thanks! It was due on Monday.")
             oops = await demo.agent_replies("Refund approved")
             await demo.agent_deletes(oops, "Refund approved")
             await demo.agent_replies("It left our warehouse today: you'll have it tomorrow :truck:")
             answer = await demo.lookup()
-            say("")
-            say_transcripts(demo, answer, say)
+            print()
+            print_transcripts(demo, answer)
         finally:
-            await demo.http.close()
-            await runner.cleanup()
+            await app.close()
             await slack.stop()
             await membrane.stop()
+    return demo
 
 
-def say_transcripts(demo: Demo, lookup: dict[str, Any], say: Callable[[str], None]) -> None:
+def print_transcripts(demo: Demo, lookup: dict[str, Any]) -> None:
     card = demo.slack.parents(CHANNEL)[0]
-    say("== The support channel in Slack ==")
-    say(f"[card] {card.text}")
-    for reply in demo.thread():
+    print("== The support channel in Slack ==")
+    for line in as_text(card.blocks or []):
+        print(f"  │ {line}")
+    for reply in sorted([*demo.thread(), *deleted_posts(demo)], key=lambda r: float(r.ts)):
         who = reply.author or ("Sam" if reply.user == SAM["id"] else "Chatra")
+        if reply.ts in demo.deleted:
+            print(f"  {who}: {reply.text}  (deleted in Slack: gone from Chatra too)")
+            continue
         marks = " ".join(f":{name}:" for name in sorted(reply.reactions))
         edited = " (edited)" if reply.history else ""
-        say(f"  {who}: {reply.text}{edited} {marks}".rstrip())
-    say("\n== What Jane sees in Chatra ==")
+        print(f"  {who}: {reply.text}{edited} {marks}".rstrip())
+    print("\n== What the bridge ran in Membrane ==")
+    for action, data in demo.membrane.runs:
+        print(f"  {action} {json.dumps(data, ensure_ascii=False)}")
+    print("\n== What Jane sees in Chatra ==")
     agent = [(m["createdAt"], f"Sam: {m['text']}") for m in demo.membrane.messages.values()]
     visitor = [(when, f"Jane: {text}") for when, text in demo.visitor_lines]
     for _, line in sorted(visitor + agent):
-        say(f"  {line}")
-    say(f"\n== /chatra lookup {JANE['id']} (only Sam sees it) ==")
-    for block in lookup.get("blocks") or []:
-        texts = [block.get("text") or {}, *block.get("fields", []), *block.get("elements", [])]
-        for text in texts:
-            if isinstance(text, dict) and text.get("text"):
-                say("  " + text["text"].replace("\n", ": "))
+        print(f"  {line}")
+    print(f"\n== /chatra lookup {JANE_ID} (only Sam sees it) ==")
+    for line in as_text(lookup.get("blocks") or []):
+        print(f"  {line}")
+
+
+def deleted_posts(demo: Demo) -> list[Posted]:
+    return [
+        Posted(CHANNEL, ts, text, None, demo.thread_ts, {}, user=SAM["id"])
+        for ts, text in demo.deleted.items()
+    ]
+
+
+def as_text(blocks: list[dict[str, Any]]) -> list[str]:
+    """Block Kit as a person reads it: sections and their fields, grey context lines, buttons."""
+    lines = []
+    for block in blocks:
+        if block.get("type") == "section":
+            if block.get("text"):
+                lines.append(block["text"]["text"])
+            fields = [f["text"].replace("\n", ": ") for f in block.get("fields", [])]
+            lines += [" · ".join(fields[i : i + 2]) for i in range(0, len(fields), 2)]
+        elif block.get("type") == "context":
+            lines += [e["text"] for e in block.get("elements", []) if e.get("text")]
+        elif block.get("type") == "actions":
+            lines.append(" ".join(f"[{e['text']['text']}]" for e in block.get("elements", [])))
+        elif block.get("type") == "image":
+            lines.append(f"[image: {block.get('alt_text', '')}]")
+    return lines
 
 
 def main() -> int:

@@ -11,9 +11,10 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic_settings import BaseSettings
 
 from bot.app import BOT_KNOWN, CORE, create_app
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack
@@ -45,7 +46,18 @@ def settings_for(
         "chatra_webhook_secret": webhook_secret,
         "database_path": str(database_path),
     }
-    return load_settings(_env_file=None, **(given | more))
+    return SandboxSettings(**(given | more))
+
+
+class SandboxSettings(Settings):
+    """Settings from what is given alone: nothing from the environment or a .env file, so an
+    unrelated or malformed setting there cannot change or stop a test, the bench or the demo."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: Any, **sources: Any
+    ) -> tuple[Any, ...]:
+        return (init_settings,)
 
 
 class RunningApp:

@@ -1,5 +1,6 @@
 """`chatra-bridge demo`: a newcomer sees the product work in one command, with no accounts."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,16 +8,35 @@ from pathlib import Path
 
 def test_demo_plays_a_chat_and_shows_what_each_side_saw(tmp_path):
     script = Path(sys.executable).parent / "chatra-bridge"
+    unrelated = {**os.environ, "PORT": "not a port", "SLACK_CHANNEL_ID": "#general"}
     result = subprocess.run(
-        [str(script), "demo"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [str(script), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=unrelated,  # the demo needs no settings: malformed ones around it do not matter
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    slack_side, chatra_side, lookup = result.stdout.split("\n== ")[1:]
+    slack_side, membrane_side, chatra_side, lookup = result.stdout.split("\n== ")[1:]
 
-    assert slack_side.splitlines()[1] == "[card] New chat: Jane Doe (jane@example.org · My orders)"
+    card = slack_side.splitlines()[1:8]
+    assert card[0] == "  │ :speech_balloon: *Jane Doe*  ·  Chat open"
+    assert "  │ *Email*: jane@example.org · *Phone*: —" in card
+    assert "  │ [Visitor details] [Edit visitor] [Send pushed message] [Discuss internally]" in card
     assert "  Jane Doe: Hi! My order #1042 hasn't arrived yet." in slack_side
     assert "  Sam: Hi Jane, I'm checking order #1042. (edited) :white_check_mark:" in slack_side
-    assert "Refund approved" not in slack_side and "Refund approved" not in chatra_side
+    assert "  Sam: Refund approved  (deleted in Slack: gone from Chatra too)" in slack_side
+    actions = [line.split()[0] for line in membrane_side.splitlines()[1:] if line.strip()]
+    assert actions == [
+        "send-agent-message",
+        "edit-agent-message",
+        "send-agent-message",
+        "delete-agent-message",
+        "send-agent-message",
+        "get-client",
+    ]
+    assert "Refund approved" not in chatra_side
     assert chatra_side.splitlines()[1:] == [
         "  Jane: Hi! My order #1042 hasn't arrived yet.",
         "  Sam: Hi Jane, I'm checking order #1042.",
