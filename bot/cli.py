@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the bridge (settings from the environment or .env)")
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
+    playing = commands.add_parser(
+        "sandbox", help="the real server against local sandboxes, to drive by hand with curl"
+    )
+    playing.add_argument("--port", type=int, default=3000, help="where the bridge listens")
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
     db_cli.add_parser(commands)
@@ -124,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.check import check
 
         return check(settings, args.json)
+    if args.command == "sandbox":
+        logging.basicConfig(level=logging.WARNING)
+        from bot.playground import main as playground
+
+        return playground(args.port)
     if args.command == "demo":
         from bot.demo import main as demo
 

@@ -113,6 +113,7 @@ def build(
         judge=worth_waiting,
         failed=lambda kind: metrics.failures.labels(kind).inc(),
         waiting=health.waited,
+        name_of=bridge.chat_name,
         rescan_interval=settings.inbox_rescan_seconds,
     )
     return Core(

@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -168,3 +170,47 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         assert mirrored["slack_ts"] == slack.parents(CHANNEL)[0].ts
     for secret in (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, MEMBRANE_TOKEN):
         assert secret not in logs
+
+
+async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "sandbox", "--port", str(port)),
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    said = []
+    while not said or not said[-1].startswith(b"Ctrl-C"):
+        said.append(await asyncio.wait_for(process.stdout.readline(), 30))
+    text = b"".join(said).decode()
+    urls = [line.split()[2] for line in text.splitlines() if line.strip().startswith("curl")]
+    webhook_url, channel_url, reply_url, chats_url = urls
+    try:
+        async with aiohttp.ClientSession() as http:
+            body = {"eventName": "chatStarted", "client": {"id": "c1", "name": "Jane"}}
+            body["messages"] = [{"type": "client", "text": "Hello?"}]
+            async with http.post(webhook_url, json=body) as answer:
+                assert answer.status == 200
+
+            async def until(url: str, seen: Callable[[Any], bool]) -> Any:
+                for _ in range(100):
+                    async with http.get(url) as answer:
+                        found = await answer.json()
+                    if seen(found):
+                        return found
+                    await asyncio.sleep(0.1)
+                raise AssertionError(f"{url} never showed it: {found}")
+
+            [thread] = await until(channel_url, lambda threads: threads and threads[0]["replies"])
+            assert thread["card"] == "New chat: Jane" and thread["replies"][0]["text"] == "Hello?"
+            async with http.post(reply_url, json={"thread_ts": thread["ts"], "text": "Hi!"}) as a:
+                assert (await a.json())["bridge_answered"] == 200
+            await until(chats_url, lambda chats: chats == {"c1": ["Hi!"]})
+    finally:
+        process.send_signal(2)  # Ctrl-C
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0

@@ -28,5 +28,27 @@ def test_the_image_runs_as_a_non_root_user_with_a_health_check_on_a_volume():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^USER bridge$", dockerfile, re.MULTILINE)
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
-    assert 'VOLUME ["/data"]' in dockerfile and "DATABASE_PATH=/data/" in dockerfile
+    assert 'VOLUME ["/data", "/backups"]' in dockerfile and "DATABASE_PATH=/data/" in dockerfile
     assert "-r requirements.lock" in dockerfile
+
+
+def test_the_image_is_built_with_a_pinned_pip_and_build_backend_and_can_be_built_offline():
+    build = [
+        line
+        for line in (ROOT / "requirements-build.lock").read_text().splitlines()
+        if line[:1].isalnum()
+    ]
+    pinned = dict(line.split("==") for line in build)
+    assert set(pinned) == {"pip", "setuptools"}
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert backend == ["setuptools>=68"] and int(pinned["setuptools"].split(".")[0]) >= 68
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -r requirements-build.lock" in dockerfile
+    assert "--no-build-isolation" in dockerfile  # the pinned backend, not whatever is newest
+    assert "COPY wheelhouse ./wheelhouse" in dockerfile and (ROOT / "wheelhouse").is_dir()
+
+
+def test_compose_publishes_the_port_it_listens_on_and_backs_up_to_another_volume():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert '"${PORT:-3000}:${PORT:-3000}"' in compose and "PORT: ${PORT:-3000}" in compose
+    assert "chatra-backups:/backups" in compose and "db backup /backups/" in compose

@@ -59,6 +59,7 @@ async def test_odd_messages_are_skipped_with_a_reason_and_the_rest_are_posted(
     assert len(shown) == 5
     for reason in ("no text", "only control characters", "a file without a URL", "not an object"):
         assert f"{reason}, skipped" in caplog.text
+    assert "(chat client-1, thread C0SUPPORT1/" in caplog.text  # as an operator finds it
 
 
 async def test_a_message_without_id_is_posted_once_whatever_repeats_it(bridge, slack):

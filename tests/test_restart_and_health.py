@@ -81,6 +81,8 @@ async def test_healthz_is_503_when_the_database_is_unreachable(bridge):
 async def test_metrics_count_events_actions_failures_and_the_inbox(bridge, slack, membrane):
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
     await bridge.webhook(b"{not json")
+    for path in ("/wp-login.php", "/.env"):  # a scanner: counted apart
+        await bridge.request("GET", path)
     await bridge.settled()
     thread_ts = slack.parents(CHANNEL)[0].ts
     event = {
@@ -102,6 +104,7 @@ async def test_metrics_count_events_actions_failures_and_the_inbox(bridge, slack
         'chatra_bridge_events_out_total{call="send-agent-message",target="membrane"} 1.0',
         'chatra_bridge_membrane_action_seconds_count{action="send-agent-message"} 1.0',
         'chatra_bridge_failures_total{type="bad_input"} 1.0',
+        'chatra_bridge_failures_total{type="not_found"} 2.0',
         "chatra_bridge_inbox_depth 0.0",
         "chatra_bridge_held_replies 0.0",
     ):

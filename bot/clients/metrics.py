@@ -35,7 +35,7 @@ class Metrics:
         self.failures = Counter(
             "chatra_bridge_failures",
             "Failures by type: membrane:<kind>, slack:<error>, event_retry, event_failed,"
-            " bad_input",
+            " bad_input, not_found",
             ["type"],
             registry=self.registry,
         )
@@ -71,12 +71,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def count_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every 4xx answered to Chatra or Slack counts as bad input in the metrics."""
+    """A 4xx counts as bad input; a path or method that is none of ours (a scanner) as
+    `not_found`, apart, so that it does not drown what Chatra or Slack sent wrong."""
     try:
         response = await handler(request)
-    except web.HTTPClientError:
-        request.app[METRICS].failures.labels("bad_input").inc()
+    except web.HTTPClientError as refused:
+        request.app[METRICS].failures.labels(_refusal(refused.status)).inc()
         raise
     if 400 <= response.status < 500:
-        request.app[METRICS].failures.labels("bad_input").inc()
+        request.app[METRICS].failures.labels(_refusal(response.status)).inc()
     return response
+
+
+def _refusal(status: int) -> str:
+    return "not_found" if status in (404, 405) else "bad_input"

@@ -84,6 +84,17 @@ class Bridge:
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
         await self._chat.visitor_changed(client_id, details)
 
+    def chat_name(self, lane: str) -> str:
+        """A chat as an operator finds it in Slack: its client id and thread (no visitor's
+        name: logs keep no personal data)."""
+        client_id = lane.removesuffix(":replies")
+        try:
+            thread = self._threads.for_client(client_id)
+        except Exception:  # the database is what failed: the client id will do
+            thread = None
+        where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
+        return f"chat {client_id}{where}"
+
     # -- now and then --
 
     async def check_waits(self) -> None:
@@ -149,15 +160,15 @@ class Bridge:
         """Carry out one stored event (called by the worker, in order per conversation)."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            for reason in skipped:
+            await self._chat.chat_event(webhook)
+            for reason in skipped:  # after: the chat's thread exists, to be named
                 log.warning(
-                    "event %s (chat %s): %s, skipped",
+                    "event %s (%s): %s, skipped",
                     event.id,
-                    event.conversation,
+                    self.chat_name(event.conversation),
                     reason,
                     extra={"chat": event.conversation},
                 )
-            await self._chat.chat_event(webhook)
             return
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):

@@ -48,7 +48,9 @@ class Worker:
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
         waiting: Callable[[int], None] = lambda event_id: None,
+        name_of: Callable[[str], str] = lambda lane: f"chat {lane}",
     ) -> None:
+        self._name_of = name_of  # a lane as an operator finds the chat: its Slack thread
         self._inbox = inbox
         self._handle = handle
         self._arrived = arrived
@@ -151,9 +153,9 @@ class Worker:
                     return
                 delay = self._delay(attempt)
                 log.warning(
-                    "event %s (chat %s) failed (%s), try %d again in %.1fs",
+                    "event %s (%s) failed (%s), try %d again in %.1fs",
                     event.id,
-                    event.conversation,
+                    self._name_of(event.conversation),
                     reason,
                     attempt + 1,
                     delay,
@@ -180,12 +182,11 @@ class Worker:
         come back at once."""
         return min(self._base_delay * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
 
-    @staticmethod
-    def _give_up(event: InboxEvent, attempt: int, reason: str) -> None:
+    def _give_up(self, event: InboxEvent, attempt: int, reason: str) -> None:
         log.error(
-            "event %s (chat %s) failed for good after %d tries: %s",
+            "event %s (%s) failed for good after %d tries: %s",
             event.id,
-            event.conversation,
+            self._name_of(event.conversation),
             attempt,
             reason,
             extra={"chat": event.conversation},
