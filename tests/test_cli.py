@@ -162,6 +162,15 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         output, _ = await process.communicate()
     logs = output.decode()
     assert "chatStarted for chat client-1 stored" in logs
+    assert process.returncode == 0
+    said = [line for line in logs.splitlines() if any(w in line for w in ("ready", "stopp"))]
+    assert [next(w for w in ("ready on", "stopping", "stopped") if w in line) for line in said] == [
+        "ready on",
+        "stopping",
+        "stopped",
+    ]
+    assert f"ready on http://127.0.0.1:{port}" in said[0]
+    assert "token` will be unused" not in logs  # Bolt's warning, silenced
     if log_format == "json":  # one JSON object a line, with what each line is about
         lines = [json.loads(line) for line in logs.splitlines()]
         stored = next(line for line in lines if "stored" in line["message"])
