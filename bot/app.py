@@ -97,7 +97,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
         tasks = [
-            asyncio.create_task(_know_the_bot(bolt, app[BOT_KNOWN]), name="know-the-bot"),
+            asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
             asyncio.create_task(core.worker.run(), name="worker"),
             asyncio.create_task(
@@ -121,7 +121,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             db.close()
 
 
-async def _know_the_bot(bolt: AsyncApp, known: asyncio.Event) -> None:
+async def _know_the_bot(bolt: AsyncApp, core: Core, known: asyncio.Event) -> None:
     """Ask Slack who the bot is (auth.test) until it answers, and hand the answer to Bolt, which
     would otherwise ask on the first request, and drop that request if Slack is down then."""
     pause = 1.0
@@ -136,6 +136,7 @@ async def _know_the_bot(bolt: AsyncApp, known: asyncio.Event) -> None:
     for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
         if isinstance(middleware, AsyncSingleTeamAuthorization):
             middleware.auth_test_result = auth
+    core.slack.workspace_url = str(auth.get("url") or core.slack.workspace_url)
     known.set()
 
 

@@ -47,6 +47,7 @@ class Core:
     health: Health
     membrane: MembraneClient
     files: SharedFiles
+    slack: SlackOut
     bolt_client: AsyncWebClient  # for Bolt
 
 
@@ -126,6 +127,7 @@ def build(
         health=health,
         membrane=membrane,
         files=files,
+        slack=slack,
         # Without the shared session: Bolt deep-copies each request (its client with it) for
         # its lazy listeners, and a live session cannot be copied.
         bolt_client=make_web_client(

@@ -25,6 +25,8 @@ from tests.helpers import chat_event, visitor_says
 
 
 class MemorySlack:
+    workspace_url = "https://acme.slack.com/"
+
     def __init__(self) -> None:
         self.posts: list[tuple[str | None, str]] = []  # (thread_ts, text)
         self.updates: list[tuple[str, str]] = []

@@ -283,7 +283,7 @@ async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the
     old, new = slack.parents(CHANNEL)
     assert [r.text for r in slack.replies(CHANNEL, old.ts)] == ["hi"]
     assert [r.text for r in slack.replies(CHANNEL, new.ts)] == ["me again"]
-    link = f"https://slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
+    link = f"https://fake.slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
     assert f"<{link}|an earlier chat>" in str(new.blocks)
 
 

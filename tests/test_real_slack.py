@@ -51,6 +51,10 @@ async def test_escalation_dms_land_at_their_d_ids_and_one_failure_stops_no_one(
     assert sorted(m.text.split(" has waited")[0][-6:] for m in broadcasts) == ["Chat 1", "Chat 2"]
     assert [len(slack.dms_to(u)) for u in ("U0AGENT01", "U0AGENT02")] == [2, 2]
     assert all(m.channel.startswith("D") for u in slack.dms for m in slack.dms_to(u))
+    # the link opens the thread in the workspace (auth.test's url), not slack.com's sign-in
+    assert all(
+        "<https://fake.slack.com/archives/C0SUPPORT1/p" in m.text for m in slack.dms_to("U0AGENT01")
+    )
     read_back = [a["channel"] for a in slack.calls_to("conversations.history")]
     assert not [channel for channel in read_back if channel.startswith(("U", "D"))]
     with sqlite3.connect(fast.database_path) as db:

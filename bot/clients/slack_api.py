@@ -112,6 +112,7 @@ class SlackOut:
         short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
         self._client = client
         self._metrics = metrics or Metrics()
+        self.workspace_url = "https://slack.com/"  # until auth.test says (bot.app)
         self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
         self._pacers: dict[str, AsyncLimiter] = defaultdict(
             lambda: AsyncLimiter(burst, burst / per_second)

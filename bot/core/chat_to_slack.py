@@ -85,7 +85,7 @@ class ChatToSlack:
         )
         if thread is None or came_back:
             state = CardState(
-                previous=thread_link(thread.channel, thread.thread_ts) if thread else None,
+                previous=self._link(thread) if thread else None,
                 on_call=self._on_call.people(),
                 after_hours=self._after_hours(),
             )
@@ -127,6 +127,9 @@ class ChatToSlack:
             first_ts = first_ts or ts
         self._messages.update(record.id, slack_ts=first_ts, state=MessageState.POSTED)
 
+    def _link(self, thread: Thread) -> str:
+        return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
+
     async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
         """`user` takes the chat: shown on its card; escalation then goes to them alone."""
         thread = self._threads.for_client(client_id)
@@ -147,10 +150,10 @@ class ChatToSlack:
         if thread is None:
             return None
         name = ChatraClient.model_validate_json(thread.client).display_name()
-        chat = thread_link(thread.channel, thread.thread_ts)
+        chat = self._link(thread)
         opened = internal_discussion(name, chat)
         ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
-        link = thread_link(thread.channel, ts)
+        link = thread_link(thread.channel, ts, self._slack.workspace_url)
         notice = internal_discussion_link(link)
         key = post_keys.internal_link(thread.id)
         await self._delivery.post(key, thread.channel, notice, thread.thread_ts)

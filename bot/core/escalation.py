@@ -50,7 +50,7 @@ class Escalation:
         if thread is None:
             return True
         name, waited = self._name(thread.client), now - wait.since
-        link = thread_link(thread.channel, thread.thread_ts)
+        link = thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
         owner = CardState.of(thread.card).owner
         people = [owner] if owner else self._on_call.people()
         done = True

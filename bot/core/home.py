@@ -13,11 +13,12 @@ class Home:
         store = context.store
         self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
         self._inbox = store.inbox
-        self._on_call = context.on_call
+        self._on_call, self._slack = context.on_call, context.slack
         self._clock = context.clock
 
     def view(self) -> dict[str, Any]:
-        chats = open_chats(self._threads, self._waits, self._clock(), limit=30)
+        workspace = self._slack.workspace_url
+        chats = open_chats(self._threads, self._waits, self._clock(), workspace, limit=30)
         held = len(self._messages.held())
         pending, failed = self._inbox.count("pending"), self._inbox.count("failed")
         health = [

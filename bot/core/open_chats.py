@@ -17,15 +17,17 @@ class OpenChat:
     owner: str | None  # the Slack user who took the chat
 
 
-def open_chats(threads: Threads, waits: Waits, now: float, limit: int = 50) -> list[OpenChat]:
-    """Open chats, the newest activity first."""
+def open_chats(
+    threads: Threads, waits: Waits, now: float, workspace: str, limit: int = 50
+) -> list[OpenChat]:
+    """Open chats, the newest activity first; `workspace` is the base of their links."""
     chats = []
     for thread in threads.open_ones(limit):
         since = waits.since(thread.id)
         chats.append(
             OpenChat(
                 name=ChatraClient.model_validate_json(thread.client).display_name(),
-                link=thread_link(thread.channel, thread.thread_ts),
+                link=thread_link(thread.channel, thread.thread_ts, workspace),
                 waiting=(now - since) / 60 if since is not None else None,
                 owner=CardState.of(thread.card).owner,
             )

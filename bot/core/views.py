@@ -23,9 +23,10 @@ def chat_link(client: ChatraClient, dashboard_url: str) -> str:
     return f"{base}/chat/{client.chatId}" if client.chatId else base
 
 
-def thread_link(channel: str, ts: str) -> str:
-    """A link that opens a Slack thread (Slack's archive permalink form)."""
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+def thread_link(channel: str, ts: str, workspace: str) -> str:
+    """A link that opens a Slack thread: Slack's archive permalink under the workspace's own URL
+    (auth.test's `url`), which opens in the app where slack.com would ask to sign in."""
+    return f"{workspace.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def visitor_card(

@@ -63,13 +63,13 @@ class ChatraTools(Protocol):
 
 class VisitorTools:
     def __init__(self, context: Context, chatra: ChatraTools) -> None:
-        self._chatra, self._clock = chatra, context.clock
+        self._chatra, self._clock, self._slack = chatra, context.clock, context.slack
         self._threads, self._waits = context.store.threads, context.store.waits
         self._dashboard_url = context.policy.dashboard_url
 
     def open_chats(self) -> SlackMessage:
         """`/chatra open`: each open chat, how long its visitor has waited, who has it."""
-        chats = open_chats(self._threads, self._waits, self._clock())
+        chats = open_chats(self._threads, self._waits, self._clock(), self._slack.workspace_url)
         if not chats:
             return SlackMessage(text="No open chats.")
         lines = [f"*Open chats* ({len(chats)})", *(f"• {describe(chat)}" for chat in chats)]
@@ -88,7 +88,8 @@ class VisitorTools:
             return SlackMessage(text=f":warning: {error}")
         client = ChatraClient.model_validate({**(found or {}), "id": client_id})
         thread = self._threads.for_client(client_id)
-        link = thread_link(thread.channel, thread.thread_ts) if thread else None
+        workspace = self._slack.workspace_url
+        link = thread_link(thread.channel, thread.thread_ts, workspace) if thread else None
         return client_details(client, dashboard_url=self._dashboard_url, thread=link)
 
     async def edit_form(self, client_id: str) -> dict[str, Any]:
