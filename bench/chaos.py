@@ -153,6 +153,21 @@ async def killer(
             await app.start(http)
 
 
+async def progress(
+    slack: FakeSlack, membrane: FakeMembrane, report: Report, started: float, every: float = 5.0
+) -> None:
+    """A line every few seconds, so a long run shows it is alive and how far it got."""
+    while True:
+        await asyncio.sleep(every)
+        replies = sum(1 for m in slack.messages if m.thread_ts)
+        sent = len(membrane.runs_of("send-agent-message"))
+        print(
+            f"  {time.monotonic() - started:5.0f}s  {replies} posts in Slack threads,"
+            f" {sent} replies sent to Chatra, {report.restarts} restarts",
+            flush=True,
+        )
+
+
 async def settle(
     app: App, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane
 ) -> None:
@@ -198,6 +213,7 @@ async def chaos(
     app = App(env, workdir / "app.log")
     membrane.echo_to = app.webhook_url
     started = time.monotonic()
+    shown = asyncio.create_task(progress(slack, membrane, report, started))
     async with aiohttp.ClientSession() as http:
         await app.start(http)
         stop = asyncio.Event()
@@ -210,6 +226,7 @@ async def chaos(
         await kills
         await finish(app, http, slack, membrane, report)
         await app.stop()
+    shown.cancel()
     report.sends_in_doubt = app.log_path.read_text().count("was in doubt")
     report.seconds = round(time.monotonic() - started, 1)
     await slack.stop()

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chaos import Report, finish, run_chat, thread_of
+from bench.chaos import Report, finish, progress, run_chat, thread_of
 from bench.harness import (
     CHANNEL,
     JSON,
@@ -57,9 +57,11 @@ async def outage(chats: int, messages: int, down: float, pace: float, seed: int,
             print(f"  {time.monotonic() - started:5.1f}s all back", flush=True)
 
         chats_flow = [run_chat(n, messages, app, slack, http, rng, pace) for n in range(chats)]
+        shown = asyncio.create_task(progress(slack, membrane, report, started))
         await asyncio.gather(take_down(), *chats_flow)
         await finish(app, http, slack, membrane, report)
         await app.stop()
+        shown.cancel()
     report.seconds = round(time.monotonic() - started, 1)
     back = [m.text for m in slack.parents(CHANNEL) if " is back after " in m.text]
     print("  said in the channel:", *back, sep="\n    ")

@@ -55,6 +55,7 @@ def configure_logging(settings: Settings) -> None:
     text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handler.setFormatter(formatter(text, settings.secrets()))
     logging.Formatter.converter = time.gmtime
+    logging.captureWarnings(True)  # Python's warnings as log records: JSON too, when asked
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

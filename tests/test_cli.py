@@ -2,11 +2,13 @@
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import aiohttp
 import pytest
 
 from bot import __version__
+from bot.cli import configure_logging
 from tests.conftest import (
     BOT_TOKEN,
     CHANNEL,
@@ -223,3 +226,17 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
         process.send_signal(2)  # Ctrl-C
         await asyncio.wait_for(process.wait(), 30)
     assert process.returncode == 0
+
+
+def test_with_json_logs_python_warnings_are_json_lines_too(settings, capsys):
+    root = logging.getLogger()
+    kept = root.handlers[:], root.level
+    try:
+        configure_logging(settings.model_copy(update={"log_format": "json"}))
+        warnings.warn("a library is unhappy", UserWarning, stacklevel=1)
+    finally:
+        root.handlers[:], level = kept
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert line["logger"] == "py.warnings" and "a library is unhappy" in line["message"]

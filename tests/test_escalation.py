@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from bot.core.notices import how_long
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import event_id, reply
@@ -240,3 +241,14 @@ async def test_a_nudge_whose_answer_slack_lost_is_not_posted_twice(app, slack, c
     await wait_for(lambda: slack.calls_to("conversations.replies"))  # the next check looks first
     await checks_run()
     assert nudges(slack, thread_ts) == [":hourglass: Jane has waited 4 min for an answer."]
+
+
+def test_a_wait_is_said_in_seconds_below_a_minute_and_in_minutes_above():
+    assert [how_long(s) for s in (0, 12.4, 59.4, 59.6, 90, 600)] == [
+        "0 s",
+        "12 s",
+        "59 s",
+        "1 min",
+        "2 min",
+        "10 min",
+    ]

@@ -170,3 +170,21 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
 def replies_of_chat(slack) -> list[str]:
     cards = [m for m in slack.parents(CHANNEL) if m.text.startswith("New chat")]
     return [r.text for card in cards for r in slack.replies(CHANNEL, card.ts)]
+
+
+async def test_every_post_carries_a_fallback_text_files_and_pictures_too(bridge, slack, recwarn):
+    picture = {"url": "https://f.example/box.png", "name": "box.png", "type": "image/png"}
+    said = [
+        {"type": "client", "file": picture, "createdAt": 1},
+        {
+            "type": "client",
+            "text": " ",
+            "file": {"filename": "label.pdf", "url": "https://f.example/l.pdf"},
+            "createdAt": 2,
+        },
+    ]
+    await bridge.webhook(chat_event("chatStarted", messages=said, name="Jane"))
+    await bridge.settled()
+
+    assert all(m.text.strip() for m in slack.messages)  # what notifications and screen readers read
+    assert not [w for w in recwarn if "top-level `text`" in str(w.message)]
