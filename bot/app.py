@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
@@ -27,10 +26,10 @@ from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.roster import Roster
-from bot.core.slack_events import SlackEnvelope
 from bot.wiring import Core
-from handlers import chatra_webhook
-from handlers.chatra_webhook import BODY_TIMEOUT, BRIDGE, MAX_BODY
+from handlers import chatra_webhook, slack_http
+from handlers.chatra_webhook import BRIDGE, MAX_BODY
+from handlers.slack_http import BOLT, BOT_KNOWN
 from storage import Store, open_database
 from storage.database import write_problem
 
@@ -50,10 +49,8 @@ BOLT_LOG.addFilter(_NotAboutTheToken())
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
-BOLT = web.AppKey("bolt", AsyncApp)
 CORE = web.AppKey("core", Core)
 CLOCK = web.AppKey("clock", Callable[[], float])
-BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -67,7 +64,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/files/{token}/{name}", shared_file)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
-        app.router.add_post("/slack/events", slack_events)
+        slack_http.register(app, settings.slack_signing_secret.get_secret_value())
     chatra_webhook.register(app, settings.chatra_webhook_secret.get_secret_value())
     return app
 
@@ -88,6 +85,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
             signing_secret=wiring.secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
+            request_verification_enabled=False,  # done before Bolt: handlers.slack_http
             logger=BOLT_LOG,
         )
         rotation = settings.planned_rotation(clock())
@@ -184,39 +182,6 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
     await handler.connect_async()
     log.info("Slack events come over Socket Mode")
     return handler
-
-
-async def slack_events(request: web.Request) -> web.Response:
-    if not request.app[BOT_KNOWN].is_set():  # Slack sends it again: nothing is lost
-        log.warning("slack request refused until Slack says who the bot is")
-        headers = {"Retry-After": "10"}
-        return web.json_response({"ok": False, "error": "starting"}, status=503, headers=headers)
-    try:
-        async with asyncio.timeout(BODY_TIMEOUT):
-            bolt_request = await to_bolt_request(request)
-        SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
-        bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
-    except web.HTTPRequestEntityTooLarge:
-        log.warning("slack request body over %d bytes refused", MAX_BODY)
-        raise
-    except TimeoutError:
-        log.warning("slack request body not sent within %gs: refused", BODY_TIMEOUT)
-        return web.json_response({"ok": False, "error": "body too slow"}, status=408)
-    except Exception as error:
-        # Bolt assumes well-formed bodies: bad JSON, JSON that is not an object, a `payload` that
-        # is not JSON make it raise while parsing; odd field types make its middleware fail.
-        # Listener errors never get here: Bolt answers those with its own 500.
-        log.warning(
-            "slack request with a malformed body (%s bytes): %s",
-            request.content_length,
-            type(error).__name__,
-        )
-        return web.json_response({"ok": False, "error": "malformed body"}, status=400)
-    if bolt_response.status >= 400:
-        log.warning(
-            "slack request refused (%d): %s", bolt_response.status, bolt_response.body[:200]
-        )
-    return await to_aiohttp_response(bolt_response)
 
 
 async def shared_file(request: web.Request) -> web.StreamResponse:

@@ -147,7 +147,8 @@ class Quieter(logging.Filter):
 
 def quiet_noisy_loggers() -> None:
     quieter = Quieter()
-    for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access"):
+    strangers = ("handlers.slack_http", "handlers.chatra_webhook")  # whoever knocks, once per 10 s
+    for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access", *strangers):
         logging.getLogger(name).addFilter(quieter)
 
 

@@ -155,3 +155,26 @@ async def test_slash_command_answers_with_help(bridge):
 
     status, answer = await bridge.slash_command("frobnicate")
     assert "Unknown subcommand `frobnicate`" in answer["text"]
+
+
+async def test_a_stranger_cannot_fill_or_forge_the_log_nor_break_the_signature_check(
+    bridge, settings, caplog
+):
+    forged = b"x\nINFO bot.core.slack_to_chatra: reply 1.2 sent to chat FORGED\n" * 4000
+    for _ in range(3):
+        status, _ = await bridge.slack_post(forged, "application/json", secret="not-the-secret")
+        assert status == 401
+    for headers in (
+        {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=abc"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=é"},
+        {},
+    ):
+        status, _ = await bridge.request(
+            "POST", "/slack/events", data=b"{}", headers={**headers, "Content-Type": "text/plain"}
+        )
+        assert status == 401  # malformed signature headers: refused, never a 500
+
+    refusals = [r for r in caplog.records if "badly signed slack request refused" in r.getMessage()]
+    assert len(refusals) == 6
+    assert all(len(r.getMessage()) < 120 for r in refusals)  # size and source, not the body
+    assert "FORGED" not in caplog.text

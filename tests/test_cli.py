@@ -12,12 +12,13 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 import pytest
 
 from bot import __version__
-from bot.cli import configure_logging
+from bot.cli import JsonFormatter, RedactingFormatter, configure_logging
 from tests.conftest import (
     BOT_TOKEN,
     CHANNEL,
@@ -240,3 +241,16 @@ def test_with_json_logs_python_warnings_are_json_lines_too(settings, capsys):
         logging.captureWarnings(False)
     [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert line["logger"] == "py.warnings" and "a library is unhappy" in line["message"]
+
+
+@pytest.mark.parametrize("formatter", [RedactingFormatter, JsonFormatter])
+def test_logs_forge_no_line_and_show_no_secret_in_any_encoding(formatter):
+    secret = 'sec"ret\\with/odd chars'
+    forms = (secret, json.dumps(secret), quote(secret, safe=""), quote_plus(secret))
+    record = logging.LogRecord(
+        "handlers.x", logging.WARNING, "", 0, "got %s\nINFO bot: FORGED %s %s %s", forms, None
+    )
+    line = formatter("%(levelname)s %(name)s: %(message)s", [secret]).format(record)
+
+    assert "\n" not in line and "odd chars" not in line and "odd%20chars" not in line
+    assert "odd+chars" not in line and line.count("[redacted]") == 4
