@@ -294,6 +294,37 @@ async def test_formatting_written_in_chatra_shows_as_slack_formatting(bridge, sl
 
     [card] = slack.parents(CHANNEL)
     [reply] = slack.replies(CHANNEL, card.ts)
-    assert (
-        reply.text == "*Order 42* is <https://shop.example.org/o?id=42&amp;x=1|here> `&lt;tag&gt;`"
+    assert reply.text == (
+        "*Order 42* is <https://shop.example.org/o?id=42&amp;x=1|here> (shop.example.org)"
+        " `&lt;tag&gt;`"
     )
+
+
+async def test_a_visitor_cannot_ping_the_channel_or_plant_a_link_through_any_field(bridge, slack):
+    planted = "|Your refund is ready> <!channel> <https://evil.example/login"
+    said = [
+        {
+            "type": "client",
+            "text": "[Your bank](https://evil.example/login) says hi",
+            "createdAt": 1,
+        },
+        {"type": "client", "file": {"url": f"https://f.example/a.pdf{planted}", "name": "a.pdf"}},
+    ]
+    webhook = chat_event(
+        "chatStarted",
+        messages=said,
+        name="Jane",
+        chatStartUrl=f"https://shop.example/{planted}",
+        chatStartTitle="Shop",
+        chatId=f"c1{planted}",
+    )
+    await bridge.webhook(webhook)
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    shown = [str(card.blocks), card.text, *(r.text for r in slack.replies(CHANNEL, card.ts))]
+    for text in shown:
+        assert "<!channel>" not in text and "<https://evil.example/login>" not in text
+        assert "|Your refund is ready>" not in text
+    assert "<https://evil.example/login|Your bank> (evil.example) says hi" in shown[2]
+    assert "https://shop.example/%7CYour%20refund%20is%20ready%3E%20%3C!channel%3E" in shown[0]

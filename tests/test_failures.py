@@ -267,3 +267,16 @@ async def test_a_shared_file_reaches_the_visitor_as_a_link_served_by_the_bridge(
         assert status == 404
     finally:
         await app.close()
+
+
+async def test_membranes_error_texts_cannot_ping_the_channel_either(
+    bridge, slack, membrane, thread_ts
+):
+    membrane.fail_next(
+        "send-agent-message", status=400, type="bad_request", message="<!channel> <https://x|y>"
+    )
+    await bridge.slack_event(reply(thread_ts, "1800000010.000013", "hello"), event_id())
+    await bridge.settled()
+
+    [warning] = warnings(slack, thread_ts)
+    assert "<!channel>" not in warning and "&lt;!channel&gt; &lt;https://x|y&gt;" in warning

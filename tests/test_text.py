@@ -110,7 +110,7 @@ def test_chatra_markdown_shows_as_slack_formatting():
         "*bold* _also_ ~gone~ *as is* _as is_"
     )
     assert chatra_to_slack("see [the guide](https://x.io/a?b=1&c=2) now") == (
-        "see <https://x.io/a?b=1&amp;c=2|the guide> now"
+        "see <https://x.io/a?b=1&amp;c=2|the guide> (x.io) now"
     )
 
 

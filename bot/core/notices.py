@@ -3,7 +3,7 @@ escalations, notices. Data in, SlackMessage out."""
 
 from bot.core.blocks import SlackMessage, button, context, mention, mrkdwn
 from bot.core.health import Outage
-from bot.core.text import plain_to_slack, shorten
+from bot.core.text import plain_to_slack, shorten, slack_link
 
 RETRY_ACTION = "retry_reply"
 
@@ -13,9 +13,8 @@ def delivery_warning(
 ) -> SlackMessage:
     """A short notice in the thread naming what did not reach the visitor, and why; with a
     "Try again" button when the reply at `retry_ts` can be sent again."""
-    text = (
-        f":warning: {what} did not reach the visitor: “{plain_to_slack(shorten(quoted))}”. {reason}"
-    )
+    quote = plain_to_slack(shorten(quoted))
+    text = f":warning: {what} did not reach the visitor: “{quote}”. {plain_to_slack(reason)}"
     if retry_ts is None:
         return SlackMessage(text=text)
     retry = button(RETRY_ACTION, "Try again", retry_ts)
@@ -96,7 +95,7 @@ def escalation_notice(name: str, seconds: float, on_call: list[str]) -> SlackMes
 
 
 def escalation_dm(name: str, seconds: float, link: str) -> SlackMessage:
-    who = f"<{link}|{plain_to_slack(name)}>"
+    who = slack_link(link, name)
     return SlackMessage(
         text=f":rotating_light: {who} has waited {how_long(seconds)} for an answer."
     )
@@ -104,7 +103,7 @@ def escalation_dm(name: str, seconds: float, link: str) -> SlackMessage:
 
 def internal_discussion(name: str, chat_thread: str) -> SlackMessage:
     """The top of a thread about a chat that stays among the team."""
-    who = f"<{chat_thread}|{plain_to_slack(name)}>"
+    who = slack_link(chat_thread, name)
     text = (
         f":lock: Internal discussion about the chat with {who}. Replies here stay in Slack and"
         " never reach the visitor."
@@ -113,7 +112,8 @@ def internal_discussion(name: str, chat_thread: str) -> SlackMessage:
 
 
 def internal_discussion_link(link: str) -> SlackMessage:
-    text = f":lock: <{link}|Internal discussion> of this chat: what is said there stays in Slack."
+    discussion = slack_link(link, "Internal discussion")
+    text = f":lock: {discussion} of this chat: what is said there stays in Slack."
     return SlackMessage(text=text, blocks=[context(text)])
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from bot.core.card import CardState
 from bot.core.chatra_events import ChatraClient
-from bot.core.text import plain_to_slack
+from bot.core.text import slack_link
 from bot.core.views import thread_link
 from storage import Threads, Waits
 
@@ -39,4 +39,4 @@ def describe(chat: OpenChat) -> str:
     """One mrkdwn line: `<link|name> · waiting 4 min · taken by @sam`."""
     waiting = f"waiting {chat.waiting:.0f} min" if chat.waiting is not None else "answered"
     taken = f"taken by <@{chat.owner}>" if chat.owner else "nobody has it"
-    return f"<{chat.link}|{plain_to_slack(chat.name)}> · {waiting} · {taken}"
+    return f"{slack_link(chat.link, chat.name)} · {waiting} · {taken}"

@@ -4,7 +4,7 @@ links to the files shared with it."""
 from bot.core.errors import FileNotShared
 from bot.core.ports import FilePort, SlackPort
 from bot.core.slack_events import SlackReply
-from bot.core.text import plain_to_slack, slack_to_plain, user_ids_in
+from bot.core.text import slack_link, slack_to_plain, user_ids_in
 
 
 async def plain_text(slack: SlackPort, mrkdwn: str) -> str:
@@ -26,5 +26,5 @@ async def with_file_links(files: FilePort, reply: SlackReply) -> tuple[str, dict
         except FileNotShared as why:
             failed[file.name] = str(why)
             continue
-        lines.append(f":paperclip: <{published.url}|{plain_to_slack(published.name)}>")
+        lines.append(f":paperclip: {slack_link(published.url, published.name)}")
     return "\n".join(lines), failed

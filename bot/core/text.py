@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Mapping
+from urllib.parse import quote, urlsplit
 
 import emoji
 
@@ -64,13 +65,40 @@ def plain_to_slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_UNSAFE_IN_URL = re.compile(r"[<>|\s\"'\\\x00-\x1f\x7f]")
+
+
+def safe_url(url: str) -> str | None:
+    """An http(s) URL as it may stand inside `<...|...>`: nothing in it can end the link early
+    (`|`, `>`) or start another (`<`); None for anything that is not http(s)."""
+    url = url.strip()
+    if not re.match(r"(?i)https?://[^/\s]", url):
+        return None
+    escaped = _UNSAFE_IN_URL.sub(lambda found: quote(found[0]), url)
+    return escaped.replace("&", "&amp;")
+
+
+def slack_link(url: str, label: str) -> str:
+    """`<url|label>` that a visitor's URL or label cannot break out of; the label alone (escaped)
+    when the URL is no http(s) URL."""
+    safe = safe_url(url)
+    return f"<{safe}|{plain_to_slack(label)}>" if safe else plain_to_slack(label)
+
+
 _CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
 _MARKDOWN = [  # Markdown habits (visitors, Chatra's dashboard) -> what Slack shows the same way
     (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"*\1*"),
     (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"_\1_"),
     (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"~\1~"),
-    (re.compile(r"\[([^\[\]|\n]+)\]\((https?://[^\s()|]+)\)"), r"<\2|\1>"),
+    # [label](url) -> the link, with its real host next to it: a label cannot pass one site off
+    # as another.
+    (re.compile(r"\[([^\[\]|\n]+)\]\((https?://[^\s()|]+)\)"), lambda link: _shown(*link.groups())),
 ]
+
+
+def _shown(label: str, url: str) -> str:
+    host = urlsplit(url.replace("&amp;", "&")).hostname or ""
+    return f"<{url}|{label}>" + (f" ({host})" if host and host not in label else "")
 
 
 def chatra_to_slack(text: str) -> str:

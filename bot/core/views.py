@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from bot.core.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
 from bot.core.card import CardState
@@ -9,6 +10,7 @@ from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.text import (
     chatra_to_slack,
     plain_to_slack,
+    slack_link,
     split_text,
     without_control_characters,
 )
@@ -20,7 +22,7 @@ CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,0
 def chat_link(client: ChatraClient, dashboard_url: str) -> str:
     """Where the chat lives in Chatra's dashboard (falls back to the dashboard itself)."""
     base = dashboard_url.rstrip("/")
-    return f"{base}/chat/{client.chatId}" if client.chatId else base
+    return f"{base}/chat/{quote(client.chatId, safe='')}" if client.chatId else base
 
 
 def thread_link(channel: str, ts: str, workspace: str) -> str:
@@ -44,8 +46,7 @@ def visitor_card(
     fields = [f"*Email*\n{value_or_dash(client.email)}", f"*Phone*\n{value_or_dash(client.phone)}"]
     page = client.chatStartUrl
     if page:
-        title = plain_to_slack(client.chatStartTitle or page)
-        fields.append(f"*Page*\n<{page}|{title}>")
+        fields.append(f"*Page*\n{slack_link(page, client.chatStartTitle or page)}")
     else:
         fields.append("*Page*\n—")
     location = ", ".join(part for part in (client.city, client.country) if part)
@@ -55,7 +56,7 @@ def visitor_card(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f"{icon} *{name}*  ·  {status}")},
         {"type": "section", "fields": [mrkdwn(f) for f in fields]},
-        context(f"<{link}|Open the chat in Chatra>"),
+        context(slack_link(link, "Open the chat in Chatra")),
     ]
     buttons = [
         *([] if owner or closed else [button(CLAIM_BUTTON, "I'll take it", client.id)]),
@@ -74,7 +75,9 @@ def visitor_card(
     if after_hours:
         blocks.insert(1, context(f":crescent_moon: {plain_to_slack(after_hours)}"))
     if state.previous:
-        earlier = f":leftwards_arrow_with_hook: Follows <{state.previous}|an earlier chat>"
+        earlier = (
+            f":leftwards_arrow_with_hook: Follows {slack_link(state.previous, 'an earlier chat')}"
+        )
         blocks.insert(1, context(earlier))
     if closed and summary:
         blocks.insert(1, context(plain_to_slack(summary)))
@@ -108,9 +111,9 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     pages = _pages(extra.get("pages") or extra.get("visitedPages"))
     if pages:
         fields.append(mrkdwn(f"*Pages*\n{pages}"))
-    links = [f"<{chat_link(client, dashboard_url)}|Open in Chatra>"]
+    links = [slack_link(chat_link(client, dashboard_url), "Open in Chatra")]
     if thread:
-        links.append(f"<{thread}|Open the Slack thread>")
+        links.append(slack_link(thread, "Open the Slack thread"))
     name = plain_to_slack(client.display_name())
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f":bust_in_silhouette: *{name}*")}
@@ -135,7 +138,7 @@ def _pages(pages: object, shown: int = 5) -> str | None:
             (page.get("url"), page.get("title")) if isinstance(page, dict) else (page, None)
         )
         if isinstance(url, str) and url.startswith(("http://", "https://")):
-            links.append(f"<{url}|{plain_to_slack(str(title or url))[:80]}>")
+            links.append(slack_link(url, str(title or url)[:80]))
     return "\n".join(links) or None
 
 
@@ -216,7 +219,7 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     ]
     files = message.shown_files()
     for file in files:
-        link = f":paperclip: <{file.url}|{plain_to_slack(file.name or 'file')}>"
+        link = f":paperclip: {slack_link(file.url or '', file.name or 'file')}"
         pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
     if message.type not in ("client", "agent"):  # a system notice: a quiet context line
         return [_context_line(piece) for piece in pieces]
@@ -225,7 +228,7 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
     replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
     for file in files:
-        if file.is_image():  # shown, not only linked
+        if file.is_image() and (file.url or "").startswith("https://"):  # shown, not linked only
             name = file.name or "image"
             picture = {"type": "image", "image_url": file.url, "alt_text": name}
             text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
@@ -240,7 +243,8 @@ def _context_line(text: str) -> SlackMessage:
 
 
 def pushed_sent(message_id: str, client_id: str) -> SlackMessage:
-    text = f":incoming_envelope: Pushed message `{message_id}` sent to `{client_id}`."
+    ids = plain_to_slack(message_id), plain_to_slack(client_id)
+    text = f":incoming_envelope: Pushed message `{ids[0]}` sent to `{ids[1]}`."
     delete = button(DELETE_PUSHED_BUTTON, "Delete", message_id)
     delete["style"] = "danger"
     delete["confirm"] = {

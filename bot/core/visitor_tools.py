@@ -11,7 +11,7 @@ from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient
 from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.open_chats import describe, open_chats
-from bot.core.text import CHATRA_TEXT_LIMIT
+from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack
 from bot.core.views import (
     client_details,
     edit_visitor_modal,
@@ -79,13 +79,13 @@ class VisitorTools:
         """A visitor by client id, by email (of a chat we mirrored) or by a link to its thread."""
         client_id = self._client_id_for(query.strip().strip("<>").split("|")[0])
         if client_id is None:
-            return SlackMessage(text=f"No visitor found for `{query}`.")
+            return SlackMessage(text=f"No visitor found for `{plain_to_slack(query)}`.")
         try:
             found = await self._chatra.get_client(client_id)
         except MembraneError as error:
             if error.kind == "dependency_error" and error.status == 404:
-                return SlackMessage(text=f"Chatra knows no visitor `{client_id}`.")
-            return SlackMessage(text=f":warning: {error}")
+                return SlackMessage(text=f"Chatra knows no visitor `{plain_to_slack(client_id)}`.")
+            return SlackMessage(text=f":warning: {plain_to_slack(str(error))}")
         client = ChatraClient.model_validate({**(found or {}), "id": client_id})
         thread = self._threads.for_client(client_id)
         workspace = self._slack.workspace_url
@@ -97,7 +97,7 @@ class VisitorTools:
         try:
             client = await self._chatra.get_client(client_id)
         except MembraneError as error:
-            return modal("Edit visitor", f":warning: {error}")
+            return modal("Edit visitor", f":warning: {plain_to_slack(str(error))}")
         visitor = ChatraClient.model_validate({**(client or {}), "id": client_id})
         return edit_visitor_modal(client_id, visitor.contact())
 
@@ -110,8 +110,9 @@ class VisitorTools:
         try:
             updated = await self._chatra.update_client(client_id, **fields)
         except MembraneError as error:
-            return f":warning: The visitor was not updated: {error}", {}
-        return f":white_check_mark: Visitor `{client_id}` updated in Chatra.", updated or {}
+            return f":warning: The visitor was not updated: {plain_to_slack(str(error))}", {}
+        who = plain_to_slack(client_id)
+        return f":white_check_mark: Visitor `{who}` updated in Chatra.", updated or {}
 
     async def push(
         self, client_id: str, text: str, *, agent_id: str | None = None, group_id: str | None = None
@@ -120,14 +121,15 @@ class VisitorTools:
         try:
             message_id = await self._chatra.send_pushed_message(client_id, text, agent_id, group_id)
         except MembraneError as error:
-            return SlackMessage(text=f":warning: The pushed message was not sent: {error}")
+            why = plain_to_slack(str(error))
+            return SlackMessage(text=f":warning: The pushed message was not sent: {why}")
         return pushed_sent(message_id, client_id)
 
     async def edit_pushed_form(self, message_id: str) -> dict[str, Any]:
         try:
             found = await self._chatra.get_pushed_message(message_id)
         except MembraneError as error:
-            return modal("Pushed message", f":warning: {error}")
+            return modal("Pushed message", f":warning: {plain_to_slack(str(error))}")
         client_id = str((found or {}).get("clientId", ""))
         return push_modal(client_id, message_id=message_id, text=str((found or {}).get("text", "")))
 
@@ -135,15 +137,15 @@ class VisitorTools:
         try:
             await self._chatra.edit_pushed_message(message_id, text)
         except MembraneError as error:
-            return f":warning: The pushed message was not changed: {error}"
-        return f":pencil2: Pushed message `{message_id}` changed."
+            return f":warning: The pushed message was not changed: {plain_to_slack(str(error))}"
+        return f":pencil2: Pushed message `{plain_to_slack(message_id)}` changed."
 
     async def delete_pushed(self, message_id: str) -> str:
         try:
             await self._chatra.delete_pushed_message(message_id)
         except MembraneError as error:
-            return f":warning: The pushed message was not deleted: {error}"
-        return f":wastebasket: Pushed message `{message_id}` deleted."
+            return f":warning: The pushed message was not deleted: {plain_to_slack(str(error))}"
+        return f":wastebasket: Pushed message `{plain_to_slack(message_id)}` deleted."
 
     def client_of_thread(self, channel: str, thread_ts: str) -> str | None:
         thread = self._threads.for_slack_thread(channel, thread_ts)
@@ -159,8 +161,8 @@ class VisitorTools:
         try:
             found = await getattr(self._chatra, action)(message_id)
         except MembraneError as error:
-            return SlackMessage(text=f":warning: {error}")
-        lines = [f"*{what} `{message_id}`*"]
+            return SlackMessage(text=f":warning: {plain_to_slack(str(error))}")
+        lines = [f"*{what} `{plain_to_slack(message_id)}`*"]
         for label, key in (
             ("From", "type"),
             ("Agent", "agentId"),
@@ -170,7 +172,7 @@ class VisitorTools:
             ("Text", "text"),
         ):
             if (found or {}).get(key) not in (None, ""):
-                lines.append(f"{label}: {found[key]}")
+                lines.append(f"{label}: {plain_to_slack(str(found[key]))}")
         return SlackMessage(text="\n".join(lines))
 
     def _client_id_for(self, query: str) -> str | None:
