@@ -30,6 +30,8 @@ SCOPES = (
     "reactions:write",
     "files:read",
     "usergroups:read",
+    "channels:read",
+    "groups:read",
 )
 
 

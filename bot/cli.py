@@ -49,7 +49,7 @@ class JsonFormatter(RedactingFormatter):
     """One JSON object per line, with the chat id and Slack ts of what the line is about;
     secrets are redacted before the line is escaped, and after."""
 
-    CONTEXT = ("chat", "slack_ts")
+    CONTEXT = ("chat", "slack_ts", "user", "action")
 
     def format(self, record: logging.LogRecord) -> str:
         line = {

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     away_message: str | None = None  # what Chatra tells visitors outside hours, for the card
     oncall_rotation_file: str | None = None  # JSON {"people": [...], "handover": ..., ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
+    allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
+    allowed_usergroup: str | None = None  # or the members of this user group (S...)
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
     files_dir: str | None = None  # files shared with visitors; default: `files` beside the database

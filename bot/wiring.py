@@ -18,6 +18,8 @@ from bot.clients.metrics import Metrics
 from bot.clients.shared_files import SharedFiles
 from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
+from bot.core.access import Access
+from bot.core.audit import Audit
 from bot.core.bridge import Bridge, Intake
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.context import Context
@@ -40,6 +42,7 @@ class Core:
 
     store: Store
     bridge: Bridge  # intake, the two directions, escalation, outages
+    access: Access  # who may act on visitors
     visitors: VisitorTools  # lookups, edits, pushed messages, open chats
     team: Team  # on call, agent links
     home: Home  # the App Home tab
@@ -65,6 +68,10 @@ def policy_of(settings: Settings) -> Policy:
         opening_hours=settings.opening_hours(),
         away_message=settings.away_message,
         timezone=settings.business_timezone,
+        allowed_users=frozenset(
+            u.strip() for u in (settings.allowed_users or "").split(",") if u.strip()
+        ),
+        allowed_usergroup=settings.allowed_usergroup,
     )
 
 
@@ -97,13 +104,16 @@ def build(
         file_info=slack.file_info,
     )
     roster = Roster(store.on_call, clock)
-    context = Context(slack, SlackDelivery(slack, store.posts), store, roster, clock, policy)
+    audit = Audit(lambda action: metrics.actions.labels(action).inc())
+    delivery = SlackDelivery(slack, store.posts)
+    context = Context(slack, delivery, store, roster, clock, policy, audit)
+    access = Access(context)
     intake = Intake(store.inbox, health, asyncio.Event())
     bridge = Bridge(
         context,
         intake,
         ChatToSlack(context),
-        SlackToChatra(context, membrane, files, intake),
+        SlackToChatra(context, membrane, files, intake, access),
         Escalation(context),
         health,
     )
@@ -120,6 +130,7 @@ def build(
     return Core(
         store=store,
         bridge=bridge,
+        access=access,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
         home=Home(context),

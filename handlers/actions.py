@@ -29,7 +29,8 @@ async def acknowledge(ack: AsyncAck) -> None:
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     async def retry(body: dict[str, Any], action: dict[str, Any]) -> None:
-        quoted = bridge.retry_reply(str(action.get("value", "")), str(action.get("action_ts", "")))
+        reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
+        quoted = bridge.retry_reply(reply_ts, click, body["user"]["id"])
         if quoted is not None:
             channel, user = body["channel"]["id"], body["user"]["id"]
             await bridge.show_retrying(channel, body["message"]["ts"], quoted, user)
@@ -73,9 +74,12 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     ) -> None:
         await fill_in(client, context, tools.edit_pushed_form(action["value"]))
 
-    async def delete_pushed(action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def delete_pushed(
+        body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         # Slack asked "Delete the pushed message?" before sending this
-        await respond(text=await tools.delete_pushed(action["value"]), replace_original=True)
+        said = await tools.delete_pushed(action["value"], body["user"]["id"])
+        await respond(text=said, replace_original=True)
 
     async def visitor_of_message(shortcut: dict[str, Any], respond: AsyncRespond) -> None:
         message = shortcut.get("message") or {}

@@ -47,7 +47,7 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
         if name == "open":
             await ack(response_type="ephemeral", text=tools.open_chats().text)
         elif name == "oncall":
-            on_call = team.on_call(args)
+            on_call = team.on_call(args, command["user_id"])
             await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
         elif name == "agent":
             await ack(response_type="ephemeral", text=team.agent(args, command["user_id"]).text)
@@ -85,7 +85,7 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
             named = kind in ("agent", "group") and sender_id and rest.strip()
             as_sender = {f"{kind}_id": sender_id} if named else {}
             words = slack_to_plain(rest if named else text, {}).strip()  # the command is escaped
-            message = await tools.push(client_id, words, **as_sender)
+            message = await tools.push(client_id, words, command["user_id"], **as_sender)
         elif name == "pushed":
             message = await tools.pushed(args)
         else:

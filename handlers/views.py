@@ -47,7 +47,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
             return
         form = json.loads(view["private_metadata"])
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
-        sentence, updated = await tools.save(form["client"], changed)
+        sentence, updated = await tools.save(form["client"], changed, body["user"]["id"])
         if updated:
             await bridge.visitor_changed(form["client"], updated)
         await tell(client, body["user"]["id"], sentence)
@@ -67,12 +67,12 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
             return
         user, target = body["user"]["id"], view["private_metadata"]
         if view["callback_id"] == PUSH_MESSAGE:
-            answer = await tools.push(target, text)
+            answer = await tools.push(target, text, user)
             await client.chat_postEphemeral(
                 channel=bridge.channel, user=user, text=answer.text, blocks=answer.blocks
             )
         else:
-            await tell(client, user, await tools.edit_pushed(target, text))
+            await tell(client, user, await tools.edit_pushed(target, text, user))
 
     app.view(EDIT_VISITOR)(ack=check_visitor, lazy=[save_visitor])
     app.view(PUSH_MESSAGE)(ack=check_pushed_text, lazy=[send_pushed_text])

@@ -70,6 +70,7 @@ class FakeSlack(FakeServer):
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
         self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
         self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
+        self.members: dict[str, set[str]] = {}  # channel -> its members (default: every user)
         self.on_post: Callable[[Posted], None] | None = None  # told of every new message
 
     @property
@@ -344,6 +345,13 @@ class FakeSlack(FakeServer):
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(args.get("user", ""))
         return ok(user=user) if user else error("user_not_found")
+
+    async def _conversations_members(self, args: dict[str, Any]) -> web.Response:
+        """Who is in a channel: everyone the fake knows, unless a test says otherwise."""
+        channel = args.get("channel", "")
+        if channel not in self.channels:
+            return error("channel_not_found")
+        return ok(members=sorted(self.members.get(channel, set(self.users))), response_metadata={})
 
     async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
         group = args.get("usergroup", "")

@@ -21,6 +21,8 @@ SCOPES = (
     "reactions:write",
     "files:read",
     "usergroups:read",
+    "channels:read",
+    "groups:read",
 )
 BOT_USER_ID = "UBOT000001"
 BOT_ID = "BBOT000001"

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.core.audit import Audit
 from bot.core.blocks import SlackMessage
 from bot.core.bridge import Intake
 from bot.core.chat_to_slack import ChatToSlack
@@ -97,7 +98,16 @@ POLICY = Policy(
     opening_hours=None,
     away_message=None,
     timezone="UTC",
+    allowed_users=frozenset(),
+    allowed_usergroup=None,
 )
+
+
+class Everyone:
+    """Access for these tests: everyone may act (tests/test_security.py tests who may not)."""
+
+    async def refusal(self, user: str) -> str | None:
+        return None
 
 
 @pytest.fixture
@@ -107,11 +117,11 @@ def parts():
     store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     delivery, roster = SlackDelivery(slack, store.posts), Roster(store.on_call, time.time)
-    context = Context(slack, delivery, store, roster, time.time, POLICY)
+    context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
     intake = Intake(store.inbox, Health(), asyncio.Event())
     directions = SimpleNamespace(
         chat=ChatToSlack(context),
-        replies=SlackToChatra(context, chatra, NoFiles(), intake),
+        replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),
     )
     return directions, slack, chatra
 

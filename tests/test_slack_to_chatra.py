@@ -130,7 +130,7 @@ async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_p
         await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
         await app.settled()
         thread = slack.parents(CHANNEL)[0].ts
-        for n, user in enumerate(["U0AGENT02", "U0STRANGER"]):
+        for n, user in enumerate(["U0AGENT02", "U0AGENT03"]):
             await app.slack_event(
                 reply(thread, f"1800000001.00013{n}", "hi", user=user), event_id()
             )
@@ -140,7 +140,7 @@ async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_p
 
     assert [run["agentId"] for run in membrane.runs_of("send-agent-message")] == ["a7", "a9"]
     [notice] = [r.text for r in slack.replies(CHANNEL, thread) if ":information_source:" in r.text]
-    assert "Someone has no Chatra agent linked, so the visitor sees their replies as Ana" in notice
+    assert "Lee has no Chatra agent linked, so the visitor sees their replies as Ana" in notice
 
 
 async def test_mrkdwn_becomes_readable_plain_text(bridge, membrane, thread_ts):

@@ -44,6 +44,12 @@ class Metrics:
             "Stored events not yet carried out",
             registry=self.registry,
         )
+        self.actions = Counter(
+            "chatra_bridge_actions",
+            "What people did that changed something, by action (see the bot.audit log)",
+            ["action"],
+            registry=self.registry,
+        )
         self.waiting = Gauge(
             "chatra_bridge_events_waiting",
             "Events waiting out a failure of Slack, Membrane or the database, to be tried again",

@@ -228,6 +228,27 @@ class SlackOut:
         found = response.get("file")
         return found if isinstance(found, dict) else None
 
+    async def is_guest(self, user_id: str) -> bool | None:
+        """Whether a person is a guest (single- or multi-channel); None: Slack knows no one so."""
+        user = await self._user(user_id)
+        if user is None:
+            return None
+        return bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+
+    async def channel_members(self, channel: str) -> set[str] | None:
+        """Everyone in a channel (scopes channels:read, groups:read); None when Slack will not
+        say (a missing scope, say). Slack being down raises."""
+        members: set[str] = set()
+        try:
+            async for page in await self._client.conversations_members(channel=channel, limit=1000):
+                members |= {str(member) for member in page.get("members") or []}
+        except SlackApiError as error:
+            if slack_is_down(error):
+                raise
+            log.warning("members of %s unknown: %s", channel, error.response.get("error"))
+            return None
+        return members
+
     async def group_members(self, group_id: str) -> list[str]:
         """The people in a user group (scope usergroups:read); none when Slack will not say."""
         try:

@@ -61,6 +61,7 @@ class Bridge:
         self._chat, self._replies, self._escalation = chat, replies, escalation
         self.health = health
         self._channel = context.policy.channel
+        self._audit = context.audit
 
     @property
     def channel(self) -> str:
@@ -69,8 +70,11 @@ class Bridge:
 
     # -- what people do in Slack, beyond writing in a thread --
 
-    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
-        return self._replies.retry_reply(reply_ts, click_id)
+    def retry_reply(self, reply_ts: str, click_id: str, by: str) -> str | None:
+        quoted = self._replies.retry_reply(reply_ts, click_id)
+        if quoted is not None:
+            self._audit.record(by, "reply_retried", what=reply_ts)
+        return quoted
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user: str) -> None:
         await self._replies.show_retrying(channel, warning_ts, quoted, user)

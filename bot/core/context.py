@@ -4,6 +4,7 @@ who is on call, the clock and the operator's policy."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.core.audit import Audit
 from bot.core.delivery import SlackDelivery
 from bot.core.policy import Policy
 from bot.core.ports import SlackPort
@@ -19,3 +20,4 @@ class Context:
     on_call: Roster
     clock: Callable[[], float]
     policy: Policy
+    audit: Audit

@@ -125,6 +125,14 @@ def writing_as_notice(person: str, agent: str) -> SlackMessage:
     return SlackMessage(text=text, blocks=[context(text)])
 
 
+def not_allowed_notice(user: str, reason: str) -> SlackMessage:
+    text = (
+        f":no_entry: {mention(user)}'s replies here do not reach the visitor."
+        f" {plain_to_slack(reason)}"
+    )
+    return SlackMessage(text=text, blocks=[context(text)])
+
+
 def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"

@@ -20,3 +20,5 @@ class Policy:
     opening_hours: BusinessHours | None
     away_message: str | None  # what Chatra tells visitors outside business hours
     timezone: str  # for an on-call rotation set without one
+    allowed_users: frozenset[str]  # who may act, when given; else the channel's members
+    allowed_usergroup: str | None  # or the members of this user group (S...)

@@ -33,6 +33,11 @@ def writing_as(thread_ts: str, user: str) -> str:
     return f"as:{thread_ts}:{user}"
 
 
+def not_allowed(thread_ts: str, user: str) -> str:
+    """Once per thread and person: their replies do not reach the visitor."""
+    return f"not-allowed:{thread_ts}:{user}"
+
+
 def warning(about: str) -> str:
     """A warning in a thread that something did not reach the visitor."""
     return f"warn:{about}"

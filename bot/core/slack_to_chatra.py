@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable
 
 from bot.core import post_keys
+from bot.core.access import Access
 from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.notices import (
     delivery_warning,
     maybe_twice_notice,
+    not_allowed_notice,
     outage_notice,
     outage_over_notice,
     retrying_notice,
@@ -38,8 +40,14 @@ Enqueue = Callable[[str, str, str, str], bool]  # (source, dedupe key, lane, pay
 
 class SlackToChatra:
     def __init__(
-        self, context: Context, chatra: ChatraPort, files: FilePort, enqueue: Enqueue
+        self,
+        context: Context,
+        chatra: ChatraPort,
+        files: FilePort,
+        enqueue: Enqueue,
+        access: Access,
     ) -> None:
+        self._access, self._audit = access, context.audit
         self._slack, self._delivery = context.slack, context.delivery
         self._chatra, self._files = chatra, files
         store = context.store
@@ -66,6 +74,13 @@ class SlackToChatra:
         if reply.retry_of is None and self._is_note(reply.text):
             self._messages.update(record.id, state=MessageState.NOTE)
             await self._slack.show_state(thread.channel, reply.ts, "note", None)
+            return
+        refusal = await self._access.refusal(reply.user)
+        if refusal is not None:  # not the team's: never reaches the visitor
+            self._messages.update(record.id, state=MessageState.SKIPPED, error=refusal)
+            key = post_keys.not_allowed(thread.thread_ts, reply.user)
+            notice = not_allowed_notice(reply.user, refusal)
+            await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
             return
         written = reply.text
         if reply.files:  # the links are kept with the reply: a retry sends them too
@@ -116,6 +131,7 @@ class SlackToChatra:
         finally:
             await pending  # the next state replaces it
         self._messages.update(record_id, state=MessageState.SENT)
+        self._audit.record(reply.user, "reply_sent", thread.client_id, reply.ts)
         self._waits.answered(thread.id)  # the visitor has an answer
         await self._slack.show_state(channel, ts, "delivered", "pending")
         if as_whom:  # after the send: a post may wait for the channel's pace

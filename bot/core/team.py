@@ -18,8 +18,9 @@ class Team:
         self._agents = context.store.agents
         self._clock = context.clock
         self._timezone = context.policy.timezone  # for a rotation set without one
+        self._audit = context.audit
 
-    def on_call(self, args: str) -> SlackMessage:
+    def on_call(self, args: str, by: str) -> SlackMessage:
         """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b
         monday 09:00 [Europe/Berlin]` rotates weekly; `oncall off` clears it."""
         words = args.strip()
@@ -36,6 +37,8 @@ class Team:
                     text="Name people or a user group with @mentions: `/chatra oncall @you @them`."
                 )
             self._roster.set(people)
+        if words:
+            self._audit.record(by, "on_call_changed", what=words)
         return SlackMessage(text=self._describe_on_call())
 
     def _rotate(self, args: str) -> str | None:
@@ -77,6 +80,7 @@ class Team:
             return self._agent_links()
         if target.lower() == "off":
             self._agents.unlink(user)
+            self._audit.record(caller, "agent_unlinked", what=user)
             return SlackMessage(text=f"<@{user}> now writes as the Chatra agent with their email.")
         agent_id = self._agents.find(target)
         if agent_id is None:
@@ -85,6 +89,7 @@ class Team:
                 " the email of an agent who has answered a chat."
             )
         self._agents.link({user: agent_id})
+        self._audit.record(caller, "agent_linked", what=f"{user} as {agent_id}")
         return SlackMessage(text=f"<@{user}> writes to visitors as {self._agent_label(agent_id)}.")
 
     def _agent_links(self) -> SlackMessage:

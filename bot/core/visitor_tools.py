@@ -64,6 +64,7 @@ class ChatraTools(Protocol):
 class VisitorTools:
     def __init__(self, context: Context, chatra: ChatraTools) -> None:
         self._chatra, self._clock, self._slack = chatra, context.clock, context.slack
+        self._audit = context.audit
         self._threads, self._waits = context.store.threads, context.store.waits
         self._dashboard_url = context.policy.dashboard_url
 
@@ -101,7 +102,9 @@ class VisitorTools:
         visitor = ChatraClient.model_validate({**(client or {}), "id": client_id})
         return edit_visitor_modal(client_id, visitor.contact())
 
-    async def save(self, client_id: str, values: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    async def save(
+        self, client_id: str, values: dict[str, str], by: str
+    ) -> tuple[str, dict[str, Any]]:
         """update-client with the fields given, an emptied one as `null` (Chatra's way to remove
         a value); returns a sentence for the person and the visitor as Chatra has it now."""
         fields = {
@@ -111,11 +114,18 @@ class VisitorTools:
             updated = await self._chatra.update_client(client_id, **fields)
         except MembraneError as error:
             return f":warning: The visitor was not updated: {plain_to_slack(str(error))}", {}
+        self._audit.record(by, "visitor_edited", client_id, ", ".join(sorted(fields)))
         who = plain_to_slack(client_id)
         return f":white_check_mark: Visitor `{who}` updated in Chatra.", updated or {}
 
     async def push(
-        self, client_id: str, text: str, *, agent_id: str | None = None, group_id: str | None = None
+        self,
+        client_id: str,
+        text: str,
+        by: str,
+        *,
+        agent_id: str | None = None,
+        group_id: str | None = None,
     ) -> SlackMessage:
         """send-pushed-message, optionally as a Chatra agent or group."""
         try:
@@ -123,6 +133,7 @@ class VisitorTools:
         except MembraneError as error:
             why = plain_to_slack(str(error))
             return SlackMessage(text=f":warning: The pushed message was not sent: {why}")
+        self._audit.record(by, "pushed_message_sent", client_id, message_id)
         return pushed_sent(message_id, client_id)
 
     async def edit_pushed_form(self, message_id: str) -> dict[str, Any]:
@@ -133,18 +144,20 @@ class VisitorTools:
         client_id = str((found or {}).get("clientId", ""))
         return push_modal(client_id, message_id=message_id, text=str((found or {}).get("text", "")))
 
-    async def edit_pushed(self, message_id: str, text: str) -> str:
+    async def edit_pushed(self, message_id: str, text: str, by: str) -> str:
         try:
             await self._chatra.edit_pushed_message(message_id, text)
         except MembraneError as error:
             return f":warning: The pushed message was not changed: {plain_to_slack(str(error))}"
+        self._audit.record(by, "pushed_message_edited", what=message_id)
         return f":pencil2: Pushed message `{plain_to_slack(message_id)}` changed."
 
-    async def delete_pushed(self, message_id: str) -> str:
+    async def delete_pushed(self, message_id: str, by: str) -> str:
         try:
             await self._chatra.delete_pushed_message(message_id)
         except MembraneError as error:
             return f":warning: The pushed message was not deleted: {plain_to_slack(str(error))}"
+        self._audit.record(by, "pushed_message_deleted", what=message_id)
         return f":wastebasket: Pushed message `{plain_to_slack(message_id)}` deleted."
 
     def client_of_thread(self, channel: str, thread_ts: str) -> str | None:
