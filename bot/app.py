@@ -91,7 +91,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         rotation = settings.planned_rotation(clock())
         if rotation is not None and Roster(store.on_call, clock).rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
-        handlers.register(bolt, core.bridge, core.visitors, core.team, core.home, counters)
+        handlers.register(bolt, core, counters)
         app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
         tasks = [

@@ -2,6 +2,7 @@
 requests, Chatra webhooks, waiting for effects. For the tests, the bench and the demo, so each
 states only what is its own."""
 
+import itertools
 import json
 import time
 import urllib.parse
@@ -58,6 +59,14 @@ class SandboxSettings(Settings):
         cls, settings_cls: type[BaseSettings], init_settings: Any, **sources: Any
     ) -> tuple[Any, ...]:
         return (init_settings,)
+
+
+_TRIGGERS = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """A new one per command or click, as Slack gives them: a repeated one is a replay."""
+    return f"{next(_TRIGGERS)}.{time.time_ns()}"
 
 
 class RunningApp:
@@ -159,7 +168,7 @@ class RunningApp:
             "channel": {"id": self.settings.slack_channel_id},
             "message": {"ts": message_ts, "type": "message"},
             "container": {"type": "message", "message_ts": message_ts},
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id(),
             "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/2",
             "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
         }
@@ -176,7 +185,7 @@ class RunningApp:
             "user": {"id": user},
             "channel": {"id": self.settings.slack_channel_id},
             "message": message,
-            "trigger_id": "1.2.5",
+            "trigger_id": trigger_id(),
             "action_ts": f"{time.time():.6f}",
             "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/3",
         }
@@ -196,7 +205,7 @@ class RunningApp:
             "team": {"id": TEAM_ID},
             "user": {"id": user},
             "api_app_id": "A0000APP",
-            "trigger_id": "1.2.4",
+            "trigger_id": trigger_id(),
             "view": {**view, "state": {"values": state}},
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
@@ -210,7 +219,7 @@ class RunningApp:
             "channel_id": self.settings.slack_channel_id,
             "team_id": TEAM_ID,
             "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/1",
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id(),
         }
         body = urllib.parse.urlencode(form).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")

@@ -1,26 +1,35 @@
-"""Thin adapters between Slack (through Bolt) and the core: parse, validate, call the bridge."""
+"""Thin adapters between Slack (through Bolt) and the core: parse, validate, call a use case."""
+
+from typing import Protocol
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.clients.metrics import Metrics
+from bot.core.access import Access
 from bot.core.bridge import Bridge
 from bot.core.home import Home
 from bot.core.team import Team
 from bot.core.visitor_tools import VisitorTools
-from handlers import actions, commands, home, messages, views
+from handlers import actions, commands, gate, home, messages, views
+from storage import Store
 
 
-def register(
-    app: AsyncApp,
-    bridge: Bridge,
-    tools: VisitorTools,
-    team: Team,
-    home_tab: Home,
-    metrics: Metrics,
-) -> None:
-    """Wire every Slack listener to the core."""
-    messages.register(app, bridge, metrics)
-    actions.register(app, bridge, tools)
-    commands.register(app, tools, team)
-    views.register(app, bridge, tools)
-    home.register(app, home_tab)
+class UseCases(Protocol):
+    """What the listeners call: `bot.wiring.Core` has it all."""
+
+    store: Store
+    bridge: Bridge
+    access: Access
+    visitors: VisitorTools
+    team: Team
+    home: Home
+
+
+def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
+    """Wire every Slack listener to the core, behind the gate."""
+    gate.register(app, core.access, core.store.seen)
+    messages.register(app, core.bridge, metrics)
+    actions.register(app, core.bridge, core.visitors)
+    commands.register(app, core.visitors, core.team)
+    views.register(app, core.bridge, core.visitors)
+    home.register(app, core.home)

@@ -5,6 +5,7 @@ from storage.database import open_database
 from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
+from storage.seen import Seen
 from storage.slack_posts import SlackPost, SlackPosts
 from storage.states import EventState, MessageState
 from storage.store import Store
@@ -21,6 +22,7 @@ __all__ = [
     "MessageState",
     "Messages",
     "OnCall",
+    "Seen",
     "SlackPost",
     "SlackPosts",
     "Store",

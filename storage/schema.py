@@ -6,8 +6,9 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 
 from sqlite_utils import Database
 
-# 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends; 4: threads.notes -> card
-SCHEMA_VERSION = 4
+# 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends; 4: threads.notes -> card;
+# 5: seen_requests
+SCHEMA_VERSION = 5
 
 
 class SchemaTooNew(Exception):
@@ -123,6 +124,9 @@ def create_schema(db: Database) -> None:
         pk="thread_id",
         defaults={"nudged": 0, "escalated": 0},
         if_not_exists=True,
+    )
+    db["seen_requests"].create(  # commands and interactions carried out: replays are dropped
+        {"key": str, "at": float}, pk="key", not_null={"at"}, if_not_exists=True
     )
     db["on_call"].create(  # who is notified when a chat starts (users, or user groups: S...)
         {"slack_user": str, "since": float}, pk="slack_user", if_not_exists=True

@@ -8,6 +8,7 @@ from storage.agents import Agents
 from storage.inbox import Inbox
 from storage.messages import Messages
 from storage.on_call import OnCall
+from storage.seen import Seen
 from storage.slack_posts import SlackPosts
 from storage.threads import Threads
 from storage.waits import Waits
@@ -23,6 +24,7 @@ class Store:
     agents: Agents
     waits: Waits
     on_call: OnCall
+    seen: Seen
 
     @classmethod
     def over(cls, db: Database) -> "Store":
@@ -35,4 +37,5 @@ class Store:
             Agents(db),
             Waits(db),
             OnCall(db),
+            Seen(db),
         )

@@ -126,10 +126,8 @@ def writing_as_notice(person: str, agent: str) -> SlackMessage:
 
 
 def not_allowed_notice(user: str, reason: str) -> SlackMessage:
-    text = (
-        f":no_entry: {mention(user)}'s replies here do not reach the visitor."
-        f" {plain_to_slack(reason)}"
-    )
+    """`reason` is the bridge's own sentence (bot.core.access), mentions included."""
+    text = f":no_entry: {mention(user)}'s replies here do not reach the visitor. {reason}"
     return SlackMessage(text=text, blocks=[context(text)])
 
 

@@ -1,0 +1,139 @@
+"""Only the team acts on visitors, each command or click once; what changed leaves an audit line."""
+
+import logging
+import urllib.parse
+
+import pytest
+
+from bot.sandboxed import RunningApp
+from sandbox.chatra import chat_event, visitor_says
+from sandbox.slack_wire import TEAM_ID
+from tests.conftest import CHANNEL
+from tests.helpers import wait_for
+from tests.test_slack_to_chatra import event_id, reply
+
+
+@pytest.fixture
+def a_guest(slack) -> str:
+    slack.users["U0GUEST01"] = {"id": "U0GUEST01", "name": "gus", "is_restricted": True}
+    return "U0GUEST01"
+
+
+async def answer(bridge, slack, text: str, user: str) -> str:
+    before = len(slack.responses)
+    status, ack = await bridge.slash_command(text, user=user)
+    assert status == 200
+    if ack:  # answered at once
+        return ack["text"]
+    await wait_for(lambda: len(slack.responses) > before)
+    return slack.responses[-1]["text"]
+
+
+async def test_guests_and_people_outside_the_channel_cannot_act_and_are_told_why(
+    bridge, slack, membrane, a_guest
+):
+    membrane.clients["client-1"] = {"id": "client-1", "name": "Jane"}
+    slack.members[CHANNEL] = {"U0AGENT01", "U0AGENT03", a_guest}  # Kim is not in the channel
+
+    said = await answer(bridge, slack, "lookup client-1", a_guest)
+    assert said == ":no_entry: Guests cannot act on Chatra visitors."
+    said = await answer(bridge, slack, "push client-1 Hello", "U0AGENT02")
+    assert (
+        said
+        == f":no_entry: Only the members of <#{CHANNEL}> act on Chatra visitors: ask to be added."
+    )
+    said = await answer(bridge, slack, "oncall <@U0AGENT02>", "U0AGENT02")
+    assert said.startswith(":no_entry: Only the members of")
+    assert "Jane" in await answer(bridge, slack, "lookup client-1", "U0AGENT01")  # a member may
+    assert "/chatra help" in await answer(bridge, slack, "help", a_guest)  # harmless: anyone
+
+    assert [key for key, _ in membrane.runs] == ["get-client"]
+    assert membrane.pushed == {}
+
+
+async def test_allowed_users_decide_who_acts_when_set(settings, slack, membrane):
+    app = await RunningApp(settings.model_copy(update={"allowed_users": "U0AGENT02"})).start()
+    try:
+        refused = await answer(app, slack, "open", "U0AGENT01")
+        allowed = await answer(app, slack, "open", "U0AGENT02")
+    finally:
+        await app.close()
+    assert refused == ":no_entry: Only the people in ALLOWED_USERS act on Chatra visitors."
+    assert allowed == "No open chats."
+
+
+async def test_a_reply_from_outside_the_team_never_reaches_the_visitor_and_the_thread_says_so(
+    bridge, slack, membrane
+):
+    slack.members[CHANNEL] = {"U0AGENT01"}
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+    await bridge.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    for n in range(2):
+        await bridge.slack_event(
+            reply(thread_ts, f"1800000040.00000{n}", f"psst {n}", user="U0AGENT02"), event_id()
+        )
+    await bridge.settled()
+
+    assert membrane.runs_of("send-agent-message") == []
+    notices = [r.text for r in slack.replies(CHANNEL, thread_ts) if ":no_entry:" in r.text]
+    assert notices == [
+        ":no_entry: <@U0AGENT02>'s replies here do not reach the visitor. Only the members of"
+        f" &lt;#{CHANNEL}&gt; act on Chatra visitors: ask to be added."
+    ]
+
+
+async def test_a_button_or_a_form_from_outside_the_team_is_refused_in_words(
+    bridge, slack, membrane
+):
+    slack.members[CHANNEL] = {"U0AGENT01"}
+    button = {"action_id": "push_open", "value": "client-1", "type": "button"}
+    status, _ = await bridge.click(button, message_ts="1.0", user="U0AGENT02")
+    assert status == 200 and slack.views == {}
+    assert slack.responses[-1]["text"].startswith(":no_entry: Only the members of")
+
+    form = {"type": "modal", "callback_id": "push_message", "private_metadata": "client-1"}
+    status, answer = await bridge.submit(form, {"text": "Hello"}, user="U0AGENT02")
+    assert status == 200 and answer["response_action"] == "update"
+    assert "Only the members of" in str(answer["view"])
+    assert membrane.pushed == {}
+
+
+async def test_a_replayed_command_is_carried_out_once(bridge, slack, membrane):
+    membrane.clients["client-1"] = {"id": "client-1", "name": "Jane"}
+    form = {
+        "command": "/chatra",
+        "text": "push client-1 Your parcel is here",
+        "user_id": "U0AGENT01",
+        "channel_id": CHANNEL,
+        "team_id": TEAM_ID,
+        "response_url": bridge.settings.slack_api_url.removesuffix("api/") + "response/9",
+        "trigger_id": "7.77.777",
+    }
+    body = urllib.parse.urlencode(form).encode()
+    for _ in range(5):  # signed anew each time, as a replay within 5 minutes is
+        status, _ = await bridge.slack_post(body, "application/x-www-form-urlencoded")
+        assert status == 200
+    await wait_for(lambda: membrane.pushed)
+    await bridge.settled()
+
+    assert len(membrane.runs_of("send-pushed-message")) == 1
+
+
+async def test_every_change_leaves_an_audit_line_and_a_count(bridge, slack, membrane, caplog):
+    caplog.set_level(logging.INFO, logger="bot.audit")
+    membrane.clients["client-1"] = {"id": "client-1", "name": "Jane"}
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+    await bridge.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    await bridge.slack_event(reply(thread_ts, "1800000050.000001", "Hello"), event_id())
+    await answer(bridge, slack, "push client-1 A gift", "U0AGENT01")
+    await answer(bridge, slack, "oncall <@U0AGENT02>", "U0AGENT01")
+    await bridge.settled()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.audit"]
+    assert "U0AGENT01 reply_sent in chat client-1: 1800000050.000001" in lines
+    assert any(line.startswith("U0AGENT01 pushed_message_sent in chat client-1") for line in lines)
+    assert "U0AGENT01 on_call_changed: <@U0AGENT02>" in lines
+    _, metrics = await bridge.request("GET", "/metrics")
+    assert 'chatra_bridge_actions_total{action="reply_sent"} 1.0' in metrics
