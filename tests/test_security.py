@@ -79,7 +79,7 @@ async def test_a_reply_from_outside_the_team_never_reaches_the_visitor_and_the_t
     notices = [r.text for r in slack.replies(CHANNEL, thread_ts) if ":no_entry:" in r.text]
     assert notices == [
         ":no_entry: <@U0AGENT02>'s replies here do not reach the visitor. Only the members of"
-        f" &lt;#{CHANNEL}&gt; act on Chatra visitors: ask to be added."
+        f" <#{CHANNEL}> act on Chatra visitors: ask to be added."
     ]
 
 
