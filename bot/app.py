@@ -23,6 +23,7 @@ from bot import __version__, wiring
 from bot.clients.failure_kinds import worth_waiting
 from bot.clients.membrane import MembraneClient
 from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
+from bot.clients.shared_files import SharedFiles
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.roster import Roster
@@ -102,7 +103,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 _probe_while_held(core.bridge, settings.membrane_probe_interval), name="probe"
             ),
             asyncio.create_task(
-                _escalate_waits(core.bridge, settings.escalation_check_seconds), name="escalation"
+                _escalate_waits(core.bridge, core.files, settings.escalation_check_seconds),
+                name="escalation",
             ),
         ]
         socket_mode = await _start_socket_mode(bolt, settings)
@@ -156,15 +158,19 @@ async def _probe_while_held(bridge: Bridge, interval: float) -> None:
         bridge.probe_held()
 
 
-async def _escalate_waits(bridge: Bridge, interval: float) -> None:
+async def _escalate_waits(bridge: Bridge, files: SharedFiles, interval: float) -> None:
     """Now and then, nudge and escalate the visitors waiting for an answer, and tell the channel
-    of events that could not be carried out."""
+    of events that could not be carried out; once an hour, prune the files shared with visitors."""
+    next_prune = 0.0
     while True:
         await asyncio.sleep(interval)
         try:
             await bridge.check_waits()
             await bridge.report_failed_events()
             await bridge.report_recoveries()
+            if time.monotonic() >= next_prune:  # shared files past their days or the cap
+                await asyncio.to_thread(files.prune)
+                next_prune = time.monotonic() + 3600
         except Exception as error:  # the next round tries again
             if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
                 log.warning("escalation check waits for Slack: %s", type(error).__name__)

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
     files_dir: str | None = None  # files shared with visitors; default: `files` beside the database
+    files_retention_days: float = Field(default=30.0, gt=0)  # then a shared file is deleted
+    files_max_mb: float = Field(default=500.0, gt=0)  # all shared files together, at most
     database_path: str = "./chatra-bridge.db"
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)

@@ -5,7 +5,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import SecretStr
@@ -97,11 +96,13 @@ def build(
     files = SharedFiles(
         session,
         bot_token=token,
-        slack_hosts={"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""},
+        slack_api_url=settings.slack_api_url,
         directory=settings.shared_files_dir(),
         public_url=settings.public_url,
         secret=settings.chatra_webhook_secret.get_secret_value(),
         file_info=slack.file_info,
+        keep_days=settings.files_retention_days,
+        max_bytes=int(settings.files_max_mb * 2**20),
     )
     roster = Roster(store.on_call, clock)
     audit = Audit(lambda action: metrics.actions.labels(action).inc())

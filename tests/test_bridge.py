@@ -81,6 +81,9 @@ class MemoryChatra:
 
 
 class NoFiles:
+    def forget(self, text: str) -> None:
+        pass
+
     async def publish(self, file: SharedFile) -> SharedFile:
         raise FileNotShared("Files are not set up here.")
 

@@ -1,12 +1,16 @@
 """Only the team acts on visitors, each command or click once; what changed leaves an audit line."""
 
 import logging
+import time
 import urllib.parse
 
 import pytest
+from aiohttp import web
 
+from bot.app import CORE
 from bot.sandboxed import RunningApp
 from sandbox.chatra import chat_event, visitor_says
+from sandbox.server import serve_locally
 from sandbox.slack_wire import TEAM_ID
 from tests.conftest import CHANNEL
 from tests.helpers import wait_for
@@ -137,3 +141,96 @@ async def test_every_change_leaves_an_audit_line_and_a_count(bridge, slack, memb
     assert "U0AGENT01 on_call_changed: <@U0AGENT02>" in lines
     _, metrics = await bridge.request("GET", "/metrics")
     assert 'chatra_bridge_actions_total{action="reply_sent"} 1.0' in metrics
+
+
+async def shared(app, slack, thread_ts: str, ts: str, files: list[dict]) -> None:
+    event = reply(thread_ts, ts, "Here:", subtype="file_share")
+    await app.slack_event({**event, "files": files}, event_id())
+    await app.settled()
+
+
+async def test_files_go_with_their_message_after_their_days_or_past_the_cap(
+    settings, slack, membrane
+):
+    small = settings.model_copy(
+        update={"public_url": "https://b.test", "files_max_mb": 0.00003}  # about 31 bytes
+    )
+    app = await RunningApp(small).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
+        await shared(app, slack, thread_ts, "1800000060.000001", [first])
+        second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
+        await shared(app, slack, thread_ts, "1800000060.000002", [second])
+        links = [
+            text.split("(https://b.test", 1)[1].rstrip(")")
+            for text in (membrane.visible_messages("client-1"))
+        ]
+        one, two = (link.splitlines()[0] for link in links)
+        assert (await app.request("GET", one))[0] == 404  # the oldest went: over FILES_MAX_MB
+        assert (await app.request("GET", two)) == (200, "y" * 20)
+
+        deletion = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": CHANNEL,
+            "deleted_ts": "1800000060.000002",
+            "previous_message": reply(thread_ts, "1800000060.000002", "Here:"),
+        }
+        await app.slack_event(deletion, event_id())
+        await app.settled()
+        assert (await app.request("GET", two))[0] == 404  # deleted with its message
+    finally:
+        await app.close()
+
+
+async def test_files_past_their_days_are_deleted(settings, slack, membrane):
+    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        file = slack.share_file("F3", "old.txt", b"old", "text/plain")
+        await shared(app, slack, thread_ts, "1800000061.000001", [file])
+        [sent] = membrane.visible_messages("client-1")
+        link = sent.split("(https://b.test", 1)[1].rstrip(")")
+        assert (await app.request("GET", link))[0] == 200
+        files = app.app[CORE].files
+        assert files.prune(now=time.time() + 29 * 86400) == 0  # FILES_RETENTION_DAYS is 30
+        assert files.prune(now=time.time() + 31 * 86400) == 1
+        assert (await app.request("GET", link))[0] == 404
+    finally:
+        await app.close()
+
+
+async def test_the_bot_token_goes_only_over_https_to_slacks_own_file_host(
+    settings, slack, membrane
+):
+    knocks: list[str] = []
+
+    async def thief(request: web.Request) -> web.Response:
+        knocks.append(request.headers.get("Authorization", ""))
+        return web.Response(body=b"stolen")
+
+    other = web.Application()
+    other.router.add_get("/{tail:.*}", thief)
+    runner, elsewhere = await serve_locally(other)  # the same host as the API, another port
+    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        lures = [
+            {"id": "F8", "name": "a.pdf", "url_private": f"{elsewhere}/files-pri/T-F8/a.pdf"},
+            {"id": "F9", "name": "b.pdf", "url_private": "http://files.slack.com/files-pri/b.pdf"},
+        ]
+        await shared(app, slack, thread_ts, "1800000062.000001", lures)
+    finally:
+        await app.close()
+        await runner.cleanup()
+
+    assert knocks == []
+    [warning] = [r.text for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+    assert "“a.pdf, b.pdf”" in warning and "not over https on Slack" in warning

@@ -32,6 +32,7 @@ class SlackPort(SlackPoster, Protocol):
 
 class FilePort(Protocol):
     async def publish(self, file: SharedFile) -> SharedFile: ...
+    def forget(self, text: str) -> None: ...
 
 
 class ChatraPort(Protocol):

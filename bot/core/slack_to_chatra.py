@@ -347,6 +347,7 @@ class SlackToChatra:
         record = self._messages.by_slack_ts(deletion.ts)
         if thread is None or record is None or record.state == MessageState.DELETED:
             return
+        self._files.forget(record.text or "")  # the files it shared go with it
         if record.state == MessageState.HELD:  # not sent yet: now it never will be
             self._messages.update(record.id, state=MessageState.DELETED)
             return
