@@ -13,6 +13,9 @@ Membrane on 127.0.0.1 and measures, in one run:
                  depth over time, and every message counted on both sides
   pacing         300 messages into 30 threads of one channel, the fake Slack enforcing
                  1 post/s per channel with bursts of 5, the bridge at its default pacing
+  busy           10 visitors each writing every 3 s, 6 messages (3.3 messages/s offered), the fake
+                 Slack enforcing 1 post/s per channel with bursts of 5: how late messages reach
+                 Slack (p50, p95, max), 429s, lost, duplicated; then the same over 3 routed channels
   transports     the cost of one Membrane action over HTTP and through the `membrane` command
 
     python -m bench.perf                     # everything, about 8 minutes
@@ -56,7 +59,7 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
-from bench.slack_pace import measure_pacing
+from bench.slack_pace import measure_busy_channel, measure_pacing
 from bench.transports import measure_transports
 from sandbox.membrane import API_VERSION, FakeMembrane
 from sandbox.server import wait_for
@@ -309,7 +312,7 @@ def print_row(floor: Latency, bridge: Latency) -> None:
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     print(f"machine: {results['machine']}")
-    parts = {args.only} if args.only else {"latency", "scale", "pacing", "transports"}
+    parts = {args.only} if args.only else {"latency", "scale", "pacing", "busy", "transports"}
     if parts & {"latency", "scale"}:
         slack, membrane = await start_fakes()
         env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
@@ -350,6 +353,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pacing = await measure_pacing(workdir, 3 if args.quick else 30, 10)
         results["pacing"] = asdict(pacing)
         print(f"pacing: {json.dumps(asdict(pacing))}")
+    if "busy" in parts:  # issue 17's scenario exactly, then the same over 3 routed channels
+        for channels in (1, 3):
+            busy = await measure_busy_channel(workdir / f"busy{channels}", channels=channels)
+            results[f"busy_{channels}_channel"] = asdict(busy)
+            print(f"busy channel: {json.dumps(asdict(busy))}", flush=True)
     if "transports" in parts:
         results["membrane_cli_vs_http"] = await measure_transports(
             workdir, 10 if args.quick else 50
@@ -365,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
-    parser.add_argument("--only", choices=["latency", "scale", "pacing", "transports"])
+    parser.add_argument("--only", choices=["latency", "scale", "pacing", "busy", "transports"])
     parser.add_argument("--rate", type=int, default=200, help="scale: events per second")
     parser.add_argument("--seconds", type=float, default=60, help="scale: how long")
     parser.add_argument("--json", type=Path, help="where to write the results")

@@ -1,10 +1,14 @@
-"""bench.perf's pacing part: a burst of chats into one channel against a fake Slack that enforces
-Slack's limit (about 1 post/s per channel, bursts of 5), the bridge at its default pacing."""
+"""bench.perf's pacing parts, against a fake Slack that enforces Slack's limit (about 1 post/s per
+channel, bursts of 5), the bridge at its default pacing: a burst of chats into one channel, and
+visitors writing faster, in all, than one channel can be posted to (`busy`, `busy-routed`)."""
 
+import asyncio
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -48,3 +52,85 @@ async def measure_pacing(workdir: Path, threads: int, per_thread: int) -> Pacing
         await membrane.stop()
     theoretical = max(0.0, (posts - burst) / rate)
     return Pacing(threads, posts, round(seconds, 1), theoretical, slack.rate_limited)
+
+
+@dataclass
+class BusyChannel:
+    """Visitors writing faster, in all, than Slack lets one channel be posted to."""
+
+    chats: int
+    messages_each: int
+    every_seconds: float
+    channels: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+    rate_limited: int
+    lost: int
+    duplicated: int
+    slack_posts: int
+
+
+async def measure_busy_channel(
+    workdir: Path, chats: int = 10, messages: int = 6, every: float = 3.0, channels: int = 1
+) -> BusyChannel:
+    """`chats` visitors each write `messages` messages `every` seconds apart; a fake Slack enforcing
+    1 post/s per channel with bursts of 5; the bridge on its defaults (routed over `channels`
+    channels when more than one). How late each message reached Slack, and what was lost."""
+    slack, membrane = await start_fakes()
+    names = [f"C0BUSY{n:04d}" for n in range(channels)]
+    slack.channels |= set(names)
+    slack.post_limit = (5, 1.0)
+    sent_at: dict[str, float] = {}
+    seen: dict[str, list[float]] = {}
+
+    def posted(message: Any) -> None:
+        for text in sent_at:
+            if text in message.text:
+                seen.setdefault(text, []).append(time.monotonic())
+
+    slack.on_post = posted
+    extra = {}
+    if channels > 1:
+        routes = workdir / "routes.json"
+        rules = [{"country": f"Land{n}", "channel": name} for n, name in enumerate(names)]
+        routes.write_text(json.dumps({"routes": rules}))
+        extra["channel_routes"] = str(routes)
+    env = app_env(slack, membrane, free_port(), workdir / "busy", **extra)
+    app = App(env, workdir / "busy.log")
+    try:
+        async with aiohttp.ClientSession() as http:
+            await app.start(http)
+
+            async def visitor(n: int) -> None:
+                client = {"id": f"busy-{n}", "name": f"Busy {n}", "country": f"Land{n % channels}"}
+                for i in range(messages):
+                    text = f"busy {n}.{i} question"
+                    said = [{"type": "client", "text": text, "createdAt": 1_700_000_000_000 + i}]
+                    event = "chatStarted" if i == 0 else "chatFragment"
+                    body = {"eventName": event, "client": client, "messages": said}
+                    sent_at[text] = time.monotonic()
+                    await deliver(http, app.webhook_url, json.dumps(body).encode(), JSON)
+                    await asyncio.sleep(every)
+
+            await asyncio.gather(*(visitor(n) for n in range(chats)))
+            await wait_for(lambda: len(seen) >= len(sent_at), within=chats * messages * 2 + 60)
+            await asyncio.sleep(2)  # anything posted twice shows now
+            await app.stop()
+    finally:
+        await slack.stop()
+        await membrane.stop()
+    late = sorted(seen[text][0] - sent_at[text] for text in seen)
+    return BusyChannel(
+        chats,
+        messages,
+        every,
+        channels,
+        p50_s=round(statistics.median(late), 1),
+        p95_s=round(late[int(0.95 * (len(late) - 1))], 1),
+        max_s=round(late[-1], 1),
+        rate_limited=slack.rate_limited,
+        lost=len(sent_at) - len(seen),
+        duplicated=sum(len(times) - 1 for times in seen.values()),
+        slack_posts=len(slack.messages),
+    )
