@@ -118,6 +118,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            core.delivery.close()
             db.close()
 
 
@@ -211,7 +212,9 @@ async def shared_file(request: web.Request) -> web.StreamResponse:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus' text format; what is waiting is counted at each scrape."""
     counters = request.app[METRICS]
-    counters.waiting.set(len(request.app[CORE].worker.retrying))
+    core = request.app[CORE]
+    counters.waiting.set(len(core.worker.retrying) + core.delivery.held)
+    counters.posts_waiting.set(request.app[CORE].delivery.waiting)
     down = request.app[BRIDGE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
@@ -231,7 +234,8 @@ async def healthz(request: web.Request) -> web.Response:
     if problem is not None:
         return web.json_response({"ok": False, "database": problem}, status=503)
     down = request.app[BRIDGE].health.down()
-    inbox = request.app[CORE].store.inbox
+    core = request.app[CORE]
+    inbox = core.store.inbox
     try:
         counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
     except sqlite3.Error as error:
@@ -243,7 +247,9 @@ async def healthz(request: web.Request) -> web.Response:
             "database": "ok",
             "version": __version__,
             **counts,
-            "waiting_events": len(request.app[CORE].worker.retrying),
+            "waiting_events": len(core.worker.retrying),  # waiting out a failure
+            "waiting_posts": core.delivery.held,  # likewise
+            "queued_posts": core.delivery.waiting,  # for their channel's slot
             "down": {
                 service: {"since": _when(outage.since), "reason": outage.reason}
                 for service, outage in down.items()

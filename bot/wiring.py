@@ -50,6 +50,7 @@ class Core:
     membrane: MembraneClient
     files: SharedFiles
     slack: SlackOut
+    delivery: SlackDelivery  # every post, paced per channel
     bolt_client: AsyncWebClient  # for Bolt
 
 
@@ -86,12 +87,7 @@ def build(
     web_client = make_web_client(
         token, settings.slack_api_url, session, health, settings.slack_timeout
     )
-    slack = SlackOut(
-        web_client,
-        burst=settings.slack_post_burst,
-        per_second=settings.slack_posts_per_second,
-        metrics=metrics,
-    )
+    slack = SlackOut(web_client, metrics=metrics)
     membrane = membrane_client(settings, session, metrics, health)
     files = SharedFiles(
         session,
@@ -106,7 +102,14 @@ def build(
     )
     roster = Roster(store.on_call, clock)
     audit = Audit(lambda action: metrics.actions.labels(action).inc())
-    delivery = SlackDelivery(slack, store.posts)
+    delivery = SlackDelivery(
+        slack,
+        store.posts,
+        burst=settings.slack_post_burst,
+        per_second=settings.slack_posts_per_second,
+        judge=worth_waiting,
+        waited=lambda key: health.waited(key, "chatra"),
+    )
     context = Context(slack, delivery, store, roster, clock, policy, audit)
     access = Access(context)
     intake = Intake(store.inbox, health, asyncio.Event())
@@ -140,6 +143,7 @@ def build(
         membrane=membrane,
         files=files,
         slack=slack,
+        delivery=delivery,
         # Without the shared session: Bolt deep-copies each request (its client with it) for
         # its lazy listeners, and a live session cannot be copied.
         bolt_client=make_web_client(

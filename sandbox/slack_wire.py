@@ -48,6 +48,18 @@ class Posted:
 
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
+    @property
+    def said(self) -> list[str]:
+        """The messages a reader sees in it: one per section of a post that joins several (each
+        under an author-and-time line), else the post's text."""
+        blocks = self.blocks or []
+        joined = [
+            after["text"]["text"]
+            for before, after in zip(blocks, blocks[1:])
+            if before.get("type") == "context" and "<!date^" in str(before) and "text" in after
+        ]
+        return joined or [self.text]
+
 
 @dataclass
 class Fault:

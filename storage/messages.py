@@ -36,7 +36,8 @@ class Messages:
         return self._one("chatra_id = ?", chatra_id)
 
     def by_slack_ts(self, slack_ts: str) -> Message | None:
-        return self._one("slack_ts = ?", slack_ts)
+        """The reply written in Slack at `slack_ts` (Chatra messages may share a post's ts)."""
+        return self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
 
     def claim_chatra_message(self, chatra_id: str, client_id: str, text: str) -> Message:
         """Record a Chatra message about to be mirrored; returns the existing record if any."""
@@ -88,7 +89,8 @@ class Messages:
     def pieces(self, slack_ts: str) -> list[Message]:
         """A reply and the further messages it was split into for Chatra, in order."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE slack_ts = ? OR slack_ts LIKE ? || '#%'"
+            f"SELECT {_COLUMNS} FROM messages WHERE origin = 'slack'"
+            " AND (slack_ts = ? OR slack_ts LIKE ? || '#%')"
             " ORDER BY id",
             [slack_ts, slack_ts],
         ).fetchall()

@@ -7,8 +7,9 @@ appear at most once, enforced by UNIQUE constraints rather than by checks in cod
 from sqlite_utils import Database
 
 # 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends; 4: threads.notes -> card;
-# 5: seen_requests
-SCHEMA_VERSION = 5
+# 5: seen_requests; 6: a Slack ts unique among replies only (one post may carry several Chatra
+# messages)
+SCHEMA_VERSION = 6
 
 
 class SchemaTooNew(Exception):
@@ -106,7 +107,11 @@ def create_schema(db: Database) -> None:
     if "resends" not in db["messages"].columns_dict:  # a database of schema 2
         db.execute("ALTER TABLE messages ADD COLUMN resends INTEGER NOT NULL DEFAULT 0")
     db["messages"].create_index(["chatra_id"], unique=True, if_not_exists=True)
-    db["messages"].create_index(["slack_ts"], unique=True, if_not_exists=True)
+    db.execute("DROP INDEX IF EXISTS idx_messages_slack_ts")  # unique for all, before 6
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS messages_reply_ts ON messages (slack_ts)"
+        " WHERE origin = 'slack'"
+    )
 
     db["agents"].create(  # Chatra agents, as webhooks list them
         {"id": str, "name": str, "email": str}, pk="id", if_not_exists=True

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.database import durable, update_row
+from storage.database import durable
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,23 @@ class SlackPosts:
         ).fetchone()
         return row[0] if row else None
 
-    def intend(self, key: str, channel: str, thread_ts: str | None) -> None:
-        """Record a post about to be made, on disk before Slack is called."""
+    def intend(self, keys: list[str], channel: str, thread_ts: str | None) -> None:
+        """Record posts about to be made, on disk before Slack is called: one write for all."""
+        if not keys:
+            return
+        now = time.time()
         with durable(self._db):
-            self._db.conn.execute(
+            self._db.conn.executemany(
                 "INSERT OR IGNORE INTO slack_posts (key, channel, thread_ts, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                [key, channel, thread_ts, time.time()],
+                [(key, channel, thread_ts, now) for key in keys],
             )
 
-    def posted(self, key: str, ts: str, channel: str) -> None:
-        """The post is made; `channel` is where Slack put it (a DM's D… id for a user id)."""
-        update_row(self._db, "slack_posts", "key", key, {"ts": ts, "channel": channel})
+    def posted(self, keys: list[str], ts: str, channel: str) -> None:
+        """The post is made (one post for all `keys`); `channel` is where Slack put it (a DM's
+        D… id for a user id)."""
+        with self._db.conn:
+            self._db.conn.executemany(
+                "UPDATE slack_posts SET ts = ?, channel = ? WHERE key = ?",
+                [(ts, channel, key) for key in keys],
+            )

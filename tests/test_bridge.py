@@ -35,7 +35,11 @@ class MemorySlack:
         self._ts = itertools.count(1)
 
     async def post(
-        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        keys: tuple[str, ...] = (),
     ) -> Posted:
         self.posts.append((thread_ts, message.text))
         return Posted(channel, f"1700000000.{next(self._ts):06d}")
@@ -136,8 +140,8 @@ def webhook(name: str, *messages: dict) -> ChatraWebhook:
 async def test_the_same_chat_event_twice_posts_once(parts):
     bridge, slack, _ = parts
     event = webhook("chatStarted", visitor_says("m1", "hi"))
-    await bridge.chat.chat_event(event)
-    await bridge.chat.chat_event(event)
+    await (await bridge.chat.chat_event(event))
+    await (await bridge.chat.chat_event(event))
 
     assert [text for _, text in slack.posts] == [
         "New chat: Jane",
@@ -147,7 +151,7 @@ async def test_the_same_chat_event_twice_posts_once(parts):
 
 async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(parts):
     bridge, slack, chatra = parts
-    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
     parent_ts = "1700000000.000001"
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts=parent_ts, ts="1.1", user="U1", text="hey <@U1>"
@@ -155,7 +159,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
     await bridge.replies.reply_written(reply)
     await bridge.replies.reply_written(reply)
     echo = {"id": "msg-1", "type": "agent", "message": "hey @Sam", "createdAt": 1_732_450_001_000}
-    await bridge.chat.chat_event(webhook("chatFragment", echo))
+    await (await bridge.chat.chat_event(webhook("chatFragment", echo)))
 
     assert chatra.sent == [("client-1", "hey @Sam")]
     assert chatra.agents == [Writer(agent_id="a1")]  # Sam writes as the agent with his email
@@ -164,7 +168,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
 
 async def test_edit_and_delete_use_the_stored_chatra_id(parts):
     bridge, _, chatra = parts
-    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
     thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
     await bridge.replies.reply_written(SlackReply(**thread, user="U1", text="a"))
     await bridge.replies.reply_edited(SlackEdit(**thread, user="U1", text="b"))
@@ -177,7 +181,7 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
 
 async def test_permanent_failure_is_recorded_and_warned_once(parts):
     bridge, slack, chatra = parts
-    await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
+    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
     chatra.failure = MembraneError("bad_request", "Chatra refused the input", transient=False)
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.3", user="U1", text="x"

@@ -193,6 +193,7 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
 
 
 async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
+    """Three chats at once, more than a burst: paced, and what waits for a slot is joined."""
     slack.post_limit = (5, 1.0)  # Slack: about 1 post per second per channel, short bursts
     chats = [("client-a", "A"), ("client-b", "B"), ("client-c", "C")]
     for client_id, name in chats:
@@ -204,8 +205,12 @@ async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
 
     assert slack.rate_limited == 0
     assert len(slack.parents(CHANNEL)) == 3
-    for card in slack.parents(CHANNEL):
-        assert len(slack.replies(CHANNEL, card.ts)) == 2
+    posts = 0
+    for (_, name), card in zip(chats, slack.parents(CHANNEL), strict=True):
+        thread = slack.replies(CHANNEL, card.ts)
+        assert [said for reply in thread for said in reply.said] == [f"{name} 0", f"{name} 1"]
+        posts += 1 + len(thread)
+    assert posts < 9  # 3 cards and 6 messages: those that waited for a slot went as one post
 
 
 async def test_a_very_long_message_arrives_whole_in_readable_pieces(bridge, slack):

@@ -34,7 +34,7 @@ async def app(settings):
 
 def replies_of(slack, client_name: str) -> list[str]:
     [card] = [m for m in slack.parents(CHANNEL) if client_name in m.text]
-    return [r.text for r in slack.replies(CHANNEL, card.ts)]
+    return [said for r in slack.replies(CHANNEL, card.ts) for said in r.said]
 
 
 async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, slack):
@@ -42,11 +42,11 @@ async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, s
     for n in range(3):
         said = [visitor_says("", f"{n}.{i}", at=1_000 + i) for i in range(2)]
         await app.webhook(chat_event("chatStarted", f"c{n}", said, name=f"Chat {n}"))
-    await wait_for(lambda: app.app[bot.app.CORE].worker.retrying, within=5)
+    await wait_for(lambda: app.app[bot.app.CORE].delivery.held, within=5)
 
     status, health = await app.request("GET", "/healthz")
     assert status == 200 and health["status"] == "degraded"
-    assert health["down"]["slack"]["reason"] == "HTTP 500" and health["waiting_events"] >= 1
+    assert health["down"]["slack"]["reason"] == "HTTP 500" and health["waiting_posts"] >= 1
     _, metrics = await app.request("GET", "/metrics")
     assert 'chatra_bridge_service_down{service="slack"} 1.0' in metrics
     waiting = next(

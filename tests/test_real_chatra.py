@@ -13,7 +13,7 @@ from tests.test_slack_to_chatra import event_id, reply
 
 def replies(slack) -> list[str]:
     [card] = slack.parents(CHANNEL)
-    return [r.text for r in slack.replies(CHANNEL, card.ts)]
+    return [said for r in slack.replies(CHANNEL, card.ts) for said in r.said]
 
 
 async def test_odd_messages_are_skipped_with_a_reason_and_the_rest_are_posted(

@@ -20,8 +20,8 @@ def test_only_acknowledged_events_and_intents_pay_for_a_full_sync(tmp_path):
     seen = []
     db.conn.set_trace_callback(seen.append)
     Inbox(db).add("chatra", "key-1", "client-1", "{}")
-    SlackPosts(db).intend("chatra:m1", "C1", None)
-    SlackPosts(db).posted("chatra:m1", "1.000001", "C1")
+    SlackPosts(db).intend(["chatra:m1"], "C1", None)
+    SlackPosts(db).posted(["chatra:m1"], "1.000001", "C1")
     Inbox(db).mark_done(1)
     db.conn.set_trace_callback(None)
     pragmas = [sql for sql in seen if sql.startswith("PRAGMA synchronous")]

@@ -52,7 +52,12 @@ class Metrics:
         )
         self.waiting = Gauge(
             "chatra_bridge_events_waiting",
-            "Events waiting out a failure of Slack, Membrane or the database, to be tried again",
+            "Events and Slack posts waiting out a failure of Slack, Membrane or the database",
+            registry=self.registry,
+        )
+        self.posts_waiting = Gauge(
+            "chatra_bridge_slack_posts_waiting",
+            "Posts waiting for their Slack channel's next slot (about one a second per channel)",
             registry=self.registry,
         )
         self.down = Gauge(

@@ -1,12 +1,10 @@
 """The Slack Web API calls the core needs, over slack_sdk's AsyncWebClient with retry handlers."""
 
 import logging
-from collections import defaultdict
 from functools import partial
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -41,6 +39,12 @@ NO_SUCH_PERSON = {
     "user_disabled",
     "cannot_dm_bot",
 }
+
+
+def _keys_of(payload: dict[str, Any]) -> list[Any]:
+    """The keys a post of ours carries (`key`: one, as posts made before joining did)."""
+    keys = payload.get("keys")
+    return keys if isinstance(keys, list) else [payload.get("key")]
 
 
 def _repeatable(request: HttpRequest) -> bool:
@@ -100,30 +104,22 @@ def make_web_client(
 
 
 class SlackOut:
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        *,
-        burst: int,
-        per_second: float,
-        metrics: Metrics | None = None,
-    ) -> None:
-        """Posts are paced per channel, a little under Slack's limit (about 1 per second with
-        short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
+    def __init__(self, client: AsyncWebClient, *, metrics: Metrics | None = None) -> None:
         self._client = client
         self._metrics = metrics or Metrics()
         self.workspace_url = "https://slack.com/"  # until auth.test says (bot.app)
         self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
-        self._pacers: dict[str, AsyncLimiter] = defaultdict(
-            lambda: AsyncLimiter(burst, burst / per_second)
-        )
 
     async def post(
-        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        keys: tuple[str, ...] = (),
     ) -> Posted:
-        """Post a message (a thread reply when `thread_ts` is given), tagged with `key`.
-        SlackRefused when Slack refuses it for good."""
-        await self._pacers[channel].acquire()
+        """Post a message (a thread reply when `thread_ts` is given), tagged with the `keys` of
+        what it carries. SlackRefused when Slack refuses it for good. Unpaced: SlackDelivery
+        paces posts per channel."""
         post = partial(
             self._client.chat_postMessage,
             channel=channel,
@@ -134,7 +130,7 @@ class SlackOut:
             username=message.username,
             reply_broadcast=message.broadcast or None,
             icon_emoji=message.icon_emoji,
-            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"keys": list(keys)}},
         )
         self._metrics.events_out.labels("slack", "chat.postMessage").inc()
         try:
@@ -146,7 +142,7 @@ class SlackOut:
                 raise SlackRefused(f"Slack refused a post to {channel}: {reason}") from None
             if not message.blocks or reason != "invalid_blocks":
                 raise
-            log.warning("Slack refused the blocks of %s: posting its text alone", key)
+            log.warning("Slack refused the blocks of %s: posting its text alone", keys[:1])
             response = await post(blocks=None)  # rejected outright: nothing was posted
         return Posted(str(response["channel"]), str(response["ts"]))
 
@@ -166,7 +162,7 @@ class SlackOut:
         async for page in pages:
             for message in page.get("messages", []):
                 metadata = message.get("metadata") or {}
-                if (metadata.get("event_payload") or {}).get("key") == key:
+                if key in _keys_of(metadata.get("event_payload") or {}):
                     return str(message["ts"])
         return None
 

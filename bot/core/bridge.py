@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from bot.core import post_keys
@@ -160,11 +161,12 @@ class Bridge:
             key = post_keys.failed_events(failed[-1].id)
             await self._delivery.post(key, self._channel, notice)
 
-    async def process(self, event: InboxEvent) -> None:
-        """Carry out one stored event (called by the worker, in order per conversation)."""
+    async def process(self, event: InboxEvent) -> Awaitable[None] | None:
+        """Carry out one stored event (called by the worker, in order per conversation); for a
+        chat event, what is returned ends when its posts, queued in order, are made."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            await self._chat.chat_event(webhook)
+            posting = await self._chat.chat_event(webhook)
             for reason in skipped:  # after: the chat's thread exists, to be named
                 log.warning(
                     "event %s (%s): %s, skipped",
@@ -173,7 +175,7 @@ class Bridge:
                     reason,
                     extra={"chat": event.conversation},
                 )
-            return
+            return posting
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             await self._replies.reply_written(change)
@@ -185,3 +187,4 @@ class Bridge:
             await self._replies.reply_edited(change)
         else:
             await self._replies.reply_deleted(change)
+        return None

@@ -3,8 +3,10 @@
 Safe to run twice for the same event: a Chatra message id is posted once, ever.
 """
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 from bot.core import post_keys
 from bot.core.card import CardState
@@ -26,7 +28,10 @@ class ChatToSlack:
         self._threads, self._messages = store.threads, store.messages
         self._agents, self._waits = store.agents, store.waits
 
-    async def chat_event(self, webhook: ChatraWebhook) -> None:
+    async def chat_event(self, webhook: ChatraWebhook) -> asyncio.Future[None]:
+        """Carry out a chat event up to its messages' posts, which wait in their channel's queue
+        (joined with the thread's next ones under a backlog): the returned future ends when all
+        are on Slack. The next event of the chat may start meanwhile: the queue keeps the order."""
         closing = webhook.eventName == "chatTranscript"
         self._agents.remember(
             [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
@@ -34,8 +39,7 @@ class ChatToSlack:
         messages = [m for m in webhook.messages_in_order() if not self._is_ours(webhook, m)]
         fresh = [m for m in messages if self._messages.by_chatra_id(m.key) is None]
         thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
-        for message in messages:
-            await self._mirror(thread, message, webhook)
+        posting = [self._mirror(thread, message, webhook) for message in messages]
         self._follow_the_wait(thread, fresh, closing)
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
         status = "closed" if closing else "open" if fresh else thread.status
@@ -47,6 +51,7 @@ class ChatToSlack:
             await self._redraw(thread, client, closed=closing, summary=summary)
         if fresh or status != thread.status or client_json != thread.client:
             self._threads.update(thread.id, status=status, client=client_json)
+        return asyncio.ensure_future(asyncio.gather(*posting))
 
     def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
         """Chatra's echo of a message the bridge sent: marked with our `receivedFrom`, or its
@@ -113,19 +118,26 @@ class ChatToSlack:
         told = f": the visitor was told “{away}”" if away else ""
         return f"Outside business hours ({hours}){told}"
 
-    async def _mirror(self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook) -> None:
+    def _mirror(
+        self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook
+    ) -> Awaitable[None]:
+        """Queue a message's posts; what is returned ends when they are made and recorded."""
         record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
         if record.state != MessageState.PENDING:
-            return  # posted before, or our own agent message echoed back by Chatra
+            return asyncio.sleep(0)  # posted before, or our own agent message echoed back
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
-        pieces = mirrored_messages(message, author=author, is_agent=is_agent)
-        first_ts = ""
-        for n, piece in enumerate(pieces):
-            key = post_keys.chatra_message(message.key, n)
-            ts = await self._delivery.post(key, thread.channel, piece, thread.thread_ts)
-            first_ts = first_ts or ts
-        self._messages.update(record.id, slack_ts=first_ts, state=MessageState.POSTED)
+        at = message.createdAt / 1000 if message.createdAt else self._clock()
+        replies = mirrored_messages(message, author=author, is_agent=is_agent)
+        pieces = [
+            self._delivery.mirror(post_keys.chatra_message(message.key, n), thread, piece, at)
+            for n, piece in enumerate(replies)
+        ]
+        return self._posted(record.id, pieces)
+
+    async def _posted(self, message_id: int, pieces: list[asyncio.Future[str]]) -> None:
+        first_ts = (await asyncio.gather(*pieces))[0]
+        self._messages.update(message_id, slack_ts=first_ts, state=MessageState.POSTED)
 
     def _link(self, thread: Thread) -> str:
         return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)

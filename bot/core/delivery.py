@@ -1,16 +1,22 @@
 """Each keyed Slack post appears once, across retries, lost answers and crashes.
 
-The intent is stored before posting, and the post carries its key in Slack message metadata. When a
-try ends in doubt (a crash, a dropped connection, a 5xx after Slack may have posted), the next try
-first looks for a message with that key in the channel or thread and adopts it.
+The intent is stored before posting, and the post carries its keys in Slack message metadata.
+When a try ends in doubt (a crash, a dropped connection, a 5xx after Slack may have posted), the
+next try first looks for a message with that key in the channel or thread and adopts it. Posts
+wait for their channel's slot in a PostQueue, where a thread's waiting Chatra messages may join
+into one post: its keys are all recorded, with one write.
 """
 
 import asyncio
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from bot.core.blocks import SlackMessage
-from storage import SlackPosts
+from bot.core.post_queue import PostQueue, Queued
+from bot.core.views import joined_messages
+from bot.core.worker import Judge
+from storage import SlackPosts, Thread
 
 
 class Posted(NamedTuple):
@@ -20,7 +26,11 @@ class Posted(NamedTuple):
 
 class SlackPoster(Protocol):
     async def post(
-        self, channel: str, message: SlackMessage, thread_ts: str | None = None, key: str = ""
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        keys: tuple[str, ...] = (),
     ) -> Posted: ...
 
     async def find_posted(
@@ -29,10 +39,34 @@ class SlackPoster(Protocol):
 
 
 class SlackDelivery:
-    def __init__(self, slack: SlackPoster, posts: SlackPosts) -> None:
+    def __init__(
+        self,
+        slack: SlackPoster,
+        posts: SlackPosts,
+        *,
+        burst: int = 4,
+        per_second: float = 1.0,
+        judge: Judge = lambda error: None,
+        waited: Callable[[str], None] = lambda key: None,
+    ) -> None:
+        """Posts are paced per channel a little under Slack's limit (about 1 per second with
+        short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
         self._slack = slack
         self._posts = posts
+        self._queue = PostQueue(
+            self._deliver, burst=burst, per_second=per_second, judge=judge, waited=waited
+        )
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    @property
+    def waiting(self) -> int:
+        """Posts waiting for their channel's slot."""
+        return self._queue.waiting
+
+    @property
+    def held(self) -> int:
+        """Posts waiting out a failure (Slack down, say)."""
+        return self._queue.held
 
     async def post(
         self, key: str, channel: str, message: SlackMessage, thread_ts: str | None = None
@@ -40,24 +74,49 @@ class SlackDelivery:
         """Post `message` unless the post for `key` already exists; returns its ts either way."""
         lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
         async with lock:
-            return await self._post_once(key, channel, message, thread_ts)
+            record = self._posts.get(key)
+            if record is not None and record.ts:
+                return record.ts
+            return await self._queue.submit(key, channel, message, thread_ts)
 
-    async def _post_once(
-        self, key: str, channel: str, message: SlackMessage, thread_ts: str | None
-    ) -> str:
-        record = self._posts.get(key)
-        if record is not None and record.ts:
-            return record.ts
-        if record is None:
-            self._posts.intend(key, channel, thread_ts)
-        elif not is_person(channel):  # a DM cannot be read back (no im:history): post again
-            found = await self._slack.find_posted(channel, thread_ts, key, record.created_at)
-            if found:
-                self._posts.posted(key, found, channel)
-                return found
-        posted = await self._slack.post(channel, message, thread_ts, key=key)
-        self._posts.posted(key, posted.ts, posted.channel)
-        return posted.ts
+    def mirror(
+        self, key: str, thread: Thread, message: SlackMessage, at: float
+    ) -> asyncio.Future[str]:
+        """A Chatra message's post in its thread (written at `at`): it may go out joined with
+        others of the thread that wait for the same slot. The future gives its ts."""
+        return self._queue.submit(key, thread.channel, message, thread.thread_ts, at)
+
+    def close(self) -> None:
+        self._queue.close()
+
+    async def _deliver(self, channel: str, batch: list[Queued]) -> dict[str, str]:
+        """Post what of `batch` is not on Slack yet (joined when more than one); each key's ts."""
+        posted: dict[str, str] = {}
+        new = []
+        for item in batch:
+            record = self._posts.get(item.key)
+            if record is None:
+                new.append(item.key)
+            elif record.ts:
+                posted[item.key] = record.ts
+            elif not is_person(channel):  # a DM cannot be read back (no im:history): post again
+                since = record.created_at
+                found = await self._slack.find_posted(channel, item.thread_ts, item.key, since)
+                if found:
+                    self._posts.posted([item.key], found, channel)
+                    posted[item.key] = found
+        self._posts.intend(new, channel, batch[0].thread_ts)
+        rest = [item for item in batch if item.key not in posted]
+        if not rest:
+            return posted
+        if len(rest) == 1:
+            message = rest[0].message
+        else:
+            message = joined_messages([(item.message, item.at or 0.0) for item in rest])
+        keys = tuple(item.key for item in rest)
+        made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
+        self._posts.posted(list(keys), made.ts, made.channel)
+        return posted | dict.fromkeys(keys, made.ts)
 
 
 def is_person(channel: str) -> bool:

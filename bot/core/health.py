@@ -19,7 +19,7 @@ class Outage:
     reason: str
     since: float
     until: float | None = None
-    delayed: set[int] = field(default_factory=set)  # events that waited on it
+    delayed: set[int | str] = field(default_factory=set)  # events and posts that waited on it
 
 
 class Health:
@@ -43,11 +43,12 @@ class Health:
             outage.until = self._clock()
             self._over.append(outage)
 
-    def waited(self, event_id: int, source: str | None = None) -> None:
-        """An event had to wait: on what its source needs, or (None) on whatever is down."""
+    def waited(self, what: int | str, source: str | None = None) -> None:
+        """An event (by id) or a post (by key) had to wait: on what its source needs, or (None)
+        on whatever is down."""
         for outage in self._down.values():
             if source is None or NEEDS.get(source) == outage.service:
-                outage.delayed.add(event_id)
+                outage.delayed.add(what)
 
     def down(self) -> dict[str, Outage]:
         return dict(self._down)

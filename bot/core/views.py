@@ -1,6 +1,7 @@
 """Block Kit builders: data in, Slack message (text + blocks) out. Pure functions."""
 
 import json
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from bot.core.text import (
 )
 
 VISITOR_ICON, AGENT_ICON = ":bust_in_silhouette:", ":headphones:"
+JOINED_ICON = ":speech_balloon:"  # a post joining visitor and agent messages
 CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
 
 
@@ -279,3 +281,22 @@ def push_modal(client_id: str, *, message_id: str = "", text: str = "") -> dict[
             }
         ],
     }
+
+
+def joined_messages(pieces: list[tuple[SlackMessage, float]]) -> SlackMessage:
+    """Chatra messages of one thread that waited for the same slot, as one post: each under its
+    author and time (shown in the reader's own time zone), in order."""
+    blocks: list[dict[str, Any]] = []
+    for piece, at in pieces:
+        fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
+        when = f"<!date^{int(at)}^{{time_secs}}|{fallback}>"
+        blocks.append(context(f"*{plain_to_slack(piece.username or '')}* · {when}"))
+        blocks.append({"type": "section", "text": mrkdwn(piece.text or " ")})
+    first = pieces[0][0]
+    one_author = all(piece.username == first.username for piece, _ in pieces)
+    return SlackMessage(
+        text="\n".join(f"{piece.username}: {piece.text}" for piece, _ in pieces),
+        blocks=blocks,
+        username=first.username if one_author else "Chatra",
+        icon_emoji=first.icon_emoji if one_author else JOINED_ICON,
+    )

@@ -1,9 +1,10 @@
 """Processes stored events: in order within a lane, lanes side by side.
 
 Each chat has two lanes, one per direction (`conversation` in the inbox): an event starts when the
-one before it in the same lane has finished, so a slow or failing chat holds up only itself, and
-an agent's answer never waits behind the chat's Slack posts. Each direction also has its own
-budget of events in flight, so a backlog of one never starves the other.
+one before it in the same lane has finished, or has handed what is left of it to a queue that
+keeps the order (a chat's posts, waiting for their channel's slot), so a slow or failing chat
+holds up only itself, and an agent's answer never waits behind the chat's Slack posts. Each
+direction also has its own budget of events in flight, so a backlog of one never starves the other.
 
 A failure the outside world will get over (Slack or Membrane down, rate limited, a database
 lock) is waited out for as long as it lasts, with capped backoff; `failed` is kept for what can
@@ -28,6 +29,12 @@ MAX_DELAY = 60.0  # seconds between tries, at most: an outage's end is noticed w
 Judge = Callable[[BaseException], bool | None]
 
 
+def backoff(attempt: int, base: float = 1.0) -> float:
+    """Doubling from `base`, at most a minute, with jitter so what waits does not all come back
+    at once."""
+    return min(base * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
+
+
 def lane(client_id: str, source: str) -> str:
     """The lane an event of a chat is carried out in: one per direction."""
     return client_id if source == "chatra" else f"{client_id}:replies"
@@ -37,7 +44,7 @@ class Worker:
     def __init__(
         self,
         inbox: Inbox,
-        handle: Callable[[InboxEvent], Awaitable[None]],
+        handle: Callable[[InboxEvent], Awaitable[Awaitable[None] | None]],
         arrived: asyncio.Event,
         *,
         rescan_interval: float,
@@ -65,7 +72,8 @@ class Worker:
         self._next_rescan = 0.0
         self._last_id = dict.fromkeys(SOURCES, 0)
         self._dispatched: dict[int, str] = {}  # events in flight -> their source
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._tails: dict[str, asyncio.Future[None]] = {}  # lane -> free for its next event
+        self._tasks: set[asyncio.Task[None]] = set()  # events being carried out
         self.retrying: set[int] = set()  # events waiting to be tried again
 
     async def run(self) -> None:
@@ -80,7 +88,7 @@ class Worker:
                     log.warning("cannot read the inbox (%s): trying again", error)
                 await self._next_arrival()
         finally:
-            for task in list(self._tails.values()):
+            for task in list(self._tasks):
                 task.cancel()
 
     def _next_events(self) -> list[InboxEvent]:
@@ -111,34 +119,47 @@ class Worker:
 
     async def drain(self) -> None:
         """Wait until every dispatched event has finished (for tests and a clean stop)."""
-        while self._tails:
-            await asyncio.wait(list(self._tails.values()))
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     def _chain(self, event: InboxEvent) -> None:
         previous = self._tails.get(event.conversation)
-        task = asyncio.create_task(self._after(previous, event))
-        self._tails[event.conversation] = task
+        free = asyncio.get_running_loop().create_future()  # the lane is free for the next event
+        self._tails[event.conversation] = free
+        task = asyncio.create_task(self._after(previous, free, event))
+        self._tasks.add(task)
         self._dispatched[event.id] = event.source
-        task.add_done_callback(lambda done: self._forget(event, done))
+        task.add_done_callback(lambda done: self._forget(event, free, done))
 
-    def _forget(self, event: InboxEvent, task: asyncio.Task[None]) -> None:
+    def _forget(self, event: InboxEvent, free: asyncio.Future[None], task: asyncio.Task) -> None:
+        self._tasks.discard(task)
         self._dispatched.pop(event.id, None)
         self.retrying.discard(event.id)
         self._arrived.set()  # room for more
-        if self._tails.get(event.conversation) is task:
+        if self._tails.get(event.conversation) is free:
             del self._tails[event.conversation]
 
-    async def _after(self, previous: asyncio.Task[None] | None, event: InboxEvent) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        await self._process(event)
+    async def _after(
+        self, previous: asyncio.Future[None] | None, free: asyncio.Future[None], event: InboxEvent
+    ) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self._process(event, free)
+        finally:
+            if not free.done():
+                free.set_result(None)
 
-    async def _process(self, event: InboxEvent) -> None:
+    async def _process(self, event: InboxEvent, free: asyncio.Future[None]) -> None:
         attempt = event.attempts
         while True:
             attempt += 1
             try:
-                await self._handle(event)
+                rest = await self._handle(event)
+                if rest is not None:  # what is left keeps its order without holding the lane
+                    if not free.done():
+                        free.set_result(None)
+                    await rest
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -151,7 +172,7 @@ class Worker:
                     await self._keep(self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
-                delay = self._delay(attempt)
+                delay = backoff(attempt, self._base_delay)
                 log.warning(
                     "event %s (%s) failed (%s), try %d again in %.1fs",
                     event.id,
@@ -176,11 +197,6 @@ class Worker:
         except Exception:  # a bug in judging must not strand the event
             log.exception("cannot judge %s", type(error).__name__)
             return None
-
-    def _delay(self, attempt: int) -> float:
-        """Doubling from `base_delay`, at most a minute, with jitter so waiting chats do not all
-        come back at once."""
-        return min(self._base_delay * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
 
     def _give_up(self, event: InboxEvent, attempt: int, reason: str) -> None:
         log.error(
