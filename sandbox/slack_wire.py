@@ -3,6 +3,7 @@ Slack reads arguments and answers (HTTP 200 with `ok`, signatures)."""
 
 import hashlib
 import hmac
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,7 @@ class Posted:
         blocks = self.blocks or []
         joined = [
             after["text"]["text"]
-            for before, after in zip(blocks, blocks[1:])
+            for before, after in itertools.pairwise(blocks)
             if before.get("type") == "context" and "<!date^" in str(before) and "text" in after
         ]
         return joined or [self.text]
