@@ -355,7 +355,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         print(f"pacing: {json.dumps(asdict(pacing))}")
     if "busy" in parts:  # issue 17's scenario exactly, then the same over 3 routed channels
         for channels in (1, 3):
-            busy = await measure_busy_channel(workdir / f"busy{channels}", channels=channels)
+            busy = await measure_busy_channel(workdir, channels=channels)
             results[f"busy_{channels}_channel"] = asdict(busy)
             print(f"busy channel: {json.dumps(asdict(busy))}", flush=True)
     if "transports" in parts:

@@ -92,12 +92,12 @@ async def measure_busy_channel(
     slack.on_post = posted
     extra = {}
     if channels > 1:
-        routes = workdir / "routes.json"
+        routes = workdir / f"routes{channels}.json"
         rules = [{"country": f"Land{n}", "channel": name} for n, name in enumerate(names)]
         routes.write_text(json.dumps({"routes": rules}))
         extra["channel_routes"] = str(routes)
-    env = app_env(slack, membrane, free_port(), workdir / "busy", **extra)
-    app = App(env, workdir / "busy.log")
+    env = app_env(slack, membrane, free_port(), workdir / f"busy{channels}", **extra)
+    app = App(env, workdir / f"busy{channels}.log")
     try:
         async with aiohttp.ClientSession() as http:
             await app.start(http)

@@ -2,9 +2,10 @@
 
 import sqlite3
 
+from bot.app import DATABASE
 from bot.core.text import slack_to_plain
 from tests.conftest import CHANNEL
-from tests.helpers import agent_says, chat_event, visitor_says
+from tests.helpers import agent_says, chat_event, visitor_says, wait_for
 
 JANE = {
     "name": "Jane Doe",
@@ -190,6 +191,52 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
 
     [card] = slack.parents(CHANNEL)
     assert [r.text for r in slack.replies(CHANNEL, card.ts)] == ["one", "two"]
+
+
+async def test_a_joined_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
+    """More messages than a burst: those that wait go as one post. Its answer is lost; the post is
+    found, not posted again, and every message it carries points at it (reactions, edits)."""
+
+    def lose_the_answer_of_the_fifth_post(_: object) -> None:
+        if len(slack.messages) == 4:
+            slack.fail_next("chat.postMessage", after_effect=True, reset=True)
+
+    slack.on_post = lose_the_answer_of_the_fifth_post
+    said = [visitor_says(f"m{n}", f"say {n}", at=1_732_450_000_000 + n) for n in range(8)]
+    await bridge.webhook(chat_event("chatStarted", messages=said))
+    await bridge.settled(within=20)
+
+    [card] = slack.parents(CHANNEL)
+    thread = slack.replies(CHANNEL, card.ts)
+    assert [text for reply in thread for text in reply.said] == [f"say {n}" for n in range(8)]
+    assert any(len(reply.said) > 1 for reply in thread)
+    posted_in = {text: reply.ts for reply in thread for text in reply.said}
+    stored = dict(
+        bridge.app[DATABASE]
+        .execute("SELECT text, slack_ts FROM messages WHERE origin = 'chatra'")
+        .fetchall()
+    )
+    assert stored == posted_in
+
+
+async def test_a_chat_that_starts_behind_a_busy_one_is_not_kept_waiting(bridge, slack):
+    """One visitor pastes 40 long messages (a post each); a chat that starts just after gets its
+    card and its first message within a few slots, not after the 40."""
+    slack.post_limit = (5, 1.0)
+    flood = [
+        visitor_says(f"f{n}", f"log {n} " + "x" * 2000, at=1_732_450_000 + n) for n in range(40)
+    ]
+    await bridge.webhook(chat_event("chatStarted", "client-busy", flood, name="Busy"))
+    await wait_for(lambda: len(slack.messages) >= 3)  # the flood has begun
+    newcomer = [visitor_says("n1", "help")]
+    await bridge.webhook(chat_event("chatStarted", "client-new", newcomer, name="Newcomer"))
+
+    await wait_for(lambda: len(slack.parents(CHANNEL)) == 2, within=10)
+    [busy_card, new_card] = slack.parents(CHANNEL)
+    [new_reply] = await wait_for(lambda: slack.replies(CHANNEL, new_card.ts), within=10)
+    assert "Newcomer" in new_card.text and new_reply.said == ["help"]
+    assert len(slack.replies(CHANNEL, busy_card.ts)) <= 8  # not 40: the chats took turns
+    assert slack.rate_limited == 0
 
 
 async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):

@@ -1,10 +1,11 @@
 """Posts to each Slack channel at the pace Slack allows: about one a second, with short bursts.
 
 Everything the bridge posts waits here for its channel's next slot. The slot goes to the thread
-whose oldest waiting post has waited longest, so a new chat's card or a quiet chat is never
-starved by a busy one. When several of a thread's Chatra messages wait, they go out together as
-one post: under a backlog the queue shrinks instead of growing, and when the channel keeps up each
-message is still a post of its own. A failure worth waiting out (Slack down, rate limited) is
+that has waited longest for one (since its oldest waiting post came, or since its last slot if
+later): threads take turns, so a new chat's card or a quiet chat is never starved by a busy one.
+When several of a thread's Chatra messages wait, they go out together as one post: under a
+backlog the queue shrinks instead of growing, and when the channel keeps up each message is
+still a post of its own. A failure worth waiting out (Slack down, rate limited) is
 waited out here, the waiting posts keeping their places, so a thread's order always holds.
 """
 
@@ -33,6 +34,7 @@ class Queued:
     message: SlackMessage
     at: float | None  # a Chatra message's time: it may share a post with others of its thread
     done: asyncio.Future[str] = field(repr=False)
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 # Makes one post of a batch (one thread's, oldest first); returns the ts of each key.
@@ -106,6 +108,7 @@ class _Channel:
         self.waiting: list[Queued] = []  # oldest first; a post leaves once done with
         self._busy: set[str] = set()  # threads with a post in flight
         self._held: dict[str, float] = {}  # thread -> when to try again after a failure
+        self._last_slot: dict[str, float] = {}  # thread -> when it last got one, while it waits
         self._failures: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -148,9 +151,10 @@ class _Channel:
             ready = self._ready()
             if not ready:
                 continue
-            batch = _next(ready, join=backlog)
+            batch = _next(ready, self._turn(ready), join=backlog)
             thread = _thread(batch[0])
             self._busy.add(thread)
+            self._last_slot[thread] = time.monotonic()
             task = asyncio.create_task(self._post(thread, batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -162,6 +166,16 @@ class _Channel:
             for item in self.waiting
             if _thread(item) not in self._busy and self._held.get(_thread(item), 0) <= now
         ]
+
+    def _turn(self, ready: list[Queued]) -> Queued:
+        """The first ready post of the thread that has waited longest for a slot."""
+        firsts: dict[str, Queued] = {}
+        for item in ready:
+            firsts.setdefault(_thread(item), item)
+        return min(
+            firsts.values(),
+            key=lambda item: max(item.queued_at, self._last_slot.get(_thread(item), 0.0)),
+        )
 
     def _next_hold_ends(self) -> float | None:
         now = time.monotonic()
@@ -186,6 +200,8 @@ class _Channel:
             self._settle(batch, posted)
         finally:
             self._busy.discard(thread)
+            if not any(_thread(item) == thread for item in self.waiting):
+                self._last_slot.pop(thread, None)
             self._wake.set()
 
     def _settle(self, batch: list[Queued], outcome: dict[str, str] | Exception) -> None:
@@ -200,10 +216,9 @@ class _Channel:
                 item.done.set_result(outcome[item.key])
 
 
-def _next(ready: list[Queued], *, join: bool) -> list[Queued]:
-    """The oldest post that may go; when joining, with the Chatra messages of its thread that
-    wait behind it (in order, up to a post's worth)."""
-    first = ready[0]
+def _next(ready: list[Queued], first: Queued, *, join: bool) -> list[Queued]:
+    """`first`; when joining, with the Chatra messages of its thread that wait behind it (in
+    order, up to a post's worth)."""
     if not join or not _joinable(first):
         return [first]
     batch, size = [], 0
