@@ -81,7 +81,7 @@ def _not_slack(error: SlackApiError) -> bool:
 
 
 async def _slack(slack: AsyncWebClient, settings: Settings) -> list[Finding]:
-    url, channel = settings.slack_api_url, settings.slack_channel_id
+    url = settings.slack_api_url
     try:
         auth = await slack.auth_test()
     except SlackApiError as error:
@@ -106,21 +106,26 @@ async def _slack(slack: AsyncWebClient, settings: Settings) -> list[Finding]:
             else f"missing {', '.join(missing)}: update the app from manifest.yml and reinstall it",
         )
     )
+    for channel in dict.fromkeys([settings.slack_channel_id, *settings.routes().channels]):
+        findings.append(await _channel(slack, channel, url))
+    return findings
+
+
+async def _channel(slack: AsyncWebClient, channel: str, url: str) -> Finding:
+    """The bot reads and posts in `channel` (SLACK_CHANNEL_ID, or one CHANNEL_ROUTES names)."""
     try:
         await slack.conversations_history(channel=channel, limit=1)
-        findings.append(Finding("Slack channel", True, f"the bot is in {channel}"))
     except SlackApiError as error:
         reason = error.response.get("error")
         advice = {
             "not_in_channel": f"the bot is not in {channel}: /invite @Chatra there",
-            "channel_not_found": f"no channel {channel} the bot can see: check SLACK_CHANNEL_ID,"
-            " and invite the bot if it is private",
+            "channel_not_found": f"no channel {channel} the bot can see: check SLACK_CHANNEL_ID"
+            " and CHANNEL_ROUTES, and invite the bot if it is private",
         }.get(str(reason), f"Slack answered {reason} for {channel}")
-        findings.append(Finding("Slack channel", False, advice))
+        return Finding("Slack channel", False, advice)
     except NETWORK_ERRORS as error:
-        why = _unreachable("Slack", url, error, "SLACK_API_URL")
-        findings.append(Finding("Slack channel", False, why))
-    return findings
+        return Finding("Slack channel", False, _unreachable("Slack", url, error, "SLACK_API_URL"))
+    return Finding("Slack channel", True, f"the bot is in {channel}")
 
 
 async def _socket_mode(slack: AsyncWebClient, app_token: str, url: str) -> Finding:

@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clients.action_shapes import ACTIONS
+from bot.core.routes import Routes, read_routes
 from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
 
 PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
     allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
     allowed_usergroup: str | None = None  # or the members of this user group (S...)
+    channel_routes: str | None = None  # JSON: which chats go to which channel (bot.core.routes)
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
     files_dir: str | None = None  # files shared with visitors; default: `files` beside the database
@@ -201,6 +203,20 @@ class Settings(BaseSettings):
         if value is not None:
             _read_agent_map(value)
         return value
+
+    @field_validator("channel_routes")
+    @classmethod
+    def _routes_readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (
+            value is not None
+            and read_routes(value).use_hours
+            and not info.data.get("business_hours")
+        ):
+            raise ValueError("a route uses after_hours: set BUSINESS_HOURS too")
+        return value
+
+    def routes(self) -> Routes:
+        return read_routes(self.channel_routes) if self.channel_routes else Routes()
 
     def shared_files_dir(self) -> Path:
         return Path(self.files_dir or Path(self.database_path).parent / "files")

@@ -72,6 +72,7 @@ def policy_of(settings: Settings) -> Policy:
             u.strip() for u in (settings.allowed_users or "").split(",") if u.strip()
         ),
         allowed_usergroup=settings.allowed_usergroup,
+        routes=settings.routes(),
     )
 
 

@@ -40,7 +40,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     ) -> None:
         details = await tools.lookup(action["value"])
         await client.chat_postEphemeral(
-            channel=bridge.channel,
+            channel=clicked_in(body, bridge),
             user=body["user"]["id"],
             text=details.text,
             blocks=details.blocks,
@@ -104,7 +104,8 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
             if link
             else "This chat has no thread any more."
         )
-        await client.chat_postEphemeral(channel=bridge.channel, user=body["user"]["id"], text=text)
+        channel = clicked_in(body, bridge)
+        await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
     app.action(CLAIM_BUTTON)(claim)
     app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[open_discussion])
@@ -115,3 +116,8 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     app.action(DETAILS_BUTTON)(ack=acknowledge, lazy=[show_details])
     app.action(EDIT_BUTTON)(ack=open_edit_form, lazy=[fill_edit_form])
     app.action(PUSH_BUTTON)(open_push_form)
+
+
+def clicked_in(body: dict[str, Any], bridge: Bridge) -> str:
+    """The channel of the card whose button was clicked (a routed one, say): answers show there."""
+    return str((body.get("channel") or {}).get("id") or bridge.channel)

@@ -1,5 +1,5 @@
 """Who may act on visitors (answer them, look them up, edit them, push to them) and on the team's
-setup: by default the full members of the support channel, guests never; ALLOWED_USERS or
+setup: by default the full members of the support channels, guests never; ALLOWED_USERS or
 ALLOWED_USERGROUP to say otherwise."""
 
 from bot.core.blocks import mention
@@ -36,7 +36,8 @@ class Access:
             return (
                 f"Only the members of {mention(policy.allowed_usergroup)} act on Chatra visitors."
             )
-        return f"Only the members of <#{policy.channel}> act on Chatra visitors: ask to be added."
+        channels = " or ".join(f"<#{channel}>" for channel in policy.channels)
+        return f"Only the members of {channels} act on Chatra visitors: ask to be added."
 
     async def _members(self) -> set[str] | None:
         now = self._clock()
@@ -45,6 +46,16 @@ class Access:
             if group:
                 found: set[str] | None = set(await self._slack.group_members(group))
             else:
-                found = await self._slack.channel_members(self._policy.channel)
+                found = await self._members_of_channels()
             self._known = (now, found)
         return self._known[1]
+
+    async def _members_of_channels(self) -> set[str] | None:
+        """The members of every channel chats are mirrored to; None if Slack will not say."""
+        everyone: set[str] = set()
+        for channel in self._policy.channels:
+            members = await self._slack.channel_members(channel)
+            if members is None:
+                return None
+            everyone |= members
+        return everyone

@@ -9,6 +9,7 @@ class CardState(BaseModel):
     on_call: list[str] | None = None  # who was on call when the chat started
     after_hours: str | None = None  # the line a chat started outside business hours shows
     owner: str | None = None  # who took the chat
+    queue: str | None = None  # the CHANNEL_ROUTES queue it came from
 
     @classmethod
     def of(cls, stored: str) -> "CardState":

@@ -89,18 +89,23 @@ class ChatToSlack:
             and time.time() - thread.updated_at > self._policy.idle_gap
         )
         if thread is None or came_back:
+            after_hours = self._after_hours()
+            routes = self._policy.routes
+            route = routes.route(client, after_hours=after_hours is not None)
+            channel = route.channel if route else self._policy.channel
             state = CardState(
                 previous=self._link(thread) if thread else None,
                 on_call=self._on_call.people(),
-                after_hours=self._after_hours(),
+                after_hours=after_hours,
+                queue=routes.queue(route),
             )
             dashboard = self._policy.dashboard_url
             card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
             key = post_keys.card(client.id, thread.thread_ts if thread else None)
-            ts = await self._delivery.post(key, self._policy.channel, card)
+            ts = await self._delivery.post(key, channel, card)
             thread = self._threads.add(
                 client.id,
-                self._policy.channel,
+                channel,
                 ts,
                 client.model_dump_json(),
                 state.model_dump_json(),

@@ -1,8 +1,9 @@
 """How the bridge behaves, as the operator set it: built once from Settings (`bot.wiring`), read
 by each use case. The defaults live in Settings alone."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.core.routes import Routes
 from bot.core.schedule import BusinessHours
 
 
@@ -22,3 +23,9 @@ class Policy:
     timezone: str  # for an on-call rotation set without one
     allowed_users: frozenset[str]  # who may act, when given; else the channel's members
     allowed_usergroup: str | None  # or the members of this user group (S...)
+    routes: Routes = field(default_factory=Routes)  # chats that go to another channel
+
+    @property
+    def channels(self) -> list[str]:
+        """Every channel chats are mirrored to: the support channel first."""
+        return list(dict.fromkeys([self.channel, *self.routes.channels]))

@@ -76,6 +76,8 @@ def visitor_card(
         blocks.insert(1, context(line))
     if after_hours:
         blocks.insert(1, context(f":crescent_moon: {plain_to_slack(after_hours)}"))
+    if state.queue:
+        blocks.insert(1, context(f":inbox_tray: Queue: *{plain_to_slack(state.queue)}*"))
     if state.previous:
         earlier = (
             f":leftwards_arrow_with_hook: Follows {slack_link(state.previous, 'an earlier chat')}"
