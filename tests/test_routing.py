@@ -1,0 +1,144 @@
+"""CHANNEL_ROUTES: a new chat goes to the channel its first fitting rule names, its card says which
+queue it came from, the people of every routed channel answer it, and `check` verifies each."""
+
+import json
+import time
+
+import pytest
+
+from bot.check import run_checks
+from bot.config import SettingsError, load_settings
+from bot.core.chatra_events import ChatraClient
+from bot.core.routes import Route
+from tests.conftest import CHANNEL
+from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.test_check import findings_by_check
+from tests.test_config import VALID
+from tests.test_security import answer
+from tests.test_slack_to_chatra import event_id, reply
+
+SALES, DACH, NIGHT = "C0SALES01", "C0DACH001", "C0NIGHT01"
+RULES = [
+    {"queue": "Sales", "page": "*/pricing*", "channel": SALES},
+    {"queue": "DACH", "country": ["Germany", "Austria"], "language": "de", "channel": DACH},
+]
+
+
+def routes_file(tmp_path, rules: list[dict], **extra) -> str:
+    path = tmp_path / "routes.json"
+    path.write_text(json.dumps({"routes": rules, **extra}))
+    return str(path)
+
+
+@pytest.fixture
+async def routed(settings, slack, tmp_path):
+    slack.channels |= {SALES, DACH}
+    routes = routes_file(tmp_path, RULES)
+    app = await RunningApp(settings.model_copy(update={"channel_routes": routes})).start()
+    yield app
+    await app.close()
+
+
+def queue_line(card) -> str:
+    return next(str(block) for block in card.blocks if "Queue:" in str(block))
+
+
+async def test_each_chat_goes_to_its_queues_channel_and_its_card_says_so(routed, slack, membrane):
+    chats = [
+        ("c-sales", "Sam", {"chatStartUrl": "https://shop.example.org/Pricing/team"}),
+        ("c-dach", "Dora", {"country": "austria", "language": "de-AT"}),
+        ("c-swiss", "Sven", {"country": "Switzerland", "language": "de"}),  # no rule: General
+    ]
+    for client_id, name, where in chats:
+        said = [visitor_says(f"{client_id}-1", f"hello from {name}")]
+        await routed.webhook(chat_event("chatStarted", client_id, said, name=name, **where))
+    await routed.settled()
+
+    for channel, name, queue in [(SALES, "Sam", "Sales"), (DACH, "Dora", "DACH")]:
+        [card] = slack.parents(channel)
+        assert name in card.text and f"Queue: *{queue}*" in queue_line(card)
+        assert [r.text for r in slack.replies(channel, card.ts)] == [f"hello from {name}"]
+    [card] = slack.parents(CHANNEL)
+    assert "Sven" in card.text and "Queue: *General*" in queue_line(card)
+
+    slack.members[CHANNEL] = slack.members[DACH] = {"U0AGENT03"}
+    slack.members[SALES] = {"U0AGENT01"}  # in the sales channel alone: still of the team
+    [sales_card] = slack.parents(SALES)
+    answered = reply(sales_card.ts, "1800000001.000100", "Our plans", channel=SALES)
+    await routed.slack_event(answered, event_id())
+    await routed.settled()
+    [sent] = membrane.runs_of("send-agent-message")
+    assert sent["clientId"] == "c-sales" and sent["text"] == "Our plans"
+
+    listed = await answer(routed, slack, "open", "U0AGENT01")
+    assert all(name in listed for name in ("Sam", "Dora", "Sven"))
+    refused = await answer(routed, slack, "open", "U0AGENT02")
+    assert refused.endswith(
+        f"Only the members of <#{CHANNEL}> or <#{SALES}> or <#{DACH}> act on Chatra visitors:"
+        " ask to be added."
+    )
+
+
+async def test_chats_outside_business_hours_go_to_the_night_channel(settings, slack, tmp_path):
+    slack.channels.add(NIGHT)
+    hour = (time.gmtime().tm_hour + 3) % 24  # open for an hour, three hours from now
+    rules = [{"queue": "Night", "after_hours": True, "channel": NIGHT}]
+    night = settings.model_copy(
+        update={
+            "business_hours": f"mon-sun {hour:02d}:00-{hour:02d}:59",
+            "channel_routes": routes_file(tmp_path, rules),
+        }
+    )
+    app = await RunningApp(night).start()
+    try:
+        await app.webhook(chat_event("chatStarted", "c-late", [visitor_says("m", "hi")], name="Lu"))
+        [card] = await wait_for(lambda: slack.parents(NIGHT))
+    finally:
+        await app.close()
+    assert card.text.startswith("New chat after hours: Lu") and slack.parents(CHANNEL) == []
+
+
+def test_a_rule_fits_by_group_page_country_language_and_hour():
+    client = ChatraClient(
+        id="c",
+        groupId="g-vip",
+        chatStartUrl="https://shop.example.org/pricing?plan=team",
+        country="Germany",
+        language="de-DE",
+    )
+    fits = [
+        ({"group": ["g-vip", "g-press"]}, True),
+        ({"group": "g-other"}, False),
+        ({"page": "*/pricing*"}, True),
+        ({"page": "*/checkout*"}, False),
+        ({"country": "GERMANY", "language": "de"}, True),
+        ({"language": "de-AT"}, False),
+        ({"country": "Germany", "after_hours": True}, False),  # all conditions must hold
+        ({"after_hours": False}, True),
+    ]
+    for rule, expected in fits:
+        route = Route(queue="Q", channel="C0Q", **rule)
+        assert route.fits(client, after_hours=False) is expected, rule
+
+
+def test_a_bad_routes_file_is_named_at_startup(tmp_path):
+    for rules, said in [
+        ([{"queue": "Q", "channel": "C0Q"}], "a route needs a group, page, country"),
+        ([{"queue": "Q", "channel": "#sales", "page": "*"}], "routes.0.channel"),
+        ([{"queue": "Q", "channel": "C0Q", "pages": "*"}], "routes.0.pages: Extra inputs"),
+        ([{"queue": "Q", "channel": "C0Q", "after_hours": True}], "set BUSINESS_HOURS too"),
+    ]:
+        with pytest.raises(SettingsError) as error:
+            load_settings(_env_file=None, **VALID, channel_routes=routes_file(tmp_path, rules))
+        assert "CHANNEL_ROUTES:" in str(error.value) and said in str(error.value), rules
+
+
+async def test_check_verifies_the_bot_is_in_every_routed_channel(settings, slack, tmp_path):
+    slack.other_channels.add(SALES)
+    with_routes = settings.model_copy(update={"channel_routes": routes_file(tmp_path, RULES[:1])})
+    channels = [f for f in await run_checks(with_routes) if f.check == "Slack channel"]
+    assert [(f.ok, f.detail) for f in channels] == [
+        (True, f"the bot is in {CHANNEL}"),
+        (False, f"the bot is not in {SALES}: /invite @Chatra there"),
+    ]
+    assert findings_by_check(await run_checks(settings))["Slack channel"][0] is True
