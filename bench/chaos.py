@@ -267,7 +267,7 @@ async def finish(
     for n in range(chats):
         cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
         report.threads_duplicated += max(0, len(cards) - 1)
-        shown = [r.text for c in cards for r in slack.replies(CHANNEL, c.ts)]
+        shown = [said for c in cards for r in slack.replies(CHANNEL, c.ts) for said in r.said]
         visitor_texts = [f"visitor {n}.{i}" for i in range(messages)]
         count(visitor_texts, shown, report.chatra_to_slack)
         agent_texts = [f"agent {n}.{i}" for i in range(messages)]

@@ -84,12 +84,16 @@ async def measure_busy_channel(
     sent_at: dict[str, float] = {}
     seen: dict[str, list[float]] = {}
 
+    shown_in: dict[str, set[str]] = {}  # post ts -> texts it shows (an update may add more)
+
     def posted(message: Any) -> None:
+        shown = shown_in.setdefault(message.ts, set())
         for text in sent_at:
-            if text in message.text:
+            if text in message.text and text not in shown:
+                shown.add(text)
                 seen.setdefault(text, []).append(time.monotonic())
 
-    slack.on_post = posted
+    slack.on_post = slack.on_update = posted
     extra = {}
     if channels > 1:
         routes = workdir / f"routes{channels}.json"

@@ -31,6 +31,8 @@ from sandbox.slack_wire import (
     page,
 )
 
+UPDATE_LIMIT = (10, 50 / 60)  # chat.update: Tier 3, 50 a minute with sporadic bursts
+
 
 class FakeSlack(FakeServer):
     def __init__(
@@ -72,6 +74,7 @@ class FakeSlack(FakeServer):
         self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
         self.members: dict[str, set[str]] = {}  # channel -> its members (default: every user)
         self.on_post: Callable[[Posted], None] | None = None  # told of every new message
+        self.on_update: Callable[[Posted], None] | None = None  # ... and of every redrawn one
 
     @property
     def api_url(self) -> str:
@@ -265,9 +268,19 @@ class FakeSlack(FakeServer):
         posted = self._find(args.get("channel", ""), args.get("ts", ""))
         if posted is None:
             return error("message_not_found")
+        if not self._take_update_token():
+            self.rate_limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
         posted.history.append(posted.text)
         posted.text = args.get("text") or posted.text
         posted.blocks = blocks_of(args.get("blocks")) or posted.blocks
+        metadata = args.get("metadata")
+        if metadata:
+            posted.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        if self.on_update is not None:
+            self.on_update(posted)
         return ok(channel=posted.channel, ts=posted.ts, text=posted.text)
 
     async def _chat_delete(self, args: dict[str, Any]) -> web.Response:
@@ -370,11 +383,15 @@ class FakeSlack(FakeServer):
     def dms_to(self, user: str) -> list[Posted]:
         return [m for m in self.messages if m.channel == self.dms.get(user)]
 
-    def _take_token(self, channel: str) -> bool:
+    def _take_update_token(self) -> bool:
+        """chat.update's limit (Tier 3, about 50 a minute for the workspace), with `post_limit`."""
+        return self.post_limit is None or self._take_token("chat.update", UPDATE_LIMIT)
+
+    def _take_token(self, channel: str, limit: tuple[int, float] | None = None) -> bool:
         """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""
         if self.post_limit is None:
             return True
-        burst, per_second = self.post_limit
+        burst, per_second = limit or self.post_limit
         now = time.monotonic()
         tokens, at = self._buckets.get(channel, (float(burst), now))
         tokens = min(burst, tokens + (now - at) * per_second)

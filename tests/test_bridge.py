@@ -49,7 +49,9 @@ class MemorySlack:
     ) -> str | None:
         return None
 
-    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+    async def update(
+        self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
+    ) -> None:
         self.updates.append((ts, message.text))
 
     async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:

@@ -380,3 +380,26 @@ async def test_a_visitor_cannot_ping_the_channel_or_plant_a_link_through_any_fie
         assert "|Your refund is ready>" not in text
     assert "<https://evil.example/login|Your bank> (evil.example) says hi" in shown[2]
     assert "https://shop.example/%7CYour%20refund%20is%20ready%3E%20%3C!channel%3E" in shown[0]
+
+
+async def test_while_the_channel_is_behind_new_messages_are_appended_to_the_threads_last_post(
+    bridge, slack
+):
+    slack.post_limit = (5, 1.0)
+    await bridge.webhook(chat_event("chatStarted", "client-a", [visitor_says("a0", "first")]))
+    await bridge.settled()
+    others = [chat_event("chatStarted", f"client-{n}", name=f"Other {n}") for n in range(6)]
+    for started in others:  # more cards than a burst: the channel falls behind
+        await bridge.webhook(started)
+    more = [visitor_says(f"a{n}", f"more {n}", at=1_732_450_000_000 + n) for n in (1, 2)]
+    await bridge.webhook(chat_event("chatFragment", "client-a", more))
+    await bridge.settled(within=20)
+
+    card = slack.parents(CHANNEL)[0]
+    [last] = slack.replies(CHANNEL, card.ts)  # one post, redrawn: no new post for them
+    assert last.said == ["first", "more 1", "more 2"] and last.history == ["first"]
+    assert len(slack.parents(CHANNEL)) == 7 and slack.rate_limited == 0
+    stored = bridge.app[DATABASE].execute(
+        "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'"
+    )
+    assert [ts for (ts,) in stored] == [last.ts]

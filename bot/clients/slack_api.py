@@ -195,9 +195,17 @@ class SlackOut:
             if error.response.get("error") != harmless:
                 raise
 
-    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+    async def update(
+        self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
+    ) -> None:
+        """Redraw a message; `keys`, when given, replace the keys it carries."""
+        tagged = {"event_type": METADATA_TYPE, "event_payload": {"keys": list(keys)}}
         await self._client.chat_update(
-            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            channel=channel,
+            ts=ts,
+            text=message.text,
+            blocks=message.blocks,
+            **({"metadata": tagged} if keys else {}),
         )
 
     async def user_name(self, user_id: str) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
+from aiolimiter import AsyncLimiter
+
 from bot.core.blocks import SlackMessage
 from bot.core.post_queue import PostQueue, Queued
 from bot.core.views import joined_messages
@@ -37,6 +39,10 @@ class SlackPoster(Protocol):
         self, channel: str, thread_ts: str | None, key: str, since: float
     ) -> str | None: ...
 
+    async def update(
+        self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
+    ) -> None: ...
+
 
 class SlackDelivery:
     def __init__(
@@ -48,13 +54,21 @@ class SlackDelivery:
         per_second: float = 1.0,
         judge: Judge = lambda error: None,
         waited: Callable[[str], None] = lambda key: None,
+        updates_per_minute: float = 30.0,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
-        short bursts), so a burst of chats waits here instead of earning a storm of 429s."""
+        short bursts), so a burst of chats waits here instead of earning a storm of 429s;
+        appends by `chat.update` take at most `updates_per_minute` of the workspace's 50."""
         self._slack = slack
         self._posts = posts
         self._queue = PostQueue(
-            self._deliver, burst=burst, per_second=per_second, judge=judge, waited=waited
+            self._deliver,
+            burst=burst,
+            per_second=per_second,
+            judge=judge,
+            waited=waited,
+            append=self._append,
+            updates=AsyncLimiter(max(1.0, updates_per_minute / 12), 5.0),
         )
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
@@ -86,11 +100,45 @@ class SlackDelivery:
         others of the thread that wait for the same slot. The future gives its ts."""
         return self._queue.submit(key, thread.channel, message, thread.thread_ts, at)
 
+    def moved_on(self, channel: str, thread_ts: str) -> None:
+        """A person wrote in the thread: what comes next is posted below it, not appended."""
+        self._queue.moved_on(channel, thread_ts)
+
     def close(self) -> None:
         self._queue.close()
 
     async def _deliver(self, channel: str, batch: list[Queued]) -> dict[str, str]:
         """Post what of `batch` is not on Slack yet (joined when more than one); each key's ts."""
+        posted, rest = await self._on_slack_already(channel, batch)
+        if not rest:
+            return posted
+        if len(rest) == 1:
+            message = rest[0].message
+        else:
+            message = joined_messages([(item.message, item.at or 0.0) for item in rest])
+        keys = tuple(item.key for item in rest)
+        made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
+        self._posts.posted(list(keys), made.ts, made.channel)
+        return posted | dict.fromkeys(keys, made.ts)
+
+    async def _append(
+        self, channel: str, ts: str, shown: list[Queued], batch: list[Queued]
+    ) -> dict[str, str]:
+        """Redraw the post at `ts` (showing `shown`) with `batch` added below; each key's ts."""
+        posted, rest = await self._on_slack_already(channel, batch)
+        if not rest:
+            return posted
+        every = [*shown, *rest]
+        message = joined_messages([(item.message, item.at or 0.0) for item in every])
+        await self._slack.update(channel, ts, message, keys=tuple(item.key for item in every))
+        self._posts.posted([item.key for item in rest], ts, channel)
+        return posted | dict.fromkeys((item.key for item in rest), ts)
+
+    async def _on_slack_already(
+        self, channel: str, batch: list[Queued]
+    ) -> tuple[dict[str, str], list[Queued]]:
+        """The ts of each key of `batch` Slack already shows (a try that ended in doubt is looked
+        for), and the rest, whose intent is stored now: one write for them all."""
         posted: dict[str, str] = {}
         new = []
         for item in batch:
@@ -106,17 +154,7 @@ class SlackDelivery:
                     self._posts.posted([item.key], found, channel)
                     posted[item.key] = found
         self._posts.intend(new, channel, batch[0].thread_ts)
-        rest = [item for item in batch if item.key not in posted]
-        if not rest:
-            return posted
-        if len(rest) == 1:
-            message = rest[0].message
-        else:
-            message = joined_messages([(item.message, item.at or 0.0) for item in rest])
-        keys = tuple(item.key for item in rest)
-        made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
-        self._posts.posted(list(keys), made.ts, made.channel)
-        return posted | dict.fromkeys(keys, made.ts)
+        return posted, [item for item in batch if item.key not in posted]
 
 
 def is_person(channel: str) -> bool:

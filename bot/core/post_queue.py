@@ -5,8 +5,11 @@ that has waited longest for one (since its oldest waiting post came, or since it
 later): threads take turns, so a new chat's card or a quiet chat is never starved by a busy one.
 When several of a thread's Chatra messages wait, they go out together as one post: under a
 backlog the queue shrinks instead of growing, and when the channel keeps up each message is
-still a post of its own. A failure worth waiting out (Slack down, rate limited) is
-waited out here, the waiting posts keeping their places, so a thread's order always holds.
+still a post of its own. While the channel has no slot, a thread whose last post is a recent
+one of the bridge's own Chatra messages gets the waiting ones appended to it with `chat.update`,
+which Slack limits per workspace (Tier 3), not per channel. A failure worth waiting out (Slack
+down, rate limited) is waited out here, the waiting posts keeping their places, so a thread's
+order always holds.
 """
 
 import asyncio
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 MOST_JOINED = 20  # Chatra messages in one post, at most: past it, the next slot takes the rest
 JOINED_TEXT = 3500  # characters of text in one joined post, at most
 JOINABLE_TEXT = 2900  # a longer message is a post of its own (a section holds 3,000)
+APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
 
 
 @dataclass
@@ -39,6 +43,17 @@ class Queued:
 
 # Makes one post of a batch (one thread's, oldest first); returns the ts of each key.
 Deliver = Callable[[str, list[Queued]], Awaitable[dict[str, str]]]
+# Appends a batch to the post (channel, ts) that shows the first list; returns each key's ts.
+Append = Callable[[str, str, list[Queued], list[Queued]], Awaitable[dict[str, str]]]
+
+
+@dataclass
+class _Last:
+    """A thread's last post, while more of its Chatra messages may be appended to it."""
+
+    ts: str
+    shown: list[Queued]
+    at: float = field(default_factory=time.monotonic)
 
 
 class PostQueue:
@@ -50,8 +65,10 @@ class PostQueue:
         per_second: float,
         judge: Judge,
         waited: Callable[[str], None] = lambda key: None,
+        append: Append | None = None,
+        updates: AsyncLimiter | None = None,
     ) -> None:
-        self._deliver = deliver
+        self._deliver, self._append, self._updates = deliver, append, updates
         self._judge = judge
         self._waited = waited  # told of each post that waits out a failure
         self._burst, self._per_second = burst, per_second
@@ -80,10 +97,14 @@ class PostQueue:
         twice. Whoever stops waiting for the future does not take the post out of the queue."""
         if channel not in self._channels:
             pacer = AsyncLimiter(self._burst, self._burst / self._per_second)
-            self._channels[channel] = _Channel(
-                channel, pacer, self._deliver, self._judge, self._waited
-            )
+            self._channels[channel] = _Channel(channel, pacer, self)
         return asyncio.shield(self._channels[channel].add(key, message, thread_ts, at))
+
+    def moved_on(self, channel: str, thread_ts: str) -> None:
+        """Someone wrote in the thread: its last post is no longer the last, so nothing is
+        appended to it any more."""
+        if channel in self._channels:
+            self._channels[channel].last.pop(thread_ts, None)
 
     def close(self) -> None:
         """Stop posting: what still waits is carried out again from its stored event."""
@@ -95,16 +116,11 @@ class _Channel:
     """One channel's waiting posts and its pace. A thread's posts go out one batch at a time, in
     order; threads side by side, so a stalled or failing one holds up only itself."""
 
-    def __init__(
-        self,
-        name: str,
-        pacer: AsyncLimiter,
-        deliver: Deliver,
-        judge: Judge,
-        waited: Callable[[str], None],
-    ) -> None:
-        self._name, self._pacer, self._deliver, self._judge = name, pacer, deliver, judge
-        self._waited = waited
+    def __init__(self, name: str, pacer: AsyncLimiter, queue: PostQueue) -> None:
+        self._name, self._pacer = name, pacer
+        self._deliver, self._judge, self._waited = queue._deliver, queue._judge, queue._waited
+        self._append, self._updates = queue._append, queue._updates
+        self.last: dict[str, _Last] = {}  # thread -> its last post, open to appending
         self.waiting: list[Queued] = []  # oldest first; a post leaves once done with
         self._busy: set[str] = set()  # threads with a post in flight
         self._held: dict[str, float] = {}  # thread -> when to try again after a failure
@@ -138,26 +154,77 @@ class _Channel:
         self.waiting.clear()
 
     async def _serve(self) -> None:
-        """Give each slot to the oldest post whose thread may post now, until none waits."""
+        """Give each slot to the thread whose turn it is, until none waits. Once the channel
+        has had to wait for a slot it is behind: from then on, waiting messages are joined."""
+        behind = False
         while self.waiting:
-            if not self._ready():
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._next_hold_ends()):
-                        await self._wake.wait()
-                continue
-            backlog = not self._pacer.has_capacity()  # the channel is not keeping up: join
-            await self._pacer.acquire()
             ready = self._ready()
             if not ready:
+                await self._nap(self._next_hold_ends())
                 continue
-            batch = _next(ready, self._turn(ready), join=backlog)
-            thread = _thread(batch[0])
-            self._busy.add(thread)
-            self._last_slot[thread] = time.monotonic()
-            task = asyncio.create_task(self._post(thread, batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if not self._pacer.has_capacity():
+                behind = True
+                if self._append_one(ready):
+                    await asyncio.sleep(0)  # the update takes its share of the budget first
+                else:
+                    await self._nap(0.1)  # a slot, or a message that can be appended
+                continue
+            await self._pacer.acquire()
+            batch = _next(ready, self._turn(ready), join=behind)
+            behind = False
+            self._start(self._post, batch)
+
+    async def _nap(self, longest: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(longest):
+                await self._wake.wait()
+
+    def _start(
+        self, carry: Callable[[str, list[Queued]], Awaitable[None]], batch: list[Queued]
+    ) -> None:
+        thread = _thread(batch[0])
+        self._busy.add(thread)
+        self._last_slot[thread] = time.monotonic()
+        task = asyncio.create_task(carry(thread, batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _append_one(self, ready: list[Queued]) -> bool:
+        """Append the waiting messages of the thread whose turn it is, among those whose last
+        post is open to it, if the update budget allows; False when none can be."""
+        if self._append is None or self._updates is None or not self._updates.has_capacity():
+            return False
+        now = time.monotonic()
+        for thread, last in list(self.last.items()):
+            if now - last.at > APPEND_WITHIN:
+                del self.last[thread]
+        open_to_it = [item for item in ready if item.thread_ts in self.last and _joinable(item)]
+        if not open_to_it:
+            return False
+        first = self._turn(open_to_it)
+        shown = self.last[_thread(first)].shown
+        room = (MOST_JOINED - len(shown), JOINED_TEXT - sum(len(i.message.text) for i in shown))
+        batch = _next(ready, first, join=True, room=room)
+        if not batch:
+            return False
+        self._start(self._appended, batch)
+        return True
+
+    async def _appended(self, thread: str, batch: list[Queued]) -> None:
+        assert self._append is not None and self._updates is not None
+        last = self.last.pop(thread)  # taken while the update is in flight
+        try:
+            await self._updates.acquire()  # at once: there was capacity
+            done = await self._append(self._name, last.ts, last.shown, batch)
+        except Exception as error:  # the batch stays: it goes as a post of its own
+            log.info("appending to %s/%s failed (%s): posting instead", self._name, last.ts, error)
+        else:
+            self.last[thread] = _Last(last.ts, [*last.shown, *batch], last.at)
+            self._settle(batch, done)
+        finally:
+            self._busy.discard(thread)
+            self._wake.set()
 
     def _ready(self) -> list[Queued]:
         now = time.monotonic()
@@ -198,6 +265,11 @@ class _Channel:
             self._failures.pop(thread, None)
             self._held.pop(thread, None)
             self._settle(batch, posted)
+            one_post = len({posted[item.key] for item in batch}) == 1
+            if one_post and all(_joinable(item) for item in batch):
+                self.last[thread] = _Last(posted[batch[0].key], list(batch))
+            else:
+                self.last.pop(thread, None)
         finally:
             self._busy.discard(thread)
             if not any(_thread(item) == thread for item in self.waiting):
@@ -216,19 +288,27 @@ class _Channel:
                 item.done.set_result(outcome[item.key])
 
 
-def _next(ready: list[Queued], first: Queued, *, join: bool) -> list[Queued]:
+def _next(
+    ready: list[Queued],
+    first: Queued,
+    *,
+    join: bool,
+    room: tuple[int, int] = (MOST_JOINED, JOINED_TEXT),
+) -> list[Queued]:
     """`first`; when joining, with the Chatra messages of its thread that wait behind it (in
-    order, up to a post's worth)."""
+    order, up to `room`: messages and characters; when appending, none may overflow it)."""
     if not join or not _joinable(first):
         return [first]
-    batch, size = [], 0
+    most, text = room
+    batch: list[Queued] = []
+    size = 0
     for item in ready:
         if item.thread_ts != first.thread_ts:
             continue
         if not _joinable(item):
             break  # keeps its place: the thread's order holds
         size += len(item.message.text)
-        if batch and (len(batch) == MOST_JOINED or size > JOINED_TEXT):
+        if len(batch) == most or size > text:
             break
         batch.append(item)
     return batch

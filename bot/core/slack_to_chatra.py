@@ -65,6 +65,7 @@ class SlackToChatra:
             if self.is_internal_thread(reply.channel, reply.thread_ts):
                 await self._slack.show_state(reply.channel, reply.ts, "note", None)
             return
+        self._delivery.moved_on(thread.channel, thread.thread_ts)  # later posts go below it
         record = self._messages.claim_slack_reply(
             reply.ts, thread.client_id, reply.text, reply.user
         )
