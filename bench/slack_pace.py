@@ -97,7 +97,10 @@ async def measure_busy_channel(
     extra = {}
     if channels > 1:
         routes = workdir / f"routes{channels}.json"
-        rules = [{"country": f"Land{n}", "channel": name} for n, name in enumerate(names)]
+        rules = [
+            {"queue": f"Land {n}", "country": f"Land{n}", "channel": name}
+            for n, name in enumerate(names)
+        ]
         routes.write_text(json.dumps({"routes": rules}))
         extra["channel_routes"] = str(routes)
     env = app_env(slack, membrane, free_port(), workdir / f"busy{channels}", **extra)

@@ -1,0 +1,81 @@
+"""How many writes the bridge makes per Chatra message it mirrors: durable ones (fsync'd, through
+`storage.database.durable`, seen as `PRAGMA synchronous = FULL`) and commits in all.
+
+    python -m bench.writes
+
+Two scenarios, in process against the fake Slack and Membrane: `steady` (one chat, 10 messages
+1.2 s apart, the channel keeping up) and `burst` (10 chats of 6 messages at once, the fake
+enforcing 1 post/s with bursts of 5: messages wait and are joined)."""
+
+import asyncio
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.harness import MEMBRANE_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, start_fakes
+from bot.app import DATABASE
+from bot.sandboxed import RunningApp, settings_for
+from sandbox.chatra import chat_event, visitor_says
+
+
+@dataclass
+class Writes:
+    scenario: str
+    messages: int
+    durable_per_message: float
+    commits_per_message: float
+    slack_posts: int
+
+
+async def measure(scenario: str, workdir: Path) -> Writes:
+    slack, membrane = await start_fakes()
+    settings = settings_for(
+        slack,
+        membrane,
+        workdir / f"{scenario}.db",
+        signing_secret=SIGNING_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
+        membrane_token=MEMBRANE_TOKEN,
+    )
+    app = await RunningApp(settings).start()
+    statements: list[str] = []
+    app.app[DATABASE].conn.set_trace_callback(statements.append)
+    if scenario == "steady":
+        await app.webhook(chat_event("chatStarted", "c0", name="Steady"))
+        for n in range(10):
+            await app.webhook(chat_event("chatFragment", "c0", [visitor_says(f"m{n}", f"q {n}")]))
+            await asyncio.sleep(1.2)  # slower than the channel's pace: nothing waits
+        messages = 10
+    else:
+        slack.post_limit = (5, 1.0)
+        for chat in range(10):
+            said = [
+                visitor_says(f"{chat}-{n}", f"q {chat}.{n}", at=1_700_000 + n) for n in range(6)
+            ]
+            await app.webhook(chat_event("chatStarted", f"c{chat}", said, name=f"Busy {chat}"))
+        messages = 60
+    await app.settled(within=120)
+    await app.close()
+    await slack.stop()
+    await membrane.stop()
+    durable = sum(1 for s in statements if s.strip().upper() == "PRAGMA SYNCHRONOUS = FULL")
+    commits = sum(1 for s in statements if s.strip().upper().startswith("COMMIT"))
+    return Writes(
+        scenario,
+        messages,
+        round(durable / messages, 2),
+        round(commits / messages, 2),
+        len([m for m in slack.messages if m.thread_ts]),
+    )
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        for scenario in ("steady", "burst"):
+            print(json.dumps(asdict(await measure(scenario, Path(workdir)))), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
