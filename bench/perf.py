@@ -169,7 +169,8 @@ class Bench:
         await self._post(self.membrane.url + "/echo", {"type": "event_callback", "text": text})
         url = f"{self.membrane.url}/connections/{CONNECTION}/actions/send-agent-message/run"
         headers = {"Authorization": f"Bearer {MEMBRANE_TOKEN}", "membrane-api-version": API_VERSION}
-        await self._post(url, {"clientId": f"client-{n:05d}", "text": text}, headers)
+        body = {"clientId": f"client-{n:05d}", "text": text, "agentId": "a9"}  # who writes
+        await self._post(url, body, headers)
 
     async def _post(self, url: str, data: dict[str, Any], headers: dict[str, str] | None = None):
         async with self.http.post(url, json=data, headers=headers) as response:
