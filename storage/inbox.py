@@ -58,6 +58,10 @@ class Inbox:
         ).fetchall()
         return [InboxEvent(*row) for row in rows]
 
+    def last_id(self) -> int:
+        """The newest event's id (0 when none): events up to it were stored before now."""
+        return self._db.execute("SELECT coalesce(max(id), 0) FROM inbox").fetchone()[0]
+
     def mark_done(self, event_id: int) -> None:
         self._set(event_id, state=EventState.DONE, error=None)
 

@@ -58,11 +58,14 @@ class SlackPosts:
                 [(key, channel, thread_ts, now) for key in keys],
             )
 
-    def posted(self, keys: list[str], ts: str, channel: str) -> None:
-        """The post is made (one post for all `keys`); `channel` is where Slack put it (a DM's
-        D… id for a user id)."""
+    def posted(self, keys: list[str], ts: str, channel: str, thread_ts: str | None = None) -> None:
+        """The post is made (one post for all `keys`, with or without an intent stored before);
+        `channel` is where Slack put it (a DM's D… id for a user id)."""
+        now = time.time()
         with self._db.conn:
             self._db.conn.executemany(
-                "UPDATE slack_posts SET ts = ?, channel = ? WHERE key = ?",
-                [(ts, channel, key) for key in keys],
+                "INSERT INTO slack_posts (key, channel, thread_ts, ts, created_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET ts = excluded.ts, channel = excluded.channel",
+                [(key, channel, thread_ts, ts, now) for key in keys],
             )

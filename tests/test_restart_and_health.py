@@ -60,6 +60,27 @@ async def test_event_accepted_before_a_stop_is_delivered_after_restart(bridge, s
     assert ["Hi" in r.text for r in slack.replies(CHANNEL, card.ts)] == [True]
 
 
+async def test_a_message_posted_as_the_process_stopped_is_not_posted_again_after_restart(
+    bridge, slack
+):
+    """Nothing is written before a Chatra message is posted: the restarted bridge knows the event
+    was begun before (stored before it started) and asks Slack first."""
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m0", "hi")]))
+    await bridge.settled()
+    slack.fail_next("chat.postMessage", after_effect=True, status=500, error="internal_error")
+    slack.fail_next("conversations.replies", status=500, error="internal_error", times=1000)
+    await bridge.webhook(chat_event("chatFragment", messages=[visitor_says("m1", "still there?")]))
+    [card] = slack.parents(CHANNEL)
+    await wait_for(lambda: len(slack.replies(CHANNEL, card.ts)) == 2)  # posted; answer lost
+    await wait_for(lambda: len(slack.calls_to("conversations.replies")) >= 1)  # in doubt
+    await bridge.stop()
+    slack.faults.clear()
+    await bridge.start()
+    await bridge.settled(within=10)
+
+    assert [r.text for r in slack.replies(CHANNEL, card.ts)] == ["hi", "still there?"]
+
+
 async def test_healthz_reports_database_and_version(bridge):
     status, body = await bridge.request("GET", "/healthz")
     assert status == 200

@@ -150,7 +150,7 @@ class SlackOut:
         self, channel: str, thread_ts: str | None, key: str, since: float
     ) -> str | None:
         """The ts of our post tagged `key`, made at or after `since`, if Slack has it."""
-        oldest = f"{since - 60:.6f}"  # clocks differ a little
+        oldest = f"{max(since - 60, 0):.6f}"  # clocks differ a little
         if thread_ts:
             pages = await self._client.conversations_replies(
                 channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200

@@ -63,6 +63,7 @@ class Bridge:
         self.health = health
         self._channel = context.policy.channel
         self._audit = context.audit
+        self._stored_before_start = self._inbox.last_id()  # pending ones may be half done
 
     @property
     def channel(self) -> str:
@@ -166,7 +167,8 @@ class Bridge:
         chat event, what is returned ends when its posts, queued in order, are made."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            posting = await self._chat.chat_event(webhook)
+            replay = event.id <= self._stored_before_start or event.attempts > 0
+            posting = await self._chat.chat_event(webhook, replay=replay)
             for reason in skipped:  # after: the chat's thread exists, to be named
                 log.warning(
                     "event %s (%s): %s, skipped",

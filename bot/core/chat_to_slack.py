@@ -28,10 +28,14 @@ class ChatToSlack:
         self._threads, self._messages = store.threads, store.messages
         self._agents, self._waits = store.agents, store.waits
 
-    async def chat_event(self, webhook: ChatraWebhook) -> asyncio.Future[None]:
+    async def chat_event(
+        self, webhook: ChatraWebhook, *, replay: bool = False
+    ) -> asyncio.Future[None]:
         """Carry out a chat event up to its messages' posts, which wait in their channel's queue
         (joined with the thread's next ones under a backlog): the returned future ends when all
-        are on Slack. The next event of the chat may start meanwhile: the queue keeps the order."""
+        are on Slack. The next event of the chat may start meanwhile: the queue keeps the order.
+        A `replay` (an event tried before, maybe by a process that died) may have posted some
+        already: Slack is asked before they are posted."""
         closing = webhook.eventName == "chatTranscript"
         self._agents.remember(
             [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
@@ -39,7 +43,7 @@ class ChatToSlack:
         messages = [m for m in webhook.messages_in_order() if not self._is_ours(webhook, m)]
         fresh = [m for m in messages if self._messages.by_chatra_id(m.key) is None]
         thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
-        posting = [self._mirror(thread, message, webhook) for message in messages]
+        posting = [self._mirror(thread, message, webhook, replay) for message in messages]
         self._follow_the_wait(thread, fresh, closing)
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
         status = "closed" if closing else "open" if fresh else thread.status
@@ -124,7 +128,7 @@ class ChatToSlack:
         return f"Outside business hours ({hours}){told}"
 
     def _mirror(
-        self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook
+        self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook, replay: bool
     ) -> Awaitable[None]:
         """Queue a message's posts; what is returned ends when they are made and recorded."""
         record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
@@ -135,7 +139,9 @@ class ChatToSlack:
         at = message.createdAt / 1000 if message.createdAt else self._clock()
         replies = mirrored_messages(message, author=author, is_agent=is_agent)
         pieces = [
-            self._delivery.mirror(post_keys.chatra_message(message.key, n), thread, piece, at)
+            self._delivery.mirror(
+                post_keys.chatra_message(message.key, n), thread, piece, at, in_doubt=replay
+            )
             for n, piece in enumerate(replies)
         ]
         return self._posted(record.id, pieces)

@@ -1,8 +1,11 @@
 """Each keyed Slack post appears once, across retries, lost answers and crashes.
 
-The intent is stored before posting, and the post carries its keys in Slack message metadata.
-When a try ends in doubt (a crash, a dropped connection, a 5xx after Slack may have posted), the
-next try first looks for a message with that key in the channel or thread and adopts it. Posts
+Every post carries its keys in Slack message metadata. When a try ends in doubt (a crash, a
+dropped connection, a 5xx after Slack may have posted), the next try first looks for a message
+with that key in the channel or thread and adopts it. How a later try knows it is in doubt: a
+Chatra message's post is in doubt when its event is carried out again (it was stored before this
+process started, or tried before), so it needs no write before the call; any other post (a card,
+a notice, an escalation) stores its intent, on disk, before Slack is called. Posts
 wait for their channel's slot in a PostQueue, where a thread's waiting Chatra messages may join
 into one post: its keys are all recorded, with one write.
 """
@@ -94,11 +97,12 @@ class SlackDelivery:
             return await self._queue.submit(key, channel, message, thread_ts)
 
     def mirror(
-        self, key: str, thread: Thread, message: SlackMessage, at: float
+        self, key: str, thread: Thread, message: SlackMessage, at: float, *, in_doubt: bool
     ) -> asyncio.Future[str]:
         """A Chatra message's post in its thread (written at `at`): it may go out joined with
-        others of the thread that wait for the same slot. The future gives its ts."""
-        return self._queue.submit(key, thread.channel, message, thread.thread_ts, at)
+        others of the thread that wait for the same slot. The future gives its ts. `in_doubt`:
+        its event is carried out again, so Slack may show it already."""
+        return self._queue.submit(key, thread.channel, message, thread.thread_ts, at, in_doubt)
 
     def moved_on(self, channel: str, thread_ts: str) -> None:
         """A person wrote in the thread: what comes next is posted below it, not appended."""
@@ -118,7 +122,7 @@ class SlackDelivery:
             message = joined_messages([(item.message, item.at or 0.0) for item in rest])
         keys = tuple(item.key for item in rest)
         made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
-        self._posts.posted(list(keys), made.ts, made.channel)
+        self._posts.posted(list(keys), made.ts, made.channel, rest[0].thread_ts)
         return posted | dict.fromkeys(keys, made.ts)
 
     async def _append(
@@ -131,29 +135,32 @@ class SlackDelivery:
         every = [*shown, *rest]
         message = joined_messages([(item.message, item.at or 0.0) for item in every])
         await self._slack.update(channel, ts, message, keys=tuple(item.key for item in every))
-        self._posts.posted([item.key for item in rest], ts, channel)
+        self._posts.posted([item.key for item in rest], ts, channel, rest[0].thread_ts)
         return posted | dict.fromkeys((item.key for item in rest), ts)
 
     async def _on_slack_already(
         self, channel: str, batch: list[Queued]
     ) -> tuple[dict[str, str], list[Queued]]:
-        """The ts of each key of `batch` Slack already shows (a try that ended in doubt is looked
-        for), and the rest, whose intent is stored now: one write for them all."""
+        """The ts of each key of `batch` Slack already shows (a try in doubt is looked for), and
+        the rest; the intent of those that are not Chatra messages is stored now."""
         posted: dict[str, str] = {}
-        new = []
+        intents = []
         for item in batch:
             record = self._posts.get(item.key)
-            if record is None:
-                new.append(item.key)
-            elif record.ts:
+            if record is not None and record.ts:
                 posted[item.key] = record.ts
-            elif not is_person(channel):  # a DM cannot be read back (no im:history): post again
-                since = record.created_at
+                continue
+            in_doubt = record is not None or item.in_doubt
+            if in_doubt and not is_person(channel):  # a DM cannot be read back: posted again
+                since = record.created_at if record else 0.0
                 found = await self._slack.find_posted(channel, item.thread_ts, item.key, since)
                 if found:
-                    self._posts.posted([item.key], found, channel)
+                    self._posts.posted([item.key], found, channel, item.thread_ts)
                     posted[item.key] = found
-        self._posts.intend(new, channel, batch[0].thread_ts)
+                    continue
+            if record is None and item.at is None:
+                intents.append(item.key)
+        self._posts.intend(intents, channel, batch[0].thread_ts)
         return posted, [item for item in batch if item.key not in posted]
 
 

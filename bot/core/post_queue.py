@@ -38,6 +38,7 @@ class Queued:
     message: SlackMessage
     at: float | None  # a Chatra message's time: it may share a post with others of its thread
     done: asyncio.Future[str] = field(repr=False)
+    in_doubt: bool = False  # it may be on Slack already: a try ended without an answer
     queued_at: float = field(default_factory=time.monotonic)
 
 
@@ -91,6 +92,7 @@ class PostQueue:
         message: SlackMessage,
         thread_ts: str | None = None,
         at: float | None = None,
+        in_doubt: bool = False,
     ) -> asyncio.Future[str]:
         """Queue a post; the future gives its ts, or the error that can never be waited out. A
         key already waiting (a transcript repeating a message not yet posted) is not queued
@@ -98,7 +100,8 @@ class PostQueue:
         if channel not in self._channels:
             pacer = AsyncLimiter(self._burst, self._burst / self._per_second)
             self._channels[channel] = _Channel(channel, pacer, self)
-        return asyncio.shield(self._channels[channel].add(key, message, thread_ts, at))
+        queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt)
+        return asyncio.shield(queued)
 
     def moved_on(self, channel: str, thread_ts: str) -> None:
         """Someone wrote in the thread: its last post is no longer the last, so nothing is
@@ -135,11 +138,17 @@ class _Channel:
         return sum(1 for item in self.waiting if _thread(item) in self._held)
 
     def add(
-        self, key: str, message: SlackMessage, thread_ts: str | None, at: float | None
+        self,
+        key: str,
+        message: SlackMessage,
+        thread_ts: str | None,
+        at: float | None,
+        in_doubt: bool,
     ) -> asyncio.Future[str]:
         same = next((item for item in self.waiting if item.key == key), None)
         if same is None:
-            same = Queued(key, thread_ts, message, at, asyncio.get_running_loop().create_future())
+            done = asyncio.get_running_loop().create_future()
+            same = Queued(key, thread_ts, message, at, done, in_doubt)
             self.waiting.append(same)
         self._wake.set()
         if self._serving is None or self._serving.done():
@@ -218,6 +227,7 @@ class _Channel:
             await self._updates.acquire()  # at once: there was capacity
             done = await self._append(self._name, last.ts, last.shown, batch)
         except Exception as error:  # the batch stays: it goes as a post of its own
+            _in_doubt(batch)
             log.info("appending to %s/%s failed (%s): posting instead", self._name, last.ts, error)
         else:
             self.last[thread] = _Last(last.ts, [*last.shown, *batch], last.at)
@@ -252,6 +262,7 @@ class _Channel:
         try:
             posted = await self._deliver(self._name, batch)
         except Exception as error:
+            _in_doubt(batch)
             if self._judge(error) is not True:
                 self._settle(batch, error)
                 return
@@ -312,6 +323,12 @@ def _next(
             break
         batch.append(item)
     return batch
+
+
+def _in_doubt(batch: list[Queued]) -> None:
+    """A try ended without a clear answer: Slack may show the batch, and is asked next time."""
+    for item in batch:
+        item.in_doubt = True
 
 
 def _thread(item: Queued) -> str:
