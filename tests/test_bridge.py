@@ -45,9 +45,9 @@ class MemorySlack:
         return Posted(channel, f"1700000000.{next(self._ts):06d}")
 
     async def find_posted(
-        self, channel: str, thread_ts: str | None, key: str, since: float
-    ) -> str | None:
-        return None
+        self, channel: str, thread_ts: str | None, keys: list[str], since: float
+    ) -> dict[str, str]:
+        return {}
 
     async def update(
         self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()

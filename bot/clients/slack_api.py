@@ -41,10 +41,14 @@ NO_SUCH_PERSON = {
 }
 
 
-def _keys_of(payload: dict[str, Any]) -> list[Any]:
+def _keys_of(payload: dict[str, Any]) -> set[str]:
     """The keys a post of ours carries (`key`: one, as posts made before joining did)."""
     keys = payload.get("keys")
-    return keys if isinstance(keys, list) else [payload.get("key")]
+    return {
+        key
+        for key in (keys if isinstance(keys, list) else [payload.get("key")])
+        if isinstance(key, str)
+    }
 
 
 def _repeatable(request: HttpRequest) -> bool:
@@ -147,9 +151,10 @@ class SlackOut:
         return Posted(str(response["channel"]), str(response["ts"]))
 
     async def find_posted(
-        self, channel: str, thread_ts: str | None, key: str, since: float
-    ) -> str | None:
-        """The ts of our post tagged `key`, made at or after `since`, if Slack has it."""
+        self, channel: str, thread_ts: str | None, keys: list[str], since: float
+    ) -> dict[str, str]:
+        """The ts of each of our posts tagged with one of `keys`, made at or after `since`, that
+        Slack has: one read of the thread (or channel) for them all."""
         oldest = f"{max(since - 60, 0):.6f}"  # clocks differ a little
         if thread_ts:
             pages = await self._client.conversations_replies(
@@ -159,12 +164,15 @@ class SlackOut:
             pages = await self._client.conversations_history(
                 channel=channel, oldest=oldest, include_all_metadata=True, limit=200
             )
+        wanted, found = set(keys), {}
         async for page in pages:
             for message in page.get("messages", []):
                 metadata = message.get("metadata") or {}
-                if key in _keys_of(metadata.get("event_payload") or {}):
-                    return str(message["ts"])
-        return None
+                for key in wanted & _keys_of(metadata.get("event_payload") or {}):
+                    found[key] = str(message["ts"])
+            if len(found) == len(wanted):
+                break
+        return found
 
     async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:
         """Show a reply's delivery state as a reaction on it. Cosmetic: a failure is only logged."""

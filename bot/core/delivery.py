@@ -39,8 +39,8 @@ class SlackPoster(Protocol):
     ) -> Posted: ...
 
     async def find_posted(
-        self, channel: str, thread_ts: str | None, key: str, since: float
-    ) -> str | None: ...
+        self, channel: str, thread_ts: str | None, keys: list[str], since: float
+    ) -> dict[str, str]: ...
 
     async def update(
         self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
@@ -143,24 +143,25 @@ class SlackDelivery:
     ) -> tuple[dict[str, str], list[Queued]]:
         """The ts of each key of `batch` Slack already shows (a try in doubt is looked for), and
         the rest; the intent of those that are not Chatra messages is stored now."""
+        thread_ts = batch[0].thread_ts
         posted: dict[str, str] = {}
+        in_doubt: dict[str, float] = {}  # key -> since when it may be on Slack
         intents = []
         for item in batch:
             record = self._posts.get(item.key)
             if record is not None and record.ts:
                 posted[item.key] = record.ts
-                continue
-            in_doubt = record is not None or item.in_doubt
-            if in_doubt and not is_person(channel):  # a DM cannot be read back: posted again
-                since = record.created_at if record else 0.0
-                found = await self._slack.find_posted(channel, item.thread_ts, item.key, since)
-                if found:
-                    self._posts.posted([item.key], found, channel, item.thread_ts)
-                    posted[item.key] = found
-                    continue
-            if record is None and item.at is None:
+            elif record is not None or item.in_doubt:
+                in_doubt[item.key] = record.created_at if record else 0.0
+            elif item.at is None:
                 intents.append(item.key)
-        self._posts.intend(intents, channel, batch[0].thread_ts)
+        if in_doubt and not is_person(channel):  # a DM cannot be read back: posted again
+            since = min(in_doubt.values())
+            found = await self._slack.find_posted(channel, thread_ts, list(in_doubt), since)
+            for key, ts in found.items():
+                self._posts.posted([key], ts, channel, thread_ts)
+            posted |= found
+        self._posts.intend(intents, channel, thread_ts)
         return posted, [item for item in batch if item.key not in posted]
 
 

@@ -14,6 +14,7 @@ order always holds.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -217,12 +218,12 @@ class _Channel:
         batch = _next(ready, first, join=True, room=room)
         if not batch:
             return False
-        self._start(self._appended, batch)
+        last = self.last.pop(_thread(first))  # taken while the update is in flight
+        self._start(functools.partial(self._appended, last), batch)
         return True
 
-    async def _appended(self, thread: str, batch: list[Queued]) -> None:
+    async def _appended(self, last: _Last, thread: str, batch: list[Queued]) -> None:
         assert self._append is not None and self._updates is not None
-        last = self.last.pop(thread)  # taken while the update is in flight
         try:
             await self._updates.acquire()  # at once: there was capacity
             done = await self._append(self._name, last.ts, last.shown, batch)
