@@ -14,6 +14,7 @@ from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_check import findings_by_check
 from tests.test_config import VALID
+from tests.test_escalation import FakeClock
 from tests.test_security import answer
 from tests.test_slack_to_chatra import event_id, reply
 
@@ -142,3 +143,30 @@ async def test_check_verifies_the_bot_is_in_every_routed_channel(settings, slack
         (False, f"the bot is not in {SALES}: /invite @Chatra there"),
     ]
     assert findings_by_check(await run_checks(settings))["Slack channel"][0] is True
+
+
+async def test_a_visitor_waiting_in_a_routed_channel_is_escalated_there(settings, slack, tmp_path):
+    slack.channels.add(SALES)
+    clock = FakeClock()
+    routed = settings.model_copy(
+        update={
+            "channel_routes": routes_file(tmp_path, RULES[:1]),
+            "escalation_check_seconds": 0.05,
+        }
+    )
+    app = await RunningApp(routed, clock).start()
+    try:
+        await app.slash_command("oncall <@U0AGENT01>")
+        said = [visitor_says("m1", "how much?")]
+        where = {"chatStartUrl": "https://shop.example.org/pricing"}
+        await app.webhook(chat_event("chatStarted", "c-sales", said, name="Sam", **where))
+        await app.settled()
+        [card] = slack.parents(SALES)
+        clock.advance(11)
+        broadcast = await wait_for(
+            lambda: [r for r in slack.replies(SALES, card.ts) if r.args.get("reply_broadcast")]
+        )
+        [dm] = await wait_for(lambda: slack.dms_to("U0AGENT01"))
+    finally:
+        await app.close()
+    assert "Sam has waited" in broadcast[0].text and SALES in dm.text
