@@ -209,7 +209,8 @@ class _Channel:
         for thread, last in list(self.last.items()):
             if now - last.at > APPEND_WITHIN:
                 del self.last[thread]
-        open_to_it = [item for item in ready if item.thread_ts in self.last and _joinable(item)]
+        firsts = _firsts(ready)  # a thread whose next post cannot join keeps its order
+        open_to_it = [item for item in firsts if item.thread_ts in self.last and _joinable(item)]
         if not open_to_it:
             return False
         first = self._turn(open_to_it)
@@ -247,11 +248,8 @@ class _Channel:
 
     def _turn(self, ready: list[Queued]) -> Queued:
         """The first ready post of the thread that has waited longest for a slot."""
-        firsts: dict[str, Queued] = {}
-        for item in ready:
-            firsts.setdefault(_thread(item), item)
         return min(
-            firsts.values(),
+            _firsts(ready),
             key=lambda item: max(item.queued_at, self._last_slot.get(_thread(item), 0.0)),
         )
 
@@ -324,6 +322,14 @@ def _next(
             break
         batch.append(item)
     return batch
+
+
+def _firsts(ready: list[Queued]) -> list[Queued]:
+    """The first ready post of each thread."""
+    firsts: dict[str, Queued] = {}
+    for item in ready:
+        firsts.setdefault(_thread(item), item)
+    return list(firsts.values())
 
 
 def _in_doubt(batch: list[Queued]) -> None:
