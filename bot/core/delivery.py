@@ -5,9 +5,9 @@ dropped connection, a 5xx after Slack may have posted), the next try first looks
 with that key in the channel or thread and adopts it. How a later try knows it is in doubt: a
 Chatra message's post is in doubt when its event is carried out again (it was stored before this
 process started, or tried before), so it needs no write before the call; any other post (a card,
-a notice, an escalation) stores its intent, on disk, before Slack is called. Posts
-wait for their channel's slot in a PostQueue, where a thread's waiting Chatra messages may join
-into one post: its keys are all recorded, with one write.
+a notice, an escalation) stores its intent, on disk, before Slack is called. Posts wait for
+their channel's slot in a PostQueue, where a thread's waiting Chatra messages may join into one
+post, or be appended to the thread's last one: each key is recorded with the post's ts.
 """
 
 import asyncio

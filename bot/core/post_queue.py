@@ -217,8 +217,8 @@ class _Channel:
         shown = self.last[_thread(first)].shown
         room = (MOST_JOINED - len(shown), JOINED_TEXT - sum(len(i.message.text) for i in shown))
         batch = _next(ready, first, join=True, room=room)
-        if not batch:
-            return False
+        if not batch or _authors(shown) != _authors([*shown, *batch]):
+            return False  # the post shows under its author's name, which an update keeps
         last = self.last.pop(_thread(first))  # taken while the update is in flight
         self._start(functools.partial(self._appended, last), batch)
         return True
@@ -322,6 +322,10 @@ def _next(
             break
         batch.append(item)
     return batch
+
+
+def _authors(items: list[Queued]) -> set[str | None]:
+    return {item.message.username for item in items}
 
 
 def _firsts(ready: list[Queued]) -> list[Queued]:
