@@ -214,7 +214,7 @@ async def metrics(request: web.Request) -> web.Response:
     counters = request.app[METRICS]
     core = request.app[CORE]
     counters.waiting.set(len(core.worker.retrying) + core.delivery.held)
-    counters.posts_waiting.set(request.app[CORE].delivery.waiting)
+    counters.posts_waiting.set(core.delivery.waiting)
     down = request.app[BRIDGE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
