@@ -49,7 +49,7 @@ class FakeSlack(FakeServer):
         self.acks: list[dict[str, Any]] = []
         self._envelopes = itertools.count(1)
         self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel (or method) -> (tokens, at)
         self.rate_limited = 0  # 429s answered for posting too fast
         self.channels = channels  # where the bot is a member
         self.other_channels: set[str] = set()  # channels that exist, without the bot
@@ -232,10 +232,7 @@ class FakeSlack(FakeServer):
         if channel not in self.channels and channel not in self.dms.values():
             return error("channel_not_found")
         if not self._take_token(channel):
-            self.rate_limited += 1
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-            )
+            return self._too_fast()
         text, blocks = args.get("text"), blocks_of(args.get("blocks"))
         if not text and not blocks:
             return error("no_text")
@@ -268,11 +265,8 @@ class FakeSlack(FakeServer):
         posted = self._find(args.get("channel", ""), args.get("ts", ""))
         if posted is None:
             return error("message_not_found")
-        if not self._take_update_token():
-            self.rate_limited += 1
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-            )
+        if not self._take_token("chat.update", UPDATE_LIMIT):  # per workspace, not channel
+            return self._too_fast()
         posted.history.append(posted.text)
         posted.text = args.get("text") or posted.text
         posted.blocks = blocks_of(args.get("blocks")) or posted.blocks
@@ -383,22 +377,25 @@ class FakeSlack(FakeServer):
     def dms_to(self, user: str) -> list[Posted]:
         return [m for m in self.messages if m.channel == self.dms.get(user)]
 
-    def _take_update_token(self) -> bool:
-        """chat.update's limit (Tier 3, about 50 a minute for the workspace), with `post_limit`."""
-        return self.post_limit is None or self._take_token("chat.update", UPDATE_LIMIT)
+    def _too_fast(self) -> web.Response:
+        self.rate_limited += 1
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+        )
 
-    def _take_token(self, channel: str, limit: tuple[int, float] | None = None) -> bool:
-        """Slack's per-channel posting limit, as a token bucket (when `post_limit` is set)."""
+    def _take_token(self, bucket: str, limit: tuple[int, float] | None = None) -> bool:
+        """Slack's limits, enforced once `post_limit` is set, as token buckets: posting per
+        channel (`post_limit`), and others by their own `limit` (chat.update's, say)."""
         if self.post_limit is None:
             return True
         burst, per_second = limit or self.post_limit
         now = time.monotonic()
-        tokens, at = self._buckets.get(channel, (float(burst), now))
+        tokens, at = self._buckets.get(bucket, (float(burst), now))
         tokens = min(burst, tokens + (now - at) * per_second)
         if tokens < 1:
-            self._buckets[channel] = (tokens, now)
+            self._buckets[bucket] = (tokens, now)
             return False
-        self._buckets[channel] = (tokens - 1, now)
+        self._buckets[bucket] = (tokens - 1, now)
         return True
 
     def _find(self, channel: str, ts: str) -> Posted | None:
