@@ -58,6 +58,17 @@ class _Last:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class _Hooks:
+    """What the queue calls on: to post, to append (within `updates`' budget), to judge."""
+
+    deliver: Deliver
+    judge: Judge
+    waited: Callable[[str], None]  # told of each post that waits out a failure
+    append: Append | None
+    updates: AsyncLimiter | None
+
+
 class PostQueue:
     def __init__(
         self,
@@ -70,9 +81,7 @@ class PostQueue:
         append: Append | None = None,
         updates: AsyncLimiter | None = None,
     ) -> None:
-        self._deliver, self._append, self._updates = deliver, append, updates
-        self._judge = judge
-        self._waited = waited  # told of each post that waits out a failure
+        self._hooks = _Hooks(deliver, judge, waited, append, updates)
         self._burst, self._per_second = burst, per_second
         self._channels: dict[str, _Channel] = {}
 
@@ -100,7 +109,7 @@ class PostQueue:
         twice. Whoever stops waiting for the future does not take the post out of the queue."""
         if channel not in self._channels:
             pacer = AsyncLimiter(self._burst, self._burst / self._per_second)
-            self._channels[channel] = _Channel(channel, pacer, self)
+            self._channels[channel] = _Channel(channel, pacer, self._hooks)
         queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt)
         return asyncio.shield(queued)
 
@@ -120,10 +129,8 @@ class _Channel:
     """One channel's waiting posts and its pace. A thread's posts go out one batch at a time, in
     order; threads side by side, so a stalled or failing one holds up only itself."""
 
-    def __init__(self, name: str, pacer: AsyncLimiter, queue: PostQueue) -> None:
-        self._name, self._pacer = name, pacer
-        self._deliver, self._judge, self._waited = queue._deliver, queue._judge, queue._waited
-        self._append, self._updates = queue._append, queue._updates
+    def __init__(self, name: str, pacer: AsyncLimiter, hooks: _Hooks) -> None:
+        self._name, self._pacer, self._hooks = name, pacer, hooks
         self.last: dict[str, _Last] = {}  # thread -> its last post, open to appending
         self.waiting: list[Queued] = []  # oldest first; a post leaves once done with
         self._busy: set[str] = set()  # threads with a post in flight
@@ -203,7 +210,8 @@ class _Channel:
     def _append_one(self, ready: list[Queued]) -> bool:
         """Append the waiting messages of the thread whose turn it is, among those whose last
         post is open to it, if the update budget allows; False when none can be."""
-        if self._append is None or self._updates is None or not self._updates.has_capacity():
+        updates = self._hooks.updates
+        if self._hooks.append is None or updates is None or not updates.has_capacity():
             return False
         now = time.monotonic()
         for thread, last in list(self.last.items()):
@@ -224,10 +232,11 @@ class _Channel:
         return True
 
     async def _appended(self, last: _Last, thread: str, batch: list[Queued]) -> None:
-        assert self._append is not None and self._updates is not None
+        append, updates = self._hooks.append, self._hooks.updates
+        assert append is not None and updates is not None
         try:
-            await self._updates.acquire()  # at once: there was capacity
-            done = await self._append(self._name, last.ts, last.shown, batch)
+            await updates.acquire()  # at once: there was capacity
+            done = await append(self._name, last.ts, last.shown, batch)
         except Exception as error:  # the batch stays: it goes as a post of its own
             _in_doubt(batch)
             log.info("appending to %s/%s failed (%s): posting instead", self._name, last.ts, error)
@@ -259,10 +268,10 @@ class _Channel:
 
     async def _post(self, thread: str, batch: list[Queued]) -> None:
         try:
-            posted = await self._deliver(self._name, batch)
+            posted = await self._hooks.deliver(self._name, batch)
         except Exception as error:
             _in_doubt(batch)
-            if self._judge(error) is not True:
+            if self._hooks.judge(error) is not True:
                 self._settle(batch, error)
                 return
             failures = self._failures[thread] = self._failures.get(thread, 0) + 1
@@ -270,7 +279,7 @@ class _Channel:
             log.warning("posting to %s failed (%s): again in %.1fs", self._name, error, delay)
             self._held[thread] = time.monotonic() + delay  # the batch keeps its place
             for item in batch:
-                self._waited(item.key)
+                self._hooks.waited(item.key)
         else:
             self._failures.pop(thread, None)
             self._held.pop(thread, None)
