@@ -385,3 +385,28 @@ async def test_with_the_cli_transport_replies_go_through_the_membrane_command_on
     assert membrane.visible_messages("client-1") == ["Edited"]
     [notice] = [m.text for m in slack.parents(CHANNEL) if ":electric_plug:" in m.text]
     assert "Chatra is disconnected in Membrane (connection conn-chatra-1): reconnect it" in notice
+
+
+async def test_a_reply_shows_pending_only_while_a_send_takes_a_while(settings, slack, membrane):
+    patient = settings.model_copy(update={"membrane_timeout": 5.0})
+    app = await RunningApp(patient).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        [card] = slack.parents(CHANNEL)
+        quick, slow = "1800000001.000500", "1800000001.000600"
+        for ts, text in ((quick, "Hello"), (slow, "Still here")):
+            slack.person_wrote(CHANNEL, ts, card.ts, text, user="U0AGENT01")
+        await app.slack_event(reply(card.ts, quick, "Hello"), event_id())
+        await app.settled()
+        assert slack.reactions_on(CHANNEL, quick) == {"white_check_mark"}
+        assert [a["name"] for a in slack.calls_to("reactions.add")] == ["white_check_mark"]
+        assert slack.calls_to("reactions.remove") == []  # one call: nothing flickered
+
+        membrane.latency = 2.0  # Chatra takes its time
+        await app.slack_event(reply(card.ts, slow, "Still here"), event_id())
+        await wait_for(lambda: slack.reactions_on(CHANNEL, slow) == {"hourglass_flowing_sand"})
+        await app.settled(within=10)
+        assert slack.reactions_on(CHANNEL, slow) == {"white_check_mark"}
+    finally:
+        await app.close()

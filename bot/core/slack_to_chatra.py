@@ -29,6 +29,7 @@ from storage import Message, Thread
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
+PENDING_AFTER = 1.0  # seconds a send may take before its reply shows it as pending
 NOT_IN_CHATRA = (
     MessageState.DELETED,
     MessageState.SKIPPED,
@@ -112,9 +113,9 @@ class SlackToChatra:
         several messages, each recorded on its own (`<ts>#<n>`), so a rerun sends only the rest.
         """
         channel, ts = thread.channel, reply.ts
-        pending = asyncio.create_task(  # shown while sending, not before: the visitor comes first
-            self._slack.show_state(channel, ts, "pending", "failed" if reply.retry_of else None)
-        )
+        earlier = "failed" if reply.retry_of else None
+        shown = asyncio.Event()  # set once the pending reaction is on its way
+        pending = asyncio.create_task(self._pending_later(channel, ts, earlier, shown))
         try:
             try:
                 writer, as_whom = await self._writers.of(reply.user)
@@ -130,15 +131,29 @@ class SlackToChatra:
                 if not await self._send_piece(thread, piece_id, reply, piece, writer, was_held):
                     return
         finally:
-            await pending  # the next state replaces it
+            if shown.is_set():
+                await pending  # the next state replaces it
+            else:
+                pending.cancel()
         self._messages.update(record_id, state=MessageState.SENT)
         self._audit.record(reply.user, "reply_sent", thread.client_id, reply.ts)
         self._waits.answered(thread.id)  # the visitor has an answer
-        await self._slack.show_state(channel, ts, "delivered", "pending")
+        previous = "pending" if shown.is_set() else earlier
+        await self._slack.show_state(channel, ts, "delivered", previous)
         if as_whom:  # after the send: a post may wait for the channel's pace
             await self._writers.tell(thread, reply.user, as_whom)
         if self._messages.held():
             await self._resume()
+
+    async def _pending_later(
+        self, channel: str, ts: str, earlier: str | None, shown: asyncio.Event
+    ) -> None:
+        """Show the reply as pending once its send has taken a while: a quick send goes from
+        nothing to delivered, one reaction call instead of three (reactions.add and .remove
+        have a budget of about 50 a minute for the whole workspace)."""
+        await asyncio.sleep(PENDING_AFTER)
+        shown.set()
+        await self._slack.show_state(channel, ts, "pending", earlier)
 
     async def _send_piece(
         self,
