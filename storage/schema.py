@@ -8,8 +8,8 @@ from sqlite_utils import Database
 
 # 2: on-call rotation, slack_posts by (channel, ts); 3: messages.resends; 4: threads.notes -> card;
 # 5: seen_requests; 6: a Slack ts unique among replies only (one post may carry several Chatra
-# messages)
-SCHEMA_VERSION = 6
+# messages); 7: messages found by chat and held replies without reading the whole table
+SCHEMA_VERSION = 7
 
 
 class SchemaTooNew(Exception):
@@ -112,6 +112,8 @@ def create_schema(db: Database) -> None:
         "CREATE UNIQUE INDEX IF NOT EXISTS messages_reply_ts ON messages (slack_ts)"
         " WHERE origin = 'slack'"
     )
+    db["messages"].create_index(["client_id", "origin"], if_not_exists=True)  # echoes
+    db.execute("CREATE INDEX IF NOT EXISTS messages_held ON messages (id) WHERE state = 'held'")
 
     db["agents"].create(  # Chatra agents, as webhooks list them
         {"id": str, "name": str, "email": str}, pk="id", if_not_exists=True
