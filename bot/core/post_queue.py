@@ -213,10 +213,7 @@ class _Channel:
         updates = self._hooks.updates
         if self._hooks.append is None or updates is None or not updates.has_capacity():
             return False
-        now = time.monotonic()
-        for thread, last in list(self.last.items()):
-            if now - last.at > APPEND_WITHIN:
-                del self.last[thread]
+        self._forget_old()
         firsts = _firsts(ready)  # a thread whose next post cannot join keeps its order
         open_to_it = [item for item in firsts if item.thread_ts in self.last and _joinable(item)]
         if not open_to_it:
@@ -231,6 +228,17 @@ class _Channel:
         self._start(functools.partial(self._appended, last), batch)
         return True
 
+    def _remember(self, thread: str, last: _Last) -> None:
+        self._forget_old()
+        self.last[thread] = last
+
+    def _forget_old(self) -> None:
+        """Posts too old to append to: dropped, so a channel that keeps up holds none for long."""
+        now = time.monotonic()
+        for thread, last in list(self.last.items()):
+            if now - last.at > APPEND_WITHIN:
+                del self.last[thread]
+
     async def _appended(self, last: _Last, thread: str, batch: list[Queued]) -> None:
         append, updates = self._hooks.append, self._hooks.updates
         assert append is not None and updates is not None
@@ -241,7 +249,7 @@ class _Channel:
             _in_doubt(batch)
             log.info("appending to %s/%s failed (%s): posting instead", self._name, last.ts, error)
         else:
-            self.last[thread] = _Last(last.ts, [*last.shown, *batch], last.at)
+            self._remember(thread, _Last(last.ts, [*last.shown, *batch], last.at))
             self._settle(batch, done)
         finally:
             self._busy.discard(thread)
@@ -286,7 +294,7 @@ class _Channel:
             self._settle(batch, posted)
             one_post = len({posted[item.key] for item in batch}) == 1
             if one_post and all(_joinable(item) for item in batch):
-                self.last[thread] = _Last(posted[batch[0].key], list(batch))
+                self._remember(thread, _Last(posted[batch[0].key], list(batch)))
             else:
                 self.last.pop(thread, None)
         finally:
