@@ -199,7 +199,9 @@ async def test_a_user_group_on_call_is_mentioned_and_its_members_get_the_dms(app
 
     clock.advance(11)
     await wait_for(lambda: [len(slack.dms_to(u)) for u in ("U0AGENT01", "U0AGENT02")] == [1, 1])
-    [broadcast] = [r for r in slack.replies(CHANNEL, card.ts) if r.args.get("reply_broadcast")]
+    [broadcast] = await wait_for(  # after the DMs
+        lambda: [r for r in slack.replies(CHANNEL, card.ts) if r.args.get("reply_broadcast")]
+    )
     assert broadcast.text.startswith(":rotating_light: <!subteam^S0SUPPORT> Jane has waited")
 
 
