@@ -17,6 +17,7 @@ from urllib.parse import quote, quote_plus
 import aiohttp
 import pytest
 
+from bench.harness import free_port
 from bot import __version__
 from bot.cli import JsonFormatter, RedactingFormatter, configure_logging
 from tests.conftest import (
@@ -38,16 +39,21 @@ def clean_env(**settings: str) -> dict[str, str]:
     return {**env, **settings}
 
 
-def test_missing_settings_stop_start_up_with_one_message_naming_each(tmp_path):
-    env = clean_env(SLACK_BOT_TOKEN="xoxp-user-token", SLACK_CHANNEL_ID="#support")
-    result = subprocess.run(
+def serve(cwd, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`serve` run in `cwd` (where a .env may be), as far as it gets."""
+    return subprocess.run(
         [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_missing_settings_stop_start_up_with_one_message_naming_each(tmp_path):
+    env = clean_env(SLACK_BOT_TOKEN="xoxp-user-token", SLACK_CHANNEL_ID="#support")
+    result = serve(tmp_path, env)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     for problem in (
@@ -64,14 +70,7 @@ def test_missing_settings_stop_start_up_with_one_message_naming_each(tmp_path):
 
 def test_the_env_example_as_it_is_is_refused_naming_each_placeholder(tmp_path):
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve(tmp_path, clean_env())
     assert result.returncode == 2 and "Traceback" not in result.stderr
     for name in (
         "SLACK_BOT_TOKEN",
@@ -88,14 +87,7 @@ def test_the_env_example_as_it_is_is_refused_naming_each_placeholder(tmp_path):
 
 def test_settings_are_read_from_a_dotenv_file(tmp_path):
     (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\nSLACK_CHANNEL_ID=nope\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve(tmp_path, clean_env())
     assert "SLACK_BOT_TOKEN" not in result.stderr  # read from .env and valid
     assert "SLACK_CHANNEL_ID: must be a channel id" in result.stderr
 
@@ -104,12 +96,6 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "chatra-bridge"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == f"chatra-bridge {__version__}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
