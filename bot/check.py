@@ -15,7 +15,7 @@ from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape
 from bot.clients.membrane import HttpTransport, MembraneClient, Transport
 from bot.config import Settings
 from bot.core.errors import MembraneError
-from bot.wiring import membrane_transport
+from bot.wiring import membrane_transport, policy_of
 from storage import open_database
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
@@ -106,7 +106,7 @@ async def _slack(slack: AsyncWebClient, settings: Settings) -> list[Finding]:
             else f"missing {', '.join(missing)}: update the app from manifest.yml and reinstall it",
         )
     )
-    for channel in dict.fromkeys([settings.slack_channel_id, *settings.routes().channels]):
+    for channel in policy_of(settings).channels:  # SLACK_CHANNEL_ID, then the routed ones
         findings.append(await _channel(slack, channel, url))
     return findings
 
