@@ -116,10 +116,7 @@ class SlackDelivery:
         posted, rest = await self._on_slack_already(channel, batch)
         if not rest:
             return posted
-        if len(rest) == 1:
-            message = rest[0].message
-        else:
-            message = joined_messages([(item.message, item.at or 0.0) for item in rest])
+        message = rest[0].message if len(rest) == 1 else _joined(rest)
         keys = tuple(item.key for item in rest)
         made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
         self._posts.posted(list(keys), made.ts, made.channel, rest[0].thread_ts)
@@ -133,7 +130,7 @@ class SlackDelivery:
         if not rest:
             return posted
         every = [*shown, *rest]
-        message = joined_messages([(item.message, item.at or 0.0) for item in every])
+        message = _joined(every)
         await self._slack.update(channel, ts, message, keys=tuple(item.key for item in every))
         self._posts.posted([item.key for item in rest], ts, channel, rest[0].thread_ts)
         return posted | dict.fromkeys((item.key for item in rest), ts)
@@ -163,6 +160,11 @@ class SlackDelivery:
             posted |= found
         self._posts.intend(intents, channel, thread_ts)
         return posted, [item for item in batch if item.key not in posted]
+
+
+def _joined(items: list[Queued]) -> SlackMessage:
+    """Chatra messages as one post, each under its author and time."""
+    return joined_messages([(item.message, item.at or 0.0) for item in items])
 
 
 def is_person(channel: str) -> bool:
