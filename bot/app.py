@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -16,7 +15,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
-from sqlite_utils import Database
 
 import handlers
 from bot import __version__, wiring
@@ -27,12 +25,14 @@ from bot.clients.shared_files import SharedFiles
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.roster import Roster
+from bot.core.worker import Arrivals
 from bot.wiring import Core
 from handlers import chatra_webhook, slack_http
 from handlers.chatra_webhook import BRIDGE, MAX_BODY
 from handlers.slack_http import BOLT, BOT_KNOWN
-from storage import Store, open_database
-from storage.database import write_problem
+from storage import Database, DatabaseError, Store, open_database
+from storage.coordination import Leadership, listen
+from storage.inbox import ARRIVED
 
 log = logging.getLogger(__name__)
 BOLT_LOG = logging.getLogger("slack_bolt")
@@ -52,6 +52,7 @@ SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 CORE = web.AppKey("core", Core)
 CLOCK = web.AppKey("clock", Callable[[], float])
+LEADERSHIP = web.AppKey("leadership", Leadership)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -73,8 +74,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
     settings, counters, clock = app[SETTINGS], app[METRICS], app[CLOCK]
-    db = open_database(settings.database_path)
+    db = open_database(settings.database(), pool_size=settings.database_pool_size)
     store = Store.over(db)
+    if not db.shared:  # one file, one bridge: whoever held its lanes before is gone
+        store.lanes.expire_all()
     store.agents.link(settings.agent_links())
     # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
     # own timeout does not apply to a session it is given: every call times out here.
@@ -95,15 +98,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         handlers.register(bolt, core, counters)
         app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
+        leader = app[LEADERSHIP] = Leadership(db)
         tasks = [
             asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
+            asyncio.create_task(listen(db, ARRIVED, _telling(core.arrivals)), name="listen"),
             asyncio.create_task(core.worker.run(), name="worker"),
+            asyncio.create_task(leader.run(), name="leadership"),
             asyncio.create_task(
-                _probe_while_held(core.bridge, settings.membrane_probe_interval), name="probe"
+                _probe_while_held(core.bridge, leader, settings.membrane_probe_interval),
+                name="probe",
             ),
             asyncio.create_task(
-                _escalate_waits(core.bridge, core.files, settings.escalation_check_seconds),
+                _escalate_waits(core.bridge, core.files, leader, settings.escalation_check_seconds),
                 name="escalation",
             ),
         ]
@@ -152,19 +159,40 @@ async def _learn_actions(membrane: MembraneClient) -> None:
     log.info("Chatra actions: %d of %d with a published input schema", learnt, len(shapes))
 
 
-async def _probe_while_held(bridge: Bridge, interval: float) -> None:
-    """While Chatra is disconnected, try a held reply now and then to notice it is back."""
+def _telling(arrivals: Arrivals) -> Callable[[str | None], None]:
+    """What another bridge notified, told to the worker: an event's id, else (None or anything
+    else) to look at every event."""
+
+    def heard(note: str | None) -> None:
+        arrivals.stored(int(note) if note and note.isdigit() else None)
+
+    return heard
+
+
+async def _probe_while_held(bridge: Bridge, leader: Leadership, interval: float) -> None:
+    """While Chatra is disconnected, the leader tries a held reply now and then to notice it is
+    back."""
     while True:
         await asyncio.sleep(interval)
-        bridge.probe_held()
+        if not leader.leading:
+            continue
+        try:
+            bridge.probe_held()
+        except DatabaseError as error:  # the next round tries again
+            log.warning("probing Chatra waits for the database: %s", error)
 
 
-async def _escalate_waits(bridge: Bridge, files: SharedFiles, interval: float) -> None:
-    """Now and then, nudge and escalate the visitors waiting for an answer, and tell the channel
-    of events that could not be carried out; once an hour, prune the files shared with visitors."""
+async def _escalate_waits(
+    bridge: Bridge, files: SharedFiles, leader: Leadership, interval: float
+) -> None:
+    """Now and then, the leader nudges and escalates the visitors waiting for an answer, and
+    tells the channel of events that could not be carried out and of outages over; once an
+    hour, it prunes the files shared with visitors."""
     next_prune = 0.0
     while True:
         await asyncio.sleep(interval)
+        if not leader.leading:
+            continue
         try:
             await bridge.check_waits()
             await bridge.report_failed_events()
@@ -221,7 +249,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         counters.inbox.set(request.app[CORE].store.inbox.count("pending"))
         counters.held.set(len(request.app[CORE].store.messages.held()))
-    except sqlite3.Error as error:  # locked or gone: the gauges keep their last value
+    except DatabaseError as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)
     return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
 
@@ -230,7 +258,7 @@ async def healthz(request: web.Request) -> web.Response:
     """200 while the bridge can do its work: `"status": "degraded"` names what of the outside
     world is down and since when (events wait for it, none is lost); 503 when the database cannot
     be written, checked by a write probe off the event loop."""
-    problem = await asyncio.to_thread(write_problem, request.app[SETTINGS].database_path)
+    problem = await asyncio.to_thread(request.app[DATABASE].write_problem)
     if problem is not None:
         return web.json_response({"ok": False, "database": problem}, status=503)
     down = request.app[BRIDGE].health.down()
@@ -238,7 +266,7 @@ async def healthz(request: web.Request) -> web.Response:
     inbox = core.store.inbox
     try:
         counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
     return web.json_response(
         {
@@ -246,6 +274,8 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "degraded" if down else "ok",
             "database": "ok",
             "version": __version__,
+            "instance": core.instance,
+            "leader": request.app[LEADERSHIP].leading,
             **counts,
             "waiting_events": len(core.worker.retrying),  # waiting out a failure
             "waiting_posts": core.delivery.held,  # likewise

@@ -3,7 +3,6 @@ and what to do about it. Exit code 0 when all is well, 1 otherwise; `--json` for
 
 import asyncio
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.clients.membrane import HttpTransport, MembraneClient, Transport
 from bot.config import Settings
 from bot.core.errors import MembraneError
 from bot.wiring import membrane_transport, policy_of
-from storage import open_database
+from storage.database import database_problem
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
 SCOPES = (
@@ -64,7 +63,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
             findings += await _membrane(transport, settings)
         else:
             findings += await _membrane_by_cli(transport, settings)
-    findings.append(_database(settings.database_path))
+    findings.append(_database(settings))
     findings.append(_webhook(settings))
     return findings
 
@@ -237,15 +236,11 @@ async def _membrane_by_cli(transport: Transport, settings: Settings) -> list[Fin
     ]
 
 
-def _database(path: str) -> Finding:
-    try:
-        db = open_database(path)
-        db.conn.execute("BEGIN IMMEDIATE")  # takes the write lock: the file is writable
-        db.conn.execute("ROLLBACK")
-        db.close()
-    except (sqlite3.Error, OSError) as error:
-        return Finding("Database", False, f"{path} is not writable: {error}")
-    return Finding("Database", True, f"{path} is writable")
+def _database(settings: Settings) -> Finding:
+    problem = database_problem(settings.database())
+    if problem is not None:
+        return Finding("Database", False, f"{settings.database_named()} {problem}")
+    return Finding("Database", True, f"{settings.database_named()} is writable")
 
 
 def _webhook(settings: Settings) -> Finding:

@@ -4,16 +4,13 @@ import argparse
 import asyncio
 import json
 import logging
-import sqlite3
 import sys
 import time
 from urllib.parse import quote, quote_plus
 
 from bot import __version__, db_cli, server
 from bot.config import Settings, SettingsError, load_settings
-from storage import open_database
-from storage.database import write_problem
-from storage.schema import SchemaTooNew
+from storage.database import database_problem
 
 
 class RedactingFormatter(logging.Formatter):
@@ -86,9 +83,9 @@ def serve() -> int:
     configure_logging(settings)
     from bot.app import create_app  # after logging is set, so start-up lines are redacted too
 
-    problem = database_problem(settings.database_path)
+    problem = database_problem(settings.database())
     if problem is not None:
-        print(f"Cannot start: {problem}", file=sys.stderr)
+        print(f"Cannot start: the database {settings.database_named()} {problem}", file=sys.stderr)
         return 2
     try:
         sock = server.bind(settings.host, settings.port)
@@ -101,18 +98,6 @@ def serve() -> int:
     app = create_app(settings)
     asyncio.run(server.serve(app, sock, per_address=settings.max_connections_per_address))
     return 0
-
-
-def database_problem(path: str) -> str | None:
-    """Why the database cannot be used, in one sentence; None when it can."""
-    try:
-        open_database(path).close()
-    except (sqlite3.Error, SchemaTooNew, OSError) as error:
-        return f"the database {path} (DATABASE_PATH) cannot be opened: {error}"
-    problem = write_problem(path)
-    if problem is not None:
-        return f"the database {path} (DATABASE_PATH) cannot be written: {problem}"
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.clients.action_shapes import ACTIONS
 from bot.core.routes import Routes, read_routes
 from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
+from storage.database import without_password
 
 PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
 
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
     files_retention_days: float = Field(default=30.0, gt=0)  # then a shared file is deleted
     files_max_mb: float = Field(default=500.0, gt=0)  # all shared files together, at most
     database_path: str = "./chatra-bridge.db"
+    # postgresql://user:password@host:5432/db: PostgreSQL instead of the SQLite file, shared by
+    # every bridge of the team (README: "Running more than one")
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=4, ge=1, le=100)
+    lane_lease_seconds: float = Field(default=20.0, ge=2)  # a dead bridge's chats wait this long
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     # behind a proxy every connection comes from its address: raise this, or 0 for no cap
@@ -105,6 +112,15 @@ class Settings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host/database")
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -218,8 +234,19 @@ class Settings(BaseSettings):
     def routes(self) -> Routes:
         return read_routes(self.channel_routes) if self.channel_routes else Routes()
 
+    def database(self) -> str:
+        """The PostgreSQL URL (secret: its password), or the SQLite file's path."""
+        return self.database_url.get_secret_value() if self.database_url else self.database_path
+
+    def database_named(self) -> str:
+        """The database as messages name it: never with its password."""
+        if self.database_url is None:
+            return f"{self.database_path} (DATABASE_PATH)"
+        return f"{without_password(self.database())} (DATABASE_URL)"
+
     def shared_files_dir(self) -> Path:
-        return Path(self.files_dir or Path(self.database_path).parent / "files")
+        beside = Path(self.database_path).parent if self.database_url is None else Path(".")
+        return Path(self.files_dir or beside / "files")
 
     def agent_links(self) -> dict[str, str]:
         """Slack user id -> Chatra agent id, from AGENT_MAP_FILE."""
@@ -235,7 +262,11 @@ class Settings(BaseSettings):
             self.membrane_workspace_secret,
             self.chatra_webhook_secret,
         ]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        password = (
+            urlsplit(self.database_url.get_secret_value()).password if self.database_url else None
+        )
+        return found + ([password] if password else [])
 
 
 def _parse_action_ids(text: str) -> dict[str, str]:
@@ -261,13 +292,6 @@ def _read_agent_map(path: str) -> dict[str, str]:
     ):
         raise ValueError('must hold a JSON object like {"U0123ABCD": "<Chatra agent id>"}')
     return links
-
-
-class DatabaseSettings(BaseSettings):
-    """Only where the database is: what `chatra-bridge db` needs."""
-
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
-    database_path: str = "./chatra-bridge.db"
 
 
 def _read_rotation(path: str, timezone: str, now: float) -> Rotation:

@@ -2,18 +2,16 @@
 It never creates one: a path that holds no database is named, with where it came from."""
 
 import argparse
-import contextlib
 import json
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 from dotenv import dotenv_values
-from sqlite_utils import Database
 
-from storage import Inbox, maintenance, open_database
+from storage import Database, DatabaseError, Inbox, maintenance, open_database
+from storage.database import without_password
 from storage.schema import SchemaTooNew
 
 DEFAULT_PATH = "./chatra-bridge.db"
@@ -24,7 +22,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     where.add_argument(
         "--database",
         default=argparse.SUPPRESS,  # given before or after the action alike
-        help="the SQLite file (default: DATABASE_PATH, from the environment or .env)",
+        help="the SQLite file or a postgresql:// URL (default: DATABASE_URL or DATABASE_PATH,"
+        " from the environment or .env)",
     )
     database = commands.add_parser(
         "db", parents=[where], help="database care: migrate, stats, failed, retry, prune, backup"
@@ -45,45 +44,50 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def where_the_database_is(given: str | None) -> tuple[str, str]:
-    """The database's path, and where that came from (for a message that helps)."""
+    """The database (a path or a URL), and where that came from (for a message that helps)."""
     if given:
         return given, "--database"
-    if os.environ.get("DATABASE_PATH"):
-        return os.environ["DATABASE_PATH"], "DATABASE_PATH in the environment"
-    from_file = dotenv_values(".env").get("DATABASE_PATH") if Path(".env").exists() else None
-    if from_file:
-        return from_file, f"DATABASE_PATH in {Path('.env').resolve()}"
+    for name in ("DATABASE_URL", "DATABASE_PATH"):
+        if os.environ.get(name):
+            return os.environ[name], f"{name} in the environment"
+    from_file = dotenv_values(".env") if Path(".env").exists() else {}
+    for name in ("DATABASE_URL", "DATABASE_PATH"):
+        if from_file.get(name):
+            return str(from_file[name]), f"{name} in {Path('.env').resolve()}"
     return DEFAULT_PATH, f"the default, in {Path.cwd()}"
 
 
 def run(args: argparse.Namespace) -> int:
-    path, source = where_the_database_is(getattr(args, "database", None))
+    where, source = where_the_database_is(getattr(args, "database", None))
+    postgres = where.startswith(("postgresql://", "postgres://"))
     try:
-        if not Path(path).is_file():
+        if not postgres and not Path(where).is_file():
             raise ValueError(
-                f"no database at {Path(path).resolve()} (from {source}): run this where the"
+                f"no database at {Path(where).resolve()} (from {source}): run this where the"
                 " bridge runs, or give --database PATH"
             )
         age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
-        db = open_database(path, migrate=False, create=False)  # `db migrate` says what changed
-        with contextlib.closing(db.conn):
-            print(_care(db, path, args, age))
-    except (ValueError, SchemaTooNew, sqlite3.Error, OSError) as error:
+        db = open_database(where, migrate=False, create=False)  # `db migrate` says what changed
+        try:
+            print(_care(db, without_password(where), args, age))
+        finally:
+            db.close()
+    except (ValueError, SchemaTooNew, DatabaseError, OSError) as error:
         print(f"chatra-bridge db: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
+def _care(db: Database, where: str, args: argparse.Namespace, age: float) -> str:
     if args.action == "migrate":
         before, after = maintenance.migrate(db)
-        return f"{path}: " + (f"schema {before} -> {after}" if before != after else "up to date")
+        return f"{where}: " + (f"schema {before} -> {after}" if before != after else "up to date")
     if args.action == "stats":
-        return json.dumps(maintenance.stats(db, path), indent=2)
+        return json.dumps(maintenance.stats(db), indent=2)
     if args.action == "prune":
         deleted = maintenance.prune(db, age)
         if args.vacuum:
-            db.conn.execute("VACUUM")
+            maintenance.vacuum(db)
         return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
     if args.action == "failed":
         return _failed_events(Inbox(db))
@@ -91,9 +95,10 @@ def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
         if not args.all and not args.ids:
             raise ValueError("name the events to retry (their ids) or give --all")
         count = Inbox(db).retry(None if args.all else args.ids)
+        when = "at once" if db.shared else "within INBOX_RESCAN_SECONDS (30 s)"
         return (
             f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
-            " takes them up within INBOX_RESCAN_SECONDS (30 s), or at its next start"
+            f" takes them up {when}, or at its next start"
         )
     destination = Path(args.destination)
     if not destination.parent.is_dir():
@@ -101,7 +106,7 @@ def _care(db: Database, path: str, args: argparse.Namespace, age: float) -> str:
     if destination.exists() and not args.force:
         raise ValueError(f"{destination} exists: give --force to overwrite it")
     size = maintenance.backup(db, destination)
-    return f"{path} copied to {destination} ({size / 2**20:.1f} MB)"
+    return f"{where} copied to {destination} ({size / 2**20:.1f} MB)"
 
 
 def _failed_events(inbox: Inbox) -> str:

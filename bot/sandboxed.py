@@ -29,13 +29,14 @@ MEMBRANE_TOKEN = (
 def settings_for(
     slack: FakeSlack,
     membrane: FakeMembrane,
-    database_path: str | Path,
+    database: str | Path,
     *,
     signing_secret: str,
     webhook_secret: str,
     **more: Any,
 ) -> Settings:
-    """The bridge's settings against `slack` and `membrane`; `more` adds or overrides any."""
+    """The bridge's settings against `slack` and `membrane` and `database` (a SQLite file or a
+    PostgreSQL URL); `more` adds or overrides any."""
     given = {
         "slack_bot_token": slack.token,
         "slack_signing_secret": signing_secret,
@@ -45,8 +46,9 @@ def settings_for(
         "membrane_token": MEMBRANE_TOKEN,
         "membrane_api_url": membrane.url,
         "chatra_webhook_secret": webhook_secret,
-        "database_path": str(database_path),
     }
+    where = "database_url" if str(database).startswith("postgresql://") else "database_path"
+    given[where] = str(database)
     return SandboxSettings(**(given | more))
 
 

@@ -1,7 +1,9 @@
 """Builds the bridge once from Settings: the outside clients, then the core's use cases over
 them. Every default is stated once, in Settings; nothing here relays keyword arguments."""
 
-import asyncio
+import os
+import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +28,13 @@ from bot.core.delivery import SlackDelivery
 from bot.core.escalation import Escalation
 from bot.core.health import Health
 from bot.core.home import Home
+from bot.core.pace import pace_maker
 from bot.core.policy import Policy
 from bot.core.roster import Roster
 from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.team import Team
 from bot.core.visitor_tools import VisitorTools
-from bot.core.worker import Worker
+from bot.core.worker import Arrivals, Worker
 from storage import Store
 
 
@@ -52,6 +55,8 @@ class Core:
     slack: SlackOut
     delivery: SlackDelivery  # every post, paced per channel
     bolt_client: AsyncWebClient  # for Bolt
+    arrivals: Arrivals  # what the worker is told of
+    instance: str  # this bridge, among those sharing the database
 
 
 def policy_of(settings: Settings) -> Policy:
@@ -83,7 +88,8 @@ def build(
     metrics: Metrics,
     clock: Callable[[], float] = time.time,
 ) -> Core:
-    policy, health = policy_of(settings), Health()
+    policy, health = policy_of(settings), Health(store.outages)
+    instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
     token = settings.slack_bot_token.get_secret_value()
     web_client = make_web_client(
         token, settings.slack_api_url, session, health, settings.slack_timeout
@@ -110,10 +116,12 @@ def build(
         per_second=settings.slack_posts_per_second,
         judge=worth_waiting,
         waited=lambda key: health.waited(key, "chatra"),
+        pace=pace_maker(store.pacing if store.db.shared else None),
     )
     context = Context(slack, delivery, store, roster, clock, policy, audit)
     access = Access(context)
-    intake = Intake(store.inbox, health, asyncio.Event())
+    arrivals = Arrivals()
+    intake = Intake(store.inbox, health, arrivals)
     bridge = Bridge(
         context,
         intake,
@@ -124,8 +132,11 @@ def build(
     )
     worker = Worker(
         store.inbox,
+        store.lanes,
         bridge.process,
-        intake.arrived,
+        arrivals,
+        holder=instance,
+        lease_seconds=settings.lane_lease_seconds,
         judge=worth_waiting,
         failed=lambda kind: metrics.failures.labels(kind).inc(),
         waiting=health.waited,
@@ -150,6 +161,8 @@ def build(
         bolt_client=make_web_client(
             token, settings.slack_api_url, None, health, settings.slack_timeout
         ),
+        arrivals=arrivals,
+        instance=instance,
     )
 
 

@@ -5,7 +5,6 @@ Detail is read later, by the worker: a message of an odd shape must not cost the
 import asyncio
 import hmac
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from bot.core.chatra_events import (
     client_id_of,
     parse_webhook_body,
 )
+from storage import DatabaseError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -63,7 +63,7 @@ def make_webhook_handler(secret: str) -> Handler:
         body = raw.decode("utf-8")  # stored as received: the worker reads it as intake did
         try:
             stored = request.app[BRIDGE].accept_chatra(body, data)
-        except sqlite3.Error as error:  # locked by another process, or the disk is full
+        except DatabaseError as error:  # locked, unreachable, or the disk is full
             log.warning("chatra webhook not stored, asked to send it again: %s", error)
             response = _problem(503, "cannot store it right now: send it again")
             response.headers["Retry-After"] = "5"

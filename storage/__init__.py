@@ -1,10 +1,14 @@
-"""SQLite storage through sqlite-utils: schema and one small repository per table group."""
+"""Storage, SQLite (through sqlite-utils) or PostgreSQL (through psycopg): the schema and one
+small repository per table group."""
 
 from storage.agents import Agents
-from storage.database import open_database
+from storage.database import Database, DatabaseError, DatabaseUnavailable, open_database
 from storage.inbox import FailedEvent, Inbox, InboxEvent
+from storage.lanes import Claimed, Lanes
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
+from storage.outages import Outages, PastOutage
+from storage.pacing import Pacing
 from storage.seen import Seen
 from storage.slack_posts import SlackPost, SlackPosts
 from storage.states import EventState, MessageState
@@ -14,14 +18,22 @@ from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
+    "Claimed",
+    "Database",
+    "DatabaseError",
+    "DatabaseUnavailable",
     "EventState",
     "FailedEvent",
     "Inbox",
     "InboxEvent",
+    "Lanes",
     "Message",
     "MessageState",
     "Messages",
     "OnCall",
+    "Outages",
+    "Pacing",
+    "PastOutage",
     "Seen",
     "SlackPost",
     "SlackPosts",

@@ -1,6 +1,6 @@
 """Chatra agents and which Slack user writes as which of them."""
 
-from sqlite_utils import Database
+from storage.database import Database
 
 
 class Agents:
@@ -10,34 +10,31 @@ class Agents:
     def remember(self, agents: list[dict[str, str | None]]) -> None:
         """Keep the agents a webhook listed (id, name, email), newest details winning."""
         rows = [(a["id"], a.get("name"), a.get("email")) for a in agents]
-        if rows:
-            with self._db.conn:
-                self._db.conn.executemany(
-                    "INSERT INTO agents (id, name, email) VALUES (?, ?, ?) ON CONFLICT (id)"
-                    " DO UPDATE SET name = excluded.name, email = excluded.email"
-                    " WHERE (name, email) IS NOT (excluded.name, excluded.email)",
-                    rows,
-                )
+        self._db.executemany(
+            "INSERT INTO agents (id, name, email) VALUES (?, ?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET name = excluded.name, email = excluded.email"
+            " WHERE agents.name IS DISTINCT FROM excluded.name"
+            " OR agents.email IS DISTINCT FROM excluded.email",
+            rows,
+        )
 
     def by_email(self, email: str) -> str | None:
-        row = self._db.execute(
+        return self._db.execute(
             "SELECT id FROM agents WHERE lower(email) = lower(?) LIMIT 1", [email]
-        ).fetchone()
-        return row[0] if row else None
+        ).scalar()
 
     def name(self, agent_id: str) -> str | None:
-        row = self._db.conn.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).fetchone()
-        return row[0] if row else None
+        return self._db.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).scalar()
 
     def link(self, links: dict[str, str]) -> None:
-        rows = [{"slack_user": user, "agent_id": agent} for user, agent in links.items()]
-        if rows:
-            with self._db.conn:
-                self._db["agent_links"].upsert_all(rows, pk="slack_user")
+        self._db.executemany(
+            "INSERT INTO agent_links (slack_user, agent_id) VALUES (?, ?)"
+            " ON CONFLICT (slack_user) DO UPDATE SET agent_id = excluded.agent_id",
+            list(links.items()),
+        )
 
     def unlink(self, slack_user: str) -> None:
-        with self._db.conn:
-            self._db.execute("DELETE FROM agent_links WHERE slack_user = ?", [slack_user])
+        self._db.execute("DELETE FROM agent_links WHERE slack_user = ?", [slack_user])
 
     def links(self) -> dict[str, str]:
         rows = self._db.execute("SELECT slack_user, agent_id FROM agent_links ORDER BY slack_user")
@@ -50,7 +47,6 @@ class Agents:
         return id_or_email
 
     def linked(self, slack_user: str) -> str | None:
-        row = self._db.conn.execute(
+        return self._db.execute(
             "SELECT agent_id FROM agent_links WHERE slack_user = ?", [slack_user]
-        ).fetchone()
-        return row[0] if row else None
+        ).scalar()

@@ -1,83 +1,138 @@
-"""Opening the SQLite database the way the bridge needs it."""
+"""The database the bridge keeps, SQLite (a file: the default) or PostgreSQL (DATABASE_URL), as
+the repositories use it: one SQL for both (`?` placeholders, ON CONFLICT, RETURNING), a statement
+committed on its own unless inside `transaction()`, every driver error one of ours.
 
-import shutil
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+Commits survive a crash of the bridge; those that must also survive a crash of the machine (or
+of PostgreSQL) are `transaction(durable=True)`: what is acknowledged, and every intent written
+before an outside effect. What only records an outcome can be lost to a power cut: it is found
+again (a post by its key, a send by Chatra's echo) or redone harmlessly (an event, idempotently).
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
-from sqlite_utils import Database
-
-from storage.schema import create_schema
-
-BUSY_TIMEOUT_MS = 50
-MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
+Params = Sequence[Any]
 
 
-def open_database(path: str | Path, *, migrate: bool = True, create: bool = True) -> Database:
-    """Open (and create if needed) the database in WAL mode.
+class DatabaseError(Exception):
+    """A statement failed; the message says why (never with a password)."""
 
-    Commits survive a crash of the process (`synchronous=NORMAL`); those that must also survive a
-    power cut go through `durable()`: what is acknowledged, and every intent written before an
-    outside effect. What only records an outcome can be lost to a power cut: it is found again
-    (a post by its key, a send by Chatra's echo) or redone harmlessly (an event, idempotently).
-    """
-    if str(path) == ":memory:":
-        conn = sqlite3.connect(":memory:")
-    elif create:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path))
-    else:  # an existing database only: never leave an empty file behind
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True)
-    db = Database(conn)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    # Short: this runs on the event loop. Another process holding the write lock makes a write
-    # fail fast (intake answers 503, the worker tries again later) instead of freezing all.
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+class DatabaseUnavailable(DatabaseError):
+    """Locked, unreachable, full, timed out or read-only: worth waiting out."""
+
+
+@dataclass(frozen=True)
+class Result:
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def scalar(self) -> Any:
+        """The first column of the first row (None without one)."""
+        return self.rows[0][0] if self.rows else None
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+
+class Database(ABC):
+    dialect: ClassVar[str]  # "sqlite" | "postgresql"
+    # SQL for "now" in seconds since the epoch, by the database's clock: one clock for every
+    # bridge on the database, whatever their own say.
+    now: ClassVar[str]
+    # Appended to a SELECT that claims rows: the rows another bridge is claiming are skipped.
+    skip_locked: ClassVar[str] = ""
+    shared: ClassVar[bool] = False  # other bridges may use it at the same time
+    where: str  # the file, or the URL without its password: for messages
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> Result: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    @abstractmethod
+    def transaction(self, *, durable: bool = False) -> AbstractContextManager[None]:
+        """All statements inside commit together or not at all; nested, the outermost decides
+        (a durable one cannot nest in one that is not)."""
+
+    @abstractmethod
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text at `key` of the JSON object in `column`."""
+
+    def update(self, table: str, key: str, value: object, values: dict[str, object]) -> None:
+        """UPDATE one row by its key. Table and column names come from our code, never input."""
+        columns = ", ".join(f"{column} = ?" for column in values)
+        self.execute(f"UPDATE {table} SET {columns} WHERE {key} = ?", [*values.values(), value])
+
+    def notify(self, channel: str, payload: str) -> None:  # noqa: B027 - shared databases only
+        """Tell the bridges listening on `channel` when this transaction commits."""
+
+    @abstractmethod
+    def write_problem(self) -> str | None:
+        """Why the database cannot be written now; None when it can. Blocking: run it in a
+        thread."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def open_database(
+    where: str | Path, *, migrate: bool = True, create: bool = True, pool_size: int = 4
+) -> Database:
+    """The database at `where`: a postgresql:// URL (with `pool_size` connections at most), or
+    the path of a SQLite file (created unless `create` is false). `migrate` brings its schema up
+    to date."""
+    from storage.schema import create_schema
+
+    where = str(where)
+    if where.startswith(("postgresql://", "postgres://")):
+        from storage.postgres import PostgresDatabase
+
+        db: Database = PostgresDatabase(where, pool_size=pool_size)
+    else:
+        from storage.sqlite import SqliteDatabase
+
+        db = SqliteDatabase(where, create=create)
     if migrate:
-        create_schema(db)
+        try:
+            create_schema(db)
+        except BaseException:
+            db.close()
+            raise
     return db
 
 
-@contextmanager
-def durable(db: Database) -> Iterator[None]:
-    """A transaction that is on disk when it ends, and with it every commit before it (in WAL
-    mode one fsync of the log covers all of them)."""
-    db.conn.execute("PRAGMA synchronous = FULL")
+def database_problem(where: str | Path) -> str | None:
+    """Why the database at `where` cannot be used, in one sentence; None when it can."""
+    from storage.schema import SchemaTooNew
+
     try:
-        with db.conn:
-            yield
+        db = open_database(where)
+    except (DatabaseError, SchemaTooNew, OSError) as error:
+        return f"cannot be opened: {error}"
+    try:
+        problem = db.write_problem()
     finally:
-        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.close()
+    return f"cannot be written: {problem}" if problem is not None else None
 
 
-def update_row(db: Database, table: str, key: str, value: object, values: dict) -> None:
-    """UPDATE one row by its key; plain SQL: sqlite-utils' update() reads the schema each time.
-    Table and column names come from our code, never from input."""
-    columns = ", ".join(f"{column} = ?" for column in values)
-    with db.conn:
-        db.conn.execute(f"UPDATE {table} SET {columns} WHERE {key} = ?", [*values.values(), value])
-
-
-def write_problem(path: str | Path) -> str | None:
-    """Why the database cannot be written now (full disk, locked, read-only, gone); None when it
-    can. Blocking for up to half a second: run it in a thread. Opens its own connection."""
-    path = Path(path)
-    try:
-        free = shutil.disk_usage(path.parent).free
-    except OSError as error:
-        return f"{path.parent} cannot be read ({error.strerror})"
-    if free < MIN_FREE_BYTES:
-        return f"the disk is full ({free / 2**20:.1f} MB free)"
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0.5)
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: a write would go through
-            conn.execute("ROLLBACK")
-        finally:
-            conn.close()
-    except sqlite3.Error as error:
-        return str(error)
-    return None
+def without_password(url: str) -> str:
+    """The URL to show (or to hand a tool, the password going by PGPASSWORD)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}@{host}"))

@@ -1,13 +1,13 @@
 """Accepted events waiting to be processed: stored before they are acknowledged."""
 
-import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.database import durable, update_row
+from storage.database import Database
 from storage.states import EventState
+
+ARRIVED = "chatra_bridge_inbox"  # the channel bridges listen on for new events (PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class InboxEvent:
     conversation: str
     payload: str
     attempts: int
+    taken_over: bool = False  # from a bridge that stopped answering: it may be half done
 
 
 class Inbox:
@@ -34,33 +35,52 @@ class Inbox:
         self._db = db
 
     def add(self, source: str, dedupe_key: str, conversation: str, payload: str) -> int | None:
-        """Store an event; None when an event with the same key was already stored."""
-        try:
-            with durable(self._db):  # acknowledged next: must survive a power cut
-                cursor = self._db.conn.execute(
-                    "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
-                    " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
-                    [source, dedupe_key, conversation, payload, time.time()],
+        """Store an event; None when an event with the same key was already stored (by this
+        bridge or another)."""
+        with self._db.transaction(durable=True):  # acknowledged next: must survive a power cut
+            event_id = self._db.execute(
+                "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
+                " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)"
+                " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                [source, dedupe_key, conversation, payload, time.time()],
+            ).scalar()
+            if event_id is not None:
+                self._db.execute(
+                    "INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING",
+                    [conversation],
                 )
-        except sqlite3.IntegrityError:
-            return None
-        return cursor.lastrowid
+                self._db.notify(ARRIVED, str(event_id))
+        return event_id
 
     def pending(
-        self, after_id: int = 0, limit: int = 500, source: str | None = None
+        self,
+        holder: str,
+        *,
+        limit: int = 500,
+        source: str | None = None,
+        ids: Iterable[int] = (),
+        lanes: Iterable[str] = (),
     ) -> list[InboxEvent]:
-        """Pending events in order, of one source (`chatra` / `slack`) or of all."""
+        """Pending events of the lanes `holder` holds, in order, of one source (`chatra` /
+        `slack`) or of all; only those of `ids` or of `lanes` when either is given."""
+        ids, lanes = list(ids), list(lanes)
+        where, args = "", []
+        if ids or lanes:
+            among = [f"i.id IN ({', '.join('?' * len(ids))})"] if ids else []
+            among += [f"i.conversation IN ({', '.join('?' * len(lanes))})"] if lanes else []
+            where, args = f" AND ({' OR '.join(among)})", [*ids, *lanes]
         rows = self._db.execute(
-            "SELECT id, source, conversation, payload, attempts FROM inbox"
-            " WHERE state = 'pending' AND id > ? AND source = coalesce(?, source)"
-            " ORDER BY id LIMIT ?",
-            [after_id, source, limit],
+            "SELECT i.id, i.source, i.conversation, i.payload, i.attempts FROM inbox i"
+            " JOIN lanes l ON l.lane = i.conversation AND l.holder = ?"
+            f" WHERE i.state = 'pending' AND i.source = coalesce(?, i.source){where}"
+            " ORDER BY i.id LIMIT ?",
+            [holder, source, *args, limit],
         ).fetchall()
         return [InboxEvent(*row) for row in rows]
 
     def last_id(self) -> int:
         """The newest event's id (0 when none): events up to it were stored before now."""
-        return self._db.execute("SELECT coalesce(max(id), 0) FROM inbox").fetchone()[0]
+        return self._db.execute("SELECT coalesce(max(id), 0) FROM inbox").scalar()
 
     def mark_done(self, event_id: int) -> None:
         self._set(event_id, state=EventState.DONE, error=None)
@@ -69,11 +89,9 @@ class Inbox:
         self._set(event_id, state=EventState.FAILED, error=error)
 
     def record_attempt(self, event_id: int, error: str) -> None:
-        with self._db.conn:
-            self._db.execute(
-                "UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?",
-                [error, event_id],
-            )
+        self._db.execute(
+            "UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?", [error, event_id]
+        )
 
     def last_error(self) -> str | None:
         row = self._db.execute(
@@ -96,14 +114,15 @@ class Inbox:
         if event_ids is not None:
             where += f" AND id IN ({', '.join('?' * len(event_ids))})"
             args = list(event_ids)
-        with durable(self._db):
-            cursor = self._db.conn.execute(
+        with self._db.transaction(durable=True):
+            count = self._db.execute(
                 f"UPDATE inbox SET state = 'pending', attempts = 0 WHERE {where}", args
-            )
-        return cursor.rowcount
+            ).rowcount
+            self._db.notify(ARRIVED, "")  # look at every pending event
+        return count
 
     def count(self, state: str) -> int:
-        return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).scalar()
 
     def _set(self, event_id: int, **values: object) -> None:
-        update_row(self._db, "inbox", "id", event_id, values)
+        self._db.update("inbox", "id", event_id, values)

@@ -1,20 +1,26 @@
 """Database care: migrate the schema, count what is stored, prune what is old, back up online."""
 
+import os
+import shutil
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlite_utils import Database
-
-from storage.schema import SCHEMA_VERSION, create_schema, schema_version
+from storage.database import Database, DatabaseError, without_password
+from storage.postgres import PostgresDatabase
+from storage.schema import SCHEMA_VERSION, TABLES, create_schema, schema_version
+from storage.sqlite import SqliteDatabase
 
 # The chats a visitor may come back to, and their messages, are kept: only what is old is pruned.
 _PRUNE = {
-    "inbox": "state IN ('done', 'failed') AND received_at < :cutoff",
-    "slack_posts": "created_at < :cutoff",
-    "messages": "created_at < :cutoff AND state NOT IN ('held', 'sending')",
-    "threads": "status = 'closed' AND updated_at < :cutoff",
+    "inbox": "state IN ('done', 'failed') AND received_at < ?",
+    "slack_posts": "created_at < ?",
+    "messages": "created_at < ? AND state NOT IN ('held', 'sending')",
+    "threads": "status = 'closed' AND updated_at < ?",
+    "outages": "until < ? AND told = 1",
 }
 
 
@@ -25,21 +31,28 @@ def migrate(db: Database) -> tuple[int, int]:
     return before, SCHEMA_VERSION
 
 
-def stats(db: Database, path: str | Path) -> dict[str, Any]:
+def stats(db: Database) -> dict[str, Any]:
     def count(sql: str) -> dict[str, int]:
-        return dict(db.conn.execute(sql).fetchall())
+        return dict(db.execute(sql).fetchall())
 
-    files = [Path(path), Path(f"{path}-wal")]
     return {
         "schema_version": schema_version(db),
-        "size_mb": round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 2),
+        "size_mb": round(_size(db) / 2**20, 2),
         "inbox": count("SELECT state, count(*) FROM inbox GROUP BY state"),
         "threads": count("SELECT status, count(*) FROM threads GROUP BY status"),
         "messages": count("SELECT state, count(*) FROM messages GROUP BY state"),
-        "slack_posts": db.conn.execute("SELECT count(*) FROM slack_posts").fetchone()[0],
+        "slack_posts": db.execute("SELECT count(*) FROM slack_posts").scalar(),
         "oldest_event": _day(db, "SELECT min(received_at) FROM inbox"),
         "newest_event": _day(db, "SELECT max(received_at) FROM inbox"),
     }
+
+
+def _size(db: Database) -> int:
+    if isinstance(db, SqliteDatabase):
+        files = [Path(db.where), Path(f"{db.where}-wal")]
+        return sum(f.stat().st_size for f in files if f.exists())
+    tables = ", ".join(f"pg_total_relation_size('{table}')" for table in TABLES)
+    return int(db.execute(f"SELECT {tables.replace(', ', ' + ')}").scalar())
 
 
 def prune(db: Database, older_than_seconds: float, now: float | None = None) -> dict[str, int]:
@@ -48,26 +61,70 @@ def prune(db: Database, older_than_seconds: float, now: float | None = None) -> 
     thread. Edits in Slack of messages older than the cutoff no longer reach Chatra."""
     cutoff = (now or time.time()) - older_than_seconds
     deleted = {}
-    with db.conn:
+    with db.transaction():
         for table, where in _PRUNE.items():
-            cursor = db.conn.execute(f"DELETE FROM {table} WHERE {where}", {"cutoff": cutoff})
-            deleted[table] = cursor.rowcount
-        db.conn.execute("DELETE FROM waits WHERE thread_id NOT IN (SELECT id FROM threads)")
+            deleted[table] = db.execute(f"DELETE FROM {table} WHERE {where}", [cutoff]).rowcount
+        db.execute("DELETE FROM waits WHERE thread_id NOT IN (SELECT id FROM threads)")
+        db.execute(
+            "DELETE FROM outage_waits WHERE NOT EXISTS (SELECT 1 FROM outages o"
+            " WHERE o.service = outage_waits.service AND o.since = outage_waits.since)"
+        )
+        db.execute(  # lanes nobody holds and no event of which is kept
+            f"DELETE FROM lanes WHERE (holder IS NULL OR expires_at < {db.now})"
+            " AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.conversation = lanes.lane)"
+        )
     return deleted
 
 
+def vacuum(db: Database) -> None:
+    """Give the space of what was deleted back (SQLite), or to new rows (PostgreSQL)."""
+    if isinstance(db, SqliteDatabase):
+        db.utils.vacuum()
+    else:
+        for table in TABLES:
+            db.execute(f"VACUUM (ANALYZE) {table}")
+
+
 def backup(db: Database, destination: str | Path) -> int:
-    """An online copy (SQLite's backup API): consistent while the bridge keeps running. Written
-    beside the destination first, so a failed copy never replaces a good one."""
+    """An online copy, consistent while the bridges keep running: SQLite's backup API, or
+    `pg_dump` (its custom format: restore with `pg_restore`). Written beside the destination
+    first, so a failed copy never replaces a good one."""
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".part")
-    target = sqlite3.connect(str(partial))
-    try:
-        db.conn.backup(target)
-    finally:
-        target.close()
+    if isinstance(db, PostgresDatabase):
+        _pg_dump(db, partial)
+    else:
+        assert isinstance(db, SqliteDatabase)
+        target = sqlite3.connect(str(partial))
+        try:
+            db.conn.backup(target)
+        finally:
+            target.close()
     partial.replace(destination)
     return destination.stat().st_size
+
+
+def _pg_dump(db: PostgresDatabase, into: Path) -> None:
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        raise DatabaseError(
+            f"pg_dump is not installed here: back {db.where} up with"
+            " `pg_dump --format=custom`, as for any PostgreSQL database"
+        )
+    password = urlsplit(db.url).password
+    env = os.environ | ({"PGPASSWORD": password} if password else {})
+    url = without_password(db.url)  # the password goes by the environment
+    done = subprocess.run(
+        [tool, "--format=custom", f"--file={into}", f"--dbname={url}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        into.unlink(missing_ok=True)
+        raise DatabaseError(f"pg_dump failed: {done.stderr.strip()}")
 
 
 def parse_age(text: str) -> float:
@@ -80,5 +137,5 @@ def parse_age(text: str) -> float:
 
 
 def _day(db: Database, sql: str) -> str | None:
-    moment = db.conn.execute(sql).fetchone()[0]
+    moment = db.execute(sql).scalar()
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(moment)) if moment else None

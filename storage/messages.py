@@ -1,12 +1,9 @@
 """Every message the bridge carried, in either direction: Chatra id <-> Slack ts, and its state."""
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.database import durable, update_row
+from storage.database import Database
 
 _COLUMNS = (
     "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends"
@@ -63,10 +60,10 @@ class Messages:
         whose id we only know by a key of our own making, it did reach the visitor: record the
         echo's key, so it is neither sent again nor mirrored. The sender marks the reply sent
         once all of it is."""
-        with durable(self._db):  # acknowledged with the echo's webhook
+        with self._db.transaction(durable=True):  # acknowledged with the echo's webhook
             if self.by_chatra_id(key) is not None:
                 return False
-            row = self._db.conn.execute(
+            row = self._db.execute(
                 "SELECT id, chatra_id FROM messages WHERE client_id = ? AND origin = 'slack'"
                 " AND sent_text = ? AND ((state = 'sending' AND chatra_id IS NULL)"
                 " OR chatra_id LIKE 'auto:%') ORDER BY id LIMIT 1",
@@ -74,7 +71,7 @@ class Messages:
             ).fetchone()
             if row is None or (row[1] and key.startswith("auto:")):
                 return row is not None
-            self._db.conn.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
+            self._db.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
         return True
 
     def sent_with_text(self, client_id: str, text: str) -> bool:
@@ -90,7 +87,7 @@ class Messages:
         """A reply and the further messages it was split into for Chatra, in order."""
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM messages WHERE origin = 'slack'"
-            " AND (slack_ts = ? OR slack_ts LIKE ? || '#%')"
+            " AND (slack_ts = ? OR slack_ts LIKE CAST(? AS TEXT) || '#%')"
             " ORDER BY id",
             [slack_ts, slack_ts],
         ).fetchall()
@@ -111,33 +108,29 @@ class Messages:
         return row is not None
 
     def update(self, message_id: int, **values: object) -> None:
-        update_row(self._db, "messages", "id", message_id, values)
+        self._db.update("messages", "id", message_id, values)
 
     def start_sending(self, message_id: int, text: str) -> None:
         """About to call Chatra: on disk first, so a crash leaves the send visibly in doubt."""
-        with durable(self._db):
-            self._db.conn.execute(
+        with self._db.transaction(durable=True):
+            self._db.execute(
                 "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
                 [text, message_id],
             )
 
     def resend(self, message_id: int) -> None:
         """About to send again after a try in doubt: counted on disk first."""
-        with durable(self._db):
-            self._db.conn.execute(
-                "UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id]
-            )
+        with self._db.transaction(durable=True):
+            self._db.execute("UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id])
 
     def _insert(self, **values: object) -> None:
+        """Already recorded (by this bridge or another): the caller reads the stored state."""
         row = {**values, "state": "pending", "created_at": time.time()}
-        try:
-            with self._db.conn:
-                self._db.conn.execute(
-                    f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                    list(row.values()),
-                )
-        except sqlite3.IntegrityError:
-            pass  # already recorded: the caller reads the stored state
+        self._db.execute(
+            f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+            " ON CONFLICT DO NOTHING",
+            list(row.values()),
+        )
 
     def _one(self, where: str, value: str | int) -> Message | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE {where}", [value]).fetchone()

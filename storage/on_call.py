@@ -4,8 +4,9 @@ import json
 import time
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+from storage.database import Database
+
+_ROTATION = "people, handover_day, handover_at, timezone, anchor"
 
 
 class OnCall:
@@ -18,25 +19,33 @@ class OnCall:
     def set(self, users: list[str]) -> None:
         """Replace who is on call (an empty list: nobody); a rotation ends."""
         now = time.time()
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM on_call")
             self._db.execute("DELETE FROM on_call_rotation")
-            rows = [{"slack_user": user, "since": now + n * 1e-6} for n, user in enumerate(users)]
-            if rows:
-                self._db["on_call"].insert_all(rows)
+            self._db.executemany(
+                "INSERT INTO on_call (slack_user, since) VALUES (?, ?)",
+                [(user, now + n * 1e-6) for n, user in enumerate(users)],
+            )
 
     def rotation(self) -> dict[str, Any] | None:
         """The weekly rotation: people (in turn), handover_day (0 = Monday), handover_at
         ("HH:MM"), timezone and anchor (when the first person's first week began)."""
-        try:
-            row = self._db["on_call_rotation"].get(1)
-        except NotFoundError:
+        row = self._db.execute(f"SELECT {_ROTATION} FROM on_call_rotation WHERE id = 1").fetchone()
+        if row is None:
             return None
-        return {**row, "people": json.loads(row["people"])}
+        rotation = dict(zip(_ROTATION.split(", "), row, strict=True))
+        return {"id": 1, **rotation, "people": json.loads(rotation["people"])}
 
     def set_rotation(self, rotation: dict[str, Any]) -> None:
         """Rotate from now on, replacing a list of people."""
-        row = {**rotation, "id": 1, "people": json.dumps(list(rotation["people"]))}
-        with self._db.conn:
+        values = [json.dumps(list(rotation["people"]))]
+        values += [rotation[column] for column in _ROTATION.split(", ")[1:]]
+        with self._db.transaction():
             self._db.execute("DELETE FROM on_call")
-            self._db["on_call_rotation"].upsert(row, pk="id")
+            self._db.execute(
+                f"INSERT INTO on_call_rotation (id, {_ROTATION}) VALUES (1, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET people = excluded.people,"
+                " handover_day = excluded.handover_day, handover_at = excluded.handover_at,"
+                " timezone = excluded.timezone, anchor = excluded.anchor",
+                values,
+            )

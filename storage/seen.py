@@ -1,10 +1,9 @@
 """Slash commands and interactions carried out: each at most once, though Slack's signature lets a
-request be replayed for 5 minutes."""
+request be replayed for 5 minutes (to this bridge or another)."""
 
-import sqlite3
 import time
 
-from sqlite_utils import Database
+from storage.database import Database
 
 KEPT = 3600.0  # seconds a request is remembered: far past Slack's 5-minute signature window
 
@@ -16,13 +15,12 @@ class Seen:
     def first_time(self, key: str, now: float | None = None) -> bool:
         """Record `key`; False when it was recorded before (a replay)."""
         now = time.time() if now is None else now
-        try:
-            with self._db.conn:
-                self._db.conn.execute(
-                    "INSERT INTO seen_requests (key, at) VALUES (?, ?)", [key, now]
-                )
-                if int(now) % 60 == 0:  # now and then, forget what is long past
-                    self._db.conn.execute("DELETE FROM seen_requests WHERE at < ?", [now - KEPT])
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        with self._db.transaction():
+            first = self._db.execute(
+                "INSERT INTO seen_requests (key, at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING RETURNING key",
+                [key, now],
+            ).fetchone()
+            if first and int(now) % 60 == 0:  # now and then, forget what is long past
+                self._db.execute("DELETE FROM seen_requests WHERE at < ?", [now - KEPT])
+        return first is not None

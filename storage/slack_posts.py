@@ -3,9 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.database import durable
+from storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -20,20 +18,20 @@ class SlackPosts:
         self._db = db
 
     def get(self, key: str) -> SlackPost | None:
-        row = self._db.conn.execute(
+        row = self._db.execute(
             "SELECT key, ts, created_at FROM slack_posts WHERE key = ?", [key]
         ).fetchone()
         return SlackPost(*row) if row else None
 
     def count(self, key_prefix: str) -> int:
         return self._db.execute(
-            "SELECT count(*) FROM slack_posts WHERE key LIKE ? || '%'", [key_prefix]
-        ).fetchone()[0]
+            "SELECT count(*) FROM slack_posts WHERE key LIKE CAST(? AS TEXT) || '%'", [key_prefix]
+        ).scalar()
 
     def latest(self, key_prefix: str) -> SlackPost | None:
         """The newest post whose key starts with `key_prefix`."""
         row = self._db.execute(
-            "SELECT key, ts, created_at FROM slack_posts WHERE key LIKE ? || '%'"
+            "SELECT key, ts, created_at FROM slack_posts WHERE key LIKE CAST(? AS TEXT) || '%'"
             " ORDER BY created_at DESC LIMIT 1",
             [key_prefix],
         ).fetchone()
@@ -41,20 +39,19 @@ class SlackPosts:
 
     def key_at(self, channel: str, ts: str) -> str | None:
         """What the post at `ts` was for, if it is one of ours."""
-        row = self._db.execute(
+        return self._db.execute(
             "SELECT key FROM slack_posts WHERE channel = ? AND ts = ?", [channel, ts]
-        ).fetchone()
-        return row[0] if row else None
+        ).scalar()
 
     def intend(self, keys: list[str], channel: str, thread_ts: str | None) -> None:
         """Record posts about to be made, on disk before Slack is called: one write for all."""
         if not keys:
             return
         now = time.time()
-        with durable(self._db):
-            self._db.conn.executemany(
-                "INSERT OR IGNORE INTO slack_posts (key, channel, thread_ts, created_at)"
-                " VALUES (?, ?, ?, ?)",
+        with self._db.transaction(durable=True):
+            self._db.executemany(
+                "INSERT INTO slack_posts (key, channel, thread_ts, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 [(key, channel, thread_ts, now) for key in keys],
             )
 
@@ -62,10 +59,9 @@ class SlackPosts:
         """The post is made (one post for all `keys`, with or without an intent stored before);
         `channel` is where Slack put it (a DM's D… id for a user id)."""
         now = time.time()
-        with self._db.conn:
-            self._db.conn.executemany(
-                "INSERT INTO slack_posts (key, channel, thread_ts, ts, created_at)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET ts = excluded.ts, channel = excluded.channel",
-                [(key, channel, thread_ts, ts, now) for key in keys],
-            )
+        self._db.executemany(
+            "INSERT INTO slack_posts (key, channel, thread_ts, ts, created_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET ts = excluded.ts, channel = excluded.channel",
+            [(key, channel, thread_ts, ts, now) for key in keys],
+        )

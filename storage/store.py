@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from storage.agents import Agents
+from storage.database import Database
 from storage.inbox import Inbox
+from storage.lanes import Lanes
 from storage.messages import Messages
 from storage.on_call import OnCall
+from storage.outages import Outages
+from storage.pacing import Pacing
 from storage.seen import Seen
 from storage.slack_posts import SlackPosts
 from storage.threads import Threads
@@ -18,6 +20,7 @@ from storage.waits import Waits
 class Store:
     db: Database
     inbox: Inbox
+    lanes: Lanes
     threads: Threads
     messages: Messages
     posts: SlackPosts
@@ -25,12 +28,15 @@ class Store:
     waits: Waits
     on_call: OnCall
     seen: Seen
+    outages: Outages
+    pacing: Pacing
 
     @classmethod
     def over(cls, db: Database) -> "Store":
         return cls(
             db,
             Inbox(db),
+            Lanes(db),
             Threads(db),
             Messages(db),
             SlackPosts(db),
@@ -38,4 +44,6 @@ class Store:
             Waits(db),
             OnCall(db),
             Seen(db),
+            Outages(db),
+            Pacing(db),
         )

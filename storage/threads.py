@@ -3,9 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.database import update_row
+from storage.database import Database
 
 _COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at"
 
@@ -47,16 +45,19 @@ class Threads:
             "created_at": now,
             "updated_at": now,
         }
-        with self._db.conn:
-            thread_id = self._db["threads"].insert(row).last_pk
+        thread_id = self._db.execute(
+            f"INSERT INTO threads ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+            " RETURNING id",
+            list(row.values()),
+        ).scalar()
         return Thread(thread_id, client_id, channel, thread_ts, "open", client, card, now)
 
     def update(self, thread_id: int, *, status: str, client: str) -> None:
         values = {"status": status, "client": client, "updated_at": time.time()}
-        update_row(self._db, "threads", "id", thread_id, values)
+        self._db.update("threads", "id", thread_id, values)
 
     def set_card(self, thread_id: int, card: str) -> None:
-        update_row(self._db, "threads", "id", thread_id, {"card": card})
+        self._db.update("threads", "id", thread_id, {"card": card})
 
     def by_id(self, thread_id: int) -> Thread | None:
         return self._one("id = ?", thread_id)
@@ -72,14 +73,14 @@ class Threads:
 
     def client_with_email(self, email: str) -> str | None:
         """The client id of the latest thread whose visitor has this email."""
-        row = self._db.execute(
-            "SELECT client_id FROM threads WHERE lower(json_extract(client, '$.email')) = lower(?)"
-            " ORDER BY id DESC LIMIT 1",
+        return self._db.execute(
+            f"SELECT client_id FROM threads WHERE lower({self._db.json_text('client', 'email')})"
+            " = lower(?) ORDER BY id DESC LIMIT 1",
             [email],
-        ).fetchone()
-        return row[0] if row else None
+        ).scalar()
 
     def _one(self, where: str, *values: str | int) -> Thread | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values)
-        found = row.fetchone()
+        found = self._db.execute(
+            f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values
+        ).fetchone()
         return Thread(*found) if found else None

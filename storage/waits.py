@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -17,21 +17,17 @@ class Waits:
 
     def start(self, thread_id: int, since: float) -> None:
         """The visitor wrote; a wait already running keeps its start."""
-        with self._db.conn:
-            self._db.execute(
-                "INSERT OR IGNORE INTO waits (thread_id, since, nudged, escalated)"
-                " VALUES (?, ?, 0, 0)",
-                [thread_id, since],
-            )
+        self._db.execute(
+            "INSERT INTO waits (thread_id, since, nudged, escalated) VALUES (?, ?, 0, 0)"
+            " ON CONFLICT (thread_id) DO NOTHING",
+            [thread_id, since],
+        )
 
     def since(self, thread_id: int) -> float | None:
-        row = self._db.execute("SELECT since FROM waits WHERE thread_id = ?", [thread_id])
-        found = row.fetchone()
-        return found[0] if found else None
+        return self._db.execute("SELECT since FROM waits WHERE thread_id = ?", [thread_id]).scalar()
 
     def answered(self, thread_id: int) -> None:
-        with self._db.conn:
-            self._db.execute("DELETE FROM waits WHERE thread_id = ?", [thread_id])
+        self._db.execute("DELETE FROM waits WHERE thread_id = ?", [thread_id])
 
     def due(self, step: str, before: float) -> list[Wait]:
         """Waits that started before `before` and have not had `step` ("nudged"/"escalated")."""
@@ -44,5 +40,4 @@ class Waits:
 
     def mark(self, thread_id: int, step: str) -> None:
         assert step in ("nudged", "escalated")
-        with self._db.conn:
-            self._db.execute(f"UPDATE waits SET {step} = 1 WHERE thread_id = ?", [thread_id])
+        self._db.execute(f"UPDATE waits SET {step} = 1 WHERE thread_id = ?", [thread_id])

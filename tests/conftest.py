@@ -1,11 +1,19 @@
-from collections.abc import AsyncIterator
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.sandboxed import RunningApp, settings_for
+from sandbox import postgres
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
+from storage import Store, open_database
+
+BACKENDS = ["sqlite", "postgresql"]
 
 BOT_TOKEN = "xoxb-test-0000-bot-token"
 SIGNING_SECRET = "test-signing-secret-8f3a"
@@ -33,6 +41,65 @@ USERS = {
 }
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only (about SQLite's file, say) runs on SQLite alone."""
+    on_postgres = [
+        item
+        for item in items
+        if item.get_closest_marker("sqlite_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database") == "postgresql"
+    ]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        items[:] = [item for item in items if item not in on_postgres]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str | None]:
+    """TEST_POSTGRES_URL (CI starts one), else a server of our own from the machine's
+    packages; None when there are none (REQUIRE_POSTGRES=1 makes that a failure)."""
+    if os.environ.get("TEST_POSTGRES_URL"):
+        yield os.environ["TEST_POSTGRES_URL"]
+        return
+    if postgres.bin_dir() is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) and not installed")
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="chatra-bridge-pg-"))  # the server's user reaches it
+    try:
+        yield postgres.start(directory, fast=True)
+    finally:
+        postgres.stop(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str | None) -> Iterator[str]:
+    """A new empty PostgreSQL database: its URL."""
+    if postgres_server is None:
+        pytest.skip("PostgreSQL is not installed here")
+    with postgres.fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Where the bridge keeps its state: each test that runs the bridge runs on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "bridge.db")
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def store(database: str) -> Iterator[Store]:
+    """The repositories over a new database of either backend."""
+    db = open_database(database)
+    yield Store.over(db)
+    db.close()
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = await FakeSlack(BOT_TOKEN, {CHANNEL}, USERS).start()
@@ -48,11 +115,11 @@ async def membrane() -> AsyncIterator[FakeMembrane]:
 
 
 @pytest.fixture
-def settings(tmp_path, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
+def settings(database: str, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
     return settings_for(
         slack,
         membrane,
-        tmp_path / "bridge.db",
+        database,
         signing_secret=SIGNING_SECRET,
         webhook_secret=WEBHOOK_SECRET,
         membrane_token=MEMBRANE_TOKEN,

@@ -67,7 +67,10 @@ async def test_each_problem_is_named_with_what_to_do(
     membrane.disconnected = True
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    broken = settings.model_copy(update={"database_path": str(blocked / "bridge.db")})
+    unreachable = {"database_url": SecretStr("postgresql://bridge:pw@127.0.0.1:1/gone")}
+    broken = settings.model_copy(
+        update=unreachable if settings.database_url else {"database_path": str(blocked / "x.db")}
+    )
 
     findings = findings_by_check(await run_checks(broken))
     assert findings["Slack scopes"] == (
@@ -82,7 +85,8 @@ async def test_each_problem_is_named_with_what_to_do(
         False,
         "connection conn-chatra-1 is disconnected: reconnect Chatra in Membrane",
     )
-    assert findings["Database"][0] is False and "is not writable" in findings["Database"][1]
+    assert findings["Database"][0] is False and "cannot be opened" in findings["Database"][1]
+    assert "pw" not in findings["Database"][1]
     text = report(await run_checks(broken), as_json=False)
     assert text.splitlines()[-1] == "4 problems to fix." and "✘ Slack channel" in text
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.core.card import CardState
 from storage import Messages, Threads, maintenance, open_database
+from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew
 from tests.helpers import chat_event, visitor_says
 
@@ -22,6 +23,21 @@ def db_command(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLI, "db", *args], capture_output=True, text=True, timeout=60)
 
 
+def rows_in_copy(copy: Path, table: str) -> int:
+    """Rows of `table` in a backup: a SQLite file, or pg_dump's custom format."""
+    if copy.read_bytes()[:5] == b"PGDMP":
+        sql = subprocess.run(
+            ["pg_restore", "--data-only", "--table", table, "--file=-", str(copy)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        data = sql.split(f"COPY public.{table} ", 1)[1].split("\\.", 1)[0]
+        return len(data.strip().splitlines()) - 1  # the COPY line itself
+    with sqlite3.connect(copy) as backup:
+        return backup.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
 async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, settings, tmp_path):
     await bridge.webhook(chat_event("chatStarted", "old", [visitor_says("o1", "hi")], name="Old"))
     await bridge.webhook(
@@ -29,7 +45,7 @@ async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, setting
     )
     await bridge.webhook(chat_event("chatStarted", "new", [visitor_says("n1", "hi")], name="New"))
     await bridge.settled()
-    path = settings.database_path
+    path = settings.database()
 
     stats = json.loads(db_command("--database", path, "stats").stdout)
     assert stats["schema_version"] == SCHEMA_VERSION
@@ -38,8 +54,7 @@ async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, setting
     copy = tmp_path / "copy.db"
     result = db_command("--database", path, "backup", str(copy))  # while the bridge runs
     assert result.returncode == 0 and "copied to" in result.stdout
-    with sqlite3.connect(copy) as backup:
-        assert backup.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+    assert rows_in_copy(copy, "messages") == 2
 
     db = open_database(path)
     assert maintenance.prune(db, 90 * 86400) == {  # nothing is 90 days old yet
@@ -47,32 +62,38 @@ async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, setting
         "slack_posts": 0,
         "messages": 0,
         "threads": 0,
+        "outages": 0,
     }
     later = time.time() + 91 * 86400
     deleted = maintenance.prune(db, 90 * 86400, now=later)
     assert deleted["inbox"] == 3 and deleted["threads"] == 1  # the open chat's thread is kept
-    open_threads = db.conn.execute("SELECT client_id FROM threads").fetchall()
+    open_threads = db.execute("SELECT client_id FROM threads").fetchall()
     assert open_threads == [("new",)]
     db.close()
 
 
-def test_migrate_says_what_it_changed_and_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "bridge.db"
-    sqlite3.connect(path).close()
-    assert db_command("--database", str(path), "migrate").stdout.strip() == (
-        f"{path}: schema 0 -> {SCHEMA_VERSION}"
+def test_migrate_says_what_it_changed_and_a_newer_schema_is_refused(database):
+    if not database.startswith("postgresql"):
+        sqlite3.connect(database).close()  # an empty file: a database of no schema yet
+    shown = without_password(database)
+    assert db_command("--database", database, "migrate").stdout.strip() == (
+        f"{shown}: schema 0 -> {SCHEMA_VERSION}"
     )
-    assert db_command("--database", str(path), "migrate").stdout.strip() == f"{path}: up to date"
+    assert db_command("--database", database, "migrate").stdout.strip() == f"{shown}: up to date"
 
-    with sqlite3.connect(path) as db:
+    db = open_database(database)
+    if db.dialect == "sqlite":
         db.execute("PRAGMA user_version = 99")
+    else:
+        db.execute("UPDATE schema_version SET version = 99")
+    db.close()
     with pytest.raises(SchemaTooNew):
-        open_database(path)
-    result = db_command("--database", str(path), "migrate")
+        open_database(database)
+    result = db_command("--database", database, "migrate")
     assert result.returncode == 1
     assert "the database has schema 99, this chatra-bridge knows" in result.stderr
 
-    result = db_command("--database", str(path), "prune", "--older-than", "soon")
+    result = db_command("--database", database, "prune", "--older-than", "soon")
     assert result.returncode == 1 and "not an age like 90d" in result.stderr
 
 

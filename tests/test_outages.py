@@ -14,12 +14,11 @@ import pytest
 import bot.server
 import storage.database
 from bot.app import DATABASE, create_app
-from bot.core.worker import Worker
 from bot.server import Quieter, bind, serve
 from sandbox.chatra import chat_event, visitor_says
-from storage import Inbox, InboxEvent, open_database
+from storage import DatabaseUnavailable, Inbox, InboxEvent
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, wait_for
+from tests.helpers import RunningApp, wait_for, worker_over
 from tests.test_cli import clean_env
 from tests.test_slack_to_chatra import event_id, reply
 
@@ -148,8 +147,8 @@ async def test_a_full_disk_makes_healthz_503_and_intake_ask_for_the_webhook_agai
     assert status == 503 and body["ok"] is False
 
 
-async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
-    inbox = Inbox(open_database(":memory:"))
+async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order(store):
+    inbox = store.inbox
     for n in range(3):
         inbox.add("chatra", f"k{n}", "chat", str(n))
     seen: list[str] = []
@@ -158,7 +157,7 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
 
     def flaky_mark_done(event_id: int) -> None:
         if next(refusals):
-            raise sqlite3.OperationalError("database or disk is full")
+            raise DatabaseUnavailable("database or disk is full")
         mark_done(event_id)
 
     inbox.mark_done = flaky_mark_done  # type: ignore[method-assign]
@@ -166,9 +165,7 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
     async def handle(event: InboxEvent) -> None:
         seen.append(event.payload)
 
-    worker = Worker(
-        inbox, handle, asyncio.Event(), rescan_interval=1, poll_interval=0.01, base_delay=0.01
-    )
+    worker = worker_over(store, handle)
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: inbox.count("done") == 3, within=5)
@@ -177,8 +174,8 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order():
     assert seen == ["0", "1", "2"]  # the first was not repeated nor overtaken
 
 
-async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at_once():
-    inbox = Inbox(open_database(":memory:"))
+async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at_once(store):
+    inbox = store.inbox
     inbox.add("chatra", "k1", "chat-a", "slow")
     inbox.add("chatra", "k2", "chat-b", "refused")
     tries = {"slow": 0, "refused": 0}
@@ -193,15 +190,7 @@ async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at
     def judge(error: BaseException) -> bool | None:
         return isinstance(error, ConnectionError)
 
-    worker = Worker(
-        inbox,
-        handle,
-        asyncio.Event(),
-        rescan_interval=1,
-        judge=judge,
-        poll_interval=0.01,
-        base_delay=0.001,
-    )
+    worker = worker_over(store, handle, judge=judge, base_delay=0.001)
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: inbox.count("pending") == 0, within=5)

@@ -2,16 +2,13 @@
 
 import asyncio
 
-from bot.core.worker import Worker
-from storage import Inbox, InboxEvent, open_database
-from tests.helpers import wait_for
+from storage import InboxEvent, Store
+from tests.helpers import wait_for, worker_over
 
 
-async def run_worker(inbox: Inbox, handle, **options) -> None:
-    arrived = asyncio.Event()
-    worker = Worker(
-        inbox, handle, arrived, rescan_interval=1, poll_interval=0.01, base_delay=0.01, **options
-    )
+async def run_worker(store: Store, handle, **options) -> None:
+    inbox = store.inbox
+    worker = worker_over(store, handle, **options)
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: inbox.count("pending") == 0)
@@ -20,8 +17,8 @@ async def run_worker(inbox: Inbox, handle, **options) -> None:
         task.cancel()
 
 
-async def test_events_run_in_order_per_conversation_and_side_by_side_across():
-    inbox = Inbox(open_database(":memory:"))
+async def test_events_run_in_order_per_conversation_and_side_by_side_across(store):
+    inbox = store.inbox
     for n in range(6):
         inbox.add("chatra", f"k{n}", f"chat-{n % 2}", str(n))
     seen: list[tuple[str, str]] = []
@@ -36,15 +33,15 @@ async def test_events_run_in_order_per_conversation_and_side_by_side_across():
         seen.append((event.conversation, event.payload))
         running -= 1
 
-    await run_worker(inbox, handle)
+    await run_worker(store, handle)
 
     assert [p for c, p in seen if c == "chat-0"] == ["0", "2", "4"]
     assert [p for c, p in seen if c == "chat-1"] == ["1", "3", "5"]
     assert most == 2  # the two chats ran side by side, each one event at a time
 
 
-async def test_a_burst_keeps_a_bounded_number_of_events_in_memory():
-    inbox = Inbox(open_database(":memory:"))
+async def test_a_burst_keeps_a_bounded_number_of_events_in_memory(store):
+    inbox = store.inbox
     for n in range(200):
         inbox.add("chatra", f"k{n}", f"chat-{n}", str(n))
     running = 0
@@ -57,13 +54,13 @@ async def test_a_burst_keeps_a_bounded_number_of_events_in_memory():
         await asyncio.sleep(0.005)
         running -= 1
 
-    await run_worker(inbox, handle, max_in_flight=10)
+    await run_worker(store, handle, max_in_flight=10)
 
     assert most == 10 and inbox.count("done") == 200
 
 
-async def test_a_failing_event_is_retried_then_marked_failed_without_blocking_others():
-    inbox = Inbox(open_database(":memory:"))
+async def test_a_failing_event_is_retried_then_marked_failed_without_blocking_others(store):
+    inbox = store.inbox
     inbox.add("chatra", "bad", "chat-bad", "boom")
     inbox.add("chatra", "good", "chat-good", "fine")
     tries: dict[str, int] = {}
@@ -73,7 +70,7 @@ async def test_a_failing_event_is_retried_then_marked_failed_without_blocking_ot
         if event.payload == "boom":
             raise RuntimeError("Slack said no")
 
-    await run_worker(inbox, handle, max_attempts=3)
+    await run_worker(store, handle, max_attempts=3)
 
     assert tries == {"boom": 3, "fine": 1}
     assert inbox.count("failed") == 1 and inbox.count("done") == 1

@@ -6,12 +6,11 @@ Chatra refused the input): the event is marked failed, visibly and replayable. N
 not known here (a bug, say): tried a few times, then failed.
 """
 
-import sqlite3
-
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.core.errors import MembraneError, SlackRefused
+from storage import DatabaseUnavailable
 
 # Slack errors that mean Slack is down or the setup is broken for now: an operator's fix or time
 # mends them, and every event waits meanwhile.
@@ -42,7 +41,7 @@ def worth_waiting(error: BaseException) -> bool | None:
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
         return True if status == 429 or status >= 500 or slack_error(error) in SLACK_WAITS else None
-    if isinstance(error, (*NETWORK, sqlite3.OperationalError)):
+    if isinstance(error, (*NETWORK, DatabaseUnavailable)):
         return True
     return None
 

@@ -5,7 +5,6 @@ through `storage`. Every use-case is safe to run twice for the same input: what 
 recorded, and a second run finds it and stops.
 """
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -21,7 +20,7 @@ from bot.core.health import Health
 from bot.core.notices import failed_events_notice, recovered_notice
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.worker import lane
+from bot.core.worker import Arrivals, lane
 from storage import Inbox, InboxEvent
 from storage.states import MessageState
 
@@ -29,17 +28,17 @@ log = logging.getLogger(__name__)
 
 
 class Intake:
-    """Stores an accepted event before it is acknowledged, and wakes the worker."""
+    """Stores an accepted event before it is acknowledged, and tells the worker."""
 
-    def __init__(self, inbox: Inbox, health: Health, arrived: asyncio.Event) -> None:
-        self._inbox, self._health, self.arrived = inbox, health, arrived
+    def __init__(self, inbox: Inbox, health: Health, arrivals: Arrivals) -> None:
+        self._inbox, self._health, self.arrivals = inbox, health, arrivals
 
     def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
-        """False when an event with the same key was stored before."""
+        """False when an event with the same key was stored before (here or by another bridge)."""
         event_id = self._inbox.add(source, key, lane, payload)
         if event_id is not None:
             self._health.waited(event_id, source)  # when what it needs is down
-            self.arrived.set()
+            self.arrivals.stored(event_id)
         return event_id is not None
 
 
@@ -139,15 +138,11 @@ class Bridge:
 
     async def report_recoveries(self) -> None:
         """Once an outage is over, tell the channel how long it lasted and what it delayed."""
-        for outage in self.health.take_ended():
-            if not outage.delayed:
-                continue
-            try:
+        for outage in self.health.ended():
+            if outage.delayed:
                 key = post_keys.recovered(outage.service, outage.since)
                 await self._delivery.post(key, self._channel, recovered_notice(outage))
-            except Exception:
-                self.health.untold(outage)  # told next round
-                raise
+            self.health.told(outage)
 
     async def report_failed_events(self) -> None:
         """Tell the channel of events that could not be carried out since it was last told, at
@@ -167,7 +162,7 @@ class Bridge:
         chat event, what is returned ends when its posts, queued in order, are made."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            replay = event.id <= self._stored_before_start or event.attempts > 0
+            replay = event.id <= self._stored_before_start or event.attempts > 0 or event.taken_over
             posting = await self._chat.chat_event(webhook, replay=replay)
             for reason in skipped:  # after: the chat's thread exists, to be named
                 log.warning(

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
-from aiolimiter import AsyncLimiter
-
 from bot.core.blocks import SlackMessage
+from bot.core.pace import PaceMaker, pace_maker
 from bot.core.post_queue import PostQueue, Queued
 from bot.core.views import joined_messages
 from bot.core.worker import Judge
 from storage import SlackPosts, Thread
+
+ALONE = pace_maker(None)  # budgets of this process's own
 
 
 class Posted(NamedTuple):
@@ -58,20 +59,22 @@ class SlackDelivery:
         judge: Judge = lambda error: None,
         waited: Callable[[str], None] = lambda key: None,
         updates_per_minute: float = 30.0,
+        pace: PaceMaker = ALONE,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s;
-        appends by `chat.update` take at most `updates_per_minute` of the workspace's 50."""
+        appends by `chat.update` take at most `updates_per_minute` of the workspace's 50.
+        `pace` keeps the budgets: shared with other bridges on the database, or not."""
         self._slack = slack
         self._posts = posts
+        updates = max(1, round(updates_per_minute / 12))  # a burst of 5 seconds' worth
         self._queue = PostQueue(
             self._deliver,
-            burst=burst,
-            per_second=per_second,
+            pace=lambda channel: pace(f"channel:{channel}", burst, per_second),
             judge=judge,
             waited=waited,
             append=self._append,
-            updates=AsyncLimiter(max(1.0, updates_per_minute / 12), 5.0),
+            updates=pace("chat.update", updates, updates_per_minute / 60),
         )
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 

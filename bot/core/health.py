@@ -1,16 +1,27 @@
-"""What of the outside world is down right now, since when and why, and what waited on it.
+"""What of the outside world is down right now, since when and why, and what waited on it: kept
+in the database, so every bridge on it sees the same outages and the channel is told once.
 
 The clients report each call's outcome; the worker and intake report the events that had to
-wait. When an outage ends, the channel is told once how long it lasted and how much it delayed.
+wait. Only a change is written (a service going down, coming back); what another bridge saw is
+read at most every `refresh` seconds. When an outage ends, the leader tells the channel once how
+long it lasted and how much it delayed. Bookkeeping that fails never fails the call it is about.
 """
 
+import functools
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
+
+from storage import Outages, PastOutage
+
+log = logging.getLogger(__name__)
 
 # What each source of events needs to be carried out: a Chatra event is posted to Slack, a Slack
 # reply is sent through Membrane.
 NEEDS = {"chatra": "slack", "slack": "membrane"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -18,45 +29,79 @@ class Outage:
     service: str  # "slack" | "membrane"
     reason: str
     since: float
-    until: float | None = None
-    delayed: set[int | str] = field(default_factory=set)  # events and posts that waited on it
 
 
 class Health:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
+    def __init__(
+        self,
+        outages: Outages | None = None,  # None: this process alone (the command line)
+        clock: Callable[[], float] = time.time,
+        refresh: float = 5.0,
+    ) -> None:
+        self._outages, self._clock, self._refresh_every = outages, clock, refresh
         self._down: dict[str, Outage] = {}
-        self._over: list[Outage] = []  # ended, not yet told
+        self._read_at = float("-inf")
 
     def failed(self, service: str, reason: str) -> None:
         """A call to `service` failed in a way that waiting will mend."""
+        self._refresh()
         outage = self._down.get(service)
-        if outage is None:
-            self._down[service] = Outage(service, reason, self._clock())
-        else:
+        if outage is not None:
             outage.reason = reason
+            return
+        since, outages = self._clock(), self._outages
+        if outages is not None:
+            since = self._keep(lambda: outages.begin(service, reason, since), since)
+        self._down[service] = Outage(service, reason, since)
 
     def worked(self, service: str) -> None:
-        """`service` answered: whatever outage it had is over."""
-        outage = self._down.pop(service, None)
-        if outage is not None:
-            outage.until = self._clock()
-            self._over.append(outage)
+        """`service` answered: whatever outage it had is over (whoever saw it begin)."""
+        self._refresh()
+        outages = self._outages
+        if self._down.pop(service, None) is not None and outages is not None:
+            self._keep(lambda: outages.end(service, self._clock()), None)
 
     def waited(self, what: int | str, source: str | None = None) -> None:
         """An event (by id) or a post (by key) had to wait: on what its source needs, or (None)
         on whatever is down."""
-        for outage in self._down.values():
+        outages = self._outages
+        if outages is None:
+            return
+        for outage in list(self._down.values()):
             if source is None or NEEDS.get(source) == outage.service:
-                outage.delayed.add(what)
+                self._keep(
+                    functools.partial(outages.waited, outage.service, outage.since, str(what)), None
+                )
 
     def down(self) -> dict[str, Outage]:
+        self._refresh()
         return dict(self._down)
 
-    def take_ended(self) -> list[Outage]:
-        """Outages over since last asked; `untold` puts one back when telling it failed."""
-        over, self._over = self._over, []
-        return over
+    def ended(self) -> list[PastOutage]:
+        """Outages over that the channel was not told of; `told` once it is."""
+        return self._outages.untold() if self._outages is not None else []
 
-    def untold(self, outage: Outage) -> None:
-        self._over.append(outage)
+    def told(self, outage: PastOutage) -> None:
+        if self._outages is not None:
+            self._outages.told(outage.service, outage.since)
+
+    def _refresh(self) -> None:
+        """What is down as every bridge saw it, read at most every `refresh` seconds."""
+        now = time.monotonic()
+        if self._outages is None or now - self._read_at < self._refresh_every:
+            return
+        self._read_at = now
+        current = self._keep(self._outages.current, None)
+        if current is not None:
+            self._down = {
+                service: self._down.get(service) or Outage(service, reason, since)
+                for service, (since, reason) in current.items()
+            }
+
+    @staticmethod
+    def _keep(write: Callable[[], T], otherwise: T) -> T:
+        try:
+            return write()
+        except Exception as error:  # the database is down too: this bridge keeps its own view
+            log.debug("outage not recorded: %s", error)
+            return otherwise

@@ -2,8 +2,8 @@
 escalations, notices. Data in, SlackMessage out."""
 
 from bot.core.blocks import SlackMessage, button, context, mention, mrkdwn
-from bot.core.health import Outage
 from bot.core.text import plain_to_slack, shorten, slack_link
+from storage import PastOutage
 
 RETRY_ACTION = "retry_reply"
 
@@ -22,11 +22,11 @@ def delivery_warning(
     return SlackMessage(text=text, blocks=blocks)
 
 
-def recovered_notice(outage: Outage) -> SlackMessage:
+def recovered_notice(outage: PastOutage) -> SlackMessage:
     """One line when Slack or Membrane is back: how long it was gone, what waited."""
     name = {"slack": "Slack", "membrane": "Membrane"}.get(outage.service, outage.service)
-    lasted = how_long((outage.until or outage.since) - outage.since)
-    count = len(outage.delayed)
+    lasted = how_long(outage.until - outage.since)
+    count = outage.delayed
     waited = (
         "1 message waited for it and is"
         if count == 1

@@ -20,9 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiolimiter import AsyncLimiter
-
 from bot.core.blocks import SlackMessage
+from bot.core.pace import Pace
 from bot.core.worker import Judge, backoff
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class _Hooks:
     judge: Judge
     waited: Callable[[str], None]  # told of each post that waits out a failure
     append: Append | None
-    updates: AsyncLimiter | None
+    updates: Pace | None
 
 
 class PostQueue:
@@ -74,15 +73,15 @@ class PostQueue:
         self,
         deliver: Deliver,
         *,
-        burst: int,
-        per_second: float,
+        pace: Callable[[str], Pace],
         judge: Judge,
         waited: Callable[[str], None] = lambda key: None,
         append: Append | None = None,
-        updates: AsyncLimiter | None = None,
+        updates: Pace | None = None,
     ) -> None:
+        """`pace` gives each channel's budget of posts; `updates`, that of appends."""
         self._hooks = _Hooks(deliver, judge, waited, append, updates)
-        self._burst, self._per_second = burst, per_second
+        self._pace = pace
         self._channels: dict[str, _Channel] = {}
 
     @property
@@ -108,8 +107,7 @@ class PostQueue:
         key already waiting (a transcript repeating a message not yet posted) is not queued
         twice. Whoever stops waiting for the future does not take the post out of the queue."""
         if channel not in self._channels:
-            pacer = AsyncLimiter(self._burst, self._burst / self._per_second)
-            self._channels[channel] = _Channel(channel, pacer, self._hooks)
+            self._channels[channel] = _Channel(channel, self._pace(channel), self._hooks)
         queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt)
         return asyncio.shield(queued)
 
@@ -129,7 +127,7 @@ class _Channel:
     """One channel's waiting posts and its pace. A thread's posts go out one batch at a time, in
     order; threads side by side, so a stalled or failing one holds up only itself."""
 
-    def __init__(self, name: str, pacer: AsyncLimiter, hooks: _Hooks) -> None:
+    def __init__(self, name: str, pacer: Pace, hooks: _Hooks) -> None:
         self._name, self._pacer, self._hooks = name, pacer, hooks
         self.last: dict[str, _Last] = {}  # thread -> its last post, open to appending
         self.waiting: list[Queued] = []  # oldest first; a post leaves once done with

@@ -1,4 +1,4 @@
-"""Processes stored events: in order within a lane, lanes side by side.
+"""Processes stored events: in order within a lane, lanes side by side, across bridges.
 
 Each chat has two lanes, one per direction (`conversation` in the inbox): an event starts when the
 one before it in the same lane has finished, or has handed what is left of it to a queue that
@@ -11,19 +11,28 @@ lock) is waited out for as long as it lasts, with capped backoff; `failed` is ke
 never succeed, and for errors of unknown kind after `max_attempts`. Events left pending by a stop
 or a crash are picked up on the next start; events made pending again while running (`chatra-bridge
 db retry`) by a rescan every `rescan_interval` seconds.
+
+Several bridges may share the database: a bridge carries out a lane's events only while it holds
+the lane's lease (`storage.Lanes`), renewed while it works on them and given up when it has none
+left, so one chat's events go in order through one bridge at a time. A bridge that stops
+answering loses its leases when they expire; whoever takes a lane over then treats its events as
+possibly half done (`InboxEvent.taken_over`).
 """
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from storage import Inbox, InboxEvent
+from storage import Inbox, InboxEvent, Lanes
 
 log = logging.getLogger(__name__)
 SOURCES = ("chatra", "slack")
 MAX_DELAY = 60.0  # seconds between tries, at most: an outage's end is noticed within a minute
+CLAIM_BATCH = 100  # lanes claimed at a time: bridges woken together share a burst
 
 # Judges a failure: True, worth waiting out; False, can never succeed; None, of unknown kind.
 Judge = Callable[[BaseException], bool | None]
@@ -40,82 +49,193 @@ def lane(client_id: str, source: str) -> str:
     return client_id if source == "chatra" else f"{client_id}:replies"
 
 
+class Arrivals:
+    """What the worker is told: the events stored since it last looked (by id: this bridge's
+    intake, or another's through the database), or to look at every pending one."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._everything = False
+        self._event = asyncio.Event()
+
+    def stored(self, event_id: int | None) -> None:
+        """Event `event_id` is stored; None: some may be, unknown which (a replay, a lost
+        notification)."""
+        if event_id is None:
+            self._everything = True
+        else:
+            self._ids.add(event_id)
+        self._event.set()
+
+    def wake(self) -> None:
+        """Nothing new, but worth looking again (room was made)."""
+        self._event.set()
+
+    def take(self) -> tuple[set[int], bool]:
+        ids, everything = self._ids, self._everything
+        self._ids, self._everything = set(), False
+        self._event.clear()
+        return ids, everything
+
+    async def wait(self, longest: float) -> None:
+        """Until told something or `longest` seconds pass. Not `asyncio.wait_for`: on 3.11 it
+        can swallow a cancellation that lands as the wait ends, and then a stop never ends."""
+        told = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait([told], timeout=longest)
+        finally:
+            told.cancel()
+
+
 class Worker:
     def __init__(
         self,
         inbox: Inbox,
+        lanes: Lanes,
         handle: Callable[[InboxEvent], Awaitable[Awaitable[None] | None]],
-        arrived: asyncio.Event,
+        arrivals: Arrivals,
         *,
+        holder: str,
         rescan_interval: float,
+        lease_seconds: float = 20.0,
         judge: Judge = lambda error: None,
         max_attempts: int = 6,
         base_delay: float = 1.0,
-        poll_interval: float = 1.0,
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
         waiting: Callable[[int], None] = lambda event_id: None,
         name_of: Callable[[str], str] = lambda lane: f"chat {lane}",
     ) -> None:
         self._name_of = name_of  # a lane as an operator finds the chat: its Slack thread
-        self._inbox = inbox
+        self._inbox, self._lanes = inbox, lanes
         self._handle = handle
-        self._arrived = arrived
+        self._arrivals = arrivals
+        self._holder, self._lease = holder, lease_seconds
         self._judge = judge
         self._max_attempts = max_attempts
         self._base_delay = base_delay
-        self._poll_interval = poll_interval
         self._max_in_flight = max_in_flight  # per direction; the rest waits in the database
         self._failed = failed  # told "event_retry" or "event_failed", for the metrics
         self._waiting = waiting  # told of each event waiting out a failure
         self._rescan_interval = rescan_interval
-        self._next_rescan = 0.0
-        self._last_id = dict.fromkeys(SOURCES, 0)
-        self._dispatched: dict[int, str] = {}  # events in flight -> their source
+        self._next_rescan = self._next_heartbeat = 0.0
+        self._held: set[str] = set()  # lanes this bridge holds the lease of
+        self._suspect: dict[str, int] = {}  # lane taken over -> its events up to this id
+        self._told: set[int] = set()  # events stored since the last look
+        self._behind = set(SOURCES)  # sources whose pending events are all to be looked at
+        self._dispatched: dict[int, InboxEvent] = {}  # events in flight
         self._tails: dict[str, asyncio.Future[None]] = {}  # lane -> free for its next event
         self._tasks: set[asyncio.Task[None]] = set()  # events being carried out
         self.retrying: set[int] = set()  # events waiting to be tried again
 
     async def run(self) -> None:
-        """Dispatch pending events until cancelled; no database error stops it."""
+        """Dispatch pending events until cancelled; no database error stops it. On the way
+        out, the lanes' leases are given up, so another bridge takes over at once."""
         try:
             while True:
-                self._arrived.clear()
+                told, everything = self._arrivals.take()
+                self._told |= told
                 try:
-                    for event in self._next_events():
-                        self._chain(event)
+                    self._look(everything)
                 except Exception as error:  # the database is locked or gone: try again soon
                     log.warning("cannot read the inbox (%s): trying again", error)
-                await self._next_arrival()
+                await self._arrivals.wait(self._next_look())
         finally:
             for task in list(self._tasks):
                 task.cancel()
+            self._let_go()
+
+    def _look(self, everything: bool) -> None:
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self._lease / 4
+            self._heartbeat()
+        if everything or now >= self._next_rescan:
+            self._next_rescan = now + self._rescan_interval
+            self._behind = set(SOURCES)
+        for event in self._next_events():
+            self._chain(event)
+
+    def _next_look(self) -> float:
+        now = asyncio.get_running_loop().time()
+        return max(min(self._next_heartbeat, self._next_rescan) - now, 0.01)
+
+    def _heartbeat(self) -> None:
+        """Give up the lanes with nothing in flight; renew the others' leases."""
+        busy = self._busy_lanes()
+        idle = self._held - busy
+        self._lanes.release(self._holder, idle)
+        self._held -= idle
+        kept = self._lanes.renew(self._holder, self._lease)
+        lost = self._held - kept
+        if lost:
+            log.warning("%d lanes were taken over by another bridge: %s", len(lost), sorted(lost))
+        self._held &= kept
+        for lane in list(self._suspect):
+            if lane not in self._held:
+                del self._suspect[lane]
+
+    def _let_go(self) -> None:
+        """Lanes with nothing in flight are released; the others expire now: their events may
+        be half done, and whoever takes them knows it."""
+        busy = self._busy_lanes() & self._held
+        with contextlib.suppress(Exception):
+            self._lanes.release(self._holder, self._held - busy)
+            self._lanes.release(self._holder, busy, half_done=True)
+        self._held.clear()
+
+    def _busy_lanes(self) -> set[str]:
+        return {event.conversation for event in self._dispatched.values()}
 
     def _next_events(self) -> list[InboxEvent]:
-        """Pending events not yet dispatched, per direction: the new ones, and now and then all."""
-        now = asyncio.get_running_loop().time()
-        rescan = now >= self._next_rescan
-        if rescan:
-            self._next_rescan = now + self._rescan_interval
+        """Pending events not yet dispatched, per direction: those of lanes just claimed and
+        those told of, or (behind) every one of the lanes held."""
+        busy = {s: sum(1 for e in self._dispatched.values() if e.source == s) for s in SOURCES}
+        room = {s: max(self._max_in_flight - busy[s], 0) for s in SOURCES}
+        if not any(room.values()):
+            return []
+        fresh = self._claim(min(CLAIM_BATCH, max(room.values())))
+        told, self._told = self._told, set()
         events = []
         for source in SOURCES:
-            busy = sum(1 for s in self._dispatched.values() if s == source)
-            room = max(self._max_in_flight - busy, 0)
-            after, limit = (0, room + busy) if rescan else (self._last_id[source], room)
-            found = self._inbox.pending(after, limit, source=source)
-            fresh = [e for e in found if e.id not in self._dispatched]
-            self._last_id[source] = max([self._last_id[source], *(e.id for e in fresh)])
-            events += fresh
+            if not room[source]:
+                self._behind.add(source)
+                continue
+            if source in self._behind:
+                limit = room[source] + busy[source]
+                found = self._inbox.pending(self._holder, limit=limit, source=source)
+            elif told or fresh:
+                limit = room[source]
+                found = self._inbox.pending(
+                    self._holder, limit=limit, source=source, ids=told, lanes=fresh
+                )
+            else:
+                continue
+            if len(found) < limit:
+                self._behind.discard(source)
+            else:  # there may be more: look at all of them next time
+                self._behind.add(source)
+                self._arrivals.wake()
+            events += [self._as_found(e) for e in found if e.id not in self._dispatched]
         return events
 
-    async def _next_arrival(self) -> None:
-        """Until an event arrives or the poll interval passes. Not `asyncio.wait_for`: on 3.11 it
-        can swallow a cancellation that lands as the wait ends, and then a stop never ends."""
-        arrival = asyncio.ensure_future(self._arrived.wait())
-        try:
-            await asyncio.wait([arrival], timeout=self._poll_interval)
-        finally:
-            arrival.cancel()
+    def _claim(self, limit: int) -> list[str]:
+        """Lanes newly held: free ones with pending events, and expired ones."""
+        claimed = self._lanes.claim(self._holder, self._lease, limit)
+        taken = [c.lane for c in claimed if c.taken_over]
+        if taken:
+            newest = self._inbox.last_id()
+            log.warning("took over %d lanes of a bridge that stopped answering", len(taken))
+            self._suspect.update(dict.fromkeys(taken, newest))
+        if len(claimed) == limit:  # more may wait: claim again soon
+            self._arrivals.wake()
+        self._held.update(c.lane for c in claimed)
+        return [c.lane for c in claimed]
+
+    def _as_found(self, event: InboxEvent) -> InboxEvent:
+        if event.id <= self._suspect.get(event.conversation, 0):
+            return dataclasses.replace(event, taken_over=True)
+        return event
 
     async def drain(self) -> None:
         """Wait until every dispatched event has finished (for tests and a clean stop)."""
@@ -128,14 +248,14 @@ class Worker:
         self._tails[event.conversation] = free
         task = asyncio.create_task(self._after(previous, free, event))
         self._tasks.add(task)
-        self._dispatched[event.id] = event.source
+        self._dispatched[event.id] = event
         task.add_done_callback(lambda done: self._forget(event, free, done))
 
     def _forget(self, event: InboxEvent, free: asyncio.Future[None], task: asyncio.Task) -> None:
         self._tasks.discard(task)
         self._dispatched.pop(event.id, None)
         self.retrying.discard(event.id)
-        self._arrived.set()  # room for more
+        self._arrivals.wake()  # room for more
         if self._tails.get(event.conversation) is free:
             del self._tails[event.conversation]
 

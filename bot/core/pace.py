@@ -1,0 +1,61 @@
+"""How fast posts may go: a budget (token bucket) per Slack channel, and one for the workspace's
+`chat.update`s. In memory when this bridge is alone on its database; in the database when other
+bridges share it, so that together they stay within what Slack allows."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+
+from storage import Pacing
+
+log = logging.getLogger(__name__)
+
+
+class Pace(Protocol):
+    def has_capacity(self) -> bool:
+        """Whether a post may go right now."""
+        ...
+
+    async def acquire(self) -> None:
+        """Until a post may go; it is counted."""
+        ...
+
+
+# Makes the pace of a budget: its name, how many may go at once, how many more each second.
+PaceMaker = Callable[[str, int, float], Pace]
+
+
+class SharedPace:
+    """A budget kept in the database: every bridge on it takes from the same one."""
+
+    def __init__(self, pacing: Pacing, bucket: str, burst: int, per_second: float) -> None:
+        self._pacing, self._bucket = pacing, bucket
+        self._burst, self._per_second = burst, per_second
+
+    def has_capacity(self) -> bool:
+        try:
+            return self._pacing.tokens(self._bucket, self._per_second) >= 1
+        except Exception:  # the database: no post goes until it answers
+            return False
+
+    async def acquire(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                wait = self._pacing.take(self._bucket, self._burst, self._per_second)
+            except Exception as error:  # the database is down: wait it out, post nothing
+                log.warning("cannot count a post against %s (%s): waiting", self._bucket, error)
+                wait, pause = pause, min(pause * 2, 5.0)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+
+def pace_maker(pacing: Pacing | None) -> PaceMaker:
+    """Shared budgets over `pacing`, or (None) this process's own."""
+    if pacing is None:
+        return lambda bucket, burst, per_second: AsyncLimiter(burst, burst / per_second)
+    return lambda bucket, burst, per_second: SharedPace(pacing, bucket, burst, per_second)

@@ -1,0 +1,71 @@
+"""Who carries out which lane's events: a lease per lane, so that one chat's events are carried
+out in order by one bridge at a time, and those of a bridge that stopped answering are taken
+over once its leases expire."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.database import Database
+
+CHUNK = 500  # lanes per statement
+
+
+@dataclass(frozen=True)
+class Claimed:
+    lane: str
+    taken_over: bool  # another bridge held it and let its lease expire: it may be half done
+
+
+class Lanes:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def claim(self, holder: str, ttl: float, limit: int) -> list[Claimed]:
+        """Lanes with pending events that nobody holds, or whose lease expired (its holder
+        stopped answering, or is `holder` itself after a stall), held by `holder` for `ttl`
+        seconds from now. Lanes another bridge is claiming at this moment are skipped."""
+        db = self._db
+        with db.transaction():
+            rows = db.execute(
+                "SELECT lane, holder FROM lanes"
+                " WHERE lane IN (SELECT conversation FROM inbox WHERE state = 'pending')"
+                f" AND (holder IS NULL OR expires_at < {db.now})"
+                f" LIMIT ?{db.skip_locked}",
+                [limit],
+            ).rows
+            db.executemany(
+                f"UPDATE lanes SET holder = ?, expires_at = {db.now} + ? WHERE lane = ?",
+                [(holder, ttl, lane) for lane, _ in rows],
+            )
+        return [Claimed(lane, was is not None and was != holder) for lane, was in rows]
+
+    def renew(self, holder: str, ttl: float) -> set[str]:
+        """Every lease of `holder` runs `ttl` seconds from now; the lanes it still holds (one
+        another bridge took over meanwhile is not among them)."""
+        rows = self._db.execute(
+            f"UPDATE lanes SET expires_at = {self._db.now} + ? WHERE holder = ? RETURNING lane",
+            [ttl, holder],
+        )
+        return {row[0] for row in rows}
+
+    def release(self, holder: str, lanes: Iterable[str], *, half_done: bool = False) -> None:
+        """`holder` is done with `lanes` for now: another bridge may take them at once.
+        `half_done`: their events may be half carried out; whoever takes them over is told."""
+        change = "expires_at = 0" if half_done else "holder = NULL, expires_at = 0"
+        lanes = list(lanes)
+        for start in range(0, len(lanes), CHUNK):
+            chunk = lanes[start : start + CHUNK]
+            self._db.execute(
+                f"UPDATE lanes SET {change}"
+                f" WHERE holder = ? AND lane IN ({', '.join('?' * len(chunk))})",
+                [holder, *chunk],
+            )
+
+    def expire_all(self) -> None:
+        """Whoever held a lane is gone (one SQLite file, one bridge): they may be taken over."""
+        self._db.execute("UPDATE lanes SET expires_at = 0 WHERE holder IS NOT NULL")
+
+    def holders(self) -> dict[str, str]:
+        """Lane -> the bridge holding it, for `db stats` and tests."""
+        rows = self._db.execute("SELECT lane, holder FROM lanes WHERE holder IS NOT NULL")
+        return dict(rows.fetchall())

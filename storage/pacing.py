@@ -1,0 +1,34 @@
+"""Budgets of posts (token buckets) kept in the database: every bridge on it takes from the same
+one, so two bridges post no faster than one may."""
+
+from storage.database import Database
+
+
+class Pacing:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def take(self, bucket: str, burst: int, per_second: float) -> float:
+        """Take one post from `bucket` (at most `burst` saved up, `per_second` more each second):
+        0.0 when taken, else the seconds until one is there."""
+        now = self._db.now
+        refilled = f"pacing.tokens + ({now} - pacing.at) * ?"
+        taken = self._db.execute(
+            f"INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, {now})"
+            " ON CONFLICT (bucket) DO UPDATE SET"
+            f" tokens = (CASE WHEN {refilled} > ? THEN ? ELSE {refilled} END) - 1, at = {now}"
+            f" WHERE {refilled} >= 1 RETURNING tokens",
+            [bucket, burst - 1, per_second, burst, burst, per_second, per_second],
+        ).fetchone()
+        if taken is not None:
+            return 0.0
+        tokens = self.tokens(bucket, per_second)
+        return max((1 - tokens) / per_second, 0.001)
+
+    def tokens(self, bucket: str, per_second: float) -> float:
+        """Posts that may go now (the bucket's `burst` when it was never used)."""
+        now = self._db.now
+        left = self._db.execute(
+            f"SELECT tokens + ({now} - at) * ? FROM pacing WHERE bucket = ?", [per_second, bucket]
+        ).scalar()
+        return float("inf") if left is None else left

@@ -1,0 +1,173 @@
+"""PostgreSQL through psycopg 3 and its pool: one database for every bridge of a team.
+
+Statements run from the event loop, as SQLite's do, so each is short and bounded: a statement
+times out after `statement_timeout`, a connection is waited for at most `connect_timeout`, and a
+server that vanishes is noticed by TCP keepalives. Commits are asynchronous (like SQLite's
+`synchronous=NORMAL`: a crash of the bridge loses none); durable transactions wait for the WAL.
+"""
+
+import functools
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from storage.database import (
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    Params,
+    Result,
+    without_password,
+)
+
+# Noticed within ~25 s when the server or the network between goes away without a word.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+             "keepalives_count": 3}  # fmt: skip
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+    now = "CAST(EXTRACT(EPOCH FROM statement_timestamp()) AS DOUBLE PRECISION)"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 10.0,
+    ) -> None:
+        self.url, self.where = url, without_password(url)
+        self._statement_timeout_ms = int(statement_timeout * 1000)
+        self._local = threading.local()  # the connection of this thread's open transaction
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=connect_timeout,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(int(connect_timeout), 1),
+                "application_name": "chatra-bridge",
+                **KEEPALIVE,
+            },
+            configure=self._configure,
+            name="chatra-bridge",
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except psycopg.Error as error:
+            self._pool.close()
+            raise DatabaseUnavailable(f"cannot reach {self.where}: {_reason(error)}") from error
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        timeout = self._statement_timeout_ms
+        conn.execute(
+            f"SET synchronous_commit = off; SET statement_timeout = {timeout};"
+            f" SET lock_timeout = {timeout}; SET idle_in_transaction_session_timeout = 60000;"
+            " SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
+            " SET tcp_keepalives_count = 3"
+        )
+
+    def execute(self, sql: str, params: Params = ()) -> Result:
+        with self._connection() as conn:
+            cursor = conn.execute(_pg(sql), params)
+            rows = cursor.fetchall() if cursor.description else []
+            return Result(rows, cursor.rowcount)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(_pg(sql), rows)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        current = getattr(self._local, "conn", None)
+        try:
+            if current is not None:
+                yield current
+                return
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as error:
+            raise _ours(error) from error
+
+    @contextmanager
+    def transaction(self, *, durable: bool = False) -> Iterator[None]:
+        current = getattr(self._local, "conn", None)
+        if current is not None:  # inside another: it commits
+            if durable and not self._local.durable:
+                raise DatabaseError("a durable transaction cannot nest in one that is not")
+            yield
+            return
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn, self._local.durable = conn, durable
+                try:
+                    with conn.transaction():
+                        if durable:
+                            conn.execute("SET LOCAL synchronous_commit = on")
+                        yield
+                finally:
+                    self._local.conn = None
+        except psycopg.Error as error:
+            raise _ours(error) from error
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{key}')"
+
+    def notify(self, channel: str, payload: str) -> None:
+        self.execute("SELECT pg_notify(?, ?)", [channel, payload])
+
+    def write_problem(self) -> str | None:
+        """Unreachable, read-only (a standby), locked or out of space."""
+        try:
+            with self._pool.connection(timeout=2.0) as conn, conn.transaction():
+                if conn.execute("SHOW transaction_read_only").fetchone() == ("on",):
+                    return f"{self.where} is read-only (a standby?)"
+                conn.execute("UPDATE schema_version SET version = version")
+                raise _RollBack
+        except _RollBack:
+            return None
+        except psycopg.Error as error:
+            return _reason(error)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _RollBack(Exception):
+    """Leaves a probe's transaction without committing it."""
+
+
+@functools.lru_cache(maxsize=512)
+def _pg(sql: str) -> str:
+    """Our `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _reason(error: psycopg.Error) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _ours(error: psycopg.Error) -> DatabaseError:
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return DatabaseUnavailable(_reason(error))  # gone, timed out, deadlocked, full, shut down
+    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+        return DatabaseUnavailable(_reason(error))
+    return DatabaseError(f"{type(error).__name__}: {_reason(error)}")
+
+
+def connect_async(url: str) -> Any:
+    """A connection of its own (autocommit), for LISTEN and the leader's lock."""
+    return psycopg.AsyncConnection.connect(
+        url, autocommit=True, connect_timeout=5, application_name="chatra-bridge", **KEEPALIVE
+    )
