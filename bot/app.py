@@ -84,6 +84,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         core = wiring.build(settings, store, session, counters, clock)
+        earlier = settings.earlier_files_dir()
+        if earlier is not None:
+            core.files.adopt(earlier)
         bolt = AsyncApp(
             client=core.bolt_client,
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
@@ -198,7 +201,7 @@ async def _escalate_waits(
             await bridge.report_failed_events()
             await bridge.report_recoveries()
             if time.monotonic() >= next_prune:  # shared files past their days or the cap
-                await asyncio.to_thread(files.prune)
+                files.prune()
                 next_prune = time.monotonic() + 3600
         except Exception as error:  # the next round tries again
             if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
@@ -222,19 +225,19 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 async def shared_file(request: web.Request) -> web.StreamResponse:
     """A file an agent shared with a visitor. Served as a download unless it is a picture, so
     nothing shared can run as a page of ours."""
-    path = request.app[CORE].files.path_of(request.match_info["token"])
-    if path is None:
+    stored = request.app[CORE].files.stored(request.match_info["token"])
+    if stored is None:
         raise web.HTTPNotFound(text="not found")
-    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    kind = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
     picture = kind in ("image/png", "image/jpeg", "image/gif", "image/webp")
-    disposition = "inline" if picture else f"attachment; filename*=UTF-8''{quote(path.name)}"
+    disposition = "inline" if picture else f"attachment; filename*=UTF-8''{quote(stored.name)}"
     headers = {
         "Content-Type": kind if picture else "application/octet-stream",
         "Content-Disposition": disposition,
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=86400",
     }
-    return web.FileResponse(path, headers=headers)
+    return web.Response(body=stored.body, headers=headers)
 
 
 async def metrics(request: web.Request) -> web.Response:

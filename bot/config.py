@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     channel_routes: str | None = None  # JSON: which chats go to which channel (bot.core.routes)
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
-    files_dir: str | None = None  # files shared with visitors; default: `files` beside the database
+    # where files shared with visitors were kept before they went into the database (moved in at
+    # start); default: `files` beside the SQLite file
+    files_dir: str | None = None
     files_retention_days: float = Field(default=30.0, gt=0)  # then a shared file is deleted
     files_max_mb: float = Field(default=500.0, gt=0)  # all shared files together, at most
     database_path: str = "./chatra-bridge.db"
@@ -244,9 +246,11 @@ class Settings(BaseSettings):
             return f"{self.database_path} (DATABASE_PATH)"
         return f"{without_password(self.database())} (DATABASE_URL)"
 
-    def shared_files_dir(self) -> Path:
-        beside = Path(self.database_path).parent if self.database_url is None else Path(".")
-        return Path(self.files_dir or beside / "files")
+    def earlier_files_dir(self) -> Path | None:
+        """Where an earlier chatra-bridge kept shared files, to move them into the database."""
+        if self.files_dir:
+            return Path(self.files_dir)
+        return Path(self.database_path).parent / "files" if self.database_url is None else None
 
     def agent_links(self) -> dict[str, str]:
         """Slack user id -> Chatra agent id, from AGENT_MAP_FILE."""

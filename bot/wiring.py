@@ -100,7 +100,7 @@ def build(
         session,
         bot_token=token,
         slack_api_url=settings.slack_api_url,
-        directory=settings.shared_files_dir(),
+        files=store.files,
         public_url=settings.public_url,
         secret=settings.chatra_webhook_secret.get_secret_value(),
         file_info=slack.file_info,

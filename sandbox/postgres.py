@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server from the machine's own packages, for the tests, the bench and CI:
 `initdb` in a directory of its own, `pg_ctl` on a free port of 127.0.0.1, stopped and gone after.
 
+    python -m sandbox.postgres available    # exit status 0 when the packages are installed
     python -m sandbox.postgres start DIR    # prints the URL to export as TEST_POSTGRES_URL
     python -m sandbox.postgres stop DIR
 
@@ -107,10 +108,12 @@ def _run_as_server(command: list[str], directory: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.postgres", description=__doc__)
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("directory", type=Path)
+    parser.add_argument("action", choices=["available", "start", "stop"])
+    parser.add_argument("directory", type=Path, nargs="?", default=Path("."))
     parser.add_argument("--fast", action="store_true", help="no fsync: for tests")
     args = parser.parse_args()
+    if args.action == "available":
+        return 0 if bin_dir() is not None else 1
     try:
         if args.action == "start":
             print(start(args.directory, fast=args.fast))

@@ -1,8 +1,8 @@
 """PostgreSQL through psycopg 3 and its pool: one database for every bridge of a team.
 
 Statements run from the event loop, as SQLite's do, so each is short and bounded: a statement
-times out after `statement_timeout`, a connection is waited for at most `connect_timeout`, and a
-server that vanishes is noticed by TCP keepalives. Commits are asynchronous (like SQLite's
+times out after `statement_timeout`, a lock is waited for `lock_timeout` (SQLite's busy timeout),
+a connection at most `connect_timeout`, and a server that vanishes is noticed by TCP keepalives. Commits are asynchronous (like SQLite's
 `synchronous=NORMAL`: a crash of the bridge loses none); durable transactions wait for the WAL.
 """
 
@@ -41,10 +41,11 @@ class PostgresDatabase(Database):
         *,
         pool_size: int = 4,
         connect_timeout: float = 5.0,
-        statement_timeout: float = 10.0,
+        statement_timeout: float = 5.0,
+        lock_timeout: float = 1.0,
     ) -> None:
         self.url, self.where = url, without_password(url)
-        self._statement_timeout_ms = int(statement_timeout * 1000)
+        self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
         self._local = threading.local()  # the connection of this thread's open transaction
         self._pool = ConnectionPool(
             url,
@@ -68,17 +69,17 @@ class PostgresDatabase(Database):
             raise DatabaseUnavailable(f"cannot reach {self.where}: {_reason(error)}") from error
 
     def _configure(self, conn: psycopg.Connection) -> None:
-        timeout = self._statement_timeout_ms
+        statement, lock = self._timeouts_ms
         conn.execute(
-            f"SET synchronous_commit = off; SET statement_timeout = {timeout};"
-            f" SET lock_timeout = {timeout}; SET idle_in_transaction_session_timeout = 60000;"
+            f"SET synchronous_commit = off; SET statement_timeout = {statement};"
+            f" SET lock_timeout = {lock}; SET idle_in_transaction_session_timeout = 60000;"
             " SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
             " SET tcp_keepalives_count = 3"
         )
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         with self._connection() as conn:
-            cursor = conn.execute(_pg(sql), params)
+            cursor = conn.execute(_pg(sql), _storable(params))
             rows = cursor.fetchall() if cursor.description else []
             return Result(rows, cursor.rowcount)
 
@@ -86,7 +87,7 @@ class PostgresDatabase(Database):
         if not rows:
             return
         with self._connection() as conn, conn.cursor() as cursor:
-            cursor.executemany(_pg(sql), rows)
+            cursor.executemany(_pg(sql), [_storable(row) for row in rows])
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
@@ -152,6 +153,14 @@ class _RollBack(Exception):
 def _pg(sql: str) -> str:
     """Our `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _storable(params: Params) -> Params:
+    """PostgreSQL's text holds no NUL character (SQLite's does, and a visitor may type one): it is
+    kept as U+FFFD, the character that stands for one that cannot be shown."""
+    if not any(isinstance(p, str) and "\x00" in p for p in params):
+        return params
+    return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
 
 
 def _reason(error: psycopg.Error) -> str:

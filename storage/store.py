@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from storage.agents import Agents
 from storage.database import Database
+from storage.files import Files
 from storage.inbox import Inbox
 from storage.lanes import Lanes
 from storage.messages import Messages
@@ -30,6 +31,7 @@ class Store:
     seen: Seen
     outages: Outages
     pacing: Pacing
+    files: Files
 
     @classmethod
     def over(cls, db: Database) -> "Store":
@@ -46,4 +48,5 @@ class Store:
             Seen(db),
             Outages(db),
             Pacing(db),
+            Files(db),
         )

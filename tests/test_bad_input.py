@@ -1,22 +1,20 @@
 """Bad input gets a clear 4xx, is logged, stores nothing and leaves the app working."""
 
 import json
-import sqlite3
 import time
 
 import pytest
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says
+from tests.helpers import chat_event, run_sql, visitor_says
 from tests.test_slack_to_chatra import event_id, reply
 
 
 def stored_rows(settings) -> dict[str, int]:
-    with sqlite3.connect(settings.database_path) as db:
-        return {
-            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("inbox", "threads", "messages")
-        }
+    return {
+        t: run_sql(settings, f"SELECT count(*) FROM {t}")[0][0]
+        for t in ("inbox", "threads", "messages")
+    }
 
 
 async def still_works(bridge, slack) -> None:

@@ -1,11 +1,9 @@
 """Chatra -> Slack: every chat becomes a thread with a visitor card; every message a reply, once."""
 
-import sqlite3
-
 from bot.app import DATABASE
 from bot.core.text import slack_to_plain
 from tests.conftest import CHANNEL
-from tests.helpers import agent_says, chat_event, visitor_says, wait_for
+from tests.helpers import agent_says, chat_event, run_sql, visitor_says, wait_for
 
 JANE = {
     "name": "Jane Doe",
@@ -322,8 +320,7 @@ async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the
     await bridge.webhook(chat_event("chatStarted", messages=first, name="Jane"))
     await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))
     await bridge.settled()
-    with sqlite3.connect(settings.database_path) as db:  # two days pass
-        db.execute("UPDATE threads SET updated_at = updated_at - 2 * 86400")
+    run_sql(settings, "UPDATE threads SET updated_at = updated_at - 2 * 86400")  # two days pass
     await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))  # a repeat
     await bridge.settled()
     assert len(slack.parents(CHANNEL)) == 1  # nothing new: no new thread

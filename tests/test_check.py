@@ -6,6 +6,8 @@ import re
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
 import sandbox.membrane
 import sandbox.slack
 from bot.check import SCOPES, report, run_checks

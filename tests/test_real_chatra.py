@@ -137,7 +137,7 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
     settings = settings.model_copy(
         update={"escalation_check_seconds": 0.1, "inbox_rescan_seconds": 0.2}
     )
-    db = open_database(settings.database_path)
+    db = open_database(settings.database())
     inbox = Inbox(db)
     body = '{"eventName": "chatStarted", "client": {"id": "c-9"}, "messages": [{"text": "hi"}]}'
     for n in range(2):  # as if an older version could not carry them out
@@ -151,7 +151,7 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
         assert notice[0].text.startswith(":warning: 2 events from Chatra or Slack could not be")
         assert "KeyError" in notice[0].text and "chatra-bridge db retry --all" in notice[0].text
 
-        path = ["db", "--database", settings.database_path]
+        path = ["db", "--database", settings.database()]
         assert cli([*path, "failed"]) == 0
         listed = capsys.readouterr().out
         assert listed.startswith("2 failed events") and "chat c-9" in listed

@@ -2,7 +2,6 @@
 files that come without a URL, calls that never return, setups that point at the wrong place."""
 
 import asyncio
-import sqlite3
 
 import pytest
 from pydantic import SecretStr
@@ -11,7 +10,7 @@ import bot.check
 from bot.check import run_checks
 from sandbox.chatra import chat_event, visitor_says
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, wait_for
+from tests.helpers import RunningApp, run_sql, wait_for
 from tests.test_escalation import FakeClock
 from tests.test_slack_to_chatra import event_id, reply
 
@@ -57,8 +56,7 @@ async def test_escalation_dms_land_at_their_d_ids_and_one_failure_stops_no_one(
     )
     read_back = [a["channel"] for a in slack.calls_to("conversations.history")]
     assert not [channel for channel in read_back if channel.startswith(("U", "D"))]
-    with sqlite3.connect(fast.database_path) as db:
-        dm_posts = db.execute("SELECT channel FROM slack_posts WHERE key LIKE 'dm:%'").fetchall()
+    dm_posts = run_sql(fast, "SELECT channel FROM slack_posts WHERE key LIKE 'dm:%'")
     assert {channel for (channel,) in dm_posts if channel} >= set(slack.dms.values())
 
 

@@ -62,9 +62,7 @@ def test_a_lane_is_held_by_one_bridge_until_released_or_expired(store):
     assert len(store.inbox.pending("bridge-a")) == 2
 
     lanes.release("bridge-a", ["chat-1"])  # done with it: another may take it at once
-    assert [(c.lane, c.taken_over) for c in lanes.claim("bridge-b", 30, 10)] == [
-        ("chat-1", False)
-    ]
+    assert [(c.lane, c.taken_over) for c in lanes.claim("bridge-b", 30, 10)] == [("chat-1", False)]
     store.db.execute("UPDATE lanes SET expires_at = 0 WHERE holder = 'bridge-a'")  # a died
     assert [(c.lane, c.taken_over) for c in lanes.claim("bridge-b", 30, 10)] == [
         ("chat-1:replies", True)  # it may be half done

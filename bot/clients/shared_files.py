@@ -2,10 +2,10 @@
 
 Slack keeps files private (a bot token is needed to read them), so the bridge downloads each one
 and serves it itself under PUBLIC_URL, at an address nobody can guess and that stays the same
-for the same file: a resend carries the very same link.
+for the same file: a resend carries the very same link. The files are kept in the database, so
+every bridge on it serves every link.
 """
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -21,6 +21,7 @@ import aiohttp
 
 from bot.core.errors import FileNotShared
 from bot.core.slack_events import SharedFile
+from storage.files import Files, StoredFile
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -35,7 +36,7 @@ class SharedFiles:
         *,
         bot_token: str,
         slack_api_url: str,
-        directory: Path,
+        files: Files,
         public_url: str | None,
         secret: str,
         file_info: Callable[[str], Awaitable[dict[str, Any] | None]],
@@ -49,7 +50,7 @@ class SharedFiles:
         # names (a sandbox's): never to another port, scheme or host.
         self._origins = {("https", "files.slack.com", 443), _origin(slack_api_url)}
         self._keep_seconds, self._max_bytes = keep_days * 86400, max_bytes
-        self.directory = directory
+        self._files = files
         self._public_url = public_url.rstrip("/") if public_url else None
         self._key = hashlib.sha256(b"shared-files:" + secret.encode()).digest()
 
@@ -63,10 +64,9 @@ class SharedFiles:
         if _origin(file.url) not in self._origins:
             raise FileNotShared("It is not stored by Slack (not over https on Slack's host).")
         token = hmac.new(self._key, file.id.encode(), hashlib.sha256).hexdigest()[:40]
-        folder = self.directory / token
         name = _safe_name(file.name)
-        if not (folder / name).exists():
-            await self._download(file, folder, name)
+        if not self._files.has(token):
+            await self._download(file, token, name)
         link = f"{self._public_url}/files/{token}/{quote(name)}"
         return SharedFile(id=file.id, name=file.name, url=link, mimetype=file.mimetype)
 
@@ -79,7 +79,7 @@ class SharedFiles:
         name = info.get("name") or info.get("title") or file.name
         return SharedFile(id=file.id, name=str(name), url=str(url), mimetype=info.get("mimetype"))
 
-    async def _download(self, file: SharedFile, folder: Path, name: str) -> None:
+    async def _download(self, file: SharedFile, token: str, name: str) -> None:
         headers = {"Authorization": f"Bearer {self._bot_token}"}
         try:
             async with self._session.get(file.url, headers=headers) as response:
@@ -92,41 +92,43 @@ class SharedFiles:
             raise FileNotShared(f"Slack could not be reached ({type(error).__name__}).") from None
         if len(body) > MAX_FILE_BYTES:
             raise FileNotShared("It is over 20 MB.")
-        await asyncio.to_thread(_store, folder / name, body)
+        self._files.put(token, name, body, time.time())
         log.info("file %s kept for the visitor (%d bytes)", file.id, len(body))
-        await asyncio.to_thread(self.prune)
+        self.prune()
 
     def prune(self, now: float | None = None) -> int:
         """Delete the files kept longer than FILES_RETENTION_DAYS, then the oldest while all of
         them take more than FILES_MAX_MB; how many went."""
         now = time.time() if now is None else now
-        kept = sorted(
-            (folder.stat().st_mtime, folder, _size(folder))
-            for folder in self.directory.glob("*")
-            if TOKEN.fullmatch(folder.name)
-        )
-        total, gone = sum(size for _, _, size in kept), 0
-        for modified, folder, size in kept:
-            if now - modified <= self._keep_seconds and total <= self._max_bytes:
-                break
-            shutil.rmtree(folder, ignore_errors=True)
-            total, gone = total - size, gone + 1
+        gone = self._files.prune(now - self._keep_seconds, self._max_bytes)
         if gone:
             log.info("%d shared files deleted: past FILES_RETENTION_DAYS or FILES_MAX_MB", gone)
         return gone
 
     def forget(self, text: str) -> None:
         """Delete the files `text` links to: the reply that shared them is gone."""
-        for token in set(LINKED.findall(text)):
-            shutil.rmtree(self.directory / token, ignore_errors=True)
+        self._files.forget(sorted(set(LINKED.findall(text))))
 
-    def path_of(self, token: str) -> Path | None:
+    def stored(self, token: str) -> StoredFile | None:
         """The stored file behind a link's token, if there is one."""
-        if not TOKEN.fullmatch(token):
-            return None
-        folder = self.directory / token
-        found = [p for p in folder.glob("*") if not p.name.endswith(".part")]
-        return found[0] if found else None
+        return self._files.get(token) if TOKEN.fullmatch(token) else None
+
+    def adopt(self, directory: Path) -> int:
+        """Files kept in `directory` by an earlier chatra-bridge, moved into the database (their
+        links keep working); how many."""
+        moved = 0
+        for folder in directory.glob("*") if directory.is_dir() else []:
+            if not TOKEN.fullmatch(folder.name):
+                continue  # not ours
+            found = [p for p in folder.glob("*") if not p.name.endswith(".part")]
+            if found:
+                modified = found[0].stat().st_mtime
+                self._files.put(folder.name, found[0].name, found[0].read_bytes(), modified)
+                moved += 1
+            shutil.rmtree(folder, ignore_errors=True)
+        if moved:
+            log.info("%d shared files moved from %s into the database", moved, directory)
+        return moved
 
 
 def _origin(url: str) -> tuple[str, str, int]:
@@ -137,17 +139,6 @@ def _origin(url: str) -> tuple[str, str, int]:
     except ValueError:
         port = -1
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def _size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
-
-
-def _store(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(body)
-    partial.replace(path)  # whole or absent, never half a file
 
 
 def _safe_name(name: str) -> str:

@@ -1,0 +1,57 @@
+"""Files shared with visitors, kept in the database: every bridge on it serves every link."""
+
+from dataclasses import dataclass
+
+from storage.database import Database
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    body: bytes
+
+
+class Files:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, token: str, name: str, body: bytes, now: float) -> None:
+        """Keep `body` under `token` (a second copy of the same file changes nothing)."""
+        self._db.execute(
+            "INSERT INTO shared_files (token, name, body, size, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (token) DO NOTHING",
+            [token, name, body, len(body), now],
+        )
+
+    def has(self, token: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM shared_files WHERE token = ?", [token]).fetchone()
+            is not None
+        )
+
+    def get(self, token: str) -> StoredFile | None:
+        row = self._db.execute(
+            "SELECT name, body FROM shared_files WHERE token = ?", [token]
+        ).fetchone()
+        return StoredFile(row[0], bytes(row[1])) if row else None
+
+    def forget(self, tokens: list[str]) -> None:
+        self._db.executemany("DELETE FROM shared_files WHERE token = ?", [(t,) for t in tokens])
+
+    def prune(self, older_than: float, max_bytes: int) -> int:
+        """Delete the files kept since before `older_than`, then the oldest while all of them
+        take more than `max_bytes`; how many went."""
+        with self._db.transaction():
+            gone = self._db.execute(
+                "DELETE FROM shared_files WHERE created_at < ?", [older_than]
+            ).rowcount
+            kept = self._db.execute(
+                "SELECT token, size FROM shared_files ORDER BY created_at DESC, token"
+            ).fetchall()
+            total, over = 0, []
+            for token, size in kept:  # the newest first: what passes the cap goes
+                total += size
+                if total > max_bytes:
+                    over.append((token,))
+            self._db.executemany("DELETE FROM shared_files WHERE token = ?", over)
+        return gone + len(over)
