@@ -2,8 +2,9 @@
 
 Statements run from the event loop, as SQLite's do, so each is short and bounded: a statement
 times out after `statement_timeout`, a lock is waited for `lock_timeout` (SQLite's busy timeout),
-a connection at most `connect_timeout`, and a server that vanishes is noticed by TCP keepalives. Commits are asynchronous (like SQLite's
-`synchronous=NORMAL`: a crash of the bridge loses none); durable transactions wait for the WAL.
+a connection at most `connect_timeout`, and a server that vanishes is noticed by TCP keepalives.
+Commits are asynchronous (like SQLite's `synchronous=NORMAL`: a crash of the bridge loses none);
+durable transactions wait for the WAL.
 """
 
 import functools
