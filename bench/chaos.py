@@ -3,8 +3,13 @@ the same database while chats flow both ways. Then every message is counted on e
 
     python -m bench.chaos --chats 50 --messages 10        # the full run, by hand (~3 min)
     python -m bench.chaos --chats 4 --messages 3 --json bench/results/chaos.json
+    python -m bench.chaos --bridges 2 --chats 20 --messages 10   # two bridges on PostgreSQL
     python -m bench.chaos --scenario outage --chats 20 --messages 10 --down 120   # ~6 min
     python -m bench.chaos --scenario head-of-line        # an agent's answer behind a backlog
+
+With `--bridges 2` (or more) the bridges share a PostgreSQL database (a throwaway server from the
+machine's packages) behind a load balancer that sends each request to one of them at random,
+and either is killed at random while the other carries on.
 
 Prints sent / delivered / lost / duplicated / out-of-order per direction and the number of restarts;
 exits 1 if anything was lost, doubled or reordered (or, head-of-line, an answer took 1 s or more).
@@ -12,20 +17,24 @@ exits 1 if anything was lost, doubled or reordered (or, head-of-line, an answer 
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bench.balancer import Balancer
 from bench.harness import (
     CHANNEL,
     JSON,
+    WEBHOOK_SECRET,
     App,
     app_env,
     deliver,
@@ -33,6 +42,7 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
+from sandbox import postgres
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 
@@ -50,6 +60,8 @@ class Direction:
 class Report:
     chats: int
     messages_per_chat: int
+    bridges: int = 1
+    database: str = "sqlite"
     restarts: int = 0
     seconds: float = 0.0
     chatra_to_slack: Direction = field(default_factory=Direction)
@@ -81,18 +93,23 @@ def visitor_messages(n: int, messages: int) -> list[dict[str, Any]]:
     ]
 
 
+def webhook_url(front: str) -> str:
+    return f"{front}/chatra/webhook/{WEBHOOK_SECRET}"
+
+
 async def run_chat(
     n: int,
     messages: int,
-    app: App,
+    front: str,
     slack: FakeSlack,
     http: aiohttp.ClientSession,
     rng: random.Random,
     pace: float = 0.0,
 ) -> None:
-    """Chat `n`: the visitor writes, an agent answers in the thread; `pace` seconds apart."""
+    """Chat `n`: the visitor writes, an agent answers in the thread; `pace` seconds apart. Sent
+    to `front`: the bridge, or the balancer in front of several."""
     client_id, name = f"client-{n:03d}", f"Chat {n:03d}"
-    webhook = app.webhook_url
+    webhook = webhook_url(front)
     visitor = visitor_messages(n, messages)
     for i in range(messages):
         event = "chatStarted" if i == 0 else "chatFragment"
@@ -118,13 +135,13 @@ async def run_chat(
             "event_time": int(time.time()),
         }
         body = json.dumps(envelope).encode()
-        await deliver(http, app.url + "/slack/events", body, slack_headers(body))
+        await deliver(http, front + "/slack/events", body, slack_headers(body))
         if rng.random() < 0.2:  # Slack sometimes delivers an event twice
             headers = slack_headers(body) | {
                 "X-Slack-Retry-Num": "1",
                 "X-Slack-Retry-Reason": "http_timeout",
             }
-            await deliver(http, app.url + "/slack/events", body, headers)
+            await deliver(http, front + "/slack/events", body, headers)
         await asyncio.sleep(pace)
 
 
@@ -137,17 +154,19 @@ async def thread_of(slack: FakeSlack, name: str) -> str:
 
 
 async def killer(
-    app: App,
+    apps: list[App],
     http: aiohttp.ClientSession,
     report: Report,
     stop: asyncio.Event,
     mean_gap: float,
     rng: random.Random,
 ) -> None:
+    """SIGKILL one of the bridges now and then, and start it again."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), rng.uniform(0.2, 2 * mean_gap))
         except TimeoutError:
+            app = rng.choice(apps)
             await app.kill()
             report.restarts += 1
             await app.start(http)
@@ -169,12 +188,12 @@ async def progress(
 
 
 async def settle(
-    app: App, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane
+    front: str, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane
 ) -> None:
     """Until the app has nothing pending and the fakes have seen nothing new for a while."""
     quiet_since, last = time.monotonic(), None
     while time.monotonic() - quiet_since < 3:
-        async with http.get(app.url + "/healthz") as response:
+        async with http.get(front + "/healthz") as response:
             pending = (await response.json())["pending_events"]
         now = (pending, len(slack.messages), len(membrane.runs))
         if now != last or pending:
@@ -202,45 +221,75 @@ async def chaos(
     echo_grace: float,
     seed: int,
     workdir: Path,
+    bridges: int = 1,
+    database: str = "sqlite",
 ) -> Report:
     rng = random.Random(seed)
-    report = Report(chats, messages)
+    report = Report(chats, messages, bridges, database)
     slack, membrane = await start_fakes()
     slack.post_limit = (5, 1.0)
     membrane.latency = 1.0  # Chatra has acted, the answer is on its way: the in-doubt window
-    port = free_port()
-    env = app_env(slack, membrane, port, workdir, chatra_echo_grace=str(echo_grace))
-    app = App(env, workdir / "app.log")
-    membrane.echo_to = app.webhook_url
-    started = time.monotonic()
-    shown = asyncio.create_task(progress(slack, membrane, report, started))
-    async with aiohttp.ClientSession() as http:
-        await app.start(http)
-        stop = asyncio.Event()
-        kills = asyncio.create_task(killer(app, http, report, stop, mean_gap, rng))
-        await asyncio.gather(*(run_chat(n, messages, app, slack, http, rng) for n in range(chats)))
-        await asyncio.sleep(
-            drain_kills
-        )  # most work happens while the backlog drains: kill then too
-        stop.set()
-        await kills
-        await finish(app, http, slack, membrane, report)
-        await app.stop()
-    shown.cancel()
-    report.sends_in_doubt = app.log_path.read_text().count("was in doubt")
+    with shared_database(database) as url:
+        shared = {"database_url": url, "lane_lease_seconds": "5"} if url else {}
+        apps = [
+            App(
+                app_env(
+                    slack, membrane, free_port(), workdir, chatra_echo_grace=str(echo_grace),
+                    **shared,
+                ),
+                workdir / f"app-{n}.log",
+            )
+            for n in range(bridges)
+        ]  # fmt: skip
+        balancer = await Balancer([app.url for app in apps], seed).start()
+        front = balancer.url if bridges > 1 else apps[0].url
+        membrane.echo_to = webhook_url(front)
+        started = time.monotonic()
+        shown = asyncio.create_task(progress(slack, membrane, report, started))
+        async with aiohttp.ClientSession() as http:
+            for app in apps:
+                await app.start(http)
+            stop = asyncio.Event()
+            kills = asyncio.create_task(killer(apps, http, report, stop, mean_gap, rng))
+            await asyncio.gather(
+                *(run_chat(n, messages, front, slack, http, rng) for n in range(chats))
+            )
+            await asyncio.sleep(drain_kills)  # most work is done as the backlog drains: kill then
+            stop.set()
+            await kills
+            await finish(front, http, slack, membrane, report)
+            for app in apps:
+                await app.stop()
+        shown.cancel()
+        await balancer.stop()
+    report.sends_in_doubt = sum(app.log_path.read_text().count("was in doubt") for app in apps)
     report.seconds = round(time.monotonic() - started, 1)
     await slack.stop()
     await membrane.stop()
     return report
 
 
+@contextlib.contextmanager
+def shared_database(database: str) -> Iterator[str | None]:
+    """A PostgreSQL database of its own (on a throwaway server), or None for SQLite's file."""
+    if database == "sqlite":
+        yield None
+        return
+    with postgres.running_server() as server, postgres.fresh_database(server) as url:
+        yield url
+
+
 async def finish(
-    app: App, http: aiohttp.ClientSession, slack: FakeSlack, membrane: FakeMembrane, report: Report
+    front: str,
+    http: aiohttp.ClientSession,
+    slack: FakeSlack,
+    membrane: FakeMembrane,
+    report: Report,
 ) -> None:
     """End every chat with a transcript that repeats everything, our agent messages too (as
     Chatra does), let it all settle, and count every message on both sides."""
     chats, messages = report.chats, report.messages_per_chat
-    await settle(app, http, slack, membrane)
+    await settle(front, http, slack, membrane)
     for n in range(chats):
         client_id = f"client-{n:03d}"
         echoes = [
@@ -262,8 +311,8 @@ async def finish(
                 "messages": visitor + echoes,
             }
         ).encode()
-        await deliver(http, app.webhook_url, body, JSON)
-    await settle(app, http, slack, membrane)
+        await deliver(http, webhook_url(front), body, JSON)
+    await settle(front, http, slack, membrane)
     for n in range(chats):
         cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
         report.threads_duplicated += max(0, len(cards) - 1)
@@ -283,6 +332,7 @@ async def finish(
 def print_report(report: Report) -> None:
     print(
         f"chaos: {report.chats} chats x {report.messages_per_chat} messages each way, "
+        f"{report.bridges} bridge(s) on {report.database}, "
         f"{report.restarts} SIGKILL restarts, {report.seconds}s"
     )
     columns = ("sent", 8), ("delivered", 11), ("lost", 7), ("duplicated", 12), ("out of order", 14)
@@ -322,11 +372,20 @@ def main(argv: list[str] | None = None) -> int:
         help="CHATRA_ECHO_GRACE for the app: 0 shows what an unsettled in-doubt send costs",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bridges", type=int, default=1, help="bridges behind a load balancer")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        help="default: sqlite for one bridge, postgresql for more",
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--scenario", choices=("kills", "outage", "head-of-line"), default="kills")
     parser.add_argument("--down", type=float, default=120, help="outage: seconds each is down")
     parser.add_argument("--pace", type=float, default=3, help="outage: seconds between messages")
     args = parser.parse_args(argv)
+    database = args.database or ("postgresql" if args.bridges > 1 else "sqlite")
+    if args.bridges > 1 and database == "sqlite":
+        parser.error("more than one bridge needs PostgreSQL: one SQLite file, one bridge")
     print(f"chaos {args.scenario}: running", flush=True)
     with tempfile.TemporaryDirectory(prefix="chaos-") as workdir:
         if args.scenario == "head-of-line":
@@ -350,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.echo_grace,
                 args.seed,
                 Path(workdir),
+                args.bridges,
+                database,
             )
         report = asyncio.run(run)
     print_report(report)

@@ -56,10 +56,10 @@ async def outage(chats: int, messages: int, down: float, pace: float, seed: int,
             membrane.faults.clear()
             print(f"  {time.monotonic() - started:5.1f}s all back", flush=True)
 
-        chats_flow = [run_chat(n, messages, app, slack, http, rng, pace) for n in range(chats)]
+        chats_flow = [run_chat(n, messages, app.url, slack, http, rng, pace) for n in range(chats)]
         shown = asyncio.create_task(progress(slack, membrane, report, started))
         await asyncio.gather(take_down(), *chats_flow)
-        await finish(app, http, slack, membrane, report)
+        await finish(app.url, http, slack, membrane, report)
         await app.stop()
         shown.cancel()
     report.seconds = round(time.monotonic() - started, 1)

@@ -101,7 +101,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         handlers.register(bolt, core, counters)
         app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
-        leader = app[LEADERSHIP] = Leadership(db)
+        leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
         tasks = [
             asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=4, ge=1, le=100)
     lane_lease_seconds: float = Field(default=20.0, ge=2)  # a dead bridge's chats wait this long
+    leader_check_seconds: float = Field(default=5.0, gt=0)  # a dead leader is replaced this soon
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     # behind a proxy every connection comes from its address: raise this, or 0 for no cap

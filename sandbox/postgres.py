@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,17 @@ def stop(directory: Path) -> None:
 
 
 _NAMES = itertools.count(1)
+
+
+@contextmanager
+def running_server(*, fast: bool = False) -> Iterator[str]:
+    """A server in a directory of its own (one the server's user can reach), gone after."""
+    directory = Path(tempfile.mkdtemp(prefix="chatra-bridge-pg-"))
+    try:
+        yield start(directory, fast=fast)
+    finally:
+        stop(directory)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextmanager

@@ -1,8 +1,5 @@
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -67,12 +64,8 @@ def postgres_server() -> Iterator[str | None]:
             pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) and not installed")
         yield None
         return
-    directory = Path(tempfile.mkdtemp(prefix="chatra-bridge-pg-"))  # the server's user reaches it
-    try:
-        yield postgres.start(directory, fast=True)
-    finally:
-        postgres.stop(directory)
-        shutil.rmtree(directory, ignore_errors=True)
+    with postgres.running_server(fast=True) as url:
+        yield url
 
 
 @pytest.fixture

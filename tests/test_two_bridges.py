@@ -1,0 +1,195 @@
+"""Two bridges on one PostgreSQL database, both active, behind a load balancer: what reaches
+either is carried out once and in order, they share Slack's pace, one of them leads, and either
+can go away."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bench.harness import CHANNEL as BENCH_CHANNEL
+from bench.harness import App, app_env, free_port, start_fakes
+from bot.app import LEADERSHIP
+from bot.sandboxed import settings_for
+from tests import conftest
+from tests.conftest import CHANNEL
+from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.test_escalation import FakeClock
+from tests.test_security import shared
+from tests.test_slack_to_chatra import event_id, reply
+
+
+@pytest.fixture
+async def two(settings_on_postgres) -> AsyncIterator[tuple[RunningApp, RunningApp]]:
+    a = await RunningApp(settings_on_postgres).start()
+    b = await RunningApp(settings_on_postgres).start()
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+@pytest.fixture
+def settings_on_postgres(slack, membrane, postgres_database):
+    """Both bridges' settings: the tests' own, on one PostgreSQL database."""
+    return settings_for(
+        slack,
+        membrane,
+        postgres_database,
+        signing_secret=conftest.SIGNING_SECRET,
+        webhook_secret=conftest.WEBHOOK_SECRET,
+        membrane_token=conftest.MEMBRANE_TOKEN,
+        membrane_timeout=1.0,
+        membrane_retry_base_delay=0.01,
+        chatra_echo_grace=0.2,
+        lane_lease_seconds=2,
+        public_url="https://bridge.test",
+    )
+
+
+async def settled(*bridges: RunningApp) -> None:
+    for bridge in bridges:
+        await bridge.settled(within=20)
+
+
+async def test_the_same_webhook_reaching_both_bridges_is_stored_and_posted_once(two, slack):
+    a, b = two
+    body = json.dumps(chat_event("chatStarted", messages=[visitor_says("m1", "Hello?")])).encode()
+    answers = await asyncio.gather(a.webhook(body), b.webhook(body), a.webhook(body))
+    assert sorted(answer["duplicate"] for _, answer in answers) == [False, True, True]
+    await settled(a, b)
+    [card] = slack.parents(CHANNEL)
+    assert [r.said for r in slack.replies(CHANNEL, card.ts)] == [["Hello?"]]
+
+
+async def test_a_chat_coming_through_either_bridge_is_carried_out_once_and_in_order(
+    two, slack, membrane
+):
+    a, b = two
+    said = [visitor_says(f"m{n}", f"line {n}", at=1_732_450_000_000 + n) for n in range(8)]
+    await a.webhook(chat_event("chatStarted", messages=said[:1]))
+    await settled(a, b)
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    for n in range(1, 8):  # the balancer sends each to one or the other
+        await (a, b)[n % 2].webhook(chat_event("chatFragment", messages=said[n - 1 : n + 1]))
+        answer = reply(thread_ts, f"1800000100.{n:06d}", f"answer {n}")
+        await (b, a)[n % 2].slack_event(answer, event_id())
+    await settled(a, b)
+
+    shown = [text for r in slack.replies(CHANNEL, thread_ts) for text in r.said]
+    assert [t for t in shown if t.startswith("line")] == [f"line {n}" for n in range(8)]
+    assert membrane.visible_messages("client-1") == [f"answer {n}" for n in range(1, 8)]
+
+
+async def test_two_bridges_keep_to_one_budget_of_posts_and_earn_no_429(two, slack):
+    a, b = two
+    slack.post_limit = (5, 1.0)  # what Slack allows a channel: 5 at once, then 1 a second
+    for n in range(8):
+        messages = [visitor_says(f"m{n}", f"hello from {n}")]
+        await (a, b)[n % 2].webhook(chat_event("chatStarted", f"client-{n}", messages))
+    await settled(a, b)
+    assert len(slack.parents(CHANNEL)) == 8
+    assert sum(len(slack.replies(CHANNEL, card.ts)) for card in slack.parents(CHANNEL)) == 8
+    assert slack.rate_limited == 0
+
+
+async def test_a_file_shared_through_one_bridge_is_served_by_the_other(two, slack, membrane):
+    a, b = two
+    await a.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+    await settled(a, b)
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    file = slack.share_file("F7", "label.txt", b"return label", "text/plain")
+    await shared(a, slack, thread_ts, "1800000061.000001", [file])
+    [sent] = membrane.visible_messages("client-1")
+    path = sent.split("(https://bridge.test", 1)[1].rstrip(")")
+    assert await b.request("GET", path) == (200, "return label")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def test_when_the_leader_stops_the_other_bridge_escalates_once(
+    settings_on_postgres, slack, clock
+):
+    fast = settings_on_postgres.model_copy(
+        update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
+    )
+    leader = await RunningApp(fast, clock).start()
+    await wait_for(lambda: leader.app[LEADERSHIP].leading)
+    other = await RunningApp(fast, clock).start()
+    try:
+        await asyncio.sleep(0.3)
+        assert not other.app[LEADERSHIP].leading  # one leads: the first
+        await leader.slash_command("oncall <@U0AGENT01>")
+        await leader.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hello?")]))
+        await settled(leader, other)
+        await leader.close()  # gone: a deploy, a crash
+
+        await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
+        clock.advance(11)
+        broadcast = await wait_for(
+            lambda: [m for m in slack.messages if m.args.get("reply_broadcast")], within=5
+        )
+        await asyncio.sleep(0.3)
+        assert len(broadcast) == 1 and len(slack.dms_to("U0AGENT01")) == 1
+    finally:
+        await other.close()
+
+
+async def test_the_leader_killed_with_sigkill_is_replaced_and_escalation_still_fires(
+    postgres_database, tmp_path
+):
+    slack, membrane = await start_fakes()
+    shared_db = {
+        "database_url": postgres_database,
+        "lane_lease_seconds": "3",
+        "leader_check_seconds": "0.5",
+        "escalation_check_seconds": "0.5",
+        "nudge_after_minutes": "0.05",  # 3 s
+        "escalate_after_minutes": "0.1",  # 6 s
+    }
+    bridges = [
+        App(app_env(slack, membrane, free_port(), tmp_path, **shared_db), tmp_path / f"{n}.log")
+        for n in range(2)
+    ]
+    async with aiohttp.ClientSession() as http:
+        try:
+            first, second = bridges
+            await first.start(http)
+            await wait_for_json(http, first.url + "/healthz", lambda h: h["leader"])
+            await second.start(http)
+            body = chat_event("chatStarted", messages=[visitor_says("m1", "anyone?")], name="Ann")
+            async with http.post(first.webhook_url, json=body) as answer:
+                assert answer.status == 200
+            await first.kill()  # SIGKILL: no goodbye, its lock and leases left behind
+
+            await wait_for_json(http, second.url + "/healthz", lambda h: h["leader"], within=10)
+            broadcasts = await wait_for(
+                lambda: [m for m in slack.messages if m.args.get("reply_broadcast")], within=30
+            )
+            assert "Ann" in broadcasts[0].text and "has waited" in broadcasts[0].text
+            [card] = slack.parents(BENCH_CHANNEL)
+            assert slack.replies(BENCH_CHANNEL, card.ts)[0].said == ["anyone?"]
+        finally:
+            for bridge in bridges:
+                await bridge.stop()
+            await slack.stop()
+            await membrane.stop()
+
+
+async def wait_for_json(http, url: str, condition, within: float = 5.0) -> dict:
+    async def check() -> dict | None:
+        async with http.get(url) as response:
+            found = await response.json()
+        return found if condition(found) else None
+
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not become what was waited for")
