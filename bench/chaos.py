@@ -17,13 +17,11 @@ exits 1 if anything was lost, doubled or reordered (or, head-of-line, an answer 
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +32,15 @@ from bench.balancer import Balancer
 from bench.harness import (
     CHANNEL,
     JSON,
-    WEBHOOK_SECRET,
     App,
+    Front,
     app_env,
     deliver,
     free_port,
+    shared_database,
     slack_headers,
     start_fakes,
 )
-from sandbox import postgres
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 
@@ -94,7 +92,7 @@ def visitor_messages(n: int, messages: int) -> list[dict[str, Any]]:
 
 
 def webhook_url(front: str) -> str:
-    return f"{front}/chatra/webhook/{WEBHOOK_SECRET}"
+    return Front(front).webhook_url
 
 
 async def run_chat(
@@ -267,16 +265,6 @@ async def chaos(
     await slack.stop()
     await membrane.stop()
     return report
-
-
-@contextlib.contextmanager
-def shared_database(database: str) -> Iterator[str | None]:
-    """A PostgreSQL database of its own (on a throwaway server), or None for SQLite's file."""
-    if database == "sqlite":
-        yield None
-        return
-    with postgres.running_server() as server, postgres.fresh_database(server) as url:
-        yield url
 
 
 async def finish(

@@ -1,14 +1,18 @@
 """The real app as a child process against the fake Slack and Membrane, for the bench scripts."""
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
+from sandbox import postgres
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 from sandbox.slack_wire import slack_signature
@@ -64,6 +68,28 @@ def app_env(
         "PORT": str(port),
         **{name.upper(): value for name, value in settings.items()},
     }
+
+
+@dataclass(frozen=True)
+class Front:
+    """Where Chatra and Slack send their requests: one bridge, or the balancer before several."""
+
+    url: str
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/chatra/webhook/{WEBHOOK_SECRET}"
+
+
+@contextlib.contextmanager
+def shared_database(database: str) -> Iterator[str | None]:
+    """A PostgreSQL database of its own (on a throwaway server, fsync on as in production), or
+    None for SQLite's file."""
+    if database == "sqlite":
+        yield None
+        return
+    with postgres.running_server() as server, postgres.fresh_database(server) as url:
+        yield url
 
 
 class App:

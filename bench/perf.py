@@ -17,10 +17,13 @@ Membrane on 127.0.0.1 and measures, in one run:
                  Slack enforcing 1 post/s per channel with bursts of 5: how late messages reach
                  Slack (p50, p95, max), 429s, lost, duplicated; then the same over 3 routed channels
   transports     the cost of one Membrane action over HTTP and through the `membrane` command
+  backends       latency and throughput at 1, 10, 100 chats: one bridge on SQLite, one on
+                 PostgreSQL, two on PostgreSQL behind a load balancer (bench.backends)
 
     python -m bench.perf                     # everything, about 8 minutes
     python -m bench.perf --quick             # small sizes, about 1 minute
-    python -m bench.perf --only latency      # one part: latency, scale, pacing or transports
+    python -m bench.perf --only latency      # one part: latency, scale, pacing, busy, transports
+                                             # or backends
 
 Prints a table and writes bench/results/perf-<date>.json (or --json PATH) so runs can be compared.
 """
@@ -28,57 +31,23 @@ Prints a table and writes bench/results/perf-<date>.json (or --json PATH) so run
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import platform
 import signal
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from bench.harness import (
-    AGENT,
-    BOT_TOKEN,
-    CHANNEL,
-    CONNECTION,
-    JSON,
-    MEMBRANE_TOKEN,
-    App,
-    app_env,
-    deliver,
-    free_port,
-    slack_headers,
-    start_fakes,
-)
+from bench.backends import measure_backends
+from bench.harness import App, Front, app_env, free_port, start_fakes
+from bench.load import UNPACED, Bench, Latency, bridge_chatra_to_slack
 from bench.slack_pace import measure_busy_channel, measure_pacing
 from bench.transports import measure_transports
-from sandbox.membrane import API_VERSION, FakeMembrane
 from sandbox.server import wait_for
-from sandbox.slack import FakeSlack
-
-UNPACED = {"slack_posts_per_second": "100000", "slack_post_burst": "100000"}
-Send = Callable[[int, int, str], Awaitable[None]]
-
-
-@dataclass
-class Latency:
-    direction: str
-    who: str  # "floor" | "bridge"
-    chats: int
-    events: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    per_second: float
 
 
 @dataclass
@@ -97,116 +66,6 @@ class Scale:
     inbox_depth: list[int] = field(default_factory=list)  # pending events, once a second
 
 
-class Seen:
-    """The moment each awaited text reached a fake, and how often every text arrived."""
-
-    def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[float]] = {}
-        self.counts: Counter[str] = Counter()
-
-    def expect(self, text: str) -> asyncio.Future[float]:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting[text] = future
-        return future
-
-    def arrived(self, text: str) -> None:
-        self.counts[text] += 1
-        future = self.waiting.pop(text, None)
-        if future is not None and not future.done():
-            future.set_result(time.perf_counter())
-
-
-class Bench:
-    def __init__(self, slack: FakeSlack, membrane: FakeMembrane, app: App) -> None:
-        self.slack, self.membrane, self.app = slack, membrane, app
-        self.seen = Seen()
-        slack.on_post = lambda posted: self.seen.arrived(posted.text)
-        membrane.on_run = lambda key, data: self.seen.arrived(str(data.get("text", "")))
-        self.threads: dict[int, str] = {}  # chat number -> its thread's ts
-        self._replies = itertools.count(1)
-        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-
-    async def open_chats(self, count: int) -> None:
-        """Chats 0..count-1, each with its thread in Slack."""
-        new = [n for n in range(count) if n not in self.threads]
-        cards = {f"New chat: Chat {n:05d}": n for n in new}
-        waiting = {text: self.seen.expect(text) for text in cards}
-        await asyncio.gather(*(self.webhook(n, "chatStarted", f"hello {n}") for n in new))
-        await asyncio.gather(*waiting.values())
-        for card in self.slack.parents(CHANNEL):
-            if card.text in cards:
-                self.threads[cards[card.text]] = card.ts
-
-    async def webhook(self, n: int, event: str, text: str) -> None:
-        message = {"id": f"m-{text}", "type": "client", "message": text, "createdAt": 1}
-        client = {"id": f"client-{n:05d}", "name": f"Chat {n:05d}"}
-        body = json.dumps({"eventName": event, "client": client, "messages": [message]})
-        await deliver(self.http, self.app.webhook_url, body.encode(), JSON)
-
-    async def slack_reply(self, n: int, i: int, text: str) -> None:
-        event = {
-            "type": "message",
-            "channel": CHANNEL,
-            "channel_type": "channel",
-            "user": AGENT,
-            "text": text,
-            "ts": f"{1_700_000_000 + n}.{next(self._replies):06d}",  # unique, as Slack's
-            "thread_ts": self.threads[n],
-        }
-        envelope = {"type": "event_callback", "event_id": f"Ev-{text}", "event": event}
-        body = json.dumps(envelope).encode()
-        await deliver(self.http, self.app.url + "/slack/events", body, slack_headers(body))
-
-    # -- the floor: the same round trips, bare --
-
-    async def floor_chatra_to_slack(self, n: int, i: int, text: str) -> None:
-        await self._post(self.slack.url + "/echo", {"eventName": "chatFragment", "text": text})
-        args = {"channel": CHANNEL, "text": text, "thread_ts": self.threads[n]}
-        headers = {"Authorization": f"Bearer {BOT_TOKEN}"}
-        await self._post(self.slack.api_url + "chat.postMessage", args, headers)
-
-    async def floor_slack_to_chatra(self, n: int, i: int, text: str) -> None:
-        await self._post(self.membrane.url + "/echo", {"type": "event_callback", "text": text})
-        url = f"{self.membrane.url}/connections/{CONNECTION}/actions/send-agent-message/run"
-        headers = {"Authorization": f"Bearer {MEMBRANE_TOKEN}", "membrane-api-version": API_VERSION}
-        body = {"clientId": f"client-{n:05d}", "text": text, "agentId": "a9"}  # who writes
-        await self._post(url, body, headers)
-
-    async def _post(self, url: str, data: dict[str, Any], headers: dict[str, str] | None = None):
-        async with self.http.post(url, json=data, headers=headers) as response:
-            await response.read()
-
-    # -- measuring --
-
-    async def latency(
-        self, direction: str, who: str, chats: int, events: int, send: Send
-    ) -> Latency:
-        """`chats` chats at once, each sending its next event when its last one arrived."""
-        each = max(1, events // chats)
-        times: list[float] = []
-
-        async def chat(n: int) -> None:
-            for i in range(each):
-                text = f"{who[0]}{direction[0]}-{chats}-{n}-{i}"
-                arrived = self.seen.expect(text)
-                start = time.perf_counter()
-                await send(n, i, text)
-                times.append((await asyncio.wait_for(arrived, 60)) - start)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(chat(n) for n in range(chats)))
-        elapsed = time.perf_counter() - began
-        ms = sorted(t * 1000 for t in times)
-        cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
-        return Latency(
-            direction, who, chats, len(ms), round(cuts[49], 2), round(cuts[94], 2),
-            round(cuts[98], 2), round(len(ms) / elapsed, 1),
-        )  # fmt: skip
-
-    async def close(self) -> None:
-        await self.http.close()
-
-
 async def measure_latency(bench: Bench, levels: list[int], events: int) -> list[Latency]:
     await bench.open_chats(max(levels))
     rows = []
@@ -222,19 +81,13 @@ async def measure_latency(bench: Bench, levels: list[int], events: int) -> list[
     return rows
 
 
-def bridge_chatra_to_slack(bench: Bench) -> Send:
-    async def send(n: int, i: int, text: str) -> None:
-        await bench.webhook(n, "chatFragment", text)
-
-    return send
-
-
 async def measure_scale(bench: Bench, chats: int, rate: int, seconds: float) -> Scale:
     """Open-loop load: `rate` events a second, visitor and agent messages in turn."""
     await bench.open_chats(chats)
     report = Scale(chats, rate, seconds)
     expected = {"visitor": set(), "agent": set()}
     tasks: set[asyncio.Task[None]] = set()
+    assert bench.app is not None
     pid = bench.app.process.pid if bench.app.process else 0
     cpu_before, began = cpu_seconds(pid), time.perf_counter()
     sampler = asyncio.create_task(sample(bench, report, pid))
@@ -313,12 +166,13 @@ def print_row(floor: Latency, bridge: Latency) -> None:
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     print(f"machine: {results['machine']}")
-    parts = {args.only} if args.only else {"latency", "scale", "pacing", "busy", "transports"}
+    everything = {"latency", "scale", "pacing", "busy", "transports", "backends"}
+    parts = {args.only} if args.only else everything
     if parts & {"latency", "scale"}:
         slack, membrane = await start_fakes()
         env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
         app = App(env, workdir / "app.log")
-        bench = Bench(slack, membrane, app)
+        bench = Bench(slack, membrane, Front(app.url), app)
         profiler = None
         try:
             await app.start(bench.http)
@@ -359,6 +213,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             busy = await measure_busy_channel(workdir, channels=channels)
             results[f"busy_{channels}_channel"] = asdict(busy)
             print(f"busy channel: {json.dumps(asdict(busy))}", flush=True)
+    if "backends" in parts:  # SQLite, PostgreSQL, two bridges on PostgreSQL
+        levels = [1, 10] if args.quick else [1, 10, 100]
+        results["backends"] = await measure_backends(workdir, levels, 50 if args.quick else 400)
     if "transports" in parts:
         results["membrane_cli_vs_http"] = await measure_transports(
             workdir, 10 if args.quick else 50
@@ -374,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
-    parser.add_argument("--only", choices=["latency", "scale", "pacing", "busy", "transports"])
+    parser.add_argument(
+        "--only", choices=["latency", "scale", "pacing", "busy", "transports", "backends"]
+    )
     parser.add_argument("--rate", type=int, default=200, help="scale: events per second")
     parser.add_argument("--seconds", type=float, default=60, help="scale: how long")
     parser.add_argument("--json", type=Path, help="where to write the results")

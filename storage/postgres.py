@@ -7,6 +7,7 @@ Commits are asynchronous (like SQLite's `synchronous=NORMAL`: a crash of the bri
 durable transactions wait for the WAL.
 """
 
+import contextlib
 import functools
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,7 +48,7 @@ class PostgresDatabase(Database):
     ) -> None:
         self.url, self.where = url, without_password(url)
         self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
-        self._local = threading.local()  # the connection of this thread's open transaction
+        self._local = threading.local()  # this thread's connection, and whether in a transaction
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -92,36 +93,44 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        current = getattr(self._local, "conn", None)
+        """This thread's own connection, kept between statements (taking one from the pool
+        costs as much as a statement); one that breaks goes back to the pool, which replaces
+        it."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = self._local.conn = self._pool.getconn()
+            except psycopg.Error as error:
+                raise _ours(error) from error
         try:
-            if current is not None:
-                yield current
-                return
-            with self._pool.connection() as conn:
-                yield conn
+            yield conn
         except psycopg.Error as error:
+            if conn.broken or conn.closed:
+                self._give_back()
             raise _ours(error) from error
+
+    def _give_back(self) -> None:
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                self._pool.putconn(conn)
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[None]:
-        current = getattr(self._local, "conn", None)
-        if current is not None:  # inside another: it commits
+        if getattr(self._local, "in_transaction", False):  # inside another: it commits
             if durable and not self._local.durable:
                 raise DatabaseError("a durable transaction cannot nest in one that is not")
             yield
             return
-        try:
-            with self._pool.connection() as conn:
-                self._local.conn, self._local.durable = conn, durable
-                try:
-                    with conn.transaction():
-                        if durable:
-                            conn.execute("SET LOCAL synchronous_commit = on")
-                        yield
-                finally:
-                    self._local.conn = None
-        except psycopg.Error as error:
-            raise _ours(error) from error
+        with self._connection() as conn:
+            self._local.in_transaction, self._local.durable = True, durable
+            try:
+                with conn.transaction():
+                    if durable:
+                        conn.execute("SET LOCAL synchronous_commit = on")
+                    yield
+            finally:
+                self._local.in_transaction = False
 
     def json_text(self, column: str, key: str) -> str:
         return f"({column}::jsonb ->> '{key}')"
@@ -143,6 +152,7 @@ class PostgresDatabase(Database):
             return _reason(error)
 
     def close(self) -> None:
+        self._give_back()
         self._pool.close()
 
 

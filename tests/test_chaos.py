@@ -27,6 +27,31 @@ def test_sigkill_restarts_lose_and_double_nothing(capsys, tmp_path):
     assert json.loads(report.read_text())["restarts"] >= 1
 
 
+def test_two_bridges_on_postgresql_killed_at_random_lose_and_double_nothing(capsys, tmp_path):
+    report = tmp_path / "chaos-two.json"
+    code = main(
+        [
+            "--bridges",
+            "2",
+            "--chats",
+            "3",
+            "--messages",
+            "3",
+            "--kill-every",
+            "1",
+            "--drain-kills",
+            "4",
+            "--json",
+            str(report),
+        ]
+    )
+    printed = capsys.readouterr().out
+    print(printed)
+    assert code == 0, printed
+    found = json.loads(report.read_text())
+    assert found["bridges"] == 2 and found["database"] == "postgresql" and found["restarts"] >= 1
+
+
 def test_slack_then_membrane_down_while_chats_flow_loses_and_doubles_nothing(capsys):
     code = main(["--scenario", "outage", "--chats", "2", "--messages", "4", "--down", "3"])
     printed = capsys.readouterr().out
