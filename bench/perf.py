@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.backends import measure_backends
-from bench.harness import App, Front, app_env, free_port, start_fakes
+from bench.harness import App, Front, app_env, free_port, shared_database, start_fakes
 from bench.load import UNPACED, Bench, Latency, bridge_chatra_to_slack
 from bench.slack_pace import measure_busy_channel, measure_pacing
 from bench.transports import measure_transports
@@ -169,8 +169,36 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     everything = {"latency", "scale", "pacing", "busy", "transports", "backends"}
     parts = {args.only} if args.only else everything
     if parts & {"latency", "scale"}:
-        slack, membrane = await start_fakes()
-        env = app_env(slack, membrane, free_port(), workdir, **UNPACED)
+        await latency_and_scale(args, parts, workdir, results)
+
+    if "pacing" in parts:
+        pacing = await measure_pacing(workdir, 3 if args.quick else 30, 10)
+        results["pacing"] = asdict(pacing)
+        print(f"pacing: {json.dumps(asdict(pacing))}")
+    if "busy" in parts:  # issue 17's scenario exactly, then the same over 3 routed channels
+        for channels in (1, 3):
+            busy = await measure_busy_channel(workdir, channels=channels)
+            results[f"busy_{channels}_channel"] = asdict(busy)
+            print(f"busy channel: {json.dumps(asdict(busy))}", flush=True)
+    if "backends" in parts:  # SQLite, PostgreSQL, two bridges on PostgreSQL
+        levels = [1, 10] if args.quick else [1, 10, 100]
+        results["backends"] = await measure_backends(workdir, levels, 50 if args.quick else 400)
+    if "transports" in parts:
+        results["membrane_cli_vs_http"] = await measure_transports(
+            workdir, 10 if args.quick else 50
+        )
+        print(f"membrane per action: {json.dumps(results['membrane_cli_vs_http'])}")
+    return results
+
+
+async def latency_and_scale(
+    args: argparse.Namespace, parts: set[str], workdir: Path, results: dict[str, Any]
+) -> None:
+    """One bridge, on SQLite or (`--database postgresql`) on PostgreSQL."""
+    slack, membrane = await start_fakes()
+    with shared_database(args.database) as url:
+        shared = {"database_url": url} if url else {}
+        env = app_env(slack, membrane, free_port(), workdir, **UNPACED, **shared)
         app = App(env, workdir / "app.log")
         bench = Bench(slack, membrane, Front(app.url), app)
         profiler = None
@@ -204,24 +232,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await app.stop()
             await slack.stop()
             await membrane.stop()
-    if "pacing" in parts:
-        pacing = await measure_pacing(workdir, 3 if args.quick else 30, 10)
-        results["pacing"] = asdict(pacing)
-        print(f"pacing: {json.dumps(asdict(pacing))}")
-    if "busy" in parts:  # issue 17's scenario exactly, then the same over 3 routed channels
-        for channels in (1, 3):
-            busy = await measure_busy_channel(workdir, channels=channels)
-            results[f"busy_{channels}_channel"] = asdict(busy)
-            print(f"busy channel: {json.dumps(asdict(busy))}", flush=True)
-    if "backends" in parts:  # SQLite, PostgreSQL, two bridges on PostgreSQL
-        levels = [1, 10] if args.quick else [1, 10, 100]
-        results["backends"] = await measure_backends(workdir, levels, 50 if args.quick else 400)
-    if "transports" in parts:
-        results["membrane_cli_vs_http"] = await measure_transports(
-            workdir, 10 if args.quick else 50
-        )
-        print(f"membrane per action: {json.dumps(results['membrane_cli_vs_http'])}")
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
     parser.add_argument(
         "--only", choices=["latency", "scale", "pacing", "busy", "transports", "backends"]
+    )
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="latency and scale: the bridge's database (PostgreSQL: a throwaway local server)",
     )
     parser.add_argument("--rate", type=int, default=200, help="scale: events per second")
     parser.add_argument("--seconds", type=float, default=60, help="scale: how long")

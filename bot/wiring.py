@@ -117,6 +117,7 @@ def build(
         judge=worth_waiting,
         waited=lambda key: health.waited(key, "chatra"),
         pace=pace_maker(store.pacing if store.db.shared else None),
+        written_below=store.messages.written_below,
     )
     context = Context(slack, delivery, store, roster, clock, policy, audit)
     access = Access(context)

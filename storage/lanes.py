@@ -23,21 +23,20 @@ class Lanes:
     def claim(self, holder: str, ttl: float, limit: int) -> list[Claimed]:
         """Lanes with pending events that nobody holds, or whose lease expired (its holder
         stopped answering, or is `holder` itself after a stall), held by `holder` for `ttl`
-        seconds from now. Lanes another bridge is claiming at this moment are skipped."""
+        seconds from now. Lanes another bridge is claiming at this moment are skipped. One
+        statement: `taken_from` keeps who held a lane before (the right side of SET sees the
+        row as it was)."""
         db = self._db
-        with db.transaction():
-            rows = db.execute(
-                "SELECT lane, holder FROM lanes"
-                " WHERE lane IN (SELECT conversation FROM inbox WHERE state = 'pending')"
-                f" AND (holder IS NULL OR expires_at < {db.now})"
-                f" LIMIT ?{db.skip_locked}",
-                [limit],
-            ).rows
-            db.executemany(
-                f"UPDATE lanes SET holder = ?, expires_at = {db.now} + ? WHERE lane = ?",
-                [(holder, ttl, lane) for lane, _ in rows],
-            )
-        return [Claimed(lane, was is not None and was != holder) for lane, was in rows]
+        rows = db.execute(
+            f"UPDATE lanes SET holder = ?, expires_at = {db.now} + ?,"
+            " taken_from = CASE WHEN holder <> ? THEN holder END"
+            " WHERE lane IN (SELECT lane FROM lanes"
+            " WHERE lane IN (SELECT conversation FROM inbox WHERE state = 'pending')"
+            f" AND (holder IS NULL OR expires_at < {db.now}) LIMIT ?{db.skip_locked})"
+            " RETURNING lane, taken_from",
+            [holder, ttl, holder, limit],
+        )
+        return [Claimed(lane, was is not None) for lane, was in rows]
 
     def renew(self, holder: str, ttl: float) -> set[str]:
         """Every lease of `holder` runs `ttl` seconds from now; the lanes it still holds (one

@@ -83,6 +83,16 @@ class Messages:
         ).fetchone()
         return row is not None
 
+    def written_below(self, channel: str, thread_ts: str, ts: str) -> bool:
+        """Whether someone wrote a reply in the thread after the post at `ts`."""
+        row = self._db.execute(
+            "SELECT 1 FROM messages m JOIN threads t ON t.client_id = m.client_id"
+            " WHERE t.channel = ? AND t.thread_ts = ? AND m.origin = 'slack' AND m.slack_ts > ?"
+            " LIMIT 1",
+            [channel, thread_ts, ts],
+        ).fetchone()
+        return row is not None
+
     def pieces(self, slack_ts: str) -> list[Message]:
         """A reply and the further messages it was split into for Chatra, in order."""
         rows = self._db.execute(

@@ -8,9 +8,9 @@ class Pacing:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def take(self, bucket: str, burst: int, per_second: float) -> float:
+    def take(self, bucket: str, burst: int, per_second: float) -> tuple[bool, float]:
         """Take one post from `bucket` (at most `burst` saved up, `per_second` more each second):
-        0.0 when taken, else the seconds until one is there."""
+        whether it was taken, and the posts left (when not: less than one)."""
         now = self._db.now
         refilled = f"pacing.tokens + ({now} - pacing.at) * ?"
         taken = self._db.execute(
@@ -21,9 +21,8 @@ class Pacing:
             [bucket, burst - 1, per_second, burst, burst, per_second, per_second],
         ).fetchone()
         if taken is not None:
-            return 0.0
-        tokens = self.tokens(bucket, per_second)
-        return max((1 - tokens) / per_second, 0.001)
+            return True, taken[0]
+        return False, min(self.tokens(bucket, per_second), 0.999)
 
     def tokens(self, bucket: str, per_second: float) -> float:
         """Posts that may go now (the bucket's `burst` when it was never used)."""

@@ -122,13 +122,18 @@ class PostgresDatabase(Database):
                 raise DatabaseError("a durable transaction cannot nest in one that is not")
             yield
             return
-        with self._connection() as conn:
+        begin = "BEGIN; SET LOCAL synchronous_commit = on" if durable else "BEGIN"
+        with self._connection() as conn:  # one round trip to begin, one to end
+            conn.execute(begin)
             self._local.in_transaction, self._local.durable = True, durable
             try:
-                with conn.transaction():
-                    if durable:
-                        conn.execute("SET LOCAL synchronous_commit = on")
-                    yield
+                yield
+            except BaseException:
+                if not conn.broken:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
             finally:
                 self._local.in_transaction = False
 

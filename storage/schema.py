@@ -94,7 +94,8 @@ TABLES = {
     "lanes": """
         lane TEXT PRIMARY KEY,  -- an inbox conversation: one chat, one direction
         holder TEXT,  -- the bridge carrying out its events; NULL: none
-        expires_at {float} NOT NULL DEFAULT 0  -- then another bridge may take it over""",
+        expires_at {float} NOT NULL DEFAULT 0,  -- then another bridge may take it over
+        taken_from TEXT  -- the bridge that held it before, if its lease expired""",
     "pacing": """
         bucket TEXT PRIMARY KEY,  -- a channel, or the workspace's chat.update budget
         tokens {float} NOT NULL,  -- posts that may go now

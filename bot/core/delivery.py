@@ -60,12 +60,16 @@ class SlackDelivery:
         waited: Callable[[str], None] = lambda key: None,
         updates_per_minute: float = 30.0,
         pace: PaceMaker = ALONE,
+        written_below: Callable[[str, str, str], bool] = lambda channel, thread, ts: False,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s;
         appends by `chat.update` take at most `updates_per_minute` of the workspace's 50.
-        `pace` keeps the budgets: shared with other bridges on the database, or not."""
+        `pace` keeps the budgets: shared with other bridges on the database, or not.
+        `written_below` tells whether a person wrote in the thread after a post (to another
+        bridge, maybe): then nothing more is appended to it."""
         self._slack = slack
+        self._written_below = written_below
         self._posts = posts
         updates = max(1, round(updates_per_minute / 12))  # a burst of 5 seconds' worth
         self._queue = PostQueue(
@@ -129,6 +133,8 @@ class SlackDelivery:
         self, channel: str, ts: str, shown: list[Queued], batch: list[Queued]
     ) -> dict[str, str]:
         """Redraw the post at `ts` (showing `shown`) with `batch` added below; each key's ts."""
+        if self._written_below(channel, batch[0].thread_ts or "", ts):
+            raise LookupError("someone wrote below it")  # the batch goes as a post of its own
         posted, rest = await self._on_slack_already(channel, batch)
         if not rest:
             return posted

@@ -196,28 +196,31 @@ class Worker:
             return []
         fresh = self._claim(min(CLAIM_BATCH, max(room.values())))
         told, self._told = self._told, set()
-        events = []
-        for source in SOURCES:
-            if not room[source]:
-                self._behind.add(source)
-                continue
-            if source in self._behind:
-                limit = room[source] + busy[source]
-                found = self._inbox.pending(self._holder, limit=limit, source=source)
-            elif told or fresh:
-                limit = room[source]
-                found = self._inbox.pending(
-                    self._holder, limit=limit, source=source, ids=told, lanes=fresh
-                )
-            else:
-                continue
-            if len(found) < limit:
-                self._behind.discard(source)
-            else:  # there may be more: look at all of them next time
-                self._behind.add(source)
-                self._arrivals.wake()
-            events += [self._as_found(e) for e in found if e.id not in self._dispatched]
-        return events
+        self._behind |= {source for source in SOURCES if not room[source]}
+        behind, current = (
+            self._behind & {s for s in SOURCES if room[s]},
+            set(SOURCES) - self._behind,
+        )
+        found: list[InboxEvent] = []
+        for source in behind:
+            found += self._fetched({source}, room[source] + busy[source])
+        if current and (told or fresh):  # one look for both directions
+            found += self._fetched(current, min(room[s] for s in current), told, fresh)
+        return [self._as_found(e) for e in found if e.id not in self._dispatched]
+
+    def _fetched(
+        self, sources: set[str], limit: int, ids: set[int] = frozenset(), lanes: list[str] = ()
+    ) -> list[InboxEvent]:
+        """Pending events of `sources` in the lanes held (of `ids` or `lanes` when given); a
+        source whose events fill `limit` is behind: all its events are looked at next time."""
+        source = next(iter(sources)) if len(sources) == 1 else None
+        found = self._inbox.pending(self._holder, limit=limit, source=source, ids=ids, lanes=lanes)
+        if len(found) < limit:
+            self._behind -= sources
+        else:
+            self._behind |= sources
+            self._arrivals.wake()
+        return [event for event in found if event.source in sources]
 
     def _claim(self, limit: int) -> list[str]:
         """Lanes newly held: free ones with pending events, and expired ones."""
