@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 from storage import Database, DatabaseError, Inbox, maintenance, open_database
 from storage.database import without_password
-from storage.schema import SchemaTooNew
+from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
 
 DEFAULT_PATH = "./chatra-bridge.db"
 
@@ -26,7 +26,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         " from the environment or .env)",
     )
     database = commands.add_parser(
-        "db", parents=[where], help="database care: migrate, stats, failed, retry, prune, backup"
+        "db",
+        parents=[where],
+        help="database care: migrate, stats, failed, retry, prune, backup, copy",
     )
     care = database.add_subparsers(dest="action", required=True)
     care.add_parser("migrate", parents=[where], help="bring the schema up to date")
@@ -41,6 +43,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     copying = care.add_parser("backup", parents=[where], help="an online copy, safe while running")
     copying.add_argument("destination")
     copying.add_argument("--force", action="store_true", help="overwrite an existing copy")
+    moving = care.add_parser(
+        "copy", parents=[where], help="everything into a new database (SQLite -> PostgreSQL, say)"
+    )
+    moving.add_argument("--to", required=True, help="a postgresql:// URL or a new SQLite file")
 
 
 def where_the_database_is(given: str | None) -> tuple[str, str]:
@@ -100,6 +106,8 @@ def _care(db: Database, where: str, args: argparse.Namespace, age: float) -> str
             f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
             f" takes them up {when}, or at its next start"
         )
+    if args.action == "copy":
+        return _copy(db, where, args.to)
     destination = Path(args.destination)
     if not destination.parent.is_dir():
         raise ValueError(f"cannot back up to {destination}: {destination.parent} is no directory")
@@ -107,6 +115,22 @@ def _care(db: Database, where: str, args: argparse.Namespace, age: float) -> str
         raise ValueError(f"{destination} exists: give --force to overwrite it")
     size = maintenance.backup(db, destination)
     return f"{where} copied to {destination} ({size / 2**20:.1f} MB)"
+
+
+def _copy(db: Database, where: str, to: str) -> str:
+    """Stop the bridge first: what it stores meanwhile would not be copied."""
+    if schema_version(db) != SCHEMA_VERSION:
+        raise ValueError(f"{where} has an earlier schema: run `db migrate` on it first")
+    target = open_database(to)
+    try:
+        copied = maintenance.copy(db, target)
+    finally:
+        target.close()
+    rows = ", ".join(f"{count} {table}" for table, count in copied.items() if count)
+    return (
+        f"{where} copied to {without_password(to)}: {rows or 'nothing to copy'}. Point the"
+        " bridges at it (DATABASE_URL or DATABASE_PATH) and start them."
+    )
 
 
 def _failed_events(inbox: Inbox) -> str:

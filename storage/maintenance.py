@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from storage.database import Database, DatabaseError, without_password
 from storage.postgres import PostgresDatabase
-from storage.schema import SCHEMA_VERSION, TABLES, create_schema, schema_version
+from storage.schema import SCHEMA_VERSION, TABLES, columns, create_schema, schema_version
 from storage.sqlite import SqliteDatabase
 
 # The chats a visitor may come back to, and their messages, are kept: only what is old is pruned.
@@ -125,6 +125,31 @@ def _pg_dump(db: PostgresDatabase, into: Path) -> None:
     if done.returncode != 0:
         into.unlink(missing_ok=True)
         raise DatabaseError(f"pg_dump failed: {done.stderr.strip()}")
+
+
+def copy(source: Database, target: Database, batch: int = 1000) -> dict[str, int]:
+    """Every row of `source` into `target` (of the same schema, and empty): from SQLite to
+    PostgreSQL when a team starts running more than one bridge, say. Rows per table."""
+    if any(target.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in TABLES):
+        raise DatabaseError(f"{target.where} is not empty: copy only into a new database")
+    copied = {}
+    with target.transaction(durable=True):
+        for table in TABLES:
+            names = columns(table)
+            rows = source.execute(f"SELECT {', '.join(names)} FROM {table}").fetchall()
+            insert = (
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            )
+            for start in range(0, len(rows), batch):
+                target.executemany(insert, rows[start : start + batch])
+            copied[table] = len(rows)
+        if target.dialect == "postgresql":  # ids go on from the highest copied
+            for table in ("inbox", "threads", "messages"):
+                target.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" coalesce(max(id), 0) + 1, false) FROM {table}"
+                )
+    return copied
 
 
 def parse_age(text: str) -> float:

@@ -140,6 +140,13 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS shared_files_age ON shared_files (created_at)",
 ]
 
+
+def columns(table: str) -> list[str]:
+    """The columns of `table`, in order."""
+    lines = (line.strip() for line in TABLES[table].splitlines())
+    return [line.split()[0] for line in lines if line and not line.startswith("PRIMARY KEY")]
+
+
 MIGRATION_LOCK = 0x43_42_4D_49  # "CBMI": bridges starting together migrate one at a time
 
 

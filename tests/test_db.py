@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.card import CardState
+from bot.sandboxed import settings_for
 from storage import Messages, Threads, maintenance, open_database
 from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew
@@ -165,3 +166,51 @@ def test_database_goes_anywhere_and_backup_names_a_bad_destination_or_keeps_a_co
     assert again.returncode == 1 and f"{copy} exists: give --force to overwrite it" in again.stderr
     forced = db_command("backup", str(copy), "--force", "--database", str(path))
     assert forced.returncode == 0 and "copied to" in forced.stdout
+
+
+async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
+    tmp_path, slack, membrane, postgres_database
+):
+    from tests.conftest import CHANNEL, MEMBRANE_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET
+    from tests.helpers import RunningApp
+    from tests.test_slack_to_chatra import edit, event_id, reply
+
+    def on(database: str):
+        return settings_for(
+            slack,
+            membrane,
+            database,
+            signing_secret=SIGNING_SECRET,
+            webhook_secret=WEBHOOK_SECRET,
+            membrane_token=MEMBRANE_TOKEN,
+            chatra_echo_grace=0.2,
+        )
+
+    path = str(tmp_path / "bridge.db")
+    alone = await RunningApp(on(path)).start()
+    await alone.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jo"))
+    await alone.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    await alone.slack_event(reply(thread_ts, "1800000070.000001", "Hello Jo"), event_id())
+    await alone.settled()
+    await alone.close()
+
+    copied = db_command("--database", path, "copy", "--to", postgres_database)
+    assert copied.returncode == 0, copied.stderr
+    assert "1 threads" in copied.stdout and "copied to postgresql://" in copied.stdout
+    again = db_command("--database", path, "copy", "--to", postgres_database)
+    assert again.returncode == 1 and "is not empty" in again.stderr
+
+    shared = await RunningApp(on(postgres_database)).start()
+    try:
+        later = [visitor_says("m1", "Hi"), visitor_says("m2", "Still there?")]
+        await shared.webhook(chat_event("chatFragment", messages=later, name="Jo"))
+        changed = edit(thread_ts, "1800000070.000001", "Hello Jo", "Hello Jo!")
+        await shared.slack_event(changed, event_id())
+        await shared.settled()
+    finally:
+        await shared.close()
+    assert len(slack.parents(CHANNEL)) == 1  # the same thread, on the new database
+    said = [text for r in slack.replies(CHANNEL, thread_ts) for text in r.said]
+    assert said == ["Hi", "Still there?"]
+    assert membrane.visible_messages("client-1") == ["Hello Jo!"]

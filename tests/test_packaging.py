@@ -52,3 +52,15 @@ def test_compose_publishes_the_port_it_listens_on_and_backs_up_to_another_volume
     compose = (ROOT / "docker-compose.yml").read_text()
     assert '"${PORT:-3000}:${PORT:-3000}"' in compose and "PORT: ${PORT:-3000}" in compose
     assert "chatra-backups:/backups" in compose and "db backup /backups/" in compose
+
+
+def test_the_ha_example_runs_two_bridges_on_one_postgresql_behind_a_balancer():
+    compose = (ROOT / "docker-compose.ha.yml").read_text()
+    assert "image: postgres:15" in compose and "pg_isready" in compose
+    assert "bridge-a: *bridge" in compose and "bridge-b: *bridge" in compose
+    assert "DATABASE_URL: postgresql://bridge:${POSTGRES_PASSWORD" in compose
+    assert "condition: service_healthy" in compose
+    balancer = (ROOT / "deploy" / "nginx-ha.conf").read_text()
+    assert "server bridge-a:3000" in balancer and "server bridge-b:3000" in balancer
+    assert "proxy_next_upstream error timeout http_502 http_503 non_idempotent" in balancer
+    assert "./deploy/nginx-ha.conf:/etc/nginx/conf.d/default.conf" in compose
