@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chaos import Report, finish, progress, run_chat, thread_of
+from bench.chaos import finish, progress, run_chat, thread_of
 from bench.harness import (
     CHANNEL,
     JSON,
@@ -28,6 +28,7 @@ from bench.harness import (
     slack_headers,
     start_fakes,
 )
+from bench.tally import Report
 
 FOREVER = 10**9
 

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                 " bridge runs, or give --database PATH"
             )
         age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
-        db = open_database(where, migrate=False, create=False)  # `db migrate` says what changed
+        # `db migrate` says what changed; care of a big database may take a while
+        db = open_database(where, migrate=False, create=False, statement_timeout=3600)
         try:
             print(_care(db, without_password(where), args, age))
         finally:
@@ -121,7 +122,7 @@ def _copy(db: Database, where: str, to: str) -> str:
     """Stop the bridge first: what it stores meanwhile would not be copied."""
     if schema_version(db) != SCHEMA_VERSION:
         raise ValueError(f"{where} has an earlier schema: run `db migrate` on it first")
-    target = open_database(to)
+    target = open_database(to, statement_timeout=3600)
     try:
         copied = maintenance.copy(db, target)
     finally:

@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 
 SERVER_USER = "postgres"
+_DIRECTORIES: dict[str, Path] = {}  # a server's URL -> its directory
 
 
 def bin_dir() -> Path | None:
@@ -50,17 +51,19 @@ def free_port() -> int:
 
 
 def start(directory: Path, *, fast: bool = False) -> str:
-    """Create and start a server in `directory`; its URL. `fast`: no fsync (tests only: a power
-    cut is not what they are about)."""
+    """Create (unless there is one) and start a server in `directory`, on the port it had if it
+    ran before; its URL. `fast`: no fsync (tests only: a power cut is not what they are about)."""
     tools = bin_dir()
     if tools is None:
         raise RuntimeError("PostgreSQL is not installed (no pg_ctl): apt-get install postgresql")
     directory = directory.resolve()
     data, sockets = directory / "data", directory / "sockets"
     sockets.mkdir(parents=True, exist_ok=True)
-    _run_as_server([str(tools / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "-E", "UTF8", "--no-sync"], directory)  # fmt: skip
-    port = free_port()
+    if not data.exists():
+        _run_as_server([str(tools / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                        "-E", "UTF8", "--no-sync"], directory)  # fmt: skip
+    known = directory / "url"
+    port = int(known.read_text().rsplit(":", 1)[1].split("/")[0]) if known.exists() else free_port()
     options = [f"-p {port}", "-c listen_addresses=127.0.0.1", f"-k {sockets}",
                "-c max_connections=300", "-c shared_buffers=64MB"]  # fmt: skip
     if fast:
@@ -68,8 +71,19 @@ def start(directory: Path, *, fast: bool = False) -> str:
     _run_as_server([str(tools / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"),
                     "-o", " ".join(options), "-w", "-t", "60", "start"], directory)  # fmt: skip
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    (directory / "url").write_text(url)
+    known.write_text(url)
+    _DIRECTORIES[url] = directory
     return url
+
+
+def crash(server_url: str) -> None:
+    """Stop the server at once, as a crash would (`pg_ctl stop -m immediate`)."""
+    stop(_DIRECTORIES[server_url])
+
+
+def restart(server_url: str, *, fast: bool = False) -> None:
+    """Start a crashed server again, on its port."""
+    start(_DIRECTORIES[server_url], fast=fast)
 
 
 def stop(directory: Path) -> None:

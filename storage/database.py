@@ -2,10 +2,12 @@
 the repositories use it: one SQL for both (`?` placeholders, ON CONFLICT, RETURNING), a statement
 committed on its own unless inside `transaction()`, every driver error one of ours.
 
-Commits survive a crash of the bridge; those that must also survive a crash of the machine (or
-of PostgreSQL) are `transaction(durable=True)`: what is acknowledged, and every intent written
-before an outside effect. What only records an outcome can be lost to a power cut: it is found
-again (a post by its key, a send by Chatra's echo) or redone harmlessly (an event, idempotently).
+Commits survive a crash of the bridge; those that must also survive a crash of the machine are
+`transaction(durable=True)`: what is acknowledged, and every intent written before an outside
+effect. On SQLite, what only records an outcome can be lost to a power cut: it is found again at
+the next start (a post by its key, a send by Chatra's echo) or redone harmlessly (an event,
+idempotently). On PostgreSQL every commit is durable: its server can crash while the bridges
+carry on, and they would not know what to look for again.
 """
 
 from abc import ABC, abstractmethod
@@ -89,18 +91,25 @@ class Database(ABC):
 
 
 def open_database(
-    where: str | Path, *, migrate: bool = True, create: bool = True, pool_size: int = 4
+    where: str | Path,
+    *,
+    migrate: bool = True,
+    create: bool = True,
+    pool_size: int = 4,
+    statement_timeout: float = 5.0,
 ) -> Database:
-    """The database at `where`: a postgresql:// URL (with `pool_size` connections at most), or
-    the path of a SQLite file (created unless `create` is false). `migrate` brings its schema up
-    to date."""
+    """The database at `where`: a postgresql:// URL (with `pool_size` connections at most, a
+    statement cut off after `statement_timeout` seconds), or the path of a SQLite file (created
+    unless `create` is false). `migrate` brings its schema up to date."""
     from storage.schema import create_schema
 
     where = str(where)
     if where.startswith(("postgresql://", "postgres://")):
         from storage.postgres import PostgresDatabase
 
-        db: Database = PostgresDatabase(where, pool_size=pool_size)
+        db: Database = PostgresDatabase(
+            where, pool_size=pool_size, statement_timeout=statement_timeout
+        )
     else:
         from storage.sqlite import SqliteDatabase
 

@@ -3,13 +3,16 @@
 Statements run from the event loop, as SQLite's do, so each is short and bounded: a statement
 times out after `statement_timeout`, a lock is waited for `lock_timeout` (SQLite's busy timeout),
 a connection at most `connect_timeout`, and a server that vanishes is noticed by TCP keepalives.
-Commits are asynchronous (like SQLite's `synchronous=NORMAL`: a crash of the bridge loses none);
-durable transactions wait for the WAL.
+Every commit waits for the WAL (`synchronous_commit = on`, whatever the server's default): unlike
+SQLite's `synchronous=NORMAL`, PostgreSQL's asynchronous commit loses the last commits when the
+server itself crashes, while the bridges go on as if they were kept, and a post or a send redone
+without being looked for would be shown twice.
 """
 
 import contextlib
 import functools
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,9 +29,12 @@ from storage.database import (
     without_password,
 )
 
-# Noticed within ~25 s when the server or the network between goes away without a word.
+# Noticed within ~25 s when the server or the network between goes away without a word, within
+# 10 s when what was sent goes unanswered.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-             "keepalives_count": 3}  # fmt: skip
+             "keepalives_count": 3, "tcp_user_timeout": 10_000}  # fmt: skip
+RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
+REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
 
 
 class PostgresDatabase(Database):
@@ -49,6 +55,7 @@ class PostgresDatabase(Database):
         self.url, self.where = url, without_password(url)
         self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
         self._local = threading.local()  # this thread's connection, and whether in a transaction
+        self._unreachable_until = 0.0  # after a failed reconnect: fail fast, not stall
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -73,7 +80,7 @@ class PostgresDatabase(Database):
     def _configure(self, conn: psycopg.Connection) -> None:
         statement, lock = self._timeouts_ms
         conn.execute(
-            f"SET synchronous_commit = off; SET statement_timeout = {statement};"
+            f"SET synchronous_commit = on; SET statement_timeout = {statement};"
             f" SET lock_timeout = {lock}; SET idle_in_transaction_session_timeout = 60000;"
             " SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
             " SET tcp_keepalives_count = 3"
@@ -98,9 +105,12 @@ class PostgresDatabase(Database):
         it."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if time.monotonic() < self._unreachable_until:
+                raise DatabaseUnavailable(f"{self.where} does not answer: trying again shortly")
             try:
-                conn = self._local.conn = self._pool.getconn()
+                conn = self._local.conn = self._pool.getconn(timeout=RECONNECT_WAIT)
             except psycopg.Error as error:
+                self._unreachable_until = time.monotonic() + REST
                 raise _ours(error) from error
         try:
             yield conn
@@ -122,9 +132,8 @@ class PostgresDatabase(Database):
                 raise DatabaseError("a durable transaction cannot nest in one that is not")
             yield
             return
-        begin = "BEGIN; SET LOCAL synchronous_commit = on" if durable else "BEGIN"
-        with self._connection() as conn:  # one round trip to begin, one to end
-            conn.execute(begin)
+        with self._connection() as conn:  # every commit is durable here
+            conn.execute("BEGIN")
             self._local.in_transaction, self._local.durable = True, durable
             try:
                 yield

@@ -108,3 +108,16 @@ def test_claims_skip_what_another_bridge_is_claiming_at_the_same_moment(postgres
     finally:
         other.close()
         store.db.close()
+
+
+def test_postgresql_commits_wait_for_the_wal_whatever_the_servers_default(postgres_database):
+    """The tests' server commits asynchronously by default; the bridge's connections do not: a
+    crash of the server must not take back what the bridge was told is kept."""
+    db = open_database(postgres_database)
+    try:
+        setting = db.execute(
+            "SELECT setting, source FROM pg_settings WHERE name = ?", ["synchronous_commit"]
+        )
+        assert setting.fetchone() == ("on", "session")
+    finally:
+        db.close()

@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
 from bench.harness import CHANNEL as BENCH_CHANNEL
 from bench.harness import App, app_env, free_port, start_fakes
-from bot.app import LEADERSHIP
+from bot.app import CORE, LEADERSHIP
 from bot.sandboxed import settings_for
+from sandbox import postgres
 from tests import conftest
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, chat_event, run_sql, visitor_says, wait_for
 from tests.test_escalation import FakeClock
 from tests.test_security import shared
 from tests.test_slack_to_chatra import event_id, reply
@@ -44,6 +46,7 @@ def settings_on_postgres(slack, membrane, postgres_database):
         membrane_retry_base_delay=0.01,
         chatra_echo_grace=0.2,
         lane_lease_seconds=2,
+        escalation_check_seconds=0.1,
         public_url="https://bridge.test",
     )
 
@@ -193,3 +196,86 @@ async def wait_for_json(http, url: str, condition, within: float = 5.0) -> dict:
             return found
         await asyncio.sleep(0.1)
     raise TimeoutError(f"{url} did not become what was waited for")
+
+
+async def test_a_bridge_hears_of_an_event_the_other_stored_by_its_id(two, slack):
+    a, b = two
+    told: list[int | None] = []
+    arrivals = a.app[CORE].arrivals
+    stored = arrivals.stored
+    arrivals.stored = lambda event_id: (told.append(event_id), stored(event_id))[1]
+    await b.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+    [event] = run_sql(a.settings, "SELECT id FROM inbox")
+    await wait_for(lambda: event[0] in told)  # NOTIFY, not a poll: no rescan is due for 30 s
+    await settled(a, b)
+    assert len(slack.parents(CHANNEL)) == 1
+
+
+async def test_slack_down_for_both_bridges_is_one_outage_told_once_when_back(two, slack):
+    a, b = two
+    fast = a.settings.escalation_check_seconds
+    assert fast <= 0.1  # the leader reports within the test
+    slack.fail_next("*", status=500, error="internal_error", times=10_000)
+    for n in range(4):
+        said = [visitor_says("", f"{n}.0")]
+        await (a, b)[n % 2].webhook(chat_event("chatStarted", f"c{n}", said, name=f"Chat {n}"))
+    await wait_for(lambda: a.app[CORE].delivery.held or b.app[CORE].delivery.held)
+    await asyncio.sleep(1)
+    for bridge in (a, b):
+        _, health = await bridge.request("GET", "/healthz")
+        assert health["status"] == "degraded" and health["down"]["slack"]["reason"] == "HTTP 500"
+
+    slack.faults.clear()  # Slack is back
+    await settled(a, b)
+    back = await wait_for(lambda: [m.text for m in slack.parents(CHANNEL) if "is back" in m.text])
+    await asyncio.sleep(1)  # the other bridge, too, had its turn to tell
+    assert len([m for m in slack.parents(CHANNEL) if "is back" in m.text]) == 1
+    assert "4 messages waited for it" in back[0]
+
+
+async def test_postgresql_crashing_and_coming_back_loses_and_doubles_nothing(
+    slack, membrane, settings_on_postgres
+):
+    async def accepted(send, *args) -> None:
+        """As Chatra and Slack do: send again until the bridge says it has it."""
+        for _ in range(300):
+            if (await send(*args))[0] == 200:
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError("never accepted")
+
+    with postgres.running_server(fast=True) as server, postgres.fresh_database(server) as url:
+        on_its_own = settings_on_postgres.model_copy(update={"database_url": SecretStr(url)})
+        a = await RunningApp(on_its_own).start()
+        b = await RunningApp(on_its_own).start()
+        try:
+            said = [visitor_says(f"m{n}", f"line {n}", at=1_732_450_000_000 + n) for n in range(4)]
+            await a.webhook(chat_event("chatStarted", messages=said[:1]))
+            await settled(a, b)
+            thread_ts = slack.parents(CHANNEL)[0].ts
+
+            postgres.crash(server)
+            status, health = await b.request("GET", "/healthz")
+            assert status == 503 and health["ok"] is False
+            answer = reply(thread_ts, "1800000200.000001", "Hi!")
+            sending = [
+                asyncio.create_task(
+                    accepted(b.webhook, chat_event("chatFragment", messages=said[:2]))
+                ),
+                asyncio.create_task(
+                    accepted(a.webhook, chat_event("chatFragment", messages=said[1:3]))
+                ),
+                asyncio.create_task(accepted(a.slack_event, answer, event_id())),
+            ]
+            await asyncio.sleep(2)  # down a while: every try answered 503
+            assert not any(task.done() for task in sending)
+            postgres.restart(server, fast=True)
+            await asyncio.wait_for(asyncio.gather(*sending), 30)
+            await accepted(b.webhook, chat_event("chatFragment", messages=said[2:]))
+            await settled(a, b)
+        finally:
+            await a.close()
+            await b.close()
+    shown = [text for r in slack.replies(CHANNEL, thread_ts) for text in r.said]
+    assert shown == [f"line {n}" for n in range(4)]
+    assert membrane.visible_messages("client-1") == ["Hi!"]
