@@ -63,8 +63,3 @@ class Lanes:
     def expire_all(self) -> None:
         """Whoever held a lane is gone (one SQLite file, one bridge): they may be taken over."""
         self._db.execute("UPDATE lanes SET expires_at = 0 WHERE holder IS NOT NULL")
-
-    def holders(self) -> dict[str, str]:
-        """Lane -> the bridge holding it, for `db stats` and tests."""
-        rows = self._db.execute("SELECT lane, holder FROM lanes WHERE holder IS NOT NULL")
-        return dict(rows.fetchall())

@@ -107,8 +107,8 @@ async def membrane() -> AsyncIterator[FakeMembrane]:
     await fake.stop()
 
 
-@pytest.fixture
-def settings(database: str, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
+def settings_on(database: str, slack: FakeSlack, membrane: FakeMembrane, **more) -> Settings:
+    """The tests' settings for a bridge on `database` (a SQLite file or a PostgreSQL URL)."""
     return settings_for(
         slack,
         membrane,
@@ -121,7 +121,13 @@ def settings(database: str, slack: FakeSlack, membrane: FakeMembrane) -> Setting
         membrane_retry_base_delay=0.01,
         membrane_probe_interval=0.3,
         chatra_echo_grace=0.2,
+        **more,
     )
+
+
+@pytest.fixture
+def settings(database: str, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
+    return settings_on(database, slack, membrane)
 
 
 @pytest.fixture

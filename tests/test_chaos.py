@@ -5,50 +5,23 @@ import json
 from bench.chaos import main
 
 
-def test_sigkill_restarts_lose_and_double_nothing(capsys, tmp_path):
+def killed_at_random(capsys, tmp_path, *more: str) -> dict:
+    """3 chats x 3 messages each way while bridges are killed; the report, once it is clean."""
     report = tmp_path / "chaos.json"
-    code = main(
-        [
-            "--chats",
-            "3",
-            "--messages",
-            "3",
-            "--kill-every",
-            "0.6",
-            "--drain-kills",
-            "4",
-            "--json",
-            str(report),
-        ]
-    )
+    code = main(["--chats", "3", "--messages", "3", "--drain-kills", "4", "--json", str(report),
+                 *more])  # fmt: skip
     printed = capsys.readouterr().out
     print(printed)
     assert code == 0, printed
-    assert json.loads(report.read_text())["restarts"] >= 1
+    return json.loads(report.read_text())
+
+
+def test_sigkill_restarts_lose_and_double_nothing(capsys, tmp_path):
+    assert killed_at_random(capsys, tmp_path, "--kill-every", "0.6")["restarts"] >= 1
 
 
 def test_two_bridges_on_postgresql_killed_at_random_lose_and_double_nothing(capsys, tmp_path):
-    report = tmp_path / "chaos-two.json"
-    code = main(
-        [
-            "--bridges",
-            "2",
-            "--chats",
-            "3",
-            "--messages",
-            "3",
-            "--kill-every",
-            "1",
-            "--drain-kills",
-            "4",
-            "--json",
-            str(report),
-        ]
-    )
-    printed = capsys.readouterr().out
-    print(printed)
-    assert code == 0, printed
-    found = json.loads(report.read_text())
+    found = killed_at_random(capsys, tmp_path, "--bridges", "2", "--kill-every", "1")
     assert found["bridges"] == 2 and found["database"] == "postgresql" and found["restarts"] >= 1
 
 

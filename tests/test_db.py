@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bot.core.card import CardState
-from bot.sandboxed import settings_for
 from storage import Messages, Threads, maintenance, open_database
 from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew
@@ -171,23 +170,12 @@ def test_database_goes_anywhere_and_backup_names_a_bad_destination_or_keeps_a_co
 async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
     tmp_path, slack, membrane, postgres_database
 ):
-    from tests.conftest import CHANNEL, MEMBRANE_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET
+    from tests.conftest import CHANNEL, settings_on
     from tests.helpers import RunningApp
     from tests.test_slack_to_chatra import edit, event_id, reply
 
-    def on(database: str):
-        return settings_for(
-            slack,
-            membrane,
-            database,
-            signing_secret=SIGNING_SECRET,
-            webhook_secret=WEBHOOK_SECRET,
-            membrane_token=MEMBRANE_TOKEN,
-            chatra_echo_grace=0.2,
-        )
-
     path = str(tmp_path / "bridge.db")
-    alone = await RunningApp(on(path)).start()
+    alone = await RunningApp(settings_on(path, slack, membrane)).start()
     await alone.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jo"))
     await alone.settled()
     thread_ts = slack.parents(CHANNEL)[0].ts
@@ -201,7 +189,7 @@ async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
     again = db_command("--database", path, "copy", "--to", postgres_database)
     assert again.returncode == 1 and "is not empty" in again.stderr
 
-    shared = await RunningApp(on(postgres_database)).start()
+    shared = await RunningApp(settings_on(postgres_database, slack, membrane)).start()
     try:
         later = [visitor_says("m1", "Hi"), visitor_says("m2", "Still there?")]
         await shared.webhook(chat_event("chatFragment", messages=later, name="Jo"))

@@ -3,6 +3,7 @@
 import logging
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -234,3 +235,20 @@ async def test_the_bot_token_goes_only_over_https_to_slacks_own_file_host(
     assert knocks == []
     [warning] = [r.text for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
     assert "“a.pdf, b.pdf”" in warning and "not over https on Slack" in warning
+
+
+@pytest.mark.sqlite_only  # files beside the SQLite file, as versions before schema 8 kept them
+async def test_files_kept_beside_the_database_by_an_earlier_version_move_in_and_keep_their_links(
+    settings,
+):
+    token = "ab" * 20
+    earlier = Path(settings.database_path).parent / "files" / token
+    earlier.mkdir(parents=True)
+    (earlier / "label.pdf").write_bytes(b"%PDF-1.4 label")
+    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    try:
+        status, body = await app.request("GET", f"/files/{token}/label.pdf")
+        assert status == 200 and body == "%PDF-1.4 label"
+        assert not earlier.exists()  # moved into the database
+    finally:
+        await app.close()

@@ -13,10 +13,8 @@ from pydantic import SecretStr
 from bench.harness import CHANNEL as BENCH_CHANNEL
 from bench.harness import App, app_env, free_port, start_fakes
 from bot.app import CORE, LEADERSHIP
-from bot.sandboxed import settings_for
 from sandbox import postgres
-from tests import conftest
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, settings_on
 from tests.helpers import RunningApp, chat_event, run_sql, visitor_says, wait_for
 from tests.test_escalation import FakeClock
 from tests.test_security import shared
@@ -35,16 +33,10 @@ async def two(settings_on_postgres) -> AsyncIterator[tuple[RunningApp, RunningAp
 @pytest.fixture
 def settings_on_postgres(slack, membrane, postgres_database):
     """Both bridges' settings: the tests' own, on one PostgreSQL database."""
-    return settings_for(
+    return settings_on(
+        postgres_database,
         slack,
         membrane,
-        postgres_database,
-        signing_secret=conftest.SIGNING_SECRET,
-        webhook_secret=conftest.WEBHOOK_SECRET,
-        membrane_token=conftest.MEMBRANE_TOKEN,
-        membrane_timeout=1.0,
-        membrane_retry_base_delay=0.01,
-        chatra_echo_grace=0.2,
         lane_lease_seconds=2,
         escalation_check_seconds=0.1,
         public_url="https://bridge.test",
