@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.balancer import Balancer
-from bench.harness import App, Front, app_env, free_port, shared_database, start_fakes
+from bench.harness import App, Front, app_env, shared_database, start_fakes
 from bench.load import UNPACED, Bench, bridge_chatra_to_slack
+from sandbox.server import free_port
 
 WAYS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2))
 

@@ -36,13 +36,13 @@ from bench.harness import (
     Front,
     app_env,
     deliver,
-    free_port,
     shared_database,
     slack_headers,
     start_fakes,
 )
 from bench.tally import Report, count, print_report
 from sandbox.membrane import FakeMembrane
+from sandbox.server import free_port
 from sandbox.slack import FakeSlack
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -38,13 +37,6 @@ async def start_fakes() -> tuple[FakeSlack, FakeMembrane]:
     slack = await FakeSlack(BOT_TOKEN, {CHANNEL}, PEOPLE).start()
     membrane = await FakeMembrane(CONNECTION).start()
     return slack, membrane
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the app binds it a moment later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def app_env(

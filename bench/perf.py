@@ -43,11 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.backends import measure_backends
-from bench.harness import App, Front, app_env, free_port, shared_database, start_fakes
+from bench.harness import App, Front, app_env, shared_database, start_fakes
 from bench.load import UNPACED, Bench, Latency, bridge_chatra_to_slack
 from bench.slack_pace import measure_busy_channel, measure_pacing
 from bench.transports import measure_transports
-from sandbox.server import wait_for
+from sandbox.server import free_port, wait_for
 
 
 @dataclass

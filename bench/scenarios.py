@@ -24,11 +24,11 @@ from bench.harness import (
     App,
     app_env,
     deliver,
-    free_port,
     slack_headers,
     start_fakes,
 )
 from bench.tally import Report
+from sandbox.server import free_port
 
 FOREVER = 10**9
 

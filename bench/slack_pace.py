@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import JSON, App, app_env, deliver, free_port, start_fakes
-from sandbox.server import wait_for
+from bench.harness import JSON, App, app_env, deliver, start_fakes
+from sandbox.server import free_port, wait_for
 
 
 @dataclass

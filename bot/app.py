@@ -175,10 +175,7 @@ def _telling(arrivals: Arrivals) -> Callable[[str | None], None]:
 async def _probe_while_held(bridge: Bridge, leader: Leadership, interval: float) -> None:
     """While Chatra is disconnected, the leader tries a held reply now and then to notice it is
     back."""
-    while True:
-        await asyncio.sleep(interval)
-        if not leader.leading:
-            continue
+    async for _ in leader.rounds(interval):
         try:
             bridge.probe_held()
         except DatabaseError as error:  # the next round tries again
@@ -192,10 +189,7 @@ async def _escalate_waits(
     tells the channel of events that could not be carried out and of outages over; once an
     hour, it prunes the files shared with visitors."""
     next_prune = 0.0
-    while True:
-        await asyncio.sleep(interval)
-        if not leader.leading:
-            continue
+    async for _ in leader.rounds(interval):
         try:
             await bridge.check_waits()
             await bridge.report_failed_events()

@@ -14,7 +14,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+
+from sandbox.server import free_port
 
 SERVER_USER = "postgres"
 _DIRECTORIES: dict[str, Path] = {}  # a server's URL -> its directory
@@ -42,12 +43,6 @@ def _version(path: str) -> float:
         return float(Path(path).parent.parent.name)
     except ValueError:
         return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start(directory: Path, *, fast: bool = False) -> str:

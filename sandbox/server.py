@@ -1,6 +1,7 @@
 """Running a fake service: a real aiohttp server on 127.0.0.1 with a free port."""
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -52,3 +53,10 @@ class FakeServer:
 async def _echo(request: web.Request) -> web.Response:
     await request.read()
     return web.json_response({"ok": True})
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on now (a server binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -4,7 +4,7 @@ SQLite, a bridge hears nothing and always leads."""
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import psycopg
 
@@ -23,6 +23,13 @@ class Leadership:
         self._url = db.url if isinstance(db, PostgresDatabase) else None
         self._interval = interval
         self.leading = self._url is None
+
+    async def rounds(self, interval: float) -> AsyncIterator[None]:
+        """Every `interval` seconds, a round of what the leader does, while this bridge leads."""
+        while True:
+            await asyncio.sleep(interval)
+            if self.leading:
+                yield
 
     async def run(self) -> None:
         """Try for the lead every `interval` seconds and keep it while the connection lives.

@@ -44,7 +44,7 @@ class SqliteDatabase(Database):
         self.conn = conn
         self.utils = Utils(conn)  # sqlite-utils: the schema as it is, backups
         self._depth = 0
-        self._synchronous = "NORMAL"
+        self._durable = False  # the open transaction's
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         try:
@@ -63,7 +63,7 @@ class SqliteDatabase(Database):
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[None]:
         if self._depth:  # inside another: it commits
-            if durable and self._synchronous != "FULL":
+            if durable and not self._durable:
                 raise DatabaseError("a durable transaction cannot nest in one that is not")
             self._depth += 1
             try:
@@ -71,13 +71,13 @@ class SqliteDatabase(Database):
             finally:
                 self._depth -= 1
             return
-        self._synchronous = "FULL" if durable else "NORMAL"
+        self._durable = durable
         try:
             if durable:  # in WAL mode one fsync of the log covers every commit before it too
                 self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            self._normal(durable)
+            self._normal()
             raise _ours(error) from error
         self._depth = 1
         try:
@@ -91,11 +91,13 @@ class SqliteDatabase(Database):
             raise
         finally:
             self._depth = 0
-            self._normal(durable)
+            self._normal()
 
-    def _normal(self, durable: bool) -> None:
-        if durable:
+    def _normal(self) -> None:
+        """Back to `synchronous=NORMAL` after a durable transaction."""
+        if self._durable:
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._durable = False
 
     def json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"

@@ -17,9 +17,9 @@ from urllib.parse import quote, quote_plus
 import aiohttp
 import pytest
 
-from bench.harness import free_port
 from bot import __version__
 from bot.cli import JsonFormatter, RedactingFormatter, configure_logging
+from sandbox.server import free_port
 from tests.conftest import (
     BOT_TOKEN,
     CHANNEL,

@@ -11,9 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from bench.harness import CHANNEL as BENCH_CHANNEL
-from bench.harness import App, app_env, free_port, start_fakes
+from bench.harness import App, app_env, start_fakes
 from bot.app import CORE, LEADERSHIP
 from sandbox import postgres
+from sandbox.server import free_port
 from tests.conftest import CHANNEL, settings_on
 from tests.helpers import RunningApp, chat_event, run_sql, visitor_says, wait_for
 from tests.test_escalation import FakeClock

@@ -196,11 +196,9 @@ class Worker:
             return []
         fresh = self._claim(min(CLAIM_BATCH, max(room.values())))
         told, self._told = self._told, set()
-        self._behind |= {source for source in SOURCES if not room[source]}
-        behind, current = (
-            self._behind & {s for s in SOURCES if room[s]},
-            set(SOURCES) - self._behind,
-        )
+        with_room = {source for source in SOURCES if room[source]}
+        self._behind |= set(SOURCES) - with_room
+        behind, current = self._behind & with_room, with_room - self._behind  # before looking
         found: list[InboxEvent] = []
         for source in behind:
             found += self._fetched({source}, room[source] + busy[source])
@@ -211,8 +209,9 @@ class Worker:
     def _fetched(
         self, sources: set[str], limit: int, ids: set[int] = frozenset(), lanes: list[str] = ()
     ) -> list[InboxEvent]:
-        """Pending events of `sources` in the lanes held (of `ids` or `lanes` when given); a
-        source whose events fill `limit` is behind: all its events are looked at next time."""
+        """Pending events of `sources` (one, or both) in the lanes held (of `ids` or `lanes` when
+        given); a source whose events fill `limit` is behind: all its events are looked at next
+        time."""
         source = next(iter(sources)) if len(sources) == 1 else None
         found = self._inbox.pending(self._holder, limit=limit, source=source, ids=ids, lanes=lanes)
         if len(found) < limit:
@@ -220,7 +219,7 @@ class Worker:
         else:
             self._behind |= sources
             self._arrivals.wake()
-        return [event for event in found if event.source in sources]
+        return found
 
     def _claim(self, limit: int) -> list[str]:
         """Lanes newly held: free ones with pending events, and expired ones."""
