@@ -32,6 +32,7 @@ from sandbox.slack_wire import (
 )
 
 UPDATE_LIMIT = (10, 50 / 60)  # chat.update: Tier 3, 50 a minute with sporadic bursts
+FILE_PIECE = 16 * 1024  # bytes a download hands over at a time, as a network does
 
 
 class FakeSlack(FakeServer):
@@ -65,6 +66,7 @@ class FakeSlack(FakeServer):
         self.app.router.add_post("/response/{id}", self._response)
         self.app.router.add_get("/files-pri/{file}/{name}", self._file_download)
         self.files: dict[str, bytes] = {}  # file id -> content, downloadable with the bot token
+        self.cut_files: dict[str, int] = {}  # file id -> bytes sent before the connection drops
         self.file_info: dict[str, dict[str, Any]] = {}  # file id -> what files.info answers
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
@@ -199,14 +201,31 @@ class FakeSlack(FakeServer):
         found = self.file_info.get(args.get("file", ""))
         return ok(file=found) if found else error("file_not_found")
 
-    async def _file_download(self, request: web.Request) -> web.Response:
-        """Private files need the bot token; without it Slack answers with its login page."""
+    async def _file_download(self, request: web.Request) -> web.StreamResponse:
+        """Private files need the bot token; without it Slack answers with its login page. A
+        file comes with its Content-Length, a piece at a time; one in `cut_files` stops short."""
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.Response(status=302, headers={"Location": "https://fake.slack.com/login"})
         file_id = request.match_info["file"].removeprefix(f"{TEAM_ID}-")
         if file_id not in self.files:
             return web.Response(status=404, text="file not found")
-        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+        content = self.files[file_id]
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(content)
+        await response.prepare(request)
+        end = min(self.cut_files.get(file_id, len(content)), len(content))
+        try:
+            for start in range(0, end, FILE_PIECE):
+                await response.write(content[start : min(start + FILE_PIECE, end)])
+                await asyncio.sleep(0.001)  # the next piece is still on its way
+        except ConnectionError:  # the app stopped reading (a file over its limit, say)
+            return response
+        if end < len(content):
+            assert request.transport is not None
+            request.transport.close()  # the connection drops mid-file
+            return response
+        await response.write_eof()
+        return response
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())

@@ -280,3 +280,48 @@ async def test_membranes_error_texts_cannot_ping_the_channel_either(
 
     [warning] = warnings(slack, thread_ts)
     assert "<!channel>" not in warning and "&lt;!channel&gt; &lt;https://x|y&gt;" in warning
+
+
+async def share_one(app, slack, thread_ts: str, ts: str, file: dict) -> None:
+    event = reply(thread_ts, ts, "Your invoice:", subtype="file_share")
+    await app.slack_event({**event, "files": [file]}, event_id())
+    await app.settled(within=15)
+
+
+async def test_a_file_of_several_megabytes_reaches_the_visitor_whole(settings, slack, membrane):
+    """Slack hands a big file over a piece at a time: every byte is kept, not the first 64 KB."""
+    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        content = bytes(range(256)) * (6 * 4096)  # 6 MiB
+        file = slack.share_file("F1", "invoice.pdf", content, "application/pdf")
+        await share_one(app, slack, thread_ts, "1800000011.000001", file)
+
+        [sent] = membrane.visible_messages("client-1")
+        link = sent.split("(https://b.test", 1)[1].rstrip(")")
+        async with aiohttp.ClientSession() as http, http.get(app.url + link) as response:
+            assert response.status == 200
+            assert await response.read() == content
+        assert warnings(slack, thread_ts) == []
+    finally:
+        await app.close()
+
+
+async def test_a_file_cut_short_on_the_way_is_refused_in_the_thread(settings, slack, membrane):
+    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        file = slack.share_file("F2", "report.pdf", b"r" * 3_000_000, "application/pdf")
+        slack.cut_files["F2"] = 1_000_000  # the connection drops a third of the way
+        await share_one(app, slack, thread_ts, "1800000011.000002", file)
+
+        [sent] = membrane.visible_messages("client-1")
+        assert sent == "Your invoice:"  # the words go; no link to a third of a file
+        [warning] = warnings(slack, thread_ts)
+        assert "“report.pdf”" in warning and "cut short" in warning
+    finally:
+        await app.close()

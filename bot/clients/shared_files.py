@@ -85,13 +85,11 @@ class SharedFiles:
             async with self._session.get(file.url, headers=headers) as response:
                 if response.status != 200:
                     raise FileNotShared(f"Slack did not hand it over (HTTP {response.status}).")
-                if (response.content_length or 0) > MAX_FILE_BYTES:
-                    raise FileNotShared("It is over 20 MB.")
-                body = await response.content.read(MAX_FILE_BYTES + 1)
+                body = await _whole(response)
+        except aiohttp.ClientPayloadError:
+            raise FileNotShared("It arrived cut short (the connection dropped).") from None
         except (aiohttp.ClientError, TimeoutError) as error:
             raise FileNotShared(f"Slack could not be reached ({type(error).__name__}).") from None
-        if len(body) > MAX_FILE_BYTES:
-            raise FileNotShared("It is over 20 MB.")
         self._files.put(token, name, body, time.time())
         log.info("file %s kept for the visitor (%d bytes)", file.id, len(body))
         self.prune()
@@ -129,6 +127,23 @@ class SharedFiles:
         if moved:
             log.info("%d shared files moved from %s into the database", moved, directory)
         return moved
+
+
+async def _whole(response: aiohttp.ClientResponse) -> bytes:
+    """Every byte of the body, read to its end (one read returns only what has arrived so far),
+    at most MAX_FILE_BYTES, and as many as Content-Length promised."""
+    promised = response.content_length
+    if (promised or 0) > MAX_FILE_BYTES:
+        raise FileNotShared("It is over 20 MB.")
+    body = bytearray()
+    async for piece in response.content.iter_chunked(256 * 1024):
+        body += piece
+        if len(body) > MAX_FILE_BYTES:
+            raise FileNotShared("It is over 20 MB.")
+    encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+    if promised is not None and not encoded and len(body) != promised:  # a gzip length differs
+        raise FileNotShared(f"It arrived cut short ({len(body):,} of {promised:,} bytes).")
+    return bytes(body)
 
 
 def _origin(url: str) -> tuple[str, str, int]:
