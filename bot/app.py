@@ -258,7 +258,8 @@ async def healthz(request: web.Request) -> web.Response:
     problem = await asyncio.to_thread(request.app[DATABASE].write_problem)
     if problem is not None:
         return web.json_response({"ok": False, "database": problem}, status=503)
-    down = request.app[BRIDGE].health.down()
+    health = request.app[BRIDGE].health
+    down, refusing = health.down(), health.refusing_channels()
     core = request.app[CORE]
     inbox = core.store.inbox
     try:
@@ -268,7 +269,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "ok": True,
-            "status": "degraded" if down else "ok",
+            "status": "degraded" if down or refusing else "ok",
             "database": "ok",
             "version": __version__,
             "instance": core.instance,
@@ -280,6 +281,10 @@ async def healthz(request: web.Request) -> web.Response:
             "down": {
                 service: {"since": _when(outage.since), "reason": outage.reason}
                 for service, outage in down.items()
+            },
+            "channels": {  # channels that refuse the bot: their chats wait, or go elsewhere
+                channel: {"since": _when(refusal.since), "reason": refusal.reason}
+                for channel, refusal in refusing.items()
             },
         }
     )

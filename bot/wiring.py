@@ -94,7 +94,7 @@ def build(
     web_client = make_web_client(
         token, settings.slack_api_url, session, health, settings.slack_timeout
     )
-    slack = SlackOut(web_client, metrics=metrics)
+    slack = SlackOut(web_client, health=health, metrics=metrics)
     membrane = membrane_client(settings, session, metrics, health)
     files = SharedFiles(
         session,

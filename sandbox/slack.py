@@ -248,6 +248,8 @@ class FakeSlack(FakeServer):
         channel = args.get("channel", "")
         if self._is_user(channel):  # the app's DM with that person, answered with its D… id
             channel = self.dm_of(channel)
+        if channel in self.other_channels:
+            return error("not_in_channel")
         if channel not in self.channels and channel not in self.dms.values():
             return error("channel_not_found")
         if not self._take_token(channel):
@@ -373,9 +375,10 @@ class FakeSlack(FakeServer):
         return ok(user=user) if user else error("user_not_found")
 
     async def _conversations_members(self, args: dict[str, Any]) -> web.Response:
-        """Who is in a channel: everyone the fake knows, unless a test says otherwise."""
+        """Who is in a channel: everyone the fake knows, unless a test says otherwise. A public
+        channel the bot is not in can be read too."""
         channel = args.get("channel", "")
-        if channel not in self.channels:
+        if channel not in self.channels | self.other_channels:
             return error("channel_not_found")
         return ok(members=sorted(self.members.get(channel, set(self.users))), response_metadata={})
 

@@ -170,3 +170,47 @@ async def test_a_visitor_waiting_in_a_routed_channel_is_escalated_there(settings
     finally:
         await app.close()
     assert "Sam has waited" in broadcast[0].text and SALES in dm.text
+
+
+async def test_a_routed_channel_the_bot_cannot_see_holds_up_no_other_chat(
+    settings, slack, membrane, tmp_path
+):
+    """CHANNEL_ROUTES names a channel that does not exist: replies in the other chats still
+    reach Chatra, its chats come to the support channel with a line saying why (the channel is
+    told once, not per chat), and Slack is never taken for down."""
+    routes = routes_file(tmp_path, RULES[:1])  # SALES is not among the fake's channels
+    app = await RunningApp(settings.model_copy(update={"channel_routes": routes})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", "c-gen", [visitor_says("g1", "hi")], name="Gil"))
+        await app.settled()
+        [general] = slack.parents(CHANNEL)
+        await app.slack_event(reply(general.ts, "1800000002.000001", "Hello Gil"), event_id())
+        await app.settled()
+        assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Hello Gil"]
+
+        pricing = {"chatStartUrl": "https://shop.example.org/pricing"}
+        for client_id, name in [("c-s1", "Sam"), ("c-s2", "Sue")]:
+            said = [visitor_says(f"{client_id}-1", f"price? {name}")]
+            await app.webhook(chat_event("chatStarted", client_id, said, name=name, **pricing))
+        await app.settled(within=10)
+
+        parents = slack.parents(CHANNEL)
+        cards = {c.text.split(": ", 1)[1].split(" ")[0]: c for c in parents if "New chat" in c.text}
+        assert set(cards) == {"Gil", "Sam", "Sue"}
+        for name in ("Sam", "Sue"):
+            line = queue_line(cards[name])
+            assert "Queue: *Sales*" in line and f"<#{SALES}> refuses the bot's posts" in line
+            assert [r.text for r in slack.replies(CHANNEL, cards[name].ts)] == [f"price? {name}"]
+        [told] = [c for c in parents if "refuses the bot's posts" in c.text]
+        assert f"`{SALES}`: channel_not_found" in told.text and "Sales queue" in told.text
+
+        await app.slack_event(reply(cards["Sam"].ts, "1800000002.000002", "Plan A"), event_id())
+        await app.settled()
+        assert membrane.runs_of("send-agent-message")[-1]["text"] == "Plan A"
+
+        status, health = await app.request("GET", "/healthz")
+        assert status == 200 and health["down"] == {} and health["status"] == "degraded"
+        assert health["channels"][SALES]["reason"] == "channel_not_found"
+        assert not [m for m in slack.messages if "is back" in m.text]
+    finally:
+        await app.close()

@@ -9,7 +9,7 @@ not known here (a bug, say): tried a few times, then failed.
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.core.errors import MembraneError, SlackRefused
+from bot.core.errors import ChannelRefused, MembraneError, SlackRefused
 from storage import DatabaseUnavailable
 
 # Slack errors that mean Slack is down or the setup is broken for now: an operator's fix or time
@@ -26,10 +26,10 @@ SLACK_WAITS = {
     "token_expired",
     "account_inactive",
     "missing_scope",
-    "not_in_channel",
-    "channel_not_found",
-    "is_archived",
 }
+# One channel's problem, not Slack's: it is gone or archived, or the bot is not in it. What is
+# meant for it waits for an admin's fix (a new chat's card goes to SLACK_CHANNEL_ID instead).
+CHANNEL_REFUSALS = {"channel_not_found", "not_in_channel", "is_archived"}
 NETWORK = (aiohttp.ClientError, TimeoutError, ConnectionError)
 
 
@@ -38,15 +38,20 @@ def worth_waiting(error: BaseException) -> bool | None:
         return error.transient
     if isinstance(error, SlackRefused):
         return False
+    if isinstance(error, ChannelRefused):
+        return True
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
-        return True if status == 429 or status >= 500 or slack_error(error) in SLACK_WAITS else None
+        waits = SLACK_WAITS | CHANNEL_REFUSALS
+        return True if status == 429 or status >= 500 or slack_error(error) in waits else None
     if isinstance(error, (*NETWORK, DatabaseUnavailable)):
         return True
     return None
 
 
 def slack_error(error: SlackApiError) -> str:
+    """Slack's reason (`channel_not_found`), or the HTTP status of an answer that is no JSON
+    (a body too large for Slack gets a page, not JSON)."""
     data = error.response.data
     return (
         str(data.get("error")) if isinstance(data, dict) else f"HTTP {error.response.status_code}"
@@ -60,6 +65,6 @@ def slack_is_down(error: BaseException) -> str | None:
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
         reason = slack_error(error)
-        if status == 429 or status >= 500 or reason in SLACK_WAITS - {"not_in_channel"}:
+        if status == 429 or status >= 500 or reason in SLACK_WAITS:
             return reason if status < 500 else f"HTTP {status}"
     return None

@@ -14,11 +14,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clients.failure_kinds import slack_is_down
+from bot.clients.failure_kinds import CHANNEL_REFUSALS, slack_error, slack_is_down
 from bot.clients.metrics import Metrics
 from bot.core.blocks import SlackMessage
 from bot.core.delivery import Posted, is_person
-from bot.core.errors import SlackRefused
+from bot.core.errors import ChannelRefused, SlackRefused
 from bot.core.health import Health
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,11 @@ def make_web_client(
 
 
 class SlackOut:
-    def __init__(self, client: AsyncWebClient, *, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, health: Health, metrics: Metrics | None = None
+    ) -> None:
         self._client = client
+        self._health = health  # told of each channel that refuses the bot, and when it is mended
         self._metrics = metrics or Metrics()
         self.workspace_url = "https://slack.com/"  # until auth.test says (bot.app)
         self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
@@ -122,8 +125,8 @@ class SlackOut:
         keys: tuple[str, ...] = (),
     ) -> Posted:
         """Post a message (a thread reply when `thread_ts` is given), tagged with the `keys` of
-        what it carries. SlackRefused when Slack refuses it for good. Unpaced: SlackDelivery
-        paces posts per channel."""
+        what it carries. SlackRefused when Slack refuses it for good, ChannelRefused when the
+        channel takes no posts of the bot's. Unpaced: SlackDelivery paces posts per channel."""
         post = partial(
             self._client.chat_postMessage,
             channel=channel,
@@ -140,15 +143,26 @@ class SlackOut:
         try:
             response = await post(blocks=message.blocks)
         except SlackApiError as error:
-            reason = str(error.response.get("error"))
+            reason = slack_error(error)
             self._metrics.failures.labels(f"slack:{reason}").inc()
             if reason in REFUSED_FOR_GOOD or (is_person(channel) and reason in NO_SUCH_PERSON):
                 raise SlackRefused(f"Slack refused a post to {channel}: {reason}") from None
+            if self._refuses(channel, reason):
+                raise ChannelRefused(channel, reason) from None
             if not message.blocks or reason != "invalid_blocks":
                 raise
             log.warning("Slack refused the blocks of %s: posting its text alone", keys[:1])
             response = await post(blocks=None)  # rejected outright: nothing was posted
+        self._health.channel_works(channel)
         return Posted(str(response["channel"]), str(response["ts"]))
+
+    def _refuses(self, channel: str, reason: str) -> bool:
+        """Whether `reason` is the channel's own problem (noted, and logged once)."""
+        if reason not in CHANNEL_REFUSALS or is_person(channel):
+            return False
+        if self._health.channel_refused(channel, reason):
+            log.warning("Slack refuses the bot in channel %s: %s", channel, reason)
+        return True
 
     async def find_posted(
         self, channel: str, thread_ts: str | None, keys: list[str], since: float
@@ -257,7 +271,9 @@ class SlackOut:
         except SlackApiError as error:
             if slack_is_down(error):
                 raise
-            log.warning("members of %s unknown: %s", channel, error.response.get("error"))
+            reason = slack_error(error)
+            if not self._refuses(channel, reason):
+                log.warning("members of %s unknown: %s", channel, reason)
             return None
         return members
 
@@ -266,7 +282,7 @@ class SlackOut:
         try:
             response = await self._client.usergroups_users_list(usergroup=group_id)
         except SlackApiError as error:
-            log.warning("members of user group %s unknown: %s", group_id, error.response["error"])
+            log.warning("members of user group %s unknown: %s", group_id, slack_error(error))
             return []
         return [str(user) for user in response.get("users") or []]
 

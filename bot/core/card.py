@@ -10,6 +10,7 @@ class CardState(BaseModel):
     after_hours: str | None = None  # the line a chat started outside business hours shows
     owner: str | None = None  # who took the chat
     queue: str | None = None  # the CHANNEL_ROUTES queue it came from
+    moved: str | None = None  # why it is not in its queue's channel (that channel refused it)
 
     @classmethod
     def of(cls, stored: str) -> "CardState":

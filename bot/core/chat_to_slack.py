@@ -12,7 +12,9 @@ from bot.core import post_keys
 from bot.core.card import CardState
 from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.context import Context
-from bot.core.notices import internal_discussion, internal_discussion_link
+from bot.core.errors import ChannelRefused
+from bot.core.notices import channel_refused_notice, internal_discussion, internal_discussion_link
+from bot.core.routes import Route
 from bot.core.views import mirrored_messages, thread_link, visitor_card
 from storage import Thread
 from storage.states import MessageState
@@ -96,17 +98,14 @@ class ChatToSlack:
             after_hours = self._after_hours()
             routes = self._policy.routes
             route = routes.route(client, after_hours=after_hours is not None)
-            channel = route.channel if route else self._policy.channel
             state = CardState(
                 previous=self._link(thread) if thread else None,
                 on_call=self._on_call.people(),
                 after_hours=after_hours,
                 queue=routes.queue(route),
             )
-            dashboard = self._policy.dashboard_url
-            card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
             key = post_keys.card(client.id, thread.thread_ts if thread else None)
-            ts = await self._delivery.post(key, channel, card)
+            channel, ts = await self._post_card(key, client, state, route)
             thread = self._threads.add(
                 client.id,
                 channel,
@@ -117,6 +116,28 @@ class ChatToSlack:
             context = {"chat": client.id, "slack_ts": ts}
             log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
         return thread
+
+    async def _post_card(
+        self, key: str, client: ChatraClient, state: CardState, route: Route | None
+    ) -> tuple[str, str]:
+        """Post a new chat's card in its queue's channel; in the support channel when that one
+        refuses the bot (the card says why, and the support channel is told once a day). Where
+        it went, and its ts."""
+        dashboard, support = self._policy.dashboard_url, self._policy.channel
+        card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
+        if route is not None and route.channel != support:
+            try:
+                return route.channel, await self._delivery.post(
+                    key, route.channel, card, may_move=True
+                )
+            except ChannelRefused as refused:
+                state.moved = f"<#{route.channel}> refuses the bot's posts ({refused.reason})"
+                day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
+                notice = channel_refused_notice(route.channel, refused.reason, route.queue)
+                key_of_notice = post_keys.channel_refused(route.channel, day)
+                await self._delivery.post(key_of_notice, support, notice)
+                card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
+        return support, await self._delivery.post(key, support, card)
 
     def _after_hours(self) -> str | None:
         """Outside business hours: the line the card shows, with what the visitor was told."""

@@ -93,15 +93,23 @@ class SlackDelivery:
         return self._queue.held
 
     async def post(
-        self, key: str, channel: str, message: SlackMessage, thread_ts: str | None = None
+        self,
+        key: str,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        *,
+        may_move: bool = False,
     ) -> str:
-        """Post `message` unless the post for `key` already exists; returns its ts either way."""
+        """Post `message` unless the post for `key` already exists; returns its ts either way.
+        `may_move`: a channel that refuses the bot raises ChannelRefused, for the caller to post
+        elsewhere, instead of the post waiting for an admin to mend the channel."""
         lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
         async with lock:
             record = self._posts.get(key)
             if record is not None and record.ts:
                 return record.ts
-            return await self._queue.submit(key, channel, message, thread_ts)
+            return await self._queue.submit(key, channel, message, thread_ts, may_move=may_move)
 
     def mirror(
         self, key: str, thread: Thread, message: SlackMessage, at: float, *, in_doubt: bool

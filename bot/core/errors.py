@@ -27,5 +27,14 @@ class SlackRefused(Exception):
     trying again cannot help. `str()` is Slack's reason."""
 
 
+class ChannelRefused(Exception):
+    """Slack takes no posts in `channel` (gone, archived, or the bot is not in it): that
+    channel's problem, which an admin mends, not Slack being down. `reason` is Slack's word."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"Slack refuses the bot's posts in {channel}: {reason}")
+        self.channel, self.reason = channel, reason
+
+
 class FileNotShared(Exception):
     """Why a file cannot reach the visitor, as a sentence."""

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 @dataclass
 class Outage:
-    service: str  # "slack" | "membrane"
+    service: str  # "slack" | "membrane", or the channel that refuses the bot
     reason: str
     since: float
 
@@ -41,6 +41,7 @@ class Health:
         self._outages, self._clock, self._refresh_every = outages, clock, refresh
         self._down: dict[str, Outage] = {}
         self._read_at = float("-inf")
+        self._refusing: dict[str, Outage] = {}  # channel -> since when it refuses the bot
 
     def failed(self, service: str, reason: str) -> None:
         """A call to `service` failed in a way that waiting will mend."""
@@ -72,6 +73,23 @@ class Health:
                 self._keep(
                     functools.partial(outages.waited, outage.service, outage.since, str(what)), None
                 )
+
+    def channel_refused(self, channel: str, reason: str) -> bool:
+        """Slack refuses the bot in `channel` (gone, archived, not a member): that channel's
+        problem alone, never Slack being down. True when it is news."""
+        known = self._refusing.get(channel)
+        if known is not None and known.reason == reason:
+            return False
+        self._refusing[channel] = Outage(channel, reason, self._clock())
+        return True
+
+    def channel_works(self, channel: str) -> None:
+        """A post in `channel` went through: whatever it refused is mended."""
+        self._refusing.pop(channel, None)
+
+    def refusing_channels(self) -> dict[str, Outage]:
+        """The channels that refuse the bot, as this bridge last found them."""
+        return dict(self._refusing)
 
     def down(self) -> dict[str, Outage]:
         self._refresh()

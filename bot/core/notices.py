@@ -117,6 +117,16 @@ def internal_discussion_link(link: str) -> SlackMessage:
     return SlackMessage(text=text, blocks=[context(text)])
 
 
+def channel_refused_notice(channel: str, reason: str, queue: str) -> SlackMessage:
+    """Said once a day in the support channel while a routed channel refuses the bot."""
+    text = (
+        f":warning: Slack refuses the bot's posts in <#{channel}> (`{channel}`: {reason}), where"
+        f" CHANNEL_ROUTES sends the {plain_to_slack(queue)} queue: its new chats come here"
+        " meanwhile. Invite @Chatra to that channel, or fix CHANNEL_ROUTES."
+    )
+    return SlackMessage(text=text)
+
+
 def writing_as_notice(person: str, agent: str) -> SlackMessage:
     text = (
         f":information_source: {plain_to_slack(person)} has no Chatra agent linked, so the visitor"

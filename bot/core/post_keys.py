@@ -92,5 +92,10 @@ def last_event_of(key: str) -> int:
     return int(key.removeprefix(FAILED_EVENTS))
 
 
+def channel_refused(channel: str, day: str) -> str:
+    """The support channel is told, once a day, that a queue's channel refuses the bot."""
+    return f"refused:{channel}:{day}"
+
+
 def recovered(service: str, since: float) -> str:
     return f"recovered:{service}:{since:.0f}"

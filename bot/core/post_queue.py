@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.blocks import SlackMessage
+from bot.core.errors import ChannelRefused
 from bot.core.pace import Pace
 from bot.core.worker import Judge, backoff
 
@@ -39,6 +40,7 @@ class Queued:
     at: float | None  # a Chatra message's time: it may share a post with others of its thread
     done: asyncio.Future[str] = field(repr=False)
     in_doubt: bool = False  # it may be on Slack already: a try ended without an answer
+    may_move: bool = False  # a refusal of its channel goes back to who posts it, not waited out
     queued_at: float = field(default_factory=time.monotonic)
 
 
@@ -102,13 +104,15 @@ class PostQueue:
         thread_ts: str | None = None,
         at: float | None = None,
         in_doubt: bool = False,
+        may_move: bool = False,
     ) -> asyncio.Future[str]:
-        """Queue a post; the future gives its ts, or the error that can never be waited out. A
-        key already waiting (a transcript repeating a message not yet posted) is not queued
-        twice. Whoever stops waiting for the future does not take the post out of the queue."""
+        """Queue a post; the future gives its ts, or the error that can never be waited out
+        (with `may_move`, also ChannelRefused: the caller posts elsewhere). A key already
+        waiting (a transcript repeating a message not yet posted) is not queued twice. Whoever
+        stops waiting for the future does not take the post out of the queue."""
         if channel not in self._channels:
             self._channels[channel] = _Channel(channel, self._pace(channel), self._hooks)
-        queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt)
+        queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt, may_move)
         return asyncio.shield(queued)
 
     def moved_on(self, channel: str, thread_ts: str) -> None:
@@ -150,11 +154,12 @@ class _Channel:
         thread_ts: str | None,
         at: float | None,
         in_doubt: bool,
+        may_move: bool,
     ) -> asyncio.Future[str]:
         same = next((item for item in self.waiting if item.key == key), None)
         if same is None:
             done = asyncio.get_running_loop().create_future()
-            same = Queued(key, thread_ts, message, at, done, in_doubt)
+            same = Queued(key, thread_ts, message, at, done, in_doubt, may_move)
             self.waiting.append(same)
         self._wake.set()
         if self._serving is None or self._serving.done():
@@ -280,7 +285,8 @@ class _Channel:
             posted = await self._hooks.deliver(self._name, batch)
         except Exception as error:
             _in_doubt(batch)
-            if self._hooks.judge(error) is not True:
+            moves = isinstance(error, ChannelRefused) and all(item.may_move for item in batch)
+            if moves or self._hooks.judge(error) is not True:
                 self._settle(batch, error)
                 return
             failures = self._failures[thread] = self._failures.get(thread, 0) + 1

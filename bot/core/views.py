@@ -77,7 +77,8 @@ def visitor_card(
     if after_hours:
         blocks.insert(1, context(f":crescent_moon: {plain_to_slack(after_hours)}"))
     if state.queue:
-        blocks.insert(1, context(f":inbox_tray: Queue: *{plain_to_slack(state.queue)}*"))
+        moved = f" · :warning: {state.moved}: shown here" if state.moved else ""
+        blocks.insert(1, context(f":inbox_tray: Queue: *{plain_to_slack(state.queue)}*{moved}"))
     if state.previous:
         earlier = (
             f":leftwards_arrow_with_hook: Follows {slack_link(state.previous, 'an earlier chat')}"
