@@ -181,7 +181,8 @@ async def test_a_routed_channel_the_bot_cannot_see_holds_up_no_other_chat(
     routes = routes_file(tmp_path, RULES[:1])  # SALES is not among the fake's channels
     app = await RunningApp(settings.model_copy(update={"channel_routes": routes})).start()
     try:
-        await app.webhook(chat_event("chatStarted", "c-gen", [visitor_says("g1", "hi")], name="Gil"))
+        said = [visitor_says("g1", "hi")]
+        await app.webhook(chat_event("chatStarted", "c-gen", said, name="Gil"))
         await app.settled()
         [general] = slack.parents(CHANNEL)
         await app.slack_event(reply(general.ts, "1800000002.000001", "Hello Gil"), event_id())
