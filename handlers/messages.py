@@ -5,10 +5,12 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 
 from bot.clients.metrics import Metrics
 from bot.core.bridge import Bridge
+from bot.core.errors import ThreadNotKnownYet
 from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ class MessageEvent(BaseModel):
     subtype: str | None = None
     channel: str = ""
     user: str | None = None
+    parent_user_id: str | None = None  # who wrote the thread's first message
     bot_id: str | None = None
     text: str | None = None
     ts: str | None = None
@@ -35,22 +38,37 @@ class MessageEvent(BaseModel):
     def by_person(self) -> bool:
         return bool(self.user) and not self.bot_id and self.subtype != "bot_message"
 
+    def parent_author(self) -> str | None:
+        """Who wrote the thread's first message (Slack says so in a reply and in its edits)."""
+        found = (m.parent_user_id for m in (self, self.message, self.previous_message) if m)
+        return next((author for author in found if author), None)
+
     def in_thread(self) -> bool:
         return bool(self.thread_ts) and bool(self.ts) and self.thread_ts != self.ts
 
 
 def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
-    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_message(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse | None:
         try:
-            change = thread_change(MessageEvent.model_validate(repaired(event)))
+            message = MessageEvent.model_validate(repaired(event))
         except ValidationError as error:
             log.warning(
                 "slack message event of the wrong shape ignored: %d problems", error.error_count()
             )
-            return
+            return None
+        change = thread_change(message)
         if change is None:
-            return
-        if bridge.accept_slack(dedupe_key(body, change), change):
+            return None
+        parent = message.parent_author()
+        ours = parent is not None and parent == context.bot_user_id
+        try:
+            accepted = bridge.accept_slack(dedupe_key(body, change), change, under_our_post=ours)
+        except ThreadNotKnownYet as unknown:  # Slack sends it again: by then the card is known
+            log.info("%s of %s asked again: %s", change.kind, change.ts, unknown)
+            return BoltResponse(status=503, body="", headers={"Retry-After": "1"})
+        if accepted:
             metrics.events_in.labels("slack").inc()
             log.info(
                 "accepted %s of %s in thread %s",
@@ -59,6 +77,7 @@ def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
                 change.thread_ts,
                 extra={"slack_ts": change.ts},
             )
+        return None
 
     app.event("message")(on_message)
 

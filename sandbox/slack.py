@@ -60,6 +60,9 @@ class FakeSlack(FakeServer):
         self._by_ts: dict[tuple[str, str], Posted] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: list[Fault] = []
+        # method -> seconds Slack takes to answer once it has done the work: the event of a new
+        # message can reach the app before the answer to the call that posted it
+        self.answer_after: dict[str, float] = {}
         self._last_ts = 0.0
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
         self.app.router.add_get("/socket-mode", self._socket_mode)
@@ -140,7 +143,9 @@ class FakeSlack(FakeServer):
         expected = self.app_token if method == "apps.connections.open" else self.token
         if request.headers.get("Authorization") != f"Bearer {expected}":
             return error("not_authed" if "Authorization" not in request.headers else "invalid_auth")
-        return await self._call(method, args)
+        answer = await self._call(method, args)
+        await asyncio.sleep(self.answer_after.get(method, 0))
+        return answer
 
     async def _call(self, method: str, args: dict[str, Any]) -> web.Response:
         handler = getattr(self, "_" + method.replace(".", "_"), None)

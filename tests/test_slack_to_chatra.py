@@ -1,11 +1,15 @@
 """Slack -> Chatra: a reply in a chat's thread reaches the visitor; edits and deletes follow."""
 
+import asyncio
 import itertools
 import os
 
 import pytest
 
+from bot.app import CORE
 from sandbox.membrane_cli import install
+from sandbox.slack_wire import BOT_USER_ID
+from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 
@@ -28,6 +32,7 @@ async def thread_ts(bridge, slack) -> str:
 
 
 def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) -> dict:
+    """A person's reply in a thread under a post of the bot's, as Slack sends it."""
     return {
         "type": "message",
         "channel": CHANNEL,
@@ -36,6 +41,7 @@ def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) 
         "text": text,
         "ts": ts,
         "thread_ts": thread_ts,
+        "parent_user_id": BOT_USER_ID,
         **extra,
     }
 
@@ -220,7 +226,7 @@ async def test_what_is_not_a_persons_thread_reply_is_ignored(bridge, membrane, t
             thread_ts, "1800000002.000002", "our own post", user="UBOT000001", bot_id="BBOT000001"
         ),
         {**reply(thread_ts, "1800000002.000003", "top level"), "thread_ts": None},
-        reply("1700000000.000001", "1800000002.000004", "other thread"),
+        reply("1700000000.000001", "1800000002.000004", "other thread", parent_user_id="U0AGENT02"),
         {
             "type": "message",
             "subtype": "channel_join",
@@ -410,3 +416,65 @@ async def test_a_reply_shows_pending_only_while_a_send_takes_a_while(settings, s
         assert slack.reactions_on(CHANNEL, slow) == {"white_check_mark"}
     finally:
         await app.close()
+
+
+async def test_a_reply_under_a_new_card_waits_for_its_thread_and_is_sent_once(
+    bridge, slack, membrane
+):
+    """The thread's row is not in the database yet (it is locked a moment) when an agent
+    answers under the card: the reply waits for it, and reaches the visitor once."""
+    threads = bridge.app[CORE].store.threads
+    add, held = threads.add, []
+
+    def locked_the_first_time(*args, **kwargs):
+        if not held:
+            held.append(True)
+            raise DatabaseUnavailable("database is locked")
+        return add(*args, **kwargs)
+
+    threads.add = locked_the_first_time
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+    [card] = await wait_for(lambda: slack.parents(CHANNEL))
+    status, _ = await bridge.slack_event(reply(card.ts, "1800000003.000001", "Hi!"), event_id())
+    assert status == 200 and threads.for_client("client-1") is None
+    await bridge.settled(within=10)
+
+    assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Hi!"]
+
+
+async def test_a_reply_under_a_card_slack_has_not_confirmed_yet_is_asked_for_again(
+    bridge, slack, membrane
+):
+    """The card is on Slack and answered under before Slack's answer to its post arrives:
+    nothing here knows the thread, so Slack is asked to send the reply again."""
+    slack.answer_after["chat.postMessage"] = 0.5
+    early: list[asyncio.Future] = []
+    answer = reply("", "1800000003.000002", "Hello Jane")
+
+    def a_person_answers_at_once(posted) -> None:
+        if posted.thread_ts is None and not early:  # the card
+            sent = bridge.slack_event({**answer, "thread_ts": posted.ts}, "EvEARLY001")
+            early.append(asyncio.ensure_future(sent))
+
+    slack.on_post = a_person_answers_at_once
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+    [first] = await wait_for(lambda: early)
+    assert (await first)[0] == 503
+    slack.on_post, slack.answer_after = None, {}
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    again = {**answer, "thread_ts": card.ts}
+    status, _ = await bridge.slack_event(again, "EvEARLY001", retry_num=1)
+    assert status == 200
+    await bridge.settled()
+    assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Hello Jane"]
+
+
+async def test_a_reply_under_someone_elses_post_is_ignored(bridge, slack, membrane, thread_ts):
+    someone = {"parent_user_id": "U0AGENT02"}
+    elsewhere = reply("1700000000.000001", "1800000003.000003", "lunch?", **someone)
+    status, _ = await bridge.slack_event(elsewhere, event_id())
+    assert status == 200
+    await bridge.settled()
+    assert membrane.runs_of("send-agent-message") == []

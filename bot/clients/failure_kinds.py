@@ -9,7 +9,7 @@ not known here (a bug, say): tried a few times, then failed.
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.core.errors import ChannelRefused, MembraneError, SlackRefused
+from bot.core.errors import ChannelRefused, MembraneError, SlackRefused, ThreadNotKnownYet
 from storage import DatabaseUnavailable
 
 # Slack errors that mean Slack is down or the setup is broken for now: an operator's fix or time
@@ -38,7 +38,7 @@ def worth_waiting(error: BaseException) -> bool | None:
         return error.transient
     if isinstance(error, SlackRefused):
         return False
-    if isinstance(error, ChannelRefused):
+    if isinstance(error, ChannelRefused | ThreadNotKnownYet):
         return True
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)

@@ -15,6 +15,7 @@ from bot.core import post_keys
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhook
 from bot.core.context import Context
+from bot.core.errors import ThreadNotKnownYet
 from bot.core.escalation import Escalation
 from bot.core.health import Health
 from bot.core.notices import failed_events_notice, recovered_notice
@@ -123,15 +124,32 @@ class Bridge:
                 self._messages.adopt_echo(client_id, message.key, message.body)
         return stored
 
-    def accept_slack(self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion) -> bool:
-        """Store a change in a mirrored thread; False when it is a duplicate or not ours."""
-        thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
+    def accept_slack(
+        self,
+        dedupe_key: str,
+        change: SlackReply | SlackEdit | SlackDeletion,
+        *,
+        under_our_post: bool = False,
+    ) -> bool:
+        """Store a change in a mirrored thread; False when it is a duplicate or not ours.
+        ThreadNotKnownYet when Slack says the thread is under a post of ours (`under_our_post`)
+        that nothing here knows yet: a card whose post is still being recorded. Slack sends
+        the change again; no reply under a card of ours is dropped. Under a post of ours that
+        is no chat (a notice), a change is ignored."""
+        channel, thread_ts = change.channel, change.thread_ts
+        thread = self._threads.for_slack_thread(channel, thread_ts)
+        post = self._slack_posts.key_at(channel, thread_ts) if thread is None else None
+        card_of = post_keys.client_of_card(post)
         if thread is not None:
             conversation = lane(thread.client_id, "slack")
-        elif self._replies.is_internal_thread(change.channel, change.thread_ts):
-            conversation = f"internal:{change.thread_ts}"
+        elif card_of is not None:  # its thread is being recorded: the chat's lane waits for it
+            conversation = lane(card_of, "slack")
+        elif post_keys.is_internal(post):
+            conversation = f"internal:{thread_ts}"
+        elif under_our_post and post is None:
+            raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
         else:
-            log.debug("ignored %s in unmapped thread %s", change.kind, change.thread_ts)
+            log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)
             return False
         payload = SlackChange(change=change).model_dump_json()
         return self._intake("slack", "slack:" + dedupe_key, conversation, payload)

@@ -36,5 +36,10 @@ class ChannelRefused(Exception):
         self.channel, self.reason = channel, reason
 
 
+class ThreadNotKnownYet(Exception):
+    """A reply under a post of ours whose chat is not recorded yet (its card was just posted,
+    the database is slow): waited for, never dropped."""
+
+
 class FileNotShared(Exception):
     """Why a file cannot reach the visitor, as a sentence."""

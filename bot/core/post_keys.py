@@ -13,6 +13,13 @@ def card(client_id: str, after_thread: str | None = None) -> str:
     return f"card:{client_id}" + (f":after:{after_thread}" if after_thread else "")
 
 
+def client_of_card(key: str | None) -> str | None:
+    """The chat whose card a post of ours is, when it is one."""
+    if not (key or "").startswith("card:"):
+        return None
+    return key.removeprefix("card:").split(":after:", 1)[0]
+
+
 def chatra_message(message_key: str, piece: int) -> str:
     return f"chatra:{message_key}" + (f":{piece}" if piece else "")
 

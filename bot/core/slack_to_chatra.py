@@ -10,7 +10,7 @@ from collections.abc import Callable
 from bot.core import post_keys
 from bot.core.access import Access
 from bot.core.context import Context
-from bot.core.errors import MembraneError
+from bot.core.errors import MembraneError, ThreadNotKnownYet
 from bot.core.notices import (
     delivery_warning,
     maybe_twice_notice,
@@ -61,7 +61,7 @@ class SlackToChatra:
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
     async def reply_written(self, reply: SlackReply) -> None:
-        thread = self._threads.for_slack_thread(reply.channel, reply.thread_ts)
+        thread = self._thread(reply)
         if thread is None:
             if self.is_internal_thread(reply.channel, reply.thread_ts):
                 await self._slack.show_state(reply.channel, reply.ts, "note", None)
@@ -310,7 +310,7 @@ class SlackToChatra:
             await asyncio.sleep(min(0.1, self._policy.echo_grace))
 
     async def reply_edited(self, edit: SlackEdit) -> None:
-        thread = self._threads.for_slack_thread(edit.channel, edit.thread_ts)
+        thread = self._thread(edit)
         record = self._messages.by_slack_ts(edit.ts)
         if (
             thread is None
@@ -359,7 +359,7 @@ class SlackToChatra:
             await self._delete_piece(piece)
 
     async def reply_deleted(self, deletion: SlackDeletion) -> None:
-        thread = self._threads.for_slack_thread(deletion.channel, deletion.thread_ts)
+        thread = self._thread(deletion)
         record = self._messages.by_slack_ts(deletion.ts)
         if thread is None or record is None or record.state == MessageState.DELETED:
             return
@@ -385,6 +385,16 @@ class SlackToChatra:
             if not (error.kind == "dependency_error" and error.status == 404):
                 raise  # not "already gone" (a try that ended in doubt deleted it)
         self._messages.update(piece.id, state=MessageState.DELETED)
+
+    def _thread(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
+        """The chat's thread the change is in; ThreadNotKnownYet while the chat's card is
+        posted but its thread not yet recorded (waited out: the change is never dropped)."""
+        thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
+        if thread is None and post_keys.client_of_card(
+            self._slack_posts.key_at(change.channel, change.thread_ts)
+        ):
+            raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
+        return thread
 
     def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
         """A thread the app opened for the team alone (Discuss internally on a card)."""
