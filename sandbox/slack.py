@@ -20,10 +20,12 @@ from sandbox.slack_wire import (
     BOT_USER_ID,
     SCOPES,
     TEAM_ID,
+    USERNAME,
     Fault,
     Posted,
     arguments,
     blocks_of,
+    blocks_problem,
     error,
     image_reachable,
     json_arg,
@@ -264,8 +266,12 @@ class FakeSlack(FakeServer):
             return error("no_text")
         if text and len(text) > 40_000:
             return error("msg_too_long")
+        if blocks_problem(blocks or []) is not None:
+            return error("invalid_blocks")
         if any(not image_reachable(b) for b in blocks or [] if b.get("type") == "image"):
             return error("invalid_blocks")  # Slack fetches images and refuses ones it cannot
+        if len(args.get("username") or "") > USERNAME:
+            return error("invalid_arguments")
         thread_ts = args.get("thread_ts") or None
         if thread_ts and (channel, thread_ts) not in self._by_ts:
             return error("thread_not_found")
@@ -293,6 +299,10 @@ class FakeSlack(FakeServer):
             return error("message_not_found")
         if not self._take_token("chat.update", UPDATE_LIMIT):  # per workspace, not channel
             return self._too_fast()
+        if len(args.get("text") or "") > 40_000:
+            return error("msg_too_long")
+        if blocks_problem(blocks_of(args.get("blocks")) or []) is not None:
+            return error("invalid_blocks")
         posted.history.append(posted.text)
         posted.text = args.get("text") or posted.text
         posted.blocks = blocks_of(args.get("blocks")) or posted.blocks
@@ -353,6 +363,8 @@ class FakeSlack(FakeServer):
     async def _views_open(self, args: dict[str, Any]) -> web.Response:
         if not args.get("trigger_id"):
             return error("invalid_trigger_id")
+        if blocks_problem(json_arg(args["view"]).get("blocks") or [], most=100):
+            return error("invalid_arguments")
         view = {**json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
         self.views[view["id"]] = view
         return ok(view=view)
@@ -360,11 +372,15 @@ class FakeSlack(FakeServer):
     async def _views_update(self, args: dict[str, Any]) -> web.Response:
         if args.get("view_id") not in self.views:
             return error("not_found")
+        if blocks_problem(json_arg(args["view"]).get("blocks") or [], most=100):
+            return error("invalid_arguments")
         self.views[args["view_id"]] = {**json_arg(args["view"]), "id": args["view_id"]}
         return ok(view=self.views[args["view_id"]])
 
     async def _views_publish(self, args: dict[str, Any]) -> web.Response:
         if not args.get("user_id"):
+            return error("invalid_arguments")
+        if blocks_problem(json_arg(args["view"]).get("blocks") or [], most=100):
             return error("invalid_arguments")
         self.home[args["user_id"]] = json_arg(args["view"])
         return ok(view=self.home[args["user_id"]])

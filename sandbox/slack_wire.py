@@ -85,6 +85,36 @@ async def arguments(request: web.Request) -> dict[str, Any]:
     return args
 
 
+# Block Kit's limits, as Slack enforces them: past any of them a post is refused (invalid_blocks).
+MOST_BLOCKS, SECTION_TEXT, FIELD_TEXT, MOST_FIELDS, HEADER_TEXT = 50, 3000, 2000, 10, 150
+CONTEXT_TEXT, MOST_CONTEXT_ELEMENTS, IMAGE_URL, ALT_TEXT = 3000, 10, 3000, 2000
+USERNAME = 80  # characters of a post's `username` (assumed refused past it; see the README)
+
+
+def blocks_problem(blocks: list[dict[str, Any]], most: int = MOST_BLOCKS) -> str | None:
+    """What of `blocks` Slack would refuse, in a few words; None when it takes them. A message
+    holds `most` 50 blocks, a modal or App Home 100."""
+    if len(blocks) > most:
+        return f"{len(blocks)} blocks"
+    for block in blocks:
+        kind, text = block.get("type"), (block.get("text") or {}).get("text", "")
+        fields = block.get("fields") or []
+        elements = block.get("elements") or []
+        too_long = (
+            (kind == "section" and len(text) > SECTION_TEXT)
+            or (kind == "section" and len(fields) > MOST_FIELDS)
+            or any(len(field.get("text", "")) > FIELD_TEXT for field in fields)
+            or (kind == "header" and len(text) > HEADER_TEXT)
+            or (kind == "context" and len(elements) > MOST_CONTEXT_ELEMENTS)
+            or (kind == "context" and any(len(e.get("text", "")) > CONTEXT_TEXT for e in elements))
+            or (kind == "image" and len(str(block.get("image_url", ""))) > IMAGE_URL)
+            or (kind == "image" and len(str(block.get("alt_text", ""))) > ALT_TEXT)
+        )
+        if too_long:
+            return f"a {kind} block over its limits"
+    return None
+
+
 def image_reachable(block: dict[str, Any]) -> bool:
     url = str(block.get("image_url", ""))
     return url.startswith("https://") and "unreachable" not in url

@@ -400,3 +400,41 @@ async def test_while_the_channel_is_behind_new_messages_are_appended_to_the_thre
         "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'"
     )
     assert [ts for (ts,) in stored] == [last.ts]
+
+
+async def test_a_visitor_with_enormous_details_still_gets_a_card_within_slacks_limits(
+    bridge, slack
+):
+    """Visitors set their own name and custom data from the site: nothing they set can keep
+    the chat out of Slack. Every field is cut to what Slack takes (the fake refuses more)."""
+    huge = {
+        "name": "N" * 500_000,
+        "email": "e" * 100_000 + "@example.org",
+        "chatStartUrl": "https://shop.example.org/" + "p" * 200_000,
+        "chatStartTitle": "T" * 100_000,
+        "city": "C" * 50_000,
+    }
+    said = [visitor_says("m1", "hello"), agent_says("m2", "hi", at=1_732_450_001_000)]
+    event = chat_event("chatStarted", messages=said, **huge)
+    event["agents"][0]["name"] = "A" * 50_000
+    await bridge.webhook(event)
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert card.text.startswith("New chat: NNN") and len(card.text) < 4000
+    assert "Open the chat in Chatra" in str(card.blocks)
+    visitor, agent = slack.replies(CHANNEL, card.ts)
+    assert visitor.text == "hello" and visitor.author.startswith("NNN")
+    assert agent.author.startswith("AAA") and agent.author.endswith(" (Chatra)")
+    assert len(visitor.author) <= 80 and len(agent.author) <= 80
+
+
+async def test_a_visitor_who_calls_themselves_an_agent_is_still_shown_as_a_visitor(bridge, slack):
+    name = "Sam\u200b (Chatra)\u202e"  # an invisible space and a right-to-left override
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name=name))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    [said] = slack.replies(CHANNEL, card.ts)
+    assert said.author == "Sam (Chatra) (visitor)"
+    assert card.text.startswith("New chat: Sam (Chatra)")

@@ -215,3 +215,14 @@ async def test_a_routed_channel_the_bot_cannot_see_holds_up_no_other_chat(
         assert not [m for m in slack.messages if "is back" in m.text]
     finally:
         await app.close()
+
+
+async def test_a_page_address_of_half_a_megabyte_still_routes_and_shows_the_card(routed, slack):
+    page = "https://shop.example.org/pricing/" + "x" * 500_000
+    said = [visitor_says("big-1", "hi")]
+    await routed.webhook(chat_event("chatStarted", "c-big", said, name="Bo", chatStartUrl=page))
+    await routed.settled()
+
+    [card] = slack.parents(SALES)
+    assert card.text.startswith("New chat: Bo") and "Queue: *Sales*" in queue_line(card)
+    assert [r.text for r in slack.replies(SALES, card.ts)] == ["hi"]

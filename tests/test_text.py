@@ -5,8 +5,11 @@ from hypothesis import strategies as st
 
 from bot.core.text import (
     chatra_to_slack,
+    cut,
+    looks_like_an_agent,
     plain_to_slack,
     shorten,
+    shown_name,
     slack_to_plain,
     split_text,
     user_ids_in,
@@ -147,3 +150,43 @@ def test_a_10k_character_message_splits_cleanly_both_ways():
         assert "".join(pieces) == text and all(len(p) <= limit for p in pieces)
         assert all(p.endswith(" ") for p in pieces[:-1])  # never inside a word, emoji or link
     assert "".join(chatra_to_slack(p) for p in split_text(text)) == chatra_to_slack(text)
+
+
+def test_a_markdown_link_shows_the_host_a_browser_really_opens():
+    cases = {
+        # browsers read a backslash as a slash: this opens evil.example, whatever follows
+        "[Open your invoice](https://evil.example\\@paypal.com/)": (
+            "<https://evil.example/@paypal.com/|Open your invoice> (evil.example)"
+        ),
+        "[PayPal](https://paypal.com@evil.example/login)": (
+            "<https://paypal.com@evil.example/login|PayPal> (evil.example)"
+        ),
+        "[paypal.com](https://%70aypal.com%2eevil.example/)": (
+            "<https://%70aypal.com%2eevil.example/|paypal.com> (paypal.com.evil.example)"
+        ),
+        "[paypal.com](https://p\u0430ypal.com/)": (  # a Cyrillic a
+            "<https://p\u0430ypal.com/|paypal.com> (xn--pypal-4ve.com)"
+        ),
+        "[docs](https://x.io/a?q=a\\b)": "<https://x.io/a?q=a%5Cb|docs> (x.io)",
+    }
+    for markdown, shown in cases.items():
+        assert chatra_to_slack(markdown) == shown, markdown
+
+
+def test_a_name_from_outside_shows_as_one_short_line_without_tricks():
+    assert shown_name("Ana\u202e (Chatra)\u200b\n\tx\x07") == "Ana (Chatra) x"
+    assert (
+        shown_name("👨\u200d👩\u200d👧 family") == "👨\u200d👩\u200d👧 family"
+    )  # the joiner stays
+    assert shown_name("N" * 500) == "N" * 59 + "…"
+    wide, cyrillic = "\uff33am (\uff23hatra)", "Ana (\u0421hatra)"
+    for name in ("Sam (Chatra)", "sam [CHATRA]", wide, cyrillic, "Bob Chatra"):
+        assert looks_like_an_agent(name), name
+    for name in ("Jane Doe", "José Müller", "Иван Петров", "Αλέξης"):
+        assert not looks_like_an_agent(name), name
+
+
+def test_cut_never_splits_an_escape_or_an_emoji():
+    assert cut("short", 10) == "short"
+    assert cut("a &amp; b &amp; c", 9) == "a &amp; …"
+    assert cut("ab👍🏽cd", 4) == "ab…"

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.core.slack_events import repaired
+from bot.core.text import shown_name
 
 CHAT_EVENTS = ("chatStarted", "chatFragment", "chatTranscript")
 MAX_BODY = 1024 * 1024
@@ -179,12 +180,13 @@ class ChatraClient(Lenient):
         return ChatraClient.model_validate({**data, **changed})
 
     def display_name(self) -> str:
-        name = (self.name or self.displayedName or "").strip()
+        """The visitor's name as shown (they set it themselves: see `shown_name`)."""
+        name = shown_name(self.name or self.displayedName or "")
         if name:
             return name
         if self.basicId not in (None, ""):
-            return f"Visitor #{self.basicId}"
-        return f"Visitor {self.id[:6]}"
+            return shown_name(f"Visitor #{self.basicId}")
+        return f"Visitor {shown_name(self.id[:6])}"
 
 
 def nested_value(data: dict[str, Any], name: str) -> Any:
@@ -311,8 +313,8 @@ class ChatraWebhook(BaseModel):
 
     def agent_name(self, agent_id: str | None) -> str:
         for agent in self.agents:
-            if agent.id == agent_id and agent.name:
-                return agent.name
+            if agent.id == agent_id and shown_name(agent.name or ""):
+                return shown_name(agent.name or "")
         return "Agent"
 
 

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import emoji
 
@@ -13,6 +13,9 @@ SLACK_CHUNK = 3500  # characters of plain text per Slack message: readable, far 
 # Chatra documents 1-5,000 characters for a pushed message; agent messages are held to the same.
 CHATRA_TEXT_LIMIT = 5000
 _SKIN_TONE = re.compile(r":skin-tone-([2-6]):")
+NAME_LIMIT = 60  # characters of a visitor's or agent's name as shown: a username holds 80
+LINK_LIMIT = 2000  # characters of a URL shown as a link; a longer one shows its label alone
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")  # an escape (`&amp;`) cut in two
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 
 
@@ -70,19 +73,65 @@ _UNSAFE_IN_URL = re.compile(r"[<>|\s\"'\\\x00-\x1f\x7f]")
 
 def safe_url(url: str) -> str | None:
     """An http(s) URL as it may stand inside `<...|...>`: nothing in it can end the link early
-    (`|`, `>`) or start another (`<`); None for anything that is not http(s)."""
+    (`|`, `>`) or start another (`<`); None for anything that is not http(s). A backslash
+    before the query is a slash, as browsers read it: `https://a.example\\@b.example/` opens
+    a.example, and is shown so."""
     url = url.strip()
-    if not re.match(r"(?i)https?://[^/\s]", url):
+    if not re.match(r"(?i)https?:[/\\]{2}[^/\\\s]", url):
         return None
+    query = re.search(r"[?#]", url)
+    before = url[: query.start()] if query else url
+    url = before.replace("\\", "/") + url[len(before) :]
     escaped = _UNSAFE_IN_URL.sub(lambda found: quote(found[0]), url)
     return escaped.replace("&", "&amp;")
 
 
 def slack_link(url: str, label: str) -> str:
     """`<url|label>` that a visitor's URL or label cannot break out of; the label alone (escaped)
-    when the URL is no http(s) URL."""
+    when the URL is no http(s) URL, or too long to be one."""
     safe = safe_url(url)
-    return f"<{safe}|{plain_to_slack(label)}>" if safe else plain_to_slack(label)
+    if safe is None or len(safe) > LINK_LIMIT:
+        return plain_to_slack(label)
+    return f"<{safe}|{plain_to_slack(label)}>"
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters of `text`, ending in … when it had more; never cut inside
+    an emoji or an escape (`&amp;`)."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    while end > 1 and _inside_a_character(text, end):
+        end -= 1
+    return _PARTIAL_ENTITY.sub("", text[:end]) + "…"
+
+
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_name(name: str) -> str:
+    """A name someone outside chose (a visitor's, an agent's from Chatra) as it is shown: no
+    control, direction-changing or invisible characters (the zero-width joiner of an emoji
+    stays), one line, at most NAME_LIMIT characters."""
+    visible = "".join(
+        ch
+        for ch in " ".join(_BIDI.sub("", name).split())
+        if ch == "\u200d" or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return cut(" ".join(visible.split()), NAME_LIMIT)
+
+
+_AGENT_WORD = "chatra"  # agents' names are shown as "Ana (Chatra)"
+
+
+def looks_like_an_agent(name: str) -> bool:
+    """Whether a visitor's name could pass for an agent's: it says Chatra (in any case, spacing
+    or compatibility form), or mixes Latin with look-alike Cyrillic or Greek letters."""
+    letters = [ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalpha()]
+    if _AGENT_WORD in "".join(letters):
+        return True
+    scripts = {unicodedata.name(ch, "?").split(" ")[0] for ch in letters}
+    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
 
 
 _CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
@@ -96,9 +145,25 @@ _MARKDOWN = [  # Markdown habits (visitors, Chatra's dashboard) -> what Slack sh
 ]
 
 
-def _shown(label: str, url: str) -> str:
-    host = urlsplit(url.replace("&amp;", "&")).hostname or ""
-    return f"<{url}|{label}>" + (f" ({host})" if host and host not in label else "")
+def _shown(label: str, escaped_url: str) -> str:
+    """A Markdown link of a visitor's or agent's, with the host it really opens next to it."""
+    url = escaped_url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    safe = safe_url(url)
+    if safe is None or len(safe) > LINK_LIMIT:
+        return f"{label} ({escaped_url})"
+    host = shown_host(safe)
+    return f"<{safe}|{label}>" + (f" ({host})" if host and host not in label else "")
+
+
+def shown_host(safe: str) -> str:
+    """The host a browser opens for `safe` (a URL from `safe_url`, so with no backslash, space
+    or quote left in it to be read another way): percent-escapes decoded, lower case, and an
+    international name as its xn-- form, so a look-alike cannot pass for the real one."""
+    host = unquote(urlsplit(safe.replace("&amp;", "&")).hostname or "").lower()
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return host
 
 
 def chatra_to_slack(text: str) -> str:

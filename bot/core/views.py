@@ -10,6 +10,8 @@ from bot.core.card import CardState
 from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.text import (
     chatra_to_slack,
+    cut,
+    looks_like_an_agent,
     plain_to_slack,
     slack_link,
     split_text,
@@ -33,6 +35,10 @@ def thread_link(channel: str, ts: str, workspace: str) -> str:
     return f"{workspace.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
+SHOWN_DETAIL = 300  # characters of a visitor's detail on the card (after escaping)
+SHOWN_LINE = 2900  # characters of a context line (Slack takes 3,000)
+
+
 def visitor_card(
     client: ChatraClient,
     state: CardState,
@@ -41,18 +47,18 @@ def visitor_card(
     dashboard_url: str,
     summary: str | None = None,
 ) -> SlackMessage:
+    """A chat's card. What the visitor set (name, contact, page, custom data) is cut to what
+    Slack takes, so no visitor can keep their chat out of Slack."""
     name = plain_to_slack(client.display_name())
     owner, on_call, after_hours = state.owner, state.on_call, state.after_hours
     link = chat_link(client, dashboard_url)
     status = "Chat closed" if closed else "Chat open"
-    fields = [f"*Email*\n{value_or_dash(client.email)}", f"*Phone*\n{value_or_dash(client.phone)}"]
+    fields = [f"*Email*\n{_detail(client.email)}", f"*Phone*\n{_detail(client.phone)}"]
     page = client.chatStartUrl
-    if page:
-        fields.append(f"*Page*\n{slack_link(page, client.chatStartTitle or page)}")
-    else:
-        fields.append("*Page*\n—")
-    location = ", ".join(part for part in (client.city, client.country) if part)
-    fields.append(f"*Location*\n{value_or_dash(location)}")
+    title = cut(client.chatStartTitle or page or "", 150)
+    fields.append(f"*Page*\n{slack_link(page, title)}" if page else "*Page*\n—")
+    location = ", ".join(cut(part, 100) for part in (client.city, client.country) if part)
+    fields.append(f"*Location*\n{_detail(location)}")
 
     icon = ":white_check_mark:" if closed else ":speech_balloon:"
     blocks: list[dict[str, Any]] = [
@@ -73,9 +79,9 @@ def visitor_card(
     if on_call is not None:
         told = " ".join(map(mention, on_call))
         line = f":rotating_light: On call: {told}" if on_call else ":zzz: No one is on call"
-        blocks.insert(1, context(line))
+        blocks.insert(1, context(cut(line, SHOWN_LINE)))
     if after_hours:
-        blocks.insert(1, context(f":crescent_moon: {plain_to_slack(after_hours)}"))
+        blocks.insert(1, context(cut(f":crescent_moon: {plain_to_slack(after_hours)}", SHOWN_LINE)))
     if state.queue:
         moved = f" · :warning: {state.moved}: shown here" if state.moved else ""
         blocks.insert(1, context(f":inbox_tray: Queue: *{plain_to_slack(state.queue)}*{moved}"))
@@ -85,15 +91,20 @@ def visitor_card(
         )
         blocks.insert(1, context(earlier))
     if closed and summary:
-        blocks.insert(1, context(plain_to_slack(summary)))
+        blocks.insert(1, context(cut(plain_to_slack(summary), SHOWN_LINE)))
     details = " · ".join(
-        plain_to_slack(part) for part in (client.email, client.chatStartTitle or page) if part
+        _detail(part, 150) for part in (client.email, client.chatStartTitle or page) if part
     )
     verb = "Chat closed" if closed else "New chat" + (" after hours" if after_hours else "")
     text = f"{verb}: {name}" + (f" ({details})" if details else "")
     if on_call and not closed:  # in the notification text too, so they are notified
         text += " " + " ".join(map(mention, on_call))
     return SlackMessage(text=text, blocks=blocks)
+
+
+def _detail(value: str | None, limit: int = SHOWN_DETAIL) -> str:
+    """A visitor's detail as the card shows it: escaped, at most `limit` characters."""
+    return cut(value_or_dash(value), limit)
 
 
 def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | None) -> SlackMessage:
@@ -110,9 +121,16 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
         "Started on": client.chatStartUrl,
     }
     for group in ("info", "integrationData"):
-        for key, value in (extra.get(group) or {}).items():
+        custom = extra.get(group)
+        for key, value in (custom if isinstance(custom, dict) else {}).items():
             facts[str(key)] = value
-    fields = [mrkdwn(f"*{label}*\n{plain_to_slack(str(v))}") for label, v in facts.items() if v]
+    fields = [
+        mrkdwn(f"*{cut(plain_to_slack(label), 100)}*\n{cut(plain_to_slack(str(v)), 1800)}")
+        for label, v in facts.items()
+        if v
+    ]
+    more = len(fields) - MOST_FACTS
+    fields = fields[:MOST_FACTS]  # the visitor's custom data could fill a hundred sections
     pages = _pages(extra.get("pages") or extra.get("visitedPages"))
     if pages:
         fields.append(mrkdwn(f"*Pages*\n{pages}"))
@@ -125,8 +143,13 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     ]
     for start in range(0, len(fields), 10):  # a section holds at most 10 fields
         blocks.append({"type": "section", "fields": fields[start : start + 10]})
+    if more > 0:
+        links.append(f"{more} more details in Chatra")
     blocks.append(context(" · ".join(links)))
     return SlackMessage(text=f"Visitor {name}", blocks=blocks)
+
+
+MOST_FACTS = 39  # fields of a lookup, at most: four sections, with the pages
 
 
 def _count(visits: object) -> object:
@@ -143,7 +166,8 @@ def _pages(pages: object, shown: int = 5) -> str | None:
             (page.get("url"), page.get("title")) if isinstance(page, dict) else (page, None)
         )
         if isinstance(url, str) and url.startswith(("http://", "https://")):
-            links.append(slack_link(url, str(title or url)[:80]))
+            label = cut(str(title or url), 80)
+            links.append(slack_link(url, label) if len(url) < 300 else plain_to_slack(label))
     return "\n".join(links) or None
 
 
@@ -171,14 +195,14 @@ def modal(title: str, text: str) -> dict[str, Any]:
 
 def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]:
     blocks = []
-    for field, (label, _) in VISITOR_FIELDS.items():
+    for field, (label, longest) in VISITOR_FIELDS.items():
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": "value",
             "multiline": field == "notes",
         }
         if client.get(field):
-            element["initial_value"] = str(client[field])
+            element["initial_value"] = str(client[field])[:longest]
         blocks.append(
             {
                 "type": "input",
@@ -224,18 +248,23 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
     ]
     files = message.shown_files()
     for file in files:
-        link = f":paperclip: {slack_link(file.url or '', file.name or 'file')}"
+        link = f":paperclip: {slack_link(file.url or '', cut(file.name or 'file', 200))}"
         pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
     if message.type not in ("client", "agent"):  # a system notice: a quiet context line
         return [_context_line(piece) for piece in pieces]
-    # The thread reads like the chat: each message under its author's name.
-    author = f"{author} (Chatra)" if is_agent else author
+    # The thread reads like the chat: each message under its author's name, and a visitor who
+    # calls themselves "Sam (Chatra)" is not taken for an agent.
+    if is_agent:
+        author = f"{author} (Chatra)"
+    elif looks_like_an_agent(author):
+        author = f"{author} (visitor)"
     as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
     replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
     for file in files:
-        if file.is_image() and (file.url or "").startswith("https://"):  # shown, not linked only
-            name = file.name or "image"
-            picture = {"type": "image", "image_url": file.url, "alt_text": name}
+        url = file.url or ""
+        if file.is_image() and url.startswith("https://") and len(url) <= 3000:  # shown
+            name = cut(file.name or "image", 200)
+            picture = {"type": "image", "image_url": url, "alt_text": name}
             text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
             replies.append(SlackMessage(text=text, blocks=[picture], **as_author))
     return replies
