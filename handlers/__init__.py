@@ -10,7 +10,7 @@ from bot.core.bridge import Bridge
 from bot.core.home import Home
 from bot.core.team import Team
 from bot.core.visitor_tools import VisitorTools
-from handlers import actions, commands, gate, home, messages, views
+from handlers import actions, commands, failures, gate, home, messages, views
 from storage import Store
 
 
@@ -27,6 +27,7 @@ class UseCases(Protocol):
 
 def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
     """Wire every Slack listener to the core, behind the gate."""
+    failures.register(app)
     gate.register(app, core.access, core.store.seen)
     messages.register(app, core.bridge, metrics)
     actions.register(app, core.bridge, core.visitors)

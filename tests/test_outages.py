@@ -109,15 +109,19 @@ async def test_an_agents_answer_never_waits_behind_the_chats_slack_posts(setting
     assert slack.rate_limited == 0
 
 
-async def test_a_database_held_by_another_process_stalls_nothing(app, slack, settings):
+async def test_a_database_held_by_another_process_stalls_nothing(
+    app, slack, membrane, settings, caplog
+):
     await app.webhook(chat_event("chatStarted", "c1", [visitor_says("", "before")], name="Early"))
     await app.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    answer = reply(thread_ts, "1800000001.000400", "Here now")
     holder = open_database(settings.database(), migrate=False)
     with holder.transaction():  # another process takes the lock: the file's, or the table's
         if holder.dialect == "sqlite":
             patience, words = 1.0, "locked"
         else:
-            holder.execute("LOCK TABLE inbox, schema_version IN ACCESS EXCLUSIVE MODE")
+            holder.execute("LOCK TABLE inbox, seen_requests, schema_version IN ACCESS EXCLUSIVE MODE")
             patience, words = 2.5, "lock timeout"  # a second for the probe, one for the counts
         started = time.monotonic()
         status, health = await app.request("GET", "/healthz")
@@ -125,12 +129,18 @@ async def test_a_database_held_by_another_process_stalls_nothing(app, slack, set
         assert status == 503 and words in health["database"] and took < patience
         status, body = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "x")]))
         assert status == 503 and "send it again" in body["error"]
+        caplog.clear()
+        assert (await app.slack_event(answer, "EvLOCKED01"))[0] == 503  # Slack sends it again
+        assert (await app.slash_command("open"))[0] == 503
+        assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
         await asyncio.sleep(1.0)
     holder.close()
     status, _ = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "after")]))
     assert status == 200
+    assert (await app.slack_event(answer, "EvLOCKED01", retry_num=1))[0] == 200
     await app.settled(within=10)
     assert replies_of(slack, "Early") == ["before", "after"]
+    assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Here now"]
 
 
 @pytest.mark.sqlite_only  # PostgreSQL's disk is its server's
