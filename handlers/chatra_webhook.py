@@ -2,7 +2,6 @@
 
 Detail is read later, by the worker: a message of an odd shape must not cost the webhook."""
 
-import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,12 +17,12 @@ from bot.core.chatra_events import (
     client_id_of,
     parse_webhook_body,
 )
+from handlers.bodies import BodyRefused, read_body
 from storage import DatabaseError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 BRIDGE = web.AppKey("bridge", Bridge)
-BODY_TIMEOUT = 10.0  # seconds to send a body: a slow sender holds nothing longer
 
 
 def register(app: web.Application, secret: str) -> None:
@@ -42,14 +41,13 @@ def make_webhook_handler(secret: str) -> Handler:
             log.warning("chatra webhook with a wrong secret from %s", request.remote)
             raise web.HTTPNotFound(text="not found")
         try:
-            async with asyncio.timeout(BODY_TIMEOUT):
-                raw = await request.read()  # refuses more than the app's client_max_size (1 MiB)
+            raw = await read_body(request)
         except web.HTTPRequestEntityTooLarge:
             log.warning("chatra webhook body over %d bytes refused", MAX_BODY)
             raise
-        except TimeoutError:
-            log.warning("chatra webhook body not sent within %gs: refused", BODY_TIMEOUT)
-            return _problem(408, f"body not sent within {BODY_TIMEOUT:g} s")
+        except BodyRefused as refused:
+            log.warning("chatra webhook refused: %s", refused)
+            return refused.answer()
         try:
             data = parse_webhook_body(raw)
         except NotAWebhook as refused:

@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core.slack_events import SlackEnvelope
-from handlers.chatra_webhook import BODY_TIMEOUT, MAX_BODY
+from handlers.bodies import BodyRefused, read_body
+from handlers.chatra_webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
 BOLT = web.AppKey("bolt", AsyncApp)
@@ -47,24 +48,24 @@ async def slack_events(request: web.Request) -> web.Response:
         headers = {"Retry-After": "10"}
         return web.json_response({"ok": False, "error": "starting"}, status=503, headers=headers)
     try:
-        async with asyncio.timeout(BODY_TIMEOUT):
-            body = await request.read()
-            if not signed_by_slack(request.app[VERIFIER], body, request):
-                log.warning(
-                    "unsigned or badly signed slack request refused (%d bytes from %s)",
-                    len(body),
-                    request.remote,
-                )
-                return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
-            bolt_request = await to_bolt_request(request)
-        SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
-        bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+        body = await read_body(request)
     except web.HTTPRequestEntityTooLarge:
         log.warning("slack request body over %d bytes refused", MAX_BODY)
         raise
-    except TimeoutError:
-        log.warning("slack request body not sent within %gs: refused", BODY_TIMEOUT)
-        return web.json_response({"ok": False, "error": "body too slow"}, status=408)
+    except BodyRefused as refused:
+        log.warning("slack request refused: %s", refused)
+        return refused.answer()
+    if not signed_by_slack(request.app[VERIFIER], body, request):
+        log.warning(
+            "unsigned or badly signed slack request refused (%d bytes from %s)",
+            len(body),
+            request.remote,
+        )
+        return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+    try:
+        bolt_request = await to_bolt_request(request)
+        SlackEnvelope.model_validate(bolt_request.body)  # Bolt's middleware trusts these fields
+        bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     except Exception as error:
         # Bolt assumes well-formed bodies: bad JSON, JSON that is not an object, a `payload` that
         # is not JSON make it raise while parsing; odd field types make its middleware fail.

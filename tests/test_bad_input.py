@@ -176,3 +176,17 @@ async def test_a_stranger_cannot_fill_or_forge_the_log_nor_break_the_signature_c
     assert len(refusals) == 6
     assert all(len(r.getMessage()) < 120 for r in refusals)  # size and source, not the body
     assert "FORGED" not in caplog.text
+
+
+async def test_a_body_that_says_gzip_and_is_not_gets_a_400_at_both_endpoints(
+    bridge, slack, settings, caplog
+):
+    secret = settings.chatra_webhook_secret.get_secret_value()
+    body = json.dumps(chat_event("chatStarted", messages=[visitor_says("m1", "hi")])).encode()
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    for path in (f"/chatra/webhook/{secret}", "/slack/events"):
+        status, answer = await bridge.request("POST", path, data=body, headers=headers)
+        assert status == 400 and "cannot be read" in answer["error"], path
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    assert stored_rows(settings)["inbox"] == 0
+    await still_works(bridge, slack)
