@@ -112,11 +112,11 @@ def build(
     delivery = SlackDelivery(
         slack,
         store.posts,
+        pace_maker(store.pacing),
         burst=settings.slack_post_burst,
         per_second=settings.slack_posts_per_second,
         judge=worth_waiting,
         waited=lambda key: health.waited(key, "chatra"),
-        pace=pace_maker(store.pacing if store.db.shared else None),
         written_below=store.messages.written_below,
     )
     context = Context(slack, delivery, store, roster, clock, policy, audit)

@@ -16,6 +16,7 @@ from bot.core.context import Context
 from bot.core.delivery import Posted, SlackDelivery
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.health import Health
+from bot.core.pace import pace_maker
 from bot.core.policy import Policy
 from bot.core.ports import Writer
 from bot.core.roster import Roster
@@ -125,7 +126,10 @@ def parts():
     store = Store.over(open_database(":memory:"))
     store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
-    delivery, roster = SlackDelivery(slack, store.posts), Roster(store.on_call, time.time)
+    delivery, roster = (
+        SlackDelivery(slack, store.posts, pace_maker(store.pacing)),
+        Roster(store.on_call, time.time),
+    )
     context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
     intake = Intake(store.inbox, Health(), asyncio.Event())
     directions = SimpleNamespace(

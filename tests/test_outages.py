@@ -121,7 +121,9 @@ async def test_a_database_held_by_another_process_stalls_nothing(
         if holder.dialect == "sqlite":
             patience, words = 1.0, "locked"
         else:
-            holder.execute("LOCK TABLE inbox, seen_requests, schema_version IN ACCESS EXCLUSIVE MODE")
+            holder.execute(
+                "LOCK TABLE inbox, seen_requests, schema_version IN ACCESS EXCLUSIVE MODE"
+            )
             patience, words = 2.5, "lock timeout"  # a second for the probe, one for the counts
         started = time.monotonic()
         status, health = await app.request("GET", "/healthz")

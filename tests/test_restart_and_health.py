@@ -127,3 +127,21 @@ async def test_metrics_count_events_actions_failures_and_the_inbox(bridge, slack
         assert line in text
     posts = re.search(r'events_out_total\{call="chat.postMessage",target="slack"\} (\d+)', text)
     assert posts and int(posts[1]) == len(slack.messages)
+
+
+async def test_a_restart_keeps_to_the_channels_pace(bridge, slack):
+    """Slack counts posts per channel whatever restarts the bridge: the budget a bridge used
+    is still used after its restart, so a burst then earns no 429."""
+    slack.post_limit = (5, 1.0)  # Slack's, a little over the bridge's own (4, 1/s)
+
+    async def two_chats(first: int) -> None:
+        for n in range(first, first + 2):
+            said = [visitor_says(f"m{n}", f"hello {n}")]
+            await bridge.webhook(chat_event("chatStarted", f"c-{n}", said, name=f"V{n}"))
+        await bridge.settled(within=15)
+
+    await two_chats(1)  # 4 posts: the bridge's whole burst
+    await bridge.restart()
+    await two_chats(3)
+
+    assert len(slack.parents(CHANNEL)) == 4 and slack.rate_limited == 0

@@ -16,13 +16,11 @@ from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from bot.core.blocks import SlackMessage
-from bot.core.pace import PaceMaker, pace_maker
+from bot.core.pace import PaceMaker
 from bot.core.post_queue import PostQueue, Queued
 from bot.core.views import joined_messages
 from bot.core.worker import Judge
 from storage import SlackPosts, Thread
-
-ALONE = pace_maker(None)  # budgets of this process's own
 
 
 class Posted(NamedTuple):
@@ -53,19 +51,19 @@ class SlackDelivery:
         self,
         slack: SlackPoster,
         posts: SlackPosts,
+        pace: PaceMaker,
         *,
         burst: int = 4,
         per_second: float = 1.0,
         judge: Judge = lambda error: None,
         waited: Callable[[str], None] = lambda key: None,
         updates_per_minute: float = 30.0,
-        pace: PaceMaker = ALONE,
         written_below: Callable[[str, str, str], bool] = lambda channel, thread, ts: False,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s;
         appends by `chat.update` take at most `updates_per_minute` of the workspace's 50.
-        `pace` keeps the budgets: shared with other bridges on the database, or not.
+        `pace` keeps the budgets, in the database.
         `written_below` tells whether a person wrote in the thread after a post (to another
         bridge, maybe): then nothing more is appended to it."""
         self._slack = slack

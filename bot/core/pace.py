@@ -1,14 +1,13 @@
 """How fast posts may go: a budget (token bucket) per Slack channel, and one for the workspace's
-`chat.update`s. In memory when this bridge is alone on its database; in the database when other
-bridges share it, so that together they stay within what Slack allows."""
+`chat.update`s, kept in the database: every bridge on it takes from the same one, so that
+together they stay within what Slack allows, and a bridge that restarts goes on from what it
+used before (Slack counts a channel's posts whoever makes them)."""
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
-
-from aiolimiter import AsyncLimiter
 
 from storage import Pacing
 
@@ -59,8 +58,6 @@ class SharedPace:
             await asyncio.sleep((1 - self._tokens) / self._per_second)
 
 
-def pace_maker(pacing: Pacing | None) -> PaceMaker:
-    """Shared budgets over `pacing`, or (None) this process's own."""
-    if pacing is None:
-        return lambda bucket, burst, per_second: AsyncLimiter(burst, burst / per_second)
+def pace_maker(pacing: Pacing) -> PaceMaker:
+    """Budgets kept by `pacing`."""
     return lambda bucket, burst, per_second: SharedPace(pacing, bucket, burst, per_second)
