@@ -24,6 +24,7 @@ from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
 from bot.clients.shared_files import SharedFiles
 from bot.config import Settings
 from bot.core.bridge import Bridge
+from bot.core.loop_lag import LoopLag
 from bot.core.roster import Roster
 from bot.core.worker import Arrivals
 from bot.wiring import Core
@@ -53,6 +54,7 @@ DATABASE = web.AppKey("database", Database)
 CORE = web.AppKey("core", Core)
 CLOCK = web.AppKey("clock", Callable[[], float])
 LEADERSHIP = web.AppKey("leadership", Leadership)
+LOOP_LAG = web.AppKey("loop_lag", LoopLag)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -74,11 +76,15 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """Open the database and the outside clients, start the worker; close all on the way out."""
     settings, counters, clock = app[SETTINGS], app[METRICS], app[CLOCK]
-    db = open_database(settings.database(), pool_size=settings.database_pool_size)
+    # Opening runs statements (the schema, its migrations): off the loop, as every one does.
+    db = await asyncio.to_thread(
+        open_database, settings.database(), pool_size=settings.database_pool_size
+    )
+    db.observe = counters.unit_done
     store = Store.over(db)
     if not db.shared:  # one file, one bridge: whoever held its lanes before is gone
-        store.lanes.expire_all()
-    store.agents.link(settings.agent_links())
+        await store.lanes.expire_all()
+    await store.agents.link(settings.agent_links())
     # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
     # own timeout does not apply to a session it is given: every call times out here.
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
@@ -86,7 +92,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         core = wiring.build(settings, store, session, counters, clock)
         earlier = settings.earlier_files_dir()
         if earlier is not None:
-            core.files.adopt(earlier)
+            await core.files.adopt(earlier)
+        await core.bridge.started()
         bolt = AsyncApp(
             client=core.bolt_client,
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
@@ -96,13 +103,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             logger=BOLT_LOG,
         )
         rotation = settings.planned_rotation(clock())
-        if rotation is not None and Roster(store.on_call, clock).rotate(rotation):
+        if rotation is not None and await Roster(store.on_call, clock).rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
         handlers.register(bolt, core, counters)
         app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
         app[BOT_KNOWN] = asyncio.Event()
         leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
+        lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
         tasks = [
+            asyncio.create_task(lag.watch(), name="loop-lag"),
             asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
             asyncio.create_task(listen(db, ARRIVED, _telling(core.arrivals)), name="listen"),
@@ -129,7 +138,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             core.delivery.close()
-            db.close()
+            await asyncio.to_thread(db.close)
 
 
 async def _know_the_bot(bolt: AsyncApp, core: Core, known: asyncio.Event) -> None:
@@ -177,7 +186,7 @@ async def _probe_while_held(bridge: Bridge, leader: Leadership, interval: float)
     back."""
     async for _ in leader.rounds(interval):
         try:
-            bridge.probe_held()
+            await bridge.probe_held()
         except DatabaseError as error:  # the next round tries again
             log.warning("probing Chatra waits for the database: %s", error)
 
@@ -195,7 +204,7 @@ async def _escalate_waits(
             await bridge.report_failed_events()
             await bridge.report_recoveries()
             if time.monotonic() >= next_prune:  # shared files past their days or the cap
-                files.prune()
+                await files.prune()
                 next_prune = time.monotonic() + 3600
         except Exception as error:  # the next round tries again
             if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
@@ -219,7 +228,7 @@ async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
 async def shared_file(request: web.Request) -> web.StreamResponse:
     """A file an agent shared with a visitor. Served as a download unless it is a picture, so
     nothing shared can run as a page of ours."""
-    stored = request.app[CORE].files.stored(request.match_info["token"])
+    stored = await request.app[CORE].files.stored(request.match_info["token"])
     if stored is None:
         raise web.HTTPNotFound(text="not found")
     kind = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
@@ -239,13 +248,14 @@ async def metrics(request: web.Request) -> web.Response:
     counters = request.app[METRICS]
     core = request.app[CORE]
     counters.waiting.set(len(core.worker.retrying) + core.delivery.held)
+    counters.db_waiting.set(request.app[DATABASE].waiting)
     counters.posts_waiting.set(core.delivery.waiting)
-    down = request.app[BRIDGE].health.down()
+    down = await request.app[BRIDGE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
-        counters.inbox.set(request.app[CORE].store.inbox.count("pending"))
-        counters.held.set(len(request.app[CORE].store.messages.held()))
+        counters.inbox.set(await request.app[CORE].store.inbox.count("pending"))
+        counters.held.set(len(await request.app[CORE].store.messages.held()))
     except DatabaseError as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)
     return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
@@ -259,11 +269,14 @@ async def healthz(request: web.Request) -> web.Response:
     if problem is not None:
         return web.json_response({"ok": False, "database": problem}, status=503)
     health = request.app[BRIDGE].health
-    down, refusing = health.down(), health.refusing_channels()
+    down, refusing = await health.down(), health.refusing_channels()
     core = request.app[CORE]
     inbox = core.store.inbox
     try:
-        counts = {"pending_events": inbox.count("pending"), "failed_events": inbox.count("failed")}
+        counts = {
+            "pending_events": await inbox.count("pending"),
+            "failed_events": await inbox.count("failed"),
+        }
     except DatabaseError as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
     return web.json_response(
@@ -278,6 +291,8 @@ async def healthz(request: web.Request) -> web.Response:
             "waiting_events": len(core.worker.retrying),  # waiting out a failure
             "waiting_posts": core.delivery.held,  # likewise
             "queued_posts": core.delivery.waiting,  # for their channel's slot
+            "loop_lag": request.app[LOOP_LAG].recent(),  # how late the loop ran, last minute
+            "database_waiting": request.app[DATABASE].waiting,  # units waiting for a thread
             "down": {
                 service: {"since": _when(outage.since), "reason": outage.reason}
                 for service, outage in down.items()

@@ -63,7 +63,7 @@ async def run_checks(settings: Settings) -> list[Finding]:
             findings += await _membrane(transport, settings)
         else:
             findings += await _membrane_by_cli(transport, settings)
-    findings.append(_database(settings))
+    findings.append(await asyncio.to_thread(_database, settings))  # statements: off the loop
     findings.append(_webhook(settings))
     return findings
 

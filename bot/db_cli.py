@@ -2,6 +2,7 @@
 It never creates one: a path that holds no database is named, with where it came from."""
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from storage import Database, DatabaseError, Inbox, maintenance, open_database
+from storage import Database, DatabaseError, FailedEvent, Inbox, maintenance, open_database
 from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
 
@@ -97,11 +98,11 @@ def _care(db: Database, where: str, args: argparse.Namespace, age: float) -> str
             maintenance.vacuum(db)
         return f"pruned older than {args.older_than}: {json.dumps(deleted)}"
     if args.action == "failed":
-        return _failed_events(Inbox(db))
+        return _failed_events(asyncio.run(Inbox(db).failed()))
     if args.action == "retry":
         if not args.all and not args.ids:
             raise ValueError("name the events to retry (their ids) or give --all")
-        count = Inbox(db).retry(None if args.all else args.ids)
+        count = asyncio.run(Inbox(db).retry(None if args.all else args.ids))
         when = "at once" if db.shared else "within INBOX_RESCAN_SECONDS (30 s)"
         return (
             f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
@@ -134,8 +135,7 @@ def _copy(db: Database, where: str, to: str) -> str:
     )
 
 
-def _failed_events(inbox: Inbox) -> str:
-    failed = inbox.failed()
+def _failed_events(failed: list[FailedEvent]) -> str:
     if not failed:
         return "No failed events."
     plural = "s" * (len(failed) != 1)

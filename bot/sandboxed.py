@@ -71,6 +71,10 @@ def trigger_id() -> str:
     return f"{next(_TRIGGERS)}.{time.time_ns()}"
 
 
+async def _none_pending(inbox: Any) -> bool:
+    return await inbox.count("pending") == 0
+
+
 class RunningApp:
     """The real app on a real port of 127.0.0.1; restartable on the same database."""
 
@@ -105,7 +109,7 @@ class RunningApp:
         """Wait until every stored event has been processed."""
         assert self.app is not None
         inbox, worker = self.app[CORE].store.inbox, self.app[CORE].worker
-        await wait_for(lambda: inbox.count("pending") == 0, within)
+        await wait_for(lambda: _none_pending(inbox), within, "every event carried out")
         await worker.drain()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:

@@ -28,9 +28,16 @@ async def acknowledge(ack: AsyncAck) -> None:
 
 
 def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
-    async def retry(body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def retry(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """The new try is stored before the click is acknowledged: it is never lost."""
         reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
-        quoted = bridge.retry_reply(reply_ts, click, body["user"]["id"])
+        context["quoted"] = await bridge.retry_reply(reply_ts, click, body["user"]["id"])
+        await ack()
+
+    async def show_retrying(body: dict[str, Any], context: dict[str, Any]) -> None:
+        quoted = context.get("quoted")
         if quoted is not None:
             channel, user = body["channel"]["id"], body["user"]["id"]
             await bridge.show_retrying(channel, body["message"]["ts"], quoted, user)
@@ -84,7 +91,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     async def visitor_of_message(shortcut: dict[str, Any], respond: AsyncRespond) -> None:
         message = shortcut.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts") or ""
-        client_id = tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
+        client_id = await tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
         if client_id is None:
             await respond(response_type="ephemeral", text="This is not a Chatra chat's thread.")
             return
@@ -109,7 +116,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
 
     app.action(CLAIM_BUTTON)(claim)
     app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[open_discussion])
-    app.action(RETRY_ACTION)(ack=acknowledge, lazy=[retry])
+    app.action(RETRY_ACTION)(ack=retry, lazy=[show_retrying])
     app.action(EDIT_PUSHED_BUTTON)(ack=open_pushed_form, lazy=[fill_pushed_form])
     app.action(DELETE_PUSHED_BUTTON)(ack=acknowledge, lazy=[delete_pushed])
     app.shortcut(VISITOR_OF_MESSAGE)(ack=acknowledge, lazy=[visitor_of_message])

@@ -60,7 +60,7 @@ def make_webhook_handler(secret: str) -> Handler:
             return web.json_response({"ok": True, "ignored": "unknown event"})
         body = raw.decode("utf-8")  # stored as received: the worker reads it as intake did
         try:
-            stored = request.app[BRIDGE].accept_chatra(body, data)
+            stored = await request.app[BRIDGE].accept_chatra(body, data)
         except DatabaseError as error:  # locked, unreachable, or the disk is full
             log.warning("chatra webhook not stored, asked to send it again: %s", error)
             response = _problem(503, "cannot store it right now: send it again")

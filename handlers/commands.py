@@ -45,12 +45,13 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
     ) -> None:
         name, args = _parse(command)
         if name == "open":
-            await ack(response_type="ephemeral", text=tools.open_chats().text)
+            await ack(response_type="ephemeral", text=(await tools.open_chats()).text)
         elif name == "oncall":
-            on_call = team.on_call(args, command["user_id"])
+            on_call = await team.on_call(args, command["user_id"])
             await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
         elif name == "agent":
-            await ack(response_type="ephemeral", text=team.agent(args, command["user_id"]).text)
+            linked = await team.agent(args, command["user_id"])
+            await ack(response_type="ephemeral", text=linked.text)
         elif name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
             await ack(response_type="ephemeral", text=unknown + HELP)

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bot.core.access import Access
+from bot.core.patience import patiently
 from bot.core.views import modal
 from storage import Seen
 
@@ -29,7 +30,9 @@ def register(app: AsyncApp, access: Access, seen: Seen) -> None:
         if kind not in ACTS:
             return await next()
         user = str(body.get("user_id") or (body.get("user") or {}).get("id") or "")
-        if not seen.first_time(request_key(kind, body)):
+        async with patiently(f"the {kind}"):
+            first = await seen.first_time(request_key(kind, body))
+        if not first:
             log.warning("a replayed %s from %s dropped", kind, user)
             return BoltResponse(status=200, body="")
         if kind == "command" and (body.get("text") or "").strip().lower() in ANYONE:

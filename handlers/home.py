@@ -11,6 +11,6 @@ from bot.core.home import Home
 def register(app: AsyncApp, home: Home) -> None:
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
-            await client.views_publish(user_id=event["user"], view=home.view())
+            await client.views_publish(user_id=event["user"], view=await home.view())
 
     app.event("app_home_opened")(on_home_opened)

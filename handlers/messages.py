@@ -64,7 +64,9 @@ def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
         parent = message.parent_author()
         ours = parent is not None and parent == context.bot_user_id
         try:
-            accepted = bridge.accept_slack(dedupe_key(body, change), change, under_our_post=ours)
+            accepted = await bridge.accept_slack(
+                dedupe_key(body, change), change, under_our_post=ours
+            )
         except ThreadNotKnownYet as unknown:  # Slack sends it again: by then the card is known
             log.info("%s of %s asked again: %s", change.kind, change.ts, unknown)
             return BoltResponse(status=503, body="", headers={"Retry-After": "1"})

@@ -1,6 +1,7 @@
 """Running a fake service: a real aiohttp server on 127.0.0.1 with a free port."""
 
 import asyncio
+import inspect
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -21,12 +22,14 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
 async def wait_for(
     condition: Callable[[], Any], within: float = 5.0, what: str = "condition"
 ) -> Any:
-    """Poll `condition()` until it returns something truthy; TimeoutError with what it last
-    returned when `within` seconds pass."""
+    """Poll `condition()` (a function, or one that returns an awaitable) until it gives something
+    truthy; TimeoutError with what it last gave when `within` seconds pass."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         result = condition()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if loop.time() > deadline:

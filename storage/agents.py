@@ -1,12 +1,10 @@
 """Chatra agents and which Slack user writes as which of them."""
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 
-class Agents:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Agents(Repository):
+    @writes
     def remember(self, agents: list[dict[str, str | None]]) -> None:
         """Keep the agents a webhook listed (id, name, email), newest details winning."""
         rows = [(a["id"], a.get("name"), a.get("email")) for a in agents]
@@ -18,14 +16,20 @@ class Agents:
             rows,
         )
 
+    @reads
     def by_email(self, email: str) -> str | None:
+        return self._by_email(email)
+
+    def _by_email(self, email: str) -> str | None:
         return self._db.execute(
             "SELECT id FROM agents WHERE lower(email) = lower(?) LIMIT 1", [email]
         ).scalar()
 
+    @reads
     def name(self, agent_id: str) -> str | None:
         return self._db.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).scalar()
 
+    @writes
     def link(self, links: dict[str, str]) -> None:
         self._db.executemany(
             "INSERT INTO agent_links (slack_user, agent_id) VALUES (?, ?)"
@@ -33,19 +37,23 @@ class Agents:
             list(links.items()),
         )
 
+    @writes
     def unlink(self, slack_user: str) -> None:
         self._db.execute("DELETE FROM agent_links WHERE slack_user = ?", [slack_user])
 
+    @reads
     def links(self) -> dict[str, str]:
         rows = self._db.execute("SELECT slack_user, agent_id FROM agent_links ORDER BY slack_user")
         return dict(rows.fetchall())
 
+    @reads
     def find(self, id_or_email: str) -> str | None:
         """A Chatra agent by email (of an agent a webhook listed), else the id as given."""
         if "@" in id_or_email:
-            return self.by_email(id_or_email.removeprefix("mailto:"))
+            return self._by_email(id_or_email.removeprefix("mailto:"))
         return id_or_email
 
+    @reads
     def linked(self, slack_user: str) -> str | None:
         return self._db.execute(
             "SELECT agent_id FROM agent_links WHERE slack_user = ?", [slack_user]

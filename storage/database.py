@@ -11,14 +11,19 @@ carry on, and they would not know what to look for again.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from storage.units import Kind
+
 Params = Sequence[Any]
+T = TypeVar("T")
+# Told of each unit of work: its name, seconds it waited for a thread, seconds it ran.
+Observer = Callable[[str, float, float], None]
 
 
 class DatabaseError(Exception):
@@ -57,6 +62,17 @@ class Database(ABC):
     skip_locked: ClassVar[str] = ""
     shared: ClassVar[bool] = False  # other bridges may use it at the same time
     where: str  # the file, or the URL without its password: for messages
+    observe: Observer = staticmethod(lambda name, waited, ran: None)
+
+    @abstractmethod
+    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+        """Carry out `work` (a unit of work: its statements, its transaction) on a thread of
+        the database, and wait for it without holding up the event loop."""
+
+    @property
+    @abstractmethod
+    def waiting(self) -> int:
+        """Units of work handed over and not yet started."""
 
     @abstractmethod
     def execute(self, sql: str, params: Params = ()) -> Result: ...

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 
 @dataclass(frozen=True)
@@ -11,10 +11,8 @@ class StoredFile:
     body: bytes
 
 
-class Files:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Files(Repository):
+    @writes
     def put(self, token: str, name: str, body: bytes, now: float) -> None:
         """Keep `body` under `token` (a second copy of the same file changes nothing)."""
         self._db.execute(
@@ -23,21 +21,25 @@ class Files:
             [token, name, body, len(body), now],
         )
 
+    @reads
     def has(self, token: str) -> bool:
         return (
             self._db.execute("SELECT 1 FROM shared_files WHERE token = ?", [token]).fetchone()
             is not None
         )
 
+    @reads
     def get(self, token: str) -> StoredFile | None:
         row = self._db.execute(
             "SELECT name, body FROM shared_files WHERE token = ?", [token]
         ).fetchone()
         return StoredFile(row[0], bytes(row[1])) if row else None
 
+    @writes
     def forget(self, tokens: list[str]) -> None:
         self._db.executemany("DELETE FROM shared_files WHERE token = ?", [(t,) for t in tokens])
 
+    @writes
     def prune(self, older_than: float, max_bytes: int) -> int:
         """Delete the files kept since before `older_than`, then the oldest while all of them
         take more than `max_bytes`; how many went."""

@@ -4,8 +4,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.database import Database
 from storage.states import EventState
+from storage.units import Repository, durable, reads, writes
 
 ARRIVED = "chatra_bridge_inbox"  # the channel bridges listen on for new events (PostgreSQL)
 
@@ -30,14 +30,12 @@ class InboxEvent:
     taken_over: bool = False  # from a bridge that stopped answering: it may be half done
 
 
-class Inbox:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Inbox(Repository):
+    @durable  # acknowledged next: must survive a power cut
     def add(self, source: str, dedupe_key: str, conversation: str, payload: str) -> int | None:
         """Store an event; None when an event with the same key was already stored (by this
         bridge or another)."""
-        with self._db.transaction(durable=True):  # acknowledged next: must survive a power cut
+        with self._db.transaction():
             event_id = self._db.execute(
                 "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
                 " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)"
@@ -52,6 +50,7 @@ class Inbox:
                 self._db.notify(ARRIVED, str(event_id))
         return event_id
 
+    @reads
     def pending(
         self,
         holder: str,
@@ -78,27 +77,33 @@ class Inbox:
         ).fetchall()
         return [InboxEvent(*row) for row in rows]
 
+    @reads
     def last_id(self) -> int:
         """The newest event's id (0 when none): events up to it were stored before now."""
         return self._db.execute("SELECT coalesce(max(id), 0) FROM inbox").scalar()
 
+    @writes
     def mark_done(self, event_id: int) -> None:
         self._set(event_id, state=EventState.DONE, error=None)
 
+    @writes
     def mark_failed(self, event_id: int, error: str) -> None:
         self._set(event_id, state=EventState.FAILED, error=error)
 
+    @writes
     def record_attempt(self, event_id: int, error: str) -> None:
         self._db.execute(
             "UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?", [error, event_id]
         )
 
+    @reads
     def last_error(self) -> str | None:
         row = self._db.execute(
             "SELECT error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 1"
         ).fetchone()
         return row[0] if row else None
 
+    @reads
     def failed(self, after_id: int = 0, limit: int = 1000) -> list[FailedEvent]:
         """Events that could not be carried out, oldest first."""
         rows = self._db.execute(
@@ -108,19 +113,21 @@ class Inbox:
         ).fetchall()
         return [FailedEvent(*row) for row in rows]
 
+    @durable
     def retry(self, event_ids: list[int] | None = None) -> int:
         """Make failed events pending again (all of them with None); how many were."""
         where, args = "state = 'failed'", []
         if event_ids is not None:
             where += f" AND id IN ({', '.join('?' * len(event_ids))})"
             args = list(event_ids)
-        with self._db.transaction(durable=True):
+        with self._db.transaction():
             count = self._db.execute(
                 f"UPDATE inbox SET state = 'pending', attempts = 0 WHERE {where}", args
             ).rowcount
             self._db.notify(ARRIVED, "")  # look at every pending event
         return count
 
+    @reads
     def count(self, state: str) -> int:
         return self._db.execute("SELECT count(*) FROM inbox WHERE state = ?", [state]).scalar()
 

@@ -5,7 +5,7 @@ over once its leases expire."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.units import Repository, writes
 
 CHUNK = 500  # lanes per statement
 
@@ -16,10 +16,8 @@ class Claimed:
     taken_over: bool  # another bridge held it and let its lease expire: it may be half done
 
 
-class Lanes:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Lanes(Repository):
+    @writes
     def claim(self, holder: str, ttl: float, limit: int) -> list[Claimed]:
         """Lanes with pending events that nobody holds, or whose lease expired (its holder
         stopped answering, or is `holder` itself after a stall), held by `holder` for `ttl`
@@ -38,6 +36,7 @@ class Lanes:
         )
         return [Claimed(lane, was is not None) for lane, was in rows]
 
+    @writes
     def renew(self, holder: str, ttl: float) -> set[str]:
         """Every lease of `holder` runs `ttl` seconds from now; the lanes it still holds (one
         another bridge took over meanwhile is not among them)."""
@@ -47,6 +46,7 @@ class Lanes:
         )
         return {row[0] for row in rows}
 
+    @writes
     def release(self, holder: str, lanes: Iterable[str], *, half_done: bool = False) -> None:
         """`holder` is done with `lanes` for now: another bridge may take them at once.
         `half_done`: their events may be half carried out; whoever takes them over is told."""
@@ -60,6 +60,7 @@ class Lanes:
                 [holder, *chunk],
             )
 
+    @writes
     def expire_all(self) -> None:
         """Whoever held a lane is gone (one SQLite file, one bridge): they may be taken over."""
         self._db.execute("UPDATE lanes SET expires_at = 0 WHERE holder IS NOT NULL")

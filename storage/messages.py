@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.units import Repository, durable, reads, writes
 
 _COLUMNS = (
     "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends"
@@ -25,43 +25,52 @@ class Message:
     resends: int = 0  # sent again after a try that ended in doubt: at most once
 
 
-class Messages:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Messages(Repository):
+    @reads
     def by_chatra_id(self, chatra_id: str) -> Message | None:
         return self._one("chatra_id = ?", chatra_id)
 
+    @reads
     def by_slack_ts(self, slack_ts: str) -> Message | None:
         """The reply written in Slack at `slack_ts` (Chatra messages may share a post's ts)."""
         return self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
 
-    def claim_chatra_message(self, chatra_id: str, client_id: str, text: str) -> Message:
-        """Record a Chatra message about to be mirrored; returns the existing record if any."""
-        self._insert(client_id=client_id, origin="chatra", chatra_id=chatra_id, text=text)
-        message = self.by_chatra_id(chatra_id)
-        assert message is not None
-        return message
+    @writes
+    def claim_chatra_messages(
+        self, client_id: str, messages: list[tuple[str, str]]
+    ) -> list[Message]:
+        """Record the Chatra messages (id, text) of a webhook about to be mirrored; each one's
+        record, as it was if it existed (posted already, say)."""
+        claimed = []
+        for chatra_id, text in messages:
+            self._insert(client_id=client_id, origin="chatra", chatra_id=chatra_id, text=text)
+            message = self._one("chatra_id = ?", chatra_id)
+            assert message is not None
+            claimed.append(message)
+        return claimed
 
+    @writes
     def claim_slack_reply(self, slack_ts: str, client_id: str, text: str, author: str) -> Message:
         """Record a Slack reply about to be sent; returns the existing record if any."""
         self._insert(
             client_id=client_id, origin="slack", slack_ts=slack_ts, text=text, author=author
         )
-        message = self.by_slack_ts(slack_ts)
+        message = self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
         assert message is not None
         return message
 
+    @reads
     def by_id(self, message_id: int) -> Message | None:
         return self._one("id = ?", message_id)
 
+    @durable  # acknowledged with the echo's webhook
     def adopt_echo(self, client_id: str, key: str, text: str) -> bool:
         """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, or
         whose id we only know by a key of our own making, it did reach the visitor: record the
         echo's key, so it is neither sent again nor mirrored. The sender marks the reply sent
         once all of it is."""
-        with self._db.transaction(durable=True):  # acknowledged with the echo's webhook
-            if self.by_chatra_id(key) is not None:
+        with self._db.transaction():
+            if self._one("chatra_id = ?", key) is not None:
                 return False
             row = self._db.execute(
                 "SELECT id, chatra_id FROM messages WHERE client_id = ? AND origin = 'slack'"
@@ -74,6 +83,7 @@ class Messages:
             self._db.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
         return True
 
+    @reads
     def sent_with_text(self, client_id: str, text: str) -> bool:
         """Whether the bridge sent (or is sending) exactly `text` to this visitor."""
         row = self._db.execute(
@@ -83,6 +93,7 @@ class Messages:
         ).fetchone()
         return row is not None
 
+    @reads
     def written_below(self, channel: str, thread_ts: str, ts: str) -> bool:
         """Whether someone wrote a reply in the thread after the post at `ts`."""
         row = self._db.execute(
@@ -93,6 +104,7 @@ class Messages:
         ).fetchone()
         return row is not None
 
+    @reads
     def pieces(self, slack_ts: str) -> list[Message]:
         """A reply and the further messages it was split into for Chatra, in order."""
         rows = self._db.execute(
@@ -103,6 +115,7 @@ class Messages:
         ).fetchall()
         return [Message(*row) for row in rows]
 
+    @reads
     def held(self) -> list[Message]:
         """Replies held while Chatra is disconnected in Membrane, oldest first."""
         rows = self._db.execute(
@@ -110,6 +123,7 @@ class Messages:
         ).fetchall()
         return [Message(*row) for row in rows]
 
+    @reads
     def held_before(self, client_id: str, message_id: int) -> bool:
         row = self._db.execute(
             "SELECT 1 FROM messages WHERE client_id = ? AND state = 'held' AND id < ? LIMIT 1",
@@ -117,21 +131,22 @@ class Messages:
         ).fetchone()
         return row is not None
 
+    @writes
     def update(self, message_id: int, **values: object) -> None:
         self._db.update("messages", "id", message_id, values)
 
+    @durable
     def start_sending(self, message_id: int, text: str) -> None:
         """About to call Chatra: on disk first, so a crash leaves the send visibly in doubt."""
-        with self._db.transaction(durable=True):
-            self._db.execute(
-                "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
-                [text, message_id],
-            )
+        self._db.execute(
+            "UPDATE messages SET state = 'sending', sent_text = ? WHERE id = ?",
+            [text, message_id],
+        )
 
+    @durable
     def resend(self, message_id: int) -> None:
         """About to send again after a try in doubt: counted on disk first."""
-        with self._db.transaction(durable=True):
-            self._db.execute("UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id])
+        self._db.execute("UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id])
 
     def _insert(self, **values: object) -> None:
         """Already recorded (by this bridge or another): the caller reads the stored state."""

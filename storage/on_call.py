@@ -4,18 +4,17 @@ import json
 import time
 from typing import Any
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 _ROTATION = "people, handover_day, handover_at, timezone, anchor"
 
 
-class OnCall:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class OnCall(Repository):
+    @reads
     def people(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT slack_user FROM on_call ORDER BY since")]
 
+    @writes
     def set(self, users: list[str]) -> None:
         """Replace who is on call (an empty list: nobody); a rotation ends."""
         now = time.time()
@@ -27,6 +26,7 @@ class OnCall:
                 [(user, now + n * 1e-6) for n, user in enumerate(users)],
             )
 
+    @reads
     def rotation(self) -> dict[str, Any] | None:
         """The weekly rotation: people (in turn), handover_day (0 = Monday), handover_at
         ("HH:MM"), timezone and anchor (when the first person's first week began)."""
@@ -36,6 +36,7 @@ class OnCall:
         rotation = dict(zip(_ROTATION.split(", "), row, strict=True))
         return {"id": 1, **rotation, "people": json.loads(rotation["people"])}
 
+    @writes
     def set_rotation(self, rotation: dict[str, Any]) -> None:
         """Rotate from now on, replacing a list of people."""
         values = [json.dumps(list(rotation["people"]))]

@@ -3,7 +3,7 @@ and what waited on it."""
 
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,8 @@ class PastOutage:
     delayed: int  # events and posts that waited on it
 
 
-class Outages:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Outages(Repository):
+    @writes
     def begin(self, service: str, reason: str, now: float) -> float:
         """`service` is down; since when (an outage another bridge saw first keeps its start)."""
         with self._db.transaction():
@@ -31,16 +29,19 @@ class Outages:
                 "SELECT since FROM outages WHERE service = ? AND until IS NULL", [service]
             ).scalar()
 
+    @writes
     def end(self, service: str, now: float) -> None:
         self._db.execute(
             "UPDATE outages SET until = ? WHERE service = ? AND until IS NULL", [now, service]
         )
 
+    @reads
     def current(self) -> dict[str, tuple[float, str]]:
         """Service -> (since, reason), for what is down now."""
         rows = self._db.execute("SELECT service, since, reason FROM outages WHERE until IS NULL")
         return {service: (since, reason) for service, since, reason in rows}
 
+    @writes
     def waited(self, service: str, since: float, what: str) -> None:
         self._db.execute(
             "INSERT INTO outage_waits (service, since, what) VALUES (?, ?, ?)"
@@ -48,6 +49,7 @@ class Outages:
             [service, since, what],
         )
 
+    @reads
     def untold(self) -> list[PastOutage]:
         """Outages over that the channel was not told of yet, oldest first."""
         rows = self._db.execute(
@@ -57,6 +59,7 @@ class Outages:
         )
         return [PastOutage(*row) for row in rows]
 
+    @writes
     def told(self, service: str, since: float) -> None:
         self._db.execute(
             "UPDATE outages SET told = 1 WHERE service = ? AND since = ?", [service, since]

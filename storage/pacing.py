@@ -1,13 +1,11 @@
 """Budgets of posts (token buckets) kept in the database: every bridge on it takes from the same
 one, so two bridges post no faster than one may."""
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 
-class Pacing:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Pacing(Repository):
+    @writes
     def take(self, bucket: str, burst: int, per_second: float) -> tuple[bool, float]:
         """Take one post from `bucket` (at most `burst` saved up, `per_second` more each second):
         whether it was taken, and the posts left (when not: less than one)."""
@@ -22,10 +20,14 @@ class Pacing:
         ).fetchone()
         if taken is not None:
             return True, taken[0]
-        return False, min(self.tokens(bucket, per_second), 0.999)
+        return False, min(self._tokens(bucket, per_second), 0.999)
 
+    @reads
     def tokens(self, bucket: str, per_second: float) -> float:
         """Posts that may go now (the bucket's `burst` when it was never used)."""
+        return self._tokens(bucket, per_second)
+
+    def _tokens(self, bucket: str, per_second: float) -> float:
         now = self._db.now
         left = self._db.execute(
             f"SELECT tokens + ({now} - at) * ? FROM pacing WHERE bucket = ?", [per_second, bucket]

@@ -1,21 +1,25 @@
 """PostgreSQL through psycopg 3 and its pool: one database for every bridge of a team.
 
-Statements run from the event loop, as SQLite's do, so each is short and bounded: a statement
-times out after `statement_timeout`, a lock is waited for `lock_timeout` (SQLite's busy timeout),
-a connection at most `connect_timeout`, and a server that vanishes is noticed by TCP keepalives.
+Units of work run on a pool of threads, each with a connection of its own, side by side: the
+event loop waits for none of them. Each statement is bounded all the same: it times out after
+`statement_timeout`, a lock is waited for `lock_timeout`, a connection at most
+`connect_timeout`, and a server that vanishes is noticed by TCP keepalives; what times out
+fails its unit, not the server.
 Every commit waits for the WAL (`synchronous_commit = on`, whatever the server's default): unlike
 SQLite's `synchronous=NORMAL`, PostgreSQL's asynchronous commit loses the last commits when the
 server itself crashes, while the bridges go on as if they were kept, and a post or a send redone
 without being looked for would be shown twice.
 """
 
+import asyncio
 import contextlib
 import functools
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -28,6 +32,7 @@ from storage.database import (
     Result,
     without_password,
 )
+from storage.units import Kind, not_on_the_loop
 
 # Noticed within ~25 s when the server or the network between goes away without a word, within
 # 10 s when what was sent goes unanswered.
@@ -35,6 +40,7 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
              "keepalives_count": 3, "tcp_user_timeout": 10_000}  # fmt: skip
 RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
 REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
+T = TypeVar("T")
 
 
 class PostgresDatabase(Database):
@@ -56,10 +62,17 @@ class PostgresDatabase(Database):
         self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
         self._local = threading.local()  # this thread's connection, and whether in a transaction
         self._unreachable_until = 0.0  # after a failed reconnect: fail fast, not stall
+        # One thread per connection keeps it between units; one more connection for the probe
+        # of /healthz and the command line.
+        self._threads = ThreadPoolExecutor(pool_size, "postgres", self._keeps)
+        self._counting = threading.Lock()
+        self._handed = self._begun = 0  # units handed over, and started: the difference waits
+        self._kept: set[psycopg.Connection] = set()  # the connections threads keep
+        self._closed = False
         self._pool = ConnectionPool(
             url,
             min_size=1,
-            max_size=pool_size,
+            max_size=pool_size + 1,
             timeout=connect_timeout,
             kwargs={
                 "autocommit": True,
@@ -86,6 +99,37 @@ class PostgresDatabase(Database):
             " SET tcp_keepalives_count = 3"
         )
 
+    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+        """Every commit is durable here, and PostgreSQL commits those of many connections
+        together itself: each kind runs alike, beside the others."""
+        if self._closed:
+            raise DatabaseUnavailable(f"{self.where} is closed")
+        loop, queued = asyncio.get_running_loop(), time.perf_counter()
+        self._count(handed=1)
+
+        def timed() -> T:
+            started = time.perf_counter()
+            self._count(begun=1)
+            try:
+                return work()
+            finally:
+                self.observe(name, started - queued, time.perf_counter() - started)
+
+        try:
+            return await loop.run_in_executor(self._threads, timed)
+        except asyncio.CancelledError:
+            self._count(begun=1)  # may never start: counted out (an upper bound of the wait)
+            raise
+
+    @property
+    def waiting(self) -> int:
+        return max(self._handed - self._begun, 0)
+
+    def _count(self, handed: int = 0, begun: int = 0) -> None:
+        with self._counting:
+            self._handed += handed
+            self._begun += begun
+
     def execute(self, sql: str, params: Params = ()) -> Result:
         with self._connection() as conn:
             cursor = conn.execute(_pg(sql), _storable(params))
@@ -100,10 +144,13 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        """This thread's own connection, kept between statements (taking one from the pool
-        costs as much as a statement); one that breaks goes back to the pool, which replaces
-        it."""
+        """This thread's connection. A thread of the pool keeps its own between units (taking
+        one from the pool costs as much as a statement); any other thread (the command line,
+        start-up) borrows one for a statement or a transaction. One that breaks goes back to
+        the pool, which replaces it."""
+        not_on_the_loop()
         conn = getattr(self._local, "conn", None)
+        borrowed = conn is None and not getattr(self._local, "keeps", False)
         if conn is None:
             if time.monotonic() < self._unreachable_until:
                 raise DatabaseUnavailable(f"{self.where} does not answer: trying again shortly")
@@ -112,16 +159,25 @@ class PostgresDatabase(Database):
             except psycopg.Error as error:
                 self._unreachable_until = time.monotonic() + REST
                 raise _ours(error) from error
+            self._kept.add(conn)
         try:
             yield conn
         except psycopg.Error as error:
             if conn.broken or conn.closed:
                 self._give_back()
             raise _ours(error) from error
+        finally:
+            if borrowed:
+                self._give_back()
+
+    def _keeps(self) -> None:
+        """A thread of the pool: it keeps its connection."""
+        self._local.keeps = True
 
     def _give_back(self) -> None:
         conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
+            self._kept.discard(conn)
             with contextlib.suppress(Exception):
                 self._pool.putconn(conn)
 
@@ -166,7 +222,12 @@ class PostgresDatabase(Database):
             return _reason(error)
 
     def close(self) -> None:
-        self._give_back()
+        self._closed = True
+        self._threads.shutdown(wait=True)
+        for conn in list(self._kept):  # each thread's own, idle now: back before the pool closes
+            with contextlib.suppress(Exception):
+                self._pool.putconn(conn)
+        self._kept.clear()
         self._pool.close()
 
 

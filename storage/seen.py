@@ -3,15 +3,13 @@ request be replayed for 5 minutes (to this bridge or another)."""
 
 import time
 
-from storage.database import Database
+from storage.units import Repository, writes
 
 KEPT = 3600.0  # seconds a request is remembered: far past Slack's 5-minute signature window
 
 
-class Seen:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Seen(Repository):
+    @writes
     def first_time(self, key: str, now: float | None = None) -> bool:
         """Record `key`; False when it was recorded before (a replay)."""
         now = time.time() if now is None else now

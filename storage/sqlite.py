@@ -1,18 +1,51 @@
-"""SQLite through sqlite-utils: one file, one bridge."""
+"""SQLite through sqlite-utils: one file, one bridge.
 
+Units of work run on threads of their own, never on the event loop: every write on one writer
+thread and its connection (SQLite has one writer at a time anyway), reads on reader threads
+with connections of their own (WAL lets them read while the writer writes). The writes that
+arrive while the writer is busy commit together, in one transaction (each in a savepoint of
+its own, so one that fails costs no other): durable ones that arrive in the same few
+milliseconds share one fsync.
+"""
+
+import asyncio
+import contextlib
+import queue
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlite_utils import Database as Utils
 
 from storage.database import Database, DatabaseError, DatabaseUnavailable, Params, Result
+from storage.units import Kind, not_on_the_loop
 
-BUSY_TIMEOUT_MS = 50
+BUSY_TIMEOUT_MS = 5000  # off the loop, a lock another process holds is waited for this long
 MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
+READERS = 2  # reader threads (and connections)
+MOST_IN_A_COMMIT = 200  # writes committed together, at most
+T = TypeVar("T")
+
+
+@dataclass
+class _Write:
+    """A write unit waiting for the writer thread."""
+
+    name: str
+    work: Callable[[], Any]
+    durable: bool
+    future: asyncio.Future[Any]
+    queued: float = field(default_factory=time.perf_counter)
+    result: Any = None
+    error: BaseException | None = None
 
 
 class SqliteDatabase(Database):
@@ -23,45 +56,161 @@ class SqliteDatabase(Database):
         """Open in WAL mode; commits are `synchronous=NORMAL` (they survive a crash of the
         process), `FULL` in a durable transaction."""
         self.where = path
+        self._create = create
+        self.conn = self._connect()  # the writer's
+        self.utils = Utils(self.conn)  # sqlite-utils: the schema as it is, backups
+        self._depth = 0
+        self._durable = False  # the open transaction's
+        self._local = threading.local()  # a reader thread's own connection
+        self._readers: ThreadPoolExecutor | None = None
+        self._writes: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._started = threading.Lock()
+        self._counting = threading.Lock()
+        self._handed = self._begun = 0  # units handed over, and started: the difference waits
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        path = self.where
         try:
             if path == ":memory:":
-                conn = sqlite3.connect(":memory:", isolation_level=None)
-            elif create:
+                conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            elif self._create:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, isolation_level=None)
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             else:  # an existing database only: never leave an empty file behind
                 conn = sqlite3.connect(
-                    f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None
+                    f"file:{quote(path)}?mode=rw",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
                 )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            # Short: this runs on the event loop. Another process holding the write lock makes a
-            # write fail fast (intake answers 503, the worker tries again later) instead of
-            # freezing all.
+            # Another process holding the write lock (`chatra-bridge db`, a backup) is waited
+            # for, off the loop; intake gives up sooner and asks for the event again.
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error as error:
             raise _ours(error) from error
-        self.conn = conn
-        self.utils = Utils(conn)  # sqlite-utils: the schema as it is, backups
-        self._depth = 0
-        self._durable = False  # the open transaction's
+        return conn
+
+    # -- units of work --
+
+    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+        if self._closed:
+            raise DatabaseUnavailable(f"{self.where} is closed")
+        loop = asyncio.get_running_loop()
+        self._count(handed=1)
+        if kind == "read" and self.where != ":memory:":
+            queued = time.perf_counter()
+            return await loop.run_in_executor(self._reading(), self._read, name, work, queued)
+        self._start_writer()
+        future: asyncio.Future[T] = loop.create_future()
+        self._writes.put(_Write(name, work, kind == "durable", future))
+        return await future
+
+    @property
+    def waiting(self) -> int:
+        return self._handed - self._begun
+
+    def _reading(self) -> ThreadPoolExecutor:
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(READERS, "sqlite-reader", self._open_reader)
+        return self._readers
+
+    def _count(self, handed: int = 0, begun: int = 0) -> None:
+        with self._counting:
+            self._handed += handed
+            self._begun += begun
+
+    def _open_reader(self) -> None:
+        self._local.conn = self._connect()
+        self._reader_conns.append(self._local.conn)
+
+    def _read(self, name: str, work: Callable[[], T], queued: float) -> T:
+        started = time.perf_counter()
+        self._count(begun=1)
+        try:
+            return work()
+        finally:
+            self.observe(name, started - queued, time.perf_counter() - started)
+
+    def _start_writer(self) -> None:
+        with self._started:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="sqlite-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _write_forever(self) -> None:
+        """Take every write that waits, and commit them together; until closed."""
+        while (first := self._writes.get()) is not None:
+            batch = [first]
+            while len(batch) < MOST_IN_A_COMMIT:
+                try:
+                    more = self._writes.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._writes.put(None)  # closing: after this batch
+                    break
+                batch.append(more)
+            self._count(begun=len(batch))
+            self._commit([w for w in batch if not w.future.cancelled()])
+
+    def _commit(self, batch: list[_Write]) -> None:
+        """One transaction for the batch, each write in a savepoint: one that fails is undone
+        alone; a commit that fails fails them all. Durable if any of them must be."""
+        if not batch:
+            return
+        started = time.perf_counter()
+        try:
+            with self.transaction(durable=any(w.durable for w in batch)):
+                for write in batch:
+                    self.conn.execute("SAVEPOINT unit")
+                    try:
+                        write.result = write.work()
+                    except Exception as error:
+                        self.conn.execute("ROLLBACK TO unit")
+                        write.error = error
+                    finally:
+                        self.conn.execute("RELEASE unit")
+        except Exception as error:  # locked, full, gone: none of it is kept
+            for write in batch:
+                write.error = write.error or error
+        ran = time.perf_counter() - started
+        for write in batch:
+            self.observe(write.name, started - write.queued, ran)
+            with contextlib.suppress(RuntimeError):  # its loop is gone: nobody waits any more
+                write.future.get_loop().call_soon_threadsafe(_settle, write)
+
+    # -- statements, on the calling thread's connection --
+
+    def _conn(self) -> sqlite3.Connection:
+        not_on_the_loop()
+        return getattr(self._local, "conn", None) or self.conn
 
     def execute(self, sql: str, params: Params = ()) -> Result:
+        conn = self._conn()
         try:
-            cursor = self.conn.execute(sql, params)
+            cursor = conn.execute(sql, params)
             rows = cursor.fetchall()
         except sqlite3.Error as error:
             raise _ours(error) from error
         return Result(rows, cursor.rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        conn = self._conn()
         try:
-            self.conn.executemany(sql, rows)
+            conn.executemany(sql, rows)
         except sqlite3.Error as error:
             raise _ours(error) from error
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[None]:
+        not_on_the_loop()
         if self._depth:  # inside another: it commits
             if durable and not self._durable:
                 raise DatabaseError("a durable transaction cannot nest in one that is not")
@@ -103,8 +252,10 @@ class SqliteDatabase(Database):
         return f"json_extract({column}, '$.{key}')"
 
     def write_problem(self) -> str | None:
-        """Full disk, locked, read-only, gone. Opens its own connection, for up to half a
-        second."""
+        """Full disk, locked, read-only, gone, closed. Opens its own connection, for up to half
+        a second."""
+        if self._closed:
+            return f"{self.where} is closed"
         path = Path(self.where)
         try:
             free = shutil.disk_usage(path.parent).free
@@ -124,7 +275,24 @@ class SqliteDatabase(Database):
         return None
 
     def close(self) -> None:
-        self.conn.close()
+        self._closed = True
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+        for conn in [*self._reader_conns, self.conn]:
+            conn.close()
+
+
+def _settle(write: _Write) -> None:
+    """On the loop: the write's outcome to whoever awaits it (unless they stopped waiting)."""
+    if write.future.done():
+        return
+    if write.error is not None:
+        write.future.set_exception(write.error)
+    else:
+        write.future.set_result(write.result)
 
 
 def _ours(error: sqlite3.Error) -> DatabaseError:

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.units import Repository, reads, writes
 
 _COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at"
 
@@ -20,17 +20,17 @@ class Thread:
     updated_at: float  # the last Chatra event of this thread
 
 
-class Threads:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class Threads(Repository):
+    @reads
     def for_client(self, client_id: str) -> Thread | None:
         """The client's latest thread."""
         return self._one("client_id = ? ORDER BY id DESC", client_id)
 
+    @reads
     def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
         return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 
+    @writes
     def add(
         self, client_id: str, channel: str, thread_ts: str, client: str, card: str = "{}"
     ) -> Thread:
@@ -52,16 +52,20 @@ class Threads:
         ).scalar()
         return Thread(thread_id, client_id, channel, thread_ts, "open", client, card, now)
 
+    @writes
     def update(self, thread_id: int, *, status: str, client: str) -> None:
         values = {"status": status, "client": client, "updated_at": time.time()}
         self._db.update("threads", "id", thread_id, values)
 
+    @writes
     def set_card(self, thread_id: int, card: str) -> None:
         self._db.update("threads", "id", thread_id, {"card": card})
 
+    @reads
     def by_id(self, thread_id: int) -> Thread | None:
         return self._one("id = ?", thread_id)
 
+    @reads
     def open_ones(self, limit: int = 30) -> list[Thread]:
         """Open chats, the most recently active first."""
         rows = self._db.execute(
@@ -71,6 +75,7 @@ class Threads:
         ).fetchall()
         return [Thread(*row) for row in rows]
 
+    @reads
     def client_with_email(self, email: str) -> str | None:
         """The client id of the latest thread whose visitor has this email."""
         return self._db.execute(

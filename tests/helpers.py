@@ -1,5 +1,10 @@
 """What the tests share: the sandboxed app, Chatra's webhook bodies, waiting for effects."""
 
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
 from bot.core.worker import Arrivals, Worker
 from bot.sandboxed import RunningApp
 from sandbox.chatra import agent_says, chat_event, visitor_says
@@ -18,12 +23,48 @@ __all__ = [
 
 
 def run_sql(settings, sql: str, params: tuple = ()) -> list[tuple]:
-    """A statement on the bridge's database (either kind), as an operator would run it."""
-    db = open_database(settings.database(), migrate=False)
+    """A statement on the bridge's database (either kind), as an operator would run it: from
+    another thread (a process of its own, as it were), never the event loop's."""
+
+    def operator() -> list[tuple]:
+        db = open_database(settings.database(), migrate=False)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
+
+    with ThreadPoolExecutor(1) as elsewhere:
+        return elsewhere.submit(operator).result()
+
+
+@contextmanager
+def another_process_holds(settings, tables: str = "inbox") -> Iterator[str]:
+    """Another process (a migration, a backup, `chatra-bridge db`) holds the database: the file's
+    write lock on SQLite, an exclusive lock on `tables` on PostgreSQL; its dialect. Held from a
+    thread of its own until the block ends."""
+    taken, done = threading.Event(), threading.Event()
+    dialect: list[str] = []
+
+    def hold() -> None:
+        db = open_database(settings.database(), migrate=False)
+        try:
+            with db.transaction():
+                if db.dialect == "postgresql":
+                    db.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+                dialect.append(db.dialect)
+                taken.set()
+                done.wait()
+        finally:
+            db.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(10)
     try:
-        return db.execute(sql, params).fetchall()
+        yield dialect[0]
     finally:
-        db.close()
+        done.set()
+        holder.join()
 
 
 def worker_over(store: Store, handle, holder: str = "bridge-1", **options) -> Worker:

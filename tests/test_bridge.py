@@ -88,7 +88,7 @@ class MemoryChatra:
 
 
 class NoFiles:
-    def forget(self, text: str) -> None:
+    async def forget(self, text: str) -> None:
         pass
 
     async def publish(self, file: SharedFile) -> SharedFile:
@@ -121,10 +121,10 @@ class Everyone:
 
 
 @pytest.fixture
-def parts():
+async def parts():
     """The two directions over an in-memory database, Slack and Chatra as stand-ins."""
-    store = Store.over(open_database(":memory:"))
-    store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
+    store = Store.over(await asyncio.to_thread(open_database, ":memory:"))
+    await store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     delivery, roster = (
         SlackDelivery(slack, store.posts, pace_maker(store.pacing)),
@@ -136,7 +136,8 @@ def parts():
         chat=ChatToSlack(context),
         replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),
     )
-    return directions, slack, chatra
+    yield directions, slack, chatra
+    await asyncio.to_thread(store.db.close)
 
 
 def webhook(name: str, *messages: dict) -> ChatraWebhook:

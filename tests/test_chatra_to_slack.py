@@ -1,6 +1,5 @@
 """Chatra -> Slack: every chat becomes a thread with a visitor card; every message a reply, once."""
 
-from bot.app import DATABASE
 from bot.core.text import slack_to_plain
 from tests.conftest import CHANNEL
 from tests.helpers import agent_says, chat_event, run_sql, visitor_says, wait_for
@@ -210,9 +209,7 @@ async def test_a_joined_post_whose_answer_was_lost_is_not_posted_twice(bridge, s
     assert any(len(reply.said) > 1 for reply in thread)
     posted_in = {text: reply.ts for reply in thread for text in reply.said}
     stored = dict(
-        bridge.app[DATABASE]
-        .execute("SELECT text, slack_ts FROM messages WHERE origin = 'chatra'")
-        .fetchall()
+        run_sql(bridge.settings, "SELECT text, slack_ts FROM messages WHERE origin = 'chatra'")
     )
     assert stored == posted_in
 
@@ -251,8 +248,9 @@ async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
     assert slack.rate_limited == 0
     assert len(slack.parents(CHANNEL)) == 3
     posts = 0
-    for (_, name), card in zip(chats, slack.parents(CHANNEL), strict=True):
-        thread = slack.replies(CHANNEL, card.ts)
+    cards = {card.text.removeprefix("New chat: "): card for card in slack.parents(CHANNEL)}
+    for _, name in chats:  # chats side by side: their cards in any order
+        thread = slack.replies(CHANNEL, cards[name].ts)
         assert [said for reply in thread for said in reply.said] == [f"{name} 0", f"{name} 1"]
         posts += 1 + len(thread)
     assert posts < 9  # 3 cards and 6 messages: those that waited for a slot went as one post
@@ -396,8 +394,9 @@ async def test_while_the_channel_is_behind_new_messages_are_appended_to_the_thre
     [last] = slack.replies(CHANNEL, card.ts)  # one post, redrawn: no new post for them
     assert last.said == ["first", "more 1", "more 2"] and last.history == ["first"]
     assert len(slack.parents(CHANNEL)) == 7 and slack.rate_limited == 0
-    stored = bridge.app[DATABASE].execute(
-        "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'"
+    stored = run_sql(
+        bridge.settings,
+        "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'",
     )
     assert [ts for (ts,) in stored] == [last.ts]
 

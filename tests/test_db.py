@@ -1,5 +1,6 @@
 """Database care: a versioned schema, stats, pruning what is old, an online backup."""
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -56,20 +57,25 @@ async def test_stats_prune_and_backup_of_a_running_bridge(bridge, slack, setting
     assert result.returncode == 0 and "copied to" in result.stdout
     assert rows_in_copy(copy, "messages") == 2
 
-    db = open_database(path)
-    assert maintenance.prune(db, 90 * 86400) == {  # nothing is 90 days old yet
+    def an_operator_prunes() -> tuple[dict[str, int], dict[str, int], list[tuple]]:
+        db = open_database(path)  # beside the running bridge, as `chatra-bridge db prune` does
+        try:
+            now = maintenance.prune(db, 90 * 86400)
+            later = maintenance.prune(db, 90 * 86400, now=time.time() + 91 * 86400)
+            return now, later, db.execute("SELECT client_id FROM threads").fetchall()
+        finally:
+            db.close()
+
+    nothing_yet, deleted, open_threads = await asyncio.to_thread(an_operator_prunes)
+    assert nothing_yet == {  # nothing is 90 days old yet
         "inbox": 0,
         "slack_posts": 0,
         "messages": 0,
         "threads": 0,
         "outages": 0,
     }
-    later = time.time() + 91 * 86400
-    deleted = maintenance.prune(db, 90 * 86400, now=later)
     assert deleted["inbox"] == 3 and deleted["threads"] == 1  # the open chat's thread is kept
-    open_threads = db.execute("SELECT client_id FROM threads").fetchall()
     assert open_threads == [("new",)]
-    db.close()
 
 
 def test_migrate_says_what_it_changed_and_a_newer_schema_is_refused(database):
@@ -120,9 +126,12 @@ def test_a_database_of_an_earlier_schema_keeps_its_threads_cards_and_messages(tm
         )
         old.execute("PRAGMA user_version = 3")
     db = open_database(path)
-    [thread] = [Threads(db).for_client("c1")]
-    assert CardState.of(thread.card).owner == "U1"
-    message = Messages(db).by_slack_ts("2.0")
+
+    async def as_the_bridge_reads_them() -> tuple:
+        return await Threads(db).for_client("c1"), await Messages(db).by_slack_ts("2.0")
+
+    thread, message = asyncio.run(as_the_bridge_reads_them())
+    assert thread is not None and CardState.of(thread.card).owner == "U1"
     assert message is not None and message.resends == 0 and message.state == "sent"
     db.close()
 

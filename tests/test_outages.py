@@ -15,9 +15,9 @@ import storage.sqlite
 from bot.app import DATABASE, create_app
 from bot.server import Quieter, bind, serve
 from sandbox.chatra import chat_event, visitor_says
-from storage import DatabaseUnavailable, Inbox, InboxEvent, open_database
+from storage import DatabaseUnavailable, Inbox, InboxEvent
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, wait_for, worker_over
+from tests.helpers import RunningApp, another_process_holds, wait_for, worker_over
 from tests.test_cli import clean_env
 from tests.test_slack_to_chatra import event_id, reply
 
@@ -52,7 +52,7 @@ async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, s
     )
     assert float(waiting.split()[-1]) >= 1
     await asyncio.sleep(2)  # Slack stays down a while: every event keeps waiting
-    assert Inbox(app.app[DATABASE]).count("failed") == 0
+    assert await Inbox(app.app[DATABASE]).count("failed") == 0
 
     slack.faults.clear()  # Slack is back
     await app.settled(within=30)
@@ -116,14 +116,10 @@ async def test_a_database_held_by_another_process_stalls_nothing(
     await app.settled()
     thread_ts = slack.parents(CHANNEL)[0].ts
     answer = reply(thread_ts, "1800000001.000400", "Here now")
-    holder = open_database(settings.database(), migrate=False)
-    with holder.transaction():  # another process takes the lock: the file's, or the table's
-        if holder.dialect == "sqlite":
+    with another_process_holds(settings, "inbox, seen_requests, schema_version") as dialect:
+        if dialect == "sqlite":
             patience, words = 1.0, "locked"
         else:
-            holder.execute(
-                "LOCK TABLE inbox, seen_requests, schema_version IN ACCESS EXCLUSIVE MODE"
-            )
             patience, words = 2.5, "lock timeout"  # a second for the probe, one for the counts
         started = time.monotonic()
         status, health = await app.request("GET", "/healthz")
@@ -136,7 +132,6 @@ async def test_a_database_held_by_another_process_stalls_nothing(
         assert (await app.slash_command("open"))[0] == 503
         assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
         await asyncio.sleep(1.0)
-    holder.close()
     status, _ = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "after")]))
     assert status == 200
     assert (await app.slack_event(answer, "EvLOCKED01", retry_num=1))[0] == 200
@@ -154,25 +149,33 @@ async def test_a_full_disk_makes_healthz_503_and_intake_ask_for_the_webhook_agai
     assert status == 503 and health["database"] == "the disk is full (1.0 MB free)"
 
     db = app.app[DATABASE]
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+
+    def no_more_room() -> None:  # SQLite's own "database or disk is full", on its writer
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+
+    await db.run("no more room", no_more_room, "write")
     big = [visitor_says("", "x" * 200_000)]
     status, body = await app.webhook(chat_event("chatStarted", "c-full", big))
     assert status == 503 and body["ok"] is False
 
 
+async def counted(inbox: Inbox, state: str, expected: int) -> bool:
+    return await inbox.count(state) == expected
+
+
 async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order(store):
     inbox = store.inbox
     for n in range(3):
-        inbox.add("chatra", f"k{n}", "chat", str(n))
+        await inbox.add("chatra", f"k{n}", "chat", str(n))
     seen: list[str] = []
     refusals = iter([True, True, False] + [False] * 10)
     mark_done = inbox.mark_done
 
-    def flaky_mark_done(event_id: int) -> None:
+    async def flaky_mark_done(event_id: int) -> None:
         if next(refusals):
             raise DatabaseUnavailable("database or disk is full")
-        mark_done(event_id)
+        await mark_done(event_id)
 
     inbox.mark_done = flaky_mark_done  # type: ignore[method-assign]
 
@@ -182,7 +185,7 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order(store
     worker = worker_over(store, handle)
     task = asyncio.create_task(worker.run())
     try:
-        await wait_for(lambda: inbox.count("done") == 3, within=5)
+        await wait_for(lambda: counted(inbox, "done", 3), within=5)
     finally:
         task.cancel()
     assert seen == ["0", "1", "2"]  # the first was not repeated nor overtaken
@@ -190,8 +193,8 @@ async def test_bookkeeping_that_fails_strands_no_event_and_keeps_the_order(store
 
 async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at_once(store):
     inbox = store.inbox
-    inbox.add("chatra", "k1", "chat-a", "slow")
-    inbox.add("chatra", "k2", "chat-b", "refused")
+    await inbox.add("chatra", "k1", "chat-a", "slow")
+    await inbox.add("chatra", "k2", "chat-b", "refused")
     tries = {"slow": 0, "refused": 0}
 
     async def handle(event: InboxEvent) -> None:
@@ -207,11 +210,11 @@ async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at
     worker = worker_over(store, handle, judge=judge, base_delay=0.001)
     task = asyncio.create_task(worker.run())
     try:
-        await wait_for(lambda: inbox.count("pending") == 0, within=5)
+        await wait_for(lambda: counted(inbox, "pending", 0), within=5)
     finally:
         task.cancel()
     assert tries == {"slow": 12, "refused": 1}
-    assert inbox.count("done") == 1 and inbox.count("failed") == 1
+    assert await inbox.count("done") == 1 and await inbox.count("failed") == 1
 
 
 async def test_connections_are_capped_per_address_and_idle_ones_closed(

@@ -1,6 +1,7 @@
 """Chatra and Membrane as they really are (../shared/reference, "traps"): webhooks whose messages
 have no id, odd shapes that cost nothing but themselves, actions whose inputs have other names."""
 
+import asyncio
 import logging
 
 from bot.cli import main as cli
@@ -137,12 +138,12 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
     settings = settings.model_copy(
         update={"escalation_check_seconds": 0.1, "inbox_rescan_seconds": 0.2}
     )
-    db = open_database(settings.database())
+    db = await asyncio.to_thread(open_database, settings.database())
     inbox = Inbox(db)
     body = '{"eventName": "chatStarted", "client": {"id": "c-9"}, "messages": [{"text": "hi"}]}'
     for n in range(2):  # as if an older version could not carry them out
-        event_id_ = inbox.add("chatra", f"old-{n}", "c-9", body)
-        inbox.mark_failed(event_id_, "KeyError: 'id'")
+        event_id_ = await inbox.add("chatra", f"old-{n}", "c-9", body)
+        await inbox.mark_failed(event_id_, "KeyError: 'id'")
     app = await RunningApp(settings).start()
     try:
         notice = await wait_for(
@@ -152,19 +153,19 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
         assert "KeyError" in notice[0].text and "chatra-bridge db retry --all" in notice[0].text
 
         path = ["db", "--database", settings.database()]
-        assert cli([*path, "failed"]) == 0
+        assert await asyncio.to_thread(cli, [*path, "failed"]) == 0  # as an operator would
         listed = capsys.readouterr().out
         assert listed.startswith("2 failed events") and "chat c-9" in listed
         assert "KeyError: 'id'" in listed
-        assert cli([*path, "retry", "1"]) == 0
+        assert await asyncio.to_thread(cli, [*path, "retry", "1"]) == 0
         assert "1 failed event made pending again" in capsys.readouterr().out
 
         await wait_for(lambda: replies_of_chat(slack) == ["hi"], within=5)  # at last
-        assert inbox.count("failed") == 1
+        assert await inbox.count("failed") == 1
         assert len([m for m in slack.parents(CHANNEL) if "carried out" in m.text]) == 1
     finally:
         await app.close()
-        db.close()
+        await asyncio.to_thread(db.close)
 
 
 def replies_of_chat(slack) -> list[str]:

@@ -1,5 +1,6 @@
 """State lives in SQLite: a restart (same database) keeps every mapping and pending event."""
 
+import asyncio
 import re
 
 from bot.app import DATABASE
@@ -89,7 +90,7 @@ async def test_healthz_reports_database_and_version(bridge):
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(bridge):
-    bridge.app[DATABASE].close()
+    await asyncio.to_thread(bridge.app[DATABASE].close)
     status, body = await bridge.request("GET", "/healthz")
     assert status == 503 and "closed" in body["database"]
 

@@ -199,8 +199,8 @@ async def test_files_past_their_days_are_deleted(settings, slack, membrane):
         link = sent.split("(https://b.test", 1)[1].rstrip(")")
         assert (await app.request("GET", link))[0] == 200
         files = app.app[CORE].files
-        assert files.prune(now=time.time() + 29 * 86400) == 0  # FILES_RETENTION_DAYS is 30
-        assert files.prune(now=time.time() + 31 * 86400) == 1
+        assert await files.prune(now=time.time() + 29 * 86400) == 0  # FILES_RETENTION_DAYS is 30
+        assert await files.prune(now=time.time() + 31 * 86400) == 1
         assert (await app.request("GET", link))[0] == 404
     finally:
         await app.close()

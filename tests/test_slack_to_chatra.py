@@ -426,17 +426,17 @@ async def test_a_reply_under_a_new_card_waits_for_its_thread_and_is_sent_once(
     threads = bridge.app[CORE].store.threads
     add, held = threads.add, []
 
-    def locked_the_first_time(*args, **kwargs):
+    async def locked_the_first_time(*args, **kwargs):
         if not held:
             held.append(True)
             raise DatabaseUnavailable("database is locked")
-        return add(*args, **kwargs)
+        return await add(*args, **kwargs)
 
     threads.add = locked_the_first_time
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
     [card] = await wait_for(lambda: slack.parents(CHANNEL))
     status, _ = await bridge.slack_event(reply(card.ts, "1800000003.000001", "Hi!"), event_id())
-    assert status == 200 and threads.for_client("client-1") is None
+    assert status == 200 and await threads.for_client("client-1") is None
     await bridge.settled(within=10)
 
     assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["Hi!"]

@@ -1,12 +1,19 @@
 """Storage, on SQLite and PostgreSQL alike: what must survive a power cut is committed with a full
 sync and the rest is not; the same repositories keep the same facts."""
 
+import asyncio
+
 import pytest
 
 from storage import Inbox, Lanes, Outages, Pacing, SlackPosts, Store, open_database
 from storage.schema import SCHEMA_VERSION, schema_version
 
 FULL, NORMAL = 2, 1
+
+
+async def statement(store: Store, sql: str) -> None:
+    """A statement as another bridge or an operator would run it: off the event loop."""
+    await asyncio.to_thread(store.db.execute, sql)
 
 
 def synchronous(db) -> int:
@@ -20,15 +27,19 @@ def test_only_acknowledged_events_and_intents_pay_for_a_full_sync(tmp_path):
         assert synchronous(db) == FULL
     assert synchronous(db) == NORMAL
 
+    async def a_reply_mirrored() -> None:
+        await Inbox(db).add("chatra", "key-1", "client-1", "{}")
+        await SlackPosts(db).intend(["chatra:m1"], "C1", None)
+        await SlackPosts(db).posted(["chatra:m1"], "1.000001", "C1")
+        await Inbox(db).mark_done(1)
+
     seen = []
     db.conn.set_trace_callback(seen.append)
-    Inbox(db).add("chatra", "key-1", "client-1", "{}")
-    SlackPosts(db).intend(["chatra:m1"], "C1", None)
-    SlackPosts(db).posted(["chatra:m1"], "1.000001", "C1")
-    Inbox(db).mark_done(1)
+    asyncio.run(a_reply_mirrored())
     db.conn.set_trace_callback(None)
     pragmas = [sql for sql in seen if sql.startswith("PRAGMA synchronous")]
     assert pragmas == ["PRAGMA synchronous = FULL", "PRAGMA synchronous = NORMAL"] * 2
+    db.close()
 
 
 def test_a_new_database_gets_the_current_schema_and_a_second_start_changes_nothing(database):
@@ -40,71 +51,84 @@ def test_a_new_database_gets_the_current_schema_and_a_second_start_changes_nothi
     db.close()
 
 
-def test_the_same_event_is_stored_once_and_a_transaction_that_fails_leaves_nothing(store):
-    assert store.inbox.add("chatra", "k1", "chat-1", "{}") is not None
-    assert store.inbox.add("chatra", "k1", "chat-1", "{}") is None
-    with pytest.raises(RuntimeError), store.db.transaction(durable=True):
-        store.inbox.add("chatra", "k2", "chat-2", "{}")
-        raise RuntimeError("the process stops here")
-    assert store.inbox.count("pending") == 1
+async def test_the_same_event_is_stored_once_and_a_transaction_that_fails_leaves_nothing(store):
+    assert await store.inbox.add("chatra", "k1", "chat-1", "{}") is not None
+    assert await store.inbox.add("chatra", "k1", "chat-1", "{}") is None
+
+    def stopped_half_way() -> None:
+        with store.db.transaction():
+            Inbox.add.__wrapped__(store.inbox, "chatra", "k2", "chat-2", "{}")
+            raise RuntimeError("the process stops here")
+
+    with pytest.raises(RuntimeError):
+        await store.db.run("stopped half way", stopped_half_way, "durable")
+    assert await store.inbox.count("pending") == 1
 
 
-def test_a_lane_is_held_by_one_bridge_until_released_or_expired(store):
-    store.inbox.add("chatra", "k1", "chat-1", "{}")
-    store.inbox.add("slack", "k2", "chat-1:replies", "{}")
+async def test_a_lane_is_held_by_one_bridge_until_released_or_expired(store):
+    await store.inbox.add("chatra", "k1", "chat-1", "{}")
+    await store.inbox.add("slack", "k2", "chat-1:replies", "{}")
     lanes = store.lanes
 
-    first = lanes.claim("bridge-a", ttl=30, limit=10)
+    first = await lanes.claim("bridge-a", ttl=30, limit=10)
     assert sorted(c.lane for c in first) == ["chat-1", "chat-1:replies"]
     assert not any(c.taken_over for c in first)
-    assert lanes.claim("bridge-b", ttl=30, limit=10) == []  # held: nothing for another
-    assert [e.payload for e in store.inbox.pending("bridge-b")] == []
-    assert len(store.inbox.pending("bridge-a")) == 2
+    assert await lanes.claim("bridge-b", ttl=30, limit=10) == []  # held: nothing for another
+    assert [e.payload for e in await store.inbox.pending("bridge-b")] == []
+    assert len(await store.inbox.pending("bridge-a")) == 2
 
-    lanes.release("bridge-a", ["chat-1"])  # done with it: another may take it at once
-    assert [(c.lane, c.taken_over) for c in lanes.claim("bridge-b", 30, 10)] == [("chat-1", False)]
-    store.db.execute("UPDATE lanes SET expires_at = 0 WHERE holder = 'bridge-a'")  # a died
-    assert [(c.lane, c.taken_over) for c in lanes.claim("bridge-b", 30, 10)] == [
+    await lanes.release("bridge-a", ["chat-1"])  # done with it: another may take it at once
+    taken = [(c.lane, c.taken_over) for c in await lanes.claim("bridge-b", 30, 10)]
+    assert taken == [("chat-1", False)]
+    await statement(store, "UPDATE lanes SET expires_at = 0 WHERE holder = 'bridge-a'")  # a died
+    assert [(c.lane, c.taken_over) for c in await lanes.claim("bridge-b", 30, 10)] == [
         ("chat-1:replies", True)  # it may be half done
     ]
-    assert lanes.renew("bridge-a", 30) == set()  # a, back, learns it holds nothing
-    assert lanes.renew("bridge-b", 30) == {"chat-1", "chat-1:replies"}
+    assert await lanes.renew("bridge-a", 30) == set()  # a, back, learns it holds nothing
+    assert await lanes.renew("bridge-b", 30) == {"chat-1", "chat-1:replies"}
 
 
-def test_pacing_lets_a_burst_through_then_one_a_second_whoever_asks(store):
+async def test_pacing_lets_a_burst_through_then_one_a_second_whoever_asks(store):
     pacing = store.pacing
-    takes = [pacing.take("channel:C1", burst=3, per_second=1.0) for _ in range(4)]
+    takes = [await pacing.take("channel:C1", burst=3, per_second=1.0) for _ in range(4)]
     assert [taken for taken, _ in takes] == [True, True, True, False]
     assert [round(left) for _, left in takes[:3]] == [2, 1, 0]
     assert takes[3][1] < 0.5  # the fourth waits for most of a second
-    assert Pacing(store.db).take("channel:C2", 3, 1.0)[0]  # another channel: its own
+    assert (await Pacing(store.db).take("channel:C2", 3, 1.0))[0]  # another channel: its own
 
 
-def test_an_outage_seen_by_two_bridges_is_one_outage_counting_what_waited_once(store):
+async def test_an_outage_seen_by_two_bridges_is_one_outage_counting_what_waited_once(store):
     a, b = Outages(store.db), Outages(store.db)
-    since = a.begin("slack", "HTTP 503", 100.0)
-    assert b.begin("slack", "no answer", 105.0) == since == 100.0
-    a.waited("slack", since, "7")
-    b.waited("slack", since, "7")
-    b.waited("slack", since, "chatra:m1")
-    b.end("slack", 160.0)
-    assert a.current() == {}
-    [over] = a.untold()
+    since = await a.begin("slack", "HTTP 503", 100.0)
+    assert await b.begin("slack", "no answer", 105.0) == since == 100.0
+    await a.waited("slack", since, "7")
+    await b.waited("slack", since, "7")
+    await b.waited("slack", since, "chatra:m1")
+    await b.end("slack", 160.0)
+    assert await a.current() == {}
+    [over] = await a.untold()
     assert (over.since, over.until, over.delayed, over.reason) == (100.0, 160.0, 2, "HTTP 503")
-    a.told("slack", since)
-    assert b.untold() == []
+    await a.told("slack", since)
+    assert await b.untold() == []
 
 
 def test_claims_skip_what_another_bridge_is_claiming_at_the_same_moment(postgres_database):
     store = Store.over(open_database(postgres_database))
-    store.inbox.add("chatra", "k1", "chat-1", "{}")
-    store.inbox.add("chatra", "k2", "chat-2", "{}")
     other = open_database(postgres_database)
+
+    async def two_chats() -> None:
+        await store.inbox.add("chatra", "k1", "chat-1", "{}")
+        await store.inbox.add("chatra", "k2", "chat-2", "{}")
+
+    async def claiming() -> list[str]:
+        return [c.lane for c in await Lanes(store.db).claim("bridge-a", 30, 10)]
+
     try:
+        asyncio.run(two_chats())
         with other.transaction():  # bridge b is in the middle of claiming chat-1
             other.execute("SELECT lane FROM lanes WHERE lane = 'chat-1' FOR UPDATE")
-            claimed = Lanes(store.db).claim("bridge-a", 30, 10)  # does not wait for b
-        assert [c.lane for c in claimed] == ["chat-2"]
+            claimed = asyncio.run(claiming())  # does not wait for b
+        assert claimed == ["chat-2"]
     finally:
         other.close()
         store.db.close()

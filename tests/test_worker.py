@@ -6,12 +6,16 @@ from storage import InboxEvent, Store
 from tests.helpers import wait_for, worker_over
 
 
+async def none_pending(inbox) -> bool:
+    return await inbox.count("pending") == 0
+
+
 async def run_worker(store: Store, handle, **options) -> None:
     inbox = store.inbox
     worker = worker_over(store, handle, **options)
     task = asyncio.create_task(worker.run())
     try:
-        await wait_for(lambda: inbox.count("pending") == 0)
+        await wait_for(lambda: none_pending(inbox))
         await worker.drain()
     finally:
         task.cancel()
@@ -20,7 +24,7 @@ async def run_worker(store: Store, handle, **options) -> None:
 async def test_events_run_in_order_per_conversation_and_side_by_side_across(store):
     inbox = store.inbox
     for n in range(6):
-        inbox.add("chatra", f"k{n}", f"chat-{n % 2}", str(n))
+        await inbox.add("chatra", f"k{n}", f"chat-{n % 2}", str(n))
     seen: list[tuple[str, str]] = []
     running = 0
     most = 0
@@ -43,7 +47,7 @@ async def test_events_run_in_order_per_conversation_and_side_by_side_across(stor
 async def test_a_burst_keeps_a_bounded_number_of_events_in_memory(store):
     inbox = store.inbox
     for n in range(200):
-        inbox.add("chatra", f"k{n}", f"chat-{n}", str(n))
+        await inbox.add("chatra", f"k{n}", f"chat-{n}", str(n))
     running = 0
     most = 0
 
@@ -56,13 +60,13 @@ async def test_a_burst_keeps_a_bounded_number_of_events_in_memory(store):
 
     await run_worker(store, handle, max_in_flight=10)
 
-    assert most == 10 and inbox.count("done") == 200
+    assert most == 10 and await inbox.count("done") == 200
 
 
 async def test_a_failing_event_is_retried_then_marked_failed_without_blocking_others(store):
     inbox = store.inbox
-    inbox.add("chatra", "bad", "chat-bad", "boom")
-    inbox.add("chatra", "good", "chat-good", "fine")
+    await inbox.add("chatra", "bad", "chat-bad", "boom")
+    await inbox.add("chatra", "good", "chat-good", "fine")
     tries: dict[str, int] = {}
 
     async def handle(event: InboxEvent) -> None:
@@ -73,4 +77,4 @@ async def test_a_failing_event_is_retried_then_marked_failed_without_blocking_ot
     await run_worker(store, handle, max_attempts=3)
 
     assert tries == {"boom": 3, "fine": 1}
-    assert inbox.count("failed") == 1 and inbox.count("done") == 1
+    assert await inbox.count("failed") == 1 and await inbox.count("done") == 1

@@ -192,14 +192,14 @@ class MembraneClient:
             try:
                 with self._metrics.action_seconds.labels(action).time():
                     output = await self._transport.run_once(action, payload)
-                self._health.worked("membrane")
+                await self._health.worked("membrane")
                 return output
             except MembraneError as error:
                 self._metrics.failures.labels(f"membrane:{error.kind}").inc()
                 if error.transient or error.kind == "connection":
-                    self._health.failed("membrane", error.detail)
+                    await self._health.failed("membrane", error.detail)
                 else:
-                    self._health.worked("membrane")  # it answered: Chatra refused the input
+                    await self._health.worked("membrane")  # it answered: Chatra refused the input
                 settle_first = error.in_doubt and not repeatable
                 if settle_first or not error.transient or attempt == self._attempts:
                     if error.transient:

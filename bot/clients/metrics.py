@@ -71,6 +71,35 @@ class Metrics:
             "Replies held while Chatra is disconnected in Membrane",
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "chatra_bridge_loop_lag_seconds",
+            "How late the event loop runs what is due: a statement or a slow step on it shows",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.unit_seconds = Histogram(
+            "chatra_bridge_db_unit_seconds",
+            "How long a unit of database work ran on its thread, by unit",
+            ["unit"],
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5),
+            registry=self.registry,
+        )
+        self.unit_wait_seconds = Histogram(
+            "chatra_bridge_db_unit_wait_seconds",
+            "How long a unit of database work waited for a thread of the database",
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5),
+            registry=self.registry,
+        )
+        self.db_waiting = Gauge(
+            "chatra_bridge_db_units_waiting",
+            "Units of database work handed over and not yet started (the pool's waiters)",
+            registry=self.registry,
+        )
+
+    def unit_done(self, name: str, waited: float, ran: float) -> None:
+        """Told by the database of each unit of work (from its thread)."""
+        self.unit_seconds.labels(name).observe(ran)
+        self.unit_wait_seconds.observe(waited)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,6 +6,7 @@ for the same file: a resend carries the very same link. The files are kept in th
 every bridge on it serves every link.
 """
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -65,7 +66,7 @@ class SharedFiles:
             raise FileNotShared("It is not stored by Slack (not over https on Slack's host).")
         token = hmac.new(self._key, file.id.encode(), hashlib.sha256).hexdigest()[:40]
         name = _safe_name(file.name)
-        if not self._files.has(token):
+        if not await self._files.has(token):
             await self._download(file, token, name)
         link = f"{self._public_url}/files/{token}/{quote(name)}"
         return SharedFile(id=file.id, name=file.name, url=link, mimetype=file.mimetype)
@@ -90,40 +91,39 @@ class SharedFiles:
             raise FileNotShared("It arrived cut short (the connection dropped).") from None
         except (aiohttp.ClientError, TimeoutError) as error:
             raise FileNotShared(f"Slack could not be reached ({type(error).__name__}).") from None
-        self._files.put(token, name, body, time.time())
+        await self._files.put(token, name, body, time.time())
         log.info("file %s kept for the visitor (%d bytes)", file.id, len(body))
-        self.prune()
+        await self.prune()
 
-    def prune(self, now: float | None = None) -> int:
+    async def prune(self, now: float | None = None) -> int:
         """Delete the files kept longer than FILES_RETENTION_DAYS, then the oldest while all of
         them take more than FILES_MAX_MB; how many went."""
         now = time.time() if now is None else now
-        gone = self._files.prune(now - self._keep_seconds, self._max_bytes)
+        gone = await self._files.prune(now - self._keep_seconds, self._max_bytes)
         if gone:
             log.info("%d shared files deleted: past FILES_RETENTION_DAYS or FILES_MAX_MB", gone)
         return gone
 
-    def forget(self, text: str) -> None:
+    async def forget(self, text: str) -> None:
         """Delete the files `text` links to: the reply that shared them is gone."""
-        self._files.forget(sorted(set(LINKED.findall(text))))
+        tokens = sorted(set(LINKED.findall(text)))
+        if tokens:
+            await self._files.forget(tokens)
 
-    def stored(self, token: str) -> StoredFile | None:
+    async def stored(self, token: str) -> StoredFile | None:
         """The stored file behind a link's token, if there is one."""
-        return self._files.get(token) if TOKEN.fullmatch(token) else None
+        return await self._files.get(token) if TOKEN.fullmatch(token) else None
 
-    def adopt(self, directory: Path) -> int:
+    async def adopt(self, directory: Path) -> int:
         """Files kept in `directory` by an earlier chatra-bridge, moved into the database (their
         links keep working); how many."""
         moved = 0
-        for folder in directory.glob("*") if directory.is_dir() else []:
-            if not TOKEN.fullmatch(folder.name):
-                continue  # not ours
-            found = [p for p in folder.glob("*") if not p.name.endswith(".part")]
-            if found:
-                modified = found[0].stat().st_mtime
-                self._files.put(folder.name, found[0].name, found[0].read_bytes(), modified)
+        for folder, found in await asyncio.to_thread(_kept_in, directory):
+            if found is not None:
+                body = await asyncio.to_thread(found.read_bytes)
+                await self._files.put(folder.name, found.name, body, found.stat().st_mtime)
                 moved += 1
-            shutil.rmtree(folder, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
         if moved:
             log.info("%d shared files moved from %s into the database", moved, directory)
         return moved
@@ -144,6 +144,18 @@ async def _whole(response: aiohttp.ClientResponse) -> bytes:
     if promised is not None and not encoded and len(body) != promised:  # a gzip length differs
         raise FileNotShared(f"It arrived cut short ({len(body):,} of {promised:,} bytes).")
     return bytes(body)
+
+
+def _kept_in(directory: Path) -> list[tuple[Path, Path | None]]:
+    """The folders an earlier version kept files in (one per file, named by its token), each
+    with the file it holds (None: a download that never finished)."""
+    folders = (
+        [f for f in directory.glob("*") if TOKEN.fullmatch(f.name)] if directory.is_dir() else []
+    )
+    return [
+        (folder, next((p for p in folder.glob("*") if not p.name.endswith(".part")), None))
+        for folder in folders
+    ]
 
 
 def _origin(url: str) -> tuple[str, str, int]:

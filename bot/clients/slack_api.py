@@ -76,11 +76,11 @@ class WatchedWebClient(AsyncWebClient):
         except Exception as error:
             why = slack_is_down(error)
             if why is None:
-                self.health.worked("slack")
+                await self.health.worked("slack")
             else:
-                self.health.failed("slack", why)
+                await self.health.failed("slack", why)
             raise
-        self.health.worked("slack")
+        await self.health.worked("slack")
         return response
 
 

@@ -19,6 +19,7 @@ from bot.core.errors import ThreadNotKnownYet
 from bot.core.escalation import Escalation
 from bot.core.health import Health
 from bot.core.notices import failed_events_notice, recovered_notice
+from bot.core.patience import patiently
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.worker import Arrivals, lane
@@ -34,11 +35,11 @@ class Intake:
     def __init__(self, inbox: Inbox, health: Health, arrivals: Arrivals) -> None:
         self._inbox, self._health, self.arrivals = inbox, health, arrivals
 
-    def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
+    async def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
         """False when an event with the same key was stored before (here or by another bridge)."""
-        event_id = self._inbox.add(source, key, lane, payload)
+        event_id = await self._inbox.add(source, key, lane, payload)
         if event_id is not None:
-            self._health.waited(event_id, source)  # when what it needs is down
+            await self._health.waited(event_id, source)  # when what it needs is down
             self.arrivals.stored(event_id)
         return event_id is not None
 
@@ -63,7 +64,12 @@ class Bridge:
         self.health = health
         self._channel = context.policy.channel
         self._audit = context.audit
-        self._stored_before_start = self._inbox.last_id()  # pending ones may be half done
+        self._stored_before_start = 0  # events up to it may be half done: `started` says
+
+    async def started(self) -> None:
+        """The newest event stored before this process started: pending ones up to it may have
+        been half carried out by the one before."""
+        self._stored_before_start = await self._inbox.last_id()
 
     @property
     def channel(self) -> str:
@@ -72,8 +78,8 @@ class Bridge:
 
     # -- what people do in Slack, beyond writing in a thread --
 
-    def retry_reply(self, reply_ts: str, click_id: str, by: str) -> str | None:
-        quoted = self._replies.retry_reply(reply_ts, click_id)
+    async def retry_reply(self, reply_ts: str, click_id: str, by: str) -> str | None:
+        quoted = await self._replies.retry_reply(reply_ts, click_id)
         if quoted is not None:
             self._audit.record(by, "reply_retried", what=reply_ts)
         return quoted
@@ -90,12 +96,12 @@ class Bridge:
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
         await self._chat.visitor_changed(client_id, details)
 
-    def chat_name(self, lane: str) -> str:
+    async def chat_name(self, lane: str) -> str:
         """A chat as an operator finds it in Slack: its client id and thread (no visitor's
         name: logs keep no personal data)."""
         client_id = lane.removesuffix(":replies")
         try:
-            thread = self._threads.for_client(client_id)
+            thread = await self._threads.for_client(client_id)
         except Exception:  # the database is what failed: the client id will do
             thread = None
         where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
@@ -106,25 +112,26 @@ class Bridge:
     async def check_waits(self) -> None:
         await self._escalation.check()
 
-    def probe_held(self) -> bool:
-        return self._replies.probe_held()
+    async def probe_held(self) -> bool:
+        return await self._replies.probe_held()
 
     # -- intake: store first, so an acknowledged event is never lost --
 
-    def accept_chatra(self, body: str, data: dict[str, Any]) -> bool:
+    async def accept_chatra(self, body: str, data: dict[str, Any]) -> bool:
         """Store a webhook (its body as received) for processing; False when the very same body
         was already stored. `data` is the body as `parse_webhook_body` read it."""
         client_id = client_id_of(data)
         assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
-        stored = self._intake("chatra", key, client_id, body)
+        async with patiently("the webhook"):
+            stored = await self._intake("chatra", key, client_id, body)
         webhook, _ = read_webhook(data)
         for message in webhook.messages:
             if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
-                self._messages.adopt_echo(client_id, message.key, message.body)
+                await self._messages.adopt_echo(client_id, message.key, message.body)
         return stored
 
-    def accept_slack(
+    async def accept_slack(
         self,
         dedupe_key: str,
         change: SlackReply | SlackEdit | SlackDeletion,
@@ -136,9 +143,15 @@ class Bridge:
         that nothing here knows yet: a card whose post is still being recorded. Slack sends
         the change again; no reply under a card of ours is dropped. Under a post of ours that
         is no chat (a notice), a change is ignored."""
+        async with patiently(f"the Slack {change.kind}"):
+            return await self._accept_slack(dedupe_key, change, under_our_post)
+
+    async def _accept_slack(
+        self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion, under_our_post: bool
+    ) -> bool:
         channel, thread_ts = change.channel, change.thread_ts
-        thread = self._threads.for_slack_thread(channel, thread_ts)
-        post = self._slack_posts.key_at(channel, thread_ts) if thread is None else None
+        thread = await self._threads.for_slack_thread(channel, thread_ts)
+        post = await self._slack_posts.key_at(channel, thread_ts) if thread is None else None
         card_of = post_keys.client_of_card(post)
         if thread is not None:
             conversation = lane(thread.client_id, "slack")
@@ -152,24 +165,24 @@ class Bridge:
             log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)
             return False
         payload = SlackChange(change=change).model_dump_json()
-        return self._intake("slack", "slack:" + dedupe_key, conversation, payload)
+        return await self._intake("slack", "slack:" + dedupe_key, conversation, payload)
 
     async def report_recoveries(self) -> None:
         """Once an outage is over, tell the channel how long it lasted and what it delayed."""
-        for outage in self.health.ended():
+        for outage in await self.health.ended():
             if outage.delayed:
                 key = post_keys.recovered(outage.service, outage.since)
                 await self._delivery.post(key, self._channel, recovered_notice(outage))
-            self.health.told(outage)
+            await self.health.told(outage)
 
     async def report_failed_events(self) -> None:
         """Tell the channel of events that could not be carried out since it was last told, at
         most once an hour, with a count."""
-        last = self._slack_posts.latest(post_keys.FAILED_EVENTS)
+        last = await self._slack_posts.latest(post_keys.FAILED_EVENTS)
         if last is not None and time.time() - last.created_at < 3600:
             return
         reported = post_keys.last_event_of(last.key) if last else 0
-        failed = self._inbox.failed(after_id=reported)
+        failed = await self._inbox.failed(after_id=reported)
         if failed:
             notice = failed_events_notice(len(failed), failed[-1].error)
             key = post_keys.failed_events(failed[-1].id)
@@ -186,7 +199,7 @@ class Bridge:
                 log.warning(
                     "event %s (%s): %s, skipped",
                     event.id,
-                    self.chat_name(event.conversation),
+                    await self.chat_name(event.conversation),
                     reason,
                     extra={"chat": event.conversation},
                 )
@@ -194,7 +207,7 @@ class Bridge:
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             await self._replies.reply_written(change)
-            record = self._messages.by_slack_ts(change.ts)
+            record = await self._messages.by_slack_ts(change.ts)
             answered = record is not None and record.state == MessageState.SENT
             if answered:  # the first answer claims the chat
                 await self._chat.claim(record.client_id, change.user, only_if_unowned=True)

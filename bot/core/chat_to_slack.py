@@ -16,8 +16,10 @@ from bot.core.errors import ChannelRefused
 from bot.core.notices import channel_refused_notice, internal_discussion, internal_discussion_link
 from bot.core.routes import Route
 from bot.core.views import mirrored_messages, thread_link, visitor_card
-from storage import Thread
+from storage import Message, Thread
 from storage.states import MessageState
+
+PENDING = MessageState.PENDING  # claimed, not yet on Slack
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +41,19 @@ class ChatToSlack:
         A `replay` (an event tried before, maybe by a process that died) may have posted some
         already: Slack is asked before they are posted."""
         closing = webhook.eventName == "chatTranscript"
-        self._agents.remember(
-            [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
-        )
-        messages = [m for m in webhook.messages_in_order() if not self._is_ours(webhook, m)]
-        fresh = [m for m in messages if self._messages.by_chatra_id(m.key) is None]
+        if webhook.agents:
+            await self._agents.remember(
+                [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+            )
+        messages = [m for m in webhook.messages_in_order() if not await self._is_ours(webhook, m)]
+        claimed = await self._messages.claim_chatra_messages(
+            webhook.client.id, [(m.key, m.body) for m in messages]
+        )  # one unit: all the webhook's messages reach the post queue at the same moment
+        unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
+        fresh = [message for message, _ in unposted]
         thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
-        posting = [self._mirror(thread, message, webhook, replay) for message in messages]
-        self._follow_the_wait(thread, fresh, closing)
+        posting = [self._mirror(thread, m, record, webhook, replay) for m, record in unposted]
+        await self._follow_the_wait(thread, fresh, closing)
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
         status = "closed" if closing else "open" if fresh else thread.status
         # A webhook that leaves details out (a fragment, say) keeps those the card shows.
@@ -56,10 +63,10 @@ class ChatToSlack:
             summary = webhook.summary() if closing else None
             await self._redraw(thread, client, closed=closing, summary=summary)
         if fresh or status != thread.status or client_json != thread.client:
-            self._threads.update(thread.id, status=status, client=client_json)
+            await self._threads.update(thread.id, status=status, client=client_json)
         return asyncio.ensure_future(asyncio.gather(*posting))
 
-    def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
+    async def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
         """Chatra's echo of a message the bridge sent: marked with our `receivedFrom`, or its
         id or very text that of a reply we sent to this visitor."""
         if message.type != "agent":
@@ -67,26 +74,25 @@ class ChatToSlack:
         if message.receivedFrom == self._policy.received_from:
             return True
         client_id = webhook.client.id
-        if self._messages.adopt_echo(client_id, message.key, message.body):
+        if await self._messages.adopt_echo(client_id, message.key, message.body):
             return True
         derived = message.key.startswith(DERIVED_KEY)
-        return derived and self._messages.sent_with_text(client_id, message.body)
+        return derived and await self._messages.sent_with_text(client_id, message.body)
 
-    def _follow_the_wait(self, thread: Thread, fresh: list[ChatraMessage], closing: bool) -> None:
+    async def _follow_the_wait(
+        self, thread: Thread, fresh: list[ChatraMessage], closing: bool
+    ) -> None:
         """A visitor's message starts a wait for an answer; an agent's answer or the chat's end
         stops it."""
-        for message in fresh:
-            if message.type == "client":
-                self._waits.start(thread.id, self._clock())
-            elif message.type == "agent":
-                self._waits.answered(thread.id)
-        if closing:
-            self._waits.answered(thread.id)
+        steps = [m.type == "client" for m in fresh if m.type in ("client", "agent")]
+        steps += [False] if closing else []
+        if steps:
+            await self._waits.follow(thread.id, steps, self._clock())
 
     async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
         """The client's thread; a new one, linking back, when a closed chat comes back to life
         after the idle gap."""
-        thread = self._threads.for_client(client.id)
+        thread = await self._threads.for_client(client.id)
         came_back = (
             thread is not None
             and thread.status == "closed"
@@ -100,13 +106,13 @@ class ChatToSlack:
             route = routes.route(client, after_hours=after_hours is not None)
             state = CardState(
                 previous=self._link(thread) if thread else None,
-                on_call=self._on_call.people(),
+                on_call=await self._on_call.people(),
                 after_hours=after_hours,
                 queue=routes.queue(route),
             )
             key = post_keys.card(client.id, thread.thread_ts if thread else None)
             channel, ts = await self._post_card(key, client, state, route)
-            thread = self._threads.add(
+            thread = await self._threads.add(
                 client.id,
                 channel,
                 ts,
@@ -149,12 +155,14 @@ class ChatToSlack:
         return f"Outside business hours ({hours}){told}"
 
     def _mirror(
-        self, thread: Thread, message: ChatraMessage, webhook: ChatraWebhook, replay: bool
+        self,
+        thread: Thread,
+        message: ChatraMessage,
+        record: Message,
+        webhook: ChatraWebhook,
+        replay: bool,
     ) -> Awaitable[None]:
         """Queue a message's posts; what is returned ends when they are made and recorded."""
-        record = self._messages.claim_chatra_message(message.key, thread.client_id, message.body)
-        if record.state != MessageState.PENDING:
-            return asyncio.sleep(0)  # posted before, or our own agent message echoed back
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
         at = message.createdAt / 1000 if message.createdAt else self._clock()
@@ -169,28 +177,28 @@ class ChatToSlack:
 
     async def _posted(self, message_id: int, pieces: list[asyncio.Future[str]]) -> None:
         first_ts = (await asyncio.gather(*pieces))[0]
-        self._messages.update(message_id, slack_ts=first_ts, state=MessageState.POSTED)
+        await self._messages.update(message_id, slack_ts=first_ts, state=MessageState.POSTED)
 
     def _link(self, thread: Thread) -> str:
         return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
 
     async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
         """`user` takes the chat: shown on its card; escalation then goes to them alone."""
-        thread = self._threads.for_client(client_id)
+        thread = await self._threads.for_client(client_id)
         if thread is None or not user:
             return False
         state = CardState.of(thread.card)
         if state.owner == user or (only_if_unowned and state.owner):
             return False
         state.owner = user
-        self._threads.set_card(thread.id, state.model_dump_json())
+        await self._threads.set_card(thread.id, state.model_dump_json())
         client = ChatraClient.model_validate_json(thread.client)
         await self._redraw(thread, client, closed=thread.status == "closed", state=state)
         return True
 
     async def discuss_internally(self, client_id: str) -> str | None:
         """Open (once per chat thread) a thread of the team's own about the chat; its link."""
-        thread = self._threads.for_client(client_id)
+        thread = await self._threads.for_client(client_id)
         if thread is None:
             return None
         name = ChatraClient.model_validate_json(thread.client).display_name()
@@ -205,13 +213,13 @@ class ChatToSlack:
 
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
         """The visitor was edited from Slack: redraw their card in place."""
-        thread = self._threads.for_client(client_id)
+        thread = await self._threads.for_client(client_id)
         if thread is None:
             return
         changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
         client = ChatraClient.model_validate_json(thread.client).with_contact(changed)
         await self._redraw(thread, client, closed=thread.status == "closed")
-        self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
+        await self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
 
     async def _redraw(
         self,

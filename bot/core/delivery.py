@@ -11,7 +11,7 @@ post, or be appended to the thread's last one: each key is recorded with the pos
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
@@ -21,6 +21,14 @@ from bot.core.post_queue import PostQueue, Queued
 from bot.core.views import joined_messages
 from bot.core.worker import Judge
 from storage import SlackPosts, Thread
+
+
+async def _told_nothing(key: str) -> None:
+    """Whatever waits is waited for, unreported."""
+
+
+async def _nobody_wrote(channel: str, thread_ts: str, ts: str) -> bool:
+    return False
 
 
 class Posted(NamedTuple):
@@ -56,9 +64,9 @@ class SlackDelivery:
         burst: int = 4,
         per_second: float = 1.0,
         judge: Judge = lambda error: None,
-        waited: Callable[[str], None] = lambda key: None,
+        waited: Callable[[str], Awaitable[None]] = _told_nothing,
         updates_per_minute: float = 30.0,
-        written_below: Callable[[str, str, str], bool] = lambda channel, thread, ts: False,
+        written_below: Callable[[str, str, str], Awaitable[bool]] = _nobody_wrote,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s;
@@ -104,7 +112,7 @@ class SlackDelivery:
         elsewhere, instead of the post waiting for an admin to mend the channel."""
         lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
         async with lock:
-            record = self._posts.get(key)
+            record = await self._posts.get(key)
             if record is not None and record.ts:
                 return record.ts
             return await self._queue.submit(key, channel, message, thread_ts, may_move=may_move)
@@ -132,14 +140,14 @@ class SlackDelivery:
         message = rest[0].message if len(rest) == 1 else _joined(rest)
         keys = tuple(item.key for item in rest)
         made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
-        self._posts.posted(list(keys), made.ts, made.channel, rest[0].thread_ts)
+        await self._posts.posted(list(keys), made.ts, made.channel, rest[0].thread_ts)
         return posted | dict.fromkeys(keys, made.ts)
 
     async def _append(
         self, channel: str, ts: str, shown: list[Queued], batch: list[Queued]
     ) -> dict[str, str]:
         """Redraw the post at `ts` (showing `shown`) with `batch` added below; each key's ts."""
-        if self._written_below(channel, batch[0].thread_ts or "", ts):
+        if await self._written_below(channel, batch[0].thread_ts or "", ts):
             raise LookupError("someone wrote below it")  # the batch goes as a post of its own
         posted, rest = await self._on_slack_already(channel, batch)
         if not rest:
@@ -147,7 +155,7 @@ class SlackDelivery:
         every = [*shown, *rest]
         message = _joined(every)
         await self._slack.update(channel, ts, message, keys=tuple(item.key for item in every))
-        self._posts.posted([item.key for item in rest], ts, channel, rest[0].thread_ts)
+        await self._posts.posted([item.key for item in rest], ts, channel, rest[0].thread_ts)
         return posted | dict.fromkeys((item.key for item in rest), ts)
 
     async def _on_slack_already(
@@ -159,8 +167,9 @@ class SlackDelivery:
         posted: dict[str, str] = {}
         in_doubt: dict[str, float] = {}  # key -> since when it may be on Slack
         intents = []
+        records = await self._posts.get_many([item.key for item in batch])
         for item in batch:
-            record = self._posts.get(item.key)
+            record = records.get(item.key)
             if record is not None and record.ts:
                 posted[item.key] = record.ts
             elif record is not None or item.in_doubt:
@@ -171,9 +180,9 @@ class SlackDelivery:
             since = min(in_doubt.values())
             found = await self._slack.find_posted(channel, thread_ts, list(in_doubt), since)
             for key, ts in found.items():
-                self._posts.posted([key], ts, channel, thread_ts)
+                await self._posts.posted([key], ts, channel, thread_ts)
             posted |= found
-        self._posts.intend(intents, channel, thread_ts)
+        await self._posts.intend(intents, channel, thread_ts)
         return posted, [item for item in batch if item.key not in posted]
 
 

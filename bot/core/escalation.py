@@ -28,15 +28,15 @@ class Escalation:
         """Nudge and escalate every wait that is due. Keys make each post happen once; a post
         that fails (for one chat, one person) holds up no other and is tried again next round."""
         now = self._clock()
-        for wait in self._waits.due("nudged", now - self._nudge_after):
+        for wait in await self._waits.due("nudged", now - self._nudge_after):
             if await self._nudge(wait, now):
-                self._waits.mark(wait.thread_id, "nudged")
-        for wait in self._waits.due("escalated", now - self._escalate_after):
+                await self._waits.mark(wait.thread_id, "nudged")
+        for wait in await self._waits.due("escalated", now - self._escalate_after):
             if await self._escalate(wait, now):
-                self._waits.mark(wait.thread_id, "escalated")
+                await self._waits.mark(wait.thread_id, "escalated")
 
     async def _nudge(self, wait: Wait, now: float) -> bool:
-        thread = self._threads.by_id(wait.thread_id)
+        thread = await self._threads.by_id(wait.thread_id)
         if thread is None:
             return True
         notice = nudge_notice(self._name(thread.client), now - wait.since)
@@ -46,13 +46,13 @@ class Escalation:
     async def _escalate(self, wait: Wait, now: float) -> bool:
         """DMs to whoever has the chat (or everyone on call) and a broadcast; True when all of
         it is done."""
-        thread = self._threads.by_id(wait.thread_id)
+        thread = await self._threads.by_id(wait.thread_id)
         if thread is None:
             return True
         name, waited = self._name(thread.client), now - wait.since
         link = thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
         owner = CardState.of(thread.card).owner
-        people = [owner] if owner else self._on_call.people()
+        people = [owner] if owner else await self._on_call.people()
         done = True
         for person in await self._members(people):  # a DM: posted to the user id
             key = post_keys.escalation_dm(thread.id, wait.since, person)

@@ -7,10 +7,9 @@ read at most every `refresh` seconds. When an outage ends, the leader tells the 
 long it lasted and how much it delayed. Bookkeeping that fails never fails the call it is about.
 """
 
-import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,26 +42,26 @@ class Health:
         self._read_at = float("-inf")
         self._refusing: dict[str, Outage] = {}  # channel -> since when it refuses the bot
 
-    def failed(self, service: str, reason: str) -> None:
+    async def failed(self, service: str, reason: str) -> None:
         """A call to `service` failed in a way that waiting will mend."""
-        self._refresh()
+        await self._refresh()
         outage = self._down.get(service)
         if outage is not None:
             outage.reason = reason
             return
         since, outages = self._clock(), self._outages
         if outages is not None:
-            since = self._keep(lambda: outages.begin(service, reason, since), since)
+            since = await self._keep(outages.begin(service, reason, since), since)
         self._down[service] = Outage(service, reason, since)
 
-    def worked(self, service: str) -> None:
+    async def worked(self, service: str) -> None:
         """`service` answered: whatever outage it had is over (whoever saw it begin)."""
-        self._refresh()
+        await self._refresh()
         outages = self._outages
         if self._down.pop(service, None) is not None and outages is not None:
-            self._keep(lambda: outages.end(service, self._clock()), None)
+            await self._keep(outages.end(service, self._clock()), None)
 
-    def waited(self, what: int | str, source: str | None = None) -> None:
+    async def waited(self, what: int | str, source: str | None = None) -> None:
         """An event (by id) or a post (by key) had to wait: on what its source needs, or (None)
         on whatever is down."""
         outages = self._outages
@@ -70,9 +69,7 @@ class Health:
             return
         for outage in list(self._down.values()):
             if source is None or NEEDS.get(source) == outage.service:
-                self._keep(
-                    functools.partial(outages.waited, outage.service, outage.since, str(what)), None
-                )
+                await self._keep(outages.waited(outage.service, outage.since, str(what)), None)
 
     def channel_refused(self, channel: str, reason: str) -> bool:
         """Slack refuses the bot in `channel` (gone, archived, not a member): that channel's
@@ -91,25 +88,25 @@ class Health:
         """The channels that refuse the bot, as this bridge last found them."""
         return dict(self._refusing)
 
-    def down(self) -> dict[str, Outage]:
-        self._refresh()
+    async def down(self) -> dict[str, Outage]:
+        await self._refresh()
         return dict(self._down)
 
-    def ended(self) -> list[PastOutage]:
+    async def ended(self) -> list[PastOutage]:
         """Outages over that the channel was not told of; `told` once it is."""
-        return self._outages.untold() if self._outages is not None else []
+        return await self._outages.untold() if self._outages is not None else []
 
-    def told(self, outage: PastOutage) -> None:
+    async def told(self, outage: PastOutage) -> None:
         if self._outages is not None:
-            self._outages.told(outage.service, outage.since)
+            await self._outages.told(outage.service, outage.since)
 
-    def _refresh(self) -> None:
+    async def _refresh(self) -> None:
         """What is down as every bridge saw it, read at most every `refresh` seconds."""
         now = time.monotonic()
         if self._outages is None or now - self._read_at < self._refresh_every:
             return
         self._read_at = now
-        current = self._keep(self._outages.current, None)
+        current = await self._keep(self._outages.current(), None)
         if current is not None:
             self._down = {
                 service: self._down.get(service) or Outage(service, reason, since)
@@ -117,9 +114,9 @@ class Health:
             }
 
     @staticmethod
-    def _keep(write: Callable[[], T], otherwise: T) -> T:
+    async def _keep(write: Awaitable[T], otherwise: T) -> T:
         try:
-            return write()
+            return await write
         except Exception as error:  # the database is down too: this bridge keeps its own view
             log.debug("outage not recorded: %s", error)
             return otherwise

@@ -16,20 +16,20 @@ class Home:
         self._on_call, self._slack = context.on_call, context.slack
         self._clock = context.clock
 
-    def view(self) -> dict[str, Any]:
+    async def view(self) -> dict[str, Any]:
         workspace = self._slack.workspace_url
-        chats = open_chats(self._threads, self._waits, self._clock(), workspace, limit=30)
-        held = len(self._messages.held())
-        pending, failed = self._inbox.count("pending"), self._inbox.count("failed")
+        chats = await open_chats(self._threads, self._waits, self._clock(), workspace, limit=30)
+        held = len(await self._messages.held())
+        pending, failed = await self._inbox.count("pending"), await self._inbox.count("failed")
         health = [
             f":red_circle: Chatra disconnected in Membrane: {held} replies held"
             if held
             else ":large_green_circle: Chatra reachable through Membrane",
             f"Events waiting: {pending} · failed: {failed}",
         ]
-        people = self._on_call.people()
+        people = await self._on_call.people()
         health.insert(0, "On call: " + (", ".join(map(mention, people)) or "no one"))
-        last = self._inbox.last_error()
+        last = await self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")
         return home_view([describe(chat) for chat in chats], health)

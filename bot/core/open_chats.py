@@ -17,13 +17,13 @@ class OpenChat:
     owner: str | None  # the Slack user who took the chat
 
 
-def open_chats(
+async def open_chats(
     threads: Threads, waits: Waits, now: float, workspace: str, limit: int = 50
 ) -> list[OpenChat]:
     """Open chats, the newest activity first; `workspace` is the base of their links."""
     chats = []
-    for thread in threads.open_ones(limit):
-        since = waits.since(thread.id)
+    for thread in await threads.open_ones(limit):
+        since = await waits.since(thread.id)
         chats.append(
             OpenChat(
                 name=ChatraClient.model_validate_json(thread.client).display_name(),

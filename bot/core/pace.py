@@ -46,7 +46,9 @@ class SharedPace:
         pause = 0.1
         while True:
             try:
-                taken, self._tokens = self._pacing.take(self._bucket, self._burst, self._per_second)
+                taken, self._tokens = await self._pacing.take(
+                    self._bucket, self._burst, self._per_second
+                )
             except Exception as error:  # the database is down: wait it out, post nothing
                 log.warning("cannot count a post against %s (%s): waiting", self._bucket, error)
                 await asyncio.sleep(pause)

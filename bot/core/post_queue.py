@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ MOST_JOINED = 20  # Chatra messages in one post, at most: past it, the next slot
 JOINED_TEXT = 3500  # characters of text in one joined post, at most
 JOINABLE_TEXT = 2900  # a longer message is a post of its own (a section holds 3,000)
 APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
+RECENT = 1000  # posts made lately whose key a channel remembers
 
 
 @dataclass
@@ -65,7 +67,7 @@ class _Hooks:
 
     deliver: Deliver
     judge: Judge
-    waited: Callable[[str], None]  # told of each post that waits out a failure
+    waited: Callable[[str], Awaitable[None]]  # told of each post that waits out a failure
     append: Append | None
     updates: Pace | None
 
@@ -77,7 +79,7 @@ class PostQueue:
         *,
         pace: Callable[[str], Pace],
         judge: Judge,
-        waited: Callable[[str], None] = lambda key: None,
+        waited: Callable[[str], Awaitable[None]],
         append: Append | None = None,
         updates: Pace | None = None,
     ) -> None:
@@ -139,6 +141,9 @@ class _Channel:
         self._held: dict[str, float] = {}  # thread -> when to try again after a failure
         self._last_slot: dict[str, float] = {}  # thread -> when it last got one, while it waits
         self._failures: dict[str, int] = {}
+        # key -> ts of the posts made lately: the same key again (a transcript repeating a
+        # message whose post is made but not yet recorded as such) takes no slot
+        self._made: OrderedDict[str, str] = OrderedDict()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._serving: asyncio.Task[None] | None = None
@@ -156,6 +161,10 @@ class _Channel:
         in_doubt: bool,
         may_move: bool,
     ) -> asyncio.Future[str]:
+        if key in self._made:
+            made = asyncio.get_running_loop().create_future()
+            made.set_result(self._made[key])
+            return made
         same = next((item for item in self.waiting if item.key == key), None)
         if same is None:
             done = asyncio.get_running_loop().create_future()
@@ -294,7 +303,7 @@ class _Channel:
             log.warning("posting to %s failed (%s): again in %.1fs", self._name, error, delay)
             self._held[thread] = time.monotonic() + delay  # the batch keeps its place
             for item in batch:
-                self._hooks.waited(item.key)
+                await self._hooks.waited(item.key)
         else:
             self._failures.pop(thread, None)
             self._held.pop(thread, None)
@@ -320,6 +329,9 @@ class _Channel:
                 item.done.set_exception(outcome)
             else:
                 item.done.set_result(outcome[item.key])
+                self._made[item.key] = outcome[item.key]
+                while len(self._made) > RECENT:
+                    self._made.popitem(last=False)
 
 
 def _next(

@@ -13,15 +13,15 @@ class Roster:
         self._store = on_call
         self._clock = clock
 
-    def people(self) -> list[str]:
-        rotation = self.rotation()
-        return [rotation.on_call(self._clock())] if rotation else self._store.people()
+    async def people(self) -> list[str]:
+        rotation = await self.rotation()
+        return [rotation.on_call(self._clock())] if rotation else await self._store.people()
 
-    def set(self, people: list[str]) -> None:
-        self._store.set(people)
+    async def set(self, people: list[str]) -> None:
+        await self._store.set(people)
 
-    def rotation(self) -> Rotation | None:
-        row = self._store.rotation()
+    async def rotation(self) -> Rotation | None:
+        row = await self._store.rotation()
         if row is None:
             return None
         hours, minutes = map(int, row["handover_at"].split(":"))
@@ -33,12 +33,12 @@ class Roster:
             anchor=row["anchor"],
         )
 
-    def rotate(self, rotation: Rotation) -> bool:
+    async def rotate(self, rotation: Rotation) -> bool:
         """Start `rotation`, unless the same plan already runs (its turn order then stands)."""
-        current = self.rotation()
+        current = await self.rotation()
         if current is not None and current.same_plan(rotation):
             return False
-        self._store.set_rotation(
+        await self._store.set_rotation(
             {
                 "people": list(rotation.people),
                 "handover_day": rotation.handover_day,

@@ -5,7 +5,7 @@ follow. Exactly once as far as the visitor can tell, its state shown on the repl
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.core import post_keys
 from bot.core.access import Access
@@ -36,7 +36,7 @@ NOT_IN_CHATRA = (
     MessageState.NOTE,
 )  # edits change nothing
 
-Enqueue = Callable[[str, str, str, str], bool]  # (source, dedupe key, lane, payload)
+Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
 
 class SlackToChatra:
@@ -61,25 +61,25 @@ class SlackToChatra:
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
     async def reply_written(self, reply: SlackReply) -> None:
-        thread = self._thread(reply)
+        thread = await self._thread(reply)
         if thread is None:
-            if self.is_internal_thread(reply.channel, reply.thread_ts):
+            if await self.is_internal_thread(reply.channel, reply.thread_ts):
                 await self._slack.show_state(reply.channel, reply.ts, "note", None)
             return
         self._delivery.moved_on(thread.channel, thread.thread_ts)  # later posts go below it
-        record = self._messages.claim_slack_reply(
+        record = await self._messages.claim_slack_reply(
             reply.ts, thread.client_id, reply.text, reply.user
         )
         probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith("probe:")
         if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return
         if reply.retry_of is None and self._is_note(reply.text):
-            self._messages.update(record.id, state=MessageState.NOTE)
+            await self._messages.update(record.id, state=MessageState.NOTE)
             await self._slack.show_state(thread.channel, reply.ts, "note", None)
             return
         refusal = await self._access.refusal(reply.user)
         if refusal is not None:  # not the team's: never reaches the visitor
-            self._messages.update(record.id, state=MessageState.SKIPPED, error=refusal)
+            await self._messages.update(record.id, state=MessageState.SKIPPED, error=refusal)
             key = post_keys.not_allowed(thread.thread_ts, reply.user)
             notice = not_allowed_notice(reply.user, refusal)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
@@ -87,7 +87,7 @@ class SlackToChatra:
         written = reply.text
         if reply.files:  # the links are kept with the reply: a retry sends them too
             written, failed = await with_file_links(self._files, reply)
-            self._messages.update(record.id, text=written)
+            await self._messages.update(record.id, text=written)
             if failed:
                 reason = " ".join(sorted(set(failed.values())))
                 reason += " Share a public link in your reply instead."
@@ -95,13 +95,13 @@ class SlackToChatra:
                 await self._warn(thread, key, "Files", ", ".join(failed), reason)
         text = await plain_text(self._slack, written)
         if not text.strip():
-            self._messages.update(record.id, state=MessageState.SKIPPED)
+            await self._messages.update(record.id, state=MessageState.SKIPPED)
             return
-        waiting = self._messages.held_before(thread.client_id, record.id) or (
-            reply.retry_of is None and self._messages.held()
+        waiting = await self._messages.held_before(thread.client_id, record.id) or (
+            reply.retry_of is None and await self._messages.held()
         )
         if waiting:  # Chatra is disconnected: wait behind the replies held before this one
-            self._messages.update(record.id, state=MessageState.HELD, sent_text=text)
+            await self._messages.update(record.id, state=MessageState.HELD, sent_text=text)
             return
         await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
 
@@ -125,9 +125,10 @@ class SlackToChatra:
             for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
                 piece_id = record_id
                 if n:
-                    piece_id = self._messages.claim_slack_reply(
+                    claimed = await self._messages.claim_slack_reply(
                         f"{ts}#{n}", thread.client_id, piece, reply.user
-                    ).id
+                    )
+                    piece_id = claimed.id
                 if not await self._send_piece(thread, piece_id, reply, piece, writer, was_held):
                     return
         finally:
@@ -135,14 +136,14 @@ class SlackToChatra:
                 await pending  # the next state replaces it
             else:
                 pending.cancel()
-        self._messages.update(record_id, state=MessageState.SENT)
+        await self._messages.update(record_id, state=MessageState.SENT)
         self._audit.record(reply.user, "reply_sent", thread.client_id, reply.ts)
-        self._waits.answered(thread.id)  # the visitor has an answer
+        await self._waits.answered(thread.id)  # the visitor has an answer
         previous = "pending" if shown.is_set() else earlier
         await self._slack.show_state(channel, ts, "delivered", previous)
         if as_whom:  # after the send: a post may wait for the channel's pace
             await self._writers.tell(thread, reply.user, as_whom)
-        if self._messages.held():
+        if await self._messages.held():
             await self._resume()
 
     async def _pending_later(
@@ -171,7 +172,7 @@ class SlackToChatra:
         be waited out. The next run first waits for Chatra's echo; without one it sends again,
         at most once ever, and the thread says the visitor may see it twice.
         """
-        record = self._messages.by_id(record_id)
+        record = await self._messages.by_id(record_id)
         if record is None or record.chatra_id is not None:
             return True  # sent before a restart
         if record.state == MessageState.SENDING:  # an earlier try ended in doubt: did it arrive?
@@ -186,18 +187,18 @@ class SlackToChatra:
             if record.resends:  # sent again once already: never a third time
                 await self._unconfirmed(thread, record_id, reply, text)
                 return False
-            self._messages.resend(record_id)
-        self._messages.start_sending(record_id, text)
+            await self._messages.resend(record_id)
+        await self._messages.start_sending(record_id, text)
         try:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
         except MembraneError as error:
             if not error.in_doubt:  # surely not sent
-                self._messages.update(record_id, state=MessageState.PENDING)
+                await self._messages.update(record_id, state=MessageState.PENDING)
             if error.in_doubt or error.transient:
                 raise  # waited out by the worker, in order with the chat's other replies
             await self._not_sent(thread, reply, text, error, was_held)
             return False
-        self._messages.update(record_id, chatra_id=chatra_id)
+        await self._messages.update(record_id, chatra_id=chatra_id)
         context = {"chat": thread.client_id, "slack_ts": reply.ts}
         log.info(
             "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
@@ -218,7 +219,7 @@ class SlackToChatra:
         )
         key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
-        self._messages.update(record_id, state=MessageState.FAILED, error="unconfirmed")
+        await self._messages.update(record_id, state=MessageState.FAILED, error="unconfirmed")
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _not_sent(
@@ -230,14 +231,14 @@ class SlackToChatra:
         was_held: bool,
     ) -> None:
         """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
-        record = self._messages.by_slack_ts(reply.ts)
+        record = await self._messages.by_slack_ts(reply.ts)
         assert record is not None
         if error.kind == "connection":
             await self._hold(record.id, text, error, first=not was_held)
             return
         key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
-        self._messages.update(record.id, state=MessageState.FAILED, error=str(error))
+        await self._messages.update(record.id, state=MessageState.FAILED, error=str(error))
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
@@ -246,42 +247,45 @@ class SlackToChatra:
         if first:
             log.warning("Chatra disconnected: holding replies (%s)", error)
             notice = outage_notice(str(error))
-            outage = self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
+            outage = await self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
             await self._delivery.post(post_keys.paused(outage), self._policy.channel, notice)
-        self._messages.update(record_id, state=MessageState.HELD, sent_text=text, error=str(error))
+        await self._messages.update(
+            record_id, state=MessageState.HELD, sent_text=text, error=str(error)
+        )
 
     async def _resume(self) -> None:
         """A send went through: Chatra is back. Send every held reply, in order."""
-        log.info("Chatra reachable again: sending %d held replies", len(self._messages.held()))
-        outage = self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
+        held = await self._messages.held()
+        log.info("Chatra reachable again: sending %d held replies", len(held))
+        outage = await self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
         notice = outage_over_notice()
         await self._delivery.post(post_keys.resumed(outage), self._policy.channel, notice)
-        for held in self._messages.held():
-            self._requeue(held, f"resume:{outage}", state=MessageState.PENDING)
+        for reply in held:
+            await self._requeue(reply, f"resume:{outage}", state=MessageState.PENDING)
 
-    def probe_held(self) -> bool:
+    async def probe_held(self) -> bool:
         """While replies are held, try the oldest again; its success resumes the rest."""
-        held = self._messages.held()
+        held = await self._messages.held()
         if held:
-            self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
+            await self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
         return bool(held)
 
-    def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
+    async def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
         """A person asked to send a failed reply again: store the retry; returns its text, or
         None when there is nothing to retry (unknown, already sent, already being retried)."""
-        record = self._messages.by_slack_ts(reply_ts)
+        record = await self._messages.by_slack_ts(reply_ts)
         if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
             return None
-        self._messages.update(record.id, resends=0)  # a person decided: it may go again
-        self._requeue(record, click_id, state=MessageState.PENDING)
+        await self._messages.update(record.id, resends=0)  # a person decided: it may go again
+        await self._requeue(record, click_id, state=MessageState.PENDING)
         return record.sent_text or record.text or ""
 
-    def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
+    async def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
         """Store a new try of a reply that did not reach Chatra."""
-        thread = self._threads.for_client(record.client_id)
+        thread = await self._threads.for_client(record.client_id)
         if thread is None or record.slack_ts is None:
             return
-        self._messages.update(record.id, state=state)
+        await self._messages.update(record.id, state=state)
         retry = SlackReply(
             channel=thread.channel,
             thread_ts=thread.thread_ts,
@@ -292,7 +296,7 @@ class SlackToChatra:
         )
         payload = SlackChange(change=retry).model_dump_json()
         key = f"slack:retry:{record.slack_ts}:{retry_id}"
-        self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
+        await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
         name = await self._slack.user_name(user_id) or "someone"
@@ -302,7 +306,7 @@ class SlackToChatra:
         """Wait up to the grace period for Chatra's echo to mark the message as sent."""
         deadline = asyncio.get_running_loop().time() + self._policy.echo_grace
         while True:
-            record = self._messages.by_id(record_id)
+            record = await self._messages.by_id(record_id)
             if record is not None and record.chatra_id is not None:
                 return True
             if asyncio.get_running_loop().time() >= deadline:
@@ -310,8 +314,8 @@ class SlackToChatra:
             await asyncio.sleep(min(0.1, self._policy.echo_grace))
 
     async def reply_edited(self, edit: SlackEdit) -> None:
-        thread = self._thread(edit)
-        record = self._messages.by_slack_ts(edit.ts)
+        thread = await self._thread(edit)
+        record = await self._messages.by_slack_ts(edit.ts)
         if (
             thread is None
             or record is None
@@ -320,7 +324,7 @@ class SlackToChatra:
             return
         text = await plain_text(self._slack, edit.text)
         if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
-            self._messages.update(record.id, text=edit.text, sent_text=text)
+            await self._messages.update(record.id, text=edit.text, sent_text=text)
             return
         key = post_keys.edit_warning(edit.ts, edit.text)
         if record.chatra_id is None:
@@ -334,41 +338,41 @@ class SlackToChatra:
                 raise  # waited out by the worker: an edit is safe to repeat
             await self._warn(thread, key, "Your edit", text, str(error))
             return
-        self._messages.update(record.id, text=edit.text)
+        await self._messages.update(record.id, text=edit.text)
 
     async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
         """Each message the reply became in Chatra takes its new text; a longer text sends more
         messages, a shorter one deletes those left over."""
-        pieces = self._messages.pieces(edit.ts)
+        pieces = await self._messages.pieces(edit.ts)
         for n, text in enumerate(texts):
             piece = pieces[n] if n < len(pieces) else None
             if piece is not None and piece.chatra_id and piece.state != MessageState.DELETED:
                 if piece.sent_text != text:
                     await self._chatra.edit_agent_message(piece.chatra_id, text)
-                    self._messages.update(piece.id, sent_text=text)
+                    await self._messages.update(piece.id, sent_text=text)
                 continue
-            piece = self._messages.claim_slack_reply(
+            piece = await self._messages.claim_slack_reply(
                 f"{edit.ts}#{n}", thread.client_id, text, edit.user
             )
             writer, _ = await self._writers.of(edit.user)
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
-            self._messages.update(
+            await self._messages.update(
                 piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
             )
         for piece in pieces[len(texts) :]:
             await self._delete_piece(piece)
 
     async def reply_deleted(self, deletion: SlackDeletion) -> None:
-        thread = self._thread(deletion)
-        record = self._messages.by_slack_ts(deletion.ts)
+        thread = await self._thread(deletion)
+        record = await self._messages.by_slack_ts(deletion.ts)
         if thread is None or record is None or record.state == MessageState.DELETED:
             return
-        self._files.forget(record.text or "")  # the files it shared go with it
+        await self._files.forget(record.text or "")  # the files it shared go with it
         if record.state == MessageState.HELD:  # not sent yet: now it never will be
-            self._messages.update(record.id, state=MessageState.DELETED)
+            await self._messages.update(record.id, state=MessageState.DELETED)
             return
         try:
-            for piece in self._messages.pieces(deletion.ts):
+            for piece in await self._messages.pieces(deletion.ts):
                 await self._delete_piece(piece)
         except MembraneError as error:
             if error.transient:
@@ -384,21 +388,21 @@ class SlackToChatra:
         except MembraneError as error:
             if not (error.kind == "dependency_error" and error.status == 404):
                 raise  # not "already gone" (a try that ended in doubt deleted it)
-        self._messages.update(piece.id, state=MessageState.DELETED)
+        await self._messages.update(piece.id, state=MessageState.DELETED)
 
-    def _thread(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
+    async def _thread(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
         """The chat's thread the change is in; ThreadNotKnownYet while the chat's card is
         posted but its thread not yet recorded (waited out: the change is never dropped)."""
-        thread = self._threads.for_slack_thread(change.channel, change.thread_ts)
+        thread = await self._threads.for_slack_thread(change.channel, change.thread_ts)
         if thread is None and post_keys.client_of_card(
-            self._slack_posts.key_at(change.channel, change.thread_ts)
+            await self._slack_posts.key_at(change.channel, change.thread_ts)
         ):
             raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
         return thread
 
-    def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
+    async def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
         """A thread the app opened for the team alone (Discuss internally on a card)."""
-        return post_keys.is_internal(self._slack_posts.key_at(channel, thread_ts))
+        return post_keys.is_internal(await self._slack_posts.key_at(channel, thread_ts))
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""

@@ -20,14 +20,14 @@ class Team:
         self._timezone = context.policy.timezone  # for a rotation set without one
         self._audit = context.audit
 
-    def on_call(self, args: str, by: str) -> SlackMessage:
+    async def on_call(self, args: str, by: str) -> SlackMessage:
         """`oncall` shows who is on call; `oncall @a @group` sets it; `oncall rotation @a @b
         monday 09:00 [Europe/Berlin]` rotates weekly; `oncall off` clears it."""
         words = args.strip()
         if words.lower() == "off":
-            self._roster.set([])
+            await self._roster.set([])
         elif words.lower().startswith("rotation"):
-            problem = self._rotate(words.removeprefix("rotation"))
+            problem = await self._rotate(words.removeprefix("rotation"))
             if problem:
                 return SlackMessage(text=problem)
         elif words:
@@ -36,12 +36,12 @@ class Team:
                 return SlackMessage(
                     text="Name people or a user group with @mentions: `/chatra oncall @you @them`."
                 )
-            self._roster.set(people)
+            await self._roster.set(people)
         if words:
             self._audit.record(by, "on_call_changed", what=words)
-        return SlackMessage(text=self._describe_on_call())
+        return SlackMessage(text=await self._describe_on_call())
 
-    def _rotate(self, args: str) -> str | None:
+    async def _rotate(self, args: str) -> str | None:
         people = _MENTION.findall(args)
         when = _MENTION.sub("", args).split()
         if not people or len(when) not in (2, 3):
@@ -54,13 +54,13 @@ class Team:
             rotation = plan_rotation(people, f"{when[0]} {when[1]}", timezone, self._clock())
         except ValueError as error:
             return f"That rotation cannot be set: {error}."
-        self._roster.rotate(rotation)
+        await self._roster.rotate(rotation)
         return None
 
-    def _describe_on_call(self) -> str:
-        rotation = self._roster.rotation()
+    async def _describe_on_call(self) -> str:
+        rotation = await self._roster.rotation()
         if rotation is None:
-            people = self._roster.people()
+            people = await self._roster.people()
             return "On call: " + ", ".join(map(mention, people)) if people else "No one is on call."
         now = self._clock()
         handover, successor = rotation.next_handover(now)
@@ -70,37 +70,41 @@ class Team:
             f" {handover:%a %d %b %H:%M} {rotation.timezone} to {mention(successor)}."
         )
 
-    def agent(self, args: str, caller: str) -> SlackMessage:
+    async def agent(self, args: str, caller: str) -> SlackMessage:
         """`agent` lists who writes as whom; `agent [@user] <agent id | email>` links a person
         (the caller when no one is named); `agent [@user] off` unlinks them."""
         mention = _MENTION.search(args)
         user = mention[1] if mention else caller
         target = _MAILTO.sub(r"\1", _MENTION.sub("", args)).strip()
         if not target:
-            return self._agent_links()
+            return await self._agent_links()
         if target.lower() == "off":
-            self._agents.unlink(user)
+            await self._agents.unlink(user)
             self._audit.record(caller, "agent_unlinked", what=user)
             return SlackMessage(text=f"<@{user}> now writes as the Chatra agent with their email.")
-        agent_id = self._agents.find(target)
+        agent_id = await self._agents.find(target)
         if agent_id is None:
             return SlackMessage(
                 text=f"No Chatra agent `{plain_to_slack(target)}` is known yet: give its id, or"
                 " the email of an agent who has answered a chat."
             )
-        self._agents.link({user: agent_id})
+        await self._agents.link({user: agent_id})
         self._audit.record(caller, "agent_linked", what=f"{user} as {agent_id}")
-        return SlackMessage(text=f"<@{user}> writes to visitors as {self._agent_label(agent_id)}.")
+        return SlackMessage(
+            text=f"<@{user}> writes to visitors as {await self._agent_label(agent_id)}."
+        )
 
-    def _agent_links(self) -> SlackMessage:
+    async def _agent_links(self) -> SlackMessage:
         lines = ["*Who writes as which Chatra agent*"]
-        links = self._agents.links()
-        lines += [f"• <@{user}> → {self._agent_label(agent)}" for user, agent in links.items()]
+        links = await self._agents.links()
+        lines += [
+            f"• <@{user}> → {await self._agent_label(agent)}" for user, agent in links.items()
+        ]
         if not links:
             lines.append("No one is linked: each person writes as the agent with their email.")
         lines.append("Link: `/chatra agent [@someone] <agent id | email>`; unlink: `… off`.")
         return SlackMessage(text="\n".join(lines))
 
-    def _agent_label(self, agent_id: str) -> str:
-        name = self._agents.name(agent_id)
+    async def _agent_label(self, agent_id: str) -> str:
+        name = await self._agents.name(agent_id)
         return f"{plain_to_slack(name)} (`{agent_id}`)" if name else f"`{agent_id}`"

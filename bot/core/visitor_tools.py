@@ -68,9 +68,10 @@ class VisitorTools:
         self._threads, self._waits = context.store.threads, context.store.waits
         self._dashboard_url = context.policy.dashboard_url
 
-    def open_chats(self) -> SlackMessage:
+    async def open_chats(self) -> SlackMessage:
         """`/chatra open`: each open chat, how long its visitor has waited, who has it."""
-        chats = open_chats(self._threads, self._waits, self._clock(), self._slack.workspace_url)
+        workspace = self._slack.workspace_url
+        chats = await open_chats(self._threads, self._waits, self._clock(), workspace)
         if not chats:
             return SlackMessage(text="No open chats.")
         lines = [f"*Open chats* ({len(chats)})", *(f"• {describe(chat)}" for chat in chats)]
@@ -78,7 +79,7 @@ class VisitorTools:
 
     async def lookup(self, query: str) -> SlackMessage:
         """A visitor by client id, by email (of a chat we mirrored) or by a link to its thread."""
-        client_id = self._client_id_for(query.strip().strip("<>").split("|")[0])
+        client_id = await self._client_id_for(query.strip().strip("<>").split("|")[0])
         if client_id is None:
             return SlackMessage(text=f"No visitor found for `{plain_to_slack(query)}`.")
         try:
@@ -88,7 +89,7 @@ class VisitorTools:
                 return SlackMessage(text=f"Chatra knows no visitor `{plain_to_slack(client_id)}`.")
             return SlackMessage(text=f":warning: {plain_to_slack(str(error))}")
         client = ChatraClient.model_validate({**(found or {}), "id": client_id})
-        thread = self._threads.for_client(client_id)
+        thread = await self._threads.for_client(client_id)
         workspace = self._slack.workspace_url
         link = thread_link(thread.channel, thread.thread_ts, workspace) if thread else None
         return client_details(client, dashboard_url=self._dashboard_url, thread=link)
@@ -160,8 +161,8 @@ class VisitorTools:
         self._audit.record(by, "pushed_message_deleted", what=message_id)
         return f":wastebasket: Pushed message `{plain_to_slack(message_id)}` deleted."
 
-    def client_of_thread(self, channel: str, thread_ts: str) -> str | None:
-        thread = self._threads.for_slack_thread(channel, thread_ts)
+    async def client_of_thread(self, channel: str, thread_ts: str) -> str | None:
+        thread = await self._threads.for_slack_thread(channel, thread_ts)
         return thread.client_id if thread else None
 
     async def pushed(self, message_id: str) -> SlackMessage:
@@ -188,11 +189,11 @@ class VisitorTools:
                 lines.append(f"{label}: {plain_to_slack(str(found[key]))}")
         return SlackMessage(text="\n".join(lines))
 
-    def _client_id_for(self, query: str) -> str | None:
+    async def _client_id_for(self, query: str) -> str | None:
         link = _THREAD_LINK.search(query)
         if link:
-            thread = self._threads.for_slack_thread(link[1], f"{link[2]}.{link[3]}")
+            thread = await self._threads.for_slack_thread(link[1], f"{link[2]}.{link[3]}")
             return thread.client_id if thread else None
         if "@" in query:
-            return self._threads.client_with_email(query.removeprefix("mailto:"))
+            return await self._threads.client_with_email(query.removeprefix("mailto:"))
         return query or None

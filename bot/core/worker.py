@@ -49,6 +49,14 @@ def lane(client_id: str, source: str) -> str:
     return client_id if source == "chatra" else f"{client_id}:replies"
 
 
+async def _nothing(event_id: int) -> None:
+    """Told of nothing."""
+
+
+async def _chat(lane: str) -> str:
+    return f"chat {lane}"
+
+
 class Arrivals:
     """What the worker is told: the events stored since it last looked (by id: this bridge's
     intake, or another's through the database), or to look at every pending one."""
@@ -103,8 +111,8 @@ class Worker:
         base_delay: float = 1.0,
         max_in_flight: int = 1000,
         failed: Callable[[str], None] = lambda kind: None,
-        waiting: Callable[[int], None] = lambda event_id: None,
-        name_of: Callable[[str], str] = lambda lane: f"chat {lane}",
+        waiting: Callable[[int], Awaitable[None]] = _nothing,
+        name_of: Callable[[str], Awaitable[str]] = _chat,
     ) -> None:
         self._name_of = name_of  # a lane as an operator finds the chat: its Slack thread
         self._inbox, self._lanes = inbox, lanes
@@ -124,6 +132,8 @@ class Worker:
         self._told: set[int] = set()  # events stored since the last look
         self._behind = set(SOURCES)  # sources whose pending events are all to be looked at
         self._dispatched: dict[int, InboxEvent] = {}  # events in flight
+        # Events finished while a look was reading the inbox: it may have read them as pending.
+        self._settled: set[int] = set()
         self._tails: dict[str, asyncio.Future[None]] = {}  # lane -> free for its next event
         self._tasks: set[asyncio.Task[None]] = set()  # events being carried out
         self.retrying: set[int] = set()  # events waiting to be tried again
@@ -136,37 +146,38 @@ class Worker:
                 told, everything = self._arrivals.take()
                 self._told |= told
                 try:
-                    self._look(everything)
+                    await self._look(everything)
                 except Exception as error:  # the database is locked or gone: try again soon
                     log.warning("cannot read the inbox (%s): trying again", error)
                 await self._arrivals.wait(self._next_look())
         finally:
             for task in list(self._tasks):
                 task.cancel()
-            self._let_go()
+            await self._let_go()
 
-    def _look(self, everything: bool) -> None:
+    async def _look(self, everything: bool) -> None:
+        self._settled.clear()
         now = asyncio.get_running_loop().time()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._lease / 4
-            self._heartbeat()
+            await self._heartbeat()
         if everything or now >= self._next_rescan:
             self._next_rescan = now + self._rescan_interval
             self._behind = set(SOURCES)
-        for event in self._next_events():
+        for event in await self._next_events():
             self._chain(event)
 
     def _next_look(self) -> float:
         now = asyncio.get_running_loop().time()
         return max(min(self._next_heartbeat, self._next_rescan) - now, 0.01)
 
-    def _heartbeat(self) -> None:
+    async def _heartbeat(self) -> None:
         """Give up the lanes with nothing in flight; renew the others' leases."""
         busy = self._busy_lanes()
         idle = self._held - busy
-        self._lanes.release(self._holder, idle)
+        await self._lanes.release(self._holder, idle)
         self._held -= idle
-        kept = self._lanes.renew(self._holder, self._lease)
+        kept = await self._lanes.renew(self._holder, self._lease)
         lost = self._held - kept
         if lost:
             log.warning("%d lanes were taken over by another bridge: %s", len(lost), sorted(lost))
@@ -175,45 +186,48 @@ class Worker:
             if lane not in self._held:
                 del self._suspect[lane]
 
-    def _let_go(self) -> None:
+    async def _let_go(self) -> None:
         """Lanes with nothing in flight are released; the others expire now: their events may
         be half done, and whoever takes them knows it."""
         busy = self._busy_lanes() & self._held
         with contextlib.suppress(Exception):
-            self._lanes.release(self._holder, self._held - busy)
-            self._lanes.release(self._holder, busy, half_done=True)
+            await self._lanes.release(self._holder, self._held - busy)
+            await self._lanes.release(self._holder, busy, half_done=True)
         self._held.clear()
 
     def _busy_lanes(self) -> set[str]:
         return {event.conversation for event in self._dispatched.values()}
 
-    def _next_events(self) -> list[InboxEvent]:
+    async def _next_events(self) -> list[InboxEvent]:
         """Pending events not yet dispatched, per direction: those of lanes just claimed and
         those told of, or (behind) every one of the lanes held."""
         busy = {s: sum(1 for e in self._dispatched.values() if e.source == s) for s in SOURCES}
         room = {s: max(self._max_in_flight - busy[s], 0) for s in SOURCES}
         if not any(room.values()):
             return []
-        fresh = self._claim(min(CLAIM_BATCH, max(room.values())))
+        fresh = await self._claim(min(CLAIM_BATCH, max(room.values())))
         told, self._told = self._told, set()
         with_room = {source for source in SOURCES if room[source]}
         self._behind |= set(SOURCES) - with_room
         behind, current = self._behind & with_room, with_room - self._behind  # before looking
         found: list[InboxEvent] = []
         for source in behind:
-            found += self._fetched({source}, room[source] + busy[source])
+            found += await self._fetched({source}, room[source] + busy[source])
         if current and (told or fresh):  # one look for both directions
-            found += self._fetched(current, min(room[s] for s in current), told, fresh)
-        return [self._as_found(e) for e in found if e.id not in self._dispatched]
+            found += await self._fetched(current, min(room[s] for s in current), told, fresh)
+        gone = self._dispatched.keys() | self._settled  # in flight, or finished since the read
+        return [self._as_found(e) for e in found if e.id not in gone]
 
-    def _fetched(
+    async def _fetched(
         self, sources: set[str], limit: int, ids: set[int] = frozenset(), lanes: list[str] = ()
     ) -> list[InboxEvent]:
         """Pending events of `sources` (one, or both) in the lanes held (of `ids` or `lanes` when
         given); a source whose events fill `limit` is behind: all its events are looked at next
         time."""
         source = next(iter(sources)) if len(sources) == 1 else None
-        found = self._inbox.pending(self._holder, limit=limit, source=source, ids=ids, lanes=lanes)
+        found = await self._inbox.pending(
+            self._holder, limit=limit, source=source, ids=ids, lanes=lanes
+        )
         if len(found) < limit:
             self._behind -= sources
         else:
@@ -221,12 +235,12 @@ class Worker:
             self._arrivals.wake()
         return found
 
-    def _claim(self, limit: int) -> list[str]:
+    async def _claim(self, limit: int) -> list[str]:
         """Lanes newly held: free ones with pending events, and expired ones."""
-        claimed = self._lanes.claim(self._holder, self._lease, limit)
+        claimed = await self._lanes.claim(self._holder, self._lease, limit)
         taken = [c.lane for c in claimed if c.taken_over]
         if taken:
-            newest = self._inbox.last_id()
+            newest = await self._inbox.last_id()
             log.warning("took over %d lanes of a bridge that stopped answering", len(taken))
             self._suspect.update(dict.fromkeys(taken, newest))
         if len(claimed) == limit:  # more may wait: claim again soon
@@ -256,6 +270,7 @@ class Worker:
     def _forget(self, event: InboxEvent, free: asyncio.Future[None], task: asyncio.Task) -> None:
         self._tasks.discard(task)
         self._dispatched.pop(event.id, None)
+        self._settled.add(event.id)
         self.retrying.discard(event.id)
         self._arrivals.wake()  # room for more
         if self._tails.get(event.conversation) is free:
@@ -290,7 +305,7 @@ class Worker:
                 if worth_waiting is False or (
                     worth_waiting is None and attempt >= self._max_attempts
                 ):
-                    self._give_up(event, attempt, reason)
+                    await self._give_up(event, attempt, reason)
                     await self._keep(self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
@@ -298,14 +313,14 @@ class Worker:
                 log.warning(
                     "event %s (%s) failed (%s), try %d again in %.1fs",
                     event.id,
-                    self._name_of(event.conversation),
+                    await self._name_of(event.conversation),
                     reason,
                     attempt + 1,
                     delay,
                     extra={"chat": event.conversation},
                 )
                 self.retrying.add(event.id)
-                self._waiting(event.id)
+                await self._waiting(event.id)
                 self._failed("event_retry")
                 await self._keep(self._inbox.record_attempt, event.id, reason)
                 await asyncio.sleep(delay)
@@ -320,23 +335,23 @@ class Worker:
             log.exception("cannot judge %s", type(error).__name__)
             return None
 
-    def _give_up(self, event: InboxEvent, attempt: int, reason: str) -> None:
+    async def _give_up(self, event: InboxEvent, attempt: int, reason: str) -> None:
         log.error(
             "event %s (%s) failed for good after %d tries: %s",
             event.id,
-            self._name_of(event.conversation),
+            await self._name_of(event.conversation),
             attempt,
             reason,
             extra={"chat": event.conversation},
         )
 
-    async def _keep(self, record: Callable[..., Any], *args: Any) -> None:
+    async def _keep(self, record: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Record the event's progress, however long the database refuses: the event's lane waits
         meanwhile, so nothing behind it overtakes it."""
         pause = 0.1
         while True:
             try:
-                record(*args)
+                await record(*args)
                 return
             except Exception as error:
                 log.warning("cannot record event %s (%s): trying again", args[0], error)

@@ -20,16 +20,16 @@ class Writers:
         the default agent, else the person's own Slack name and email; and, for the last two,
         the name the thread is to be told. A MembraneError when none is known: Chatra would
         refuse a message from nobody."""
-        agent_id = self._agents.linked(user) if user else None
+        agent_id = await self._agents.linked(user) if user else None
         email = await self._slack.user_email(user) if user and agent_id is None else None
         if agent_id is None and email:
-            agent_id = self._agents.by_email(email)
+            agent_id = await self._agents.by_email(email)
         if agent_id is not None:
             return Writer(agent_id=agent_id), None
         who = await self._slack.user_name(user) if user else None
         if self._default_agent:
             writer = Writer(agent_id=self._default_agent)
-            as_whom = self._agents.name(self._default_agent) or "the default Chatra agent"
+            as_whom = await self._agents.name(self._default_agent) or "the default Chatra agent"
         elif email and who:
             writer, as_whom = Writer(email=email, name=who), who
         else:
