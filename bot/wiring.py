@@ -111,18 +111,17 @@ def build(
     audit = Audit(lambda action: metrics.actions.labels(action).inc())
     delivery = SlackDelivery(
         slack,
-        store.posts,
+        store,
         pace_maker(store.pacing),
         burst=settings.slack_post_burst,
         per_second=settings.slack_posts_per_second,
         judge=worth_waiting,
         waited=lambda key: health.waited(key, "chatra"),
-        written_below=store.messages.written_below,
     )
     context = Context(slack, delivery, store, roster, clock, policy, audit)
     access = Access(context)
     arrivals = Arrivals()
-    intake = Intake(store.inbox, health, arrivals)
+    intake = Intake(store, health, arrivals)
     bridge = Bridge(
         context,
         intake,
@@ -132,8 +131,7 @@ def build(
         health,
     )
     worker = Worker(
-        store.inbox,
-        store.lanes,
+        store,
         bridge.process,
         arrivals,
         holder=instance,

@@ -6,17 +6,22 @@ meanwhile; the statements inside run there, synchronously, on that thread's own 
 statement run on a thread with an event loop is refused (`OnTheLoop`): a slow statement, a lock
 or an fsync there would stall every request.
 
+Handing work to a thread and back costs about as much as a dozen statements, so a step of the
+bridge that needs several is one unit: its own function, run with `Database.run`, calling each
+repository method's statements directly (`.now`) on the database's thread.
+
     class Threads(Repository):
         @reads
         def for_client(self, client_id: str) -> Thread | None: ...
 
-    thread = await store.threads.for_client("c-1")   # from the event loop
+    thread = await store.threads.for_client("c-1")          # a unit, from the event loop
+    thread = store.threads.for_client.now("c-1")             # inside a unit, on its thread
 """
 
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from storage.database import Database
@@ -28,7 +33,6 @@ Kind = Literal["read", "write", "durable"]
 P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R", bound="Repository")
-Unit = Callable[Concatenate[R, P], Coroutine[Any, Any, T]]
 
 
 class OnTheLoop(RuntimeError):
@@ -40,27 +44,42 @@ class Repository:
         self._db = db
 
 
+class Unit(Generic[R, P, T]):
+    """A repository method as a unit of work: awaited, it runs on a database thread; `.now`
+    runs its statements right here, inside another unit."""
+
+    def __init__(self, method: Callable[Concatenate[R, P], T], kind: Kind) -> None:
+        functools.update_wrapper(self, method)
+        self._method, self.kind = method, kind
+        self.name = method.__qualname__  # "Threads.for_client": how the unit is timed
+
+    def __get__(self, repository: R | None, owner: type | None = None) -> Any:
+        return self if repository is None else BoundUnit(self, repository)
+
+
+class BoundUnit(Generic[P, T]):
+    def __init__(self, unit: "Unit[Any, P, T]", repository: Repository) -> None:
+        self._unit, self._repository = unit, repository
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+        work = functools.partial(self._unit._method, self._repository, *args, **kwargs)
+        return self._repository._db.run(self._unit.name, work, self._unit.kind)
+
+    def now(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        """The statements, on this thread: from within another unit of work."""
+        return self._unit._method(self._repository, *args, **kwargs)
+
+
 def reads(method: Callable[Concatenate[R, P], T]) -> Unit[R, P, T]:
-    return _unit(method, "read")
+    return Unit(method, "read")
 
 
 def writes(method: Callable[Concatenate[R, P], T]) -> Unit[R, P, T]:
-    return _unit(method, "write")
+    return Unit(method, "write")
 
 
 def durable(method: Callable[Concatenate[R, P], T]) -> Unit[R, P, T]:
-    return _unit(method, "durable")
-
-
-def _unit(method: Callable[Concatenate[R, P], T], kind: Kind) -> Unit[R, P, T]:
-    name = method.__qualname__  # "Threads.for_client": how the unit is timed and logged
-
-    @functools.wraps(method)
-    async def unit(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
-        work = functools.partial(method, self, *args, **kwargs)
-        return await self._db.run(name, work, kind)
-
-    return unit
+    return Unit(method, "durable")
 
 
 def not_on_the_loop() -> None:

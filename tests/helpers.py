@@ -70,4 +70,4 @@ def another_process_holds(settings, tables: str = "inbox") -> Iterator[str]:
 def worker_over(store: Store, handle, holder: str = "bridge-1", **options) -> Worker:
     """A worker on `store`'s inbox, trying again within a hundredth of a second."""
     options = {"rescan_interval": 1, "base_delay": 0.01, **options}
-    return Worker(store.inbox, store.lanes, handle, Arrivals(), holder=holder, **options)
+    return Worker(store, handle, Arrivals(), holder=holder, **options)

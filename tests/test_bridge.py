@@ -22,6 +22,7 @@ from bot.core.ports import Writer
 from bot.core.roster import Roster
 from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
+from bot.core.worker import Arrivals
 from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 
@@ -127,11 +128,11 @@ async def parts():
     await store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     delivery, roster = (
-        SlackDelivery(slack, store.posts, pace_maker(store.pacing)),
+        SlackDelivery(slack, store, pace_maker(store.pacing)),
         Roster(store.on_call, time.time),
     )
     context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
-    intake = Intake(store.inbox, Health(), asyncio.Event())
+    intake = Intake(store, Health(), Arrivals())
     directions = SimpleNamespace(
         chat=ChatToSlack(context),
         replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),

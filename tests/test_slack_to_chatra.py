@@ -424,15 +424,18 @@ async def test_a_reply_under_a_new_card_waits_for_its_thread_and_is_sent_once(
     """The thread's row is not in the database yet (it is locked a moment) when an agent
     answers under the card: the reply waits for it, and reaches the visitor once."""
     threads = bridge.app[CORE].store.threads
-    add, held = threads.add, []
 
-    async def locked_the_first_time(*args, **kwargs):
-        if not held:
-            held.append(True)
-            raise DatabaseUnavailable("database is locked")
-        return await add(*args, **kwargs)
+    class LockedTheFirstTime:
+        def __init__(self, unit) -> None:
+            self.unit, self.held = unit, False
 
-    threads.add = locked_the_first_time
+        def now(self, *args, **kwargs):
+            if not self.held:
+                self.held = True
+                raise DatabaseUnavailable("database is locked")
+            return self.unit.now(*args, **kwargs)
+
+    threads.add = LockedTheFirstTime(threads.add)
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
     [card] = await wait_for(lambda: slack.parents(CHANNEL))
     status, _ = await bridge.slack_event(reply(card.ts, "1800000003.000001", "Hi!"), event_id())

@@ -2,11 +2,13 @@
 sync and the rest is not; the same repositories keep the same facts."""
 
 import asyncio
+import threading
 
 import pytest
 
 from storage import Inbox, Lanes, Outages, Pacing, SlackPosts, Store, open_database
 from storage.schema import SCHEMA_VERSION, schema_version
+from storage.units import OnTheLoop
 
 FULL, NORMAL = 2, 1
 
@@ -57,7 +59,7 @@ async def test_the_same_event_is_stored_once_and_a_transaction_that_fails_leaves
 
     def stopped_half_way() -> None:
         with store.db.transaction():
-            Inbox.add.__wrapped__(store.inbox, "chatra", "k2", "chat-2", "{}")
+            store.inbox.add.now("chatra", "k2", "chat-2", "{}")
             raise RuntimeError("the process stops here")
 
     with pytest.raises(RuntimeError):
@@ -145,3 +147,39 @@ def test_postgresql_commits_wait_for_the_wal_whatever_the_servers_default(postgr
         assert setting.fetchone() == ("on", "session")
     finally:
         db.close()
+
+
+async def test_a_statement_on_the_event_loops_thread_is_refused_and_a_unit_is_not(store):
+    with pytest.raises(OnTheLoop):
+        store.db.execute("SELECT 1")
+    assert await store.threads.for_client("nobody") is None  # a unit: run on a database thread
+
+
+async def test_durable_writes_that_arrive_together_share_one_fsync_and_one_failure_costs_none(
+    tmp_path,
+):
+    db = await asyncio.to_thread(open_database, tmp_path / "bridge.db")
+    inbox = Inbox(db)
+    go_on = threading.Event()
+    busy = asyncio.ensure_future(db.run("busy", lambda: go_on.wait(5), "write"))
+    await asyncio.sleep(0.05)  # the writer is busy: what arrives now waits, together
+
+    def refused() -> None:
+        inbox.add.now("chatra", "bad", "c-bad", "{}")
+        raise ValueError("refused")
+
+    adds = [asyncio.ensure_future(inbox.add("chatra", f"k{n}", f"c{n}", "{}")) for n in range(20)]
+    failing = asyncio.ensure_future(db.run("refused", refused, "durable"))
+    await asyncio.sleep(0.05)
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    go_on.set()
+    await busy
+    ids = await asyncio.gather(*adds)
+    with pytest.raises(ValueError):
+        await failing
+    db.conn.set_trace_callback(None)
+
+    assert len(set(ids)) == 20 and await inbox.count("pending") == 20  # "bad" was undone alone
+    assert seen.count("PRAGMA synchronous = FULL") == 1  # one fsync for the 21 writes
+    await asyncio.to_thread(db.close)

@@ -8,10 +8,11 @@ recorded, and a second run finds it and stops.
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.core import post_keys
+from bot.core.card import CardState
 from bot.core.chat_to_slack import ChatToSlack
 from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhook
 from bot.core.context import Context
@@ -23,8 +24,7 @@ from bot.core.patience import patiently
 from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from bot.core.slack_to_chatra import SlackToChatra
 from bot.core.worker import Arrivals, lane
-from storage import Inbox, InboxEvent
-from storage.states import MessageState
+from storage import InboxEvent, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,19 @@ log = logging.getLogger(__name__)
 class Intake:
     """Stores an accepted event before it is acknowledged, and tells the worker."""
 
-    def __init__(self, inbox: Inbox, health: Health, arrivals: Arrivals) -> None:
-        self._inbox, self._health, self.arrivals = inbox, health, arrivals
+    def __init__(self, store: Store, health: Health, arrivals: Arrivals) -> None:
+        self._store, self._health, self.arrivals = store, health, arrivals
 
     async def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
         """False when an event with the same key was stored before (here or by another bridge)."""
-        event_id = await self._inbox.add(source, key, lane, payload)
+        return await self.store(
+            source, lambda: self._store.inbox.add.now(source, key, lane, payload)
+        )
+
+    async def store(self, source: str, unit: Callable[[], int | None]) -> bool:
+        """Carry out `unit` (it stores an event, with what goes with it, and gives its id; None:
+        a duplicate, or nothing to store) as one durable unit of work, and tell the worker."""
+        event_id = await self._store.db.run("Intake.store", unit, "durable")
         if event_id is not None:
             await self._health.waited(event_id, source)  # when what it needs is down
             self.arrivals.stored(event_id)
@@ -123,13 +130,16 @@ class Bridge:
         client_id = client_id_of(data)
         assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
+        agents = [m for m in read_webhook(data)[0].messages if m.type == "agent"]
+
+        def store() -> int | None:
+            event_id = self._inbox.add.now("chatra", key, client_id, body)
+            for message in agents:  # settle, right now, any send of ours waiting on its echo
+                self._messages.adopt_echo.now(client_id, message.key, message.body)
+            return event_id
+
         async with patiently("the webhook"):
-            stored = await self._intake("chatra", key, client_id, body)
-        webhook, _ = read_webhook(data)
-        for message in webhook.messages:
-            if message.type == "agent":  # settle, right now, any send of ours waiting on its echo
-                await self._messages.adopt_echo(client_id, message.key, message.body)
-        return stored
+            return await self._intake.store("chatra", store)
 
     async def accept_slack(
         self,
@@ -150,22 +160,26 @@ class Bridge:
         self, dedupe_key: str, change: SlackReply | SlackEdit | SlackDeletion, under_our_post: bool
     ) -> bool:
         channel, thread_ts = change.channel, change.thread_ts
-        thread = await self._threads.for_slack_thread(channel, thread_ts)
-        post = await self._slack_posts.key_at(channel, thread_ts) if thread is None else None
-        card_of = post_keys.client_of_card(post)
-        if thread is not None:
-            conversation = lane(thread.client_id, "slack")
-        elif card_of is not None:  # its thread is being recorded: the chat's lane waits for it
-            conversation = lane(card_of, "slack")
-        elif post_keys.is_internal(post):
-            conversation = f"internal:{thread_ts}"
-        elif under_our_post and post is None:
-            raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
-        else:
-            log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)
-            return False
         payload = SlackChange(change=change).model_dump_json()
-        return await self._intake("slack", "slack:" + dedupe_key, conversation, payload)
+
+        def store() -> int | None:  # which chat's lane, and the event in it: one unit
+            thread = self._threads.for_slack_thread.now(channel, thread_ts)
+            post = self._slack_posts.key_at.now(channel, thread_ts) if thread is None else None
+            card_of = post_keys.client_of_card(post)
+            if thread is not None:
+                conversation = lane(thread.client_id, "slack")
+            elif card_of is not None:  # its thread is being recorded: the chat's lane waits
+                conversation = lane(card_of, "slack")
+            elif post_keys.is_internal(post):
+                conversation = f"internal:{thread_ts}"
+            elif under_our_post and post is None:
+                raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
+            else:
+                log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)
+                return None
+            return self._inbox.add.now("slack", "slack:" + dedupe_key, conversation, payload)
+
+        return await self._intake.store("slack", store)
 
     async def report_recoveries(self) -> None:
         """Once an outage is over, tell the channel how long it lasted and what it delayed."""
@@ -206,11 +220,10 @@ class Bridge:
             return posting
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
-            await self._replies.reply_written(change)
-            record = await self._messages.by_slack_ts(change.ts)
-            answered = record is not None and record.state == MessageState.SENT
-            if answered:  # the first answer claims the chat
-                await self._chat.claim(record.client_id, change.user, only_if_unowned=True)
+            answered = await self._replies.reply_written(change)
+            if answered is not None and not CardState.of(answered.card).owner:
+                # the first answer claims the chat
+                await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
             await self._replies.reply_edited(change)
         else:

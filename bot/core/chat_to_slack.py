@@ -29,8 +29,8 @@ class ChatToSlack:
         self._slack, self._delivery = context.slack, context.delivery
         self._on_call, self._clock, self._policy = context.on_call, context.clock, context.policy
         store = context.store
-        self._threads, self._messages = store.threads, store.messages
-        self._agents, self._waits = store.agents, store.waits
+        self._db, self._threads, self._messages = store.db, store.threads, store.messages
+        self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
 
     async def chat_event(
         self, webhook: ChatraWebhook, *, replay: bool = False
@@ -39,60 +39,81 @@ class ChatToSlack:
         (joined with the thread's next ones under a backlog): the returned future ends when all
         are on Slack. The next event of the chat may start meanwhile: the queue keeps the order.
         A `replay` (an event tried before, maybe by a process that died) may have posted some
-        already: Slack is asked before they are posted."""
-        closing = webhook.eventName == "chatTranscript"
-        if webhook.agents:
-            await self._agents.remember(
-                [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
-            )
-        messages = [m for m in webhook.messages_in_order() if not await self._is_ours(webhook, m)]
-        claimed = await self._messages.claim_chatra_messages(
-            webhook.client.id, [(m.key, m.body) for m in messages]
-        )  # one unit: all the webhook's messages reach the post queue at the same moment
+        already: Slack is asked before they are posted. Two units of work: what came, and what
+        it changed (three when the card is redrawn: it is recorded once Slack shows it)."""
+        closing, client = webhook.eventName == "chatTranscript", webhook.client
+        agents = [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+        ordered = webhook.messages_in_order()
+
+        def receive() -> tuple[list[ChatraMessage], list[Message], Thread | None]:
+            if agents:
+                self._agents.remember.now(agents)
+            messages = [m for m in ordered if not self._is_ours(client.id, m)]
+            claimed = self._messages.claim_chatra_messages.now(
+                client.id, [(m.key, m.body) for m in messages]
+            )  # all the webhook's messages reach the post queue at the same moment
+            return messages, claimed, self._threads.for_client.now(client.id)
+
+        messages, claimed, known = await self._db.run("ChatToSlack.receive", receive, "write")
         unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
         fresh = [message for message, _ in unposted]
-        thread = await self._thread_for(webhook.client, new_messages=bool(fresh))
-        posting = [self._mirror(thread, m, record, webhook, replay) for m, record in unposted]
-        await self._follow_the_wait(thread, fresh, closing)
+        card = await self._new_card(client, known, new_messages=bool(fresh))
+        where = card[:2] if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
+        posting = [self._mirror(*where, m, record, webhook, replay) for m, record in unposted]
+        # What the card shows: the thread as recorded, or the new card as just posted.
+        shown = (known.status, known.client) if card is None else ("open", client.model_dump_json())
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
-        status = "closed" if closing else "open" if fresh else thread.status
+        status = "closed" if closing else "open" if fresh else shown[0]
         # A webhook that leaves details out (a fragment, say) keeps those the card shows.
-        client = ChatraClient.model_validate_json(thread.client).updated_by(webhook.client)
-        client_json = client.model_dump_json()
-        if status != thread.status or client_json != thread.client:
+        merged = ChatraClient.model_validate_json(shown[1]).updated_by(client)
+        client_json = merged.model_dump_json()
+        redraw = (status, client_json) != shown
+        steps = [m.type == "client" for m in fresh if m.type in ("client", "agent")]
+        steps += [False] if closing else []  # a visitor's message starts a wait; an answer ends it
+
+        def record(update: bool) -> Thread:
+            thread = (
+                known
+                if card is None
+                else self._threads.add.now(
+                    client.id, card[0], card[1], client_json, card[2].model_dump_json()
+                )
+            )
+            assert thread is not None
+            if steps:
+                self._waits.follow.now(thread.id, steps, self._clock())
+            if update:
+                self._threads.update.now(thread.id, status=status, client=client_json)
+            return thread
+
+        updating = bool(fresh) or redraw
+        thread = await self._db.run(
+            "ChatToSlack.record", lambda: record(updating and not redraw), "write"
+        )
+        if redraw:  # recorded once Slack shows it: a redraw that fails is tried again
             summary = webhook.summary() if closing else None
-            await self._redraw(thread, client, closed=closing, summary=summary)
-        if fresh or status != thread.status or client_json != thread.client:
+            await self._redraw(thread, merged, closed=closing, summary=summary)
             await self._threads.update(thread.id, status=status, client=client_json)
         return asyncio.ensure_future(asyncio.gather(*posting))
 
-    async def _is_ours(self, webhook: ChatraWebhook, message: ChatraMessage) -> bool:
-        """Chatra's echo of a message the bridge sent: marked with our `receivedFrom`, or its
-        id or very text that of a reply we sent to this visitor."""
+    def _is_ours(self, client_id: str, message: ChatraMessage) -> bool:
+        """On the database's thread: Chatra's echo of a message the bridge sent, marked with
+        our `receivedFrom`, or its id or very text that of a reply we sent to this visitor."""
         if message.type != "agent":
             return False
         if message.receivedFrom == self._policy.received_from:
             return True
-        client_id = webhook.client.id
-        if await self._messages.adopt_echo(client_id, message.key, message.body):
+        if self._messages.adopt_echo.now(client_id, message.key, message.body):
             return True
         derived = message.key.startswith(DERIVED_KEY)
-        return derived and await self._messages.sent_with_text(client_id, message.body)
+        return derived and self._messages.sent_with_text.now(client_id, message.body)
 
-    async def _follow_the_wait(
-        self, thread: Thread, fresh: list[ChatraMessage], closing: bool
-    ) -> None:
-        """A visitor's message starts a wait for an answer; an agent's answer or the chat's end
-        stops it."""
-        steps = [m.type == "client" for m in fresh if m.type in ("client", "agent")]
-        steps += [False] if closing else []
-        if steps:
-            await self._waits.follow(thread.id, steps, self._clock())
-
-    async def _thread_for(self, client: ChatraClient, *, new_messages: bool) -> Thread:
-        """The client's thread; a new one, linking back, when a closed chat comes back to life
-        after the idle gap."""
-        thread = await self._threads.for_client(client.id)
+    async def _new_card(
+        self, client: ChatraClient, thread: Thread | None, *, new_messages: bool
+    ) -> tuple[str, str, CardState] | None:
+        """A new chat's card, posted (its channel, ts and state): for a visitor with no thread,
+        or whose closed chat comes back to life after the idle gap (linking back); None when
+        the chat goes on in its thread."""
         came_back = (
             thread is not None
             and thread.status == "closed"
@@ -100,28 +121,22 @@ class ChatToSlack:
             and self._policy.idle_gap > 0
             and time.time() - thread.updated_at > self._policy.idle_gap
         )
-        if thread is None or came_back:
-            after_hours = self._after_hours()
-            routes = self._policy.routes
-            route = routes.route(client, after_hours=after_hours is not None)
-            state = CardState(
-                previous=self._link(thread) if thread else None,
-                on_call=await self._on_call.people(),
-                after_hours=after_hours,
-                queue=routes.queue(route),
-            )
-            key = post_keys.card(client.id, thread.thread_ts if thread else None)
-            channel, ts = await self._post_card(key, client, state, route)
-            thread = await self._threads.add(
-                client.id,
-                channel,
-                ts,
-                client.model_dump_json(),
-                state.model_dump_json(),
-            )
-            context = {"chat": client.id, "slack_ts": ts}
-            log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
-        return thread
+        if thread is not None and not came_back:
+            return None
+        after_hours = self._after_hours()
+        routes = self._policy.routes
+        route = routes.route(client, after_hours=after_hours is not None)
+        state = CardState(
+            previous=self._link(thread) if thread else None,
+            on_call=await self._on_call.people(),
+            after_hours=after_hours,
+            queue=routes.queue(route),
+        )
+        key = post_keys.card(client.id, thread.thread_ts if thread else None)
+        channel, ts = await self._post_card(key, client, state, route)
+        context = {"chat": client.id, "slack_ts": ts}
+        log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
+        return channel, ts, state
 
     async def _post_card(
         self, key: str, client: ChatraClient, state: CardState, route: Route | None
@@ -156,28 +171,36 @@ class ChatToSlack:
 
     def _mirror(
         self,
-        thread: Thread,
+        channel: str,
+        thread_ts: str,
         message: ChatraMessage,
         record: Message,
         webhook: ChatraWebhook,
         replay: bool,
-    ) -> Awaitable[None]:
-        """Queue a message's posts; what is returned ends when they are made and recorded."""
+    ) -> Awaitable[list[str]]:
+        """Queue a message's posts; what is returned ends when they are made, the message
+        marked posted with its last one (in the unit of work that records it)."""
         is_agent = message.type == "agent"
         author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
         at = message.createdAt / 1000 if message.createdAt else self._clock()
         replies = mirrored_messages(message, author=author, is_agent=is_agent)
+        keys = [post_keys.chatra_message(message.key, n) for n in range(len(replies))]
+
+        def posted(ts: str) -> None:  # with the last piece: the message shows from its first
+            earlier = self._posts.get_many.now(keys[:-1]) if len(keys) > 1 else {}
+            if any(key not in earlier or not earlier[key].ts for key in keys[:-1]):
+                return  # a piece before did not reach Slack: the message is still to post
+            first = earlier[keys[0]].ts if earlier else ts
+            self._messages.update.now(record.id, slack_ts=first, state=MessageState.POSTED)
+
         pieces = [
             self._delivery.mirror(
-                post_keys.chatra_message(message.key, n), thread, piece, at, in_doubt=replay
+                key, channel, thread_ts, piece, at, in_doubt=replay,
+                then=posted if n == len(keys) - 1 else None,
             )
-            for n, piece in enumerate(replies)
-        ]
-        return self._posted(record.id, pieces)
-
-    async def _posted(self, message_id: int, pieces: list[asyncio.Future[str]]) -> None:
-        first_ts = (await asyncio.gather(*pieces))[0]
-        await self._messages.update(message_id, slack_ts=first_ts, state=MessageState.POSTED)
+            for n, (key, piece) in enumerate(zip(keys, replies, strict=True))
+        ]  # fmt: skip
+        return asyncio.gather(*pieces)
 
     def _link(self, thread: Thread) -> str:
         return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)

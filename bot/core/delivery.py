@@ -11,24 +11,20 @@ post, or be appended to the thread's last one: each key is recorded with the pos
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from bot.core.blocks import SlackMessage
 from bot.core.pace import PaceMaker
-from bot.core.post_queue import PostQueue, Queued
+from bot.core.post_queue import PostQueue, Queued, Then
 from bot.core.views import joined_messages
 from bot.core.worker import Judge
-from storage import SlackPosts, Thread
+from storage import Store
 
 
 async def _told_nothing(key: str) -> None:
     """Whatever waits is waited for, unreported."""
-
-
-async def _nobody_wrote(channel: str, thread_ts: str, ts: str) -> bool:
-    return False
 
 
 class Posted(NamedTuple):
@@ -58,7 +54,7 @@ class SlackDelivery:
     def __init__(
         self,
         slack: SlackPoster,
-        posts: SlackPosts,
+        store: Store,
         pace: PaceMaker,
         *,
         burst: int = 4,
@@ -66,17 +62,15 @@ class SlackDelivery:
         judge: Judge = lambda error: None,
         waited: Callable[[str], Awaitable[None]] = _told_nothing,
         updates_per_minute: float = 30.0,
-        written_below: Callable[[str, str, str], Awaitable[bool]] = _nobody_wrote,
     ) -> None:
         """Posts are paced per channel a little under Slack's limit (about 1 per second with
         short bursts), so a burst of chats waits here instead of earning a storm of 429s;
         appends by `chat.update` take at most `updates_per_minute` of the workspace's 50.
-        `pace` keeps the budgets, in the database.
-        `written_below` tells whether a person wrote in the thread after a post (to another
-        bridge, maybe): then nothing more is appended to it."""
+        `pace` keeps the budgets, in the database. Nothing more is appended to a post once a
+        person wrote below it (through another bridge, maybe)."""
         self._slack = slack
-        self._written_below = written_below
-        self._posts = posts
+        self._written_below = store.messages.written_below
+        self._db, self._posts = store.db, store.posts
         updates = max(1, round(updates_per_minute / 12))  # a burst of 5 seconds' worth
         self._queue = PostQueue(
             self._deliver,
@@ -115,15 +109,27 @@ class SlackDelivery:
             record = await self._posts.get(key)
             if record is not None and record.ts:
                 return record.ts
-            return await self._queue.submit(key, channel, message, thread_ts, may_move=may_move)
+            in_doubt = record is not None  # an earlier try stored its intent: did it post?
+            return await self._queue.submit(
+                key, channel, message, thread_ts, in_doubt=in_doubt, may_move=may_move
+            )
 
     def mirror(
-        self, key: str, thread: Thread, message: SlackMessage, at: float, *, in_doubt: bool
+        self,
+        key: str,
+        channel: str,
+        thread_ts: str,
+        message: SlackMessage,
+        at: float,
+        *,
+        in_doubt: bool,
+        then: Then | None = None,
     ) -> asyncio.Future[str]:
         """A Chatra message's post in its thread (written at `at`): it may go out joined with
         others of the thread that wait for the same slot. The future gives its ts. `in_doubt`:
-        its event is carried out again, so Slack may show it already."""
-        return self._queue.submit(key, thread.channel, message, thread.thread_ts, at, in_doubt)
+        its event is carried out again, so Slack may show it already. `then`: statements run
+        with the post's ts in the unit of work that records it."""
+        return self._queue.submit(key, channel, message, thread_ts, at, in_doubt, then=then)
 
     def moved_on(self, channel: str, thread_ts: str) -> None:
         """A person wrote in the thread: what comes next is posted below it, not appended."""
@@ -134,14 +140,18 @@ class SlackDelivery:
 
     async def _deliver(self, channel: str, batch: list[Queued]) -> dict[str, str]:
         """Post what of `batch` is not on Slack yet (joined when more than one); each key's ts."""
-        posted, rest = await self._on_slack_already(channel, batch)
+        found = await self._on_slack_already(channel, batch)
+        rest = [item for item in batch if item.key not in found]
+        intents = [item.key for item in rest if item.at is None]  # not a Chatra message's
+        await self._record(channel, batch, found, intents)
         if not rest:
-            return posted
+            return found
         message = rest[0].message if len(rest) == 1 else _joined(rest)
         keys = tuple(item.key for item in rest)
         made = await self._slack.post(channel, message, rest[0].thread_ts, keys=keys)
-        await self._posts.posted(list(keys), made.ts, made.channel, rest[0].thread_ts)
-        return posted | dict.fromkeys(keys, made.ts)
+        posted = dict.fromkeys(keys, made.ts)
+        await self._record(made.channel, rest, posted)
+        return found | posted
 
     async def _append(
         self, channel: str, ts: str, shown: list[Queued], batch: list[Queued]
@@ -149,41 +159,62 @@ class SlackDelivery:
         """Redraw the post at `ts` (showing `shown`) with `batch` added below; each key's ts."""
         if await self._written_below(channel, batch[0].thread_ts or "", ts):
             raise LookupError("someone wrote below it")  # the batch goes as a post of its own
-        posted, rest = await self._on_slack_already(channel, batch)
+        found = await self._on_slack_already(channel, batch)
+        await self._record(channel, batch, found)
+        rest = [item for item in batch if item.key not in found]
         if not rest:
-            return posted
+            return found
         every = [*shown, *rest]
         message = _joined(every)
         await self._slack.update(channel, ts, message, keys=tuple(item.key for item in every))
-        await self._posts.posted([item.key for item in rest], ts, channel, rest[0].thread_ts)
-        return posted | dict.fromkeys((item.key for item in rest), ts)
+        posted = dict.fromkeys((item.key for item in rest), ts)
+        await self._record(channel, rest, posted)
+        return found | posted
 
-    async def _on_slack_already(
-        self, channel: str, batch: list[Queued]
-    ) -> tuple[dict[str, str], list[Queued]]:
-        """The ts of each key of `batch` Slack already shows (a try in doubt is looked for), and
-        the rest; the intent of those that are not Chatra messages is stored now."""
-        thread_ts = batch[0].thread_ts
-        posted: dict[str, str] = {}
-        in_doubt: dict[str, float] = {}  # key -> since when it may be on Slack
-        intents = []
-        records = await self._posts.get_many([item.key for item in batch])
-        for item in batch:
-            record = records.get(item.key)
-            if record is not None and record.ts:
-                posted[item.key] = record.ts
-            elif record is not None or item.in_doubt:
-                in_doubt[item.key] = record.created_at if record else 0.0
-            elif item.at is None:
-                intents.append(item.key)
+    async def _on_slack_already(self, channel: str, batch: list[Queued]) -> dict[str, str]:
+        """The ts of each key of `batch` that Slack already shows: only a try in doubt is
+        looked for (what is not in doubt was surely not posted: a Chatra message is marked
+        posted with its post, in one unit)."""
+        doubtful = [item.key for item in batch if item.in_doubt]
+        if not doubtful:
+            return {}
+        records = await self._posts.get_many(doubtful)
+        posted = {key: record.ts for key, record in records.items() if record.ts}
+        in_doubt = {  # key -> since when it may be on Slack
+            key: records[key].created_at if key in records else 0.0
+            for key in doubtful
+            if key not in posted
+        }
         if in_doubt and not is_person(channel):  # a DM cannot be read back: posted again
             since = min(in_doubt.values())
-            found = await self._slack.find_posted(channel, thread_ts, list(in_doubt), since)
-            for key, ts in found.items():
-                await self._posts.posted([key], ts, channel, thread_ts)
-            posted |= found
-        await self._posts.intend(intents, channel, thread_ts)
-        return posted, [item for item in batch if item.key not in posted]
+            thread_ts = batch[0].thread_ts
+            posted |= await self._slack.find_posted(channel, thread_ts, list(in_doubt), since)
+        return posted
+
+    async def _record(
+        self,
+        channel: str,
+        items: list[Queued],
+        posted: dict[str, str],
+        intents: Sequence[str] = (),
+    ) -> None:
+        """One unit of work: the posts about to be made (their intent, on disk first), the ts of
+        those made, and what each made post's item does then (a Chatra message is marked
+        posted)."""
+        if not posted and not intents:
+            return
+        thread_ts = items[0].thread_ts
+
+        def record() -> None:
+            self._posts.intend.now(list(intents), channel, thread_ts)
+            for ts in dict.fromkeys(posted.values()):
+                keys = [key for key, made in posted.items() if made == ts]
+                self._posts.posted.now(keys, ts, channel, thread_ts)
+            for item in items:
+                if item.key in posted and item.then is not None:
+                    item.then(posted[item.key])
+
+        await self._db.run("SlackDelivery.record", record, "durable" if intents else "write")
 
 
 def _joined(items: list[Queued]) -> SlackMessage:

@@ -43,9 +43,12 @@ class Queued:
     done: asyncio.Future[str] = field(repr=False)
     in_doubt: bool = False  # it may be on Slack already: a try ended without an answer
     may_move: bool = False  # a refusal of its channel goes back to who posts it, not waited out
+    then: "Then | None" = None  # run with its ts in the unit of work that records the post
     queued_at: float = field(default_factory=time.monotonic)
 
 
+# Statements run on the database's thread with a post's ts, as it is recorded.
+Then = Callable[[str], None]
 # Makes one post of a batch (one thread's, oldest first); returns the ts of each key.
 Deliver = Callable[[str, list[Queued]], Awaitable[dict[str, str]]]
 # Appends a batch to the post (channel, ts) that shows the first list; returns each key's ts.
@@ -107,6 +110,7 @@ class PostQueue:
         at: float | None = None,
         in_doubt: bool = False,
         may_move: bool = False,
+        then: Then | None = None,
     ) -> asyncio.Future[str]:
         """Queue a post; the future gives its ts, or the error that can never be waited out
         (with `may_move`, also ChannelRefused: the caller posts elsewhere). A key already
@@ -114,7 +118,9 @@ class PostQueue:
         stops waiting for the future does not take the post out of the queue."""
         if channel not in self._channels:
             self._channels[channel] = _Channel(channel, self._pace(channel), self._hooks)
-        queued = self._channels[channel].add(key, message, thread_ts, at, in_doubt, may_move)
+        queued = self._channels[channel].add(
+            Queued(key, thread_ts, message, at, _future(), in_doubt, may_move, then)
+        )
         return asyncio.shield(queued)
 
     def moved_on(self, channel: str, thread_ts: str) -> None:
@@ -152,23 +158,13 @@ class _Channel:
     def held(self) -> int:
         return sum(1 for item in self.waiting if _thread(item) in self._held)
 
-    def add(
-        self,
-        key: str,
-        message: SlackMessage,
-        thread_ts: str | None,
-        at: float | None,
-        in_doubt: bool,
-        may_move: bool,
-    ) -> asyncio.Future[str]:
-        if key in self._made:
-            made = asyncio.get_running_loop().create_future()
-            made.set_result(self._made[key])
-            return made
-        same = next((item for item in self.waiting if item.key == key), None)
+    def add(self, new: Queued) -> asyncio.Future[str]:
+        if new.key in self._made:
+            new.done.set_result(self._made[new.key])
+            return new.done
+        same = next((item for item in self.waiting if item.key == new.key), None)
         if same is None:
-            done = asyncio.get_running_loop().create_future()
-            same = Queued(key, thread_ts, message, at, done, in_doubt, may_move)
+            same = new
             self.waiting.append(same)
         self._wake.set()
         if self._serving is None or self._serving.done():
@@ -332,6 +328,10 @@ class _Channel:
                 self._made[item.key] = outcome[item.key]
                 while len(self._made) > RECENT:
                     self._made.popitem(last=False)
+
+
+def _future() -> asyncio.Future[str]:
+    return asyncio.get_running_loop().create_future()
 
 
 def _next(

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from bot.core import post_keys
 from bot.core.access import Access
@@ -39,6 +41,24 @@ NOT_IN_CHATRA = (
 Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
 
+@dataclass
+class _Sending:
+    """What the last piece's unit of work found: replies are held (Chatra was away)."""
+
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class _Received:
+    """A reply as the database knows it, read and recorded in one unit of work."""
+
+    thread: Thread | None
+    record: Message | None
+    internal: bool = False  # in a thread the team keeps to itself
+    held_before: bool = False  # a reply of this chat before it is held
+    any_held: bool = False  # replies are held (Chatra is disconnected)
+
+
 class SlackToChatra:
     def __init__(
         self,
@@ -52,7 +72,7 @@ class SlackToChatra:
         self._slack, self._delivery = context.slack, context.delivery
         self._chatra, self._files = chatra, files
         store = context.store
-        self._threads, self._messages = store.threads, store.messages
+        self._db, self._threads, self._messages = store.db, store.threads, store.messages
         self._slack_posts = store.posts
         self._agents, self._waits = store.agents, store.waits
         self._enqueue = enqueue
@@ -60,30 +80,30 @@ class SlackToChatra:
         self._writers = Writers(context)
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
-    async def reply_written(self, reply: SlackReply) -> None:
-        thread = await self._thread(reply)
-        if thread is None:
-            if await self.is_internal_thread(reply.channel, reply.thread_ts):
+    async def reply_written(self, reply: SlackReply) -> Thread | None:
+        """Send a reply to the visitor; the chat's thread when it was sent now (its first
+        answer claims the chat)."""
+        got = await self._db.run("SlackToChatra.receive", lambda: self._receive(reply), "write")
+        thread, record = got.thread, got.record
+        if thread is None or record is None:
+            if got.internal:
                 await self._slack.show_state(reply.channel, reply.ts, "note", None)
-            return
+            return None
         self._delivery.moved_on(thread.channel, thread.thread_ts)  # later posts go below it
-        record = await self._messages.claim_slack_reply(
-            reply.ts, thread.client_id, reply.text, reply.user
-        )
         probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith("probe:")
         if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
-            return
+            return thread if record.state == MessageState.SENT else None  # carried out before
         if reply.retry_of is None and self._is_note(reply.text):
             await self._messages.update(record.id, state=MessageState.NOTE)
             await self._slack.show_state(thread.channel, reply.ts, "note", None)
-            return
+            return None
         refusal = await self._access.refusal(reply.user)
         if refusal is not None:  # not the team's: never reaches the visitor
             await self._messages.update(record.id, state=MessageState.SKIPPED, error=refusal)
             key = post_keys.not_allowed(thread.thread_ts, reply.user)
             notice = not_allowed_notice(reply.user, refusal)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
-            return
+            return None
         written = reply.text
         if reply.files:  # the links are kept with the reply: a retry sends them too
             written, failed = await with_file_links(self._files, reply)
@@ -96,55 +116,91 @@ class SlackToChatra:
         text = await plain_text(self._slack, written)
         if not text.strip():
             await self._messages.update(record.id, state=MessageState.SKIPPED)
-            return
-        waiting = await self._messages.held_before(thread.client_id, record.id) or (
-            reply.retry_of is None and await self._messages.held()
-        )
-        if waiting:  # Chatra is disconnected: wait behind the replies held before this one
+            return None
+        if got.held_before or (reply.retry_of is None and got.any_held):
+            # Chatra is disconnected: wait behind the replies held before this one
             await self._messages.update(record.id, state=MessageState.HELD, sent_text=text)
-            return
-        await self._send_to_visitor(thread, record.id, reply, text, was_held=probing)
+            return None
+        sent = await self._send_to_visitor(thread, record, reply, text, was_held=probing)
+        return thread if sent else None
+
+    def _receive(self, reply: SlackReply) -> "_Received":
+        """On the database's thread: the reply's chat and its record, and whether replies wait
+        for Chatra to be back."""
+        thread = self._thread_now(reply)
+        if thread is None:
+            internal = post_keys.is_internal(
+                self._slack_posts.key_at.now(reply.channel, reply.thread_ts)
+            )
+            return _Received(None, None, internal=internal)
+        record = self._messages.claim_slack_reply.now(
+            reply.ts, thread.client_id, reply.text, reply.user
+        )
+        held_before = self._messages.held_before.now(thread.client_id, record.id)
+        any_held = held_before or bool(self._messages.held.now())
+        return _Received(thread, record, held_before=held_before, any_held=any_held)
 
     async def _send_to_visitor(
-        self, thread: Thread, record_id: int, reply: SlackReply, text: str, *, was_held: bool
-    ) -> None:
+        self, thread: Thread, record: Message, reply: SlackReply, text: str, *, was_held: bool
+    ) -> bool:
         """send-agent-message, exactly once as far as the visitor can tell, its state shown on
-        the reply as a reaction (pending, delivered, failed). A text over Chatra's limit goes as
-        several messages, each recorded on its own (`<ts>#<n>`), so a rerun sends only the rest.
-        """
+        the reply as a reaction (pending, delivered, failed); True once sent. A text over
+        Chatra's limit goes as several messages, each recorded on its own (`<ts>#<n>`), so a
+        rerun sends only the rest."""
         channel, ts = thread.channel, reply.ts
         earlier = "failed" if reply.retry_of else None
         shown = asyncio.Event()  # set once the pending reaction is on its way
         pending = asyncio.create_task(self._pending_later(channel, ts, earlier, shown))
         try:
-            try:
-                writer, as_whom = await self._writers.of(reply.user)
-            except MembraneError as nobody:
-                await self._not_sent(thread, reply, text, nobody, was_held)
-                return
-            for n, piece in enumerate(split_text(text, CHATRA_TEXT_LIMIT)):
-                piece_id = record_id
-                if n:
-                    claimed = await self._messages.claim_slack_reply(
-                        f"{ts}#{n}", thread.client_id, piece, reply.user
+            email, who = await self._writers.of_slack(reply.user)
+            pieces = split_text(text, CHATRA_TEXT_LIMIT)
+            writer: Writer | None = None
+            as_whom = None
+            sending = _Sending()
+            for n, piece in enumerate(pieces):
+
+                def begin(n: int = n, piece: str = piece) -> tuple[Message | None, Any]:
+                    """Who writes (the first piece), and the piece marked as being sent."""
+                    found = self._writers.resolve(reply.user, email, who) if n == 0 else None
+                    claimed = (
+                        record
+                        if n == 0
+                        else self._messages.claim_slack_reply.now(
+                            f"{ts}#{n}", thread.client_id, piece, reply.user
+                        )
                     )
-                    piece_id = claimed.id
-                if not await self._send_piece(thread, piece_id, reply, piece, writer, was_held):
-                    return
+                    current = self._messages.by_id.now(claimed.id)
+                    unsent = current is not None and current.chatra_id is None
+                    if unsent and current.state != MessageState.SENDING:  # else: in doubt
+                        self._messages.start_sending.now(current.id, piece)
+                    return current, found
+
+                try:
+                    current, found = await self._db.run("SlackToChatra.begin", begin, "durable")
+                except MembraneError as nobody:
+                    await self._not_sent(thread, record.id, reply, text, nobody, was_held)
+                    return False
+                if found is not None:
+                    writer, as_whom = found
+                assert writer is not None
+                last = sending if n == len(pieces) - 1 else None
+                if not await self._send_piece(
+                    thread, current, reply, piece, writer, was_held, record.id, last
+                ):
+                    return False
         finally:
             if shown.is_set():
                 await pending  # the next state replaces it
             else:
                 pending.cancel()
-        await self._messages.update(record_id, state=MessageState.SENT)
         self._audit.record(reply.user, "reply_sent", thread.client_id, reply.ts)
-        await self._waits.answered(thread.id)  # the visitor has an answer
         previous = "pending" if shown.is_set() else earlier
         await self._slack.show_state(channel, ts, "delivered", previous)
         if as_whom:  # after the send: a post may wait for the channel's pace
             await self._writers.tell(thread, reply.user, as_whom)
-        if await self._messages.held():
+        if sending.held:
             await self._resume()
+        return True
 
     async def _pending_later(
         self, channel: str, ts: str, earlier: str | None, shown: asyncio.Event
@@ -159,55 +215,77 @@ class SlackToChatra:
     async def _send_piece(
         self,
         thread: Thread,
-        record_id: int,
+        record: Message | None,
         reply: SlackReply,
         text: str,
         writer: Writer,
         was_held: bool,
+        reply_id: int,
+        last: "_Sending | None",
     ) -> bool:
-        """One message to the visitor; False when it was held or refused (and said so).
+        """One message to the visitor, marked as being sent already; False when it was held or
+        refused (and said so). The `last` piece marks the reply (its record: `reply_id`) sent and
+        its visitor answered, in the same unit of work as its Chatra id.
 
         Chatra takes no idempotency key. A try that may have run (a timeout, a dropped connection,
         a 5xx) stays `sending` and, like any failure that will pass, goes back to the worker to
         be waited out. The next run first waits for Chatra's echo; without one it sends again,
         at most once ever, and the thread says the visitor may see it twice.
         """
-        record = await self._messages.by_id(record_id)
         if record is None or record.chatra_id is not None:
+            await self._all_sent(thread, reply_id, last)
             return True  # sent before a restart
         if record.state == MessageState.SENDING:  # an earlier try ended in doubt: did it arrive?
-            arrived = await self._echo_adopted(record_id)
+            arrived = await self._echo_adopted(record.id)
             log.info(
                 "reply %s was in doubt; Chatra's echo %s",
                 reply.ts,
                 "shows it arrived" if arrived else "did not come",
             )
             if arrived:
+                await self._all_sent(thread, reply_id, last)
                 return True
             if record.resends:  # sent again once already: never a third time
-                await self._unconfirmed(thread, record_id, reply, text)
+                await self._unconfirmed(thread, record.id, reply, text)
                 return False
-            await self._messages.resend(record_id)
-        await self._messages.start_sending(record_id, text)
+            await self._messages.resend(record.id)
+            await self._messages.start_sending(record.id, text)
         try:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
         except MembraneError as error:
             if not error.in_doubt:  # surely not sent
-                await self._messages.update(record_id, state=MessageState.PENDING)
+                await self._messages.update(record.id, state=MessageState.PENDING)
             if error.in_doubt or error.transient:
                 raise  # waited out by the worker, in order with the chat's other replies
-            await self._not_sent(thread, reply, text, error, was_held)
+            await self._not_sent(thread, reply_id, reply, text, error, was_held)
             return False
-        await self._messages.update(record_id, chatra_id=chatra_id)
+
+        def sent() -> None:
+            self._messages.update.now(record.id, chatra_id=chatra_id)
+            if last is not None:
+                self._sent(thread, reply_id, last)
+
+        await self._db.run("SlackToChatra.sent", sent, "write")
         context = {"chat": thread.client_id, "slack_ts": reply.ts}
         log.info(
             "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
         )
         if record.resends or record.state == MessageState.SENDING:
             notice = maybe_twice_notice(text)
-            key = post_keys.maybe_twice(reply.ts, record_id)
+            key = post_keys.maybe_twice(reply.ts, record.id)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
         return True
+
+    async def _all_sent(self, thread: Thread, reply_id: int, last: "_Sending | None") -> None:
+        if last is not None:
+            await self._db.run("SlackToChatra.sent", lambda: self._sent(thread, reply_id, last))
+
+    def _sent(self, thread: Thread, reply_id: int, sending: "_Sending") -> None:
+        """On the database's thread: the whole reply reached the visitor, who has an answer;
+        whether replies are held (Chatra was away: this send says it is back)."""
+        self._messages.update.now(reply_id, state=MessageState.SENT)
+        self._waits.answered.now(thread.id)
+        sending.held = bool(self._messages.held.now())
 
     async def _unconfirmed(
         self, thread: Thread, record_id: int, reply: SlackReply, text: str
@@ -225,20 +303,19 @@ class SlackToChatra:
     async def _not_sent(
         self,
         thread: Thread,
+        record_id: int,
         reply: SlackReply,
         text: str,
         error: MembraneError,
         was_held: bool,
     ) -> None:
         """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
-        record = await self._messages.by_slack_ts(reply.ts)
-        assert record is not None
         if error.kind == "connection":
-            await self._hold(record.id, text, error, first=not was_held)
+            await self._hold(record_id, text, error, first=not was_held)
             return
         key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
-        await self._messages.update(record.id, state=MessageState.FAILED, error=str(error))
+        await self._messages.update(record_id, state=MessageState.FAILED, error=str(error))
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
     async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
@@ -391,18 +468,18 @@ class SlackToChatra:
         await self._messages.update(piece.id, state=MessageState.DELETED)
 
     async def _thread(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
-        """The chat's thread the change is in; ThreadNotKnownYet while the chat's card is
-        posted but its thread not yet recorded (waited out: the change is never dropped)."""
-        thread = await self._threads.for_slack_thread(change.channel, change.thread_ts)
+        return await self._db.run("SlackToChatra.thread", lambda: self._thread_now(change), "read")
+
+    def _thread_now(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
+        """On the database's thread: the chat's thread the change is in; ThreadNotKnownYet
+        while the chat's card is posted but its thread not yet recorded (waited out: the change
+        is never dropped)."""
+        thread = self._threads.for_slack_thread.now(change.channel, change.thread_ts)
         if thread is None and post_keys.client_of_card(
-            await self._slack_posts.key_at(change.channel, change.thread_ts)
+            self._slack_posts.key_at.now(change.channel, change.thread_ts)
         ):
             raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
         return thread
-
-    async def is_internal_thread(self, channel: str, thread_ts: str) -> bool:
-        """A thread the app opened for the team alone (Discuss internally on a card)."""
-        return post_keys.is_internal(await self._slack_posts.key_at(channel, thread_ts))
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""

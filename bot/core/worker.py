@@ -24,10 +24,10 @@ import contextlib
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from storage import Inbox, InboxEvent, Lanes
+from storage import Claimed, InboxEvent, Store
 
 log = logging.getLogger(__name__)
 SOURCES = ("chatra", "slack")
@@ -98,8 +98,7 @@ class Arrivals:
 class Worker:
     def __init__(
         self,
-        inbox: Inbox,
-        lanes: Lanes,
+        store: Store,
         handle: Callable[[InboxEvent], Awaitable[Awaitable[None] | None]],
         arrivals: Arrivals,
         *,
@@ -115,7 +114,7 @@ class Worker:
         name_of: Callable[[str], Awaitable[str]] = _chat,
     ) -> None:
         self._name_of = name_of  # a lane as an operator finds the chat: its Slack thread
-        self._inbox, self._lanes = inbox, lanes
+        self._db, self._inbox, self._lanes = store.db, store.inbox, store.lanes
         self._handle = handle
         self._arrivals = arrivals
         self._holder, self._lease = holder, lease_seconds
@@ -200,53 +199,65 @@ class Worker:
 
     async def _next_events(self) -> list[InboxEvent]:
         """Pending events not yet dispatched, per direction: those of lanes just claimed and
-        those told of, or (behind) every one of the lanes held."""
+        those told of, or (behind) every one of the lanes held. One unit of work: the claim
+        and every read it needs."""
         busy = {s: sum(1 for e in self._dispatched.values() if e.source == s) for s in SOURCES}
         room = {s: max(self._max_in_flight - busy[s], 0) for s in SOURCES}
         if not any(room.values()):
             return []
-        fresh = await self._claim(min(CLAIM_BATCH, max(room.values())))
+        claim = min(CLAIM_BATCH, max(room.values()))
         told, self._told = self._told, set()
         with_room = {source for source in SOURCES if room[source]}
         self._behind |= set(SOURCES) - with_room
         behind, current = self._behind & with_room, with_room - self._behind  # before looking
-        found: list[InboxEvent] = []
-        for source in behind:
-            found += await self._fetched({source}, room[source] + busy[source])
-        if current and (told or fresh):  # one look for both directions
-            found += await self._fetched(current, min(room[s] for s in current), told, fresh)
-        gone = self._dispatched.keys() | self._settled  # in flight, or finished since the read
-        return [self._as_found(e) for e in found if e.id not in gone]
+        wanted = [(frozenset({source}), room[source] + busy[source]) for source in behind]
+        current_limit = min((room[s] for s in current), default=0)
 
-    async def _fetched(
-        self, sources: set[str], limit: int, ids: set[int] = frozenset(), lanes: list[str] = ()
+        def look() -> tuple[list[Claimed], int, list[tuple[frozenset[str], int, list]]]:
+            claimed = self._lanes.claim.now(self._holder, self._lease, claim)
+            newest = self._inbox.last_id.now() if any(c.taken_over for c in claimed) else 0
+            fresh = [c.lane for c in claimed]
+            asks = [(sources, limit, (), ()) for sources, limit in wanted]
+            if current and (told or fresh):  # one look for both directions
+                asks.append((frozenset(current), current_limit, told, fresh))
+            found = [
+                (sources, limit, self._pending(sources, limit, ids, lanes))
+                for sources, limit, ids, lanes in asks
+            ]
+            return claimed, newest, found
+
+        claimed, newest, found = await self._db.run("Worker.look", look, "write")
+        self._claimed(claimed, claim, newest)
+        events: list[InboxEvent] = []
+        for sources, limit, pending in found:
+            if len(pending) < limit:
+                self._behind -= sources
+            else:  # a source whose events fill the limit is behind: all are looked at next
+                self._behind |= sources
+                self._arrivals.wake()
+            events += pending
+        gone = self._dispatched.keys() | self._settled  # in flight, or finished since the read
+        return [self._as_found(e) for e in events if e.id not in gone]
+
+    def _pending(
+        self, sources: frozenset[str], limit: int, ids: Iterable[int], lanes: Iterable[str]
     ) -> list[InboxEvent]:
-        """Pending events of `sources` (one, or both) in the lanes held (of `ids` or `lanes` when
-        given); a source whose events fill `limit` is behind: all its events are looked at next
-        time."""
+        """On the database's thread: pending events of `sources` (one, or both) in the lanes
+        held (of `ids` or `lanes` when given)."""
         source = next(iter(sources)) if len(sources) == 1 else None
-        found = await self._inbox.pending(
+        return self._inbox.pending.now(
             self._holder, limit=limit, source=source, ids=ids, lanes=lanes
         )
-        if len(found) < limit:
-            self._behind -= sources
-        else:
-            self._behind |= sources
-            self._arrivals.wake()
-        return found
 
-    async def _claim(self, limit: int) -> list[str]:
+    def _claimed(self, claimed: list[Claimed], limit: int, newest: int) -> None:
         """Lanes newly held: free ones with pending events, and expired ones."""
-        claimed = await self._lanes.claim(self._holder, self._lease, limit)
         taken = [c.lane for c in claimed if c.taken_over]
         if taken:
-            newest = await self._inbox.last_id()
             log.warning("took over %d lanes of a bridge that stopped answering", len(taken))
             self._suspect.update(dict.fromkeys(taken, newest))
         if len(claimed) == limit:  # more may wait: claim again soon
             self._arrivals.wake()
         self._held.update(c.lane for c in claimed)
-        return [c.lane for c in claimed]
 
     def _as_found(self, event: InboxEvent) -> InboxEvent:
         if event.id <= self._suspect.get(event.conversation, 0):

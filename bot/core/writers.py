@@ -12,24 +12,33 @@ from storage import Thread
 class Writers:
     def __init__(self, context: Context) -> None:
         self._slack, self._delivery = context.slack, context.delivery
-        self._agents = context.store.agents
+        self._db, self._agents = context.store.db, context.store.agents
         self._default_agent = context.policy.default_agent
 
     async def of(self, user: str) -> tuple[Writer, str | None]:
-        """The Chatra agent linked to the Slack user, else the agent with the same email, else
-        the default agent, else the person's own Slack name and email; and, for the last two,
-        the name the thread is to be told. A MembraneError when none is known: Chatra would
-        refuse a message from nobody."""
-        agent_id = await self._agents.linked(user) if user else None
-        email = await self._slack.user_email(user) if user and agent_id is None else None
+        """Who `user` writes to visitors as (see `resolve`): one unit of work."""
+        email, who = await self.of_slack(user)
+        return await self._db.run("Writers.of", lambda: self.resolve(user, email, who))
+
+    async def of_slack(self, user: str) -> tuple[str | None, str | None]:
+        """What Slack says of a person for `resolve`: their email and their name."""
+        if not user:
+            return None, None
+        return await self._slack.user_email(user), await self._slack.user_name(user)
+
+    def resolve(self, user: str, email: str | None, who: str | None) -> tuple[Writer, str | None]:
+        """On the database's thread: the Chatra agent linked to the Slack user, else the agent
+        with the same email, else the default agent, else the person's own Slack name and email;
+        and, for the last two, the name the thread is to be told. A MembraneError when none is
+        known: Chatra would refuse a message from nobody."""
+        agent_id = self._agents.linked.now(user) if user else None
         if agent_id is None and email:
-            agent_id = await self._agents.by_email(email)
+            agent_id = self._agents.by_email.now(email)
         if agent_id is not None:
             return Writer(agent_id=agent_id), None
-        who = await self._slack.user_name(user) if user else None
         if self._default_agent:
             writer = Writer(agent_id=self._default_agent)
-            as_whom = await self._agents.name(self._default_agent) or "the default Chatra agent"
+            as_whom = self._agents.name.now(self._default_agent) or "the default Chatra agent"
         elif email and who:
             writer, as_whom = Writer(email=email, name=who), who
         else:
