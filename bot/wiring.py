@@ -112,7 +112,7 @@ def build(
     delivery = SlackDelivery(
         slack,
         store,
-        pace_maker(store.pacing),
+        pace_maker(store.pacing, shared=store.db.shared),
         burst=settings.slack_post_burst,
         per_second=settings.slack_posts_per_second,
         judge=worth_waiting,

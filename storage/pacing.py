@@ -23,6 +23,23 @@ class Pacing(Repository):
         return False, min(self._tokens(bucket, per_second), 0.999)
 
     @reads
+    def stored(self, bucket: str) -> tuple[float, float] | None:
+        """What was kept of a budget: its posts left, and when (seconds since the epoch)."""
+        row = self._db.execute(
+            "SELECT tokens, at FROM pacing WHERE bucket = ?", [bucket]
+        ).fetchone()
+        return (float(row[0]), float(row[1])) if row else None
+
+    @writes
+    def keep(self, bucket: str, tokens: float, at: float) -> None:
+        """Keep a budget counted elsewhere (in the memory of the one bridge on the database)."""
+        self._db.execute(
+            "INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (bucket) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+            [bucket, tokens, at],
+        )
+
+    @reads
     def tokens(self, bucket: str, per_second: float) -> float:
         """Posts that may go now (the bucket's `burst` when it was never used)."""
         return self._tokens(bucket, per_second)

@@ -128,7 +128,7 @@ async def parts():
     await store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
     delivery, roster = (
-        SlackDelivery(slack, store, pace_maker(store.pacing)),
+        SlackDelivery(slack, store, pace_maker(store.pacing, shared=False)),
         Roster(store.on_call, time.time),
     )
     context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())

@@ -194,10 +194,8 @@ class _Channel:
                 else:
                     await self._nap(0.1)  # a slot, or a message that can be appended
                 continue
-            asked = time.monotonic()
-            await self._pacer.acquire()
-            if time.monotonic() - asked > 0.05:  # the slot was waited for (another bridge took
-                behind, ready = True, self._ready()  # the budget): what came meanwhile joins
+            if await self._pacer.acquire():  # the slot was waited for (another bridge took the
+                behind, ready = True, self._ready()  # budget): what came meanwhile joins
             batch = _next(ready, self._turn(ready), join=behind)
             behind = False
             self._start(self._post, batch)
