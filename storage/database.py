@@ -60,6 +60,9 @@ class Database(ABC):
     now: ClassVar[str]
     # Appended to a SELECT that claims rows: the rows another bridge is claiming are skipped.
     skip_locked: ClassVar[str] = ""
+    # Appended to a SELECT whose rows the transaction then changes: others wait for it. (A
+    # SQLite transaction holds the whole file already.)
+    for_update: ClassVar[str] = ""
     shared: ClassVar[bool] = False  # other bridges may use it at the same time
     where: str  # the file, or the URL without its password: for messages
     observe: Observer = staticmethod(lambda name, waited, ran: None)

@@ -6,21 +6,27 @@ from storage.units import Repository, reads, writes
 
 class Pacing(Repository):
     @writes
-    def take(self, bucket: str, burst: int, per_second: float) -> tuple[bool, float]:
-        """Take one post from `bucket` (at most `burst` saved up, `per_second` more each second):
-        whether it was taken, and the posts left (when not: less than one)."""
-        now = self._db.now
-        refilled = f"pacing.tokens + ({now} - pacing.at) * ?"
-        taken = self._db.execute(
-            f"INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, {now})"
-            " ON CONFLICT (bucket) DO UPDATE SET"
-            f" tokens = (CASE WHEN {refilled} > ? THEN ? ELSE {refilled} END) - 1, at = {now}"
-            f" WHERE {refilled} >= 1 RETURNING tokens",
-            [bucket, burst - 1, per_second, burst, burst, per_second, per_second],
-        ).fetchone()
-        if taken is not None:
-            return True, taken[0]
-        return False, min(self._tokens(bucket, per_second), 0.999)
+    def take(self, bucket: str, burst: int, per_second: float, most: int = 1) -> tuple[int, float]:
+        """Take up to `most` posts from `bucket` (at most `burst` saved up, `per_second` more
+        each second, by the database's clock): how many were taken, and the posts left (when
+        none: less than one)."""
+        db = self._db
+        with db.transaction():
+            row = db.execute(
+                f"SELECT tokens + ({db.now} - at) * ?, {db.now} FROM pacing WHERE bucket = ?"
+                f"{db.for_update}",
+                [per_second, bucket],
+            ).fetchone()
+            now = row[1] if row else db.execute(f"SELECT {db.now}").scalar()
+            left = min(float(burst), row[0]) if row else float(burst)
+            taken = max(min(most, int(left)), 0)
+            if taken:
+                db.execute(
+                    "INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, ?) ON CONFLICT"
+                    " (bucket) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+                    [bucket, left - taken, now],
+                )
+        return taken, left - taken
 
     @reads
     def stored(self, bucket: str) -> tuple[float, float] | None:
@@ -42,9 +48,6 @@ class Pacing(Repository):
     @reads
     def tokens(self, bucket: str, per_second: float) -> float:
         """Posts that may go now (the bucket's `burst` when it was never used)."""
-        return self._tokens(bucket, per_second)
-
-    def _tokens(self, bucket: str, per_second: float) -> float:
         now = self._db.now
         left = self._db.execute(
             f"SELECT tokens + ({now} - at) * ? FROM pacing WHERE bucket = ?", [per_second, bucket]

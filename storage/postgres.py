@@ -47,6 +47,7 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
     now = "CAST(EXTRACT(EPOCH FROM statement_timestamp()) AS DOUBLE PRECISION)"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
     shared = True
 
     def __init__(

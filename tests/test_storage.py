@@ -97,6 +97,7 @@ async def test_pacing_lets_a_burst_through_then_one_a_second_whoever_asks(store)
     assert [round(left) for _, left in takes[:3]] == [2, 1, 0]
     assert takes[3][1] < 0.5  # the fourth waits for most of a second
     assert (await Pacing(store.db).take("channel:C2", 3, 1.0))[0]  # another channel: its own
+    assert (await pacing.take("channel:C3", 3, 1.0, most=5))[0] == 3  # a few at once: what is
 
 
 async def test_an_outage_seen_by_two_bridges_is_one_outage_counting_what_waited_once(store):

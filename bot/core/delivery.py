@@ -11,6 +11,7 @@ post, or be appended to the thread's last one: each key is recorded with the pos
 """
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
@@ -25,6 +26,9 @@ from storage import Store
 
 async def _told_nothing(key: str) -> None:
     """Whatever waits is waited for, unreported."""
+
+
+MADE_KEPT = 5000  # keyed posts remembered as made
 
 
 class Posted(NamedTuple):
@@ -81,6 +85,9 @@ class SlackDelivery:
             updates=pace("chat.update", updates, updates_per_minute / 60),
         )
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        # key -> ts of keyed posts known to be made: a post once made stays made, so a notice
+        # said once per thread and person (whom they write as, say) costs no read after that
+        self._made: OrderedDict[str, str] = OrderedDict()
 
     @property
     def waiting(self) -> int:
@@ -104,15 +111,22 @@ class SlackDelivery:
         """Post `message` unless the post for `key` already exists; returns its ts either way.
         `may_move`: a channel that refuses the bot raises ChannelRefused, for the caller to post
         elsewhere, instead of the post waiting for an admin to mend the channel."""
+        if key in self._made:
+            return self._made[key]
         lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
         async with lock:
             record = await self._posts.get(key)
             if record is not None and record.ts:
-                return record.ts
-            in_doubt = record is not None  # an earlier try stored its intent: did it post?
-            return await self._queue.submit(
-                key, channel, message, thread_ts, in_doubt=in_doubt, may_move=may_move
-            )
+                ts = record.ts
+            else:
+                in_doubt = record is not None  # an earlier try stored its intent: did it post?
+                ts = await self._queue.submit(
+                    key, channel, message, thread_ts, in_doubt=in_doubt, may_move=may_move
+                )
+        self._made[key] = ts
+        while len(self._made) > MADE_KEPT:
+            self._made.popitem(last=False)
+        return ts
 
     def mirror(
         self,
