@@ -100,6 +100,11 @@ class Database(ABC):
     def notify(self, channel: str, payload: str) -> None:  # noqa: B027 - shared databases only
         """Tell the bridges listening on `channel` when this transaction commits."""
 
+    def notified(self, channel: str, column: str) -> str:
+        """SQL to append to a RETURNING clause: each row's `column` is told to the bridges
+        listening on `channel` when the statement commits (nothing on a database of one)."""
+        return ""
+
     @abstractmethod
     def write_problem(self) -> str | None:
         """Why the database cannot be written now; None when it can. Blocking: run it in a

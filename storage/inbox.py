@@ -34,21 +34,18 @@ class Inbox(Repository):
     @durable  # acknowledged next: must survive a power cut
     def add(self, source: str, dedupe_key: str, conversation: str, payload: str) -> int | None:
         """Store an event; None when an event with the same key was already stored (by this
-        bridge or another)."""
-        with self._db.transaction():
-            event_id = self._db.execute(
-                "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
-                " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)"
-                " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                [source, dedupe_key, conversation, payload, time.time()],
-            ).scalar()
-            if event_id is not None:
-                self._db.execute(
-                    "INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING",
-                    [conversation],
-                )
-                self._db.notify(ARRIVED, str(event_id))
-        return event_id
+        bridge or another). Its lane first, then the event, told to the other bridges as it
+        commits: two statements, each whole on its own (a lane without events is claimed by
+        nobody), the fewest round trips to a database across a network."""
+        self._db.execute(
+            "INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING", [conversation]
+        )
+        return self._db.execute(
+            "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
+            " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)"
+            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id{self._db.notified(ARRIVED, 'id')}",
+            [source, dedupe_key, conversation, payload, time.time()],
+        ).scalar()
 
     @reads
     def pending(

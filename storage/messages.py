@@ -42,11 +42,14 @@ class Messages(Repository):
         """Record the Chatra messages (id, text) of a webhook about to be mirrored; each one's
         record, as it was if it existed (posted already, say)."""
         claimed = []
-        for chatra_id, text in messages:
-            self._insert(client_id=client_id, origin="chatra", chatra_id=chatra_id, text=text)
-            message = self._one("chatra_id = ?", chatra_id)
-            assert message is not None
-            claimed.append(message)
+        for chatra_id, text in messages:  # one statement each: the new row, or the one kept
+            row = self._db.execute(
+                "INSERT INTO messages (client_id, origin, chatra_id, text, state, created_at)"
+                " VALUES (?, 'chatra', ?, ?, 'pending', ?) ON CONFLICT (chatra_id)"
+                f" DO UPDATE SET chatra_id = excluded.chatra_id RETURNING {_COLUMNS}",
+                [client_id, chatra_id, text, time.time()],
+            ).fetchone()
+            claimed.append(Message(*row))
         return claimed
 
     @writes

@@ -209,6 +209,9 @@ class PostgresDatabase(Database):
     def notify(self, channel: str, payload: str) -> None:
         self.execute("SELECT pg_notify(?, ?)", [channel, payload])
 
+    def notified(self, channel: str, column: str) -> str:
+        return f", pg_notify('{channel}', CAST({column} AS TEXT))"
+
     def write_problem(self) -> str | None:
         """Unreachable, read-only (a standby), locked or out of space."""
         try:

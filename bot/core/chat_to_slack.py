@@ -31,6 +31,7 @@ class ChatToSlack:
         store = context.store
         self._db, self._threads, self._messages = store.db, store.threads, store.messages
         self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
+        self._remembered: set[tuple[object, ...]] = set()  # agents' details stored already
 
     async def chat_event(
         self, webhook: ChatraWebhook, *, replay: bool = False
@@ -43,11 +44,13 @@ class ChatToSlack:
         it changed (three when the card is redrawn: it is recorded once Slack shows it)."""
         closing, client = webhook.eventName == "chatTranscript", webhook.client
         agents = [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
+        agents = [a for a in agents if tuple(a.values()) not in self._remembered]
         ordered = webhook.messages_in_order()
 
         def receive() -> tuple[list[ChatraMessage], list[Message], Thread | None]:
-            if agents:
+            if agents:  # each agent as webhooks list them, once per change
                 self._agents.remember.now(agents)
+                self._remembered.update(tuple(a.values()) for a in agents)
             messages = [m for m in ordered if not self._is_ours(client.id, m)]
             claimed = self._messages.claim_chatra_messages.now(
                 client.id, [(m.key, m.body) for m in messages]
