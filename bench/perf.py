@@ -17,13 +17,16 @@ Membrane on 127.0.0.1 and measures, in one run:
                  Slack enforcing 1 post/s per channel with bursts of 5: how late messages reach
                  Slack (p50, p95, max), 429s, lost, duplicated; then the same over 3 routed channels
   transports     the cost of one Membrane action over HTTP and through the `membrane` command
-  backends       latency and throughput at 1, 10, 100 chats: one bridge on SQLite, one on
-                 PostgreSQL, two on PostgreSQL behind a load balancer (bench.backends)
+  backends       latency and throughput at 1, 10, 100 chats, side by side: one bridge on SQLite,
+                 one on PostgreSQL next door, one on PostgreSQL ~1 ms away (a proxy holds every
+                 packet), two on PostgreSQL behind a load balancer (bench.backends)
+  lock           another session locks a table 4 s while events flow: how long the webhook,
+                 Slack's events and /healthz take to answer, and every message after (bench.lock)
 
     python -m bench.perf                     # everything, about 8 minutes
     python -m bench.perf --quick             # small sizes, about 1 minute
-    python -m bench.perf --only latency      # one part: latency, scale, pacing, busy, transports
-                                             # or backends
+    python -m bench.perf --only latency      # one part: latency, scale, pacing, busy, transports,
+                                             # backends or lock
 
 Prints a table and writes bench/results/perf-<date>.json (or --json PATH) so runs can be compared.
 """
@@ -45,9 +48,15 @@ from typing import Any
 from bench.backends import measure_backends
 from bench.harness import App, Front, app_env, shared_database, start_fakes
 from bench.load import UNPACED, Bench, Latency, bridge_chatra_to_slack
+from bench.lock import measure_lock
 from bench.slack_pace import measure_busy_channel, measure_pacing
 from bench.transports import measure_transports
 from sandbox.server import free_port, wait_for
+
+# What is locked: SQLite's file; on PostgreSQL a table the worker uses that intake does not,
+# one Slack's intake reads, and the inbox itself (intake cannot store: it answers 503 at once).
+LOCKED = [("sqlite", "inbox"), ("postgresql", "messages"), ("postgresql", "threads")]
+LOCKED += [("postgresql", "inbox")]
 
 
 @dataclass
@@ -166,7 +175,7 @@ def print_row(floor: Latency, bridge: Latency) -> None:
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     print(f"machine: {results['machine']}")
-    everything = {"latency", "scale", "pacing", "busy", "transports", "backends"}
+    everything = {"latency", "scale", "pacing", "busy", "transports", "backends", "lock"}
     parts = {args.only} if args.only else everything
     if parts & {"latency", "scale"}:
         await latency_and_scale(args, parts, workdir, results)
@@ -183,6 +192,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if "backends" in parts:  # SQLite, PostgreSQL, two bridges on PostgreSQL
         levels = [1, 10] if args.quick else [1, 10, 100]
         results["backends"] = await measure_backends(workdir, levels, 50 if args.quick else 400)
+    if "lock" in parts:  # a table locked 4 s by another session: SQLite's file, PostgreSQL's
+        results["lock"] = []
+        for database, table in LOCKED:
+            locked = await measure_lock(workdir, database, table)
+            results["lock"].append(asdict(locked))
+            print(f"lock: {json.dumps(asdict(locked))}", flush=True)
     if "transports" in parts:
         results["membrane_cli_vs_http"] = await measure_transports(
             workdir, 10 if args.quick else 50
@@ -242,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
     parser.add_argument(
-        "--only", choices=["latency", "scale", "pacing", "busy", "transports", "backends"]
+        "--only",
+        choices=["latency", "scale", "pacing", "busy", "transports", "backends", "lock"],
     )
     parser.add_argument(
         "--database",

@@ -68,9 +68,13 @@ class Database(ABC):
     observe: Observer = staticmethod(lambda name, waited, ran: None)
 
     @abstractmethod
-    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+    async def run(
+        self, name: str, work: Callable[[], T], kind: Kind = "read", *, answering: bool = False
+    ) -> T:
         """Carry out `work` (a unit of work: its statements, its transaction) on a thread of
-        the database, and wait for it without holding up the event loop."""
+        the database, and wait for it without holding up the event loop. `answering`: someone
+        waits for the answer (Chatra's webhook, Slack's event, /healthz): it does not queue
+        behind the worker's units where the database can keep them apart."""
 
     @property
     @abstractmethod

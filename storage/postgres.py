@@ -40,6 +40,7 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
              "keepalives_count": 3, "tcp_user_timeout": 10_000}  # fmt: skip
 RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
 REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
+ANSWERING = 2  # threads (and connections) kept for what someone waits on: intake, /healthz
 T = TypeVar("T")
 
 
@@ -63,9 +64,10 @@ class PostgresDatabase(Database):
         self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
         self._local = threading.local()  # this thread's connection, and whether in a transaction
         self._unreachable_until = 0.0  # after a failed reconnect: fail fast, not stall
-        # One thread per connection keeps it between units; one more connection for the probe
-        # of /healthz and the command line.
+        # One thread per connection keeps it between units; ANSWERING more for what someone
+        # waits on; one more connection for the probe of /healthz and the command line.
         self._threads = ThreadPoolExecutor(pool_size, "postgres", self._keeps)
+        self._answering = ThreadPoolExecutor(ANSWERING, "postgres-answering", self._keeps)
         self._counting = threading.Lock()
         self._handed = self._begun = 0  # units handed over, and started: the difference waits
         self._kept: set[psycopg.Connection] = set()  # the connections threads keep
@@ -73,7 +75,7 @@ class PostgresDatabase(Database):
         self._pool = ConnectionPool(
             url,
             min_size=1,
-            max_size=pool_size + 1,
+            max_size=pool_size + ANSWERING + 1,
             timeout=connect_timeout,
             kwargs={
                 "autocommit": True,
@@ -100,26 +102,32 @@ class PostgresDatabase(Database):
             " SET tcp_keepalives_count = 3"
         )
 
-    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+    async def run(
+        self, name: str, work: Callable[[], T], kind: Kind = "read", *, answering: bool = False
+    ) -> T:
         """Every commit is durable here, and PostgreSQL commits those of many connections
-        together itself: each kind runs alike, beside the others."""
+        together itself: each kind runs alike, beside the others. What someone waits for the
+        answer of runs on threads of its own: a worker held up by a lock holds up no answer."""
         if self._closed:
             raise DatabaseUnavailable(f"{self.where} is closed")
         loop, queued = asyncio.get_running_loop(), time.perf_counter()
         self._count(handed=1)
+        started: list[float] = []
 
         def timed() -> T:
-            started = time.perf_counter()
+            started.append(time.perf_counter())
             self._count(begun=1)
             try:
                 return work()
             finally:
-                self.observe(name, started - queued, time.perf_counter() - started)
+                self.observe(name, started[0] - queued, time.perf_counter() - started[0])
 
+        threads = self._answering if answering else self._threads
         try:
-            return await loop.run_in_executor(self._threads, timed)
+            return await loop.run_in_executor(threads, timed)
         except asyncio.CancelledError:
-            self._count(begun=1)  # may never start: counted out (an upper bound of the wait)
+            if not started:  # it may never start: not counted as waiting any more
+                self._count(begun=1)
             raise
 
     @property
@@ -228,6 +236,7 @@ class PostgresDatabase(Database):
     def close(self) -> None:
         self._closed = True
         self._threads.shutdown(wait=True)
+        self._answering.shutdown(wait=True)
         for conn in list(self._kept):  # each thread's own, idle now: back before the pool closes
             with contextlib.suppress(Exception):
                 self._pool.putconn(conn)

@@ -97,7 +97,10 @@ class SqliteDatabase(Database):
 
     # -- units of work --
 
-    async def run(self, name: str, work: Callable[[], T], kind: Kind = "read") -> T:
+    async def run(
+        self, name: str, work: Callable[[], T], kind: Kind = "read", *, answering: bool = False
+    ) -> T:
+        """One writer for all (SQLite's own rule); reads beside it, whoever waits."""
         if self._closed:
             raise DatabaseUnavailable(f"{self.where} is closed")
         loop = asyncio.get_running_loop()

@@ -44,7 +44,7 @@ class Intake:
     async def store(self, source: str, unit: Callable[[], int | None]) -> bool:
         """Carry out `unit` (it stores an event, with what goes with it, and gives its id; None:
         a duplicate, or nothing to store) as one durable unit of work, and tell the worker."""
-        event_id = await self._store.db.run("Intake.store", unit, "durable")
+        event_id = await self._store.db.run("Intake.store", unit, "durable", answering=True)
         if event_id is not None:
             await self._health.waited(event_id, source)  # when what it needs is down
             self.arrivals.stored(event_id)

@@ -7,6 +7,7 @@ read at most every `refresh` seconds. When an outage ends, the leader tells the 
 long it lasted and how much it delayed. Bookkeeping that fails never fails the call it is about.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,7 @@ class Health:
         self._down: dict[str, Outage] = {}
         self._read_at = float("-inf")
         self._refusing: dict[str, Outage] = {}  # channel -> since when it refuses the bot
+        self._refreshing: asyncio.Future[None] | None = None
 
     async def failed(self, service: str, reason: str) -> None:
         """A call to `service` failed in a way that waiting will mend."""
@@ -88,8 +90,13 @@ class Health:
         """The channels that refuse the bot, as this bridge last found them."""
         return dict(self._refusing)
 
-    async def down(self) -> dict[str, Outage]:
-        await self._refresh()
+    def down(self) -> dict[str, Outage]:
+        """What is down, as this bridge last knew it (no wait: /healthz answers at once); what
+        other bridges saw is read in the background when it is due."""
+        due = time.monotonic() - self._read_at >= self._refresh_every
+        idle = self._refreshing is None or self._refreshing.done()
+        if self._outages is not None and due and idle:
+            self._refreshing = asyncio.ensure_future(self._refresh())
         return dict(self._down)
 
     async def ended(self) -> list[PastOutage]:

@@ -21,5 +21,5 @@ async def patiently(what: str) -> AsyncIterator[None]:
             yield
     except TimeoutError:
         raise DatabaseUnavailable(
-            f"{what} not stored within {INTAKE_PATIENCE:g} s: the database is busy"
+            f"{what}: the database is busy (no answer within {INTAKE_PATIENCE:g} s)"
         ) from None
