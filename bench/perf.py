@@ -73,6 +73,7 @@ class Scale:
     cpu_percent: float = 0.0
     sqlite_mb: float = 0.0
     inbox_depth: list[int] = field(default_factory=list)  # pending events, once a second
+    loop_lag_ms: dict[str, float] = field(default_factory=dict)  # the last minute's, at the end
 
 
 async def measure_latency(bench: Bench, levels: list[int], events: int) -> list[Latency]:
@@ -128,6 +129,8 @@ async def measure_scale(bench: Bench, chats: int, rate: int, seconds: float) -> 
         report.received[side] = sum(1 for t in texts if bench.seen.counts[t])
         report.duplicated += sum(bench.seen.counts[t] - 1 for t in texts if bench.seen.counts[t])
     report.lost = sum(report.sent.values()) - sum(report.received.values())
+    async with bench.http.get(bench.front.url + "/healthz") as response:
+        report.loop_lag_ms = (await response.json()).get("loop_lag", {})
     db = Path(bench.app.env["DATABASE_PATH"])
     files = [db, db.with_name(db.name + "-wal")]
     report.sqlite_mb = round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)

@@ -16,7 +16,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +29,13 @@ from storage.units import Kind, not_on_the_loop
 
 BUSY_TIMEOUT_MS = 5000  # off the loop, a lock another process holds is waited for this long
 MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
-READERS = 2  # reader threads (and connections)
-MOST_IN_A_COMMIT = 200  # writes committed together, at most
+MOST_AT_ONCE = 200  # units carried out together, at most (writes: in one commit)
 T = TypeVar("T")
 
 
 @dataclass
-class _Write:
-    """A write unit waiting for the writer thread."""
+class _Unit:
+    """A unit of work waiting for the reader's or the writer's thread."""
 
     name: str
     work: Callable[[], Any]
@@ -61,9 +59,10 @@ class SqliteDatabase(Database):
         self.utils = Utils(self.conn)  # sqlite-utils: the schema as it is, backups
         self._depth = 0
         self._durable = False  # the open transaction's
-        self._local = threading.local()  # a reader thread's own connection
-        self._readers: ThreadPoolExecutor | None = None
-        self._writes: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._local = threading.local()  # the reader thread's own connection
+        self._reads: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._reader_conns: list[sqlite3.Connection] = []
         self._started = threading.Lock()
@@ -103,71 +102,79 @@ class SqliteDatabase(Database):
         """One writer for all (SQLite's own rule); reads beside it, whoever waits."""
         if self._closed:
             raise DatabaseUnavailable(f"{self.where} is closed")
-        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._count(handed=1)
-        if kind == "read" and self.where != ":memory:":
-            queued = time.perf_counter()
-            return await loop.run_in_executor(self._reading(), self._read, name, work, queued)
-        self._start_writer()
-        future: asyncio.Future[T] = loop.create_future()
-        self._writes.put(_Write(name, work, kind == "durable", future))
+        reads = kind == "read" and self.where != ":memory:"  # a memory database has one
+        self._start(reads)
+        (self._reads if reads else self._writes).put(_Unit(name, work, kind == "durable", future))
         return await future
 
     @property
     def waiting(self) -> int:
         return self._handed - self._begun
 
-    def _reading(self) -> ThreadPoolExecutor:
-        if self._readers is None:
-            self._readers = ThreadPoolExecutor(READERS, "sqlite-reader", self._open_reader)
-        return self._readers
-
     def _count(self, handed: int = 0, begun: int = 0) -> None:
         with self._counting:
             self._handed += handed
             self._begun += begun
 
-    def _open_reader(self) -> None:
-        self._local.conn = self._connect()
-        self._reader_conns.append(self._local.conn)
-
-    def _read(self, name: str, work: Callable[[], T], queued: float) -> T:
-        started = time.perf_counter()
-        self._count(begun=1)
-        try:
-            return work()
-        finally:
-            self.observe(name, started - queued, time.perf_counter() - started)
-
-    def _start_writer(self) -> None:
+    def _start(self, reads: bool) -> None:
         with self._started:
-            if self._writer is None:
+            if reads and self._reader is None:
+                self._reader = threading.Thread(
+                    target=self._serve,
+                    args=(self._reads, self._read),
+                    name="sqlite-reader",
+                    daemon=True,
+                )
+                self._reader.start()
+            if not reads and self._writer is None:
                 self._writer = threading.Thread(
-                    target=self._write_forever, name="sqlite-writer", daemon=True
+                    target=self._serve,
+                    args=(self._writes, self._commit),
+                    name="sqlite-writer",
+                    daemon=True,
                 )
                 self._writer.start()
 
-    def _write_forever(self) -> None:
-        """Take every write that waits, and commit them together; until closed."""
-        while (first := self._writes.get()) is not None:
+    def _serve(self, units: "queue.SimpleQueue[_Unit | None]", carry: "Carry") -> None:
+        """Take every unit that waits, carry them out together, and hand each its outcome with
+        one call to the loop; until closed."""
+        while (first := units.get()) is not None:
             batch = [first]
-            while len(batch) < MOST_IN_A_COMMIT:
+            while len(batch) < MOST_AT_ONCE:
                 try:
-                    more = self._writes.get_nowait()
+                    more = units.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
-                    self._writes.put(None)  # closing: after this batch
+                    units.put(None)  # closing: after this batch
                     break
                 batch.append(more)
             self._count(begun=len(batch))
-            self._commit([w for w in batch if not w.future.cancelled()])
+            waiting = [unit for unit in batch if not unit.future.cancelled()]
+            if not waiting:
+                continue
+            carry(waiting)
+            with contextlib.suppress(RuntimeError):  # its loop is gone: nobody waits any more
+                waiting[0].future.get_loop().call_soon_threadsafe(_settle, waiting)
 
-    def _commit(self, batch: list[_Write]) -> None:
+    def _read(self, batch: list["_Unit"]) -> None:
+        """On the reader's own connection: each read on its own."""
+        if getattr(self._local, "conn", None) is None:
+            self._local.conn = self._connect()
+            self._reader_conns.append(self._local.conn)
+        for unit in batch:
+            started = time.perf_counter()
+            try:
+                unit.result = unit.work()
+            except Exception as error:
+                unit.error = error
+            self.observe(unit.name, started - unit.queued, time.perf_counter() - started)
+
+    def _commit(self, batch: list["_Unit"]) -> None:
         """One transaction for the batch, each write in a savepoint: one that fails is undone
         alone; a commit that fails fails them all. Durable if any of them must be."""
-        if not batch:
-            return
         started = time.perf_counter()
         try:
             with self.transaction(durable=any(w.durable for w in batch)):
@@ -186,8 +193,6 @@ class SqliteDatabase(Database):
         ran = time.perf_counter() - started
         for write in batch:
             self.observe(write.name, started - write.queued, ran)
-            with contextlib.suppress(RuntimeError):  # its loop is gone: nobody waits any more
-                write.future.get_loop().call_soon_threadsafe(_settle, write)
 
     # -- statements, on the calling thread's connection --
 
@@ -279,23 +284,26 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         self._closed = True
-        if self._writer is not None:
-            self._writes.put(None)
-            self._writer.join()
-        if self._readers is not None:
-            self._readers.shutdown(wait=True)
+        for units, thread in ((self._writes, self._writer), (self._reads, self._reader)):
+            if thread is not None:
+                units.put(None)
+                thread.join()
         for conn in [*self._reader_conns, self.conn]:
             conn.close()
 
 
-def _settle(write: _Write) -> None:
-    """On the loop: the write's outcome to whoever awaits it (unless they stopped waiting)."""
-    if write.future.done():
-        return
-    if write.error is not None:
-        write.future.set_exception(write.error)
-    else:
-        write.future.set_result(write.result)
+def _settle(batch: list[_Unit]) -> None:
+    """On the loop: each unit's outcome to whoever awaits it (unless they stopped waiting)."""
+    for unit in batch:
+        if unit.future.done():
+            continue
+        if unit.error is not None:
+            unit.future.set_exception(unit.error)
+        else:
+            unit.future.set_result(unit.result)
+
+
+Carry = Callable[[list[_Unit]], None]
 
 
 def _ours(error: sqlite3.Error) -> DatabaseError:

@@ -141,7 +141,8 @@ class _Channel:
 
     def __init__(self, name: str, pacer: Pace, hooks: _Hooks) -> None:
         self._name, self._pacer, self._hooks = name, pacer, hooks
-        self.last: dict[str, _Last] = {}  # thread -> its last post, open to appending
+        # thread -> its last post, open to appending; the oldest first, as they were made
+        self.last: OrderedDict[str, _Last] = OrderedDict()
         self.waiting: list[Queued] = []  # oldest first; a post leaves once done with
         self._busy: set[str] = set()  # threads with a post in flight
         self._held: dict[str, float] = {}  # thread -> when to try again after a failure
@@ -224,7 +225,7 @@ class _Channel:
             return False
         self._forget_old()
         firsts = _firsts(ready)  # a thread whose next post cannot join keeps its order
-        open_to_it = [item for item in firsts if item.thread_ts in self.last and _joinable(item)]
+        open_to_it = [item for item in firsts if self._open(item.thread_ts) and _joinable(item)]
         if not open_to_it:
             return False
         first = self._turn(open_to_it)
@@ -239,14 +240,20 @@ class _Channel:
 
     def _remember(self, thread: str, last: _Last) -> None:
         self._forget_old()
+        self.last.pop(thread, None)
         self.last[thread] = last
 
+    def _open(self, thread_ts: str | None) -> bool:
+        """Whether the thread's last post may still take more."""
+        last = self.last.get(thread_ts or "")
+        return last is not None and time.monotonic() - last.at <= APPEND_WITHIN
+
     def _forget_old(self) -> None:
-        """Posts too old to append to: dropped, so a channel that keeps up holds none for long."""
+        """Posts too old to append to: dropped from the oldest on, so a channel that keeps up
+        holds none for long (a few may wait behind a newer one: `_open` says they are old)."""
         now = time.monotonic()
-        for thread, last in list(self.last.items()):
-            if now - last.at > APPEND_WITHIN:
-                del self.last[thread]
+        while self.last and now - next(iter(self.last.values())).at > APPEND_WITHIN:
+            self.last.popitem(last=False)
 
     async def _appended(self, last: _Last, thread: str, batch: list[Queued]) -> None:
         append, updates = self._hooks.append, self._hooks.updates
