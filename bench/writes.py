@@ -1,11 +1,12 @@
-"""How many writes the bridge makes per Chatra message it mirrors: durable ones (fsync'd, through
-`storage.database.durable`, seen as `PRAGMA synchronous = FULL`) and commits in all.
+"""How many writes the bridge makes per Chatra message it mirrors and per reply it sends: durable
+ones (fsync'd, seen as `PRAGMA synchronous = FULL`) and commits in all.
 
     python -m bench.writes
 
-Two scenarios, in process against the fake Slack and Membrane: `steady` (one chat, 10 messages
-1.2 s apart, the channel keeping up) and `burst` (10 chats of 6 messages at once, the fake
-enforcing 1 post/s with bursts of 5: messages wait and are joined)."""
+Three scenarios, in process against the fake Slack and Membrane: `steady` (one chat, 10 messages
+1.2 s apart, the channel keeping up), `burst` (10 chats of 6 messages at once, the fake
+enforcing 1 post/s with bursts of 5: messages wait and are joined) and `replies` (10 replies
+from Slack to one visitor, one after the other)."""
 
 import asyncio
 import json
@@ -14,7 +15,14 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.harness import MEMBRANE_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, start_fakes
+from bench.harness import (
+    AGENT,
+    CHANNEL,
+    MEMBRANE_TOKEN,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    start_fakes,
+)
 from bot.app import DATABASE
 from bot.sandboxed import RunningApp, settings_for
 from sandbox.chatra import chat_event, visitor_says
@@ -42,7 +50,16 @@ async def measure(scenario: str, workdir: Path) -> Writes:
     app = await RunningApp(settings).start()
     statements: list[str] = []
     app.app[DATABASE].conn.set_trace_callback(statements.append)
-    if scenario == "steady":
+    if scenario == "replies":
+        await app.webhook(chat_event("chatStarted", "c0", [visitor_says("m0", "hi")], name="Jo"))
+        await app.settled()
+        statements.clear()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        for n in range(10):
+            await app.slack_event(reply_in(thread_ts, n), f"Ev{n:08d}")
+            await app.settled()
+        messages = 10
+    elif scenario == "steady":
         await app.webhook(chat_event("chatStarted", "c0", name="Steady"))
         for n in range(10):
             await app.webhook(chat_event("chatFragment", "c0", [visitor_says(f"m{n}", f"q {n}")]))
@@ -71,9 +88,21 @@ async def measure(scenario: str, workdir: Path) -> Writes:
     )
 
 
+def reply_in(thread_ts: str, n: int) -> dict:
+    return {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": AGENT,
+        "text": f"answer {n}",
+        "ts": f"1800000000.{n:06d}",
+        "thread_ts": thread_ts,
+        "parent_user_id": "UBOT000001",
+    }
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
-        for scenario in ("steady", "burst"):
+        for scenario in ("steady", "burst", "replies"):
             print(json.dumps(asdict(await measure(scenario, Path(workdir)))), flush=True)
 
 

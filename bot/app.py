@@ -34,6 +34,7 @@ from handlers.chatra_webhook import BRIDGE, MAX_BODY
 from handlers.slack_http import BOLT, BOT_KNOWN
 from storage import Database, DatabaseError, DatabaseUnavailable, Store, open_database
 from storage.coordination import Leadership, listen
+from storage.facts import machine_boot
 from storage.inbox import ARRIVED
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         earlier = settings.earlier_files_dir()
         if earlier is not None:
             await core.files.adopt(earlier)
-        await core.bridge.started()
+        boot = machine_boot()  # SQLite's unsynced commits survive anything but a reboot
+        known = boot is not None and not db.shared
+        await core.bridge.started(
+            rebooted=await store.facts.rebooted_since(boot) if known else None
+        )
         bolt = AsyncApp(
             client=core.bolt_client,
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.

@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 
+from storage.states import MessageState
 from storage.units import Repository, durable, reads, writes
 
 _COLUMNS = (
@@ -67,11 +68,12 @@ class Messages(Repository):
         return self._one("id = ?", message_id)
 
     @durable  # acknowledged with the echo's webhook
-    def adopt_echo(self, client_id: str, key: str, text: str) -> bool:
+    def adopt_echo(self, client_id: str, key: str, text: str, ours: bool = False) -> bool:
         """Chatra echoed an agent message: if it is one of ours whose sending ended in doubt, or
         whose id we only know by a key of our own making, it did reach the visitor: record the
         echo's key, so it is neither sent again nor mirrored. The sender marks the reply sent
-        once all of it is."""
+        once all of it is. An echo marked as `ours` that no reply claims yet (its sending mark
+        lost to a power cut, say) is kept, for the reply to claim when it is tried again."""
         with self._db.transaction():
             if self._one("chatra_id = ?", key) is not None:
                 return False
@@ -81,9 +83,33 @@ class Messages(Repository):
                 " OR chatra_id LIKE 'auto:%') ORDER BY id LIMIT 1",
                 [client_id, text],
             ).fetchone()
+            if row is None and ours:
+                self._insert(client_id=client_id, origin="chatra", chatra_id=key, text=text,
+                             sent_text=text, state=MessageState.ECHOED)  # fmt: skip
             if row is None or (row[1] and key.startswith("auto:")):
                 return row is not None
             self._db.execute("UPDATE messages SET chatra_id = ? WHERE id = ?", [key, row[0]])
+        return True
+
+    @durable
+    def claim_echo(self, message_id: int) -> bool:
+        """A reply whose sending is in doubt takes Chatra's echo of it, if one came first and
+        was kept (`adopt_echo`); whether it did."""
+        reply = self._one("id = ?", message_id)
+        if reply is None or reply.sent_text is None:
+            return False
+        with self._db.transaction():
+            echo = self._db.execute(
+                "SELECT id, chatra_id FROM messages WHERE client_id = ? AND state = ?"
+                " AND sent_text = ? ORDER BY id LIMIT 1",
+                [reply.client_id, MessageState.ECHOED, reply.sent_text],
+            ).fetchone()
+            if echo is None:
+                return False
+            self._db.execute("DELETE FROM messages WHERE id = ?", [echo[0]])
+            self._db.execute(
+                "UPDATE messages SET chatra_id = ? WHERE id = ?", [echo[1], message_id]
+            )
         return True
 
     @reads
@@ -153,7 +179,7 @@ class Messages(Repository):
 
     def _insert(self, **values: object) -> None:
         """Already recorded (by this bridge or another): the caller reads the stored state."""
-        row = {**values, "state": "pending", "created_at": time.time()}
+        row = {"state": "pending", **values, "created_at": time.time()}
         self._db.execute(
             f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
             " ON CONFLICT DO NOTHING",

@@ -12,8 +12,9 @@ from storage.sqlite import SqliteDatabase
 # messages); 7: messages found by chat and held replies without reading the whole table;
 # 8: more than one bridge: lanes (who carries out a chat's events), pacing (each channel's
 # budget of posts), outages (what is down, for every bridge), shared_files (in the database,
-# not a directory: served by every bridge)
-SCHEMA_VERSION = 8
+# not a directory: served by every bridge); 9: bridge_facts (which boot of the machine last
+# used the database), Chatra's echoes of our messages kept until their reply claims them
+SCHEMA_VERSION = 9
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
 TYPES = {
@@ -112,6 +113,9 @@ TABLES = {
         since {float} NOT NULL,
         what TEXT NOT NULL,
         PRIMARY KEY (service, since, what)""",
+    "bridge_facts": """
+        name TEXT PRIMARY KEY,  -- "boot": the machine's boot the database was last used on
+        value TEXT NOT NULL""",
     "shared_files": """
         token TEXT PRIMARY KEY,  -- in the link: unguessable, the same for the same Slack file
         name TEXT NOT NULL,

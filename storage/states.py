@@ -20,3 +20,4 @@ class MessageState(StrEnum):
     NOTE = "note"  # an internal note: stays in Slack
     SKIPPED = "skipped"  # nothing to send
     DELETED = "deleted"
+    ECHOED = "echoed"  # Chatra's echo of a message we sent, kept until its reply claims it

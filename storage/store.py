@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from storage.agents import Agents
 from storage.database import Database
+from storage.facts import Facts
 from storage.files import Files
 from storage.inbox import Inbox
 from storage.lanes import Lanes
@@ -32,6 +33,7 @@ class Store:
     outages: Outages
     pacing: Pacing
     files: Files
+    facts: Facts
 
     @classmethod
     def over(cls, db: Database) -> "Store":
@@ -49,4 +51,5 @@ class Store:
             Outages(db),
             Pacing(db),
             Files(db),
+            Facts(db),
         )

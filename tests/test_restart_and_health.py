@@ -2,10 +2,15 @@
 
 import asyncio
 import re
+import shutil
+from pathlib import Path
 
+import pytest
+
+import storage.facts
 from bot.app import DATABASE
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import edit, event_id, reply
 
 
@@ -146,3 +151,66 @@ async def test_a_restart_keeps_to_the_channels_pace(bridge, slack):
     await two_chats(3)
 
     assert len(slack.parents(CHANNEL)) == 4 and slack.rate_limited == 0
+
+
+def what_the_disk_holds(path: Path, synced: int, disk: Path) -> Path:
+    """The database as a power cut leaves it: its file, and its log up to the last sync (the
+    later commits did not wait for the disk). WAL mode: the file changes only at checkpoints."""
+    disk.mkdir()
+    shutil.copy(path, disk / path.name)
+    with open(f"{path}-wal", "rb") as log, open(disk / f"{path.name}-wal", "wb") as kept:
+        kept.write(log.read(synced))
+    return disk
+
+
+def power_comes_back(path: Path, disk: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(disk / path.name, path)
+    shutil.copy(disk / f"{path.name}-wal", f"{path}-wal")
+
+
+@pytest.mark.sqlite_only  # PostgreSQL waits for the disk at every commit
+@pytest.mark.parametrize("echo_first", [False, True], ids=["echo-after", "echo-before"])
+async def test_a_power_cut_right_after_a_reply_went_out_sends_it_once(
+    settings, slack, membrane, tmp_path, monkeypatch, echo_first
+):
+    """SQLite writes a reply's sending mark without waiting for the disk: a power cut loses it.
+    After the reboot the reply is settled by Chatra's echo, whether the echo comes before or
+    after the bridge takes the reply up again: the visitor gets it once."""
+    patient = settings.model_copy(update={"chatra_echo_grace": 5.0})
+    app = await RunningApp(patient).start()
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jo"))
+    await app.settled()
+    thread_ts = slack.parents(CHANNEL)[0].ts
+    db, path = app.app[DATABASE], Path(settings.database())
+    synced: list[int] = []  # the log's length at each commit that waited for the disk
+    told = db.observe
+    db.observe = lambda name, waited, ran: (  # on the writer's thread, right after the commit
+        synced.append(Path(f"{path}-wal").stat().st_size) if name == "Intake.store" else None,
+        told(name, waited, ran),
+    )
+    await app.slack_event(reply(thread_ts, "1800000040.000001", "On its way"), event_id())
+    [sent] = await wait_for(lambda: list(membrane.messages.values()), within=5)
+    await asyncio.sleep(0.2)  # the bridge records the send, and maybe more, unsynced
+    disk = await asyncio.to_thread(what_the_disk_holds, path, synced[-1], tmp_path / "disk")
+    await app.close()
+    await asyncio.to_thread(power_comes_back, path, disk)
+    monkeypatch.setattr(storage.facts, "BOOT_ID", tmp_path / "boot_id")
+    (tmp_path / "boot_id").write_text("a-new-boot-of-the-machine")  # the machine came back
+
+    echo = {"type": "agent", "text": sent["text"], "receivedFrom": sent["receivedFrom"]}
+    echo |= {"agentId": sent["agentId"], "createdAt": sent["createdAt"]}
+    fragment = chat_event("chatFragment", messages=[echo], name="Jo")
+    app = await RunningApp(patient).start()
+    try:
+        if echo_first:
+            await app.webhook(fragment)
+        else:
+            await asyncio.sleep(0.3)  # the reply is taken up again, and waits for the echo
+            await app.webhook(fragment)
+        await app.settled(within=15)
+    finally:
+        await app.close()
+    assert [run["text"] for run in membrane.runs_of("send-agent-message")] == ["On its way"]
+    assert not [m for m in slack.replies(CHANNEL, thread_ts) if "twice" in m.text]

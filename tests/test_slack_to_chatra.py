@@ -370,7 +370,9 @@ async def test_with_the_cli_transport_replies_go_through_the_membrane_command_on
     install(tmp_path)  # a stand-in `membrane` that runs actions on the fake Membrane
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
-    cli = settings.model_copy(update={"membrane_transport": "cli", "membrane_token": None})
+    cli = settings.model_copy(  # a process started per action: slower than HTTP on a busy box
+        update={"membrane_transport": "cli", "membrane_token": None, "membrane_timeout": 10.0}
+    )
     app = await RunningApp(cli).start()
     try:
         await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))

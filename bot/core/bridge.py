@@ -69,14 +69,19 @@ class Bridge:
         self._intake, self._delivery = intake, context.delivery
         self._chat, self._replies, self._escalation = chat, replies, escalation
         self.health = health
-        self._channel = context.policy.channel
+        self._channel, self._received_from = context.policy.channel, context.policy.received_from
         self._audit = context.audit
         self._stored_before_start = 0  # events up to it may be half done: `started` says
+        self._rebooted = False  # the machine booted since then: unsynced progress may be lost
 
-    async def started(self) -> None:
+    async def started(self, *, rebooted: bool | None = None) -> None:
         """The newest event stored before this process started: pending ones up to it may have
-        been half carried out by the one before."""
+        been half carried out by the one before; `rebooted`: and what it recorded without
+        waiting for the disk may be lost (a reply it was sending, say). None: the bridge cannot
+        tell (its database keeps everything, or the system does not say)."""
         self._stored_before_start = await self._inbox.last_id()
+        self._rebooted = bool(rebooted)
+        self._replies.tells_reboots(rebooted is not None)
 
     @property
     def channel(self) -> str:
@@ -131,11 +136,13 @@ class Bridge:
         assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
         agents = [m for m in read_webhook(data)[0].messages if m.type == "agent"]
+        mark = self._received_from
 
         def store() -> int | None:
             event_id = self._inbox.add.now("chatra", key, client_id, body)
             for message in agents:  # settle, right now, any send of ours waiting on its echo
-                self._messages.adopt_echo.now(client_id, message.key, message.body)
+                ours = message.receivedFrom == mark
+                self._messages.adopt_echo.now(client_id, message.key, message.body, ours)
             return event_id
 
         async with patiently("the webhook"):
@@ -220,7 +227,8 @@ class Bridge:
             return posting
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
-            answered = await self._replies.reply_written(change)
+            in_doubt = self._rebooted and event.id <= self._stored_before_start
+            answered = await self._replies.reply_written(change, in_doubt=in_doubt)
             if answered is not None and not CardState.of(answered.card).owner:
                 # the first answer claims the chat
                 await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)

@@ -3,6 +3,7 @@ follow. Exactly once as far as the visitor can tell, its state shown on the repl
 """
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from bot.core.worker import lane
 from bot.core.writers import Writers
 from storage import Message, Thread
 from storage.states import MessageState
+from storage.units import Kind
 
 log = logging.getLogger(__name__)
 PENDING_AFTER = 1.0  # seconds a send may take before its reply shows it as pending
@@ -78,11 +80,20 @@ class SlackToChatra:
         self._enqueue = enqueue
         self._policy = policy = context.policy
         self._writers = Writers(context)
+        self._begin: Kind = "durable"  # a reply's sending mark waits for the disk
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
-    async def reply_written(self, reply: SlackReply) -> Thread | None:
+    def tells_reboots(self, can: bool) -> None:
+        """Whether the bridge tells a reboot of the machine from a crash of its own: then a
+        reply's sending mark need not wait for the disk (a crash keeps it; after a reboot, the
+        reply is settled by Chatra's echo): one fsync a reply, its intake's."""
+        self._begin = "write" if can else "durable"
+
+    async def reply_written(self, reply: SlackReply, *, in_doubt: bool = False) -> Thread | None:
         """Send a reply to the visitor; the chat's thread when it was sent now (its first
-        answer claims the chat)."""
+        answer claims the chat). `in_doubt`: the machine rebooted since this reply was handled
+        before, and its sending mark may be lost with what the disk had not kept: it is settled
+        by Chatra's echo before anything is sent."""
         got = await self._db.run("SlackToChatra.receive", lambda: self._receive(reply), "write")
         thread, record = got.thread, got.record
         if thread is None or record is None:
@@ -121,7 +132,9 @@ class SlackToChatra:
             # Chatra is disconnected: wait behind the replies held before this one
             await self._messages.update(record.id, state=MessageState.HELD, sent_text=text)
             return None
-        sent = await self._send_to_visitor(thread, record, reply, text, was_held=probing)
+        sent = await self._send_to_visitor(
+            thread, record, reply, text, was_held=probing, in_doubt=in_doubt
+        )
         return thread if sent else None
 
     def _receive(self, reply: SlackReply) -> "_Received":
@@ -141,7 +154,14 @@ class SlackToChatra:
         return _Received(thread, record, held_before=held_before, any_held=any_held)
 
     async def _send_to_visitor(
-        self, thread: Thread, record: Message, reply: SlackReply, text: str, *, was_held: bool
+        self,
+        thread: Thread,
+        record: Message,
+        reply: SlackReply,
+        text: str,
+        *,
+        was_held: bool,
+        in_doubt: bool = False,
     ) -> bool:
         """send-agent-message, exactly once as far as the visitor can tell, its state shown on
         the reply as a reaction (pending, delivered, failed); True once sent. A text over
@@ -173,10 +193,12 @@ class SlackToChatra:
                     unsent = current is not None and current.chatra_id is None
                     if unsent and current.state != MessageState.SENDING:  # else: in doubt
                         self._messages.start_sending.now(current.id, piece)
+                        if in_doubt:  # settled by the echo first, as any send in doubt
+                            current = dataclasses.replace(current, state=MessageState.SENDING)
                     return current, found
 
                 try:
-                    current, found = await self._db.run("SlackToChatra.begin", begin, "durable")
+                    current, found = await self._db.run("SlackToChatra.begin", begin, self._begin)
                 except MembraneError as nobody:
                     await self._not_sent(thread, record.id, reply, text, nobody, was_held)
                     return False
@@ -385,6 +407,8 @@ class SlackToChatra:
         while True:
             record = await self._messages.by_id(record_id)
             if record is not None and record.chatra_id is not None:
+                return True
+            if await self._messages.claim_echo(record_id):  # it came first, and was kept
                 return True
             if asyncio.get_running_loop().time() >= deadline:
                 return False
