@@ -1,5 +1,6 @@
 """How many writes the bridge makes per Chatra message it mirrors and per reply it sends: durable
-ones (fsync'd, seen as `PRAGMA synchronous = FULL`) and commits in all.
+ones (fsync'd, seen as `PRAGMA synchronous = FULL`) and commits in all (a write outside a
+transaction commits on its own).
 
     python -m bench.writes
 
@@ -78,7 +79,7 @@ async def measure(scenario: str, workdir: Path) -> Writes:
     await slack.stop()
     await membrane.stop()
     durable = sum(1 for s in statements if s.strip().upper() == "PRAGMA SYNCHRONOUS = FULL")
-    commits = sum(1 for s in statements if s.strip().upper().startswith("COMMIT"))
+    commits = count_commits(statements)
     return Writes(
         scenario,
         messages,
@@ -86,6 +87,24 @@ async def measure(scenario: str, workdir: Path) -> Writes:
         round(commits / messages, 2),
         len([m for m in slack.messages if m.thread_ts]),
     )
+
+
+def count_commits(statements: list[str]) -> int:
+    """Explicit COMMITs, and writes outside a transaction (each commits on its own)."""
+    commits, inside = 0, False
+    for statement in statements:
+        words = statement.upper().split()[:2] or [""]
+        word = words[0]
+        if words[-1] == "TO":  # ROLLBACK TO a savepoint: still inside
+            continue
+        if word == "BEGIN":
+            inside = True
+        elif word in ("COMMIT", "END", "ROLLBACK") and inside:
+            commits += word != "ROLLBACK"
+            inside = False
+        elif word in ("INSERT", "UPDATE", "DELETE", "REPLACE") and not inside:
+            commits += 1
+    return commits
 
 
 def reply_in(thread_ts: str, n: int) -> dict:
