@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     files_max_mb: float = Field(default=500.0, gt=0)  # all shared files together, at most
     database_path: str = "./chatra-bridge.db"
     # postgresql://user:password@host:5432/db: PostgreSQL instead of the SQLite file, shared by
-    # every bridge of the team (README: "Running more than one")
+    # every bridge of the team (docs/deploy.md: "Running more than one")
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=4, ge=1, le=100)
     lane_lease_seconds: float = Field(default=20.0, ge=2)  # a dead bridge's chats wait this long
