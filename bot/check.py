@@ -3,7 +3,11 @@ and what to do about it. Exit code 0 when all is well, 1 otherwise; `--json` for
 
 import asyncio
 import json
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,10 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.clients.membrane import HttpTransport, MembraneClient, Transport
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.core.errors import MembraneError
 from bot.wiring import membrane_transport, policy_of
-from storage.database import database_problem
+from storage.database import database_problem, is_url
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
 SCOPES = (
@@ -45,8 +49,18 @@ CHECK_TIMEOUT = 10.0  # seconds for each call: a service that never answers is a
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 
-async def run_checks(settings: Settings) -> list[Finding]:
+async def run_checks(
+    settings: Settings, tell: Callable[[Finding], None] = lambda finding: None
+) -> list[Finding]:
+    """Every finding, each handed to `tell` as soon as it is known (a silent service takes
+    CHECK_TIMEOUT: the findings before it are not held back meanwhile)."""
     findings: list[Finding] = []
+
+    def found(more: Finding | list[Finding]) -> None:
+        for finding in more if isinstance(more, list) else [more]:
+            findings.append(finding)
+            tell(finding)
+
     timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         slack = AsyncWebClient(
@@ -54,17 +68,17 @@ async def run_checks(settings: Settings) -> list[Finding]:
             base_url=settings.slack_api_url.rstrip("/") + "/",
             session=session,
         )
-        findings += await _slack(slack, settings)
+        found(await _slack(slack, settings))
         if settings.slack_app_token is not None:
             app_token = settings.slack_app_token.get_secret_value()
-            findings.append(await _socket_mode(slack, app_token, settings.slack_api_url))
+            found(await _socket_mode(slack, app_token, settings.slack_api_url))
         transport = membrane_transport(settings, session)
         if isinstance(transport, HttpTransport):
-            findings += await _membrane(transport, settings)
+            found(await _membrane(transport, settings))
         else:
-            findings += await _membrane_by_cli(transport, settings)
-    findings.append(await asyncio.to_thread(_database, settings))  # statements: off the loop
-    findings.append(_webhook(settings))
+            found(await _membrane_by_cli(transport, settings))
+    found(await asyncio.to_thread(_database, settings))  # statements: off the loop
+    found(_webhook(settings))
     return findings
 
 
@@ -237,10 +251,19 @@ async def _membrane_by_cli(transport: Transport, settings: Settings) -> list[Fin
 
 
 def _database(settings: Settings) -> Finding:
-    problem = database_problem(settings.database())
+    """Can the bridge use its database? Creates and changes nothing: a SQLite file not there yet
+    is one `serve` will create."""
+    where, named = settings.database(), settings.database_named()
+    if not is_url(where) and not Path(where).exists():
+        folder = Path(where).resolve().parent
+        if not (folder.is_dir() and os.access(folder, os.W_OK)):
+            why = f"{named} cannot be created: {folder} is not a folder this user can write in"
+            return Finding("Database", False, why)
+        return Finding("Database", True, f"{named} is not there yet: serve creates it")
+    problem = database_problem(where, change=False)
     if problem is not None:
-        return Finding("Database", False, f"{settings.database_named()} {problem}")
-    return Finding("Database", True, f"{settings.database_named()} is writable")
+        return Finding("Database", False, f"{named} {problem}")
+    return Finding("Database", True, f"{named} is writable")
 
 
 def _webhook(settings: Settings) -> Finding:
@@ -252,17 +275,38 @@ def _webhook(settings: Settings) -> Finding:
     return Finding("Chatra webhook", True, f"{url} (set PUBLIC_URL to have it spelled out)")
 
 
-def report(findings: list[Finding], as_json: bool) -> str:
-    ok = all(f.ok for f in findings)
-    if as_json:
-        return json.dumps({"ok": ok, "checks": [asdict(f) for f in findings]}, indent=2)
-    lines = [f"{'✔' if f.ok else '✘'} {f.check}: {f.detail}" for f in findings]
+def line_of(finding: Finding) -> str:
+    return f"{'✔' if finding.ok else '✘'} {finding.check}: {finding.detail}"
+
+
+def summary(findings: list[Finding]) -> str:
     problems = sum(not f.ok for f in findings)
-    lines.append("All good." if ok else f"{problems} problem{'s' * (problems > 1)} to fix.")
-    return "\n".join(lines)
+    return "All good." if not problems else f"{problems} problem{'s' * (problems > 1)} to fix."
+
+
+def report(findings: list[Finding], as_json: bool) -> str:
+    if as_json:
+        ok = all(f.ok for f in findings)
+        return json.dumps({"ok": ok, "checks": [asdict(f) for f in findings]}, indent=2)
+    return "\n".join([*map(line_of, findings), summary(findings)])
 
 
 def check(settings: Settings, as_json: bool) -> int:
-    findings = asyncio.run(run_checks(settings))
-    print(report(findings, as_json))
+    """Text: each finding printed as it comes. JSON: one document at the end."""
+
+    def tell(finding: Finding) -> None:
+        if not as_json:
+            print(line_of(finding), flush=True)
+
+    findings = asyncio.run(run_checks(settings, tell))
+    print(report(findings, as_json) if as_json else summary(findings))
     return 0 if all(f.ok for f in findings) else 1
+
+
+def settings_refused(error: SettingsError, as_json: bool) -> int:
+    """Settings that cannot even be read are a finding too (JSON on stdout when asked)."""
+    if as_json:
+        print(report([Finding("Settings", False, "; ".join(error.problems))], as_json=True))
+    else:
+        print(error.described("Not ready"), file=sys.stderr)
+    return 1

@@ -121,13 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve()
     if args.command == "check":
+        from bot.check import check, settings_refused
+
         try:
             settings = load_settings()
         except SettingsError as error:
-            print(error, file=sys.stderr)
-            return 1
-        from bot.check import check
-
+            return settings_refused(error, args.json)
         return check(settings, args.json)
     if args.command == "sandbox":
         logging.basicConfig(level=logging.WARNING)

@@ -20,13 +20,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.clients.action_shapes import ACTIONS
 from bot.core.routes import Routes, read_routes
 from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
-from storage.database import without_password
+from storage.database import is_url, without_password
 
 PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
 
 
 class SettingsError(Exception):
     """Start-up cannot go on: the message names every bad or missing setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(self.described("Cannot start"))
+
+    def described(self, heading: str) -> str:
+        return f"{heading}: fix these settings:\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 class Settings(BaseSettings):
@@ -119,9 +126,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(
-            ("postgresql://", "postgres://")
-        ):
+        if value is not None and not is_url(value.get_secret_value()):
             raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host/database")
         return value
 
@@ -336,7 +341,7 @@ def _mode_problems(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def describe_problems(error: ValidationError | None, extra: list[str]) -> str:
+def describe_problems(error: ValidationError | None, extra: list[str]) -> list[str]:
     lines = []
     for problem in error.errors(include_input=False, include_url=False) if error else []:
         name = "_".join(str(part) for part in problem["loc"]).upper()
@@ -344,5 +349,4 @@ def describe_problems(error: ValidationError | None, extra: list[str]) -> str:
         if problem["type"] == "missing":
             reason = "missing (set it in the environment or in .env)"
         lines.append(f"{name}: {reason}")
-    lines += extra
-    return "Cannot start: fix these settings:\n" + "\n".join(f"  - {line}" for line in lines)
+    return lines + extra

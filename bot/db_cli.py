@@ -12,7 +12,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from storage import Database, DatabaseError, FailedEvent, Inbox, maintenance, open_database
-from storage.database import without_password
+from storage.database import is_url, without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
 
 DEFAULT_PATH = "./chatra-bridge.db"
@@ -66,7 +66,7 @@ def where_the_database_is(given: str | None) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     where, source = where_the_database_is(getattr(args, "database", None))
-    postgres = where.startswith(("postgresql://", "postgres://"))
+    postgres = is_url(where)
     try:
         if not postgres and not Path(where).is_file():
             raise ValueError(

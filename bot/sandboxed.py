@@ -20,6 +20,7 @@ from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack
 from sandbox.slack_wire import TEAM_ID, slack_signature
+from storage.database import is_url
 
 MEMBRANE_TOKEN = (
     "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InNhbmRib3gifQ.c2FuZGJveA"  # JWT-shaped, as Membrane's
@@ -47,7 +48,7 @@ def settings_for(
         "membrane_api_url": membrane.url,
         "chatra_webhook_secret": webhook_secret,
     }
-    where = "database_url" if str(database).startswith("postgresql://") else "database_path"
+    where = "database_url" if is_url(database) else "database_path"
     given[where] = str(database)
     return SandboxSettings(**(given | more))
 

@@ -118,6 +118,11 @@ class Database(ABC):
     def close(self) -> None: ...
 
 
+def is_url(where: str | Path) -> bool:
+    """A PostgreSQL URL, not the path of a SQLite file."""
+    return str(where).startswith(("postgresql://", "postgres://"))
+
+
 def open_database(
     where: str | Path,
     *,
@@ -132,7 +137,7 @@ def open_database(
     from storage.schema import create_schema
 
     where = str(where)
-    if where.startswith(("postgresql://", "postgres://")):
+    if is_url(where):
         from storage.postgres import PostgresDatabase
 
         db: Database = PostgresDatabase(
@@ -151,16 +156,21 @@ def open_database(
     return db
 
 
-def database_problem(where: str | Path) -> str | None:
-    """Why the database at `where` cannot be used, in one sentence; None when it can."""
-    from storage.schema import SchemaTooNew
+def database_problem(where: str | Path, *, change: bool = True) -> str | None:
+    """Why the database at `where` cannot be used, in one sentence; None when it can. Without
+    `change` it is neither created nor migrated, only looked at."""
+    from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
 
     try:
-        db = open_database(where)
+        db = open_database(where, migrate=change, create=change)
     except (DatabaseError, SchemaTooNew, OSError) as error:
         return f"cannot be opened: {error}"
     try:
+        if not change and schema_version(db) > SCHEMA_VERSION:
+            return "is of a newer chatra-bridge: upgrade this one"
         problem = db.write_problem()
+    except DatabaseError as error:
+        problem = str(error)
     finally:
         db.close()
     return f"cannot be written: {problem}" if problem is not None else None

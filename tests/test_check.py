@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -21,24 +22,13 @@ def findings_by_check(findings) -> dict[str, tuple[bool, str]]:
 
 
 async def test_a_ready_setup_passes_every_check_and_exits_0(settings, slack, membrane, tmp_path):
-    env = {
-        "PATH": str(Path(sys.executable).parent),
-        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
-        "SLACK_SIGNING_SECRET": "x" * 16,
-        "SLACK_CHANNEL_ID": CHANNEL,
-        "SLACK_API_URL": slack.api_url,
-        "MEMBRANE_CONNECTION_ID": settings.membrane_connection_id,
-        "MEMBRANE_TOKEN": settings.membrane_token.get_secret_value(),
-        "MEMBRANE_API_URL": membrane.url,
-        "CHATRA_WEBHOOK_SECRET": settings.chatra_webhook_secret.get_secret_value(),
+    env = check_env(settings, slack, membrane, tmp_path)
+    env |= {
         "PUBLIC_URL": "https://bridge.example.org",
         "DATABASE_PATH": str(tmp_path / "bridge.db"),
     }
-    process = await asyncio.create_subprocess_exec(
-        "chatra-bridge", "check", "--json", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
+    code, out, _ = await run_check(env, tmp_path, "--json")
+    assert code == 0, out
     checks = json.loads(out)["checks"]
     assert all(check["ok"] for check in checks)
     assert [c["check"] for c in checks][:4] == [
@@ -58,6 +48,77 @@ async def test_a_ready_setup_passes_every_check_and_exits_0(settings, slack, mem
         "paste into Chatra's webhook settings:"
         f" https://bridge.example.org/chatra/webhook/{env['CHATRA_WEBHOOK_SECRET']}"
     )
+    assert by_check["Database"] == (
+        f"{tmp_path / 'bridge.db'} (DATABASE_PATH) is not there yet: serve creates it"
+    )
+    assert list(tmp_path.iterdir()) == []  # check creates nothing
+
+
+def check_env(settings, slack, membrane, tmp_path) -> dict[str, str]:
+    return {
+        "PATH": str(Path(sys.executable).parent),
+        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
+        "SLACK_SIGNING_SECRET": "x" * 16,
+        "SLACK_CHANNEL_ID": CHANNEL,
+        "SLACK_API_URL": slack.api_url,
+        "MEMBRANE_CONNECTION_ID": settings.membrane_connection_id,
+        "MEMBRANE_TOKEN": settings.membrane_token.get_secret_value(),
+        "MEMBRANE_API_URL": membrane.url,
+        "CHATRA_WEBHOOK_SECRET": settings.chatra_webhook_secret.get_secret_value(),
+    }
+
+
+async def run_check(env: dict[str, str], cwd: Path, *flags: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        "chatra-bridge", "check", *flags, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_settings_that_cannot_be_read_are_findings_in_json_too(
+    settings, slack, membrane, tmp_path
+):
+    env = check_env(settings, slack, membrane, tmp_path)
+    del env["SLACK_BOT_TOKEN"]
+    code, out, _ = await run_check(env, tmp_path, "--json")
+    assert code == 1
+    assert json.loads(out) == {
+        "ok": False,
+        "checks": [
+            {
+                "check": "Settings",
+                "ok": False,
+                "detail": "SLACK_BOT_TOKEN: missing (set it in the environment or in .env)",
+            }
+        ],
+    }
+    code, out, err = await run_check(env, tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith("Not ready: fix these settings:\n  - SLACK_BOT_TOKEN: missing")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_each_finding_is_printed_as_it_comes_while_a_service_is_silent(
+    settings, slack, membrane, tmp_path
+):
+    silent = socket.create_server(("127.0.0.1", 0))  # takes connections, never answers
+    env = check_env(settings, slack, membrane, tmp_path)
+    env["MEMBRANE_API_URL"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    process = await asyncio.create_subprocess_exec(
+        "chatra-bridge", "check", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        first = await asyncio.wait_for(process.stdout.readline(), 8)  # Membrane takes 10 s
+        assert first.decode().startswith("✔ Slack token: bot @")
+        assert process.returncode is None  # still waiting for Membrane
+    finally:
+        process.kill()
+        await process.wait()
+        silent.close()
 
 
 async def test_each_problem_is_named_with_what_to_do(
@@ -87,7 +148,8 @@ async def test_each_problem_is_named_with_what_to_do(
         False,
         "connection conn-chatra-1 is disconnected: reconnect Chatra in Membrane",
     )
-    assert findings["Database"][0] is False and "cannot be opened" in findings["Database"][1]
+    assert findings["Database"][0] is False
+    assert re.search("cannot be (opened|created)", findings["Database"][1])
     assert "pw" not in findings["Database"][1]
     text = report(await run_checks(broken), as_json=False)
     assert text.splitlines()[-1] == "4 problems to fix." and "✘ Slack channel" in text
