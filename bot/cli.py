@@ -89,8 +89,8 @@ def serve() -> int:
         return 2
     try:
         sock = server.bind(settings.host, settings.port)
-    except server.PortTaken as taken:
-        print(f"Cannot start: {taken}: is another chatra-bridge running? Set PORT", file=sys.stderr)
+    except server.CannotListen as cannot:
+        print(f"Cannot start: {cannot}: {cannot.advice}", file=sys.stderr)
         return 2
     files = server.raise_open_file_limit()
     server.quiet_noisy_loggers()

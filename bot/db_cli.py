@@ -102,12 +102,17 @@ def _care(db: Database, where: str, args: argparse.Namespace, age: float) -> str
     if args.action == "retry":
         if not args.all and not args.ids:
             raise ValueError("name the events to retry (their ids) or give --all")
-        count = asyncio.run(Inbox(db).retry(None if args.all else args.ids))
+        retried = asyncio.run(Inbox(db).retry(None if args.all else args.ids))
         when = "at once" if db.shared else "within INBOX_RESCAN_SECONDS (30 s)"
-        return (
+        count = len(retried)
+        said = (
             f"{count} failed event{'s' * (count != 1)} made pending again: the running bridge"
             f" takes them up {when}, or at its next start"
         )
+        unknown = sorted(set(args.ids) - set(retried)) if not args.all else []
+        if unknown:
+            said += f"\nno failed event {', '.join(map(str, unknown))}: `db failed` lists them"
+        return said
     if args.action == "copy":
         return _copy(db, where, args.to)
     destination = Path(args.destination)
@@ -128,7 +133,7 @@ def _copy(db: Database, where: str, to: str) -> str:
         copied = maintenance.copy(db, target)
     finally:
         target.close()
-    rows = ", ".join(f"{count} {table}" for table, count in copied.items() if count)
+    rows = ", ".join(f"{table}: {count}" for table, count in copied.items() if count)
     return (
         f"{where} copied to {without_password(to)}: {rows or 'nothing to copy'}. Point the"
         " bridges at it (DATABASE_URL or DATABASE_PATH) and start them."

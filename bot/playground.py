@@ -122,7 +122,7 @@ async def run(port: int) -> None:
 def main(port: int) -> int:
     try:
         asyncio.run(run(port))
-    except server.PortTaken as taken:
+    except server.CannotListen as taken:
         print(f"Cannot start: {taken}: give another --port", flush=True)
         return 2
     return 0

@@ -3,6 +3,7 @@ would exhaust it (idle or slow connections, one address holding too many, log fl
 
 import asyncio
 import contextlib
+import errno
 import logging
 import resource
 import signal
@@ -18,8 +19,17 @@ IDLE_TIMEOUT = 15.0  # seconds a connection may take to send its headers, or sit
 QUIET_INTERVAL = 10.0  # seconds: a repeated error is logged once per interval, with a count
 
 
-class PortTaken(Exception):
-    """The address to listen on is in use (or not ours to take)."""
+class CannotListen(Exception):
+    """The address to listen on is in use, not this machine's, or not ours to take."""
+
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {error.strerror}")
+        if error.errno == errno.EADDRINUSE:
+            self.advice = "is another chatra-bridge running? Set PORT"
+        elif error.errno == errno.EACCES:
+            self.advice = "a port under 1024 needs privileges: set PORT"
+        else:  # not an address of this machine, or no address at all
+            self.advice = "set HOST to an address of this machine (0.0.0.0: all of them)"
 
 
 def raise_open_file_limit() -> int:
@@ -32,7 +42,7 @@ def raise_open_file_limit() -> int:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, or PortTaken in one sentence."""
+    """The listening socket, or CannotListen in one sentence."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -41,7 +51,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(1024)
     except OSError as error:
         sock.close()
-        raise PortTaken(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise CannotListen(host, port, error) from None
     sock.setblocking(False)
     return sock
 

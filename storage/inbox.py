@@ -111,18 +111,21 @@ class Inbox(Repository):
         return [FailedEvent(*row) for row in rows]
 
     @durable
-    def retry(self, event_ids: list[int] | None = None) -> int:
-        """Make failed events pending again (all of them with None); how many were."""
+    def retry(self, event_ids: list[int] | None = None) -> list[int]:
+        """Make failed events pending again (all of them with None); the ids of those that were."""
         where, args = "state = 'failed'", []
         if event_ids is not None:
             where += f" AND id IN ({', '.join('?' * len(event_ids))})"
             args = list(event_ids)
         with self._db.transaction():
-            count = self._db.execute(
+            found = [
+                row[0] for row in self._db.execute(f"SELECT id FROM inbox WHERE {where}", args)
+            ]
+            self._db.execute(
                 f"UPDATE inbox SET state = 'pending', attempts = 0 WHERE {where}", args
-            ).rowcount
+            )
             self._db.notify(ARRIVED, "")  # look at every pending event
-        return count
+        return found
 
     @reads
     def count(self, state: str) -> int:

@@ -63,3 +63,12 @@ def test_bad_business_hours_timezone_and_rotation_file_are_named(tmp_path):
     assert "BUSINESS_HOURS: 'weekdays 9-5' is not like 'mon-fri 09:00-18:00'" in message
     assert "ONCALL_ROTATION_FILE: cannot read a rotation from" in message
     assert "'funday' is not a day of the week" in message
+
+
+@pytest.mark.parametrize("hours", ["mon-fri", "mon-fri 09:00", "09:00-18:00 mon-fri x"])
+def test_business_hours_with_a_part_missing_say_what_is_expected(hours):
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, **VALID, business_hours=hours)
+    assert error.value.problems == [
+        f"BUSINESS_HOURS: {hours!r} is not like 'mon-fri 09:00-18:00': days, then hours"
+    ]

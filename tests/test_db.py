@@ -194,7 +194,7 @@ async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
 
     copied = db_command("--database", path, "copy", "--to", postgres_database)
     assert copied.returncode == 0, copied.stderr
-    assert "1 threads" in copied.stdout and "copied to postgresql://" in copied.stdout
+    assert "threads: 1," in copied.stdout and "copied to postgresql://" in copied.stdout
     again = db_command("--database", path, "copy", "--to", postgres_database)
     assert again.returncode == 1 and "is not empty" in again.stderr
 

@@ -296,3 +296,12 @@ def test_a_database_that_cannot_be_used_or_a_taken_port_stop_start_up_in_one_lin
     assert f"Cannot start: cannot listen on 127.0.0.1:{port}: Address already in use" in (
         result.stderr
     )
+    assert "is another chatra-bridge running? Set PORT" in result.stderr
+
+    env |= {"HOST": "192.0.2.1"}  # an address of some other machine (TEST-NET-1)
+    result = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(
+        "set HOST to an address of this machine (0.0.0.0: all of them)"
+    )
+    assert "PORT" not in result.stderr

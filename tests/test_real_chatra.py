@@ -161,6 +161,10 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
         assert "1 failed event made pending again" in capsys.readouterr().out
 
         await wait_for(lambda: replies_of_chat(slack) == ["hi"], within=5)  # at last
+        assert await asyncio.to_thread(cli, [*path, "retry", "1", "77"]) == 0
+        said = capsys.readouterr().out
+        assert "0 failed events made pending again" in said
+        assert "no failed event 1, 77: `db failed` lists them" in said
         assert await inbox.count("failed") == 1
         assert len([m for m in slack.parents(CHANNEL) if "carried out" in m.text]) == 1
     finally:

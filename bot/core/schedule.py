@@ -41,8 +41,11 @@ class BusinessHours:
     @classmethod
     def parse(cls, spec: str, timezone: str) -> "BusinessHours":
         """`mon-fri 09:00-18:00`, or days listed: `mon,wed,fri 08:30-17:00`."""
+        words = spec.split()
+        if len(words) != 2 or words[1].count("-") != 1:
+            raise ValueError(f"{spec!r} is not like 'mon-fri 09:00-18:00': days, then hours")
+        day_part, hours = words
         try:
-            day_part, hours = spec.split()
             opens, closes = (clock_time(t) for t in hours.split("-"))
         except ValueError as error:
             raise ValueError(f"{spec!r} is not like 'mon-fri 09:00-18:00' ({error})") from None
