@@ -10,7 +10,8 @@ from urllib.parse import quote, quote_plus
 
 from bot import __version__, db_cli, server
 from bot.config import Settings, SettingsError, load_settings
-from storage.database import database_problem
+from storage.database import DatabaseError, database_problem, is_url
+from storage.sqlite import serve_alone
 
 
 class RedactingFormatter(logging.Formatter):
@@ -88,6 +89,11 @@ def serve() -> int:
         print(f"Cannot start: the database {settings.database_named()} {problem}", file=sys.stderr)
         return 2
     try:
+        alone = None if is_url(settings.database()) else serve_alone(settings.database())
+    except DatabaseError as error:
+        print(f"Cannot start: {error}: one bridge per SQLite file", file=sys.stderr)
+        return 2
+    try:
         sock = server.bind(settings.host, settings.port)
     except server.CannotListen as cannot:
         print(f"Cannot start: {cannot}: {cannot.advice}", file=sys.stderr)
@@ -97,6 +103,8 @@ def serve() -> int:
     logging.getLogger(__name__).info("up to %d open files", files)
     app = create_app(settings)
     asyncio.run(server.serve(app, sock, per_address=settings.max_connections_per_address))
+    if alone is not None:
+        alone.close()
     return 0
 
 

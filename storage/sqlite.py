@@ -10,6 +10,8 @@ milliseconds share one fsync.
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import queue
 import shutil
 import sqlite3
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 from sqlite_utils import Database as Utils
@@ -310,3 +312,21 @@ def _ours(error: sqlite3.Error) -> DatabaseError:
     if isinstance(error, sqlite3.OperationalError):  # locked, full, read-only, gone
         return DatabaseUnavailable(str(error))
     return DatabaseError(f"{type(error).__name__}: {error}")
+
+
+def serve_alone(path: str | Path) -> IO[str]:
+    """One bridge per SQLite file (its worker, pacing and leases assume it is alone): an
+    exclusive lock on `<path>.lock`, held while the returned file stays open (the process's
+    life: the system lets go of it however the process ends). DatabaseError if another holds it."""
+    lock = open(f"{path}.lock", "a+")  # noqa: SIM115 - kept open on purpose
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise DatabaseError(f"{path} is served by another chatra-bridge ({holder})") from None
+    lock.truncate(0)
+    lock.write(f"pid {os.getpid()}\n")
+    lock.flush()
+    return lock

@@ -139,6 +139,20 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
                     pass
                 assert time.monotonic() < deadline, "the bridge did not answer /healthz"
                 await asyncio.sleep(0.1)
+            second = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "bot", "serve"],
+                cwd=tmp_path,
+                env=env | {"PORT": str(free_port())},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert second.returncode == 2
+            assert second.stderr == (
+                f"Cannot start: {tmp_path / 'bridge.db'} is served by another chatra-bridge"
+                f" (pid {process.pid}): one bridge per SQLite file\n"
+            )
             body = json.dumps(chat_event("chatStarted", messages=[visitor_says("m1", "hello")]))
             async with http.post(f"{url}/chatra/webhook/{WEBHOOK_SECRET}", data=body) as response:
                 assert response.status == 200
