@@ -44,6 +44,7 @@ from bench.tally import Report, count, print_report
 from sandbox.membrane import FakeMembrane
 from sandbox.server import free_port
 from sandbox.slack import FakeSlack
+from sandbox.slack_wire import thread_reply
 
 
 def visitor_messages(n: int, messages: int) -> list[dict[str, Any]]:
@@ -85,14 +86,8 @@ async def run_chat(
         )
         await deliver(http, webhook, body.encode(), JSON)
         thread_ts = await thread_of(slack, name)
-        reply = {
-            "type": "message",
-            "channel": CHANNEL,
-            "user": "U0AGENT01",
-            "text": f"agent {n}.{i}",
-            "ts": f"{1_800_000_000 + n}.{i:06d}",
-            "thread_ts": thread_ts,
-        }
+        ts = f"{1_800_000_000 + n}.{i:06d}"
+        reply = thread_reply(CHANNEL, "U0AGENT01", f"agent {n}.{i}", ts, thread_ts)
         envelope = {
             "type": "event_callback",
             "event_id": f"Ev{n:03d}{i:04d}",

@@ -27,6 +27,7 @@ from bench.harness import (
 )
 from sandbox.membrane import API_VERSION, FakeMembrane
 from sandbox.slack import FakeSlack
+from sandbox.slack_wire import thread_reply
 
 UNPACED = {"slack_posts_per_second": "100000", "slack_post_burst": "100000"}
 Send = Callable[[int, int, str], Awaitable[None]]
@@ -94,15 +95,8 @@ class Bench:
         await deliver(self.http, self.front.webhook_url, body.encode(), JSON)
 
     async def slack_reply(self, n: int, i: int, text: str) -> None:
-        event = {
-            "type": "message",
-            "channel": CHANNEL,
-            "channel_type": "channel",
-            "user": AGENT,
-            "text": text,
-            "ts": f"{1_700_000_000 + n}.{next(self._replies):06d}",  # unique, as Slack's
-            "thread_ts": self.threads[n],
-        }
+        ts = f"{1_700_000_000 + n}.{next(self._replies):06d}"  # unique, as Slack's
+        event = thread_reply(CHANNEL, AGENT, text, ts, self.threads[n])
         envelope = {"type": "event_callback", "event_id": f"Ev-{text}", "event": event}
         body = json.dumps(envelope).encode()
         await deliver(self.http, self.front.url + "/slack/events", body, slack_headers(body))

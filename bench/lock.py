@@ -23,6 +23,7 @@ import aiohttp
 from bench.harness import JSON, App, Front, app_env, shared_database, slack_headers, start_fakes
 from bench.load import UNPACED, Bench
 from sandbox.server import free_port, wait_for
+from sandbox.slack_wire import thread_reply
 from storage import open_database
 
 CHATS = 10
@@ -167,16 +168,8 @@ async def _reply(bench: Bench, k: int, texts: list[str], answers: Answers) -> No
     text = f"lock-s-{k}"
     texts.append(text)
     n = k % CHATS
-    event = {
-        "type": "message",
-        "channel": "C0BENCH001",
-        "channel_type": "channel",
-        "user": "U0AGENT01",
-        "text": text,
-        "ts": f"{1_800_000_000 + n}.{k:06d}",
-        "thread_ts": bench.threads[n],
-        "parent_user_id": "UBOT000001",
-    }
+    ts = f"{1_800_000_000 + n}.{k:06d}"
+    event = thread_reply("C0BENCH001", "U0AGENT01", text, ts, bench.threads[n])
     body = json.dumps({"type": "event_callback", "event_id": f"Ev-{text}", "event": event})
     url = bench.front.url + "/slack/events"
     await _until_taken(bench.http, url, body.encode(), slack_headers(body.encode()), answers)

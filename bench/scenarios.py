@@ -29,6 +29,7 @@ from bench.harness import (
 )
 from bench.tally import Report
 from sandbox.server import free_port
+from sandbox.slack_wire import thread_reply
 
 FOREVER = 10**9
 
@@ -103,14 +104,7 @@ async def head_of_line(visitors: int, messages: int, workdir: Path) -> dict[str,
                 "type": "event_callback",
                 "event_id": f"EvHol{v}",
                 "team_id": "T0000TEAM",
-                "event": {
-                    "type": "message",
-                    "channel": CHANNEL,
-                    "user": "U0AGENT01",
-                    "text": text,
-                    "ts": f"1800000100.{v:06d}",
-                    "thread_ts": thread_ts,
-                },
+                "event": thread_reply(CHANNEL, "U0AGENT01", text, f"1800000100.{v:06d}", thread_ts),
             }
             body = json.dumps(event).encode()
             sent_at[text] = time.monotonic()

@@ -27,6 +27,7 @@ from bench.harness import (
 from bot.app import DATABASE
 from bot.sandboxed import RunningApp, settings_for
 from sandbox.chatra import chat_event, visitor_says
+from sandbox.slack_wire import thread_reply
 
 
 @dataclass
@@ -108,15 +109,7 @@ def count_commits(statements: list[str]) -> int:
 
 
 def reply_in(thread_ts: str, n: int) -> dict:
-    return {
-        "type": "message",
-        "channel": CHANNEL,
-        "user": AGENT,
-        "text": f"answer {n}",
-        "ts": f"1800000000.{n:06d}",
-        "thread_ts": thread_ts,
-        "parent_user_id": "UBOT000001",
-    }
+    return thread_reply(CHANNEL, AGENT, f"answer {n}", f"1800000000.{n:06d}", thread_ts)
 
 
 async def main() -> None:

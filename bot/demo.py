@@ -16,7 +16,7 @@ from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.server import wait_for
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import Posted
+from sandbox.slack_wire import Posted, thread_reply
 
 CHANNEL, CONNECTION = "C0SUPPORT1", "conn-chatra-demo"
 TOKEN, SIGNING, WEBHOOK = "xoxb-demo-bot-token", "demo-signing-secret", "demo-webhook-secret-0123"
@@ -108,14 +108,7 @@ class Demo:
         await wait_for(condition, within=10, what=f"the bridge got it {what}")
 
     def _message(self, ts: str, text: str) -> dict[str, Any]:
-        return {
-            "type": "message",
-            "channel": CHANNEL,
-            "user": SAM["id"],
-            "text": text,
-            "ts": ts,
-            "thread_ts": self.thread_ts,
-        }
+        return thread_reply(CHANNEL, SAM["id"], text, ts, self.thread_ts)
 
 
 async def play() -> Demo:

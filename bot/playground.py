@@ -17,7 +17,7 @@ from bot.app import create_app
 from bot.sandboxed import settings_for
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import TEAM_ID, slack_signature
+from sandbox.slack_wire import TEAM_ID, slack_signature, thread_reply
 
 CHANNEL, CONNECTION = "C0SANDBOX1", "conn-sandbox"
 TOKEN, SIGNING, WEBHOOK = "xoxb-sandbox-token", "sandbox-signing-secret", "sandbox-webhook-0123456"
@@ -49,8 +49,7 @@ def add_routes(slack: FakeSlack, membrane: FakeMembrane, events_url: str) -> Non
         ts = f"{time.time():.6f}"
         user = said.get("user") or AGENT["id"]
         slack.person_wrote(CHANNEL, ts, said["thread_ts"], said["text"], user=user)
-        event = {"type": "message", "channel": CHANNEL, "user": user, "text": said["text"]}
-        event |= {"ts": ts, "thread_ts": said["thread_ts"]}
+        event = thread_reply(CHANNEL, user, said["text"], ts, said["thread_ts"])
         body = json.dumps(
             {"type": "event_callback", "team_id": TEAM_ID, "event_id": f"Ev{ts}", "event": event}
         ).encode()

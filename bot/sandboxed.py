@@ -19,7 +19,7 @@ from bot.config import Settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import TEAM_ID, slack_signature
+from sandbox.slack_wire import BOT_USER_ID, TEAM_ID, slack_signature
 from storage.database import is_url
 
 MEMBRANE_TOKEN = (
@@ -161,7 +161,7 @@ class RunningApp:
             "event_id": event_id,
             "event_time": int(time.time()),
             "event": event,
-            "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT000001", "is_bot": True}],
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
         }
         return await self.slack_post(json.dumps(body).encode(), "application/json", **kwargs)
 

@@ -30,6 +30,21 @@ BOT_ID = "BBOT000001"
 TEAM_ID = "T0000TEAM"
 
 
+def thread_reply(channel: str, user: str, text: str, ts: str, thread_ts: str) -> dict[str, Any]:
+    """A person's reply in a thread under a post of the bot's, as Slack's message event carries
+    it: `parent_user_id` names who wrote the thread's first message."""
+    return {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "parent_user_id": BOT_USER_ID,
+    }
+
+
 @dataclass
 class Posted:
     channel: str

@@ -8,7 +8,7 @@ import pytest
 
 from bot.app import CORE
 from sandbox.membrane_cli import install
-from sandbox.slack_wire import BOT_USER_ID
+from sandbox.slack_wire import thread_reply
 from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
@@ -33,17 +33,7 @@ async def thread_ts(bridge, slack) -> str:
 
 def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) -> dict:
     """A person's reply in a thread under a post of the bot's, as Slack sends it."""
-    return {
-        "type": "message",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "thread_ts": thread_ts,
-        "parent_user_id": BOT_USER_ID,
-        **extra,
-    }
+    return thread_reply(CHANNEL, user, text, ts, thread_ts) | extra
 
 
 def edit(thread_ts: str, ts: str, old: str, new: str) -> dict:
