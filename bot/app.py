@@ -6,7 +6,6 @@ import logging
 import mimetypes
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -28,6 +27,8 @@ from bot.core.loop_lag import LoopLag
 from bot.core.patience import patiently
 from bot.core.roster import Roster
 from bot.core.worker import Arrivals
+from bot.server import StartRefused
+from bot.socket_mode import SocketMode
 from bot.wiring import Core
 from handlers import chatra_webhook, slack_http
 from handlers.chatra_webhook import BRIDGE, MAX_BODY
@@ -57,6 +58,7 @@ CORE = web.AppKey("core", Core)
 CLOCK = web.AppKey("clock", Callable[[], float])
 LEADERSHIP = web.AppKey("leadership", Leadership)
 LOOP_LAG = web.AppKey("loop_lag", LoopLag)
+SOCKET_MODE = web.AppKey("socket_mode", SocketMode | None)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -116,6 +118,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[BOT_KNOWN] = asyncio.Event()
         leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
         lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
+        socket_mode = app[SOCKET_MODE] = _socket_mode(bolt, settings)
+        if socket_mode is not None:  # before anything starts: a refused token stops it all
+            try:
+                await socket_mode.start()
+            except StartRefused:
+                await asyncio.to_thread(db.close)
+                raise
         tasks = [
             asyncio.create_task(lag.watch(), name="loop-lag"),
             asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
@@ -132,13 +141,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 name="escalation",
             ),
         ]
-        socket_mode = await _start_socket_mode(bolt, settings)
         log.info("chatra-bridge %s started (channel %s)", __version__, settings.slack_channel_id)
         try:
             yield
         finally:
             if socket_mode is not None:
-                await socket_mode.close_async()
+                await socket_mode.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -150,15 +158,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 async def _know_the_bot(bolt: AsyncApp, core: Core, known: asyncio.Event) -> None:
     """Ask Slack who the bot is (auth.test) until it answers, and hand the answer to Bolt, which
     would otherwise ask on the first request, and drop that request if Slack is down then."""
-    pause = 1.0
+    pause, asked = 1.0, 0
     while True:
         try:
             auth = await bolt.client.auth_test()
             break
         except Exception as error:
-            log.warning("Slack cannot say who the bot is yet (%s): asking again", error)
+            if not asked:  # one line, not one a try
+                log.warning("Slack cannot say who the bot is yet (%s): asking again", error)
+            asked += 1
             await asyncio.sleep(pause)
             pause = min(pause * 2, 30.0)
+    if asked:
+        log.info("Slack says who the bot is, after %d tries", asked + 1)
     for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
         if isinstance(middleware, AsyncSingleTeamAuthorization):
             middleware.auth_test_result = auth
@@ -219,16 +231,12 @@ async def _escalate_waits(
                 log.exception("escalation check failed")
 
 
-async def _start_socket_mode(bolt: AsyncApp, settings: Settings) -> Any:
+def _socket_mode(bolt: AsyncApp, settings: Settings) -> SocketMode | None:
     """With SLACK_APP_TOKEN set, Slack's events come over a websocket instead of HTTP."""
     if settings.slack_app_token is None:
         return None
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-    handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
-    log.info("Slack events come over Socket Mode")
-    return handler
+    token = settings.slack_app_token.get_secret_value()
+    return SocketMode(bolt, token, settings.slack_api_url.rstrip("/") + "/")
 
 
 async def shared_file(request: web.Request) -> web.StreamResponse:
@@ -291,10 +299,11 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
     health = request.app[BRIDGE].health
     down, refusing = health.down(), health.refusing_channels()
+    socket_mode = request.app[SOCKET_MODE] and request.app[SOCKET_MODE].down()
     return web.json_response(
         {
             "ok": True,
-            "status": "degraded" if down or refusing else "ok",
+            "status": "degraded" if down or refusing or socket_mode else "ok",
             "database": "ok",
             "version": __version__,
             "instance": core.instance,
@@ -308,7 +317,12 @@ async def healthz(request: web.Request) -> web.Response:
             "down": {
                 service: {"since": _when(outage.since), "reason": outage.reason}
                 for service, outage in down.items()
-            },
+            }
+            | (
+                {"slack_socket_mode": {**socket_mode, "since": _when(socket_mode["since"])}}
+                if socket_mode
+                else {}
+            ),
             "channels": {  # channels that refuse the bot: their chats wait, or go elsewhere
                 channel: {"since": _when(refusal.since), "reason": refusal.reason}
                 for channel, refusal in refusing.items()

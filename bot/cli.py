@@ -102,7 +102,11 @@ def serve() -> int:
     server.quiet_noisy_loggers()
     logging.getLogger(__name__).info("up to %d open files", files)
     app = create_app(settings)
-    asyncio.run(server.serve(app, sock, per_address=settings.max_connections_per_address))
+    try:
+        asyncio.run(server.serve(app, sock, per_address=settings.max_connections_per_address))
+    except server.StartRefused as refused:
+        print(f"Cannot start: {refused}", file=sys.stderr)
+        return 2
     if alone is not None:
         alone.close()
     return 0

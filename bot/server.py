@@ -19,6 +19,10 @@ IDLE_TIMEOUT = 15.0  # seconds a connection may take to send its headers, or sit
 QUIET_INTERVAL = 10.0  # seconds: a repeated error is logged once per interval, with a count
 
 
+class StartRefused(Exception):
+    """Start-up cannot go on, for a reason no waiting mends (a token Slack refuses): one line."""
+
+
 class CannotListen(Exception):
     """The address to listen on is in use, not this machine's, or not ours to take."""
 
@@ -160,6 +164,10 @@ def quiet_noisy_loggers() -> None:
     strangers = ("handlers.slack_http", "handlers.chatra_webhook")  # whoever knocks, once per 10 s
     for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access", *strangers):
         logging.getLogger(name).addFilter(quieter)
+    # Their retries are ours to tell, once per outage: slack_sdk logs each one (every second
+    # while Slack is down), the pool of PostgreSQL connections each reconnection.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 def _quiet_loop_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -180,18 +188,29 @@ async def serve(
     """Run `app` on the bound `sock` until SIGTERM or SIGINT (or `stop` is set)."""
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_loop_errors)
+    if stop is None:  # from the first moment: a stop while starting is a clean stop too
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(
         app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, handle_signals=False
     )
-    await runner.setup()
+    setup, stopped = asyncio.ensure_future(runner.setup()), asyncio.ensure_future(stop.wait())
+    await asyncio.wait([setup, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if not setup.done():
+        setup.cancel()
+        log.info("stopping before it was ready")
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await setup
+        await runner.cleanup()
+        log.info("stopped")
+        return
+    stopped.cancel()
+    setup.result()  # StartRefused and the like: to the caller
     guard = ConnectionGuard(runner.server, per_address)
     server = await loop.create_server(guard.protocol, sock=sock)
     host, port = sock.getsockname()[:2]
     log.info("ready on http://%s:%d", host, port)
-    if stop is None:
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
         log.info("stopping: finishing what is under way")

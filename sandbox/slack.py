@@ -143,8 +143,16 @@ class FakeSlack(FakeServer):
             body = {"ok": False, "error": fault.error or "ratelimited"}
             return web.json_response(body, status=fault.status, headers=headers)
         expected = self.app_token if method == "apps.connections.open" else self.token
-        if request.headers.get("Authorization") != f"Bearer {expected}":
-            return error("not_authed" if "Authorization" not in request.headers else "invalid_auth")
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given != expected:
+            if "Authorization" not in request.headers:
+                return error("not_authed")
+            app_level = given.startswith("xapp-")  # as Slack: a token of the wrong kind is named
+            return error(
+                "not_allowed_token_type"
+                if app_level != (expected == self.app_token)
+                else "invalid_auth"
+            )
         answer = await self._call(method, args)
         await asyncio.sleep(self.answer_after.get(method, 0))
         return answer

@@ -1,9 +1,11 @@
 """`chatra-bridge serve` as a newcomer runs it: a real process, settings from the environment."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -254,3 +256,71 @@ def test_logs_forge_no_line_and_show_no_secret_in_any_encoding(formatter):
 
     assert "\n" not in line and "odd chars" not in line and "odd%20chars" not in line
     assert "odd+chars" not in line and line.count("[redacted]") == 4
+
+
+async def test_a_socket_mode_token_slack_refuses_stops_the_start_in_one_line(slack, tmp_path):
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN="xapp-1-not-this-app",
+        SLACK_CHANNEL_ID=CHANNEL,
+        SLACK_API_URL=slack.api_url,
+        MEMBRANE_CONNECTION_ID="conn",
+        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
+        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        DATABASE_PATH=str(tmp_path / "bridge.db"),
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+    )
+    result = await asyncio.to_thread(serve, tmp_path, env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Cannot start: Slack refused SLACK_APP_TOKEN (invalid_auth): copy the app-level token"
+        " again (Basic Information -> App-Level Tokens)"
+    )
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_bridge_whose_slack_cannot_be_reached_is_ready_and_stops_cleanly(signum, tmp_path):
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN="xapp-1-abc",
+        SLACK_CHANNEL_ID=CHANNEL,
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # nobody there
+        MEMBRANE_CONNECTION_ID="conn",
+        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
+        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        DATABASE_PATH=str(tmp_path / "bridge.db"),
+        HOST="127.0.0.1",
+        PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = asyncio.run(_healthz_when_up(f"http://127.0.0.1:{port}/healthz"))
+        assert health["status"] == "degraded"
+        assert health["down"]["slack_socket_mode"]["reason"].startswith("cannot reach Slack")
+    finally:
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output and "Unclosed" not in output
+    assert output.count("Socket Mode wait") == 1
+    assert output.rstrip().endswith("stopped")
+
+
+async def _healthz_when_up(url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with http.get(url) as response:
+                    return await response.json()
+            await asyncio.sleep(0.1)
+    raise AssertionError("the bridge did not answer /healthz")

@@ -62,3 +62,31 @@ async def test_slash_commands_over_socket_mode_are_answered_in_the_ack(socket_br
     await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.acks))
     [ack] = [a for a in slack.acks if a.get("envelope_id") == envelope_id]
     assert ack["payload"] == {"response_type": "ephemeral", "text": "No one is on call."}
+
+
+async def test_a_slack_that_cannot_be_reached_is_waited_out_and_the_bridge_is_ready_meanwhile(
+    settings, slack, membrane, caplog
+):
+    slack.fail_next("apps.connections.open", times=2, status=503, error="service_unavailable")
+    socket_settings = settings.model_copy(
+        update={"slack_app_token": SecretStr(slack.app_token), "slack_signing_secret": None}
+    )
+    app = await RunningApp(socket_settings).start()  # ready before the websocket is
+    try:
+        status, body = await app.request("GET", "/healthz")
+        assert status == 200 and body["status"] == "degraded"
+        assert body["down"]["slack_socket_mode"]["reason"] == "Slack answered service_unavailable"
+        status, _ = await app.webhook(
+            chat_event("chatStarted", messages=[visitor_says("m1", "Hi")])
+        )
+        assert status == 200  # webhooks are stored meanwhile
+
+        await wait_for(lambda: slack.sockets, within=10)  # after 1 s, then 2 s
+        await wait_for(lambda: "Socket Mode again" in caplog.text, within=10)
+        status, body = await app.request("GET", "/healthz")
+        assert body["status"] == "ok" and body["down"] == {}
+    finally:
+        await app.close()
+    waits = [r for r in caplog.records if "Socket Mode wait" in r.getMessage()]
+    assert len(waits) == 1 and waits[0].exc_info is None  # one line, no traceback
+    assert not [r for r in caplog.records if r.exc_info]
