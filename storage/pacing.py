@@ -12,21 +12,32 @@ class Pacing(Repository):
         none: less than one)."""
         db = self._db
         with db.transaction():
-            row = db.execute(
-                f"SELECT tokens + ({db.now} - at) * ?, {db.now} FROM pacing WHERE bucket = ?"
-                f"{db.for_update}",
-                [per_second, bucket],
-            ).fetchone()
-            now = row[1] if row else db.execute(f"SELECT {db.now}").scalar()
-            left = min(float(burst), row[0]) if row else float(burst)
+            row = self._locked(bucket, per_second)
+            if row is None:  # its first use: made full, once, whichever bridge comes first
+                db.execute(
+                    f"INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, {db.now})"
+                    " ON CONFLICT (bucket) DO NOTHING",
+                    [bucket, float(burst)],
+                )
+                row = self._locked(bucket, per_second)
+            left, now = min(float(burst), row[0]), row[1]
             taken = max(min(most, int(left)), 0)
             if taken:
                 db.execute(
-                    "INSERT INTO pacing (bucket, tokens, at) VALUES (?, ?, ?) ON CONFLICT"
-                    " (bucket) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
-                    [bucket, left - taken, now],
+                    "UPDATE pacing SET tokens = ?, at = ? WHERE bucket = ?",
+                    [left - taken, now, bucket],
                 )
         return taken, left - taken
+
+    def _locked(self, bucket: str, per_second: float) -> tuple[float, float] | None:
+        """The budget's posts left now and the database's time, its row locked till commit
+        (another bridge taking from it waits)."""
+        db = self._db
+        return db.execute(
+            f"SELECT tokens + ({db.now} - at) * ?, {db.now} FROM pacing WHERE bucket = ?"
+            f"{db.for_update}",
+            [per_second, bucket],
+        ).fetchone()
 
     @reads
     def stored(self, bucket: str) -> tuple[float, float] | None:
