@@ -27,6 +27,7 @@ JANE = {
     "chatId": "demo-chat-1042",
     "name": "Jane Doe",
     "email": "jane@example.org",
+    "phone": "+49 30 123",
     "chatStartUrl": "https://shop.example.org/orders",
     "chatStartTitle": "My orders",
     "city": "Berlin",
@@ -114,7 +115,7 @@ class Demo:
 async def play() -> Demo:
     slack = await FakeSlack(TOKEN, {CHANNEL}, {SAM["id"]: SAM}).start()
     membrane = await FakeMembrane(CONNECTION).start()
-    membrane.clients[JANE_ID] = {"id": JANE_ID, **JANE, "visitsCount": 3, "phone": "+49 30 123"}
+    membrane.clients[JANE_ID] = {"id": JANE_ID, **JANE, "visitsCount": 3}
     with tempfile.TemporaryDirectory(prefix="chatra-demo-") as workdir:
         settings = settings_for(
             slack,

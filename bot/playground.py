@@ -1,6 +1,7 @@
 """`chatra-bridge sandbox`: the real server, on a port of this machine, against the sandboxes of
-Slack and Membrane, to try its HTTP surface by hand (curl is enough). The fakes gain a few
-routes for a person: what the channel shows, a reply as an agent, what the visitor sees."""
+Slack and Membrane (on the next two ports), to try it by hand (curl is enough). The fakes gain a
+few routes for a person: a visitor writes (the fake Chatra sends the bridge its webhook), what
+the channel shows, a reply as an agent, the chat as the visitor sees it."""
 
 import asyncio
 import json
@@ -15,6 +16,7 @@ from aiohttp import web
 from bot import server
 from bot.app import create_app
 from bot.sandboxed import settings_for
+from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 from sandbox.slack_wire import TEAM_ID, slack_signature, thread_reply
@@ -25,81 +27,129 @@ AGENT = {"id": "U0SANDBOX1", "name": "sam", "profile": {"display_name": "Sam"}}
 AGENT["profile"]["email"] = "sam@example.org"
 
 
-def add_routes(slack: FakeSlack, membrane: FakeMembrane, events_url: str) -> None:
-    """GET /sandbox/channel and POST /sandbox/reply on the fake Slack; GET /sandbox/chats on the
-    fake Membrane."""
+async def _asked(request: web.Request, needed: str) -> dict[str, Any]:
+    """The JSON object a person sent, with `needed` in it; a 400 saying what is wrong if not."""
+    try:
+        said = json.loads(await request.read())
+    except ValueError:
+        said = None
+    if not isinstance(said, dict) or not isinstance(said.get(needed), str):
+        example = json.dumps({needed: "..."})
+        raise web.HTTPBadRequest(text=f"send a JSON object with {needed}, such as {example}\n")
+    return said
 
-    async def channel(request: web.Request) -> web.Response:
+
+class Playground:
+    """The routes a person drives, and what the visitors wrote (the fake Chatra's side)."""
+
+    def __init__(self, slack: FakeSlack, membrane: FakeMembrane, bridge: str) -> None:
+        self.slack, self.membrane, self.bridge = slack, membrane, bridge
+        self.visitors: dict[str, str] = {}  # visitor id -> name
+        self.written: list[tuple[int, str, str]] = []  # (ms, visitor id, text) a visitor wrote
+        slack.app.router.add_get("/sandbox/channel", self.channel)
+        slack.app.router.add_post("/sandbox/reply", self.reply)
+        membrane.app.router.add_post("/sandbox/visitor", self.visitor)
+        membrane.app.router.add_get("/sandbox/chats", self.chats)
+
+    async def visitor(self, request: web.Request) -> web.Response:
+        """A visitor writes in the widget: Chatra sends the bridge its webhook."""
+        said = await _asked(request, "text")
+        name = str(said.get("name") or "Jane")
+        visitor = str(said.get("visitor") or name.lower().replace(" ", "-"))
+        at = int(time.time() * 1000)
+        message = {"type": "client", "text": said["text"], "createdAt": at}
+        event = "chatFragment" if visitor in self.visitors else "chatStarted"
+        self.visitors[visitor] = name
+        self.written.append((at, visitor, said["text"]))
+        body = chat_event(event, visitor, [message], name=name)
+        status = await self._send(f"/chatra/webhook/{WEBHOOK}", json.dumps(body).encode(), {})
+        return web.json_response({"visitor": visitor, "bridge_answered": status})
+
+    async def channel(self, request: web.Request) -> web.Response:
         threads = [
             {
                 "ts": card.ts,
                 "card": card.text,
                 "replies": [
                     {"ts": r.ts, "from": r.author or r.user or "bridge", "text": r.text}
-                    for r in slack.replies(CHANNEL, card.ts)
+                    for r in self.slack.replies(CHANNEL, card.ts)
                 ],
             }
-            for card in slack.parents(CHANNEL)
+            for card in self.slack.parents(CHANNEL)
         ]
         return web.json_response(threads)
 
-    async def reply(request: web.Request) -> web.Response:
-        """An agent writes in a thread: Slack sends the bridge the event, signed."""
-        said = json.loads(await request.read())
+    async def reply(self, request: web.Request) -> web.Response:
+        """An agent writes in a thread (the newest chat's unless `thread_ts` says which): Slack
+        sends the bridge the event, signed."""
+        said = await _asked(request, "text")
+        cards = self.slack.parents(CHANNEL)
+        thread_ts = said.get("thread_ts") or (cards[-1].ts if cards else None)
+        if not thread_ts:
+            raise web.HTTPBadRequest(text="no chat yet: a visitor writes first\n")
         ts = f"{time.time():.6f}"
         user = said.get("user") or AGENT["id"]
-        slack.person_wrote(CHANNEL, ts, said["thread_ts"], said["text"], user=user)
-        event = thread_reply(CHANNEL, user, said["text"], ts, said["thread_ts"])
+        self.slack.person_wrote(CHANNEL, ts, thread_ts, said["text"], user=user)
+        event = thread_reply(CHANNEL, user, said["text"], ts, thread_ts)
         body = json.dumps(
             {"type": "event_callback", "team_id": TEAM_ID, "event_id": f"Ev{ts}", "event": event}
         ).encode()
         stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
+        signed = {
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": slack_signature(SIGNING, stamp, body),
         }
+        status = await self._send("/slack/events", body, signed)
+        return web.json_response({"ts": ts, "bridge_answered": status})
+
+    async def chats(self, request: web.Request) -> web.Response:
+        """Each visitor's chat as the widget shows it: both sides, in order."""
+        lines = [(at, v, f"{self.visitors[v]}: {text}") for at, v, text in self.written]
+        for m in self.membrane.messages.values():  # an agent's, not deleted
+            agent = m.get("agentName") or "Agent"
+            lines.append((m["createdAt"], m["clientId"], f"{agent}: {m['text']}"))
+        chats: dict[str, list[str]] = {}
+        for _, visitor, line in sorted(lines, key=lambda line: line[0]):
+            chats.setdefault(visitor, []).append(line)
+        return web.json_response(chats)
+
+    async def _send(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        headers = {"Content-Type": "application/json", **headers}
         async with (
             aiohttp.ClientSession() as http,
-            http.post(events_url, data=body, headers=headers) as answer,
+            http.post(self.bridge + path, data=body, headers=headers) as answer,
         ):
-            return web.json_response({"ts": ts, "bridge_answered": answer.status})
-
-    async def chats(request: web.Request) -> web.Response:
-        visitors = {m["clientId"] for m in membrane.messages.values()}
-        return web.json_response({v: membrane.visible_messages(v) for v in sorted(visitors)})
-
-    slack.app.router.add_get("/sandbox/channel", channel)
-    slack.app.router.add_post("/sandbox/reply", reply)
-    membrane.app.router.add_get("/sandbox/chats", chats)
+            return answer.status
 
 
 def instructions(bridge: str, slack: FakeSlack, membrane: FakeMembrane) -> str:
-    said = {"type": "client", "text": "Hello? Is anyone there?"}
-    webhook: dict[str, Any] = {"eventName": "chatStarted", "client": {"id": "c1", "name": "Jane"}}
-    webhook["messages"] = [said]
     return f"""chatra-bridge sandbox: the real bridge at {bridge}, Slack and Membrane faked here.
 
-  A visitor writes (Chatra's webhook):
-    curl -s {bridge}/chatra/webhook/{WEBHOOK} -d '{json.dumps(webhook)}'
-  What the support channel shows (the card's ts is the thread to answer in):
+  A visitor writes in the chat widget (the fake Chatra sends the bridge its webhook):
+    curl -s {membrane.url}/sandbox/visitor -d '{{"name": "Jane", "text": "Hello? Anyone there?"}}'
+  What the support channel shows (each chat a card with its thread):
     curl -s {slack.url}/sandbox/channel
-  An agent answers in the thread (the fake Slack signs the event and sends it to the bridge):
-    curl -s {slack.url}/sandbox/reply -d '{{"thread_ts": "<the card's ts>", "text": "Hi Jane!"}}'
-  What the visitor sees in Chatra:
+  An agent answers in the newest chat's thread (add "thread_ts" for another; Slack signs it):
+    curl -s {slack.url}/sandbox/reply -d '{{"text": "Hi Jane!"}}'
+  The chat as the visitor sees it in Chatra:
     curl -s {membrane.url}/sandbox/chats
   The bridge's health and metrics: {bridge}/healthz and {bridge}/metrics
 Ctrl-C stops it all."""
 
 
 async def run(port: int) -> None:
+    """The bridge on `port`, the fake Slack on the next one, the fake Membrane on the one after."""
+    sock = server.bind("127.0.0.1", port)
+    port = sock.getsockname()[1]
+    bridge = f"http://127.0.0.1:{port}"
     slack = FakeSlack(TOKEN, {CHANNEL}, {AGENT["id"]: AGENT})
     membrane = FakeMembrane(CONNECTION)
-    sock = server.bind("127.0.0.1", port)
-    bridge = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    add_routes(slack, membrane, f"{bridge}/slack/events")
-    await slack.start()
-    await membrane.start()
+    Playground(slack, membrane, bridge)
+    for fake, its_port in ((slack, port + 1), (membrane, port + 2)):
+        try:
+            await fake.start(its_port)
+        except OSError as error:
+            raise server.CannotListen("127.0.0.1", its_port, error) from None
     membrane.echo_to = f"{bridge}/chatra/webhook/{WEBHOOK}"
     with tempfile.TemporaryDirectory(prefix="chatra-sandbox-") as workdir:
         settings = settings_for(
@@ -122,6 +172,6 @@ def main(port: int) -> int:
     try:
         asyncio.run(run(port))
     except server.CannotListen as taken:
-        print(f"Cannot start: {taken}: give another --port", flush=True)
+        print(f"Cannot start: {taken}: give another --port (it and the next two are used)")
         return 2
     return 0

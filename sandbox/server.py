@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 
 
-async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve `app` on a free port of 127.0.0.1; returns the runner and the base URL."""
+async def serve_locally(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
+    """Serve `app` on `port` of 127.0.0.1 (0: a free one); returns the runner and the base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
@@ -44,8 +44,8 @@ class FakeServer:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    async def start(self) -> "FakeServer":
-        self._runner, self.url = await serve_locally(self.app)
+    async def start(self, port: int = 0) -> "FakeServer":
+        self._runner, self.url = await serve_locally(self.app, port)
         return self
 
     async def stop(self) -> None:

@@ -5,8 +5,8 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -188,9 +188,7 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
 
 
 async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "sandbox", "--port", str(port)),
         cwd=tmp_path,
@@ -202,14 +200,17 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
     while not said or not said[-1].startswith(b"Ctrl-C"):
         said.append(await asyncio.wait_for(process.stdout.readline(), 30))
     text = b"".join(said).decode()
-    urls = [line.split()[2] for line in text.splitlines() if line.strip().startswith("curl")]
-    webhook_url, channel_url, reply_url, chats_url = urls
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("curl")]
     try:
+        for command in commands:  # each can be pasted into a shell as printed
+            shlex.split(command)
+        visitor_url, channel_url, reply_url, chats_url = [c.split()[2] for c in commands]
+        assert channel_url.startswith(f"http://127.0.0.1:{port + 1}/")  # the same every run
         async with aiohttp.ClientSession() as http:
-            body = {"eventName": "chatStarted", "client": {"id": "c1", "name": "Jane"}}
-            body["messages"] = [{"type": "client", "text": "Hello?"}]
-            async with http.post(webhook_url, json=body) as answer:
-                assert answer.status == 200
+
+            async def post(url: str, body: Any) -> tuple[int, Any]:
+                async with http.post(url, data=json.dumps(body)) as answer:
+                    return answer.status, await answer.text()
 
             async def until(url: str, seen: Callable[[Any], bool]) -> Any:
                 for _ in range(100):
@@ -220,11 +221,16 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
                     await asyncio.sleep(0.1)
                 raise AssertionError(f"{url} never showed it: {found}")
 
+            status, answer = await post(reply_url, {"text": "Hi!"})
+            assert (status, answer) == (400, "no chat yet: a visitor writes first\n")
+            assert (await post(visitor_url, {"name": "Jane", "text": "Hello?"}))[0] == 200
             [thread] = await until(channel_url, lambda threads: threads and threads[0]["replies"])
             assert thread["card"] == "New chat: Jane" and thread["replies"][0]["text"] == "Hello?"
-            async with http.post(reply_url, json={"thread_ts": thread["ts"], "text": "Hi!"}) as a:
-                assert (await a.json())["bridge_answered"] == 200
-            await until(chats_url, lambda chats: chats == {"c1": ["Hi!"]})
+            status, answer = await post(reply_url, {"text": "Hi!"})
+            assert json.loads(answer)["bridge_answered"] == 200
+            status, answer = await post(reply_url, "it's not JSON")
+            assert status == 400 and 'send a JSON object with text, such as {"text":' in answer
+            await until(chats_url, lambda chats: chats == {"jane": ["Jane: Hello?", "Sam: Hi!"]})
     finally:
         process.send_signal(2)  # Ctrl-C
         await asyncio.wait_for(process.wait(), 30)

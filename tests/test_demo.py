@@ -22,7 +22,7 @@ def test_demo_plays_a_chat_and_shows_what_each_side_saw(tmp_path):
 
     card = slack_side.splitlines()[1:8]
     assert card[0] == "  │ :speech_balloon: *Jane Doe*  ·  Chat open"
-    assert "  │ *Email*: jane@example.org · *Phone*: —" in card
+    assert "  │ *Email*: jane@example.org · *Phone*: +49 30 123" in card  # as its lookup says
     assert "  │ [Visitor details] [Edit visitor] [Send pushed message] [Discuss internally]" in card
     assert "  Jane Doe: Hi! My order #1042 hasn't arrived yet." in slack_side
     assert "  Sam: Hi Jane, I'm checking order #1042. (edited) :white_check_mark:" in slack_side
@@ -44,4 +44,5 @@ def test_demo_plays_a_chat_and_shows_what_each_side_saw(tmp_path):
         "  Sam: It left our warehouse today: you'll have it tomorrow 🚚",
     ]
     assert "*Email*: jane@example.org" in lookup and "Open the Slack thread" in lookup
+    assert "+49 30 123" in lookup
     assert not list(tmp_path.iterdir())  # nothing left behind
