@@ -1,3 +1,4 @@
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -52,20 +53,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in on_postgres]
 
 
+_OWN_SERVER = contextlib.ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without TEST_POSTGRES_URL (CI starts one), the first process starts a server of its own
+    from the machine's packages, which the test workers it starts inherit."""
+    if hasattr(config, "workerinput") or os.environ.get("TEST_POSTGRES_URL"):
+        return
+    if postgres.bin_dir() is not None:
+        url = _OWN_SERVER.enter_context(postgres.running_server(fast=True))
+        os.environ["TEST_POSTGRES_URL"] = url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _OWN_SERVER.close()
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str | None]:
-    """TEST_POSTGRES_URL (CI starts one), else a server of our own from the machine's
-    packages; None when there are none (REQUIRE_POSTGRES=1 makes that a failure)."""
+def postgres_server() -> str | None:
+    """The tests' PostgreSQL server; None when the machine has none (REQUIRE_POSTGRES=1 makes
+    that a failure)."""
     if os.environ.get("TEST_POSTGRES_URL"):
-        yield os.environ["TEST_POSTGRES_URL"]
-        return
-    if postgres.bin_dir() is None:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) and not installed")
-        yield None
-        return
-    with postgres.running_server(fast=True) as url:
-        yield url
+        return os.environ["TEST_POSTGRES_URL"]
+    if os.environ.get("REQUIRE_POSTGRES"):
+        pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) and not installed")
+    return None
 
 
 @pytest.fixture

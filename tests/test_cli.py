@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -187,8 +188,21 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         assert secret not in logs
 
 
+def three_free_ports() -> int:
+    """A port of 127.0.0.1 that is free, and the two after it (the sandbox's fakes take them)."""
+    while True:
+        port = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for taken in (port, port + 1, port + 2):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", taken))
+            except OSError:
+                continue
+        return port
+
+
 async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_path):
-    port = free_port()
+    port = three_free_ports()
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "sandbox", "--port", str(port)),
         cwd=tmp_path,
@@ -196,9 +210,10 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
-    said = []
-    while not said or not said[-1].startswith(b"Ctrl-C"):
+    said = [b""]
+    while not said[-1].startswith(b"Ctrl-C"):
         said.append(await asyncio.wait_for(process.stdout.readline(), 30))
+        assert said[-1], b"".join(said).decode()  # it ended before saying it is ready
     text = b"".join(said).decode()
     commands = [line.strip() for line in text.splitlines() if line.strip().startswith("curl")]
     try:

@@ -237,7 +237,23 @@ class Worker:
                 self._arrivals.wake()
             events += pending
         gone = self._dispatched.keys() | self._settled  # in flight, or finished since the read
-        return [self._as_found(e) for e in events if e.id not in gone]
+        return [self._as_found(e) for e in self._within(room, events, gone)]
+
+    def _within(
+        self, room: dict[str, int], events: list[InboxEvent], gone: set[int]
+    ) -> list[InboxEvent]:
+        """The events not in flight, up to each direction's room, in order: what was read for
+        the events in flight may be others, of lanes claimed since (their ids are older)."""
+        room, taken = dict(room), []
+        for event in events:
+            if event.id in gone:
+                continue
+            if room[event.source] == 0:  # the rest of this direction waits its turn, in order
+                self._behind.add(event.source)
+                continue
+            room[event.source] -= 1
+            taken.append(event)
+        return taken
 
     def _pending(
         self, sources: frozenset[str], limit: int, ids: Iterable[int], lanes: Iterable[str]
