@@ -58,11 +58,13 @@ class Inbox(Repository):
         lanes: Iterable[str] = (),
     ) -> list[InboxEvent]:
         """Pending events of the lanes `holder` holds, in order, of one source (`chatra` /
-        `slack`) or of all; only those of `ids` or of `lanes` when either is given."""
+        `slack`) or of all; only those of the lanes of `ids` or of `lanes` when either is
+        given (an event told of may follow one in its lane that nobody told of)."""
         ids, lanes = list(ids), list(lanes)
         where, args = "", []
         if ids or lanes:
-            among = [f"i.id IN ({', '.join('?' * len(ids))})"] if ids else []
+            told = f"SELECT conversation FROM inbox WHERE id IN ({', '.join('?' * len(ids))})"
+            among = [f"i.conversation IN ({told})"] if ids else []
             among += [f"i.conversation IN ({', '.join('?' * len(lanes))})"] if lanes else []
             where, args = f" AND ({' OR '.join(among)})", [*ids, *lanes]
         rows = self._db.execute(

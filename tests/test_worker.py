@@ -44,6 +44,28 @@ async def test_events_run_in_order_per_conversation_and_side_by_side_across(stor
     assert most == 2  # the two chats ran side by side, each one event at a time
 
 
+async def test_an_event_told_of_goes_after_the_one_before_it_that_nobody_told_of(store):
+    """As when a webhook answered 503 was stored all the same, after its request gave up."""
+    seen: list[str] = []
+
+    async def handle(event: InboxEvent) -> None:
+        seen.append(event.payload)
+
+    worker = worker_over(store, handle, rescan_interval=3600)
+    task = asyncio.create_task(worker.run())
+    try:
+        worker._arrivals.stored(await store.inbox.add("chatra", "k0", "chat-1", "opening"))
+        await wait_for(lambda: seen == ["opening"])  # the chat's lane is this bridge's now
+        await store.inbox.add("chatra", "k1", "chat-1", "first")
+        second = await store.inbox.add("chatra", "k2", "chat-1", "second")
+        worker._arrivals.stored(second)
+        await wait_for(lambda: none_pending(store.inbox))
+        await worker.drain()
+    finally:
+        task.cancel()
+    assert seen == ["opening", "first", "second"]
+
+
 async def test_a_burst_keeps_a_bounded_number_of_events_in_memory(store):
     inbox = store.inbox
     for n in range(200):

@@ -5,6 +5,7 @@ through `storage`. Every use-case is safe to run twice for the same input: what 
 recorded, and a second run finds it and stops.
 """
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -34,6 +35,7 @@ class Intake:
 
     def __init__(self, store: Store, health: Health, arrivals: Arrivals) -> None:
         self._store, self._health, self.arrivals = store, health, arrivals
+        self._storing: set[asyncio.Future[bool]] = set()
 
     async def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
         """False when an event with the same key was stored before (here or by another bridge)."""
@@ -43,7 +45,20 @@ class Intake:
 
     async def store(self, source: str, unit: Callable[[], int | None]) -> bool:
         """Carry out `unit` (it stores an event, with what goes with it, and gives its id; None:
-        a duplicate, or nothing to store) as one durable unit of work, and tell the worker."""
+        a duplicate, or nothing to store) as one durable unit of work, and tell the worker.
+        One that is given up on (the request answered 503) still goes on: what it stores
+        after all is told to the worker, so that it goes before what comes next in its chat."""
+        storing = asyncio.ensure_future(self._store_now(source, unit))
+        self._storing.add(storing)
+        storing.add_done_callback(self._stored)
+        return await asyncio.shield(storing)
+
+    def _stored(self, storing: asyncio.Future[bool]) -> None:
+        self._storing.discard(storing)
+        if not storing.cancelled():
+            storing.exception()  # retrieved: its request was answered, or given up on
+
+    async def _store_now(self, source: str, unit: Callable[[], int | None]) -> bool:
         event_id = await self._store.db.run("Intake.store", unit, "durable", answering=True)
         if event_id is not None:
             if source != "chatra":  # a Chatra event's posts are counted when they wait, by key
