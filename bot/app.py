@@ -23,10 +23,10 @@ from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
 from bot.clients.shared_files import SharedFiles
 from bot.config import Settings
 from bot.core.bridge import Bridge
-from bot.core.loop_lag import LoopLag
-from bot.core.patience import patiently
-from bot.core.roster import Roster
-from bot.core.worker import Arrivals
+from bot.core.engine.loop_lag import LoopLag
+from bot.core.engine.patience import patiently
+from bot.core.engine.worker import Arrivals
+from bot.core.rules.roster import Roster
 from bot.server import StartRefused
 from bot.socket_mode import SocketMode
 from bot.wiring import Core

@@ -18,8 +18,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clients.action_shapes import ACTIONS
-from bot.core.routes import Routes, read_routes
-from bot.core.schedule import BusinessHours, Rotation, plan_rotation, zone
+from bot.core.rules.routes import Routes, read_routes
+from bot.core.rules.schedule import BusinessHours, Rotation, plan_rotation, zone
 from storage.database import is_url, without_password
 
 PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
     allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
     allowed_usergroup: str | None = None  # or the members of this user group (S...)
-    channel_routes: str | None = None  # JSON: which chats go to which channel (bot.core.routes)
+    channel_routes: str | None = (
+        None  # JSON: which chats go to which channel (bot.core.rules.routes)
+    )
 
     public_url: str | None = None  # where Slack and Chatra reach the bridge, e.g. for file links
     # where files shared with visitors were kept before they went into the database (moved in at

@@ -19,23 +19,23 @@ from bot.clients.metrics import Metrics
 from bot.clients.shared_files import SharedFiles
 from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
-from bot.core.access import Access
 from bot.core.audit import Audit
 from bot.core.bridge import Bridge, Intake
-from bot.core.chat_to_slack import ChatToSlack
+from bot.core.chats.escalation import Escalation
+from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
-from bot.core.delivery import SlackDelivery
-from bot.core.escalation import Escalation
-from bot.core.health import Health
-from bot.core.home import Home
-from bot.core.pace import pace_maker
-from bot.core.policy import Policy
-from bot.core.roster import Roster
-from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.team import Team
-from bot.core.visitor_tools import VisitorTools
-from bot.core.worker import Arrivals, Worker
-from storage import Store
+from bot.core.engine.health import Health
+from bot.core.engine.worker import Arrivals, Worker
+from bot.core.people.access import Access
+from bot.core.people.home import Home
+from bot.core.people.team import Team
+from bot.core.people.visitor_tools import VisitorTools
+from bot.core.posting.delivery import SlackDelivery
+from bot.core.posting.pace import pace_maker
+from bot.core.replies.sending import SlackToChatra
+from bot.core.rules.policy import Policy
+from bot.core.rules.roster import Roster
+from storage import Seen, Store
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class Core:
     bolt_client: AsyncWebClient  # for Bolt
     arrivals: Arrivals  # what the worker is told of
     instance: str  # this bridge, among those sharing the database
+
+    @property
+    def seen(self) -> Seen:
+        return self.store.seen
 
 
 def policy_of(settings: Settings) -> Policy:

@@ -7,8 +7,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.bridge import Bridge
-from bot.core.notices import RETRY_ACTION
-from bot.core.views import (
+from bot.core.people.visitor_tools import VisitorTools
+from bot.core.slack_ui.notices import RETRY_ACTION
+from bot.core.slack_ui.views import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
@@ -19,7 +20,6 @@ from bot.core.views import (
     VISITOR_OF_MESSAGE,
     push_modal,
 )
-from bot.core.visitor_tools import VisitorTools
 from handlers.views import fill_in, open_loading
 
 

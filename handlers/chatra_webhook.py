@@ -10,7 +10,8 @@ from aiohttp import web
 
 from bot.clients.metrics import METRICS
 from bot.core.bridge import Bridge
-from bot.core.chatra_events import (
+from bot.core.errors import DatabaseError
+from bot.core.wire.chatra import (
     CHAT_EVENTS,
     MAX_BODY,
     NotAWebhook,
@@ -18,7 +19,6 @@ from bot.core.chatra_events import (
     parse_webhook_body,
 )
 from handlers.bodies import BodyRefused, read_body
-from storage import DatabaseError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]

@@ -5,9 +5,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.team import Team
-from bot.core.text import slack_to_plain
-from bot.core.visitor_tools import VisitorTools
+from bot.core.people.team import Team
+from bot.core.people.visitor_tools import VisitorTools
+from bot.core.wire.text import slack_to_plain
 from handlers.views import fill_in, open_loading
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.

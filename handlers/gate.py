@@ -7,19 +7,25 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.core.access import Access
-from bot.core.patience import patiently
-from bot.core.views import modal
-from storage import Seen
+from bot.core.engine.patience import patiently
+from bot.core.people.access import Access
+from bot.core.slack_ui.views import modal
 
 log = logging.getLogger(__name__)
 ACTS = ("command", "block_actions", "message_action", "shortcut", "view_submission")
 ANYONE = ("", "help")  # /chatra subcommands that show nothing of anyone
+
+
+class Seen(Protocol):
+    async def first_time(self, key: str) -> bool:
+        """Whether a request with this key comes for the first time (here or at another
+        bridge): a replay is dropped."""
+        ...
 
 
 def register(app: AsyncApp, access: Access, seen: Seen) -> None:

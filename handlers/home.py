@@ -5,7 +5,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.home import Home
+from bot.core.people.home import Home
 
 
 def register(app: AsyncApp, home: Home) -> None:

@@ -11,7 +11,7 @@ from slack_bolt.response import BoltResponse
 from bot.clients.metrics import Metrics
 from bot.core.bridge import Bridge
 from bot.core.errors import ThreadNotKnownYet
-from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
+from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
 

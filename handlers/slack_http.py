@@ -12,7 +12,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.core.slack_events import SlackEnvelope
+from bot.core.wire.slack import SlackEnvelope
 from handlers.bodies import BodyRefused, read_body
 from handlers.chatra_webhook import MAX_BODY
 

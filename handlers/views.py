@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.bridge import Bridge
-from bot.core.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
-from bot.core.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
+from bot.core.people.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
+from bot.core.slack_ui.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
 
 
 async def open_loading(

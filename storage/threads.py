@@ -16,7 +16,7 @@ class Thread:
     thread_ts: str
     status: str  # "open" | "closed"
     client: str  # last known Chatra client JSON
-    card: str  # JSON: what the visitor card shows besides the visitor (bot.core.card)
+    card: str  # JSON: what the visitor card shows besides the visitor (bot.core.slack_ui.card)
     updated_at: float  # the last Chatra event of this thread
 
 

@@ -158,7 +158,7 @@ async def test_slash_command_answers_with_help(bridge):
 async def test_a_stranger_cannot_fill_or_forge_the_log_nor_break_the_signature_check(
     bridge, settings, caplog
 ):
-    forged = b"x\nINFO bot.core.slack_to_chatra: reply 1.2 sent to chat FORGED\n" * 4000
+    forged = b"x\nINFO bot.core.replies.sending: reply 1.2 sent to chat FORGED\n" * 4000
     for _ in range(3):
         status, _ = await bridge.slack_post(forged, "application/json", secret="not-the-secret")
         assert status == 401

@@ -8,21 +8,21 @@ from types import SimpleNamespace
 import pytest
 
 from bot.core.audit import Audit
-from bot.core.blocks import SlackMessage
 from bot.core.bridge import Intake
-from bot.core.chat_to_slack import ChatToSlack
-from bot.core.chatra_events import ChatraWebhook, read_webhook
+from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
-from bot.core.delivery import Posted, SlackDelivery
+from bot.core.engine.health import Health
+from bot.core.engine.worker import Arrivals
 from bot.core.errors import FileNotShared, MembraneError
-from bot.core.health import Health
-from bot.core.pace import pace_maker
-from bot.core.policy import Policy
 from bot.core.ports import Writer
-from bot.core.roster import Roster
-from bot.core.slack_events import SharedFile, SlackDeletion, SlackEdit, SlackReply
-from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.worker import Arrivals
+from bot.core.posting.delivery import Posted, SlackDelivery
+from bot.core.posting.pace import pace_maker
+from bot.core.replies.sending import SlackToChatra
+from bot.core.rules.policy import Policy
+from bot.core.rules.roster import Roster
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.wire.chatra import ChatraWebhook, read_webhook
+from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply
 from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 

@@ -1,6 +1,6 @@
 """Chatra -> Slack: every chat becomes a thread with a visitor card; every message a reply, once."""
 
-from bot.core.text import slack_to_plain
+from bot.core.wire.text import slack_to_plain
 from tests.conftest import CHANNEL
 from tests.helpers import agent_says, chat_event, run_sql, visitor_says, wait_for
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.core.notices import how_long
+from bot.core.slack_ui.notices import how_long
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import event_id, reply

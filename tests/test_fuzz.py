@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bench.fuzz import main
-from bot.core.chatra_events import CHAT_EVENTS, NotAWebhook, parse_webhook_body, read_webhook
+from bot.core.wire.chatra import CHAT_EVENTS, NotAWebhook, parse_webhook_body, read_webhook
 from handlers.messages import MessageEvent, thread_change
 
 json_values = st.recursive(

@@ -8,8 +8,8 @@ import pytest
 
 from bot.check import run_checks
 from bot.config import SettingsError, load_settings
-from bot.core.chatra_events import ChatraClient
-from bot.core.routes import Route
+from bot.core.rules.routes import Route
+from bot.core.wire.chatra import ChatraClient
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_check import findings_by_check

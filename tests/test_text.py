@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.text import (
+from bot.core.wire.text import (
     chatra_to_slack,
     cut,
     looks_like_an_agent,

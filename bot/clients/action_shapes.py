@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.chatra_events import VISITOR_FIELDS
+from bot.core.wire.chatra import VISITOR_FIELDS
 
 # A field of the bridge -> the input names an action may give it, the preferred (REST) one first.
 CANDIDATES = {

@@ -16,10 +16,10 @@ import jwt
 
 from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.clients.metrics import Metrics
-from bot.core.chatra_events import VISITOR_FIELDS
+from bot.core.engine.health import Health
 from bot.core.errors import MembraneError
-from bot.core.health import Health
 from bot.core.ports import Writer
+from bot.core.wire.chatra import VISITOR_FIELDS
 
 API_VERSION = "2025-10-21"
 TOKEN_TTL = 3600

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from bot.core.errors import FileNotShared
-from bot.core.slack_events import SharedFile
+from bot.core.wire.slack import SharedFile
 from storage.files import Files, StoredFile
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clients.failure_kinds import CHANNEL_REFUSALS, slack_error, slack_is_down
 from bot.clients.metrics import Metrics
-from bot.core.blocks import SlackMessage
-from bot.core.delivery import Posted, is_person
+from bot.core.engine.health import Health
 from bot.core.errors import ChannelRefused, SlackRefused
-from bot.core.health import Health
+from bot.core.posting.delivery import Posted, is_person
+from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "chatra_bridge_post"

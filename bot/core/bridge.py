@@ -12,19 +12,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.core import post_keys
-from bot.core.card import CardState
-from bot.core.chat_to_slack import ChatToSlack
-from bot.core.chatra_events import client_id_of, parse_webhook_body, read_webhook
+from bot.core.chats.escalation import Escalation
+from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
+from bot.core.engine.health import Health
+from bot.core.engine.patience import patiently
+from bot.core.engine.worker import Arrivals, lane
 from bot.core.errors import ThreadNotKnownYet
-from bot.core.escalation import Escalation
-from bot.core.health import Health
-from bot.core.notices import failed_events_notice, recovered_notice
-from bot.core.patience import patiently
-from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.core.slack_to_chatra import SlackToChatra
-from bot.core.worker import Arrivals, lane
+from bot.core.posting import post_keys
+from bot.core.replies.sending import SlackToChatra
+from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.notices import failed_events_notice, recovered_notice
+from bot.core.wire.chatra import client_id_of, parse_webhook_body, read_webhook
+from bot.core.wire.slack import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from storage import InboxEvent, Store
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.audit import Audit
-from bot.core.delivery import SlackDelivery
-from bot.core.policy import Policy
 from bot.core.ports import SlackPort
-from bot.core.roster import Roster
+from bot.core.posting.delivery import SlackDelivery
+from bot.core.rules.policy import Policy
+from bot.core.rules.roster import Roster
 from storage import Store
 
 

@@ -1,5 +1,17 @@
 """Errors the core understands, free of any transport."""
 
+from storage import DatabaseError, DatabaseUnavailable  # the database's: locked, gone, full
+
+__all__ = [
+    "ChannelRefused",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "FileNotShared",
+    "MembraneError",
+    "SlackRefused",
+    "ThreadNotKnownYet",
+]
+
 
 class MembraneError(Exception):
     """An action did not run, or `in_doubt`: it may have run but we cannot know (a timeout, a

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.blocks import SlackMessage
-from bot.core.delivery import SlackPoster
-from bot.core.slack_events import SharedFile
+from bot.core.posting.delivery import SlackPoster
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.wire.slack import SharedFile
 
 
 @dataclass(frozen=True)

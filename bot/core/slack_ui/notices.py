@@ -1,8 +1,8 @@
 """The lines the bridge says in a chat's thread or the channel: warnings, outages, nudges and
 escalations, notices. Data in, SlackMessage out."""
 
-from bot.core.blocks import SlackMessage, button, context, mention, mrkdwn
-from bot.core.text import plain_to_slack, shorten, slack_link
+from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn
+from bot.core.wire.text import plain_to_slack, shorten, slack_link
 from storage import PastOutage
 
 RETRY_ACTION = "retry_reply"
@@ -136,7 +136,7 @@ def writing_as_notice(person: str, agent: str) -> SlackMessage:
 
 
 def not_allowed_notice(user: str, reason: str) -> SlackMessage:
-    """`reason` is the bridge's own sentence (bot.core.access), mentions included."""
+    """`reason` is the bridge's own sentence (bot.core.people.access), mentions included."""
     text = f":no_entry: {mention(user)}'s replies here do not reach the visitor. {reason}"
     return SlackMessage(text=text, blocks=[context(text)])
 

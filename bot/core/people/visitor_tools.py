@@ -6,13 +6,11 @@ Each returns a SlackMessage to show the person who asked; Membrane errors become
 import re
 from typing import Any, Protocol
 
-from bot.core.blocks import SlackMessage
-from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient
 from bot.core.context import Context
 from bot.core.errors import MembraneError
-from bot.core.open_chats import describe, open_chats
-from bot.core.text import CHATRA_TEXT_LIMIT, plain_to_slack
-from bot.core.views import (
+from bot.core.people.open_chats import describe, open_chats
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.views import (
     client_details,
     edit_visitor_modal,
     modal,
@@ -20,6 +18,8 @@ from bot.core.views import (
     pushed_sent,
     thread_link,
 )
+from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient
+from bot.core.wire.text import CHATRA_TEXT_LIMIT, plain_to_slack
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 

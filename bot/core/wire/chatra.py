@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.core.slack_events import repaired
-from bot.core.text import shown_name
+from bot.core.wire.slack import repaired
+from bot.core.wire.text import shown_name
 
 CHAT_EVENTS = ("chatStarted", "chatFragment", "chatTranscript")
 MAX_BODY = 1024 * 1024

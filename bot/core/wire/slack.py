@@ -1,6 +1,6 @@
 """What arrives from Slack: thread changes, as validated models.
 
-Chatra's webhooks are read in `bot.core.chatra_events`."""
+Chatra's webhooks are read in `bot.core.wire.chatra`."""
 
 from typing import Any, Literal
 

@@ -4,7 +4,7 @@ Block Kit elements. Pure data."""
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.text import plain_to_slack
+from bot.core.wire.text import plain_to_slack
 
 
 @dataclass(frozen=True)

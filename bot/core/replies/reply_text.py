@@ -3,8 +3,8 @@ links to the files shared with it."""
 
 from bot.core.errors import FileNotShared
 from bot.core.ports import FilePort, SlackPort
-from bot.core.slack_events import SlackReply
-from bot.core.text import slack_link, slack_to_plain, user_ids_in
+from bot.core.wire.slack import SlackReply
+from bot.core.wire.text import slack_link, slack_to_plain, user_ids_in
 
 
 async def plain_text(slack: SlackPort, mrkdwn: str) -> str:

@@ -2,8 +2,8 @@
 setup: by default the full members of the support channels, guests never; ALLOWED_USERS or
 ALLOWED_USERGROUP to say otherwise."""
 
-from bot.core.blocks import mention
 from bot.core.context import Context
+from bot.core.slack_ui.blocks import mention
 
 MEMBERS_KEPT = 60.0  # seconds a list of who may act is trusted before Slack is asked again
 

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
-from bot.core.blocks import SlackMessage
-from bot.core.pace import PaceMaker
-from bot.core.post_queue import PostQueue, Queued, Then
-from bot.core.views import joined_messages
-from bot.core.worker import Judge
+from bot.core.engine.worker import Judge
+from bot.core.posting.pace import PaceMaker
+from bot.core.posting.post_queue import PostQueue, Queued, Then
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.views import joined_messages
 from storage import Store
 
 

@@ -4,7 +4,7 @@ rotation. User groups (ids starting with S) stand for their members."""
 from collections.abc import Callable
 from datetime import time
 
-from bot.core.schedule import Rotation
+from bot.core.rules.schedule import Rotation
 from storage import OnCall
 
 

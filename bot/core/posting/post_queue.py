@@ -21,10 +21,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.core.blocks import SlackMessage
+from bot.core.engine.worker import Judge, backoff
 from bot.core.errors import ChannelRefused
-from bot.core.pace import Pace
-from bot.core.worker import Judge, backoff
+from bot.core.posting.pace import Pace
+from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)
 MOST_JOINED = 20  # Chatra messages in one post, at most: past it, the next slot takes the rest

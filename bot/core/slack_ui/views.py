@@ -5,10 +5,10 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from bot.core.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
-from bot.core.card import CardState
-from bot.core.chatra_events import VISITOR_FIELDS, ChatraClient, ChatraMessage
-from bot.core.text import (
+from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
+from bot.core.slack_ui.card import CardState
+from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient, ChatraMessage
+from bot.core.wire.text import (
     chatra_to_slack,
     cut,
     looks_like_an_agent,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.core.chatra_events import ChatraClient
+from bot.core.wire.chatra import ChatraClient
 
 Words = tuple[str, ...]  # a rule's field fits when the visitor's value is any of them
 

@@ -8,14 +8,18 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from bot.core import post_keys
-from bot.core.card import CardState
-from bot.core.chatra_events import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from bot.core.context import Context
 from bot.core.errors import ChannelRefused
-from bot.core.notices import channel_refused_notice, internal_discussion, internal_discussion_link
-from bot.core.routes import Route
-from bot.core.views import mirrored_messages, thread_link, visitor_card
+from bot.core.posting import post_keys
+from bot.core.rules.routes import Route
+from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.notices import (
+    channel_refused_notice,
+    internal_discussion,
+    internal_discussion_link,
+)
+from bot.core.slack_ui.views import mirrored_messages, thread_link, visitor_card
+from bot.core.wire.chatra import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from storage import Message, Thread
 from storage.states import MessageState
 

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from bot.core.blocks import mention
 from bot.core.context import Context
-from bot.core.open_chats import describe, open_chats
-from bot.core.views import home_view
+from bot.core.people.open_chats import describe, open_chats
+from bot.core.slack_ui.blocks import mention
+from bot.core.slack_ui.views import home_view
 
 
 class Home:

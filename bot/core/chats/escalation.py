@@ -3,14 +3,14 @@ messaged and the thread is broadcast to the channel. Once per wait, across retri
 
 import logging
 
-from bot.core import post_keys
-from bot.core.blocks import SlackMessage
-from bot.core.card import CardState
-from bot.core.chatra_events import ChatraClient
 from bot.core.context import Context
 from bot.core.errors import SlackRefused
-from bot.core.notices import escalation_dm, escalation_notice, nudge_notice
-from bot.core.views import thread_link
+from bot.core.posting import post_keys
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.notices import escalation_dm, escalation_notice, nudge_notice
+from bot.core.slack_ui.views import thread_link
+from bot.core.wire.chatra import ChatraClient
 from storage import Wait
 
 log = logging.getLogger(__name__)

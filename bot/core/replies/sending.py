@@ -10,11 +10,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core import post_keys
-from bot.core.access import Access
 from bot.core.context import Context
+from bot.core.engine.worker import lane
 from bot.core.errors import MembraneError, ThreadNotKnownYet
-from bot.core.notices import (
+from bot.core.people.access import Access
+from bot.core.ports import ChatraPort, FilePort, Writer
+from bot.core.posting import post_keys
+from bot.core.replies.reply_text import plain_text, with_file_links
+from bot.core.replies.writers import Writers
+from bot.core.slack_ui.notices import (
     delivery_warning,
     maybe_twice_notice,
     not_allowed_notice,
@@ -22,12 +26,8 @@ from bot.core.notices import (
     outage_over_notice,
     retrying_notice,
 )
-from bot.core.ports import ChatraPort, FilePort, Writer
-from bot.core.reply_text import plain_text, with_file_links
-from bot.core.slack_events import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from bot.core.text import CHATRA_TEXT_LIMIT, split_text
-from bot.core.worker import lane
-from bot.core.writers import Writers
+from bot.core.wire.slack import SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
 from storage import Message, Thread
 from storage.states import MessageState
 from storage.units import Kind

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from bot.core.card import CardState
-from bot.core.chatra_events import ChatraClient
-from bot.core.text import slack_link
-from bot.core.views import thread_link
+from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.views import thread_link
+from bot.core.wire.chatra import ChatraClient
+from bot.core.wire.text import slack_link
 from storage import Threads, Waits
 
 

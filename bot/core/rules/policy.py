@@ -3,8 +3,8 @@ by each use case. The defaults live in Settings alone."""
 
 from dataclasses import dataclass, field
 
-from bot.core.routes import Routes
-from bot.core.schedule import BusinessHours
+from bot.core.rules.routes import Routes
+from bot.core.rules.schedule import BusinessHours
 
 
 @dataclass(frozen=True)

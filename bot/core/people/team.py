@@ -2,10 +2,10 @@
 
 import re
 
-from bot.core.blocks import SlackMessage, mention
 from bot.core.context import Context
-from bot.core.schedule import plan_rotation
-from bot.core.text import plain_to_slack
+from bot.core.rules.schedule import plan_rotation
+from bot.core.slack_ui.blocks import SlackMessage, mention
+from bot.core.wire.text import plain_to_slack
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _PERSON_OR_GROUP = re.compile(_MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")

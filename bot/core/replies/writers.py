@@ -1,11 +1,11 @@
 """Who the visitor sees writing a reply. Chatra requires every agent message to name its writer:
 an agent's id, or an email and a name (with the sender's `receivedFrom` mark)."""
 
-from bot.core import post_keys
 from bot.core.context import Context
 from bot.core.errors import MembraneError
-from bot.core.notices import writing_as_notice
 from bot.core.ports import Writer
+from bot.core.posting import post_keys
+from bot.core.slack_ui.notices import writing_as_notice
 from storage import Thread
 
 

@@ -1,5 +1,5 @@
 """What each keyed Slack post is for: built and recognised here alone. A key makes its post appear
-once (see `bot.core.delivery`) and travels in the post's metadata."""
+once (see `bot.core.posting.delivery`) and travels in the post's metadata."""
 
 import hashlib
 

@@ -1,0 +1,1 @@
+"""Getting posts into Slack: keyed delivery, the per-channel queue, pacing and post keys."""
