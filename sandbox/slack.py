@@ -18,7 +18,6 @@ from sandbox.server import FakeServer
 from sandbox.slack_wire import (
     BOT_ID,
     BOT_USER_ID,
-    SCOPES,
     TEAM_ID,
     USERNAME,
     Fault,
@@ -29,6 +28,7 @@ from sandbox.slack_wire import (
     error,
     image_reachable,
     json_arg,
+    manifest_scopes,
     ok,
     page,
 )
@@ -56,7 +56,7 @@ class FakeSlack(FakeServer):
         self.rate_limited = 0  # 429s answered for posting too fast
         self.channels = channels  # where the bot is a member
         self.other_channels: set[str] = set()  # channels that exist, without the bot
-        self.scopes = set(SCOPES)  # what the token was granted: what manifest.yml asks
+        self.scopes = set(manifest_scopes())  # what the token was granted
         self.users = users
         self.messages: list[Posted] = []
         self._by_ts: dict[tuple[str, str], Posted] = {}

@@ -5,10 +5,9 @@ import re
 from bot.core.context import Context
 from bot.core.rules.schedule import plan_rotation
 from bot.core.slack_ui.blocks import SlackMessage, mention
-from bot.core.wire.text import plain_to_slack
+from bot.core.wire.text import MENTION, plain_to_slack
 
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_PERSON_OR_GROUP = re.compile(_MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
+_PERSON_OR_GROUP = re.compile(MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 
@@ -42,8 +41,8 @@ class Team:
         return SlackMessage(text=await self._describe_on_call())
 
     async def _rotate(self, args: str) -> str | None:
-        people = _MENTION.findall(args)
-        when = _MENTION.sub("", args).split()
+        people = MENTION.findall(args)
+        when = MENTION.sub("", args).split()
         if not people or len(when) not in (2, 3):
             return (
                 "Usage: `/chatra oncall rotation @first @second ... <weekday> <HH:MM> [timezone]`,"
@@ -73,9 +72,9 @@ class Team:
     async def agent(self, args: str, caller: str) -> SlackMessage:
         """`agent` lists who writes as whom; `agent [@user] <agent id | email>` links a person
         (the caller when no one is named); `agent [@user] off` unlinks them."""
-        mention = _MENTION.search(args)
+        mention = MENTION.search(args)
         user = mention[1] if mention else caller
-        target = _MAILTO.sub(r"\1", _MENTION.sub("", args)).strip()
+        target = _MAILTO.sub(r"\1", MENTION.sub("", args)).strip()
         if not target:
             return await self._agent_links()
         if target.lower() == "off":

@@ -34,11 +34,8 @@ from storage.units import Kind
 
 log = logging.getLogger(__name__)
 PENDING_AFTER = 1.0  # seconds a send may take before its reply shows it as pending
-NOT_IN_CHATRA = (
-    MessageState.DELETED,
-    MessageState.SKIPPED,
-    MessageState.NOTE,
-)  # edits change nothing
+# A reply in one of these is not in Chatra: an edit of it changes nothing there.
+NOT_IN_CHATRA = (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
 
 Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
@@ -417,11 +414,7 @@ class SlackToChatra:
     async def reply_edited(self, edit: SlackEdit) -> None:
         thread = await self._thread(edit)
         record = await self._messages.by_slack_ts(edit.ts)
-        if (
-            thread is None
-            or record is None
-            or record.state in (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
-        ):
+        if thread is None or record is None or record.state in NOT_IN_CHATRA:
             return
         text = await plain_text(self._slack, edit.text)
         if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited

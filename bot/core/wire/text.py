@@ -58,9 +58,12 @@ def _emoji(text: str) -> str:
     return emoji.emojize(text, language="alias")
 
 
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")  # a person, as Slack's mrkdwn mentions one
+
+
 def user_ids_in(text: str) -> set[str]:
     """The Slack user ids mentioned in mrkdwn, so their names can be looked up first."""
-    return {m.group(1) for m in re.finditer(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", text)}
+    return {m.group(1) for m in MENTION.finditer(text)}
 
 
 def plain_to_slack(text: str) -> str:
