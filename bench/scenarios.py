@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chaos import finish, progress, run_chat, thread_of
+from bench.chats import finish, progress, run_chat, thread_of
 from bench.harness import (
     CHANNEL,
     JSON,

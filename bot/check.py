@@ -19,7 +19,8 @@ from bot.clients.membrane import HttpTransport, MembraneClient, Transport
 from bot.config import Settings, SettingsError
 from bot.core.errors import MembraneError
 from bot.wiring import membrane_transport, policy_of
-from storage.database import database_problem, is_url
+from storage.database import is_url
+from storage.opening import database_problem
 
 # The bot scopes manifest.yml asks for (a test keeps the two the same).
 SCOPES = (

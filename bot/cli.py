@@ -10,7 +10,8 @@ from urllib.parse import quote, quote_plus
 
 from bot import __version__, db_cli, server
 from bot.config import Settings, SettingsError, load_settings
-from storage.database import DatabaseError, database_problem, is_url
+from storage.database import DatabaseError, is_url
+from storage.opening import database_problem
 from storage.sqlite import serve_alone
 
 

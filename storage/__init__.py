@@ -2,11 +2,12 @@
 small repository per table group."""
 
 from storage.agents import Agents
-from storage.database import Database, DatabaseError, DatabaseUnavailable, open_database
+from storage.database import Database, DatabaseError, DatabaseUnavailable
 from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.lanes import Claimed, Lanes
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
+from storage.opening import open_database
 from storage.outages import Outages, PastOutage
 from storage.pacing import Pacing
 from storage.seen import Seen

@@ -123,59 +123,6 @@ def is_url(where: str | Path) -> bool:
     return str(where).startswith(("postgresql://", "postgres://"))
 
 
-def open_database(
-    where: str | Path,
-    *,
-    migrate: bool = True,
-    create: bool = True,
-    pool_size: int = 4,
-    statement_timeout: float = 5.0,
-) -> Database:
-    """The database at `where`: a postgresql:// URL (with `pool_size` connections at most, a
-    statement cut off after `statement_timeout` seconds), or the path of a SQLite file (created
-    unless `create` is false). `migrate` brings its schema up to date."""
-    from storage.schema import create_schema
-
-    where = str(where)
-    if is_url(where):
-        from storage.postgres import PostgresDatabase
-
-        db: Database = PostgresDatabase(
-            where, pool_size=pool_size, statement_timeout=statement_timeout
-        )
-    else:
-        from storage.sqlite import SqliteDatabase
-
-        db = SqliteDatabase(where, create=create)
-    if migrate:
-        try:
-            create_schema(db)
-        except BaseException:
-            db.close()
-            raise
-    return db
-
-
-def database_problem(where: str | Path, *, change: bool = True) -> str | None:
-    """Why the database at `where` cannot be used, in one sentence; None when it can. Without
-    `change` it is neither created nor migrated, only looked at."""
-    from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
-
-    try:
-        db = open_database(where, migrate=change, create=change)
-    except (DatabaseError, SchemaTooNew, OSError) as error:
-        return f"cannot be opened: {error}"
-    try:
-        if not change and schema_version(db) > SCHEMA_VERSION:
-            return "is of a newer chatra-bridge: upgrade this one"
-        problem = db.write_problem()
-    except DatabaseError as error:
-        problem = str(error)
-    finally:
-        db.close()
-    return f"cannot be written: {problem}" if problem is not None else None
-
-
 def without_password(url: str) -> str:
     """The URL to show (or to hand a tool, the password going by PGPASSWORD)."""
     parts = urlsplit(url)
