@@ -120,7 +120,7 @@ async def test_the_cli_transport_runs_at_most_its_pool_of_processes_at_once(
 ):
     monkeypatch.setenv("FAKE_MEMBRANE_URL", membrane.url)
     membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
-    membrane.latency = 0.3
+    membrane.latency = 1.0  # longer than a process takes to start, even under load
     command = str(install(tmp_path))
     transport = CliTransport(command, connection_id=CONNECTION, timeout=10, processes=2)
     client = MembraneClient(transport, attempts=1, base_delay=0, received_from="chatra-bridge")
