@@ -179,9 +179,9 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
     await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
     thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
     await bridge.replies.reply_written(SlackReply(**thread, user="U1", text="a"))
-    await bridge.replies.reply_edited(SlackEdit(**thread, user="U1", text="b"))
-    await bridge.replies.reply_deleted(SlackDeletion(**thread))
-    await bridge.replies.reply_deleted(SlackDeletion(**thread))
+    await bridge.replies.changes.edited(SlackEdit(**thread, user="U1", text="b"))
+    await bridge.replies.changes.deleted(SlackDeletion(**thread))
+    await bridge.replies.changes.deleted(SlackDeletion(**thread))
 
     assert chatra.edited == [("msg-1", "b")]
     assert chatra.deleted == ["msg-1"]

@@ -107,13 +107,13 @@ class Bridge:
     # -- what people do in Slack, beyond writing in a thread --
 
     async def retry_reply(self, reply_ts: str, click_id: str, by: str) -> str | None:
-        quoted = await self._replies.retry_reply(reply_ts, click_id)
+        quoted = await self._replies.held.retry(reply_ts, click_id)
         if quoted is not None:
             self._audit.record(by, "reply_retried", what=reply_ts)
         return quoted
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user: str) -> None:
-        await self._replies.show_retrying(channel, warning_ts, quoted, user)
+        await self._replies.held.show_retrying(channel, warning_ts, quoted, user)
 
     async def claim(self, client_id: str, user: str) -> bool:
         return await self._chat.claim(client_id, user)
@@ -141,7 +141,7 @@ class Bridge:
         await self._escalation.check()
 
     async def probe_held(self) -> bool:
-        return await self._replies.probe_held()
+        return await self._replies.held.probe()
 
     # -- intake: store first, so an acknowledged event is never lost --
 
@@ -249,7 +249,7 @@ class Bridge:
                 # the first answer claims the chat
                 await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
-            await self._replies.reply_edited(change)
+            await self._replies.changes.edited(change)
         else:
-            await self._replies.reply_deleted(change)
+            await self._replies.changes.deleted(change)
         return None

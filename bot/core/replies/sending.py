@@ -5,28 +5,24 @@ follow. Exactly once as far as the visitor can tell, its state shown on the repl
 import asyncio
 import dataclasses
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.context import Context
-from bot.core.engine.worker import lane
-from bot.core.errors import MembraneError, ThreadNotKnownYet
+from bot.core.errors import MembraneError
 from bot.core.people.access import Access
 from bot.core.ports import ChatraPort, FilePort, Writer
 from bot.core.posting import post_keys
+from bot.core.replies.changes import ReplyChanges
+from bot.core.replies.chat_thread import ChatThread
+from bot.core.replies.held import Enqueue, HeldReplies
 from bot.core.replies.reply_text import plain_text, with_file_links
 from bot.core.replies.writers import Writers
 from bot.core.slack_ui.notices import (
-    delivery_warning,
     maybe_twice_notice,
     not_allowed_notice,
-    outage_notice,
-    outage_over_notice,
-    retrying_notice,
 )
-from bot.core.wire.slack import SlackChange, SlackDeletion, SlackEdit, SlackReply
+from bot.core.wire.slack import SlackReply
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
 from storage import Message, Thread
 from storage.states import MessageState
@@ -34,10 +30,6 @@ from storage.units import Kind
 
 log = logging.getLogger(__name__)
 PENDING_AFTER = 1.0  # seconds a send may take before its reply shows it as pending
-# A reply in one of these is not in Chatra: an edit of it changes nothing there.
-NOT_IN_CHATRA = (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
-
-Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
 
 @dataclass
@@ -71,12 +63,13 @@ class SlackToChatra:
         self._slack, self._delivery = context.slack, context.delivery
         self._chatra, self._files = chatra, files
         store = context.store
-        self._db, self._threads, self._messages = store.db, store.threads, store.messages
-        self._slack_posts = store.posts
-        self._agents, self._waits = store.agents, store.waits
-        self._enqueue = enqueue
+        self._db, self._messages, self._slack_posts = store.db, store.messages, store.posts
+        self._waits = store.waits
         self._policy = policy = context.policy
         self._writers = Writers(context)
+        self._chat_thread = ChatThread(context)
+        self.held = HeldReplies(context, enqueue)  # while Chatra is away, and tries again
+        self.changes = ReplyChanges(context, chatra, files, self._chat_thread)  # edits, deletes
         self._begin: Kind = "durable"  # a reply's sending mark waits for the disk
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
@@ -120,7 +113,7 @@ class SlackToChatra:
                 reason = " ".join(sorted(set(failed.values())))
                 reason += " Share a public link in your reply instead."
                 key = post_keys.files_warning(reply.ts)
-                await self._warn(thread, key, "Files", ", ".join(failed), reason)
+                await self._chat_thread.warn(thread, key, "Files", ", ".join(failed), reason)
         text = await plain_text(self._slack, written)
         if not text.strip():
             await self._messages.update(record.id, state=MessageState.SKIPPED)
@@ -137,7 +130,7 @@ class SlackToChatra:
     def _receive(self, reply: SlackReply) -> "_Received":
         """On the database's thread: the reply's chat and its record, and whether replies wait
         for Chatra to be back."""
-        thread = self._thread_now(reply)
+        thread = self._chat_thread.of_now(reply)
         if thread is None:
             internal = post_keys.is_internal(
                 self._slack_posts.key_at.now(reply.channel, reply.thread_ts)
@@ -218,7 +211,7 @@ class SlackToChatra:
         if as_whom:  # after the send: a post may wait for the channel's pace
             await self._writers.tell(thread, reply.user, as_whom)
         if sending.held:
-            await self._resume()
+            await self.held.resume()
         return True
 
     async def _pending_later(
@@ -315,7 +308,7 @@ class SlackToChatra:
             " it twice, or not at all. Check the chat in Chatra before trying again."
         )
         key = post_keys.send_warning(reply.ts, reply.retry_of)
-        await self._warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
+        await self._chat_thread.warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
         await self._messages.update(record_id, state=MessageState.FAILED, error="unconfirmed")
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
 
@@ -330,73 +323,14 @@ class SlackToChatra:
     ) -> None:
         """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
         if error.kind == "connection":
-            await self._hold(record_id, text, error, first=not was_held)
+            await self.held.hold(record_id, text, error, first=not was_held)
             return
         key = post_keys.send_warning(reply.ts, reply.retry_of)
-        await self._warn(thread, key, "Your message", text, str(error), retry_ts=reply.ts)
+        await self._chat_thread.warn(
+            thread, key, "Your message", text, str(error), retry_ts=reply.ts
+        )
         await self._messages.update(record_id, state=MessageState.FAILED, error=str(error))
         await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
-
-    async def _hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
-        """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
-        channel once per outage, not once per message."""
-        if first:
-            log.warning("Chatra disconnected: holding replies (%s)", error)
-            notice = outage_notice(str(error))
-            outage = await self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
-            await self._delivery.post(post_keys.paused(outage), self._policy.channel, notice)
-        await self._messages.update(
-            record_id, state=MessageState.HELD, sent_text=text, error=str(error)
-        )
-
-    async def _resume(self) -> None:
-        """A send went through: Chatra is back. Send every held reply, in order."""
-        held = await self._messages.held()
-        log.info("Chatra reachable again: sending %d held replies", len(held))
-        outage = await self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
-        notice = outage_over_notice()
-        await self._delivery.post(post_keys.resumed(outage), self._policy.channel, notice)
-        for reply in held:
-            await self._requeue(reply, f"resume:{outage}", state=MessageState.PENDING)
-
-    async def probe_held(self) -> bool:
-        """While replies are held, try the oldest again; its success resumes the rest."""
-        held = await self._messages.held()
-        if held:
-            await self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
-        return bool(held)
-
-    async def retry_reply(self, reply_ts: str, click_id: str) -> str | None:
-        """A person asked to send a failed reply again: store the retry; returns its text, or
-        None when there is nothing to retry (unknown, already sent, already being retried)."""
-        record = await self._messages.by_slack_ts(reply_ts)
-        if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
-            return None
-        await self._messages.update(record.id, resends=0)  # a person decided: it may go again
-        await self._requeue(record, click_id, state=MessageState.PENDING)
-        return record.sent_text or record.text or ""
-
-    async def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
-        """Store a new try of a reply that did not reach Chatra."""
-        thread = await self._threads.for_client(record.client_id)
-        if thread is None or record.slack_ts is None:
-            return
-        await self._messages.update(record.id, state=state)
-        retry = SlackReply(
-            channel=thread.channel,
-            thread_ts=thread.thread_ts,
-            ts=record.slack_ts,
-            user=record.author or "",
-            text=record.text or "",
-            retry_of=retry_id,
-        )
-        payload = SlackChange(change=retry).model_dump_json()
-        key = f"slack:retry:{record.slack_ts}:{retry_id}"
-        await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
-
-    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
-        name = await self._slack.user_name(user_id) or "someone"
-        await self._slack.update(channel, warning_ts, retrying_notice(quoted, name))
 
     async def _echo_adopted(self, record_id: int) -> bool:
         """Wait up to the grace period for Chatra's echo to mark the message as sent."""
@@ -411,113 +345,6 @@ class SlackToChatra:
                 return False
             await asyncio.sleep(min(0.1, self._policy.echo_grace))
 
-    async def reply_edited(self, edit: SlackEdit) -> None:
-        thread = await self._thread(edit)
-        record = await self._messages.by_slack_ts(edit.ts)
-        if thread is None or record is None or record.state in NOT_IN_CHATRA:
-            return
-        text = await plain_text(self._slack, edit.text)
-        if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
-            await self._messages.update(record.id, text=edit.text, sent_text=text)
-            return
-        key = post_keys.edit_warning(edit.ts, edit.text)
-        if record.chatra_id is None:
-            reason = "The original message never reached Chatra."
-            await self._warn(thread, key, "Your edit", text, reason)
-            return
-        try:
-            await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
-        except MembraneError as error:
-            if error.transient:
-                raise  # waited out by the worker: an edit is safe to repeat
-            await self._warn(thread, key, "Your edit", text, str(error))
-            return
-        await self._messages.update(record.id, text=edit.text)
-
-    async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
-        """Each message the reply became in Chatra takes its new text; a longer text sends more
-        messages, a shorter one deletes those left over."""
-        pieces = await self._messages.pieces(edit.ts)
-        for n, text in enumerate(texts):
-            piece = pieces[n] if n < len(pieces) else None
-            if piece is not None and piece.chatra_id and piece.state != MessageState.DELETED:
-                if piece.sent_text != text:
-                    await self._chatra.edit_agent_message(piece.chatra_id, text)
-                    await self._messages.update(piece.id, sent_text=text)
-                continue
-            piece = await self._messages.claim_slack_reply(
-                f"{edit.ts}#{n}", thread.client_id, text, edit.user
-            )
-            writer, _ = await self._writers.of(edit.user)
-            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
-            await self._messages.update(
-                piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
-            )
-        for piece in pieces[len(texts) :]:
-            await self._delete_piece(piece)
-
-    async def reply_deleted(self, deletion: SlackDeletion) -> None:
-        thread = await self._thread(deletion)
-        record = await self._messages.by_slack_ts(deletion.ts)
-        if thread is None or record is None or record.state == MessageState.DELETED:
-            return
-        await self._files.forget(record.text or "")  # the files it shared go with it
-        if record.state == MessageState.HELD:  # not sent yet: now it never will be
-            await self._messages.update(record.id, state=MessageState.DELETED)
-            return
-        try:
-            for piece in await self._messages.pieces(deletion.ts):
-                await self._delete_piece(piece)
-        except MembraneError as error:
-            if error.transient:
-                raise  # waited out by the worker
-            key = post_keys.delete_warning(deletion.ts)
-            await self._warn(thread, key, "Deleting your message", record.text or "", str(error))
-
-    async def _delete_piece(self, piece: Message) -> None:
-        if piece.chatra_id is None or piece.state == MessageState.DELETED:
-            return
-        try:
-            await self._chatra.delete_agent_message(piece.chatra_id)
-        except MembraneError as error:
-            if not (error.kind == "dependency_error" and error.status == 404):
-                raise  # not "already gone" (a try that ended in doubt deleted it)
-        await self._messages.update(piece.id, state=MessageState.DELETED)
-
-    async def _thread(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
-        return await self._db.run("SlackToChatra.thread", lambda: self._thread_now(change), "read")
-
-    def _thread_now(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
-        """On the database's thread: the chat's thread the change is in; ThreadNotKnownYet
-        while the chat's card is posted but its thread not yet recorded (waited out: the change
-        is never dropped)."""
-        thread = self._threads.for_slack_thread.now(change.channel, change.thread_ts)
-        if thread is None and post_keys.client_of_card(
-            self._slack_posts.key_at.now(change.channel, change.thread_ts)
-        ):
-            raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
-        return thread
-
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""
         return mrkdwn.lstrip().lower().startswith(self._note_prefixes)
-
-    async def _warn(
-        self,
-        thread: Thread,
-        key: str,
-        what: str,
-        quoted: str,
-        reason: str,
-        retry_ts: str | None = None,
-    ) -> None:
-        """Say in the thread what did not reach the visitor; `key` makes it appear once."""
-        log.warning(
-            "chat %s: %s not delivered: %s",
-            thread.client_id,
-            what.lower(),
-            reason,
-            extra={"chat": thread.client_id},
-        )
-        warning = delivery_warning(what, quoted, reason, retry_ts)
-        await self._delivery.post(key, thread.channel, warning, thread.thread_ts)

@@ -1,0 +1,103 @@
+"""An edit or a delete of a reply in Slack reaches the visitor's copy in Chatra: each message
+the reply became takes its new text (a longer text sends more, a shorter one deletes those left
+over); a reply held is changed before it is sent."""
+
+from bot.core.context import Context
+from bot.core.errors import MembraneError
+from bot.core.ports import ChatraPort, FilePort
+from bot.core.posting import post_keys
+from bot.core.replies.chat_thread import ChatThread
+from bot.core.replies.reply_text import plain_text
+from bot.core.replies.writers import Writers
+from bot.core.wire.slack import SlackDeletion, SlackEdit
+from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
+from storage import Message, Thread
+from storage.states import MessageState
+
+# A reply in one of these is not in Chatra: an edit of it changes nothing there.
+NOT_IN_CHATRA = (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
+
+
+class ReplyChanges:
+    def __init__(
+        self, context: Context, chatra: ChatraPort, files: FilePort, chat_thread: ChatThread
+    ) -> None:
+        self._slack, self._messages = context.slack, context.store.messages
+        self._chatra, self._files = chatra, files
+        self._chat_thread = chat_thread
+        self._writers = Writers(context)
+
+    async def edited(self, edit: SlackEdit) -> None:
+        thread = await self._chat_thread.of(edit)
+        record = await self._messages.by_slack_ts(edit.ts)
+        if thread is None or record is None or record.state in NOT_IN_CHATRA:
+            return
+        text = await plain_text(self._slack, edit.text)
+        if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
+            await self._messages.update(record.id, text=edit.text, sent_text=text)
+            return
+        key = post_keys.edit_warning(edit.ts, edit.text)
+        if record.chatra_id is None:
+            reason = "The original message never reached Chatra."
+            await self._chat_thread.warn(thread, key, "Your edit", text, reason)
+            return
+        try:
+            await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
+        except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker: an edit is safe to repeat
+            await self._chat_thread.warn(thread, key, "Your edit", text, str(error))
+            return
+        await self._messages.update(record.id, text=edit.text)
+
+    async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
+        """Each message the reply became in Chatra takes its new text; a longer text sends more
+        messages, a shorter one deletes those left over."""
+        pieces = await self._messages.pieces(edit.ts)
+        for n, text in enumerate(texts):
+            piece = pieces[n] if n < len(pieces) else None
+            if piece is not None and piece.chatra_id and piece.state != MessageState.DELETED:
+                if piece.sent_text != text:
+                    await self._chatra.edit_agent_message(piece.chatra_id, text)
+                    await self._messages.update(piece.id, sent_text=text)
+                continue
+            piece = await self._messages.claim_slack_reply(
+                f"{edit.ts}#{n}", thread.client_id, text, edit.user
+            )
+            writer, _ = await self._writers.of(edit.user)
+            chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
+            await self._messages.update(
+                piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
+            )
+        for piece in pieces[len(texts) :]:
+            await self._delete_piece(piece)
+
+    async def deleted(self, deletion: SlackDeletion) -> None:
+        thread = await self._chat_thread.of(deletion)
+        record = await self._messages.by_slack_ts(deletion.ts)
+        if thread is None or record is None or record.state == MessageState.DELETED:
+            return
+        await self._files.forget(record.text or "")  # the files it shared go with it
+        if record.state == MessageState.HELD:  # not sent yet: now it never will be
+            await self._messages.update(record.id, state=MessageState.DELETED)
+            return
+        try:
+            for piece in await self._messages.pieces(deletion.ts):
+                await self._delete_piece(piece)
+        except MembraneError as error:
+            if error.transient:
+                raise  # waited out by the worker
+            key = post_keys.delete_warning(deletion.ts)
+            await self._chat_thread.warn(
+                thread, key, "Deleting your message", record.text or "", str(error)
+            )
+
+    async def _delete_piece(self, piece: Message) -> None:
+        if piece.chatra_id is None or piece.state == MessageState.DELETED:
+            return
+        try:
+            await self._chatra.delete_agent_message(piece.chatra_id)
+        except MembraneError as error:
+            if not (error.kind == "dependency_error" and error.status == 404):
+                raise  # not "already gone" (a try that ended in doubt deleted it)
+        await self._messages.update(piece.id, state=MessageState.DELETED)

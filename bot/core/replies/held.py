@@ -1,0 +1,92 @@
+"""Replies held while Chatra is disconnected in Membrane, and replies sent again: held ones once
+Chatra is back (the oldest first, as a probe), a failed one when a person clicks *Try again*."""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.core.context import Context
+from bot.core.engine.worker import lane
+from bot.core.errors import MembraneError
+from bot.core.posting import post_keys
+from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
+from bot.core.wire.slack import SlackChange, SlackReply
+from storage import Message
+from storage.states import MessageState
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
+
+
+class HeldReplies:
+    def __init__(self, context: Context, enqueue: Enqueue) -> None:
+        store = context.store
+        self._threads, self._messages, self._slack_posts = (
+            store.threads,
+            store.messages,
+            store.posts,
+        )
+        self._slack, self._delivery = context.slack, context.delivery
+        self._channel = context.policy.channel
+        self._enqueue = enqueue
+
+    async def hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
+        """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
+        channel once per outage, not once per message."""
+        if first:
+            log.warning("Chatra disconnected: holding replies (%s)", error)
+            notice = outage_notice(str(error))
+            outage = await self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
+            await self._delivery.post(post_keys.paused(outage), self._channel, notice)
+        await self._messages.update(
+            record_id, state=MessageState.HELD, sent_text=text, error=str(error)
+        )
+
+    async def resume(self) -> None:
+        """A send went through: Chatra is back. Send every held reply, in order."""
+        held = await self._messages.held()
+        log.info("Chatra reachable again: sending %d held replies", len(held))
+        outage = await self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
+        notice = outage_over_notice()
+        await self._delivery.post(post_keys.resumed(outage), self._channel, notice)
+        for reply in held:
+            await self._requeue(reply, f"resume:{outage}", state=MessageState.PENDING)
+
+    async def probe(self) -> bool:
+        """While replies are held, try the oldest again; its success resumes the rest."""
+        held = await self._messages.held()
+        if held:
+            await self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
+        return bool(held)
+
+    async def retry(self, reply_ts: str, click_id: str) -> str | None:
+        """A person asked to send a failed reply again: store the retry; returns its text, or
+        None when there is nothing to retry (unknown, already sent, already being retried)."""
+        record = await self._messages.by_slack_ts(reply_ts)
+        if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
+            return None
+        await self._messages.update(record.id, resends=0)  # a person decided: it may go again
+        await self._requeue(record, click_id, state=MessageState.PENDING)
+        return record.sent_text or record.text or ""
+
+    async def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
+        """Store a new try of a reply that did not reach Chatra."""
+        thread = await self._threads.for_client(record.client_id)
+        if thread is None or record.slack_ts is None:
+            return
+        await self._messages.update(record.id, state=state)
+        retry = SlackReply(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            ts=record.slack_ts,
+            user=record.author or "",
+            text=record.text or "",
+            retry_of=retry_id,
+        )
+        payload = SlackChange(change=retry).model_dump_json()
+        key = f"slack:retry:{record.slack_ts}:{retry_id}"
+        await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
+
+    async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:
+        name = await self._slack.user_name(user_id) or "someone"
+        await self._slack.update(channel, warning_ts, retrying_notice(quoted, name))
