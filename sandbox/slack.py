@@ -5,16 +5,16 @@ HTTP 429 with `Retry-After`. Message `ts` values are unique, increasing "seconds
 """
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from sandbox.server import FakeServer
+from sandbox.slack_files import SlackFiles
+from sandbox.slack_socket import SocketMode
 from sandbox.slack_wire import (
     BOT_ID,
     BOT_USER_ID,
@@ -34,7 +34,6 @@ from sandbox.slack_wire import (
 )
 
 UPDATE_LIMIT = (10, 50 / 60)  # chat.update: Tier 3, 50 a minute with sporadic bursts
-FILE_PIECE = 16 * 1024  # bytes a download hands over at a time, as a network does
 
 
 class FakeSlack(FakeServer):
@@ -48,9 +47,7 @@ class FakeSlack(FakeServer):
         super().__init__()
         self.token = token
         self.app_token = app_token
-        self.sockets: list[web.WebSocketResponse] = []
-        self.acks: list[dict[str, Any]] = []
-        self._envelopes = itertools.count(1)
+        self.socket_mode = SocketMode(self.app)  # its sockets, and what the app acked
         self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
         self._buckets: dict[str, tuple[float, float]] = {}  # channel (or method) -> (tokens, at)
         self.rate_limited = 0  # 429s answered for posting too fast
@@ -67,12 +64,9 @@ class FakeSlack(FakeServer):
         self.answer_after: dict[str, float] = {}
         self._last_ts = 0.0
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
-        self.app.router.add_get("/socket-mode", self._socket_mode)
         self.app.router.add_post("/response/{id}", self._response)
-        self.app.router.add_get("/files-pri/{file}/{name}", self._file_download)
-        self.files: dict[str, bytes] = {}  # file id -> content, downloadable with the bot token
-        self.cut_files: dict[str, int] = {}  # file id -> bytes sent before the connection drops
-        self.file_info: dict[str, dict[str, Any]] = {}  # file id -> what files.info answers
+        self.shared = SlackFiles(self.app, lambda: self.url, token)
+        self.files, self.cut_files = self.shared.files, self.shared.cut_files
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
@@ -178,86 +172,18 @@ class FakeSlack(FakeServer):
     async def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
         return ok(url=self.url.replace("http://", "ws://") + "/socket-mode")
 
-    # -- Socket Mode: envelopes over a websocket, each acked by its envelope_id --
-
-    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        self.sockets.append(ws)
-        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
-        async for frame in ws:
-            if frame.type == aiohttp.WSMsgType.TEXT:
-                self.acks.append(json.loads(frame.data))
-        self.sockets.remove(ws)
-        return ws
-
     def share_file(
         self, file_id: str, name: str, content: bytes, mimetype: str, *, check_info: bool = False
     ) -> dict[str, Any]:
-        """A file a person uploads; returns the file object Slack puts in the message event.
-        With `check_info` it comes as Slack Connect and some large files do: only an id and
-        `file_access: "check_file_info"`, the rest to be read through `files.info`."""
-        self.files[file_id] = content
-        url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
-        self.file_info[file_id] = {
-            "id": file_id,
-            "name": name,
-            "title": name,
-            "mimetype": mimetype,
-            "size": len(content),
-            "url_private": url,
-            "url_private_download": url + "?download=1",
-        }
-        if check_info:
-            return {"id": file_id, "file_access": "check_file_info"}
-        return dict(self.file_info[file_id])
+        """A file a person uploads: the file object Slack puts in the message event."""
+        return self.shared.share(file_id, name, content, mimetype, check_info=check_info)
 
     async def _files_info(self, args: dict[str, Any]) -> web.Response:
-        found = self.file_info.get(args.get("file", ""))
-        return ok(file=found) if found else error("file_not_found")
-
-    async def _file_download(self, request: web.Request) -> web.StreamResponse:
-        """Private files need the bot token; without it Slack answers with its login page. A
-        file comes with its Content-Length, a piece at a time; one in `cut_files` stops short."""
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.Response(status=302, headers={"Location": "https://fake.slack.com/login"})
-        file_id = request.match_info["file"].removeprefix(f"{TEAM_ID}-")
-        if file_id not in self.files:
-            return web.Response(status=404, text="file not found")
-        content = self.files[file_id]
-        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-        response.content_length = len(content)
-        await response.prepare(request)
-        end = min(self.cut_files.get(file_id, len(content)), len(content))
-        try:
-            for start in range(0, end, FILE_PIECE):
-                await response.write(content[start : min(start + FILE_PIECE, end)])
-                await asyncio.sleep(0.001)  # the next piece is still on its way
-        except ConnectionError:  # the app stopped reading (a file over its limit, say)
-            return response
-        if end < len(content):
-            assert request.transport is not None
-            request.transport.close()  # the connection drops mid-file
-            return response
-        await response.write_eof()
-        return response
+        return await self.shared.info(args)
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
         return web.Response(text="ok")
-
-    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
-        """Send an `events_api` / `slash_commands` / `interactive` envelope; returns its id."""
-        envelope_id = f"env-{next(self._envelopes)}"
-        envelope = {
-            "envelope_id": envelope_id,
-            "type": kind,
-            "payload": payload,
-            "accepts_response_payload": kind != "events_api",
-            "retry_attempt": 0,
-        }
-        await self.sockets[-1].send_json(envelope)
-        return envelope_id
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel", "")

@@ -16,7 +16,7 @@ async def socket_bridge(settings, slack):
         update={"slack_app_token": SecretStr(slack.app_token), "slack_signing_secret": None}
     )
     running = await RunningApp(socket_settings).start()
-    await wait_for(lambda: slack.sockets, within=10)
+    await wait_for(lambda: slack.socket_mode.sockets, within=10)
     yield running
     await running.close()
 
@@ -36,8 +36,8 @@ async def test_thread_reply_over_socket_mode_reaches_the_visitor(socket_bridge, 
         "team_id": "T0000TEAM",
         "event": reply(thread_ts, "1800000040.000001", "Over the socket"),
     }
-    envelope_id = await slack.send_envelope("events_api", payload)
-    await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.acks))
+    envelope_id = await slack.socket_mode.send_envelope("events_api", payload)
+    await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.socket_mode.acks))
     await socket_bridge.settled()
 
     assert membrane.visible_messages("client-1") == ["Over the socket"]
@@ -58,9 +58,9 @@ async def test_slash_commands_over_socket_mode_are_answered_in_the_ack(socket_br
         "response_url": slack.url + "/response/9",
         "trigger_id": "1.2.9",
     }
-    envelope_id = await slack.send_envelope("slash_commands", command)
-    await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.acks))
-    [ack] = [a for a in slack.acks if a.get("envelope_id") == envelope_id]
+    envelope_id = await slack.socket_mode.send_envelope("slash_commands", command)
+    await wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in slack.socket_mode.acks))
+    [ack] = [a for a in slack.socket_mode.acks if a.get("envelope_id") == envelope_id]
     assert ack["payload"] == {"response_type": "ephemeral", "text": "No one is on call."}
 
 
@@ -81,7 +81,7 @@ async def test_a_slack_that_cannot_be_reached_is_waited_out_and_the_bridge_is_re
         )
         assert status == 200  # webhooks are stored meanwhile
 
-        await wait_for(lambda: slack.sockets, within=10)  # after 1 s, then 2 s
+        await wait_for(lambda: slack.socket_mode.sockets, within=10)  # after 1 s, then 2 s
         await wait_for(lambda: "Socket Mode again" in caplog.text, within=10)
         status, body = await app.request("GET", "/healthz")
         assert body["status"] == "ok" and body["down"] == {}
