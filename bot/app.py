@@ -16,13 +16,10 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 )
 
 import handlers
-from bot import __version__, wiring
-from bot.clients.failure_kinds import worth_waiting
+from bot import __version__, timers, wiring
 from bot.clients.membrane import MembraneClient
 from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
-from bot.clients.shared_files import SharedFiles
 from bot.config import Settings
-from bot.core.bridge import Bridge
 from bot.core.engine.loop_lag import LoopLag
 from bot.core.engine.patience import patiently
 from bot.core.engine.worker import Arrivals
@@ -31,7 +28,7 @@ from bot.server import StartRefused
 from bot.socket_mode import SocketMode
 from bot.wiring import Core
 from handlers import chatra_webhook, slack_http
-from handlers.chatra_webhook import BRIDGE, MAX_BODY
+from handlers.chatra_webhook import INTAKE, MAX_BODY
 from handlers.slack_http import BOLT, BOT_KNOWN
 from storage import Database, DatabaseError, DatabaseUnavailable, Store, open_database
 from storage.coordination import Leadership, listen
@@ -99,7 +96,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             await core.files.adopt(earlier)
         boot = machine_boot()  # SQLite's unsynced commits survive anything but a reboot
         known = boot is not None and not db.shared
-        await core.bridge.started(
+        await core.dispatch.started(
             rebooted=await store.facts.rebooted_since(boot) if known else None
         )
         bolt = AsyncApp(
@@ -113,8 +110,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         rotation = settings.planned_rotation(clock())
         if rotation is not None and await Roster(store.on_call, clock).rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
-        handlers.register(bolt, core, counters)
-        app[DATABASE], app[BOLT], app[CORE], app[BRIDGE] = db, bolt, core, core.bridge
+        handlers.register(bolt, core.use_cases, counters)
+        app[DATABASE], app[BOLT], app[CORE], app[INTAKE] = db, bolt, core, core.use_cases.intake
         app[BOT_KNOWN] = asyncio.Event()
         leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
         lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
@@ -132,14 +129,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(listen(db, ARRIVED, _telling(core.arrivals)), name="listen"),
             asyncio.create_task(core.worker.run(), name="worker"),
             asyncio.create_task(leader.run(), name="leadership"),
-            asyncio.create_task(
-                _probe_while_held(core.bridge, leader, settings.membrane_probe_interval),
-                name="probe",
-            ),
-            asyncio.create_task(
-                _escalate_waits(core.bridge, core.files, leader, settings.escalation_check_seconds),
-                name="escalation",
-            ),
+            *timers.start(core, settings, leader),
         ]
         log.info("chatra-bridge %s started (channel %s)", __version__, settings.slack_channel_id)
         try:
@@ -199,38 +189,6 @@ def _telling(arrivals: Arrivals) -> Callable[[str | None], None]:
     return heard
 
 
-async def _probe_while_held(bridge: Bridge, leader: Leadership, interval: float) -> None:
-    """While Chatra is disconnected, the leader tries a held reply now and then to notice it is
-    back."""
-    async for _ in leader.rounds(interval):
-        try:
-            await bridge.probe_held()
-        except DatabaseError as error:  # the next round tries again
-            log.warning("probing Chatra waits for the database: %s", error)
-
-
-async def _escalate_waits(
-    bridge: Bridge, files: SharedFiles, leader: Leadership, interval: float
-) -> None:
-    """Now and then, the leader nudges and escalates the visitors waiting for an answer, and
-    tells the channel of events that could not be carried out and of outages over; once an
-    hour, it prunes the files shared with visitors."""
-    next_prune = 0.0
-    async for _ in leader.rounds(interval):
-        try:
-            await bridge.check_waits()
-            await bridge.report_failed_events()
-            await bridge.report_recoveries()
-            if time.monotonic() >= next_prune:  # shared files past their days or the cap
-                await files.prune()
-                next_prune = time.monotonic() + 3600
-        except Exception as error:  # the next round tries again
-            if worth_waiting(error):  # Slack down a while: one line, not a traceback a round
-                log.warning("escalation check waits for Slack: %s", type(error).__name__)
-            else:
-                log.exception("escalation check failed")
-
-
 def _socket_mode(bolt: AsyncApp, settings: Settings) -> SocketMode | None:
     """With SLACK_APP_TOKEN set, Slack's events come over a websocket instead of HTTP."""
     if settings.slack_app_token is None:
@@ -264,7 +222,7 @@ async def metrics(request: web.Request) -> web.Response:
     counters.waiting.set(len(core.worker.retrying) + core.delivery.held)
     counters.db_waiting.set(request.app[DATABASE].waiting)
     counters.posts_waiting.set(core.delivery.waiting)
-    down = request.app[BRIDGE].health.down()
+    down = request.app[CORE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
@@ -297,7 +255,7 @@ async def healthz(request: web.Request) -> web.Response:
             )
     except DatabaseError as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
-    health = request.app[BRIDGE].health
+    health = request.app[CORE].health
     down, refusing = health.down(), health.refusing_channels()
     socket_mode = request.app[SOCKET_MODE] and request.app[SOCKET_MODE].down()
     return web.json_response(

@@ -20,12 +20,13 @@ from bot.clients.shared_files import SharedFiles
 from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
 from bot.core.audit import Audit
-from bot.core.bridge import Bridge, Intake
 from bot.core.chats.escalation import Escalation
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
+from bot.core.dispatch import Dispatch
 from bot.core.engine.health import Health
 from bot.core.engine.worker import Arrivals, Worker
+from bot.core.intake import Intake
 from bot.core.people.access import Access
 from bot.core.people.home import Home
 from bot.core.people.team import Team
@@ -33,21 +34,22 @@ from bot.core.people.visitor_tools import VisitorTools
 from bot.core.posting.delivery import SlackDelivery
 from bot.core.posting.pace import pace_maker
 from bot.core.replies.sending import SlackToChatra
+from bot.core.reports import Reports
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
-from storage import Seen, Store
+from bot.core.use_cases import UseCases
+from storage import Store
 
 
 @dataclass(frozen=True)
 class Core:
-    """Everything the handlers and the app call, built in one place."""
+    """What the app starts and reports on, and the use cases it hands the handlers."""
 
+    use_cases: UseCases  # the core's front door: what the handlers call
     store: Store
-    bridge: Bridge  # intake, the two directions, escalation, outages
-    access: Access  # who may act on visitors
-    visitors: VisitorTools  # lookups, edits, pushed messages, open chats
-    team: Team  # on call, agent links
-    home: Home  # the App Home tab
+    dispatch: Dispatch  # what the worker carries out
+    reports: Reports  # outages over, events failed: told to the channel by the leader
+    escalation: Escalation  # visitors waiting: nudged, then escalated, by the leader
     worker: Worker
     health: Health
     membrane: MembraneClient
@@ -57,10 +59,6 @@ class Core:
     bolt_client: AsyncWebClient  # for Bolt
     arrivals: Arrivals  # what the worker is told of
     instance: str  # this bridge, among those sharing the database
-
-    @property
-    def seen(self) -> Seen:
-        return self.store.seen
 
 
 def policy_of(settings: Settings) -> Policy:
@@ -123,36 +121,40 @@ def build(
         waited=lambda key: health.waited(key, "chatra"),
     )
     context = Context(slack, delivery, store, roster, clock, policy, audit)
-    access = Access(context)
     arrivals = Arrivals()
-    intake = Intake(store, health, arrivals)
-    bridge = Bridge(
-        context,
-        intake,
-        ChatToSlack(context),
-        SlackToChatra(context, membrane, files, intake, access),
-        Escalation(context),
-        health,
-    )
+    intake = Intake(store, health, arrivals, policy.received_from)
+    access = Access(context)
+    chats, replies = ChatToSlack(context), SlackToChatra(context, membrane, files, intake, access)
+    dispatch = Dispatch(context, chats, replies)
     worker = Worker(
         store,
-        bridge.process,
+        dispatch.process,
         arrivals,
         holder=instance,
         lease_seconds=settings.lane_lease_seconds,
         judge=worth_waiting,
         failed=lambda kind: metrics.failures.labels(kind).inc(),
         waiting=health.waited,
-        name_of=bridge.chat_name,
+        name_of=dispatch.chat_name,
         rescan_interval=settings.inbox_rescan_seconds,
     )
-    return Core(
-        store=store,
-        bridge=bridge,
+    use_cases = UseCases(
+        intake=intake,
+        chats=chats,
+        replies=replies,
         access=access,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
         home=Home(context),
+        seen=store.seen,
+        channel=policy.channel,
+    )
+    return Core(
+        use_cases=use_cases,
+        store=store,
+        dispatch=dispatch,
+        reports=Reports(context, health),
+        escalation=Escalation(context),
         worker=worker,
         health=health,
         membrane=membrane,

@@ -6,8 +6,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.bridge import Bridge
-from bot.core.people.visitor_tools import VisitorTools
 from bot.core.slack_ui.notices import RETRY_ACTION
 from bot.core.slack_ui.views import (
     CLAIM_BUTTON,
@@ -20,6 +18,7 @@ from bot.core.slack_ui.views import (
     VISITOR_OF_MESSAGE,
     push_modal,
 )
+from bot.core.use_cases import UseCases
 from handlers.views import fill_in, open_loading
 
 
@@ -27,27 +26,29 @@ async def acknowledge(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
+def register(app: AsyncApp, core: UseCases) -> None:
+    tools, held = core.visitors, core.replies.held
+
     async def retry(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
     ) -> None:
         """The new try is stored before the click is acknowledged: it is never lost."""
         reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
-        context["quoted"] = await bridge.retry_reply(reply_ts, click, body["user"]["id"])
+        context["quoted"] = await held.retry(reply_ts, click, body["user"]["id"])
         await ack()
 
     async def show_retrying(body: dict[str, Any], context: dict[str, Any]) -> None:
         quoted = context.get("quoted")
         if quoted is not None:
             channel, user = body["channel"]["id"], body["user"]["id"]
-            await bridge.show_retrying(channel, body["message"]["ts"], quoted, user)
+            await held.show_retrying(channel, body["message"]["ts"], quoted, user)
 
     async def show_details(
         body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         details = await tools.lookup(action["value"])
         await client.chat_postEphemeral(
-            channel=clicked_in(body, bridge),
+            channel=clicked_in(body, core.channel),
             user=body["user"]["id"],
             text=details.text,
             blocks=details.blocks,
@@ -100,18 +101,18 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
 
     async def claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await bridge.claim(action["value"], body["user"]["id"])
+        await core.chats.claim(action["value"], body["user"]["id"])
 
     async def open_discussion(
         body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        link = await bridge.discuss_internally(action["value"])
+        link = await core.chats.discuss_internally(action["value"])
         text = (
             f":lock: <{link}|The internal discussion> of this chat."
             if link
             else "This chat has no thread any more."
         )
-        channel = clicked_in(body, bridge)
+        channel = clicked_in(body, core.channel)
         await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
     app.action(CLAIM_BUTTON)(claim)
@@ -125,6 +126,6 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
     app.action(PUSH_BUTTON)(open_push_form)
 
 
-def clicked_in(body: dict[str, Any], bridge: Bridge) -> str:
+def clicked_in(body: dict[str, Any], support_channel: str) -> str:
     """The channel of the card whose button was clicked (a routed one, say): answers show there."""
-    return str((body.get("channel") or {}).get("id") or bridge.channel)
+    return str((body.get("channel") or {}).get("id") or support_channel)

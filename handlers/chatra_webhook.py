@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.clients.metrics import METRICS
-from bot.core.bridge import Bridge
 from bot.core.errors import DatabaseError
+from bot.core.intake import Intake
 from bot.core.wire.chatra import (
     CHAT_EVENTS,
     MAX_BODY,
@@ -22,7 +22,7 @@ from handlers.bodies import BodyRefused, read_body
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-BRIDGE = web.AppKey("bridge", Bridge)
+INTAKE = web.AppKey("intake", Intake)
 
 
 def register(app: web.Application, secret: str) -> None:
@@ -60,7 +60,7 @@ def make_webhook_handler(secret: str) -> Handler:
             return web.json_response({"ok": True, "ignored": "unknown event"})
         body = raw.decode("utf-8")  # stored as received: the worker reads it as intake did
         try:
-            stored = await request.app[BRIDGE].accept_chatra(body, data)
+            stored = await request.app[INTAKE].accept_chatra(body, data)
         except DatabaseError as error:  # locked, unreachable, or the disk is full
             log.warning("chatra webhook not stored, asked to send it again: %s", error)
             response = _problem(503, "cannot store it right now: send it again")

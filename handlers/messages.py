@@ -9,8 +9,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.clients.metrics import Metrics
-from bot.core.bridge import Bridge
 from bot.core.errors import ThreadNotKnownYet
+from bot.core.intake import Intake
 from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class MessageEvent(BaseModel):
         return bool(self.thread_ts) and bool(self.ts) and self.thread_ts != self.ts
 
 
-def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
+def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
     async def on_message(
         body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> BoltResponse | None:
@@ -64,7 +64,7 @@ def register(app: AsyncApp, bridge: Bridge, metrics: Metrics) -> None:
         parent = message.parent_author()
         ours = parent is not None and parent == context.bot_user_id
         try:
-            accepted = await bridge.accept_slack(
+            accepted = await intake.accept_slack(
                 dedupe_key(body, change), change, under_our_post=ours
             )
         except ThreadNotKnownYet as unknown:  # Slack sends it again: by then the card is known

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.bridge import Bridge
-from bot.core.people.visitor_tools import VisitorTools, pushed_text_errors, visitor_form_errors
+from bot.core.people.visitor_tools import pushed_text_errors, visitor_form_errors
 from bot.core.slack_ui.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
+from bot.core.use_cases import UseCases
 
 
 async def open_loading(
@@ -28,9 +28,11 @@ async def fill_in(
     await client.views_update(view_id=context["loading_view"], view=await form)
 
 
-def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
+def register(app: AsyncApp, core: UseCases) -> None:
+    tools = core.visitors
+
     async def tell(client: AsyncWebClient, user: str, text: str) -> None:
-        await client.chat_postEphemeral(channel=bridge.channel, user=user, text=text)
+        await client.chat_postEphemeral(channel=core.channel, user=user, text=text)
 
     async def check_visitor(ack: AsyncAck, view: dict[str, Any]) -> None:
         errors = visitor_form_errors(_values(view))
@@ -49,7 +51,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
         sentence, updated = await tools.save(form["client"], changed, body["user"]["id"])
         if updated:
-            await bridge.visitor_changed(form["client"], updated)
+            await core.chats.visitor_changed(form["client"], updated)
         await tell(client, body["user"]["id"], sentence)
 
     async def check_pushed_text(ack: AsyncAck, view: dict[str, Any]) -> None:
@@ -69,7 +71,7 @@ def register(app: AsyncApp, bridge: Bridge, tools: VisitorTools) -> None:
         if view["callback_id"] == PUSH_MESSAGE:
             answer = await tools.push(target, text, user)
             await client.chat_postEphemeral(
-                channel=bridge.channel, user=user, text=answer.text, blocks=answer.blocks
+                channel=core.channel, user=user, text=answer.text, blocks=answer.blocks
             )
         else:
             await tell(client, user, await tools.edit_pushed(target, text, user))

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import pytest
 
 from bot.core.audit import Audit
-from bot.core.bridge import Intake
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.engine.health import Health
 from bot.core.engine.worker import Arrivals
 from bot.core.errors import FileNotShared, MembraneError
+from bot.core.intake import Intake
 from bot.core.ports import Writer
 from bot.core.posting.delivery import Posted, SlackDelivery
 from bot.core.posting.pace import pace_maker
@@ -132,7 +132,7 @@ async def parts():
         Roster(store.on_call, time.time),
     )
     context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
-    intake = Intake(store, Health(), Arrivals())
+    intake = Intake(store, Health(), Arrivals(), POLICY.received_from)
     directions = SimpleNamespace(
         chat=ChatToSlack(context),
         replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),

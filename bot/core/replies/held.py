@@ -29,6 +29,7 @@ class HeldReplies:
         self._slack, self._delivery = context.slack, context.delivery
         self._channel = context.policy.channel
         self._enqueue = enqueue
+        self._audit = context.audit
 
     async def hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
         """Chatra is disconnected in Membrane: keep the reply until it is back, and say so in the
@@ -59,14 +60,15 @@ class HeldReplies:
             await self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
         return bool(held)
 
-    async def retry(self, reply_ts: str, click_id: str) -> str | None:
-        """A person asked to send a failed reply again: store the retry; returns its text, or
-        None when there is nothing to retry (unknown, already sent, already being retried)."""
+    async def retry(self, reply_ts: str, click_id: str, by: str) -> str | None:
+        """A person (`by`) asked to send a failed reply again: store the retry; returns its
+        text, or None when there is nothing to retry (unknown, sent, being retried)."""
         record = await self._messages.by_slack_ts(reply_ts)
         if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
             return None
         await self._messages.update(record.id, resends=0)  # a person decided: it may go again
         await self._requeue(record, click_id, state=MessageState.PENDING)
+        self._audit.record(by, "reply_retried", what=reply_ts)
         return record.sent_text or record.text or ""
 
     async def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:

@@ -1,0 +1,73 @@
+"""Dispatch: the worker hands each stored event here, in order per chat and direction; a Chatra
+webhook goes to the mirroring of its chat, a change written in Slack to the replies."""
+
+import logging
+from collections.abc import Awaitable
+
+from bot.core.chats.mirroring import ChatToSlack
+from bot.core.context import Context
+from bot.core.replies.sending import SlackToChatra
+from bot.core.slack_ui.card import CardState
+from bot.core.wire.chatra import parse_webhook_body, read_webhook
+from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
+from storage import InboxEvent
+
+log = logging.getLogger(__name__)
+
+
+class Dispatch:
+    def __init__(self, context: Context, chats: ChatToSlack, replies: SlackToChatra) -> None:
+        store = context.store
+        self._inbox, self._threads = store.inbox, store.threads
+        self._chat, self._replies = chats, replies
+        self._stored_before_start = 0  # events up to it may be half done: `started` says
+        self._rebooted = False  # the machine booted since then: unsynced progress may be lost
+
+    async def started(self, *, rebooted: bool | None = None) -> None:
+        """The newest event stored before this process started: pending ones up to it may have
+        been half carried out by the one before; `rebooted`: and what it recorded without
+        waiting for the disk may be lost (a reply it was sending, say). None: the bridge cannot
+        tell (its database keeps everything, or the system does not say)."""
+        self._stored_before_start = await self._inbox.last_id()
+        self._rebooted = bool(rebooted)
+        self._replies.tells_reboots(rebooted is not None)
+
+    async def chat_name(self, lane: str) -> str:
+        """A chat as an operator finds it in Slack: its client id and thread (no visitor's
+        name: logs keep no personal data)."""
+        client_id = lane.removesuffix(":replies")
+        try:
+            thread = await self._threads.for_client(client_id)
+        except Exception:  # the database is what failed: the client id will do
+            thread = None
+        where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
+        return f"chat {client_id}{where}"
+
+    async def process(self, event: InboxEvent) -> Awaitable[None] | None:
+        """Carry out one stored event (called by the worker, in order per conversation); for a
+        chat event, what is returned ends when its posts, queued in order, are made."""
+        if event.source == "chatra":
+            webhook, skipped = read_webhook(parse_webhook_body(event.payload))
+            replay = event.id <= self._stored_before_start or event.attempts > 0 or event.taken_over
+            posting = await self._chat.chat_event(webhook, replay=replay)
+            for reason in skipped:  # after: the chat's thread exists, to be named
+                log.warning(
+                    "event %s (%s): %s, skipped",
+                    event.id,
+                    await self.chat_name(event.conversation),
+                    reason,
+                    extra={"chat": event.conversation},
+                )
+            return posting
+        change = SlackChange.model_validate_json(event.payload).change
+        if isinstance(change, SlackReply):
+            in_doubt = self._rebooted and event.id <= self._stored_before_start
+            answered = await self._replies.reply_written(change, in_doubt=in_doubt)
+            if answered is not None and not CardState.of(answered.card).owner:
+                # the first answer claims the chat
+                await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)
+        elif isinstance(change, SlackEdit):
+            await self._replies.changes.edited(change)
+        else:
+            await self._replies.changes.deleted(change)
+        return None
