@@ -12,13 +12,14 @@ from storage.outages import Outages, PastOutage
 from storage.pacing import Pacing
 from storage.seen import Seen
 from storage.slack_posts import SlackPost, SlackPosts
-from storage.states import EventState, MessageState
+from storage.states import ChatStatus, EventState, MessageState
 from storage.store import Store
 from storage.threads import Thread, Threads
 from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
+    "ChatStatus",
     "Claimed",
     "Database",
     "DatabaseError",

@@ -10,6 +10,11 @@ class EventState(StrEnum):
     FAILED = "failed"  # can never succeed as it is: listed by `db failed`, replayable
 
 
+class ChatStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # Chatra ended it (its transcript came); new messages open it again
+
+
 class MessageState(StrEnum):
     PENDING = "pending"  # recorded, not yet carried (either way)
     POSTED = "posted"  # a Chatra message, posted into its Slack thread

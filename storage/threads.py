@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 
+from storage.states import ChatStatus
 from storage.units import Repository, reads, writes
 
 _COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at"
@@ -14,7 +15,7 @@ class Thread:
     client_id: str
     channel: str
     thread_ts: str
-    status: str  # "open" | "closed"
+    status: ChatStatus
     client: str  # last known Chatra client JSON
     card: str  # JSON: what the visitor card shows besides the visitor (bot.core.slack_ui.card)
     updated_at: float  # the last Chatra event of this thread
@@ -39,7 +40,7 @@ class Threads(Repository):
             "client_id": client_id,
             "channel": channel,
             "thread_ts": thread_ts,
-            "status": "open",
+            "status": ChatStatus.OPEN,
             "client": client,
             "card": card,
             "created_at": now,
@@ -50,10 +51,10 @@ class Threads(Repository):
             " RETURNING id",
             list(row.values()),
         ).scalar()
-        return Thread(thread_id, client_id, channel, thread_ts, "open", client, card, now)
+        return Thread(thread_id, client_id, channel, thread_ts, ChatStatus.OPEN, client, card, now)
 
     @writes
-    def update(self, thread_id: int, *, status: str, client: str) -> None:
+    def update(self, thread_id: int, *, status: ChatStatus, client: str) -> None:
         values = {"status": status, "client": client, "updated_at": time.time()}
         self._db.update("threads", "id", thread_id, values)
 
@@ -69,11 +70,11 @@ class Threads(Repository):
     def open_ones(self, limit: int = 30) -> list[Thread]:
         """Open chats, the most recently active first."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM threads WHERE status = 'open'"
+            f"SELECT {_COLUMNS} FROM threads WHERE status = '{ChatStatus.OPEN}'"
             " ORDER BY updated_at DESC LIMIT ?",
             [limit],
         ).fetchall()
-        return [Thread(*row) for row in rows]
+        return [_thread(row) for row in rows]
 
     @reads
     def client_with_email(self, email: str) -> str | None:
@@ -88,4 +89,9 @@ class Threads(Repository):
         found = self._db.execute(
             f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values
         ).fetchone()
-        return Thread(*found) if found else None
+        return _thread(found) if found else None
+
+
+def _thread(row: tuple) -> Thread:
+    id_, client_id, channel, thread_ts, status, *rest = row
+    return Thread(id_, client_id, channel, thread_ts, ChatStatus(status), *rest)

@@ -18,16 +18,17 @@ from bot.clients.failure_kinds import CHANNEL_REFUSALS, slack_error, slack_is_do
 from bot.clients.metrics import Metrics
 from bot.core.engine.health import Health
 from bot.core.errors import ChannelRefused, SlackRefused
+from bot.core.ports import ReplyState
 from bot.core.posting.delivery import Posted, is_person
 from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "chatra_bridge_post"
 REACTIONS = {
-    "pending": "hourglass_flowing_sand",
-    "delivered": "white_check_mark",
-    "failed": "warning",
-    "note": "lock",  # an internal note: not sent to the visitor
+    ReplyState.PENDING: "hourglass_flowing_sand",
+    ReplyState.DELIVERED: "white_check_mark",
+    ReplyState.FAILED: "warning",
+    ReplyState.NOTE: "lock",  # an internal note: not sent to the visitor
 }
 NOT_REPEATABLE = ("/chat.postMessage",)  # a blind retry could post twice: SlackDelivery decides
 # Slack's answers to a post that no retry can change; for a DM (posted to a user id) also those
@@ -188,7 +189,9 @@ class SlackOut:
                 break
         return found
 
-    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None:
+    async def show_state(
+        self, channel: str, ts: str, state: ReplyState, previous: ReplyState | None
+    ) -> None:
         """Show a reply's delivery state as a reaction on it. Cosmetic: a failure is only logged."""
         try:
             if previous:

@@ -6,8 +6,9 @@ from collections.abc import Awaitable
 
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
+from bot.core.engine.worker import client_of_lane
 from bot.core.replies.sending import SlackToChatra
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import Chat
 from bot.core.wire.chatra import parse_webhook_body, read_webhook
 from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
 from storage import InboxEvent
@@ -35,7 +36,7 @@ class Dispatch:
     async def chat_name(self, lane: str) -> str:
         """A chat as an operator finds it in Slack: its client id and thread (no visitor's
         name: logs keep no personal data)."""
-        client_id = lane.removesuffix(":replies")
+        client_id = client_of_lane(lane)
         try:
             thread = await self._threads.for_client(client_id)
         except Exception:  # the database is what failed: the client id will do
@@ -63,7 +64,7 @@ class Dispatch:
         if isinstance(change, SlackReply):
             in_doubt = self._rebooted and event.id <= self._stored_before_start
             answered = await self._replies.reply_written(change, in_doubt=in_doubt)
-            if answered is not None and not CardState.of(answered.card).owner:
+            if answered is not None and not Chat.of(answered).card.owner:
                 # the first answer claims the chat
                 await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.core.engine.health import Health
 from bot.core.engine.patience import patiently
-from bot.core.engine.worker import Arrivals, lane
+from bot.core.engine.worker import Arrivals, internal_lane, lane
 from bot.core.errors import ThreadNotKnownYet
 from bot.core.posting import post_keys
 from bot.core.wire.chatra import client_id_of, read_webhook
@@ -110,7 +110,7 @@ class Intake:
             elif card_of is not None:  # its thread is being recorded: the chat's lane waits
                 conversation = lane(card_of, "slack")
             elif post_keys.is_internal(post):
-                conversation = f"internal:{thread_ts}"
+                conversation = internal_lane(thread_ts)
             elif under_our_post and post is None:
                 raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
             else:

@@ -1,6 +1,7 @@
 """How the core reaches Slack and Chatra: two small protocols, so the core knows no transport."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from bot.core.posting.delivery import SlackPoster
@@ -18,13 +19,24 @@ class Writer:
     name: str | None = None
 
 
+class ReplyState(StrEnum):
+    """What a reply shows of its way to the visitor, as a reaction on it."""
+
+    PENDING = "pending"  # its send is taking a while
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    NOTE = "note"  # an internal note: not sent to the visitor
+
+
 class SlackPort(SlackPoster, Protocol):
     workspace_url: str  # e.g. https://acme.slack.com/, as auth.test says; links start with it
 
     async def update(
         self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
     ) -> None: ...
-    async def show_state(self, channel: str, ts: str, state: str, previous: str | None) -> None: ...
+    async def show_state(
+        self, channel: str, ts: str, state: ReplyState, previous: ReplyState | None
+    ) -> None: ...
     async def user_name(self, user_id: str) -> str | None: ...
     async def user_email(self, user_id: str) -> str | None: ...
     async def group_members(self, group_id: str) -> list[str]: ...

@@ -7,10 +7,9 @@ from bot.core.context import Context
 from bot.core.errors import SlackRefused
 from bot.core.posting import post_keys
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import Chat
 from bot.core.slack_ui.notices import escalation_dm, escalation_notice, nudge_notice
 from bot.core.slack_ui.views import thread_link
-from bot.core.wire.chatra import ChatraClient
 from storage import Wait
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class Escalation:
         thread = await self._threads.by_id(wait.thread_id)
         if thread is None:
             return True
-        notice = nudge_notice(self._name(thread.client), now - wait.since)
+        notice = nudge_notice(Chat.of(thread).name, now - wait.since)
         key = post_keys.nudge(thread.id, wait.since)
         return await self._post(key, thread.channel, notice, thread.thread_ts)
 
@@ -49,9 +48,9 @@ class Escalation:
         thread = await self._threads.by_id(wait.thread_id)
         if thread is None:
             return True
-        name, waited = self._name(thread.client), now - wait.since
+        chat, waited = Chat.of(thread), now - wait.since
+        name, owner = chat.name, chat.card.owner
         link = thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
-        owner = CardState.of(thread.card).owner
         people = [owner] if owner else await self._on_call.people()
         done = True
         for person in await self._members(people):  # a DM: posted to the user id
@@ -84,7 +83,3 @@ class Escalation:
             group = await self._slack.group_members(someone) if someone.startswith("S") else None
             members += [m for m in group or [someone] if m not in members]
         return members
-
-    @staticmethod
-    def _name(client_json: str) -> str:
-        return ChatraClient.model_validate_json(client_json).display_name()

@@ -12,7 +12,7 @@ from bot.core.context import Context
 from bot.core.errors import ChannelRefused
 from bot.core.posting import post_keys
 from bot.core.rules.routes import Route
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.notices import (
     channel_refused_notice,
     internal_discussion,
@@ -21,7 +21,7 @@ from bot.core.slack_ui.notices import (
 from bot.core.slack_ui.views import mirrored_messages, thread_link, visitor_card
 from bot.core.wire.chatra import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from storage import Message, Thread
-from storage.states import MessageState
+from storage.states import ChatStatus, MessageState
 
 PENDING = MessageState.PENDING  # claimed, not yet on Slack
 
@@ -68,9 +68,13 @@ class ChatToSlack:
         where = card[:2] if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
         posting = [self._mirror(*where, m, record, webhook, replay) for m, record in unposted]
         # What the card shows: the thread as recorded, or the new card as just posted.
-        shown = (known.status, known.client) if card is None else ("open", client.model_dump_json())
+        shown = (
+            (known.status, known.client)  # type: ignore[union-attr]
+            if card is None
+            else (ChatStatus.OPEN, client.model_dump_json())
+        )
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
-        status = "closed" if closing else "open" if fresh else shown[0]
+        status = ChatStatus.CLOSED if closing else ChatStatus.OPEN if fresh else shown[0]
         # A webhook that leaves details out (a fragment, say) keeps those the card shows.
         merged = ChatraClient.model_validate_json(shown[1]).updated_by(client)
         client_json = merged.model_dump_json()
@@ -123,7 +127,7 @@ class ChatToSlack:
         the chat goes on in its thread."""
         came_back = (
             thread is not None
-            and thread.status == "closed"
+            and thread.status == ChatStatus.CLOSED
             and new_messages
             and self._policy.idle_gap > 0
             and time.time() - thread.updated_at > self._policy.idle_gap
@@ -217,13 +221,12 @@ class ChatToSlack:
         thread = await self._threads.for_client(client_id)
         if thread is None or not user:
             return False
-        state = CardState.of(thread.card)
-        if state.owner == user or (only_if_unowned and state.owner):
+        chat = Chat.of(thread)
+        if chat.card.owner == user or (only_if_unowned and chat.card.owner):
             return False
-        state.owner = user
+        state = chat.card.model_copy(update={"owner": user})
         await self._threads.set_card(thread.id, state.model_dump_json())
-        client = ChatraClient.model_validate_json(thread.client)
-        await self._redraw(thread, client, closed=thread.status == "closed", state=state)
+        await self._redraw(thread, chat.visitor, closed=chat.closed, state=state)
         return True
 
     async def discuss_internally(self, client_id: str) -> str | None:
@@ -231,9 +234,7 @@ class ChatToSlack:
         thread = await self._threads.for_client(client_id)
         if thread is None:
             return None
-        name = ChatraClient.model_validate_json(thread.client).display_name()
-        chat = self._link(thread)
-        opened = internal_discussion(name, chat)
+        opened = internal_discussion(Chat.of(thread).name, self._link(thread))
         ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
         link = thread_link(thread.channel, ts, self._slack.workspace_url)
         notice = internal_discussion_link(link)
@@ -246,9 +247,10 @@ class ChatToSlack:
         thread = await self._threads.for_client(client_id)
         if thread is None:
             return
+        chat = Chat.of(thread)
         changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
-        client = ChatraClient.model_validate_json(thread.client).with_contact(changed)
-        await self._redraw(thread, client, closed=thread.status == "closed")
+        client = chat.visitor.with_contact(changed)
+        await self._redraw(thread, client, closed=chat.closed)
         await self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
 
     async def _redraw(

@@ -44,9 +44,22 @@ def backoff(attempt: int, base: float = 1.0) -> float:
     return min(base * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
 
 
+REPLIES = ":replies"  # a chat's lane for what is written in Slack, beside its Chatra events
+INTERNAL = "internal:"  # the lane of a thread the team keeps to itself
+
+
 def lane(client_id: str, source: str) -> str:
     """The lane an event of a chat is carried out in: one per direction."""
-    return client_id if source == "chatra" else f"{client_id}:replies"
+    return client_id if source == "chatra" else client_id + REPLIES
+
+
+def client_of_lane(name: str) -> str:
+    """The chat a lane is of (for an internal thread's lane: its name)."""
+    return name.removesuffix(REPLIES)
+
+
+def internal_lane(thread_ts: str) -> str:
+    return INTERNAL + thread_ts
 
 
 async def _nothing(event_id: int) -> None:

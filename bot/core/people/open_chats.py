@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import Chat
 from bot.core.slack_ui.views import thread_link
-from bot.core.wire.chatra import ChatraClient
 from bot.core.wire.text import slack_link
 from storage import Threads, Waits
 
@@ -23,13 +22,13 @@ async def open_chats(
     """Open chats, the newest activity first; `workspace` is the base of their links."""
     chats = []
     for thread in await threads.open_ones(limit):
-        since = await waits.since(thread.id)
+        since, chat = await waits.since(thread.id), Chat.of(thread)
         chats.append(
             OpenChat(
-                name=ChatraClient.model_validate_json(thread.client).display_name(),
+                name=chat.name,
                 link=thread_link(thread.channel, thread.thread_ts, workspace),
                 waiting=(now - since) / 60 if since is not None else None,
-                owner=CardState.of(thread.card).owner,
+                owner=chat.card.owner,
             )
         )
     return chats

@@ -15,6 +15,9 @@ from storage import Message
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
+# A new try of a reply is stored under its reason: sent as a probe of Chatra, resumed after an
+# outage, or (a click's id) tried again by a person.
+PROBE, RESUMED = "probe:", "resume:"
 Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
 
@@ -51,13 +54,13 @@ class HeldReplies:
         notice = outage_over_notice()
         await self._delivery.post(post_keys.resumed(outage), self._channel, notice)
         for reply in held:
-            await self._requeue(reply, f"resume:{outage}", state=MessageState.PENDING)
+            await self._requeue(reply, RESUMED + str(outage), state=MessageState.PENDING)
 
     async def probe(self) -> bool:
         """While replies are held, try the oldest again; its success resumes the rest."""
         held = await self._messages.held()
         if held:
-            await self._requeue(held[0], f"probe:{time.time():.6f}", state=MessageState.HELD)
+            await self._requeue(held[0], f"{PROBE}{time.time():.6f}", state=MessageState.HELD)
         return bool(held)
 
     async def retry(self, reply_ts: str, click_id: str, by: str) -> str | None:

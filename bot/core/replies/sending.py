@@ -11,11 +11,11 @@ from typing import Any
 from bot.core.context import Context
 from bot.core.errors import MembraneError
 from bot.core.people.access import Access
-from bot.core.ports import ChatraPort, FilePort, Writer
+from bot.core.ports import ChatraPort, FilePort, ReplyState, Writer
 from bot.core.posting import post_keys
 from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.chat_thread import ChatThread
-from bot.core.replies.held import Enqueue, HeldReplies
+from bot.core.replies.held import PROBE, Enqueue, HeldReplies
 from bot.core.replies.reply_text import plain_text, with_file_links
 from bot.core.replies.writers import Writers
 from bot.core.slack_ui.notices import (
@@ -88,15 +88,15 @@ class SlackToChatra:
         thread, record = got.thread, got.record
         if thread is None or record is None:
             if got.internal:
-                await self._slack.show_state(reply.channel, reply.ts, "note", None)
+                await self._slack.show_state(reply.channel, reply.ts, ReplyState.NOTE, None)
             return None
         self._delivery.moved_on(thread.channel, thread.thread_ts)  # later posts go below it
-        probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith("probe:")
+        probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith(PROBE)
         if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return thread if record.state == MessageState.SENT else None  # carried out before
         if reply.retry_of is None and self._is_note(reply.text):
             await self._messages.update(record.id, state=MessageState.NOTE)
-            await self._slack.show_state(thread.channel, reply.ts, "note", None)
+            await self._slack.show_state(thread.channel, reply.ts, ReplyState.NOTE, None)
             return None
         refusal = await self._access.refusal(reply.user)
         if refusal is not None:  # not the team's: never reaches the visitor
@@ -158,7 +158,7 @@ class SlackToChatra:
         Chatra's limit goes as several messages, each recorded on its own (`<ts>#<n>`), so a
         rerun sends only the rest."""
         channel, ts = thread.channel, reply.ts
-        earlier = "failed" if reply.retry_of else None
+        earlier = ReplyState.FAILED if reply.retry_of else None
         shown = asyncio.Event()  # set once the pending reaction is on its way
         pending = asyncio.create_task(self._pending_later(channel, ts, earlier, shown))
         try:
@@ -206,8 +206,8 @@ class SlackToChatra:
             else:
                 pending.cancel()
         self._audit.record(reply.user, "reply_sent", thread.client_id, reply.ts)
-        previous = "pending" if shown.is_set() else earlier
-        await self._slack.show_state(channel, ts, "delivered", previous)
+        previous = ReplyState.PENDING if shown.is_set() else earlier
+        await self._slack.show_state(channel, ts, ReplyState.DELIVERED, previous)
         if as_whom:  # after the send: a post may wait for the channel's pace
             await self._writers.tell(thread, reply.user, as_whom)
         if sending.held:
@@ -215,14 +215,14 @@ class SlackToChatra:
         return True
 
     async def _pending_later(
-        self, channel: str, ts: str, earlier: str | None, shown: asyncio.Event
+        self, channel: str, ts: str, earlier: ReplyState | None, shown: asyncio.Event
     ) -> None:
         """Show the reply as pending once its send has taken a while: a quick send goes from
         nothing to delivered, one reaction call instead of three (reactions.add and .remove
         have a budget of about 50 a minute for the whole workspace)."""
         await asyncio.sleep(PENDING_AFTER)
         shown.set()
-        await self._slack.show_state(channel, ts, "pending", earlier)
+        await self._slack.show_state(channel, ts, ReplyState.PENDING, earlier)
 
     async def _send_piece(
         self,
@@ -310,7 +310,9 @@ class SlackToChatra:
         key = post_keys.send_warning(reply.ts, reply.retry_of)
         await self._chat_thread.warn(thread, key, "Your message", text, reason, retry_ts=reply.ts)
         await self._messages.update(record_id, state=MessageState.FAILED, error="unconfirmed")
-        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
+        await self._slack.show_state(
+            thread.channel, reply.ts, ReplyState.FAILED, ReplyState.PENDING
+        )
 
     async def _not_sent(
         self,
@@ -330,7 +332,9 @@ class SlackToChatra:
             thread, key, "Your message", text, str(error), retry_ts=reply.ts
         )
         await self._messages.update(record_id, state=MessageState.FAILED, error=str(error))
-        await self._slack.show_state(thread.channel, reply.ts, "failed", "pending")
+        await self._slack.show_state(
+            thread.channel, reply.ts, ReplyState.FAILED, ReplyState.PENDING
+        )
 
     async def _echo_adopted(self, record_id: int) -> bool:
         """Wait up to the grace period for Chatra's echo to mark the message as sent."""

@@ -1,7 +1,12 @@
 """What a chat's visitor card shows besides the visitor: kept with its thread, so every redraw
 shows it again."""
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
+
+from bot.core.wire.chatra import ChatraClient
+from storage import ChatStatus, Thread
 
 
 class CardState(BaseModel):
@@ -15,3 +20,27 @@ class CardState(BaseModel):
     @classmethod
     def of(cls, stored: str) -> "CardState":
         return cls.model_validate_json(stored or "{}")
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A mirrored chat as read from its thread, decoded once: where it is, its visitor as the
+    card shows them, what the card keeps besides, and whether it is open."""
+
+    thread: Thread
+    visitor: ChatraClient
+    card: CardState
+
+    @classmethod
+    def of(cls, thread: Thread) -> "Chat":
+        return cls(
+            thread, ChatraClient.model_validate_json(thread.client), CardState.of(thread.card)
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self.thread.status == ChatStatus.CLOSED
+
+    @property
+    def name(self) -> str:
+        return self.visitor.display_name()
