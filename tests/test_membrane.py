@@ -67,14 +67,14 @@ async def test_every_seed_action_runs_with_chatras_input_names(client, membrane)
     membrane.clients["c1"] = {"id": "c1", "name": "Jane"}
     message_id = await client.send_agent_message("c1", "hello", Writer(agent_id="a9"))
     await client.edit_agent_message(message_id, "hello!")
-    assert (await client.get_message(message_id))["text"] == "hello!"
+    assert (await client.get_message(message_id)).body == "hello!"
     await client.delete_agent_message(message_id)
     assert (await client.get_client("c1"))["basicInfo"]["name"] == "Jane"
     updated = await client.update_client("c1", email="j@example.org", name=None)
     assert updated["basicInfo"] == {"email": "j@example.org"}  # null removed the name
     pushed_id = await client.send_pushed_message("c1", "promo", group_id="g1")
     await client.edit_pushed_message(pushed_id, "promo!")
-    assert (await client.get_pushed_message(pushed_id))["text"] == "promo!"
+    assert (await client.get_pushed_message(pushed_id)).body == "promo!"
     await client.delete_pushed_message(pushed_id)
 
     assert [key for key, _ in membrane.runs] == [

@@ -19,7 +19,7 @@ from bot.clients.metrics import Metrics
 from bot.core.engine.health import Health
 from bot.core.errors import MembraneError
 from bot.core.ports import Writer
-from bot.core.wire.chatra import VISITOR_FIELDS
+from bot.core.wire.chatra import VISITOR_FIELDS, ChatraMessage
 
 API_VERSION = "2025-10-21"
 TOKEN_TTL = 3600
@@ -106,8 +106,10 @@ class MembraneClient:
     async def delete_agent_message(self, message_id: str) -> None:
         await self._act("delete-agent-message", {"message": message_id})
 
-    async def get_message(self, message_id: str) -> dict[str, Any]:
-        return _object(await self._act("get-message", {"message": message_id}))
+    async def get_message(self, message_id: str) -> ChatraMessage:
+        return ChatraMessage.model_validate(
+            _object(await self._act("get-message", {"message": message_id}))
+        )
 
     async def get_client(self, client_id: str) -> dict[str, Any]:
         return _object(await self._act("get-client", {"client": client_id}))
@@ -125,8 +127,10 @@ class MembraneClient:
         given = {k: v for k, v in values.items() if v}
         return await self._created("send-pushed-message", given)
 
-    async def get_pushed_message(self, message_id: str) -> dict[str, Any]:
-        return _object(await self._act("get-pushed-message", {"message": message_id}))
+    async def get_pushed_message(self, message_id: str) -> ChatraMessage:
+        return ChatraMessage.model_validate(
+            _object(await self._act("get-pushed-message", {"message": message_id}))
+        )
 
     async def edit_pushed_message(self, message_id: str, text: str) -> None:
         await self._act("edit-pushed-message", {"message": message_id, "text": text})

@@ -8,6 +8,7 @@ __all__ = [
     "DatabaseUnavailable",
     "FileNotShared",
     "MembraneError",
+    "NoWriter",
     "SlackRefused",
     "ThreadNotKnownYet",
 ]
@@ -32,6 +33,13 @@ class MembraneError(Exception):
         self.transient = transient
         self.in_doubt = in_doubt
         super().__init__(detail)
+
+
+class NoWriter(Exception):
+    """Nobody Chatra knows writes this reply: Chatra refuses a message from nobody. `str()`
+    says what to set up; it never passes by itself."""
+
+    transient = False
 
 
 class SlackRefused(Exception):

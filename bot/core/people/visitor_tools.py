@@ -18,7 +18,7 @@ from bot.core.slack_ui.views import (
     pushed_sent,
     thread_link,
 )
-from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient
+from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, plain_to_slack
 
 _THREAD_LINK = re.compile(r"archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
@@ -55,8 +55,8 @@ class ChatraTools(Protocol):
     async def send_pushed_message(
         self, client_id: str, text: str, agent_id: str | None = None, group_id: str | None = None
     ) -> str: ...
-    async def get_pushed_message(self, message_id: str) -> dict[str, Any]: ...
-    async def get_message(self, message_id: str) -> dict[str, Any]: ...
+    async def get_pushed_message(self, message_id: str) -> ChatraMessage: ...
+    async def get_message(self, message_id: str) -> ChatraMessage: ...
     async def edit_pushed_message(self, message_id: str, text: str) -> None: ...
     async def delete_pushed_message(self, message_id: str) -> None: ...
 
@@ -142,8 +142,7 @@ class VisitorTools:
             found = await self._chatra.get_pushed_message(message_id)
         except MembraneError as error:
             return modal("Pushed message", f":warning: {plain_to_slack(str(error))}")
-        client_id = str((found or {}).get("clientId", ""))
-        return push_modal(client_id, message_id=message_id, text=str((found or {}).get("text", "")))
+        return push_modal(found.clientId or "", message_id=message_id, text=found.body)
 
     async def edit_pushed(self, message_id: str, text: str, by: str) -> str:
         try:
@@ -177,16 +176,16 @@ class VisitorTools:
         except MembraneError as error:
             return SlackMessage(text=f":warning: {plain_to_slack(str(error))}")
         lines = [f"*{what} `{plain_to_slack(message_id)}`*"]
-        for label, key in (
-            ("From", "type"),
-            ("Agent", "agentId"),
-            ("Visitor", "clientId"),
-            ("Sent", "createdAt"),
-            ("Via", "receivedFrom"),
-            ("Text", "text"),
+        for label, value in (
+            ("From", found.type),
+            ("Agent", found.agentId),
+            ("Visitor", found.clientId),
+            ("Sent", found.createdAt),
+            ("Via", found.receivedFrom),
+            ("Text", found.body),
         ):
-            if (found or {}).get(key) not in (None, ""):
-                lines.append(f"{label}: {plain_to_slack(str(found[key]))}")
+            if value not in (None, ""):
+                lines.append(f"{label}: {plain_to_slack(str(value))}")
         return SlackMessage(text="\n".join(lines))
 
     async def _client_id_for(self, query: str) -> str | None:

@@ -3,7 +3,7 @@ the reply became takes its new text (a longer text sends more, a shorter one del
 over); a reply held is changed before it is sent."""
 
 from bot.core.context import Context
-from bot.core.errors import MembraneError
+from bot.core.errors import MembraneError, NoWriter
 from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys
 from bot.core.replies.chat_thread import ChatThread
@@ -43,7 +43,7 @@ class ReplyChanges:
             return
         try:
             await self._edit_pieces(thread, edit, split_text(text, CHATRA_TEXT_LIMIT))
-        except MembraneError as error:
+        except (MembraneError, NoWriter) as error:
             if error.transient:
                 raise  # waited out by the worker: an edit is safe to repeat
             await self._chat_thread.warn(thread, key, "Your edit", text, str(error))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.context import Context
-from bot.core.errors import MembraneError
+from bot.core.errors import MembraneError, NoWriter
 from bot.core.people.access import Access
 from bot.core.ports import ChatraPort, FilePort, ReplyState, Writer
 from bot.core.posting import post_keys
@@ -189,7 +189,7 @@ class SlackToChatra:
 
                 try:
                     current, found = await self._db.run("SlackToChatra.begin", begin, self._begin)
-                except MembraneError as nobody:
+                except NoWriter as nobody:
                     await self._not_sent(thread, record.id, reply, text, nobody, was_held)
                     return False
                 if found is not None:
@@ -320,11 +320,11 @@ class SlackToChatra:
         record_id: int,
         reply: SlackReply,
         text: str,
-        error: MembraneError,
+        error: MembraneError | NoWriter,
         was_held: bool,
     ) -> None:
         """Hold the reply while Chatra is disconnected; otherwise mark it failed and say why."""
-        if error.kind == "connection":
+        if isinstance(error, MembraneError) and error.kind == "connection":
             await self.held.hold(record_id, text, error, first=not was_held)
             return
         key = post_keys.send_warning(reply.ts, reply.retry_of)

@@ -2,7 +2,7 @@
 an agent's id, or an email and a name (with the sender's `receivedFrom` mark)."""
 
 from bot.core.context import Context
-from bot.core.errors import MembraneError
+from bot.core.errors import NoWriter
 from bot.core.ports import Writer
 from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import writing_as_notice
@@ -29,8 +29,8 @@ class Writers:
     def resolve(self, user: str, email: str | None, who: str | None) -> tuple[Writer, str | None]:
         """On the database's thread: the Chatra agent linked to the Slack user, else the agent
         with the same email, else the default agent, else the person's own Slack name and email;
-        and, for the last two, the name the thread is to be told. A MembraneError when none is
-        known: Chatra would refuse a message from nobody."""
+        and, for the last two, the name the thread is to be told. NoWriter when none is known:
+        Chatra would refuse a message from nobody."""
         agent_id = self._agents.linked.now(user) if user else None
         if agent_id is None and email:
             agent_id = self._agents.by_email.now(email)
@@ -42,12 +42,10 @@ class Writers:
         elif email and who:
             writer, as_whom = Writer(email=email, name=who), who
         else:
-            raise MembraneError(
-                "no_agent",
+            raise NoWriter(
                 f"Chatra needs to know who writes, and {who or 'this person'} has no Chatra agent"
                 " and no email in Slack: link one with `/chatra agent <agent id or email>` (or"
-                " set CHATRA_DEFAULT_AGENT_ID), then try again.",
-                transient=False,
+                " set CHATRA_DEFAULT_AGENT_ID), then try again."
             )
         return writer, as_whom
 

@@ -227,13 +227,14 @@ class ChatraFile(Lenient):
 
 
 class ChatraMessage(Lenient):
-    TEXT = ("id", "type", "message", "text", "agentId", "receivedFrom")
+    TEXT = ("id", "type", "message", "text", "agentId", "clientId", "receivedFrom")
     NUMBERS = ("createdAt",)
     id: str | None = None  # often missing in webhooks: `key` is what identifies a message
     type: str = "client"  # "client" (visitor) | "agent" | others: system notices
     message: str | None = None
     text: str | None = None
     agentId: str | None = None
+    clientId: str | None = None  # in Membrane's answers (get-message); a webhook's is its client
     createdAt: int | float | None = None
     receivedFrom: str | None = None  # the label of whoever sent it through the API
     files: list[ChatraFile] = Field(default_factory=list)
