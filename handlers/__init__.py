@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clients.metrics import Metrics
 from bot.core.use_cases import UseCases
-from handlers import actions, commands, failures, gate, home, messages, views
+from handlers import actions, app_home, commands, failures, gate, messages, modals
 
 
 def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
@@ -14,5 +14,5 @@ def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
     messages.register(app, core.intake, metrics)
     actions.register(app, core)
     commands.register(app, core.visitors, core.team)
-    views.register(app, core)
-    home.register(app, core.home)
+    modals.register(app, core)
+    app_home.register(app, core.home)

@@ -19,7 +19,7 @@ from bot.core.slack_ui.views import (
     push_modal,
 )
 from bot.core.use_cases import UseCases
-from handlers.views import fill_in, open_loading
+from handlers.modals import fill_in, open_loading
 
 
 async def acknowledge(ack: AsyncAck) -> None:

@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
 from bot.core.wire.text import slack_to_plain
-from handlers.views import fill_in, open_loading
+from handlers.modals import fill_in, open_loading
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
