@@ -26,104 +26,112 @@ async def acknowledge(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, core: UseCases) -> None:
-    tools, held = core.visitors, core.replies.held
+class CardActions:
+    """The listeners of the card's buttons, a failed reply's Try again and the message shortcut."""
+
+    def __init__(self, core: UseCases) -> None:
+        self._core, self._tools, self._held = core, core.visitors, core.replies.held
 
     async def retry(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
     ) -> None:
         """The new try is stored before the click is acknowledged: it is never lost."""
         reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
-        context["quoted"] = await held.retry(reply_ts, click, body["user"]["id"])
+        context["quoted"] = await self._held.retry(reply_ts, click, body["user"]["id"])
         await ack()
 
-    async def show_retrying(body: dict[str, Any], context: dict[str, Any]) -> None:
+    async def show_retrying(self, body: dict[str, Any], context: dict[str, Any]) -> None:
         quoted = context.get("quoted")
         if quoted is not None:
             channel, user = body["channel"]["id"], body["user"]["id"]
-            await held.show_retrying(channel, body["message"]["ts"], quoted, user)
+            await self._held.show_retrying(channel, body["message"]["ts"], quoted, user)
 
     async def show_details(
-        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        details = await tools.lookup(action["value"])
+        details = await self._tools.lookup(action["value"])
         await client.chat_postEphemeral(
-            channel=clicked_in(body, core.channel),
+            channel=clicked_in(body, self._core.channel),
             user=body["user"]["id"],
             text=details.text,
             blocks=details.blocks,
         )
 
     async def open_edit_form(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
         await ack()
         await open_loading(client, body["trigger_id"], "Edit visitor", context)
 
     async def fill_edit_form(
-        action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+        self, action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
-        await fill_in(client, context, tools.edit_form(action["value"]))
+        await fill_in(client, context, self._tools.edit_form(action["value"]))
 
     async def open_push_form(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=push_modal(action["value"]))
 
     async def open_pushed_form(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
         await ack()
         await open_loading(client, body["trigger_id"], "Pushed message", context)
 
     async def fill_pushed_form(
-        action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+        self, action: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
-        await fill_in(client, context, tools.edit_pushed_form(action["value"]))
+        await fill_in(client, context, self._tools.edit_pushed_form(action["value"]))
 
     async def delete_pushed(
-        body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         # Slack asked "Delete the pushed message?" before sending this
-        said = await tools.delete_pushed(action["value"], body["user"]["id"])
+        said = await self._tools.delete_pushed(action["value"], body["user"]["id"])
         await respond(text=said, replace_original=True)
 
-    async def visitor_of_message(shortcut: dict[str, Any], respond: AsyncRespond) -> None:
+    async def visitor_of_message(self, shortcut: dict[str, Any], respond: AsyncRespond) -> None:
         message = shortcut.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts") or ""
-        client_id = await tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
+        client_id = await self._tools.client_of_thread(shortcut["channel"]["id"], thread_ts)
         if client_id is None:
             await respond(response_type="ephemeral", text="This is not a Chatra chat's thread.")
             return
-        details = await tools.lookup(client_id)
+        details = await self._tools.lookup(client_id)
         await respond(response_type="ephemeral", text=details.text, blocks=details.blocks)
 
-    async def claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def claim(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await core.chats.claim(action["value"], body["user"]["id"])
+        await self._core.chats.claim(action["value"], body["user"]["id"])
 
     async def open_discussion(
-        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        link = await core.chats.discuss_internally(action["value"])
+        link = await self._core.chats.discuss_internally(action["value"])
         text = (
             f":lock: <{link}|The internal discussion> of this chat."
             if link
             else "This chat has no thread any more."
         )
-        channel = clicked_in(body, core.channel)
+        channel = clicked_in(body, self._core.channel)
         await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
-    app.action(CLAIM_BUTTON)(claim)
-    app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[open_discussion])
-    app.action(RETRY_ACTION)(ack=retry, lazy=[show_retrying])
-    app.action(EDIT_PUSHED_BUTTON)(ack=open_pushed_form, lazy=[fill_pushed_form])
-    app.action(DELETE_PUSHED_BUTTON)(ack=acknowledge, lazy=[delete_pushed])
-    app.shortcut(VISITOR_OF_MESSAGE)(ack=acknowledge, lazy=[visitor_of_message])
-    app.action(DETAILS_BUTTON)(ack=acknowledge, lazy=[show_details])
-    app.action(EDIT_BUTTON)(ack=open_edit_form, lazy=[fill_edit_form])
-    app.action(PUSH_BUTTON)(open_push_form)
+
+def register(app: AsyncApp, core: UseCases) -> None:
+    listeners = CardActions(core)
+    app.action(CLAIM_BUTTON)(listeners.claim)
+    app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[listeners.open_discussion])
+    app.action(RETRY_ACTION)(ack=listeners.retry, lazy=[listeners.show_retrying])
+    app.action(EDIT_PUSHED_BUTTON)(
+        ack=listeners.open_pushed_form, lazy=[listeners.fill_pushed_form]
+    )
+    app.action(DELETE_PUSHED_BUTTON)(ack=acknowledge, lazy=[listeners.delete_pushed])
+    app.shortcut(VISITOR_OF_MESSAGE)(ack=acknowledge, lazy=[listeners.visitor_of_message])
+    app.action(DETAILS_BUTTON)(ack=acknowledge, lazy=[listeners.show_details])
+    app.action(EDIT_BUTTON)(ack=listeners.open_edit_form, lazy=[listeners.fill_edit_form])
+    app.action(PUSH_BUTTON)(listeners.open_push_form)
 
 
 def clicked_in(body: dict[str, Any], support_channel: str) -> str:

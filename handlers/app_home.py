@@ -8,9 +8,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.people.home import Home
 
 
-def register(app: AsyncApp, home: Home) -> None:
-    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") == "home":
-            await client.views_publish(user_id=event["user"], view=await home.view())
+class AppHome:
+    def __init__(self, home: Home) -> None:
+        self._home = home
 
-    app.event("app_home_opened")(on_home_opened)
+    async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") == "home":
+            await client.views_publish(user_id=event["user"], view=await self._home.view())
+
+
+def register(app: AsyncApp, home: Home) -> None:
+    app.event("app_home_opened")(AppHome(home).opened)

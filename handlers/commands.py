@@ -39,18 +39,27 @@ USAGE = {
 LATER = ("lookup", "push", "pushed", "message", "edit")  # answered after the ack
 
 
-def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
+class ChatraCommand:
+    """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
+
+    def __init__(self, tools: VisitorTools, team: Team) -> None:
+        self._tools, self._team = tools, team
+
     async def on_chatra(
-        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
     ) -> None:
         name, args = _parse(command)
         if name == "open":
-            await ack(response_type="ephemeral", text=(await tools.open_chats()).text)
+            await ack(response_type="ephemeral", text=(await self._tools.open_chats()).text)
         elif name == "oncall":
-            on_call = await team.on_call(args, command["user_id"])
+            on_call = await self._team.on_call(args, command["user_id"])
             await ack(response_type="in_channel" if args else "ephemeral", text=on_call.text)
         elif name == "agent":
-            linked = await team.agent(args, command["user_id"])
+            linked = await self._team.agent(args, command["user_id"])
             await ack(response_type="ephemeral", text=linked.text)
         elif name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
@@ -64,6 +73,7 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
                 await open_loading(client, command["trigger_id"], "Edit visitor", context)
 
     async def answer(
+        self,
         command: dict[str, Any],
         respond: AsyncRespond,
         client: AsyncWebClient,
@@ -73,12 +83,12 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
             return  # answered in the ack
         name, args = _parse(command)
         if name == "edit":
-            await fill_in(client, context, tools.edit_form(args))
+            await fill_in(client, context, self._tools.edit_form(args))
             return
         shared = name != "push" and args.endswith(" share")  # the whole channel sees the answer
         args = args.removesuffix(" share") if shared else args
         if name == "lookup":
-            message = await tools.lookup(args)
+            message = await self._tools.lookup(args)
         elif name == "push":
             client_id, _, text = args.partition(" ")
             sender, _, rest = text.strip().partition(" ")  # optional "agent:<id>" or "group:<id>"
@@ -86,15 +96,18 @@ def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
             named = kind in ("agent", "group") and sender_id and rest.strip()
             as_sender = {f"{kind}_id": sender_id} if named else {}
             words = slack_to_plain(rest if named else text, {}).strip()  # the command is escaped
-            message = await tools.push(client_id, words, command["user_id"], **as_sender)
+            message = await self._tools.push(client_id, words, command["user_id"], **as_sender)
         elif name == "pushed":
-            message = await tools.pushed(args)
+            message = await self._tools.pushed(args)
         else:
-            message = await tools.message(args)
+            message = await self._tools.message(args)
         audience = "in_channel" if shared else "ephemeral"
         await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
-    app.command("/chatra")(ack=on_chatra, lazy=[answer])
+
+def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
+    listeners = ChatraCommand(tools, team)
+    app.command("/chatra")(ack=listeners.on_chatra, lazy=[listeners.answer])
 
 
 def _parse(command: dict[str, Any]) -> tuple[str, str]:

@@ -47,9 +47,14 @@ class MessageEvent(BaseModel):
         return bool(self.thread_ts) and bool(self.ts) and self.thread_ts != self.ts
 
 
-def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
+class ThreadMessages:
+    """The listener of messages: a person's reply, edit or delete in a chat's thread is stored."""
+
+    def __init__(self, intake: Intake, metrics: Metrics) -> None:
+        self._intake, self._metrics = intake, metrics
+
     async def on_message(
-        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> BoltResponse | None:
         try:
             message = MessageEvent.model_validate(repaired(event))
@@ -64,14 +69,14 @@ def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
         parent = message.parent_author()
         ours = parent is not None and parent == context.bot_user_id
         try:
-            accepted = await intake.accept_slack(
+            accepted = await self._intake.accept_slack(
                 dedupe_key(body, change), change, under_our_post=ours
             )
         except ThreadNotKnownYet as unknown:  # Slack sends it again: by then the card is known
             log.info("%s of %s asked again: %s", change.kind, change.ts, unknown)
             return BoltResponse(status=503, body="", headers={"Retry-After": "1"})
         if accepted:
-            metrics.events_in.labels("slack").inc()
+            self._metrics.events_in.labels("slack").inc()
             log.info(
                 "accepted %s of %s in thread %s",
                 change.kind,
@@ -81,7 +86,10 @@ def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
             )
         return None
 
-    app.event("message")(on_message)
+
+def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
+    listeners = ThreadMessages(intake, metrics)
+    app.event("message")(listeners.on_message)
 
 
 def thread_change(event: MessageEvent) -> SlackReply | SlackEdit | SlackDeletion | None:

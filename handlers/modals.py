@@ -28,13 +28,14 @@ async def fill_in(
     await client.views_update(view_id=context["loading_view"], view=await form)
 
 
-def register(app: AsyncApp, core: UseCases) -> None:
-    tools = core.visitors
+class Modals:
+    """The listeners of the modals' submissions: each checked in the ack (errors shown under the
+    field), carried out after it."""
 
-    async def tell(client: AsyncWebClient, user: str, text: str) -> None:
-        await client.chat_postEphemeral(channel=core.channel, user=user, text=text)
+    def __init__(self, core: UseCases) -> None:
+        self._core, self._tools = core, core.visitors
 
-    async def check_visitor(ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def check_visitor(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         errors = visitor_form_errors(_values(view))
         if errors:
             await ack(response_action="errors", errors=errors)  # shown under each field
@@ -42,19 +43,19 @@ def register(app: AsyncApp, core: UseCases) -> None:
             await ack()
 
     async def save_visitor(
-        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        self, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         values = _values(view)
         if visitor_form_errors(values):
             return
         form = json.loads(view["private_metadata"])
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
-        sentence, updated = await tools.save(form["client"], changed, body["user"]["id"])
+        sentence, updated = await self._tools.save(form["client"], changed, body["user"]["id"])
         if updated:
-            await core.chats.visitor_changed(form["client"], updated)
-        await tell(client, body["user"]["id"], sentence)
+            await self._core.chats.visitor_changed(form["client"], updated)
+        await self._tell(client, body["user"]["id"], sentence)
 
-    async def check_pushed_text(ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def check_pushed_text(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         errors = pushed_text_errors(_values(view).get("text", ""))
         if errors:
             await ack(response_action="errors", errors=errors)
@@ -62,23 +63,29 @@ def register(app: AsyncApp, core: UseCases) -> None:
             await ack()
 
     async def send_pushed_text(
-        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        self, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         text = _values(view).get("text", "")
         if pushed_text_errors(text):
             return
         user, target = body["user"]["id"], view["private_metadata"]
         if view["callback_id"] == PUSH_MESSAGE:
-            answer = await tools.push(target, text, user)
+            answer = await self._tools.push(target, text, user)
             await client.chat_postEphemeral(
-                channel=core.channel, user=user, text=answer.text, blocks=answer.blocks
+                channel=self._core.channel, user=user, text=answer.text, blocks=answer.blocks
             )
         else:
-            await tell(client, user, await tools.edit_pushed(target, text, user))
+            await self._tell(client, user, await self._tools.edit_pushed(target, text, user))
 
-    app.view(EDIT_VISITOR)(ack=check_visitor, lazy=[save_visitor])
-    app.view(PUSH_MESSAGE)(ack=check_pushed_text, lazy=[send_pushed_text])
-    app.view(EDIT_PUSHED)(ack=check_pushed_text, lazy=[send_pushed_text])
+    async def _tell(self, client: AsyncWebClient, user: str, text: str) -> None:
+        await client.chat_postEphemeral(channel=self._core.channel, user=user, text=text)
+
+
+def register(app: AsyncApp, core: UseCases) -> None:
+    modals = Modals(core)
+    app.view(EDIT_VISITOR)(ack=modals.check_visitor, lazy=[modals.save_visitor])
+    app.view(PUSH_MESSAGE)(ack=modals.check_pushed_text, lazy=[modals.send_pushed_text])
+    app.view(EDIT_PUSHED)(ack=modals.check_pushed_text, lazy=[modals.send_pushed_text])
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:

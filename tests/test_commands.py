@@ -1,5 +1,8 @@
 """/chatra subcommands: answered at once, the result through response_url, errors in words."""
 
+from types import SimpleNamespace
+
+from handlers.commands import HELP, ChatraCommand
 from tests.conftest import CHANNEL, CONNECTION
 from tests.helpers import chat_event, visitor_says, wait_for
 
@@ -296,3 +299,16 @@ async def test_a_lookup_can_be_shared_with_the_channel(bridge, slack, membrane):
     await wait_for(lambda: slack.responses)
     assert slack.responses[-1]["response_type"] == "in_channel"
     assert "Jane Doe" in str(slack.responses[-1]["blocks"])
+
+
+async def test_a_listener_is_a_method_a_test_can_call_without_slack():
+    said: list[dict] = []
+
+    async def ack(**answer) -> None:
+        said.append(answer)
+
+    command = ChatraCommand(tools=SimpleNamespace(), team=SimpleNamespace())
+    await command.on_chatra(
+        ack=ack, command={"text": "help", "user_id": "U1"}, client=None, context={}
+    )
+    assert said == [{"response_type": "ephemeral", "text": HELP}]
