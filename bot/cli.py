@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return check(settings, args.json)
     if args.command == "sandbox":
         logging.basicConfig(level=logging.WARNING)
-        from bot.playground import main as playground
+        from bot.sandbox_command import main as sandbox
 
-        return playground(args.port)
+        return sandbox(args.port)
     if args.command == "demo":
         from bot.demo import main as demo
 
