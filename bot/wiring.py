@@ -140,7 +140,7 @@ def build(
     )
     use_cases = UseCases(
         intake=intake,
-        chats=chats,
+        cards=chats.cards,
         replies=replies,
         access=access,
         visitors=VisitorTools(context, membrane),

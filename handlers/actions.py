@@ -104,12 +104,12 @@ class CardActions:
 
     async def claim(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await self._core.chats.claim(action["value"], body["user"]["id"])
+        await self._core.cards.claim(action["value"], body["user"]["id"])
 
     async def open_discussion(
         self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        link = await self._core.chats.discuss_internally(action["value"])
+        link = await self._core.cards.discuss_internally(action["value"])
         text = (
             f":lock: <{link}|The internal discussion> of this chat."
             if link

@@ -52,7 +52,7 @@ class Modals:
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
         sentence, updated = await self._tools.save(form["client"], changed, body["user"]["id"])
         if updated:
-            await self._core.chats.visitor_changed(form["client"], updated)
+            await self._core.cards.visitor_changed(form["client"], updated)
         await self._tell(client, body["user"]["id"], sentence)
 
     async def check_pushed_text(self, ack: AsyncAck, view: dict[str, Any]) -> None:

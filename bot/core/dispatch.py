@@ -66,7 +66,7 @@ class Dispatch:
             answered = await self._replies.reply_written(change, in_doubt=in_doubt)
             if answered is not None and not Chat.of(answered).card.owner:
                 # the first answer claims the chat
-                await self._chat.claim(answered.client_id, change.user, only_if_unowned=True)
+                await self._chat.cards.claim(answered.client_id, change.user, only_if_unowned=True)
         elif isinstance(change, SlackEdit):
             await self._replies.changes.edited(change)
         else:

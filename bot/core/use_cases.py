@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bot.core.chats.mirroring import ChatToSlack
+from bot.core.chats.cards import Cards
 from bot.core.intake import Intake
 from bot.core.people.access import Access
 from bot.core.people.home import Home
@@ -15,7 +15,7 @@ from storage import Seen
 @dataclass(frozen=True)
 class UseCases:
     intake: Intake  # what Chatra and Slack send, stored before it is acknowledged
-    chats: ChatToSlack  # the card's buttons: claim, discuss internally; visitor edited
+    cards: Cards  # the card's buttons: claim, discuss internally; visitor edited
     replies: SlackToChatra  # a failed reply's Try again (`replies.held`)
     access: Access  # who may act on visitors
     visitors: VisitorTools  # lookups, edits, pushed messages, open chats

@@ -8,17 +8,16 @@ import logging
 import time
 from collections.abc import Awaitable
 
+from bot.core.chats.cards import Cards
 from bot.core.context import Context
 from bot.core.errors import ChannelRefused
 from bot.core.posting import post_keys
 from bot.core.rules.routes import Route
-from bot.core.slack_ui.card import CardState, Chat
+from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.notices import (
     channel_refused_notice,
-    internal_discussion,
-    internal_discussion_link,
 )
-from bot.core.slack_ui.views import mirrored_messages, thread_link, visitor_card
+from bot.core.slack_ui.views import mirrored_messages, visitor_card
 from bot.core.wire.chatra import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from storage import Message, Thread
 from storage.states import ChatStatus, MessageState
@@ -36,6 +35,7 @@ class ChatToSlack:
         self._db, self._threads, self._messages = store.db, store.threads, store.messages
         self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
         self._remembered: set[tuple[object, ...]] = set()  # agents' details stored already
+        self.cards = Cards(context)  # the card's redraws, and what its buttons do
 
     async def chat_event(
         self, webhook: ChatraWebhook, *, replay: bool = False
@@ -103,7 +103,7 @@ class ChatToSlack:
         )
         if redraw:  # recorded once Slack shows it: a redraw that fails is tried again
             summary = webhook.summary() if closing else None
-            await self._redraw(thread, merged, closed=closing, summary=summary)
+            await self.cards.redraw(thread, merged, closed=closing, summary=summary)
             await self._threads.update(thread.id, status=status, client=client_json)
         return asyncio.ensure_future(asyncio.gather(*posting))
 
@@ -138,7 +138,7 @@ class ChatToSlack:
         routes = self._policy.routes
         route = routes.route(client, after_hours=after_hours is not None)
         state = CardState(
-            previous=self._link(thread) if thread else None,
+            previous=self.cards.link(thread) if thread else None,
             on_call=await self._on_call.people(),
             after_hours=after_hours,
             queue=routes.queue(route),
@@ -212,59 +212,3 @@ class ChatToSlack:
             for n, (key, piece) in enumerate(zip(keys, replies, strict=True))
         ]  # fmt: skip
         return asyncio.gather(*pieces)
-
-    def _link(self, thread: Thread) -> str:
-        return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
-
-    async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
-        """`user` takes the chat: shown on its card; escalation then goes to them alone."""
-        thread = await self._threads.for_client(client_id)
-        if thread is None or not user:
-            return False
-        chat = Chat.of(thread)
-        if chat.card.owner == user or (only_if_unowned and chat.card.owner):
-            return False
-        state = chat.card.model_copy(update={"owner": user})
-        await self._threads.set_card(thread.id, state.model_dump_json())
-        await self._redraw(thread, chat.visitor, closed=chat.closed, state=state)
-        return True
-
-    async def discuss_internally(self, client_id: str) -> str | None:
-        """Open (once per chat thread) a thread of the team's own about the chat; its link."""
-        thread = await self._threads.for_client(client_id)
-        if thread is None:
-            return None
-        opened = internal_discussion(Chat.of(thread).name, self._link(thread))
-        ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
-        link = thread_link(thread.channel, ts, self._slack.workspace_url)
-        notice = internal_discussion_link(link)
-        key = post_keys.internal_link(thread.id)
-        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
-        return link
-
-    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
-        """The visitor was edited from Slack: redraw their card in place."""
-        thread = await self._threads.for_client(client_id)
-        if thread is None:
-            return
-        chat = Chat.of(thread)
-        changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
-        client = chat.visitor.with_contact(changed)
-        await self._redraw(thread, client, closed=chat.closed)
-        await self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
-
-    async def _redraw(
-        self,
-        thread: Thread,
-        client: ChatraClient,
-        *,
-        closed: bool,
-        summary: str | None = None,
-        state: CardState | None = None,
-    ) -> None:
-        """Update the thread's card in place, with what its state keeps (earlier chat, on call,
-        owner)."""
-        state = CardState.of(thread.card) if state is None else state
-        dashboard = self._policy.dashboard_url
-        card = visitor_card(client, state, closed=closed, dashboard_url=dashboard, summary=summary)
-        await self._slack.update(thread.channel, thread.thread_ts, card)

@@ -1,0 +1,74 @@
+"""A chat's card in Slack, and what its buttons do: taken by someone, discussed internally, the
+visitor edited; every redraw shows what the card keeps (earlier chat, on call, owner)."""
+
+from bot.core.context import Context
+from bot.core.posting import post_keys
+from bot.core.slack_ui.card import CardState, Chat
+from bot.core.slack_ui.notices import internal_discussion, internal_discussion_link
+from bot.core.slack_ui.views import thread_link, visitor_card
+from bot.core.wire.chatra import ChatraClient
+from storage import Thread
+
+
+class Cards:
+    def __init__(self, context: Context) -> None:
+        self._slack, self._delivery = context.slack, context.delivery
+        self._threads = context.store.threads
+        self._dashboard = context.policy.dashboard_url
+
+    def link(self, thread: Thread) -> str:
+        return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
+
+    async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
+        """`user` takes the chat: shown on its card; escalation then goes to them alone."""
+        thread = await self._threads.for_client(client_id)
+        if thread is None or not user:
+            return False
+        chat = Chat.of(thread)
+        if chat.card.owner == user or (only_if_unowned and chat.card.owner):
+            return False
+        state = chat.card.model_copy(update={"owner": user})
+        await self._threads.set_card(thread.id, state.model_dump_json())
+        await self.redraw(thread, chat.visitor, closed=chat.closed, state=state)
+        return True
+
+    async def discuss_internally(self, client_id: str) -> str | None:
+        """Open (once per chat thread) a thread of the team's own about the chat; its link."""
+        thread = await self._threads.for_client(client_id)
+        if thread is None:
+            return None
+        opened = internal_discussion(Chat.of(thread).name, self.link(thread))
+        ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
+        link = thread_link(thread.channel, ts, self._slack.workspace_url)
+        notice = internal_discussion_link(link)
+        key = post_keys.internal_link(thread.id)
+        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        return link
+
+    async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
+        """The visitor was edited from Slack: redraw their card in place."""
+        thread = await self._threads.for_client(client_id)
+        if thread is None:
+            return
+        chat = Chat.of(thread)
+        changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
+        client = chat.visitor.with_contact(changed)
+        await self.redraw(thread, client, closed=chat.closed)
+        await self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
+
+    async def redraw(
+        self,
+        thread: Thread,
+        client: ChatraClient,
+        *,
+        closed: bool,
+        summary: str | None = None,
+        state: CardState | None = None,
+    ) -> None:
+        """Update the thread's card in place, with what its state keeps (earlier chat, on call,
+        owner)."""
+        state = CardState.of(thread.card) if state is None else state
+        card = visitor_card(
+            client, state, closed=closed, dashboard_url=self._dashboard, summary=summary
+        )
+        await self._slack.update(thread.channel, thread.thread_ts, card)
