@@ -89,6 +89,12 @@ class FakeSlack(FakeServer):
     def replies(self, channel: str, thread_ts: str) -> list[Posted]:
         return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts]
 
+    def chat(self, channel: str, card_ts: str) -> list[str]:
+        """What a reader sees of a chat, in order: the messages its card opens with, then each
+        of its thread's."""
+        card = self._by_ts[(channel, card_ts)]
+        return [*card.joined, *(said for r in self.replies(channel, card_ts) for said in r.said)]
+
     def person_wrote(self, channel: str, ts: str, thread_ts: str, text: str, user: str) -> None:
         """A message a person wrote in Slack (its event is sent to the app by the test)."""
         posted = Posted(channel, ts, text, None, thread_ts, {}, user=user)

@@ -63,16 +63,20 @@ class Posted:
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
     @property
-    def said(self) -> list[str]:
-        """The messages a reader sees in it: one per section of a post that joins several (each
-        under an author-and-time line), else the post's text."""
+    def joined(self) -> list[str]:
+        """The messages it shows each under an author-and-time line (a post that joins several,
+        a card that opens with what the visitor wrote); none for any other post."""
         blocks = self.blocks or []
-        joined = [
+        return [
             after["text"]["text"]
             for before, after in itertools.pairwise(blocks)
             if before.get("type") == "context" and "<!date^" in str(before) and "text" in after
         ]
-        return joined or [self.text]
+
+    @property
+    def said(self) -> list[str]:
+        """The messages a reader sees in it: those it joins, else the post's text."""
+        return self.joined or [self.text]
 
 
 @dataclass

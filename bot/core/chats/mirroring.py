@@ -9,11 +9,12 @@ import time
 from collections.abc import Awaitable
 
 from bot.core.chats.cards import Cards
+from bot.core.chats.opening import author_and_time, opening
 from bot.core.context import Context
 from bot.core.errors import ChannelRefused
 from bot.core.posting import post_keys
 from bot.core.rules.routes import Route
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.slack_ui.notices import (
     channel_refused_notice,
 )
@@ -64,9 +65,16 @@ class ChatToSlack:
         messages, claimed, known = await self._db.run("ChatToSlack.receive", receive, "write")
         unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
         fresh = [message for message, _ in unposted]
-        card = await self._new_card(client, known, new_messages=bool(fresh))
+        lines, whole = opening(unposted, webhook, self._clock)
+        card = await self._new_card(client, known, lines, new_messages=bool(fresh))
+        whole = whole if card else []  # the chat goes on in its thread: nothing in a card
         where = card[:2] if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
-        posting = [self._mirror(*where, m, record, webhook, replay) for m, record in unposted]
+        in_card = {record.id for record in whole}
+        posting = [
+            self._mirror(*where, m, record, webhook, replay)
+            for m, record in unposted
+            if record.id not in in_card
+        ]
         # What the card shows: the thread as recorded, or the new card as just posted.
         shown = (
             (known.status, known.client)  # type: ignore[union-attr]
@@ -91,6 +99,10 @@ class ChatToSlack:
                 )
             )
             assert thread is not None
+            for shown in whole:  # the card shows it: its post is the card
+                self._messages.update.now(
+                    shown.id, slack_ts=thread.thread_ts, state=MessageState.POSTED
+                )
             if steps:
                 self._waits.follow.now(thread.id, steps, self._clock())
             if update:
@@ -120,11 +132,16 @@ class ChatToSlack:
         return derived and self._messages.sent_with_text.now(client_id, message.body)
 
     async def _new_card(
-        self, client: ChatraClient, thread: Thread | None, *, new_messages: bool
+        self,
+        client: ChatraClient,
+        thread: Thread | None,
+        lines: list[OpeningLine],
+        *,
+        new_messages: bool,
     ) -> tuple[str, str, CardState] | None:
-        """A new chat's card, posted (its channel, ts and state): for a visitor with no thread,
-        or whose closed chat comes back to life after the idle gap (linking back); None when
-        the chat goes on in its thread."""
+        """A new chat's card, opening with `lines`, posted (its channel, ts and state): for a
+        visitor with no thread, or whose closed chat comes back to life after the idle gap with
+        new messages (linking back); None when the chat goes on in its thread."""
         came_back = (
             thread is not None
             and thread.status == ChatStatus.CLOSED
@@ -142,6 +159,7 @@ class ChatToSlack:
             on_call=await self._on_call.people(),
             after_hours=after_hours,
             queue=routes.queue(route),
+            opening=lines,
         )
         key = post_keys.card(client.id, thread.thread_ts if thread else None)
         channel, ts = await self._post_card(key, client, state, route)
@@ -191,10 +209,8 @@ class ChatToSlack:
     ) -> Awaitable[list[str]]:
         """Queue a message's posts; what is returned ends when they are made, the message
         marked posted with its last one (in the unit of work that records it)."""
-        is_agent = message.type == "agent"
-        author = webhook.agent_name(message.agentId) if is_agent else webhook.client.display_name()
-        at = message.createdAt / 1000 if message.createdAt else self._clock()
-        replies = mirrored_messages(message, author=author, is_agent=is_agent)
+        author, at = author_and_time(message, webhook, self._clock)
+        replies = mirrored_messages(message, author=author, is_agent=message.type == "agent")
         keys = [post_keys.chatra_message(message.key, n) for n in range(len(replies))]
 
         def posted(ts: str) -> None:  # with the last piece: the message shows from its first

@@ -2,11 +2,22 @@
 shows it again."""
 
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.core.wire.chatra import ChatraClient
 from storage import ChatStatus, Thread
+
+
+class OpeningLine(BaseModel):
+    """A message the card opens with, under its author and time, as a joined post shows it."""
+
+    author: str  # as the thread shows it: "Jane", "Ana (Chatra)"
+    at: float  # when it was written (seconds since the epoch)
+    text: str  # mrkdwn: the whole message, or its beginning when `continued`
+    images: list[dict[str, Any]] = Field(default_factory=list)  # image blocks, as a reply's
+    continued: bool = False  # too long for the card: the whole text is the thread's first reply
 
 
 class CardState(BaseModel):
@@ -16,6 +27,7 @@ class CardState(BaseModel):
     owner: str | None = None  # who took the chat
     queue: str | None = None  # the CHANNEL_ROUTES queue it came from
     moved: str | None = None  # why it is not in its queue's channel (that channel refused it)
+    opening: list[OpeningLine] = Field(default_factory=list)  # what the visitor wrote first
 
     @classmethod
     def of(cls, stored: str) -> "CardState":

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.wire.text import (
     chatra_to_slack,
@@ -92,14 +92,33 @@ def visitor_card(
         blocks.insert(1, context(earlier))
     if closed and summary:
         blocks.insert(1, context(cut(plain_to_slack(summary), SHOWN_LINE)))
+    blocks[1:1] = [block for line in state.opening for block in _opening_blocks(line)]
     details = " · ".join(
         _detail(part, 150) for part in (client.email, client.chatStartTitle or page) if part
     )
     verb = "Chat closed" if closed else "New chat" + (" after hours" if after_hours else "")
-    text = f"{verb}: {name}" + (f" ({details})" if details else "")
+    if state.opening:  # what the visitor wrote comes first: in notifications and search too
+        said = cut(state.opening[0].text, 150)
+        text = f"{name}: {said} ({verb}" + (f" · {details})" if details else ")")
+    else:
+        text = f"{verb}: {name}" + (f" ({details})" if details else "")
     if on_call and not closed:  # in the notification text too, so they are notified
         text += " " + " ".join(map(mention, on_call))
     return SlackMessage(text=text, blocks=blocks)
+
+
+def _opening_blocks(line: OpeningLine) -> list[dict[str, Any]]:
+    """A message the card opens with, as a joined post shows each of its messages."""
+    text = line.text + ("\n_… continued in the thread_" if line.continued else "")
+    said = [said_by(line.author, line.at), {"type": "section", "text": mrkdwn(text or " ")}]
+    return said + line.images
+
+
+def said_by(author: str, at: float) -> dict[str, Any]:
+    """The line above a message in a joined post or a card: its author, and when (in the
+    reader's own time zone)."""
+    fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
+    return context(f"*{plain_to_slack(author)}* · <!date^{int(at)}^{{time_secs}}|{fallback}>")
 
 
 def _detail(value: str | None, limit: int = SHOWN_DETAIL) -> str:
@@ -320,9 +339,7 @@ def joined_messages(pieces: list[tuple[SlackMessage, float]]) -> SlackMessage:
     author and time (shown in the reader's own time zone), in order."""
     blocks: list[dict[str, Any]] = []
     for piece, at in pieces:
-        fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
-        when = f"<!date^{int(at)}^{{time_secs}}|{fallback}>"
-        blocks.append(context(f"*{plain_to_slack(piece.username or '')}* · {when}"))
+        blocks.append(said_by(piece.username or "", at))
         blocks.append({"type": "section", "text": mrkdwn(piece.text or " ")})
     first = pieces[0][0]
     one_author = all(piece.username == first.username for piece, _ in pieces)
