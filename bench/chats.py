@@ -79,7 +79,7 @@ async def run_chat(
 async def thread_of(slack: FakeSlack, name: str) -> str:
     while True:
         for card in slack.parents(CHANNEL):
-            if card.text.startswith(f"New chat: {name}"):
+            if card.text.startswith(f"{name}:"):  # the card opens with what the visitor wrote
                 return card.ts
         await asyncio.sleep(0.05)
 
@@ -150,7 +150,7 @@ async def finish(
     for n in range(chats):
         cards = [c for c in slack.parents(CHANNEL) if f"Chat {n:03d}" in c.text]
         report.threads_duplicated += max(0, len(cards) - 1)
-        shown = [said for c in cards for r in slack.replies(CHANNEL, c.ts) for said in r.said]
+        shown = [said for c in cards for said in slack.chat(CHANNEL, c.ts)]
         visitor_texts = [f"visitor {n}.{i}" for i in range(messages)]
         count(visitor_texts, shown, report.chatra_to_slack)
         agent_texts = [f"agent {n}.{i}" for i in range(messages)]

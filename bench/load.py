@@ -80,7 +80,7 @@ class Bench:
     async def open_chats(self, count: int) -> None:
         """Chats 0..count-1, each with its thread in Slack."""
         new = [n for n in range(count) if n not in self.threads]
-        cards = {f"New chat: Chat {n:05d}": n for n in new}
+        cards = {f"Chat {n:05d}: hello {n} (New chat)": n for n in new}  # the card opens with it
         waiting = {text: self.seen.expect(text) for text in cards}
         await asyncio.gather(*(self.webhook(n, "chatStarted", f"hello {n}") for n in new))
         await asyncio.gather(*waiting.values())

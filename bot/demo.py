@@ -6,6 +6,7 @@ Membrane, and the visitor's chat in Chatra's widget."""
 import asyncio
 import json
 import logging
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -55,7 +56,7 @@ class Demo:
         body = chat_event(event, JANE_ID, said, **JANE)
         body["agents"] = [{"id": "a1", "name": "Sam", "email": "sam@example.org"}]
         await self.app.webhook(body)
-        await self.until(lambda: any(r.text == text for r in self.thread()), "mirrored")
+        await self.until(lambda: text in self.chat(), "mirrored")
         self.thread_ts = self.thread_ts or self.slack.parents(CHANNEL)[0].ts
 
     async def agent_replies(self, text: str) -> str:
@@ -100,6 +101,11 @@ class Demo:
         await self.app.slash_command(f"lookup {JANE_ID}", user=SAM["id"])
         await self.until(lambda: self.slack.responses, "answered")
         return self.slack.responses[-1]
+
+    def chat(self) -> list[str]:
+        """What the channel shows of the chat: its card's opening, then its thread."""
+        parents = self.slack.parents(CHANNEL)
+        return self.slack.chat(CHANNEL, parents[0].ts) if parents else []
 
     def thread(self) -> list[Posted]:
         parents = self.slack.parents(CHANNEL)
@@ -189,8 +195,9 @@ def as_text(blocks: list[dict[str, Any]]) -> list[str]:
                 lines.append(block["text"]["text"])
             fields = [f["text"].replace("\n", ": ") for f in block.get("fields", [])]
             lines += [" · ".join(fields[i : i + 2]) for i in range(0, len(fields), 2)]
-        elif block.get("type") == "context":
-            lines += [e["text"] for e in block.get("elements", []) if e.get("text")]
+        elif block.get("type") == "context":  # a time as the reader's clock shows it
+            said = [e["text"] for e in block.get("elements", []) if e.get("text")]
+            lines += [re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", line) for line in said]
         elif block.get("type") == "actions":
             lines.append(" ".join(f"[{e['text']['text']}]" for e in block.get("elements", [])))
         elif block.get("type") == "image":

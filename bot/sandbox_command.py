@@ -70,6 +70,7 @@ class Playground:
             {
                 "ts": card.ts,
                 "card": card.text,
+                "opens_with": card.joined,  # what the visitor wrote first, on the card itself
                 "replies": [
                     {"ts": r.ts, "from": r.author or r.user or "bridge", "text": r.text}
                     for r in self.slack.replies(CHANNEL, card.ts)

@@ -272,15 +272,21 @@ class FakeMembrane(FakeServer):
             "client": {"id": message["clientId"]},
             "messages": [echo],
         }
-        async with aiohttp.ClientSession() as http:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             for _ in range(300):
                 try:
                     async with http.post(self.echo_to, json=body) as response:
                         if response.status < 300:
                             return
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     pass
                 await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        for echo in list(self._echoes):  # Chatra stops too: nothing more is echoed
+            echo.cancel()
+        await super().stop()
 
     def _edit_agent_message(self, data: dict[str, Any]) -> dict[str, Any]:
         message = self._message(data)

@@ -63,15 +63,21 @@ class Posted:
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
     @property
-    def joined(self) -> list[str]:
-        """The messages it shows each under an author-and-time line (a post that joins several,
-        a card that opens with what the visitor wrote); none for any other post."""
+    def lines(self) -> list[tuple[str, str]]:
+        """(author, text) of each message it shows under an author-and-time line (a post that
+        joins several, a card that opens with what the visitor wrote); none for other posts."""
         blocks = self.blocks or []
         return [
-            after["text"]["text"]
+            (str(before["elements"][0]["text"]).split("* · <!date^")[0].lstrip("*"),
+             after["text"]["text"])
             for before, after in itertools.pairwise(blocks)
             if before.get("type") == "context" and "<!date^" in str(before) and "text" in after
-        ]
+        ]  # fmt: skip
+
+    @property
+    def joined(self) -> list[str]:
+        """The texts of `lines`."""
+        return [text for _, text in self.lines]
 
     @property
     def said(self) -> list[str]:

@@ -151,10 +151,7 @@ async def test_the_same_chat_event_twice_posts_once(parts):
     await (await bridge.chat.chat_event(event))
     await (await bridge.chat.chat_event(event))
 
-    assert [text for _, text in slack.posts] == [
-        "New chat: Jane",
-        "hi",
-    ]
+    assert [text for _, text in slack.posts] == ["Jane: hi (New chat)"]  # the card opens with it
 
 
 async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(parts):
@@ -171,7 +168,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
 
     assert chatra.sent == [("client-1", "hey @Sam")]
     assert chatra.agents == [Writer(agent_id="a1")]  # Sam writes as the agent with his email
-    assert len(slack.posts) == 2  # the card and the visitor's "hi": no echo
+    assert len(slack.posts) == 1  # the card, opening with the visitor's "hi": no echo
 
 
 async def test_edit_and_delete_use_the_stored_chatra_id(parts):

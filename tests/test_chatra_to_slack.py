@@ -30,11 +30,10 @@ async def test_chat_started_posts_a_visitor_card_and_the_messages_in_order(bridg
     for shown in ("Jane Doe", "jane@example.org", "+1 555 0100", "Pricing", "Berlin, Germany"):
         assert shown in card_text
     assert "https://app.chatra.io/chat/chat-client-1" in card_text
-    replies = [r.text for r in slack.replies(CHANNEL, card.ts)]
-    assert len(replies) == 2
-    assert replies[0] == "Hi, my order is late"
-    assert [r.author for r in slack.replies(CHANNEL, card.ts)] == ["Jane Doe", "Jane Doe"]
-    assert "It was due Monday" in replies[1]
+    # One post: the card opens with what Jane wrote, each under her name, in order.
+    assert card.lines == [("Jane Doe", "Hi, my order is late"), ("Jane Doe", "It was due Monday")]
+    assert card.text.startswith("Jane Doe: Hi, my order is late (New chat")
+    assert slack.replies(CHANNEL, card.ts) == []
 
 
 async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_once(bridge, slack):
@@ -53,8 +52,7 @@ async def test_overlapping_fragments_and_duplicate_webhooks_post_each_message_on
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    replies = [r.text for r in slack.replies(CHANNEL, card.ts)]
-    assert [text for text in replies] == ["one", "two", "three"]
+    assert slack.chat(CHANNEL, card.ts) == ["one", "two", "three"]  # "one" on the card
 
 
 async def test_agent_messages_written_in_chatra_are_labelled_with_the_agent(bridge, slack):
@@ -66,9 +64,7 @@ async def test_agent_messages_written_in_chatra_are_labelled_with_the_agent(brid
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    visitor, agent = slack.replies(CHANNEL, card.ts)
-    assert (visitor.author, visitor.text) == ("Jane", "Hello?")
-    assert (agent.author, agent.text) == ("Ana (Chatra)", "Hi, Ana here")
+    assert card.lines == [("Jane", "Hello?"), ("Ana (Chatra)", "Hi, Ana here")]
 
 
 async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
@@ -77,7 +73,7 @@ async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
 
     [card] = slack.parents(CHANNEL)
     assert "Visitor #1042" in card.text
-    assert slack.replies(CHANNEL, card.ts)[0].author == "Visitor #1042"
+    assert card.lines == [("Visitor #1042", "hey")]
 
 
 async def test_broken_unicode_escapes_are_repaired_not_lost(bridge, slack):
@@ -91,7 +87,7 @@ async def test_broken_unicode_escapes_are_repaired_not_lost(bridge, slack):
 
     [card] = slack.parents(CHANNEL)
     assert "J\ufffd" in card.text
-    assert slack.replies(CHANNEL, card.ts)[0].text == "hi \ufffd 😀"
+    assert card.joined == ["hi \ufffd 😀"]
 
 
 async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
@@ -101,9 +97,9 @@ async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    [reply] = slack.replies(CHANNEL, card.ts)
-    assert "<!channel>" not in reply.text
-    assert "&lt;!channel&gt; help &amp; &lt;b&gt;" in reply.text
+    [said] = card.joined
+    assert "<!channel>" not in said and "<!channel>" not in card.text
+    assert "&lt;!channel&gt; help &amp; &lt;b&gt;" in said
 
 
 async def test_transcript_marks_the_card_closed_and_a_new_message_reopens_it(bridge, slack):
@@ -162,10 +158,10 @@ async def test_two_chats_get_two_threads(bridge, slack):
     )
     await bridge.settled()
 
-    cards = {card.text.removeprefix("New chat: "): card for card in slack.parents(CHANNEL)}
+    cards = {card.text.split(":")[0]: card for card in slack.parents(CHANNEL)}
     assert set(cards) == {"A", "B"}
-    assert "from a" in slack.replies(CHANNEL, cards["A"].ts)[0].text
-    assert "from b" in slack.replies(CHANNEL, cards["B"].ts)[0].text
+    assert slack.chat(CHANNEL, cards["A"].ts) == ["from a"]
+    assert slack.chat(CHANNEL, cards["B"].ts) == ["from b"]
 
 
 async def test_slack_rate_limit_is_waited_out_and_nothing_is_lost(bridge, slack):
@@ -174,7 +170,7 @@ async def test_slack_rate_limit_is_waited_out_and_nothing_is_lost(bridge, slack)
     await bridge.settled(within=10)
 
     [card] = slack.parents(CHANNEL)
-    assert [r.text for r in slack.replies(CHANNEL, card.ts)] == ["hi"]
+    assert slack.chat(CHANNEL, card.ts) == ["hi"]
 
 
 async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
@@ -182,12 +178,13 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
         "chat.postMessage", after_effect=True, reset=True
     )  # the card: posted, no answer
     slack.fail_next("chat.postMessage", after_effect=True, status=500, error="internal_error")
-    messages = [visitor_says("m1", "one"), visitor_says("m2", "two", at=1_732_450_001_000)]
-    await bridge.webhook(chat_event("chatStarted", messages=messages))
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "one")]))
+    later = [visitor_says("m2", "two", at=1_732_450_001_000)]
+    await bridge.webhook(chat_event("chatFragment", messages=later))  # a reply: posted, a 500
     await bridge.settled(within=15)
 
     [card] = slack.parents(CHANNEL)
-    assert [r.text for r in slack.replies(CHANNEL, card.ts)] == ["one", "two"]
+    assert card.joined == ["one"] and [r.text for r in slack.replies(CHANNEL, card.ts)] == ["two"]
 
 
 async def test_a_joined_post_whose_answer_was_lost_is_not_posted_twice(bridge, slack):
@@ -199,15 +196,16 @@ async def test_a_joined_post_whose_answer_was_lost_is_not_posted_twice(bridge, s
             slack.fail_next("chat.postMessage", after_effect=True, reset=True)
 
     slack.on_post = lose_the_answer_of_the_fifth_post
-    said = [visitor_says(f"m{n}", f"say {n}", at=1_732_450_000_000 + n) for n in range(8)]
-    await bridge.webhook(chat_event("chatStarted", messages=said))
+    said = [visitor_says(f"m{n}", f"say {n}", at=1_732_450_000_000 + n) for n in range(9)]
+    await bridge.webhook(chat_event("chatStarted", messages=said[:1]))
+    await bridge.webhook(chat_event("chatFragment", messages=said[1:]))
     await bridge.settled(within=20)
 
     [card] = slack.parents(CHANNEL)
     thread = slack.replies(CHANNEL, card.ts)
-    assert [text for reply in thread for text in reply.said] == [f"say {n}" for n in range(8)]
+    assert slack.chat(CHANNEL, card.ts) == [f"say {n}" for n in range(9)]
     assert any(len(reply.said) > 1 for reply in thread)
-    posted_in = {text: reply.ts for reply in thread for text in reply.said}
+    posted_in = {text: reply.ts for reply in thread for text in reply.said} | {"say 0": card.ts}
     stored = dict(
         run_sql(bridge.settings, "SELECT text, slack_ts FROM messages WHERE origin = 'chatra'")
     )
@@ -228,8 +226,7 @@ async def test_a_chat_that_starts_behind_a_busy_one_is_not_kept_waiting(bridge, 
 
     await wait_for(lambda: len(slack.parents(CHANNEL)) == 2, within=10)
     [busy_card, new_card] = slack.parents(CHANNEL)
-    [new_reply] = await wait_for(lambda: slack.replies(CHANNEL, new_card.ts), within=10)
-    assert "Newcomer" in new_card.text and new_reply.said == ["help"]
+    assert new_card.text.startswith("Newcomer: help") and new_card.joined == ["help"]
     assert len(slack.replies(CHANNEL, busy_card.ts)) <= 8  # not 40: the chats took turns
     assert slack.rate_limited == 0
 
@@ -247,13 +244,10 @@ async def test_a_burst_is_paced_so_slack_never_rate_limits_us(bridge, slack):
 
     assert slack.rate_limited == 0
     assert len(slack.parents(CHANNEL)) == 3
-    posts = 0
-    cards = {card.text.removeprefix("New chat: "): card for card in slack.parents(CHANNEL)}
+    cards = {card.text.split(":")[0]: card for card in slack.parents(CHANNEL)}
     for _, name in chats:  # chats side by side: their cards in any order
-        thread = slack.replies(CHANNEL, cards[name].ts)
-        assert [said for reply in thread for said in reply.said] == [f"{name} 0", f"{name} 1"]
-        posts += 1 + len(thread)
-    assert posts < 9  # 3 cards and 6 messages: those that waited for a slot went as one post
+        assert slack.chat(CHANNEL, cards[name].ts) == [f"{name} 0", f"{name} 1"]
+    assert len(slack.messages) == 3  # one post a chat: each card opens with its messages
 
 
 async def test_a_very_long_message_arrives_whole_in_readable_pieces(bridge, slack):
@@ -286,13 +280,17 @@ async def test_visitor_files_appear_in_the_thread_images_shown(bridge, slack):
     await bridge.webhook(chat_event("chatStarted", messages=messages, name="Jane"))
     await bridge.settled()
 
-    [card] = slack.parents(CHANNEL)
-    look, image, pdf = slack.replies(CHANNEL, card.ts)
-    assert "Look" in look.text and "<https://files.example.org/p.png|parcel.png>" in look.text
-    assert image.blocks == [
-        {"type": "image", "image_url": "https://files.example.org/p.png", "alt_text": "parcel.png"}
-    ]
-    assert "<https://files.example.org/i.pdf|invoice.pdf>" in pdf.text
+    [card] = slack.parents(CHANNEL)  # the card opens with both, as the thread would show them
+    look, pdf = card.joined
+    assert "Look" in look and "<https://files.example.org/p.png|parcel.png>" in look
+    image = {
+        "type": "image",
+        "image_url": "https://files.example.org/p.png",
+        "alt_text": "parcel.png",
+    }
+    assert image in card.blocks
+    assert "<https://files.example.org/i.pdf|invoice.pdf>" in pdf
+    assert slack.replies(CHANNEL, card.ts) == []
 
 
 async def test_blocks_slack_refuses_fall_back_to_text(bridge, slack):
@@ -328,8 +326,8 @@ async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the
     await bridge.settled()
 
     old, new = slack.parents(CHANNEL)
-    assert [r.text for r in slack.replies(CHANNEL, old.ts)] == ["hi"]
-    assert [r.text for r in slack.replies(CHANNEL, new.ts)] == ["me again"]
+    assert slack.chat(CHANNEL, old.ts) == ["hi"]
+    assert slack.chat(CHANNEL, new.ts) == ["me again"]
     link = f"https://fake.slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
     assert f"<{link}|an earlier chat>" in str(new.blocks)
 
@@ -340,11 +338,10 @@ async def test_formatting_written_in_chatra_shows_as_slack_formatting(bridge, sl
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    [reply] = slack.replies(CHANNEL, card.ts)
-    assert reply.text == (
+    assert card.joined == [
         "*Order 42* is <https://shop.example.org/o?id=42&amp;x=1|here> (shop.example.org)"
         " `&lt;tag&gt;`"
-    )
+    ]
 
 
 async def test_a_visitor_cannot_ping_the_channel_or_plant_a_link_through_any_field(bridge, slack):
@@ -369,7 +366,7 @@ async def test_a_visitor_cannot_ping_the_channel_or_plant_a_link_through_any_fie
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    shown = [str(card.blocks), card.text, *(r.text for r in slack.replies(CHANNEL, card.ts))]
+    shown = [str(card.blocks), card.text, *slack.chat(CHANNEL, card.ts)]
     for text in shown:
         assert "<!channel>" not in text and "<https://evil.example/login>" not in text
         assert "|Your refund is ready>" not in text
@@ -381,7 +378,9 @@ async def test_while_the_channel_is_behind_new_messages_are_appended_to_the_thre
     bridge, slack
 ):
     slack.post_limit = (5, 1.0)
-    await bridge.webhook(chat_event("chatStarted", "client-a", [visitor_says("a0", "first")]))
+    await bridge.webhook(chat_event("chatStarted", "client-a", [visitor_says("a0", "hello")]))
+    first = [visitor_says("a9", "first", at=1_732_449_999_999)]
+    await bridge.webhook(chat_event("chatFragment", "client-a", first))
     await bridge.settled()
     others = [chat_event("chatStarted", f"client-{n}", name=f"Other {n}") for n in range(6)]
     for started in others:  # more cards than a burst: the channel falls behind
@@ -398,7 +397,7 @@ async def test_while_the_channel_is_behind_new_messages_are_appended_to_the_thre
         bridge.settings,
         "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'",
     )
-    assert [ts for (ts,) in stored] == [last.ts]
+    assert {ts for (ts,) in stored} == {card.ts, last.ts}  # "hello" is on the card
 
 
 async def test_a_visitor_with_enormous_details_still_gets_a_card_within_slacks_limits(
@@ -420,12 +419,12 @@ async def test_a_visitor_with_enormous_details_still_gets_a_card_within_slacks_l
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    assert card.text.startswith("New chat: NNN") and len(card.text) < 4000
+    assert card.text.startswith("NNN") and len(card.text) < 4000
     assert "Open the chat in Chatra" in str(card.blocks)
-    visitor, agent = slack.replies(CHANNEL, card.ts)
-    assert visitor.text == "hello" and visitor.author.startswith("NNN")
-    assert agent.author.startswith("AAA") and agent.author.endswith(" (Chatra)")
-    assert len(visitor.author) <= 80 and len(agent.author) <= 80
+    (visitor, said), (agent, answered) = card.lines
+    assert said == "hello" and visitor.startswith("NNN") and answered == "hi"
+    assert agent.startswith("AAA") and agent.endswith(" (Chatra)")
+    assert len(visitor) <= 80 and len(agent) <= 80
 
 
 async def test_a_visitor_who_calls_themselves_an_agent_is_still_shown_as_a_visitor(bridge, slack):
@@ -434,6 +433,5 @@ async def test_a_visitor_who_calls_themselves_an_agent_is_still_shown_as_a_visit
     await bridge.settled()
 
     [card] = slack.parents(CHANNEL)
-    [said] = slack.replies(CHANNEL, card.ts)
-    assert said.author == "Sam (Chatra) (visitor)"
-    assert card.text.startswith("New chat: Sam (Chatra)")
+    assert card.lines == [("Sam (Chatra) (visitor)", "hi")]
+    assert card.text.startswith("Sam (Chatra): hi")

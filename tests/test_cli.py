@@ -239,8 +239,10 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
             status, answer = await post(reply_url, {"text": "Hi!"})
             assert (status, answer) == (400, "no chat yet: a visitor writes first\n")
             assert (await post(visitor_url, {"name": "Jane", "text": "Hello?"}))[0] == 200
-            [thread] = await until(channel_url, lambda threads: threads and threads[0]["replies"])
-            assert thread["card"] == "New chat: Jane" and thread["replies"][0]["text"] == "Hello?"
+            [thread] = await until(channel_url, lambda threads: threads)
+            assert thread["card"] == "Jane: Hello? (New chat)" and thread["opens_with"] == [
+                "Hello?"
+            ]
             status, answer = await post(reply_url, {"text": "Hi!"})
             assert json.loads(answer)["bridge_answered"] == 200
             status, answer = await post(reply_url, "it's not JSON")

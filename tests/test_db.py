@@ -208,6 +208,6 @@ async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
     finally:
         await shared.close()
     assert len(slack.parents(CHANNEL)) == 1  # the same thread, on the new database
-    said = [text for r in slack.replies(CHANNEL, thread_ts) for text in r.said]
+    said = slack.chat(CHANNEL, thread_ts)
     assert said == ["Hi", "Still there?"]
     assert membrane.visible_messages("client-1") == ["Hello Jo!"]

@@ -226,8 +226,8 @@ async def test_chats_outside_business_hours_say_so_on_the_card(settings, slack, 
         await running.close()
 
     inside, outside = new_chat_card(slack, "In"), new_chat_card(slack, "Out")
-    assert "business hours" not in str(inside.blocks) and inside.text.startswith("New chat: In")
-    assert outside.text.startswith("New chat after hours: Out")
+    assert "business hours" not in str(inside.blocks) and inside.text.startswith("In: hi (New chat")
+    assert outside.text.startswith("Out: hi (New chat after hours")
     assert (
         ":crescent_moon: Outside business hours (Mon-Fri 09:00-17:00 Europe/Berlin): the visitor"
         " was told “We are away until Monday 9:00; we will answer by email.”"

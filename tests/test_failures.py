@@ -67,7 +67,7 @@ async def test_disconnected_chatra_holds_replies_says_so_once_and_sends_them_whe
         messages = [visitor_says(f"{client_id}-1", "Hi")]
         await bridge.webhook(chat_event("chatStarted", client_id, messages, name=name))
     await bridge.settled()
-    cards = {card.text.removeprefix("New chat: "): card.ts for card in slack.parents(CHANNEL)}
+    cards = {card.text.split(":")[0]: card.ts for card in slack.parents(CHANNEL)}
     ts_a, ts_b = cards["A"], cards["B"]  # chats side by side: their cards in either order
 
     membrane.fail_next("send-agent-message", status=400, type="connection", times=1000)

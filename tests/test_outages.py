@@ -32,7 +32,7 @@ async def app(settings):
 
 def replies_of(slack, client_name: str) -> list[str]:
     [card] = [m for m in slack.parents(CHANNEL) if client_name in m.text]
-    return [said for r in slack.replies(CHANNEL, card.ts) for said in r.said]
+    return slack.chat(CHANNEL, card.ts)
 
 
 async def test_slack_down_for_a_while_loses_nothing_and_says_so_when_back(app, slack):

@@ -13,8 +13,9 @@ from tests.test_slack_to_chatra import event_id, reply
 
 
 def replies(slack) -> list[str]:
+    """What the channel shows of the one chat: its card's opening, then its thread."""
     [card] = slack.parents(CHANNEL)
-    return [said for r in slack.replies(CHANNEL, card.ts) for said in r.said]
+    return slack.chat(CHANNEL, card.ts)
 
 
 async def test_odd_messages_are_skipped_with_a_reason_and_the_rest_are_posted(
@@ -51,13 +52,14 @@ async def test_odd_messages_are_skipped_with_a_reason_and_the_rest_are_posted(
     assert status == 200 and body["ok"]
     await bridge.settled()
 
-    shown = replies(slack)
+    shown = replies(slack)  # the card opens with them all, the picture shown as in a reply
     assert shown[0] == "42"
     assert ":paperclip: <https://f.example/a.png|a.png>" in shown[1]
-    assert shown[2] == "Jane sent an image: a.png"
-    assert shown[3] == "see this\n:paperclip: <https://f.example/b.pdf|b.pdf>"
-    assert shown[4] == "hello"
-    assert len(shown) == 5
+    picture = {"type": "image", "image_url": "https://f.example/a.png", "alt_text": "a.png"}
+    assert picture in slack.parents(CHANNEL)[0].blocks
+    assert shown[2] == "see this\n:paperclip: <https://f.example/b.pdf|b.pdf>"
+    assert shown[3] == "hello"
+    assert len(shown) == 4
     for reason in ("no text", "only control characters", "a file without a URL", "not an object"):
         assert f"{reason}, skipped" in caplog.text
     assert "(chat client-1, thread C0SUPPORT1/" in caplog.text  # as an operator finds it
@@ -101,10 +103,8 @@ async def test_our_own_messages_echoed_by_chatra_are_never_mirrored(bridge, slac
     await bridge.settled()
 
     bridge_posts = [r for r in slack.replies(CHANNEL, thread_ts) if r.user is None]
-    assert [(r.author, r.text) for r in bridge_posts] == [
-        ("Visitor #1042", "hi"),
-        ("Ana (Chatra)", "Ana here too"),
-    ]
+    assert slack.parents(CHANNEL)[0].lines == [("Visitor #1042", "hi")]  # the card opens with it
+    assert [(r.author, r.text) for r in bridge_posts] == [("Ana (Chatra)", "Ana here too")]
 
 
 async def test_replies_reach_chatra_under_the_input_names_the_connection_has(
@@ -173,8 +173,7 @@ async def test_an_event_that_cannot_be_carried_out_is_told_listed_and_replayed(
 
 
 def replies_of_chat(slack) -> list[str]:
-    cards = [m for m in slack.parents(CHANNEL) if m.text.startswith("New chat")]
-    return [r.text for card in cards for r in slack.replies(CHANNEL, card.ts)]
+    return [said for card in slack.parents(CHANNEL) for said in slack.chat(CHANNEL, card.ts)]
 
 
 async def test_every_post_carries_a_fallback_text_files_and_pictures_too(bridge, slack, recwarn):

@@ -89,9 +89,9 @@ async def test_a_stalled_slack_call_holds_up_one_chat_for_at_most_the_timeout(se
         await wait_for(lambda: slack.calls_to("chat.postMessage"))
         started = asyncio.get_running_loop().time()
         await app.webhook(chat_event("chatStarted", "other", [visitor_says("", "two")]))
-        await wait_for(lambda: any(m.text == "two" for m in slack.messages), within=3)
+        await wait_for(lambda: any(m.joined == ["two"] for m in slack.messages), within=3)
         other_took = asyncio.get_running_loop().time() - started
-        await wait_for(lambda: any(m.text == "one" for m in slack.messages), within=5)
+        await wait_for(lambda: any(m.joined == ["one"] for m in slack.messages), within=5)
     finally:
         await app.close()
 

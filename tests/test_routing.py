@@ -58,7 +58,7 @@ async def test_each_chat_goes_to_its_queues_channel_and_its_card_says_so(routed,
     for channel, name, queue in [(SALES, "Sam", "Sales"), (DACH, "Dora", "DACH")]:
         [card] = slack.parents(channel)
         assert name in card.text and f"Queue: *{queue}*" in queue_line(card)
-        assert [r.text for r in slack.replies(channel, card.ts)] == [f"hello from {name}"]
+        assert slack.chat(channel, card.ts) == [f"hello from {name}"]
     [card] = slack.parents(CHANNEL)
     assert "Sven" in card.text and "Queue: *General*" in queue_line(card)
 
@@ -96,7 +96,7 @@ async def test_chats_outside_business_hours_go_to_the_night_channel(settings, sl
         [card] = await wait_for(lambda: slack.parents(NIGHT))
     finally:
         await app.close()
-    assert card.text.startswith("New chat after hours: Lu") and slack.parents(CHANNEL) == []
+    assert card.text.startswith("Lu: hi (New chat after hours") and slack.parents(CHANNEL) == []
 
 
 def test_a_rule_fits_by_group_page_country_language_and_hour():
@@ -196,12 +196,12 @@ async def test_a_routed_channel_the_bot_cannot_see_holds_up_no_other_chat(
         await app.settled(within=10)
 
         parents = slack.parents(CHANNEL)
-        cards = {c.text.split(": ", 1)[1].split(" ")[0]: c for c in parents if "New chat" in c.text}
+        cards = {c.text.split(":")[0]: c for c in parents if "New chat" in c.text}
         assert set(cards) == {"Gil", "Sam", "Sue"}
         for name in ("Sam", "Sue"):
             line = queue_line(cards[name])
             assert "Queue: *Sales*" in line and f"<#{SALES}> refuses the bot's posts" in line
-            assert [r.text for r in slack.replies(CHANNEL, cards[name].ts)] == [f"price? {name}"]
+            assert slack.chat(CHANNEL, cards[name].ts) == [f"price? {name}"]
         [told] = [c for c in parents if "refuses the bot's posts" in c.text]
         assert f"`{SALES}`: channel_not_found" in told.text and "Sales queue" in told.text
 
@@ -224,5 +224,5 @@ async def test_a_page_address_of_half_a_megabyte_still_routes_and_shows_the_card
     await routed.settled()
 
     [card] = slack.parents(SALES)
-    assert card.text.startswith("New chat: Bo") and "Queue: *Sales*" in queue_line(card)
-    assert [r.text for r in slack.replies(SALES, card.ts)] == ["hi"]
+    assert card.text.startswith("Bo: hi (New chat") and "Queue: *Sales*" in queue_line(card)
+    assert slack.chat(SALES, card.ts) == ["hi"]

@@ -303,8 +303,8 @@ class _Channel:
             delay = backoff(failures)
             log.warning("posting to %s failed (%s): again in %.1fs", self._name, error, delay)
             self._held[thread] = time.monotonic() + delay  # the batch keeps its place
-            for item in batch:
-                await self._hooks.waited(item.key)
+            for item in list(self.waiting):  # every post of the channel waits on it, not only
+                await self._hooks.waited(item.key)  # the batch (counted once per outage)
         else:
             self._failures.pop(thread, None)
             self._held.pop(thread, None)
