@@ -435,3 +435,60 @@ async def test_a_visitor_who_calls_themselves_an_agent_is_still_shown_as_a_visit
     [card] = slack.parents(CHANNEL)
     assert card.lines == [("Sam (Chatra) (visitor)", "hi")]
     assert card.text.startswith("Sam (Chatra): hi")
+
+
+async def test_the_card_opens_with_what_the_visitor_wrote_and_keeps_it_through_redraws(
+    bridge, slack
+):
+    said = [
+        visitor_says("m1", "Where is my parcel?"),
+        visitor_says("m2", "Order 7", at=1_732_450_001_000),
+    ]
+    await bridge.webhook(chat_event("chatStarted", messages=said, name="Jane"))
+    await bridge.settled()
+    [card] = slack.parents(CHANNEL)
+    assert card.lines == [("Jane", "Where is my parcel?"), ("Jane", "Order 7")]
+    assert slack.replies(CHANNEL, card.ts) == []  # nothing twice
+
+    claim = next(b for b in card.blocks if b["type"] == "actions")["elements"][0]
+    await bridge.click(claim, message_ts=card.ts, user="U0AGENT02")
+    await wait_for(lambda: "Taken by <@U0AGENT02>" in str(card.blocks))
+    closing = chat_event("chatTranscript", messages=said, email="jane@example.org", name="Jane")
+    await bridge.webhook(closing)  # closed, and her details changed: redrawn twice
+    await bridge.settled()
+    assert "closed" in str(card.blocks).lower() and "jane@example.org" in str(card.blocks)
+    assert card.lines == [("Jane", "Where is my parcel?"), ("Jane", "Order 7")]
+    assert card.text.startswith("Jane: Where is my parcel?")
+    assert slack.replies(CHANNEL, card.ts) == []
+
+
+async def test_a_long_first_message_begins_on_the_card_and_is_whole_in_the_thread(bridge, slack):
+    long = "My parcel never came. " * 30  # 660 characters
+    said = [visitor_says("m1", long), visitor_says("m2", "Thanks", at=1_732_450_001_000)]
+    await bridge.webhook(chat_event("chatStarted", messages=said, name="Jane"))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    [(author, beginning)] = card.lines  # the card stops there: the thread goes on in order
+    assert author == "Jane" and beginning.endswith("…\n_… continued in the thread_")
+    assert long.startswith(beginning.removesuffix("…\n_… continued in the thread_"))
+    assert 250 < len(beginning) < 350
+    assert [r.text for r in slack.replies(CHANNEL, card.ts)] == [long, "Thanks"]  # whole
+
+
+async def test_after_a_restart_between_the_card_and_the_next_message_it_goes_in_the_thread(
+    bridge, slack
+):
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
+    await bridge.settled()
+    await bridge.restart()
+    later = [visitor_says("m1", "hi"), visitor_says("m2", "anyone?", at=1_732_450_001_000)]
+    await bridge.webhook(chat_event("chatFragment", messages=later))
+    await bridge.settled()
+
+    [card] = slack.parents(CHANNEL)
+    assert card.joined == ["hi"] and [r.text for r in slack.replies(CHANNEL, card.ts)] == [
+        "anyone?"
+    ]
+    stored = run_sql(bridge.settings, "SELECT text, slack_ts FROM messages ORDER BY id")
+    assert stored[0] == ("hi", card.ts)  # the card is the post of the message it opens with
