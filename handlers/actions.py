@@ -12,9 +12,11 @@ from bot.core.slack_ui.views import (
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
     DISCUSS_BUTTON,
+    DONE_BUTTON,
     EDIT_BUTTON,
     EDIT_PUSHED_BUTTON,
     PUSH_BUTTON,
+    REOPEN_BUTTON,
     VISITOR_OF_MESSAGE,
     push_modal,
 )
@@ -102,6 +104,15 @@ class CardActions:
         details = await self._tools.lookup(client_id)
         await respond(response_type="ephemeral", text=details.text, blocks=details.blocks)
 
+    async def done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await self._core.cards.done(action["value"], body["user"]["id"])
+
+    async def reopen(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        await self._core.cards.reopen(action["value"], f"by <@{user}>", by=user)
+
     async def claim(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         await self._core.cards.claim(action["value"], body["user"]["id"])
@@ -122,6 +133,8 @@ class CardActions:
 def register(app: AsyncApp, core: UseCases) -> None:
     listeners = CardActions(core)
     app.action(CLAIM_BUTTON)(listeners.claim)
+    app.action(DONE_BUTTON)(listeners.done)
+    app.action(REOPEN_BUTTON)(listeners.reopen)
     app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[listeners.open_discussion])
     app.action(RETRY_ACTION)(ack=listeners.retry, lazy=[listeners.show_retrying])
     app.action(EDIT_PUSHED_BUTTON)(

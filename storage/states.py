@@ -13,6 +13,7 @@ class EventState(StrEnum):
 class ChatStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"  # Chatra ended it (its transcript came); new messages open it again
+    DONE = "done"  # the team marked it done from Slack; the visitor writing opens it again
 
 
 class MessageState(StrEnum):

@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.slack_ui.notices import how_long
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, agent_says, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import event_id, reply
 
 
@@ -254,3 +254,62 @@ def test_a_wait_is_said_in_seconds_below_a_minute_and_in_minutes_above():
         "2 min",
         "10 min",
     ]
+
+
+def button_on(card, label: str) -> dict:
+    buttons = next(b for b in card.blocks if b["type"] == "actions")["elements"]
+    return next(b for b in buttons if b["text"]["text"] == label)
+
+
+async def test_done_from_slack_stops_nudges_until_the_visitor_writes_again(app, slack, clock):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+
+    await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT01")
+    await wait_for(lambda: "Done by <@U0AGENT01>" in str(card.blocks))
+    assert "*Jane*  ·  Done" in str(card.blocks) and button_on(card, "Reopen")
+    assert card.text.startswith("Jane: hi (Done")
+    _, listed = await app.slash_command("open")
+    assert "Jane" not in listed["text"]  # /chatra open leaves it out
+    clock.advance(15)
+    await checks_run()
+    assert nudges(slack, card.ts) == [] and not slack.dms_to("U0AGENT01")
+
+    again = [visitor_says("m2", "one more thing", at=1_732_450_100_000)]
+    await app.webhook(chat_event("chatFragment", messages=again, name="Jane"))
+    await app.settled()
+    assert "Reopened: the visitor wrote again" in str(card.blocks) and button_on(card, "Done")
+    assert "Done by" not in str(card.blocks)
+    clock.advance(4)  # the on-call rules apply again
+    await wait_for(lambda: nudges(slack, card.ts))
+
+
+async def test_reopen_from_slack_says_who_and_an_answer_from_chatra_keeps_it_done(
+    app, slack, clock
+):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT01")
+    await wait_for(lambda: "Done by" in str(card.blocks))
+    from_dashboard = [agent_says("m2", "Anything else?", at=1_732_450_100_000)]
+    await app.webhook(chat_event("chatFragment", messages=from_dashboard, name="Jane"))
+    await app.settled()
+    assert "Done by <@U0AGENT01>" in str(card.blocks)  # an agent's message does not reopen it
+
+    await app.click(button_on(card, "Reopen"), message_ts=card.ts, user="U0AGENT02")
+    await wait_for(lambda: "Reopened: by <@U0AGENT02>" in str(card.blocks))
+    _, listed = await app.slash_command("open")
+    assert "Jane" in listed["text"]
+
+
+async def test_done_clicked_by_someone_outside_the_team_does_nothing(app, slack):
+    slack.members[CHANNEL] = {"U0AGENT01"}
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT02")
+    await wait_for(lambda: slack.responses)
+    assert slack.responses[-1]["text"].startswith(":no_entry:")
+    assert "Done by" not in str(card.blocks)

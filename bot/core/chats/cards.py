@@ -7,13 +7,18 @@ from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.notices import internal_discussion, internal_discussion_link
 from bot.core.slack_ui.views import thread_link, visitor_card
 from bot.core.wire.chatra import ChatraClient
-from storage import Thread
+from storage import ChatStatus, Thread
 
 
 class Cards:
     def __init__(self, context: Context) -> None:
         self._slack, self._delivery = context.slack, context.delivery
-        self._threads = context.store.threads
+        self._db, self._threads, self._waits = (
+            context.store.db,
+            context.store.threads,
+            context.store.waits,
+        )
+        self._clock, self._audit = context.clock, context.audit
         self._dashboard = context.policy.dashboard_url
 
     def link(self, thread: Thread) -> str:
@@ -31,6 +36,44 @@ class Cards:
         await self._threads.set_card(thread.id, state.model_dump_json())
         await self.redraw(thread, chat.visitor, closed=chat.closed, state=state)
         return True
+
+    async def done(self, client_id: str, user: str) -> bool:
+        """`user` marks the chat done: the card says who and when; nudges and escalation stop;
+        open-chat lists leave it out. False when there is no open chat to mark."""
+        thread = await self._threads.for_client(client_id)
+        if thread is None or Chat.of(thread).closed or Chat.of(thread).done:
+            return False
+        state = Chat.of(thread).card.model_copy(
+            update={"done_by": user, "done_at": self._clock(), "reopened": None}
+        )
+        await self._mark(thread, ChatStatus.DONE, state)
+        self._audit.record(user, "chat_done", client_id)
+        return True
+
+    async def reopen(self, client_id: str, why: str, *, by: str | None = None) -> bool:
+        """The chat is open again after it was done (`why`, as the card says it); the on-call
+        rules apply again from the visitor's next message."""
+        thread = await self._threads.for_client(client_id)
+        if thread is None or not Chat.of(thread).done:
+            return False
+        state = Chat.of(thread).card.model_copy(
+            update={"done_by": None, "done_at": None, "reopened": why}
+        )
+        await self._mark(thread, ChatStatus.OPEN, state)
+        if by:
+            self._audit.record(by, "chat_reopened", client_id)
+        return True
+
+    async def _mark(self, thread: Thread, status: ChatStatus, state: CardState) -> None:
+        def record() -> None:
+            self._threads.set_card.now(thread.id, state.model_dump_json())
+            self._threads.update.now(thread.id, status=status, client=thread.client)
+            if status == ChatStatus.DONE:  # nobody is waiting any more: no nudge, no escalation
+                self._waits.answered.now(thread.id)
+
+        await self._db.run("Cards.mark", record, "write")
+        chat = Chat.of(thread)
+        await self.redraw(thread, chat.visitor, closed=False, state=state)
 
     async def discuss_internally(self, client_id: str) -> str | None:
         """Open (once per chat thread) a thread of the team's own about the chat; its link."""

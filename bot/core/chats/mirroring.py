@@ -83,6 +83,10 @@ class ChatToSlack:
         )
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
         status = ChatStatus.CLOSED if closing else ChatStatus.OPEN if fresh else shown[0]
+        if status == ChatStatus.OPEN and shown[0] == ChatStatus.DONE:  # done: only the visitor
+            visitor_wrote = any(m.type == "client" for m in fresh)  # writing opens it again
+            status = ChatStatus.OPEN if visitor_wrote else ChatStatus.DONE
+        reopened = reopened_card(known) if shown[0] != status == ChatStatus.OPEN else None
         # A webhook that leaves details out (a fragment, say) keeps those the card shows.
         merged = ChatraClient.model_validate_json(shown[1]).updated_by(client)
         client_json = merged.model_dump_json()
@@ -105,6 +109,8 @@ class ChatToSlack:
                 )
             if steps:
                 self._waits.follow.now(thread.id, steps, self._clock())
+            if reopened is not None:
+                self._threads.set_card.now(thread.id, reopened.model_dump_json())
             if update:
                 self._threads.update.now(thread.id, status=status, client=client_json)
             return thread
@@ -115,7 +121,7 @@ class ChatToSlack:
         )
         if redraw:  # recorded once Slack shows it: a redraw that fails is tried again
             summary = webhook.summary() if closing else None
-            await self.cards.redraw(thread, merged, closed=closing, summary=summary)
+            await self.cards.redraw(thread, merged, closed=closing, summary=summary, state=reopened)
             await self._threads.update(thread.id, status=status, client=client_json)
         return asyncio.ensure_future(asyncio.gather(*posting))
 
@@ -228,3 +234,14 @@ class ChatToSlack:
             for n, (key, piece) in enumerate(zip(keys, replies, strict=True))
         ]  # fmt: skip
         return asyncio.gather(*pieces)
+
+
+def reopened_card(thread: Thread | None) -> CardState | None:
+    """The card of a chat that was done, opened again by the visitor writing; None for any
+    other chat."""
+    if thread is None or thread.status != ChatStatus.DONE:
+        return None
+    done = CardState.of(thread.card)
+    return done.model_copy(
+        update={"done_by": None, "done_at": None, "reopened": "the visitor wrote again"}
+    )

@@ -28,6 +28,9 @@ class CardState(BaseModel):
     queue: str | None = None  # the CHANNEL_ROUTES queue it came from
     moved: str | None = None  # why it is not in its queue's channel (that channel refused it)
     opening: list[OpeningLine] = Field(default_factory=list)  # what the visitor wrote first
+    done_by: str | None = None  # who marked the chat done, from Slack
+    done_at: float | None = None
+    reopened: str | None = None  # why it is open again after it was done
 
     @classmethod
     def of(cls, stored: str) -> "CardState":
@@ -52,6 +55,10 @@ class Chat:
     @property
     def closed(self) -> bool:
         return self.thread.status == ChatStatus.CLOSED
+
+    @property
+    def done(self) -> bool:
+        return self.thread.status == ChatStatus.DONE
 
     @property
     def name(self) -> str:

@@ -52,7 +52,8 @@ def visitor_card(
     name = plain_to_slack(client.display_name())
     owner, on_call, after_hours = state.owner, state.on_call, state.after_hours
     link = chat_link(client, dashboard_url)
-    status = "Chat closed" if closed else "Chat open"
+    done = state.done_by is not None and not closed
+    status = "Chat closed" if closed else "Done" if done else "Chat open"
     fields = [f"*Email*\n{_detail(client.email)}", f"*Phone*\n{_detail(client.phone)}"]
     page = client.chatStartUrl
     title = cut(client.chatStartTitle or page or "", 150)
@@ -60,14 +61,23 @@ def visitor_card(
     location = ", ".join(cut(part, 100) for part in (client.city, client.country) if part)
     fields.append(f"*Location*\n{_detail(location)}")
 
-    icon = ":white_check_mark:" if closed else ":speech_balloon:"
+    icon = ":white_check_mark:" if closed or done else ":speech_balloon:"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f"{icon} *{name}*  ·  {status}")},
         {"type": "section", "fields": [mrkdwn(f) for f in fields]},
         context(slack_link(link, "Open the chat in Chatra")),
     ]
     buttons = [
-        *([] if owner or closed else [button(CLAIM_BUTTON, "I'll take it", client.id)]),
+        *([] if owner or closed or done else [button(CLAIM_BUTTON, "I'll take it", client.id)]),
+        *(
+            []
+            if closed
+            else [
+                button(
+                    REOPEN_BUTTON if done else DONE_BUTTON, "Reopen" if done else "Done", client.id
+                )
+            ]
+        ),
         button(DETAILS_BUTTON, "Visitor details", client.id),
         button(EDIT_BUTTON, "Edit visitor", client.id),
         button(PUSH_BUTTON, "Send pushed message", client.id),
@@ -92,17 +102,30 @@ def visitor_card(
         blocks.insert(1, context(earlier))
     if closed and summary:
         blocks.insert(1, context(cut(plain_to_slack(summary), SHOWN_LINE)))
+    if done:
+        when = state.done_at or 0.0
+        blocks.insert(
+            1, context(f":white_check_mark: Done by {mention(state.done_by or '')} · {_when(when)}")
+        )
+    elif state.reopened and not closed:
+        blocks.insert(1, context(f":arrows_counterclockwise: Reopened: {state.reopened}"))
     blocks[1:1] = [block for line in state.opening for block in _opening_blocks(line)]
     details = " · ".join(
         _detail(part, 150) for part in (client.email, client.chatStartTitle or page) if part
     )
-    verb = "Chat closed" if closed else "New chat" + (" after hours" if after_hours else "")
+    verb = (
+        "Chat closed"
+        if closed
+        else "Done"
+        if done
+        else "New chat" + (" after hours" if after_hours else "")
+    )
     if state.opening:  # what the visitor wrote comes first: in notifications and search too
         said = cut(state.opening[0].text, 150)
         text = f"{name}: {said} ({verb}" + (f" · {details})" if details else ")")
     else:
         text = f"{verb}: {name}" + (f" ({details})" if details else "")
-    if on_call and not closed:  # in the notification text too, so they are notified
+    if on_call and not closed and not done:  # in the notification text too: they are notified
         text += " " + " ".join(map(mention, on_call))
     return SlackMessage(text=text, blocks=blocks)
 
@@ -115,10 +138,14 @@ def _opening_blocks(line: OpeningLine) -> list[dict[str, Any]]:
 
 
 def said_by(author: str, at: float) -> dict[str, Any]:
-    """The line above a message in a joined post or a card: its author, and when (in the
-    reader's own time zone)."""
+    """The line above a message in a joined post or a card: its author, and when."""
+    return context(f"*{plain_to_slack(author)}* · {_when(at)}")
+
+
+def _when(at: float) -> str:
+    """A moment as the reader's own clock shows it."""
     fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
-    return context(f"*{plain_to_slack(author)}* · <!date^{int(at)}^{{time_secs}}|{fallback}>")
+    return f"<!date^{int(at)}^{{time_secs}}|{fallback}>"
 
 
 def _detail(value: str | None, limit: int = SHOWN_DETAIL) -> str:
@@ -194,6 +221,7 @@ EDIT_VISITOR = "edit_visitor"
 PUSH_MESSAGE = "push_message"
 DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
 CLAIM_BUTTON = "claim_chat"
+DONE_BUTTON, REOPEN_BUTTON = "chat_done", "chat_reopen"
 DISCUSS_BUTTON = "discuss_internally"
 EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
     "edit_pushed",
