@@ -25,7 +25,8 @@ def test_demo_plays_a_chat_and_shows_what_each_side_saw(tmp_path):
     assert card[1].startswith("  │ *Jane Doe* · ") and card[1].endswith(" UTC")  # when she wrote
     assert card[2] == "  │ Hi! My order #1042 hasn't arrived yet."  # the card opens with it
     assert "  │ *Email*: jane@example.org · *Phone*: +49 30 123" in card  # as its lookup says
-    assert "  │ [Done] [Visitor details] [Edit visitor] [Send pushed message] [Discuss internally]" in card
+    buttons = "[Done] [Visitor details] [Edit visitor] [Send pushed message] [Discuss internally]"
+    assert f"  │ {buttons}" in card
     assert "  Jane Doe: Hi! My order #1042 hasn't arrived yet." not in slack_side  # not twice
     assert "  Jane Doe: Thanks! It was due on Monday." in slack_side
     assert "  Sam: Hi Jane, I'm checking order #1042. (edited) :white_check_mark:" in slack_side
