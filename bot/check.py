@@ -32,6 +32,7 @@ SCOPES = (
     "users:read",
     "users:read.email",
     "reactions:write",
+    "reactions:read",
     "files:read",
     "usergroups:read",
     "channels:read",

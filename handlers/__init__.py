@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clients.metrics import Metrics
 from bot.core.use_cases import UseCases
-from handlers import actions, app_home, commands, failures, gate, messages, modals
+from handlers import actions, app_home, commands, failures, gate, messages, modals, reactions
 
 
 def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
@@ -16,3 +16,4 @@ def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
     commands.register(app, core.visitors, core.team)
     modals.register(app, core)
     app_home.register(app, core.home)
+    reactions.register(app, core)

@@ -313,3 +313,32 @@ async def test_done_clicked_by_someone_outside_the_team_does_nothing(app, slack)
     await wait_for(lambda: slack.responses)
     assert slack.responses[-1]["text"].startswith(":no_entry:")
     assert "Done by" not in str(card.blocks)
+
+
+def reaction(kind: str, card, user: str, name: str = "white_check_mark") -> dict:
+    item = {"type": "message", "channel": CHANNEL, "ts": card.ts}
+    return {"type": kind, "user": user, "reaction": name, "item": item, "event_ts": "1.000001"}
+
+
+async def test_a_check_mark_on_the_card_marks_it_done_and_taking_it_off_reopens_it(app, slack):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+
+    await app.slack_event(reaction("reaction_added", card, "U0AGENT03"), event_id())
+    await wait_for(lambda: "Done by <@U0AGENT03>" in str(card.blocks))
+    await app.slack_event(reaction("reaction_removed", card, "U0AGENT03"), event_id())
+    await wait_for(lambda: "Reopened: by <@U0AGENT03>" in str(card.blocks))
+
+
+async def test_a_check_mark_from_a_guest_or_on_a_reply_does_nothing(app, slack):
+    slack.users["U0GUEST01"] = {"id": "U0GUEST01", "name": "gus", "is_restricted": True}
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    assert (await app.slack_event(reaction("reaction_added", card, "U0GUEST01"), event_id()))[
+        0
+    ] == 200
+    await app.slack_event(reaction("reaction_added", card, "U0AGENT01", "eyes"), event_id())
+    await checks_run()
+    assert "Done by" not in str(card.blocks)

@@ -64,6 +64,11 @@ class Cards:
             self._audit.record(by, "chat_reopened", client_id)
         return True
 
+    async def client_of_card(self, channel: str, ts: str) -> str | None:
+        """The chat whose card is the message at (channel, ts); None for any other message."""
+        thread = await self._threads.for_slack_thread(channel, ts)
+        return thread.client_id if thread is not None else None
+
     async def _mark(self, thread: Thread, status: ChatStatus, state: CardState) -> None:
         def record() -> None:
             self._threads.set_card.now(thread.id, state.model_dump_json())

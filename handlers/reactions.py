@@ -1,0 +1,52 @@
+"""A :white_check_mark: on a chat's card marks the chat done; taking it off opens it again. Only
+the team acts on visitors: anyone else's reaction does nothing."""
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.core.use_cases import UseCases
+
+log = logging.getLogger(__name__)
+DONE_MARKS = {"white_check_mark", "heavy_check_mark"}
+
+
+class CardReactions:
+    def __init__(self, core: UseCases) -> None:
+        self._core = core
+
+    async def added(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        client_id = await self._card_marked(event, context)
+        if client_id is not None:
+            await self._core.cards.done(client_id, event["user"])
+
+    async def removed(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        client_id = await self._card_marked(event, context)
+        if client_id is not None:
+            user = event["user"]
+            await self._core.cards.reopen(client_id, f"by <@{user}>", by=user)
+
+    async def _card_marked(self, event: dict[str, Any], context: AsyncBoltContext) -> str | None:
+        """The chat whose card a person of the team marked done (or unmarked); else None."""
+        item, user = event.get("item") or {}, str(event.get("user") or "")
+        if event.get("reaction") not in DONE_MARKS or item.get("type") != "message":
+            return None
+        if not user or user == context.bot_user_id:
+            return None
+        client_id = await self._core.cards.client_of_card(
+            str(item.get("channel", "")), str(item.get("ts", ""))
+        )
+        if client_id is None:  # a reaction on anything else: a reply, a notice
+            return None
+        refusal = await self._core.access.refusal(user)
+        if refusal is not None:
+            log.info("%s's reaction on chat %s ignored: %s", user, client_id, refusal)
+            return None
+        return client_id
+
+
+def register(app: AsyncApp, core: UseCases) -> None:
+    listeners = CardReactions(core)
+    app.event("reaction_added")(listeners.added)
+    app.event("reaction_removed")(listeners.removed)
