@@ -24,6 +24,7 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra agent` shows which Chatra agent each person writes as;
   `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
 • `/chatra open`: open chats, how long each visitor has waited and who has the chat.
+• *Done* on a chat's card (or :white_check_mark: on it) marks it done; *Reopen* undoes it.
 • Answers are shown to you alone; end a lookup with `share` to show it to the channel.
 • `/chatra help`: this message."""
 
