@@ -67,17 +67,14 @@ def visitor_card(
         {"type": "section", "fields": [mrkdwn(f) for f in fields]},
         context(slack_link(link, "Open the chat in Chatra")),
     ]
+    done_or_reopen = (
+        button(REOPEN_BUTTON, "Reopen", client.id)
+        if done
+        else button(DONE_BUTTON, "Done", client.id)
+    )
     buttons = [
         *([] if owner or closed or done else [button(CLAIM_BUTTON, "I'll take it", client.id)]),
-        *(
-            []
-            if closed
-            else [
-                button(
-                    REOPEN_BUTTON if done else DONE_BUTTON, "Reopen" if done else "Done", client.id
-                )
-            ]
-        ),
+        *([] if closed else [done_or_reopen]),
         button(DETAILS_BUTTON, "Visitor details", client.id),
         button(EDIT_BUTTON, "Edit visitor", client.id),
         button(PUSH_BUTTON, "Send pushed message", client.id),
