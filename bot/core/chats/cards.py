@@ -41,12 +41,10 @@ class Cards:
         """`user` marks the chat done: the card says who and when; nudges and escalation stop;
         open-chat lists leave it out. False when there is no open chat to mark."""
         thread = await self._threads.for_client(client_id)
-        if thread is None or Chat.of(thread).closed or Chat.of(thread).done:
+        chat = Chat.of(thread) if thread is not None else None
+        if chat is None or chat.closed or chat.done:
             return False
-        state = Chat.of(thread).card.model_copy(
-            update={"done_by": user, "done_at": self._clock(), "reopened": None}
-        )
-        await self._mark(thread, ChatStatus.DONE, state)
+        await self._mark(chat, ChatStatus.DONE, chat.card.marked_done(user, self._clock()))
         self._audit.record(user, "chat_done", client_id)
         return True
 
@@ -54,12 +52,10 @@ class Cards:
         """The chat is open again after it was done (`why`, as the card says it); the on-call
         rules apply again from the visitor's next message."""
         thread = await self._threads.for_client(client_id)
-        if thread is None or not Chat.of(thread).done:
+        chat = Chat.of(thread) if thread is not None else None
+        if chat is None or not chat.done:
             return False
-        state = Chat.of(thread).card.model_copy(
-            update={"done_by": None, "done_at": None, "reopened": why}
-        )
-        await self._mark(thread, ChatStatus.OPEN, state)
+        await self._mark(chat, ChatStatus.OPEN, chat.card.reopened_because(why))
         if by:
             self._audit.record(by, "chat_reopened", client_id)
         return True
@@ -69,7 +65,9 @@ class Cards:
         thread = await self._threads.for_slack_thread(channel, ts)
         return thread.client_id if thread is not None else None
 
-    async def _mark(self, thread: Thread, status: ChatStatus, state: CardState) -> None:
+    async def _mark(self, chat: Chat, status: ChatStatus, state: CardState) -> None:
+        thread = chat.thread
+
         def record() -> None:
             self._threads.set_card.now(thread.id, state.model_dump_json())
             self._threads.update.now(thread.id, status=status, client=thread.client)
@@ -77,7 +75,6 @@ class Cards:
                 self._waits.answered.now(thread.id)
 
         await self._db.run("Cards.mark", record, "write")
-        chat = Chat.of(thread)
         await self.redraw(thread, chat.visitor, closed=False, state=state)
 
     async def discuss_internally(self, client_id: str) -> str | None:

@@ -241,7 +241,4 @@ def reopened_card(thread: Thread | None) -> CardState | None:
     other chat."""
     if thread is None or thread.status != ChatStatus.DONE:
         return None
-    done = CardState.of(thread.card)
-    return done.model_copy(
-        update={"done_by": None, "done_at": None, "reopened": "the visitor wrote again"}
-    )
+    return CardState.of(thread.card).reopened_because("the visitor wrote again")

@@ -36,6 +36,12 @@ class CardState(BaseModel):
     def of(cls, stored: str) -> "CardState":
         return cls.model_validate_json(stored or "{}")
 
+    def marked_done(self, by: str, at: float) -> "CardState":
+        return self.model_copy(update={"done_by": by, "done_at": at, "reopened": None})
+
+    def reopened_because(self, why: str) -> "CardState":
+        return self.model_copy(update={"done_by": None, "done_at": None, "reopened": why})
+
 
 @dataclass(frozen=True)
 class Chat:
