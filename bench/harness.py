@@ -14,7 +14,7 @@ import aiohttp
 from sandbox import postgres
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import slack_signature
+from sandbox.slack_wire import signed
 
 BOT_TOKEN = "xoxb-bench-bot-token"
 SIGNING_SECRET = "bench-signing-secret"
@@ -141,12 +141,7 @@ async def deliver(
 
 
 def slack_headers(body: bytes) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    return {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
-    }
+    return {"Content-Type": "application/json", **signed(SIGNING_SECRET, body)}
 
 
 JSON = {"Content-Type": "application/json"}

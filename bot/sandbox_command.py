@@ -19,7 +19,7 @@ from bot.sandboxed import settings_for
 from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import TEAM_ID, slack_signature, thread_reply
+from sandbox.slack_wire import TEAM_ID, signed, thread_reply
 
 CHANNEL, CONNECTION = "C0SANDBOX1", "conn-sandbox"
 TOKEN, SIGNING, WEBHOOK = "xoxb-sandbox-token", "sandbox-signing-secret", "sandbox-webhook-0123456"
@@ -95,12 +95,7 @@ class Playground:
         body = json.dumps(
             {"type": "event_callback", "team_id": TEAM_ID, "event_id": f"Ev{ts}", "event": event}
         ).encode()
-        stamp = str(int(time.time()))
-        signed = {
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": slack_signature(SIGNING, stamp, body),
-        }
-        status = await self._send("/slack/events", body, signed)
+        status = await self._send("/slack/events", body, signed(SIGNING, body))
         return web.json_response({"ts": ts, "bridge_answered": status})
 
     async def chats(self, request: web.Request) -> web.Response:

@@ -19,7 +19,7 @@ from bot.config import Settings
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import BOT_USER_ID, TEAM_ID, slack_signature
+from sandbox.slack_wire import BOT_USER_ID, TEAM_ID, signed
 from storage.database import DatabaseUnavailable, is_url
 
 MEMBRANE_TOKEN = (
@@ -144,12 +144,7 @@ class RunningApp:
     ) -> tuple[int, Any]:
         """POST /slack/events signed as Slack signs it."""
         signing_secret = secret or self.settings.slack_signing_secret.get_secret_value()
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": slack_signature(signing_secret, stamp, body),
-        }
+        headers = {"Content-Type": content_type, **signed(signing_secret, body, timestamp)}
         if retry_num:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.request("POST", "/slack/events", data=body, headers=headers)
