@@ -18,7 +18,7 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 import handlers
 from bot import __version__, timers, wiring
 from bot.clients.membrane import MembraneClient
-from bot.clients.metrics import CONTENT_TYPE, METRICS, Metrics, count_refusals
+from bot.clients.metrics import CONTENT_TYPE, Metrics
 from bot.config import Settings
 from bot.core.engine.loop_lag import LoopLag
 from bot.core.engine.patience import patiently
@@ -28,9 +28,22 @@ from bot.server import StartRefused
 from bot.socket_mode import SocketMode
 from bot.wiring import Core
 from handlers import chatra_webhook, slack_http
-from handlers.chatra_webhook import INTAKE, MAX_BODY
-from handlers.slack_http import BOLT, BOT_KNOWN
-from storage import Database, DatabaseError, DatabaseUnavailable, Store, open_database
+from handlers.app_keys import (
+    BOLT,
+    BOT_KNOWN,
+    CLOCK,
+    CORE,
+    DATABASE,
+    INTAKE,
+    LEADERSHIP,
+    LOOP_LAG,
+    METRICS,
+    SETTINGS,
+    SOCKET_MODE,
+)
+from handlers.chatra_webhook import MAX_BODY
+from handlers.refusals import count_refusals
+from storage import DatabaseError, DatabaseUnavailable, Store, open_database
 from storage.coordination import Leadership, listen
 from storage.facts import machine_boot
 from storage.inbox import ARRIVED
@@ -48,14 +61,6 @@ class _NotAboutTheToken(logging.Filter):
 
 
 BOLT_LOG.addFilter(_NotAboutTheToken())
-
-SETTINGS = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", Database)
-CORE = web.AppKey("core", Core)
-CLOCK = web.AppKey("clock", Callable[[], float])
-LEADERSHIP = web.AppKey("leadership", Leadership)
-LOOP_LAG = web.AppKey("loop_lag", LoopLag)
-SOCKET_MODE = web.AppKey("socket_mode", SocketMode | None)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
@@ -82,7 +87,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         open_database, settings.database(), pool_size=settings.database_pool_size
     )
     db.observe = counters.unit_done
-    store = Store.over(db)
+    store = Store.over(db, app[CLOCK])
     if not db.shared:  # one file, one bridge: whoever held its lanes before is gone
         await store.lanes.expire_all()
     await store.agents.link(settings.agent_links())

@@ -14,8 +14,9 @@ import aiohttp
 from aiohttp import web
 from pydantic_settings import BaseSettings
 
-from bot.app import BOT_KNOWN, CORE, create_app
+from bot.app import create_app
 from bot.config import Settings
+from handlers.app_keys import BOT_KNOWN, CORE
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack

@@ -8,9 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.clients.metrics import METRICS
 from bot.core.errors import DatabaseError
-from bot.core.intake import Intake
 from bot.core.wire.chatra import (
     CHAT_EVENTS,
     MAX_BODY,
@@ -18,11 +16,11 @@ from bot.core.wire.chatra import (
     client_id_of,
     parse_webhook_body,
 )
+from handlers.app_keys import INTAKE, METRICS
 from handlers.bodies import BodyRefused, read_body
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-INTAKE = web.AppKey("intake", Intake)
 
 
 def register(app: web.Application, secret: str) -> None:

@@ -4,22 +4,18 @@ The signature is checked here, before Bolt (whose own check logs a refused reque
 a request that is not Slack's gets a 401 and one line with its size and source, never its body.
 """
 
-import asyncio
 import logging
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core.wire.slack import SlackEnvelope
+from handlers.app_keys import BOLT, BOT_KNOWN, VERIFIER
 from handlers.bodies import BodyRefused, read_body
 from handlers.chatra_webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
-BOLT = web.AppKey("bolt", AsyncApp)
-BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
-VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 
 def register(app: web.Application, signing_secret: str) -> None:

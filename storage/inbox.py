@@ -1,6 +1,5 @@
 """Accepted events waiting to be processed: stored before they are acknowledged."""
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,7 +43,7 @@ class Inbox(Repository):
             "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"
             " received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)"
             f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id{self._db.notified(ARRIVED, 'id')}",
-            [source, dedupe_key, conversation, payload, time.time()],
+            [source, dedupe_key, conversation, payload, self._clock()],
         ).scalar()
 
     @reads

@@ -1,6 +1,5 @@
 """Every message the bridge carried, in either direction: Chatra id <-> Slack ts, and its state."""
 
-import time
 from dataclasses import dataclass
 
 from storage.states import MessageState
@@ -48,7 +47,7 @@ class Messages(Repository):
                 "INSERT INTO messages (client_id, origin, chatra_id, text, state, created_at)"
                 " VALUES (?, 'chatra', ?, ?, 'pending', ?) ON CONFLICT (chatra_id)"
                 f" DO UPDATE SET chatra_id = excluded.chatra_id RETURNING {_COLUMNS}",
-                [client_id, chatra_id, text, time.time()],
+                [client_id, chatra_id, text, self._clock()],
             ).fetchone()
             claimed.append(Message(*row))
         return claimed
@@ -179,7 +178,7 @@ class Messages(Repository):
 
     def _insert(self, **values: object) -> None:
         """Already recorded (by this bridge or another): the caller reads the stored state."""
-        row = {"state": "pending", **values, "created_at": time.time()}
+        row = {"state": "pending", **values, "created_at": self._clock()}
         self._db.execute(
             f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
             " ON CONFLICT DO NOTHING",

@@ -1,7 +1,6 @@
 """Who is on call: a list of Slack users or user groups, or a weekly rotation."""
 
 import json
-import time
 from typing import Any
 
 from storage.units import Repository, reads, writes
@@ -17,7 +16,7 @@ class OnCall(Repository):
     @writes
     def set(self, users: list[str]) -> None:
         """Replace who is on call (an empty list: nobody); a rotation ends."""
-        now = time.time()
+        now = self._clock()
         with self._db.transaction():
             self._db.execute("DELETE FROM on_call")
             self._db.execute("DELETE FROM on_call_rotation")

@@ -1,8 +1,6 @@
 """Slash commands and interactions carried out: each at most once, though Slack's signature lets a
 request be replayed for 5 minutes (to this bridge or another)."""
 
-import time
-
 from storage.units import Repository, writes
 
 KEPT = 3600.0  # seconds a request is remembered: far past Slack's 5-minute signature window
@@ -12,7 +10,7 @@ class Seen(Repository):
     @writes
     def first_time(self, key: str, now: float | None = None) -> bool:
         """Record `key`; False when it was recorded before (a replay)."""
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         with self._db.transaction():
             first = self._db.execute(
                 "INSERT INTO seen_requests (key, at) VALUES (?, ?)"

@@ -14,6 +14,8 @@ class SlackPost:
 
 
 class SlackPosts(Repository):
+    """Stamped by the wall clock, not the app's: `created_at` is compared with Slack's ts."""
+
     @reads
     def get(self, key: str) -> SlackPost | None:
         row = self._db.execute(

@@ -1,5 +1,7 @@
 """Every repository over one database, as one object for the core."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.agents import Agents
@@ -36,20 +38,23 @@ class Store:
     facts: Facts
 
     @classmethod
-    def over(cls, db: Database) -> "Store":
-        return cls(
-            db,
-            Inbox(db),
-            Lanes(db),
-            Threads(db),
-            Messages(db),
-            SlackPosts(db),
-            Agents(db),
-            Waits(db),
-            OnCall(db),
-            Seen(db),
-            Outages(db),
-            Pacing(db),
-            Files(db),
-            Facts(db),
-        )
+    def over(cls, db: Database, clock: Callable[[], float] = time.time) -> "Store":
+        """Every repository over `db`, stamping times by `clock`."""
+        return cls(db, *(repository(db, clock) for repository in REPOSITORIES))
+
+
+REPOSITORIES = (
+    Inbox,
+    Lanes,
+    Threads,
+    Messages,
+    SlackPosts,
+    Agents,
+    Waits,
+    OnCall,
+    Seen,
+    Outages,
+    Pacing,
+    Files,
+    Facts,
+)

@@ -1,6 +1,5 @@
 """Which Slack thread mirrors which Chatra client."""
 
-import time
 from dataclasses import dataclass
 
 from storage.states import ChatStatus
@@ -35,7 +34,7 @@ class Threads(Repository):
     def add(
         self, client_id: str, channel: str, thread_ts: str, client: str, card: str = "{}"
     ) -> Thread:
-        now = time.time()
+        now = self._clock()
         row = {
             "client_id": client_id,
             "channel": channel,
@@ -55,7 +54,7 @@ class Threads(Repository):
 
     @writes
     def update(self, thread_id: int, *, status: ChatStatus, client: str) -> None:
-        values = {"status": status, "client": client, "updated_at": time.time()}
+        values = {"status": status, "client": client, "updated_at": self._clock()}
         self._db.update("threads", "id", thread_id, values)
 
     @writes

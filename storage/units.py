@@ -20,6 +20,7 @@ repository method's statements directly (`.now`) on the database's thread.
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
@@ -40,8 +41,11 @@ class OnTheLoop(RuntimeError):
 
 
 class Repository:
-    def __init__(self, db: "Database") -> None:
-        self._db = db
+    """Statements over one database; `clock` stamps what it stores (the app's clock, so that a
+    test's scripted time and the core's agree)."""
+
+    def __init__(self, db: "Database", clock: Callable[[], float] = time.time) -> None:
+        self._db, self._clock = db, clock
 
 
 class Unit(Generic[R, P, T]):

@@ -12,8 +12,9 @@ import pytest
 
 import bot.server
 import storage.sqlite
-from bot.app import DATABASE, create_app
+from bot.app import create_app
 from bot.server import Quieter, bind, serve
+from handlers.app_keys import DATABASE
 from sandbox.chatra import chat_event, visitor_says
 from storage import DatabaseUnavailable, Inbox, InboxEvent
 from tests.conftest import CHANNEL

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import storage.facts
-from bot.app import DATABASE
+from handlers.app_keys import DATABASE
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import edit, event_id, reply

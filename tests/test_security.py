@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.app import CORE
 from bot.sandboxed import RunningApp
+from handlers.app_keys import CORE
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.server import serve_locally
 from sandbox.slack_wire import TEAM_ID

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bot.app import CORE
+from handlers.app_keys import CORE
 from sandbox.membrane_cli import install
 from sandbox.slack_wire import thread_reply
 from storage import DatabaseUnavailable

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from bench.harness import CHANNEL as BENCH_CHANNEL
 from bench.harness import App, app_env, start_fakes
-from bot.app import CORE, LEADERSHIP
+from handlers.app_keys import CORE, LEADERSHIP
 from sandbox import postgres
 from sandbox.server import free_port
 from tests.conftest import CHANNEL, settings_on

@@ -153,7 +153,7 @@ class ChatToSlack:
             and thread.status == ChatStatus.CLOSED
             and new_messages
             and self._policy.idle_gap > 0
-            and time.time() - thread.updated_at > self._policy.idle_gap
+            and self._clock() - thread.updated_at > self._policy.idle_gap
         )
         if thread is not None and not came_back:
             return None

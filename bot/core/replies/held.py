@@ -2,7 +2,7 @@
 Chatra is back (the oldest first, as a probe), a failed one when a person clicks *Try again*."""
 
 import logging
-import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.core.context import Context
@@ -60,7 +60,7 @@ class HeldReplies:
         """While replies are held, try the oldest again; its success resumes the rest."""
         held = await self._messages.held()
         if held:
-            await self._requeue(held[0], f"{PROBE}{time.time():.6f}", state=MessageState.HELD)
+            await self._requeue(held[0], f"{PROBE}{uuid.uuid4().hex}", state=MessageState.HELD)
         return bool(held)
 
     async def retry(self, reply_ts: str, click_id: str, by: str) -> str | None:
