@@ -277,6 +277,7 @@ async def test_a_pushed_message_can_be_edited_and_deleted_from_its_answer(bridge
 async def test_message_shortcut_looks_up_the_visitor_of_a_thread(bridge, slack, membrane):
     membrane.clients["client-1"] = dict(JANE)
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], **JANE))
+    await bridge.settled()  # the card on Slack: what follows is a reply in its thread
     later = [visitor_says("m2", "still there?", at=1_732_450_001_000)]
     await bridge.webhook(chat_event("chatFragment", messages=later, **JANE))
     await bridge.settled()

@@ -44,6 +44,22 @@ class Dispatch:
         where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
         return f"chat {client_id}{where}"
 
+    async def _skipped(
+        self, event: InboxEvent, reasons: list[str], posting: Awaitable[object]
+    ) -> None:
+        """Log what of a chat event was left out, once its posts are made: the chat's thread
+        exists then, to be named."""
+        await posting
+        name = await self.chat_name(event.conversation)
+        for reason in reasons:
+            log.warning(
+                "event %s (%s): %s, skipped",
+                event.id,
+                name,
+                reason,
+                extra={"chat": event.conversation},
+            )
+
     async def process(self, event: InboxEvent) -> Awaitable[None] | None:
         """Carry out one stored event (called by the worker, in order per conversation); for a
         chat event, what is returned ends when its posts, queued in order, are made."""
@@ -51,15 +67,7 @@ class Dispatch:
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
             replay = event.id <= self._stored_before_start or event.attempts > 0 or event.taken_over
             posting = await self._chat.chat_event(webhook, replay=replay)
-            for reason in skipped:  # after: the chat's thread exists, to be named
-                log.warning(
-                    "event %s (%s): %s, skipped",
-                    event.id,
-                    await self.chat_name(event.conversation),
-                    reason,
-                    extra={"chat": event.conversation},
-                )
-            return posting
+            return self._skipped(event, skipped, posting) if skipped else posting
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             in_doubt = self._rebooted and event.id <= self._stored_before_start

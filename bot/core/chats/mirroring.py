@@ -7,17 +7,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.chats.cards import Cards
-from bot.core.chats.opening import author_and_time, opening
+from bot.core.chats.opening import OPENING_MOST, author_and_time, opening
 from bot.core.context import Context
 from bot.core.errors import ChannelRefused
 from bot.core.posting import post_keys
 from bot.core.rules.routes import Route
+from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState, OpeningLine
-from bot.core.slack_ui.notices import (
-    channel_refused_notice,
-)
+from bot.core.slack_ui.notices import channel_refused_notice
 from bot.core.slack_ui.views import mirrored_messages, visitor_card
 from bot.core.wire.chatra import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
 from storage import Message, Thread
@@ -37,6 +38,7 @@ class ChatToSlack:
         self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
         self._remembered: set[tuple[object, ...]] = set()  # agents' details stored already
         self.cards = Cards(context)  # the card's redraws, and what its buttons do
+        self._opening: dict[str, OpeningCard] = {}  # client id -> its card, on its way
 
     async def chat_event(
         self, webhook: ChatraWebhook, *, replay: bool = False
@@ -47,7 +49,7 @@ class ChatToSlack:
         A `replay` (an event tried before, maybe by a process that died) may have posted some
         already: Slack is asked before they are posted. Two units of work: what came, and what
         it changed (three when the card is redrawn: it is recorded once Slack shows it)."""
-        closing, client = webhook.eventName == "chatTranscript", webhook.client
+        client = webhook.client
         agents = [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
         agents = [a for a in agents if tuple(a.values()) not in self._remembered]
         ordered = webhook.messages_in_order()
@@ -64,11 +66,59 @@ class ChatToSlack:
 
         messages, claimed, known = await self._db.run("ChatToSlack.receive", receive, "write")
         unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
+        waiting = self._opening.get(client.id)
+        if waiting is not None:  # its card is on its way: not repeated, and what fits joins it
+            shown = {record.id for record in waiting.whole}
+            unposted = [(m, r) for m, r in unposted if r.id not in shown]
         fresh = [message for message, _ in unposted]
+        if waiting is not None:  # the rest follows the card, without holding up the chat's next
+            joined = set() if replay else self._join(waiting, unposted, webhook)  # event
+            unposted = [(m, r) for m, r in unposted if r.id not in joined]
+            return asyncio.ensure_future(
+                self._after_card(waiting, webhook, fresh, unposted, replay)
+            )
+        if not self._wants_card(known, new_messages=bool(fresh)):
+            _, posting = await self._carry_out(webhook, fresh, unposted, known, None, replay)
+            return posting
         lines, whole = opening(unposted, webhook, self._clock)
-        card = await self._new_card(client, known, lines, new_messages=bool(fresh))
-        whole = whole if card else []  # the chat goes on in its thread: nothing in a card
-        where = card[:2] if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
+        card = OpeningCard(client, lines, whole, open=len(whole) == len(unposted) and not replay)
+        self._opening[client.id] = card  # until its thread is recorded: the chat's next event
+        card.recorded = asyncio.ensure_future(  # may start meanwhile, and join the card
+            self._carry_out(webhook, fresh, unposted, known, card, replay)
+        )
+        card.recorded.add_done_callback(lambda _: self._opening.pop(client.id, None))
+        return asyncio.ensure_future(_then_posts(card.recorded))
+
+    async def _after_card(
+        self,
+        card: "OpeningCard",
+        webhook: ChatraWebhook,
+        fresh: list[ChatraMessage],
+        unposted: list[tuple[ChatraMessage, Message]],
+        replay: bool,
+    ) -> None:
+        thread, _ = await asyncio.shield(card.recorded)
+        _, posting = await self._carry_out(webhook, fresh, unposted, thread, None, replay)
+        await posting
+
+    async def _carry_out(
+        self,
+        webhook: ChatraWebhook,
+        fresh: list[ChatraMessage],
+        unposted: list[tuple[ChatraMessage, Message]],
+        known: Thread | None,
+        card: "OpeningCard | None",
+        replay: bool,
+    ) -> tuple[Thread, asyncio.Future[list[list[str]]]]:
+        """What a chat event changes, once its messages are claimed: a new chat's `card` posted
+        (the thread it starts recorded with it), the card redrawn when the chat's status or
+        details change. `fresh`: the event's new messages; `unposted`, those still to post.
+        Its thread, and the posts of its messages, queued as replies."""
+        closing, client = webhook.eventName == "chatTranscript", webhook.client
+        if card is not None:
+            await self._post_new_card(card, known)
+        whole = card.whole if card else []  # posted with the card: not repeated in the thread
+        where = (card.channel, card.ts) if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
         in_card = {record.id for record in whole}
         posting = [
             self._mirror(*where, m, record, webhook, replay)
@@ -99,7 +149,7 @@ class ChatToSlack:
                 known
                 if card is None
                 else self._threads.add.now(
-                    client.id, card[0], card[1], client_json, card[2].model_dump_json()
+                    client.id, card.channel, card.ts, client_json, card.state.model_dump_json()
                 )
             )
             assert thread is not None
@@ -123,7 +173,7 @@ class ChatToSlack:
             summary = webhook.summary() if closing else None
             await self.cards.redraw(thread, merged, closed=closing, summary=summary, state=reopened)
             await self._threads.update(thread.id, status=status, client=client_json)
-        return asyncio.ensure_future(asyncio.gather(*posting))
+        return thread, asyncio.ensure_future(asyncio.gather(*posting))
 
     def _is_ours(self, client_id: str, message: ChatraMessage) -> bool:
         """On the database's thread: Chatra's echo of a message the bridge sent, marked with
@@ -137,63 +187,84 @@ class ChatToSlack:
         derived = message.key.startswith(DERIVED_KEY)
         return derived and self._messages.sent_with_text.now(client_id, message.body)
 
-    async def _new_card(
-        self,
-        client: ChatraClient,
-        thread: Thread | None,
-        lines: list[OpeningLine],
-        *,
-        new_messages: bool,
-    ) -> tuple[str, str, CardState] | None:
-        """A new chat's card, opening with `lines`, posted (its channel, ts and state): for a
-        visitor with no thread, or whose closed chat comes back to life after the idle gap with
-        new messages (linking back); None when the chat goes on in its thread."""
-        came_back = (
-            thread is not None
-            and thread.status == ChatStatus.CLOSED
+    def _wants_card(self, thread: Thread | None, *, new_messages: bool) -> bool:
+        """A new card: for a visitor with no thread, or whose closed chat comes back to life
+        after the idle gap with new messages (linking back)."""
+        return thread is None or (
+            thread.status == ChatStatus.CLOSED
             and new_messages
             and self._policy.idle_gap > 0
             and self._clock() - thread.updated_at > self._policy.idle_gap
         )
-        if thread is not None and not came_back:
-            return None
-        after_hours = self._after_hours()
+
+    async def _post_new_card(self, card: "OpeningCard", thread: Thread | None) -> None:
+        """Post a new chat's card, opening with what it has (more may join while it waits)."""
+        client, after_hours = card.client, self._after_hours()
         routes = self._policy.routes
         route = routes.route(client, after_hours=after_hours is not None)
-        state = CardState(
+        on_call = await self._on_call.people()
+        card.state = CardState(
             previous=self.cards.link(thread) if thread else None,
-            on_call=await self._on_call.people(),
+            on_call=on_call,
             after_hours=after_hours,
             queue=routes.queue(route),
-            opening=lines,
+            opening=card.lines,
         )
-        key = post_keys.card(client.id, thread.thread_ts if thread else None)
-        channel, ts = await self._post_card(key, client, state, route)
-        context = {"chat": client.id, "slack_ts": ts}
-        log.info("chat %s mirrored into thread %s", client.id, ts, extra=context)
-        return channel, ts, state
+        card.key = post_keys.card(client.id, thread.thread_ts if thread else None)
+        card.channel, card.ts = await self._post_card(card, route)
+        context = {"chat": client.id, "slack_ts": card.ts}
+        log.info("chat %s mirrored into thread %s", client.id, card.ts, extra=context)
 
-    async def _post_card(
-        self, key: str, client: ChatraClient, state: CardState, route: Route | None
-    ) -> tuple[str, str]:
+    def _join(
+        self,
+        card: "OpeningCard",
+        unposted: list[tuple[ChatraMessage, Message]],
+        webhook: ChatraWebhook,
+    ) -> set[int]:
+        """Join what fits of a chat's new messages to its card while the card waits for its
+        slot; the ids of those it now shows (none when the card is on its way already)."""
+        room = OPENING_MOST - len(card.lines)
+        lines, whole = opening(unposted, webhook, self._clock, most=room)
+        if not card.open or not whole:
+            return set()
+        card.lines += lines[: len(whole)]  # a long one, only begun, stays for the thread
+        if card.state is not None:
+            card.state.opening = card.lines
+            message = self._card_message(card.client, card.state)
+            if not self._delivery.revise(card.key, card.channel, message):
+                del card.lines[-len(whole) :]
+                card.state.opening = card.lines
+                card.open = False
+                return set()
+        card.whole += whole
+        card.open = len(whole) == len(unposted)
+        return {record.id for record in whole}
+
+    async def _post_card(self, card: "OpeningCard", route: Route | None) -> tuple[str, str]:
         """Post a new chat's card in its queue's channel; in the support channel when that one
         refuses the bot (the card says why, and the support channel is told once a day). Where
         it went, and its ts."""
-        dashboard, support = self._policy.dashboard_url, self._policy.channel
-        card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
-        if route is not None and route.channel != support:
+        support, state = self._policy.channel, card.state
+        assert state is not None
+        card.channel = support if route is None else route.channel
+        if card.channel != support:
             try:
-                return route.channel, await self._delivery.post(
-                    key, route.channel, card, may_move=True
+                message = self._card_message(card.client, state)
+                return card.channel, await self._delivery.post(
+                    card.key, card.channel, message, may_move=True
                 )
             except ChannelRefused as refused:
-                state.moved = f"<#{route.channel}> refuses the bot's posts ({refused.reason})"
+                state.moved = f"<#{card.channel}> refuses the bot's posts ({refused.reason})"
                 day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
-                notice = channel_refused_notice(route.channel, refused.reason, route.queue)
-                key_of_notice = post_keys.channel_refused(route.channel, day)
+                notice = channel_refused_notice(card.channel, refused.reason, route.queue)  # type: ignore[union-attr]
+                key_of_notice = post_keys.channel_refused(card.channel, day)
+                card.channel = support
                 await self._delivery.post(key_of_notice, support, notice)
-                card = visitor_card(client, state, closed=False, dashboard_url=dashboard)
-        return support, await self._delivery.post(key, support, card)
+        message = self._card_message(card.client, state)
+        return support, await self._delivery.post(card.key, support, message)
+
+    def _card_message(self, client: ChatraClient, state: CardState) -> SlackMessage:
+        return visitor_card(client, state, closed=False, dashboard_url=self._policy.dashboard_url)
 
     def _after_hours(self) -> str | None:
         """Outside business hours: the line the card shows, with what the visitor was told."""
@@ -234,6 +305,28 @@ class ChatToSlack:
             for n, (key, piece) in enumerate(zip(keys, replies, strict=True))
         ]  # fmt: skip
         return asyncio.gather(*pieces)
+
+
+@dataclass
+class OpeningCard:
+    """A new chat's card on its way to Slack. While it waits for its slot, the chat's next
+    messages may join it (`open`: nothing of the chat is queued for the thread yet)."""
+
+    client: ChatraClient
+    lines: list[OpeningLine]
+    whole: list[Message]  # the messages it shows whole: marked posted with it
+    open: bool
+    state: CardState | None = None  # once its channel and who is on call are known
+    key: str = ""
+    channel: str = ""
+    ts: str = ""
+    recorded: "asyncio.Future[tuple[Thread, asyncio.Future[list[list[str]]]]]" = field(init=False)
+
+
+async def _then_posts(recorded: "asyncio.Future[tuple[Thread, asyncio.Future[Any]]]") -> None:
+    """A new chat's event is carried out: its card recorded, then the rest of its posts made."""
+    _, posting = await recorded
+    await posting
 
 
 def reopened_card(thread: Thread | None) -> CardState | None:

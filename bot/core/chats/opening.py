@@ -30,13 +30,14 @@ def opening(
     unposted: list[tuple[ChatraMessage, Message]],
     webhook: ChatraWebhook,
     clock: Callable[[], float],
+    most: int = OPENING_MOST,
 ) -> tuple[list[OpeningLine], list[Message]]:
-    """The lines a new card opens with, and the records of the messages it shows whole (posted
-    with the card: not repeated in the thread)."""
+    """The lines a new card opens with (`most` at most), and the records of the messages it
+    shows whole (posted with the card: not repeated in the thread)."""
     lines: list[OpeningLine] = []
     whole: list[Message] = []
     for message, record in unposted:
-        if message.type not in ("client", "agent") or len(lines) == OPENING_MOST:
+        if message.type not in ("client", "agent") or len(lines) == most:
             break
         author, at = author_and_time(message, webhook, clock)
         pieces = mirrored_messages(message, author=author, is_agent=message.type == "agent")

@@ -88,6 +88,7 @@ class SlackDelivery:
         # key -> ts of keyed posts known to be made: a post once made stays made, so a notice
         # said once per thread and person (whom they write as, say) costs no read after that
         self._made: OrderedDict[str, str] = OrderedDict()
+        self._on_the_way: dict[str, SlackMessage] = {}  # key -> its post, not yet queued
 
     @property
     def waiting(self) -> int:
@@ -115,7 +116,11 @@ class SlackDelivery:
             return self._made[key]
         lock = self._locks.setdefault(key, asyncio.Lock())  # two tasks, one key: one post
         async with lock:
-            record = await self._posts.get(key)
+            self._on_the_way[key] = message
+            try:
+                record = await self._posts.get(key)
+            finally:
+                message = self._on_the_way.pop(key)  # as revised meanwhile
             if record is not None and record.ts:
                 ts = record.ts
             else:
@@ -127,6 +132,15 @@ class SlackDelivery:
         while len(self._made) > MADE_KEPT:
             self._made.popitem(last=False)
         return ts
+
+    def revise(self, key: str, channel: str, message: SlackMessage) -> bool:
+        """A post not yet made shows `message` instead: True while it is on its way to the
+        queue or waits there for its slot (see PostQueue.revise). Only for a post that cannot
+        be on Slack already (no earlier try)."""
+        if key in self._on_the_way:
+            self._on_the_way[key] = message
+            return True
+        return self._queue.revise(channel, key, message)
 
     def mirror(
         self,

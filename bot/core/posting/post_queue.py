@@ -123,6 +123,12 @@ class PostQueue:
         )
         return asyncio.shield(queued)
 
+    def revise(self, channel: str, key: str, message: SlackMessage) -> bool:
+        """Make the post for `key` show `message` instead, if it still waits for its slot (not
+        in flight, not possibly on Slack already); False when it is too late."""
+        waiting = self._channels.get(channel)
+        return waiting is not None and waiting.revise(key, message)
+
     def moved_on(self, channel: str, thread_ts: str) -> None:
         """Someone wrote in the thread: its last post is no longer the last, so nothing is
         appended to it any more."""
@@ -171,6 +177,13 @@ class _Channel:
         if self._serving is None or self._serving.done():
             self._serving = asyncio.create_task(self._serve())
         return same.done
+
+    def revise(self, key: str, message: SlackMessage) -> bool:
+        item = next((item for item in self.waiting if item.key == key), None)
+        if item is None or item.in_doubt or _thread(item) in self._busy:
+            return False
+        item.message = message
+        return True
 
     def close(self) -> None:
         for task in [*self._tasks, *([self._serving] if self._serving else [])]:
