@@ -88,8 +88,9 @@ async def measure_busy_channel(
 
     def posted(message: Any) -> None:
         shown = shown_in.setdefault(message.ts, set())
+        everything = f"{message.text} {message.blocks}"  # a card shows its messages in blocks
         for text in sent_at:
-            if text in message.text and text not in shown:
+            if text in everything and text not in shown:
                 shown.add(text)
                 seen.setdefault(text, []).append(time.monotonic())
 
