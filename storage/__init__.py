@@ -3,6 +3,7 @@ small repository per table group."""
 
 from storage.agents import Agents
 from storage.database import Database, DatabaseError, DatabaseUnavailable
+from storage.figures import ChatFigures, Figures
 from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.lanes import Claimed, Lanes
 from storage.messages import Message, Messages
@@ -19,6 +20,7 @@ from storage.waits import Wait, Waits
 
 __all__ = [
     "Agents",
+    "ChatFigures",
     "ChatStatus",
     "Claimed",
     "Database",
@@ -26,6 +28,7 @@ __all__ = [
     "DatabaseUnavailable",
     "EventState",
     "FailedEvent",
+    "Figures",
     "Inbox",
     "InboxEvent",
     "Lanes",

@@ -35,6 +35,17 @@ class Messages(Repository):
         """The reply written in Slack at `slack_ts` (Chatra messages may share a post's ts)."""
         return self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
 
+    @reads
+    def known_chatra_ids(self, chatra_ids: list[str]) -> set[str]:
+        """Which of these Chatra messages were recorded before."""
+        if not chatra_ids:
+            return set()
+        marks = ", ".join("?" * len(chatra_ids))
+        rows = self._db.execute(
+            f"SELECT chatra_id FROM messages WHERE chatra_id IN ({marks})", chatra_ids
+        ).fetchall()
+        return {chatra_id for (chatra_id,) in rows}
+
     @writes
     def claim_chatra_messages(
         self, client_id: str, messages: list[tuple[str, str]]

@@ -13,8 +13,9 @@ from storage.sqlite import SqliteDatabase
 # 8: more than one bridge: lanes (who carries out a chat's events), pacing (each channel's
 # budget of posts), outages (what is down, for every bridge), shared_files (in the database,
 # not a directory: served by every bridge); 9: bridge_facts (which boot of the machine last
-# used the database), Chatra's echoes of our messages kept until their reply claims them
-SCHEMA_VERSION = 9
+# used the database), Chatra's echoes of our messages kept until their reply claims them;
+# 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports)
+SCHEMA_VERSION = 10
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
 TYPES = {
@@ -122,6 +123,22 @@ TABLES = {
         body {blob} NOT NULL,
         size INTEGER NOT NULL,
         created_at {float} NOT NULL""",
+    "chat_figures": """
+        thread_id {bigint} PRIMARY KEY,  -- one chat, as its thread
+        client_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        queue TEXT,  -- the CHANNEL_ROUTES queue it came from
+        opened_at {float} NOT NULL,  -- its card was posted
+        started_at {float},  -- the visitor's first message
+        first_response_at {float},  -- the first agent message after it (Slack or Chatra)
+        first_responder TEXT,  -- a Slack user id, or a Chatra agent's name
+        waiting_since {float},  -- the visitor waits for an answer since
+        longest_wait {float},  -- seconds
+        longest_wait_from {float},  -- when that wait began (business hours are counted apart)
+        visitor_messages INTEGER NOT NULL DEFAULT 0,
+        agent_messages INTEGER NOT NULL DEFAULT 0,
+        ended_at {float},  -- marked done or closed; NULL while open
+        ended_how TEXT  -- done or closed""",
 }
 
 INDEXES = [
@@ -142,6 +159,7 @@ INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS outages_open ON outages (service) WHERE until IS NULL",
     "CREATE INDEX IF NOT EXISTS lanes_held ON lanes (holder) WHERE holder IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS shared_files_age ON shared_files (created_at)",
+    "CREATE INDEX IF NOT EXISTS chat_figures_opened ON chat_figures (opened_at)",
 ]
 
 

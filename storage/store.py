@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from storage.agents import Agents
 from storage.database import Database
 from storage.facts import Facts
+from storage.figures import Figures
 from storage.files import Files
 from storage.inbox import Inbox
 from storage.lanes import Lanes
@@ -36,6 +37,7 @@ class Store:
     pacing: Pacing
     files: Files
     facts: Facts
+    figures: Figures
 
     @classmethod
     def over(cls, db: Database, clock: Callable[[], float] = time.time) -> "Store":
@@ -57,4 +59,5 @@ REPOSITORIES = (
     Pacing,
     Files,
     Facts,
+    Figures,
 )

@@ -13,11 +13,9 @@ from storage import ChatStatus, Thread
 class Cards:
     def __init__(self, context: Context) -> None:
         self._slack, self._delivery = context.slack, context.delivery
-        self._db, self._threads, self._waits = (
-            context.store.db,
-            context.store.threads,
-            context.store.waits,
-        )
+        store = context.store
+        self._db, self._threads, self._waits = store.db, store.threads, store.waits
+        self._figures = store.figures
         self._clock, self._audit = context.clock, context.audit
         self._dashboard = context.policy.dashboard_url
 
@@ -73,6 +71,7 @@ class Cards:
             self._threads.update.now(thread.id, status=status, client=thread.client)
             if status == ChatStatus.DONE:  # nobody is waiting any more: no nudge, no escalation
                 self._waits.answered.now(thread.id)
+            self._figures.ended.now(thread.id, "done" if status == ChatStatus.DONE else None)
 
         await self._db.run("Cards.mark", record, "write")
         await self.redraw(thread, chat.visitor, closed=False, state=state)

@@ -36,6 +36,7 @@ class ChatToSlack:
         store = context.store
         self._db, self._threads, self._messages = store.db, store.threads, store.messages
         self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
+        self._figures = store.figures
         self._remembered: set[tuple[object, ...]] = set()  # agents' details stored already
         self.cards = Cards(context)  # the card's redraws, and what its buttons do
         self._opening: dict[str, OpeningCard] = {}  # client id -> its card, on its way
@@ -54,17 +55,19 @@ class ChatToSlack:
         agents = [a for a in agents if tuple(a.values()) not in self._remembered]
         ordered = webhook.messages_in_order()
 
-        def receive() -> tuple[list[ChatraMessage], list[Message], Thread | None]:
+        def receive() -> tuple[list[ChatraMessage], list[Message], set[str], Thread | None]:
             if agents:  # each agent as webhooks list them, once per change
                 self._agents.remember.now(agents)
                 self._remembered.update(tuple(a.values()) for a in agents)
             messages = [m for m in ordered if not self._is_ours(client.id, m)]
+            seen = self._messages.known_chatra_ids.now([m.key for m in messages])
             claimed = self._messages.claim_chatra_messages.now(
                 client.id, [(m.key, m.body) for m in messages]
             )  # all the webhook's messages reach the post queue at the same moment
-            return messages, claimed, self._threads.for_client.now(client.id)
+            return messages, claimed, seen, self._threads.for_client.now(client.id)
 
-        messages, claimed, known = await self._db.run("ChatToSlack.receive", receive, "write")
+        messages, claimed, seen, known = await self._db.run("ChatToSlack.receive", receive, "write")
+        said = [m for m in messages if m.key not in seen and m.type in ("client", "agent")]
         unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
         waiting = self._opening.get(client.id)
         if waiting is not None:  # its card is on its way: not repeated, and what fits joins it
@@ -75,16 +78,17 @@ class ChatToSlack:
             joined = set() if replay else self._join(waiting, unposted, webhook)  # event
             unposted = [(m, r) for m, r in unposted if r.id not in joined]
             return asyncio.ensure_future(
-                self._after_card(waiting, webhook, fresh, unposted, replay)
+                self._after_card(waiting, webhook, fresh, said, unposted, replay)
             )
         if not self._wants_card(known, new_messages=bool(fresh)):
-            _, posting = await self._carry_out(webhook, fresh, unposted, known, None, replay)
+            args = webhook, fresh, said, unposted
+            _, posting = await self._carry_out(*args, known, None, replay)
             return posting
         lines, whole = opening(unposted, webhook, self._clock)
         card = OpeningCard(client, lines, whole, open=len(whole) == len(unposted) and not replay)
         self._opening[client.id] = card  # until its thread is recorded: the chat's next event
         card.recorded = asyncio.ensure_future(  # may start meanwhile, and join the card
-            self._carry_out(webhook, fresh, unposted, known, card, replay)
+            self._carry_out(webhook, fresh, said, unposted, known, card, replay)
         )
         card.recorded.add_done_callback(lambda _: self._opening.pop(client.id, None))
         return asyncio.ensure_future(_then_posts(card.recorded))
@@ -94,17 +98,20 @@ class ChatToSlack:
         card: "OpeningCard",
         webhook: ChatraWebhook,
         fresh: list[ChatraMessage],
+        said: list[ChatraMessage],
         unposted: list[tuple[ChatraMessage, Message]],
         replay: bool,
     ) -> None:
         thread, _ = await asyncio.shield(card.recorded)
-        _, posting = await self._carry_out(webhook, fresh, unposted, thread, None, replay)
+        args = webhook, fresh, said, unposted
+        _, posting = await self._carry_out(*args, thread, None, replay)
         await posting
 
     async def _carry_out(
         self,
         webhook: ChatraWebhook,
         fresh: list[ChatraMessage],
+        said: list[ChatraMessage],
         unposted: list[tuple[ChatraMessage, Message]],
         known: Thread | None,
         card: "OpeningCard | None",
@@ -112,7 +119,8 @@ class ChatToSlack:
     ) -> tuple[Thread, asyncio.Future[list[list[str]]]]:
         """What a chat event changes, once its messages are claimed: a new chat's `card` posted
         (the thread it starts recorded with it), the card redrawn when the chat's status or
-        details change. `fresh`: the event's new messages; `unposted`, those still to post.
+        details change. `fresh`: the event's messages not yet on Slack; `said`, those it is the
+        first to bring (counted in the chat's figures); `unposted`, those still to post.
         Its thread, and the posts of its messages, queued as replies."""
         closing, client = webhook.eventName == "chatTranscript", webhook.client
         if card is not None:
@@ -143,6 +151,7 @@ class ChatToSlack:
         redraw = (status, client_json) != shown
         steps = [m.type == "client" for m in fresh if m.type in ("client", "agent")]
         steps += [False] if closing else []  # a visitor's message starts a wait; an answer ends it
+        ended = {ChatStatus.CLOSED: "closed", ChatStatus.DONE: "done"}.get(status)
 
         def record(update: bool) -> Thread:
             thread = (
@@ -153,12 +162,22 @@ class ChatToSlack:
                 )
             )
             assert thread is not None
-            for shown in whole:  # the card shows it: its post is the card
+            for on_card in whole:  # the card shows it: its post is the card
                 self._messages.update.now(
-                    shown.id, slack_ts=thread.thread_ts, state=MessageState.POSTED
+                    on_card.id, slack_ts=thread.thread_ts, state=MessageState.POSTED
                 )
+            if card is not None:
+                queue = card.state.queue if card.state else None
+                self._figures.opened.now(thread.id, client.id, card.channel, queue)
             if steps:
                 self._waits.follow.now(thread.id, steps, self._clock())
+            for message in said:
+                if message.type == "client":
+                    self._figures.visitor_wrote.now(thread.id)
+                else:
+                    self._figures.agent_wrote.now(thread.id, webhook.agent_name(message.agentId))
+            if status != shown[0]:
+                self._figures.ended.now(thread.id, ended)
             if reopened is not None:
                 self._threads.set_card.now(thread.id, reopened.model_dump_json())
             if update:

@@ -64,7 +64,7 @@ class SlackToChatra:
         self._chatra, self._files = chatra, files
         store = context.store
         self._db, self._messages, self._slack_posts = store.db, store.messages, store.posts
-        self._waits = store.waits
+        self._waits, self._figures = store.waits, store.figures
         self._policy = policy = context.policy
         self._writers = Writers(context)
         self._chat_thread = ChatThread(context)
@@ -295,6 +295,9 @@ class SlackToChatra:
     def _sent(self, thread: Thread, reply_id: int, sending: "_Sending") -> None:
         """On the database's thread: the whole reply reached the visitor, who has an answer;
         whether replies are held (Chatra was away: this send says it is back)."""
+        reply = self._messages.by_id.now(reply_id)
+        if reply is not None and reply.state != MessageState.SENT:  # counted once
+            self._figures.agent_wrote.now(thread.id, reply.author)
         self._messages.update.now(reply_id, state=MessageState.SENT)
         self._waits.answered.now(thread.id)
         sending.held = bool(self._messages.held.now())

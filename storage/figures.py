@@ -1,0 +1,101 @@
+"""How each chat went, kept as it happens: when the visitor first wrote and was first answered,
+the longest wait, messages each way, when it ended. What `/chatra stats`, the digest, the chart
+and `chatra-bridge report` are made of."""
+
+from dataclasses import dataclass
+
+from storage.units import Repository, reads, writes
+
+COLUMNS = (
+    "thread_id, client_id, channel, queue, opened_at, started_at, first_response_at,"
+    " first_responder, longest_wait, longest_wait_from, visitor_messages, agent_messages,"
+    " ended_at, ended_how"
+)
+
+
+@dataclass(frozen=True)
+class ChatFigures:
+    thread_id: int
+    client_id: str
+    channel: str
+    queue: str | None
+    opened_at: float
+    started_at: float | None
+    first_response_at: float | None
+    first_responder: str | None
+    longest_wait: float | None
+    longest_wait_from: float | None
+    visitor_messages: int
+    agent_messages: int
+    ended_at: float | None
+    ended_how: str | None
+
+    @property
+    def first_response(self) -> float | None:
+        """Seconds from the visitor's first message to the first answer; None: unanswered."""
+        if self.started_at is None or self.first_response_at is None:
+            return None
+        return self.first_response_at - self.started_at
+
+
+class Figures(Repository):
+    """Written inside the units that record what they count (`.now`)."""
+
+    @writes
+    def opened(self, thread_id: int, client_id: str, channel: str, queue: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO chat_figures (thread_id, client_id, channel, queue, opened_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+            [thread_id, client_id, channel, queue, self._clock()],
+        )
+
+    @writes
+    def visitor_wrote(self, thread_id: int) -> None:
+        now = self._clock()
+        self._db.execute(
+            "UPDATE chat_figures SET visitor_messages = visitor_messages + 1,"
+            " started_at = COALESCE(started_at, ?), waiting_since = COALESCE(waiting_since, ?)"
+            " WHERE thread_id = ?",
+            [now, now, thread_id],
+        )
+
+    @writes
+    def agent_wrote(self, thread_id: int, who: str | None) -> None:
+        """An answer: from Slack (`who`, a user id) or Chatra's dashboard (an agent's name). The
+        first after the visitor's first message is the first response; it ends a wait."""
+        now = self._clock()
+        self._db.execute(
+            "UPDATE chat_figures SET agent_messages = agent_messages + 1,"
+            " first_response_at = CASE WHEN started_at IS NULL THEN NULL"
+            "  ELSE COALESCE(first_response_at, ?) END,"
+            " first_responder = CASE WHEN started_at IS NULL OR first_response_at IS NOT NULL"
+            "  THEN first_responder ELSE ? END,"
+            " longest_wait_from = CASE WHEN waiting_since IS NOT NULL"
+            "  AND ? - waiting_since > COALESCE(longest_wait, -1)"
+            "  THEN waiting_since ELSE longest_wait_from END,"
+            " longest_wait = CASE WHEN waiting_since IS NOT NULL"
+            "  AND ? - waiting_since > COALESCE(longest_wait, -1)"
+            "  THEN ? - waiting_since ELSE longest_wait END,"
+            " waiting_since = NULL"
+            " WHERE thread_id = ?",
+            [now, who, now, now, now, thread_id],
+        )
+
+    @writes
+    def ended(self, thread_id: int, how: str | None) -> None:
+        """Marked done or closed (`how`); None: open again."""
+        now = None if how is None else self._clock()
+        self._db.execute(
+            "UPDATE chat_figures SET ended_at = ?, ended_how = ? WHERE thread_id = ?",
+            [now, how, thread_id],
+        )
+
+    @reads
+    def opened_between(self, since: float, until: float) -> list[ChatFigures]:
+        """Chats whose card was posted in [since, until), oldest first."""
+        rows = self._db.execute(
+            f"SELECT {COLUMNS} FROM chat_figures WHERE opened_at >= ? AND opened_at < ?"
+            " ORDER BY opened_at",
+            [since, until],
+        ).fetchall()
+        return [ChatFigures(*row) for row in rows]
