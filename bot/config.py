@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clients.action_shapes import ACTIONS
 from bot.core.rules.routes import Routes, read_routes
-from bot.core.rules.schedule import BusinessHours, Rotation, plan_rotation, zone
+from bot.core.rules.schedule import BusinessHours, Rotation, WeeklyTime, plan_rotation, zone
 from storage.database import is_url, without_password
 
 PLACEHOLDERS = {"C0123456789"}  # .env.example's example values (besides "...", "xoxb-...")
@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     business_timezone: str = "UTC"  # for business hours and the on-call rotation's handover
     business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00": new chats outside are marked
     away_message: str | None = None  # what Chatra tells visitors outside hours, for the card
+    stats_digest: str = "mon 09:00"  # the weekly digest's time (BUSINESS_TIMEZONE), or "off"
     oncall_rotation_file: str | None = None  # JSON {"people": [...], "handover": ..., ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
     allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
@@ -204,6 +205,18 @@ class Settings(BaseSettings):
         if value is not None:
             BusinessHours.parse(value, info.data.get("business_timezone") or "UTC")
         return value
+
+    @field_validator("stats_digest")
+    @classmethod
+    def _digest_readable(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip().lower() != "off":
+            WeeklyTime.parse(value, info.data.get("business_timezone") or "UTC")
+        return value
+
+    def digest_time(self) -> WeeklyTime | None:
+        if self.stats_digest.strip().lower() == "off":
+            return None
+        return WeeklyTime.parse(self.stats_digest, self.business_timezone)
 
     def opening_hours(self) -> BusinessHours | None:
         if self.business_hours is None:

@@ -54,6 +54,7 @@ def leader_jobs(core: Core, settings: Settings) -> dict[str, tuple[float, Job]]:
         "telling of failed events": (often, core.reports.failed_events),
         "telling of outages over": (often, core.reports.recoveries),
         "pruning shared files": (often, at_most_every(FILES_PRUNED_EVERY, core.files.prune)),
+        "posting the weekly digest": (often, core.use_cases.stats.digest),
     }
 
 

@@ -37,6 +37,7 @@ from bot.core.replies.sending import SlackToChatra
 from bot.core.reports import Reports
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
+from bot.core.stats.team_stats import Stats
 from bot.core.use_cases import UseCases
 from storage import Store
 
@@ -80,6 +81,7 @@ def policy_of(settings: Settings) -> Policy:
         ),
         allowed_usergroup=settings.allowed_usergroup,
         routes=settings.routes(),
+        digest_at=settings.digest_time(),
     )
 
 
@@ -138,6 +140,7 @@ def build(
         name_of=dispatch.chat_name,
         rescan_interval=settings.inbox_rescan_seconds,
     )
+    stats = Stats(context, files)
     use_cases = UseCases(
         intake=intake,
         cards=chats.cards,
@@ -145,7 +148,8 @@ def build(
         access=access,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
-        home=Home(context),
+        home=Home(context, stats),
+        stats=stats,
         seen=store.seen,
         channel=policy.channel,
     )

@@ -7,6 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
+from bot.core.stats.team_stats import Stats
 from bot.core.wire.text import slack_to_plain
 from handlers.modals import fill_in, open_loading
 
@@ -24,8 +25,11 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
 • `/chatra agent` shows which Chatra agent each person writes as;
   `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
 • `/chatra open`: open chats, how long each visitor has waited and who has the chat.
+• `/chatra stats [today | 7d | 30d]`: chats, first-response times (p50, p90, max), time to
+  done, by agent and by channel, the slowest chats. A digest of the week is posted on Mondays.
 • *Done* on a chat's card (or :white_check_mark: on it) marks it done; *Reopen* undoes it.
-• Answers are shown to you alone; end a lookup with `share` to show it to the channel.
+• Answers are shown to you alone; end a lookup or `stats` with `share` to show it
+  to the channel.
 • `/chatra help`: this message."""
 
 USAGE = {
@@ -37,14 +41,14 @@ USAGE = {
 }
 
 
-LATER = ("lookup", "push", "pushed", "message", "edit")  # answered after the ack
+LATER = ("lookup", "push", "pushed", "message", "edit", "stats")  # answered after the ack
 
 
 class ChatraCommand:
     """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
 
-    def __init__(self, tools: VisitorTools, team: Team) -> None:
-        self._tools, self._team = tools, team
+    def __init__(self, tools: VisitorTools, team: Team, stats: Stats) -> None:
+        self._tools, self._team, self._stats = tools, team, stats
 
     async def on_chatra(
         self,
@@ -62,6 +66,9 @@ class ChatraCommand:
         elif name == "agent":
             linked = await self._team.agent(args, command["user_id"])
             await ack(response_type="ephemeral", text=linked.text)
+        elif name == "stats":
+            await ack()  # agents' names are asked of Slack: the answer follows
+            context["answer_later"] = True
         elif name not in USAGE:
             unknown = f"Unknown subcommand `{name}`.\n\n" if name not in ("", "help") else ""
             await ack(response_type="ephemeral", text=unknown + HELP)
@@ -86,9 +93,13 @@ class ChatraCommand:
         if name == "edit":
             await fill_in(client, context, self._tools.edit_form(args))
             return
-        shared = name != "push" and args.endswith(" share")  # the whole channel sees the answer
-        args = args.removesuffix(" share") if shared else args
-        if name == "lookup":
+        words = args.split()  # a trailing `share`: the whole channel sees the answer
+        least = 1 if name == "stats" else 2  # `/chatra stats share`; a lookup needs what to look up
+        shared = name != "push" and len(words) >= least and words[-1] == "share"
+        args = " ".join(words[:-1]) if shared else args
+        if name == "stats":
+            message = await self._stats.command(args)
+        elif name == "lookup":
             message = await self._tools.lookup(args)
         elif name == "push":
             client_id, _, text = args.partition(" ")
@@ -106,8 +117,8 @@ class ChatraCommand:
         await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
 
-def register(app: AsyncApp, tools: VisitorTools, team: Team) -> None:
-    listeners = ChatraCommand(tools, team)
+def register(app: AsyncApp, tools: VisitorTools, team: Team, stats: Stats) -> None:
+    listeners = ChatraCommand(tools, team, stats)
     app.command("/chatra")(ack=listeners.on_chatra, lazy=[listeners.answer])
 
 

@@ -4,10 +4,11 @@ and `chatra-bridge report` are made of."""
 
 from dataclasses import dataclass
 
+from storage.threads import Thread
 from storage.units import Repository, reads, writes
 
 COLUMNS = (
-    "thread_id, client_id, channel, queue, opened_at, started_at, first_response_at,"
+    "thread_id, client_id, channel, thread_ts, queue, opened_at, started_at, first_response_at,"
     " first_responder, longest_wait, longest_wait_from, visitor_messages, agent_messages,"
     " ended_at, ended_how"
 )
@@ -18,6 +19,7 @@ class ChatFigures:
     thread_id: int
     client_id: str
     channel: str
+    thread_ts: str
     queue: str | None
     opened_at: float
     started_at: float | None
@@ -37,16 +39,23 @@ class ChatFigures:
             return None
         return self.first_response_at - self.started_at
 
+    @property
+    def to_done(self) -> float | None:
+        """Seconds from the visitor's first message (or the card) to done; None: not done."""
+        if self.ended_how != "done" or self.ended_at is None:
+            return None
+        return self.ended_at - (self.started_at or self.opened_at)
+
 
 class Figures(Repository):
     """Written inside the units that record what they count (`.now`)."""
 
     @writes
-    def opened(self, thread_id: int, client_id: str, channel: str, queue: str | None) -> None:
+    def opened(self, thread: Thread, queue: str | None) -> None:
         self._db.execute(
-            "INSERT INTO chat_figures (thread_id, client_id, channel, queue, opened_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            [thread_id, client_id, channel, queue, self._clock()],
+            "INSERT INTO chat_figures (thread_id, client_id, channel, thread_ts, queue, opened_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+            [thread.id, thread.client_id, thread.channel, thread.thread_ts, queue, self._clock()],
         )
 
     @writes
@@ -99,3 +108,10 @@ class Figures(Repository):
             [since, until],
         ).fetchall()
         return [ChatFigures(*row) for row in rows]
+
+    @reads
+    def for_thread(self, thread_id: int) -> ChatFigures | None:
+        row = self._db.execute(
+            f"SELECT {COLUMNS} FROM chat_figures WHERE thread_id = ?", [thread_id]
+        ).fetchone()
+        return ChatFigures(*row) if row else None

@@ -127,6 +127,7 @@ TABLES = {
         thread_id {bigint} PRIMARY KEY,  -- one chat, as its thread
         client_id TEXT NOT NULL,
         channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
         queue TEXT,  -- the CHANNEL_ROUTES queue it came from
         opened_at {float} NOT NULL,  -- its card was posted
         started_at {float},  -- the visitor's first message

@@ -71,6 +71,17 @@ class SharedFiles:
         link = f"{self._public_url}/files/{token}/{quote(name)}"
         return SharedFile(id=file.id, name=file.name, url=link, mimetype=file.mimetype)
 
+    async def keep(self, name: str, body: bytes) -> str | None:
+        """Serve `body` (a file the bridge made: App Home's chart) at an address nobody can
+        guess, the same for the same bytes (Slack caches an image by its URL); None without
+        PUBLIC_URL."""
+        if self._public_url is None:
+            return None
+        token = hmac.new(self._key, body, hashlib.sha256).hexdigest()[:40]
+        if not await self._files.has(token):
+            await self._files.put(token, name, body, time.time())
+        return f"{self._public_url}/files/{token}/{quote(name)}"
+
     async def _described(self, file: SharedFile) -> SharedFile:
         """A file Slack sent without its URL, as files.info describes it."""
         info = await self._file_info(file.id)

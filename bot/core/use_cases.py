@@ -9,6 +9,7 @@ from bot.core.people.home import Home
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
 from bot.core.replies.sending import SlackToChatra
+from bot.core.stats.team_stats import Stats
 from storage import Seen
 
 
@@ -21,5 +22,6 @@ class UseCases:
     visitors: VisitorTools  # lookups, edits, pushed messages, open chats
     team: Team  # on call, agent links
     home: Home  # the App Home tab
+    stats: Stats  # how fast the team answers: /chatra stats, the digest, reports
     seen: Seen  # Slack requests already carried out: a replay is dropped
     channel: str  # the support channel, where answers show when no other is known

@@ -168,7 +168,7 @@ class ChatToSlack:
                 )
             if card is not None:
                 queue = card.state.queue if card.state else None
-                self._figures.opened.now(thread.id, client.id, card.channel, queue)
+                self._figures.opened.now(thread, queue)
             if steps:
                 self._waits.follow.now(thread.id, steps, self._clock())
             for message in said:

@@ -6,10 +6,12 @@ from bot.core.context import Context
 from bot.core.people.open_chats import describe, open_chats
 from bot.core.slack_ui.blocks import mention
 from bot.core.slack_ui.views import home_view
+from bot.core.stats.team_stats import Stats
 
 
 class Home:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, stats: Stats) -> None:
+        self._stats = stats
         store = context.store
         self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
         self._inbox = store.inbox
@@ -32,4 +34,5 @@ class Home:
         last = await self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")
-        return home_view([describe(chat) for chat in chats], health)
+        chart = await self._stats.chart()
+        return home_view([describe(chat) for chat in chats], health, chart)

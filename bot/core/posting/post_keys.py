@@ -24,6 +24,11 @@ def chatra_message(message_key: str, piece: int) -> str:
     return f"chatra:{message_key}" + (f":{piece}" if piece else "")
 
 
+def digest(week: str) -> str:
+    """The weekly digest due at `week` (its local time): posted once, by whichever bridge."""
+    return f"digest:{week}"
+
+
 def internal(thread_id: int) -> str:
     return f"{INTERNAL}{thread_id}"
 

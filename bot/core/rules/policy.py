@@ -4,7 +4,7 @@ by each use case. The defaults live in Settings alone."""
 from dataclasses import dataclass, field
 
 from bot.core.rules.routes import Routes
-from bot.core.rules.schedule import BusinessHours
+from bot.core.rules.schedule import BusinessHours, WeeklyTime
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Policy:
     allowed_users: frozenset[str]  # who may act, when given; else the channel's members
     allowed_usergroup: str | None  # or the members of this user group (S...)
     routes: Routes = field(default_factory=Routes)  # chats that go to another channel
+    digest_at: WeeklyTime | None = None  # when the weekly digest is posted; None: never
 
     @property
     def channels(self) -> list[str]:

@@ -63,12 +63,52 @@ class BusinessHours:
         local = datetime.fromtimestamp(moment, zone(self.timezone))
         return local.weekday() in self.days and self.opens <= local.time() < self.closes
 
+    def seconds_open(self, start: float, end: float) -> float:
+        """How much of [start, end] falls in business hours, in seconds."""
+        tz = zone(self.timezone)
+        day = datetime.fromtimestamp(start, tz).date()
+        last = datetime.fromtimestamp(end, tz).date()
+        total = 0.0
+        while day <= last:
+            if day.weekday() in self.days:
+                opens = datetime.combine(day, self.opens, tz).timestamp()
+                closes = datetime.combine(day, self.closes, tz).timestamp()
+                total += max(0.0, min(end, closes) - max(start, opens))
+            day += timedelta(days=1)
+        return total
+
     def __str__(self) -> str:
         ordered = sorted(self.days)
         names = [DAYS[d].capitalize() for d in ordered]
         contiguous = len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1))
         days = f"{names[0]}-{names[-1]}" if contiguous else ", ".join(names)
         return f"{days} {self.opens:%H:%M}-{self.closes:%H:%M} {self.timezone}"
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A moment of each week, local time: `mon 09:00`."""
+
+    day: int
+    at: time
+    timezone: str
+
+    @classmethod
+    def parse(cls, spec: str, timezone: str) -> "WeeklyTime":
+        day, _, at = spec.strip().partition(" ")
+        zone(timezone)
+        return cls(weekday(day), clock_time(at), timezone)
+
+    def latest(self, moment: float) -> datetime:
+        """This week's time if `moment` is past it, else last week's."""
+        tz = zone(self.timezone)
+        local = datetime.fromtimestamp(moment, tz)
+        day = (local - timedelta(days=(local.weekday() - self.day) % 7)).date()
+        when = datetime.combine(day, self.at, tz)
+        return when if when <= local else when - timedelta(days=7)
+
+    def __str__(self) -> str:
+        return f"{DAYS[self.day].capitalize()} {self.at:%H:%M} {self.timezone}"
 
 
 @dataclass(frozen=True)

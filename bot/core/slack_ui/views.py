@@ -270,8 +270,8 @@ def edit_visitor_modal(client_id: str, client: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def home_view(chats: list[str], health: list[str]) -> dict[str, Any]:
-    """The App Home tab: health, then one line per open chat."""
+def home_view(chats: list[str], health: list[str], chart: list[dict[str, Any]]) -> dict[str, Any]:
+    """The App Home tab: health, then one line per open chat, then the last days' chart."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Chatra bridge"}},
         {"type": "section", "text": mrkdwn("*Health*\n" + "\n".join(health))},
@@ -281,7 +281,8 @@ def home_view(chats: list[str], health: list[str]) -> dict[str, Any]:
     blocks += [{"type": "section", "text": mrkdwn(line)} for line in chats]
     if not chats:
         blocks.append(context("No open chats."))
-    return {"type": "home", "blocks": blocks[:100]}
+    blocks = blocks[: 100 - len(chart) - 1]
+    return {"type": "home", "blocks": [*blocks, {"type": "divider"}, *chart]}
 
 
 def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
