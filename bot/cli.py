@@ -8,7 +8,7 @@ import sys
 import time
 from urllib.parse import quote, quote_plus
 
-from bot import __version__, db_cli, server
+from bot import __version__, db_cli, report_cli, server
 from bot.config import Settings, SettingsError, load_settings
 from storage.database import DatabaseError, is_url
 from storage.opening import database_problem
@@ -128,9 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
     db_cli.add_parser(commands)
+    report_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "db":
         return db_cli.run(args)
+    if args.command == "report":
+        return report_cli.run(args)
     if args.command == "serve":
         return serve()
     if args.command == "check":

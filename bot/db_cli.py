@@ -18,13 +18,18 @@ from storage.schema import SCHEMA_VERSION, SchemaTooNew, schema_version
 DEFAULT_PATH = "./chatra-bridge.db"
 
 
+DATABASE_HELP = (
+    "the SQLite file or a postgresql:// URL (default: DATABASE_URL or DATABASE_PATH, from the"
+    " environment or .env)"
+)
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--database",
         default=argparse.SUPPRESS,  # given before or after the action alike
-        help="the SQLite file or a postgresql:// URL (default: DATABASE_URL or DATABASE_PATH,"
-        " from the environment or .env)",
+        help=DATABASE_HELP,
     )
     database = commands.add_parser(
         "db",

@@ -1,0 +1,111 @@
+"""`chatra-bridge report --since 30d [--csv]`: each chat's figures, for a spreadsheet."""
+
+import argparse
+import csv
+import io
+import os
+import sys
+import time
+from datetime import UTC, datetime
+
+from bot.core.rules.schedule import BusinessHours
+from bot.db_cli import DATABASE_HELP, where_the_database_is
+from storage import ChatFigures, DatabaseError, Store, maintenance, open_database
+from storage.schema import SchemaTooNew
+
+COLUMNS = [
+    "opened (UTC)",
+    "channel",
+    "thread_ts",
+    "queue",
+    "client_id",
+    "first_response_s",
+    "first_response_business_s",
+    "first_responder",
+    "longest_wait_s",
+    "visitor_messages",
+    "agent_messages",
+    "ended",
+    "ended (UTC)",
+    "to_end_s",
+]
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    reporting = commands.add_parser("report", help="each chat's figures: first response, waits")
+    reporting.add_argument("--since", default="30d", help="an age like 30d, 7d or 12h")
+    reporting.add_argument("--csv", action="store_true", help="comma-separated, for a spreadsheet")
+    reporting.add_argument("--database", help=DATABASE_HELP)
+
+
+def run(args: argparse.Namespace) -> int:
+    where, _ = where_the_database_is(args.database)
+    try:
+        since = time.time() - maintenance.parse_age(args.since)
+        db = open_database(where, migrate=False, create=False)
+        try:
+            chats = Store.over(db).figures.opened_between.now(since, time.time() + 1)
+        finally:
+            db.close()
+    except (ValueError, SchemaTooNew, DatabaseError, OSError) as error:
+        print(f"chatra-bridge report: {error}", file=sys.stderr)
+        return 1
+    rows = [row(chat, business_hours()) for chat in chats]
+    print(as_csv(rows) if args.csv else as_table(rows), end="")
+    return 0
+
+
+def business_hours() -> BusinessHours | None:
+    """BUSINESS_HOURS as the bridge reads it, when set in the environment."""
+    spec = os.environ.get("BUSINESS_HOURS")
+    return BusinessHours.parse(spec, os.environ.get("BUSINESS_TIMEZONE", "UTC")) if spec else None
+
+
+def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
+    business = None
+    if hours and chat.started_at is not None and chat.first_response_at is not None:
+        business = hours.seconds_open(chat.started_at, chat.first_response_at)
+    to_end = chat.ended_at - (chat.started_at or chat.opened_at) if chat.ended_at else None
+    return [
+        _when(chat.opened_at),
+        chat.channel,
+        chat.thread_ts,
+        chat.queue or "",
+        chat.client_id,
+        _seconds(chat.first_response),
+        _seconds(business),
+        chat.first_responder or "",
+        _seconds(chat.longest_wait),
+        str(chat.visitor_messages),
+        str(chat.agent_messages),
+        chat.ended_how or "",
+        _when(chat.ended_at),
+        _seconds(to_end),
+    ]
+
+
+def as_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def as_table(rows: list[list[str]]) -> str:
+    if not rows:
+        return "No chats in this period.\n"
+    table = [COLUMNS, *rows]
+    widths = [max(len(line[n]) for line in table) for n in range(len(COLUMNS))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in table]
+    return "".join(line.rstrip() + "\n" for line in lines)
+
+
+def _when(moment: float | None) -> str:
+    if moment is None:
+        return ""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"

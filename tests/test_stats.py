@@ -1,0 +1,177 @@
+"""How fast the team answers: each chat's figures, /chatra stats, the weekly digest, the chart
+and `chatra-bridge report`, checked against a scripted morning worked out by hand."""
+
+import asyncio
+import csv
+import io
+
+import aiohttp
+import pytest
+
+from bot.cli import main
+from handlers.app_keys import LEADERSHIP
+from tests.conftest import CHANNEL
+from tests.helpers import RunningApp, agent_says, chat_event, run_sql, visitor_says, wait_for
+from tests.test_escalation import FakeClock, button_on
+from tests.test_slack_to_chatra import event_id, reply
+from tests.test_two_bridges import settings_on_postgres, settled
+
+__all__ = ["settings_on_postgres"]  # a fixture, used by name
+FRIDAY_8AM = 1_800_000_000.0  # Fri 15 Jan 2027 08:00 UTC
+MONDAY_9_05 = FRIDAY_8AM + 3 * 86400 + 65 * 60  # Mon 18 Jan 2027 09:05 UTC
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # FRIDAY_8AM
+
+
+@pytest.fixture
+async def app(settings, clock):
+    hours = {"business_hours": "mon-fri 09:00-18:00", "public_url": "https://bridge.test"}
+    running = await RunningApp(settings.model_copy(update=hours), clock).start()
+    yield running
+    await running.close()
+
+
+async def a_morning(app, slack, membrane, clock) -> dict[str, str]:
+    """08:00 Ann writes, Sam answers from Slack at 08:05; 08:10 Bob writes, Ana answers from
+    Chatra's dashboard at 08:30; 08:40 Cy writes and waits; 09:10 Sam marks Ann's chat done.
+    Each chat's card ts, by name."""
+    cards = {}
+    for name, wait in (("Ann", 0), ("Bob", 10), ("Cy", 40)):
+        clock.now = FRIDAY_8AM + wait * 60
+        said = [visitor_says(f"{name}-1", "hello?")]
+        await app.webhook(chat_event("chatStarted", f"client-{name}", said, name=name))
+        await app.settled()
+        cards[name] = slack.parents(CHANNEL)[-1].ts
+        if name == "Ann":
+            clock.now = FRIDAY_8AM + 5 * 60
+            await app.slack_event(reply(cards["Ann"], "1800000300.000100", "Hi Ann"), event_id())
+            await wait_for(lambda: membrane.visible_messages("client-Ann"))
+            await app.settled()
+        if name == "Bob":
+            clock.now = FRIDAY_8AM + 30 * 60
+            answer = [*said, agent_says("Bob-2", "Hi Bob")]
+            await app.webhook(chat_event("chatFragment", "client-Bob", answer, name=name))
+            await app.settled()
+    clock.now = FRIDAY_8AM + 70 * 60
+    card = next(card for card in slack.parents(CHANNEL) if card.ts == cards["Ann"])
+    await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT01")
+    await wait_for(lambda: "Done by" in str(card.blocks))
+    return cards
+
+
+async def test_each_chats_figures_are_what_was_worked_out_by_hand(app, slack, membrane, clock):
+    await a_morning(app, slack, membrane, clock)
+    rows = run_sql(
+        app.settings,
+        "SELECT client_id, first_response_at - started_at, first_responder, longest_wait,"
+        " visitor_messages, agent_messages, ended_how, ended_at - started_at"
+        " FROM chat_figures ORDER BY opened_at",
+    )
+    assert rows == [
+        ("client-Ann", 300.0, "U0AGENT01", 300.0, 1, 1, "done", 4200.0),
+        ("client-Bob", 1200.0, "Ana", 1200.0, 1, 1, None, None),
+        ("client-Cy", None, None, None, 1, 0, None, None),
+    ]
+
+
+async def test_stats_show_first_responses_by_agent_and_the_slowest_only_to_you(
+    app, slack, membrane, clock
+):
+    cards = await a_morning(app, slack, membrane, clock)
+    clock.now = FRIDAY_8AM + 80 * 60  # 09:20: Cy has waited 40 min
+    await app.slash_command("stats today")
+    [answer] = await wait_for(lambda: slack.responses)
+    text = answer["text"]
+    assert answer["response_type"] == "ephemeral"
+    assert "Chats: *3* · answered: 2 · never answered: 1" in text
+    assert "First response: p50 5m · p90 20m · max 20m (all hours)" in text
+    assert "In business hours: p50 0s · p90 0s · max 0s" in text  # all before 09:00
+    assert "Time to done: p50 1h 10m" in text
+    assert "By agent (first answers): Ana 1 (p50 20m) · Sam 1 (p50 5m)" in text
+    slowest = text.split("Slowest: ")[1]
+    assert slowest.index("40m (not answered yet)") < slowest.index("20m") < slowest.index("5m")
+    assert f"p{cards['Cy'].replace('.', '')}" in slowest  # linked to its thread
+
+    await app.slash_command("stats 30d share")
+    shared = await wait_for(lambda: slack.responses[1:])
+    assert shared[0]["response_type"] == "in_channel" and "last 30 days" in shared[0]["text"]
+    await app.slash_command("stats yesterday")
+    refused = await wait_for(lambda: slack.responses[2:])
+    assert refused[0]["text"] == "Usage: `/chatra stats [today | 7d | 30d] [share]`"
+
+
+async def test_app_home_shows_the_last_14_days_as_a_chart_served_under_public_url(
+    app, slack, membrane, clock
+):
+    await a_morning(app, slack, membrane, clock)
+    event = {"type": "app_home_opened", "user": "U0AGENT01", "channel": "D0HOME01", "tab": "home"}
+    await app.slack_event(event, "EvHOME001")
+    await wait_for(lambda: "U0AGENT01" in slack.home)
+    [image] = [b for b in slack.home["U0AGENT01"]["blocks"] if b["type"] == "image"]
+    assert image["image_url"].startswith("https://bridge.test/files/")
+    assert image["alt_text"].endswith("15 Jan: 3")
+    path = image["image_url"].removeprefix("https://bridge.test")
+    async with aiohttp.ClientSession() as http, http.get(app.url + path) as served:
+        assert served.status == 200 and (await served.read()).startswith(b"\x89PNG")
+
+
+async def test_without_public_url_the_chart_is_bars_of_text(settings, slack, membrane, clock):
+    app = await RunningApp(settings, clock).start()
+    try:
+        await a_morning(app, slack, membrane, clock)
+        event = {"type": "app_home_opened", "user": "U0AGENT01", "tab": "home"}
+        await app.slack_event(event, "EvHOME002")
+        await wait_for(lambda: "U0AGENT01" in slack.home)
+        home = str(slack.home["U0AGENT01"]["blocks"])
+        assert "`15 Jan` ████████████ 3 · p50 5m" in home and "`14 Jan` · 0" in home
+    finally:
+        await app.close()
+
+
+async def test_the_weekly_digest_is_posted_once_with_two_bridges(
+    settings_on_postgres, slack, membrane, clock
+):
+    fast = settings_on_postgres.model_copy(
+        update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
+    )
+    leader = await RunningApp(fast, clock).start()
+    await wait_for(lambda: leader.app[LEADERSHIP].leading)
+    other = await RunningApp(fast, clock).start()
+    try:
+        await a_morning(leader, slack, membrane, clock)
+        await settled(leader, other)
+        clock.now = MONDAY_9_05  # Monday 09:00 has passed: the digest of the week before
+
+        def digests() -> list:
+            return [m for m in slack.parents(CHANNEL) if "Support this week" in m.text]
+
+        [digest] = await wait_for(digests)
+        assert "Chats: *3* (+3)" in digest.text and "never answered: 1 (+1)" in digest.text
+        await leader.close()  # the other leads now, and sees the digest was posted
+        await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
+        await asyncio.sleep(0.5)
+        assert len(digests()) == 1
+    finally:
+        await other.close()
+
+
+async def test_report_prints_each_chats_figures_for_a_spreadsheet(
+    app, slack, membrane, clock, capsys, monkeypatch
+):
+    await a_morning(app, slack, membrane, clock)
+    await app.close()
+    monkeypatch.setattr("time.time", lambda: FRIDAY_8AM + 3600 * 2)
+    url = app.settings.database_url
+    where = url.get_secret_value() if url else app.settings.database_path
+    command = ["report", "--since", "1d", "--csv", "--database", where]
+    assert await asyncio.to_thread(main, command) == 0  # a command line: no event loop
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["client_id"], r["first_response_s"], r["ended"]) for r in rows] == [
+        ("client-Ann", "300", "done"),
+        ("client-Bob", "1200", ""),
+        ("client-Cy", "", ""),
+    ]
+    assert rows[0]["first_responder"] == "U0AGENT01" and rows[0]["to_end_s"] == "4200"
