@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     stats_digest: str = "mon 09:00"  # the weekly digest's time (BUSINESS_TIMEZONE), or "off"
     oncall_rotation_file: str | None = None  # JSON {"people": [...], "handover": ..., ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
+    ask_before_mentions: bool = True  # a reply mentioning teammates waits for its author's word
     allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
     allowed_usergroup: str | None = None  # or the members of this user group (S...)
     channel_routes: str | None = (

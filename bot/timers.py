@@ -55,6 +55,7 @@ def leader_jobs(core: Core, settings: Settings) -> dict[str, tuple[float, Job]]:
         "telling of outages over": (often, core.reports.recoveries),
         "pruning shared files": (often, at_most_every(FILES_PRUNED_EVERY, core.files.prune)),
         "posting the weekly digest": (often, core.use_cases.stats.digest),
+        "keeping undecided mentions as notes": (often, core.use_cases.replies.mentions.expire),
     }
 
 

@@ -82,6 +82,7 @@ def policy_of(settings: Settings) -> Policy:
         allowed_usergroup=settings.allowed_usergroup,
         routes=settings.routes(),
         digest_at=settings.digest_time(),
+        ask_before_mentions=settings.ask_before_mentions,
     )
 
 

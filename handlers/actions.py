@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.slack_ui.notices import RETRY_ACTION
+from bot.core.slack_ui.notices import KEEP_AS_NOTE, RETRY_ACTION, SEND_ANYWAY
 from bot.core.slack_ui.views import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
@@ -47,6 +47,18 @@ class CardActions:
         if quoted is not None:
             channel, user = body["channel"]["id"], body["user"]["id"]
             await self._held.show_retrying(channel, body["message"]["ts"], quoted, user)
+
+    async def decide_on_mentions(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """*Send to visitor* or *Keep as a note*: stored before the click is acknowledged; the
+        question is replaced by what was done."""
+        send = action["action_id"] == SEND_ANYWAY
+        reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
+        mentions = self._core.replies.mentions
+        said = await mentions.decide(reply_ts, send, body["user"]["id"], click)
+        await ack()
+        await respond(text=said, replace_original=True)
 
     async def show_details(
         self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -137,6 +149,8 @@ def register(app: AsyncApp, core: UseCases) -> None:
     app.action(REOPEN_BUTTON)(listeners.reopen)
     app.action(DISCUSS_BUTTON)(ack=acknowledge, lazy=[listeners.open_discussion])
     app.action(RETRY_ACTION)(ack=listeners.retry, lazy=[listeners.show_retrying])
+    app.action(SEND_ANYWAY)(listeners.decide_on_mentions)
+    app.action(KEEP_AS_NOTE)(listeners.decide_on_mentions)
     app.action(EDIT_PUSHED_BUTTON)(
         ack=listeners.open_pushed_form, lazy=[listeners.fill_pushed_form]
     )

@@ -7,13 +7,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
+from bot.core.replies.saved import SavedTexts
 from bot.core.stats.team_stats import Stats
 from bot.core.wire.text import slack_to_plain
 from handlers.modals import fill_in, open_loading
 
 HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support channel.
 • Reply in a chat's thread: the visitor gets it in Chatra. Edit or delete it: so does theirs.
-• Start a reply with `//` or `note:` to keep it in Slack as an internal note.
+• Start a reply with `//` or `note:` to keep it in Slack as an internal note. A reply that
+  mentions a teammate, a group or @here asks you first: *Send to visitor* or *Keep as a note*.
+• `/chatra saved add <name> <text>` saves a reply (`{visitor}`, `{agent}` are filled in);
+  `;name` in a chat's thread sends it; `/chatra saved` lists them, `/chatra saved remove <name>`.
 • `/chatra lookup <client id | email | thread link>`: what Chatra knows of a visitor.
 • `/chatra push <client id> [agent:<id> | group:<id>] <text>`: a pushed message to a visitor
   with a bound account, optionally as a Chatra agent or group.
@@ -47,8 +51,8 @@ LATER = ("lookup", "push", "pushed", "message", "edit", "stats")  # answered aft
 class ChatraCommand:
     """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
 
-    def __init__(self, tools: VisitorTools, team: Team, stats: Stats) -> None:
-        self._tools, self._team, self._stats = tools, team, stats
+    def __init__(self, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts) -> None:
+        self._tools, self._team, self._stats, self._saved = tools, team, stats, saved
 
     async def on_chatra(
         self,
@@ -66,6 +70,9 @@ class ChatraCommand:
         elif name == "agent":
             linked = await self._team.agent(args, command["user_id"])
             await ack(response_type="ephemeral", text=linked.text)
+        elif name == "saved":
+            saved = await self._saved.command(args, command["user_id"])
+            await ack(response_type="ephemeral", text=saved.text)
         elif name == "stats":
             await ack()  # agents' names are asked of Slack: the answer follows
             context["answer_later"] = True
@@ -117,8 +124,10 @@ class ChatraCommand:
         await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
 
-def register(app: AsyncApp, tools: VisitorTools, team: Team, stats: Stats) -> None:
-    listeners = ChatraCommand(tools, team, stats)
+def register(
+    app: AsyncApp, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts
+) -> None:
+    listeners = ChatraCommand(tools, team, stats, saved)
     app.command("/chatra")(ack=listeners.on_chatra, lazy=[listeners.answer])
 
 

@@ -71,6 +71,7 @@ class FakeSlack(FakeServer):
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
+        self.ephemeral_posts: list[dict[str, Any]] = []  # each one whole: its blocks, thread
         self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
         self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
         self.members: dict[str, set[str]] = {}  # channel -> its members (default: every user)
@@ -329,6 +330,8 @@ class FakeSlack(FakeServer):
         if args.get("channel") not in self.channels:
             return error("channel_not_found")
         self.ephemeral.append((args.get("user", ""), args.get("text", "")))
+        blocks = json_arg(args["blocks"]) if args.get("blocks") else None
+        self.ephemeral_posts.append({**args, "blocks": blocks})
         return ok(message_ts=self._next_ts())
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:

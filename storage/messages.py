@@ -36,6 +36,16 @@ class Messages(Repository):
         return self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
 
     @reads
+    def asking_since_before(self, cutoff: float) -> list[Message]:
+        """Replies whose author has been asked about their mentions since before `cutoff`."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE state = 'asking' AND created_at < ?"
+            " ORDER BY id",
+            [cutoff],
+        ).fetchall()
+        return [Message(*row) for row in rows]
+
+    @reads
     def known_chatra_ids(self, chatra_ids: list[str]) -> set[str]:
         """Which of these Chatra messages were recorded before."""
         if not chatra_ids:

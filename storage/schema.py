@@ -14,7 +14,8 @@ from storage.sqlite import SqliteDatabase
 # budget of posts), outages (what is down, for every bridge), shared_files (in the database,
 # not a directory: served by every bridge); 9: bridge_facts (which boot of the machine last
 # used the database), Chatra's echoes of our messages kept until their reply claims them;
-# 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports)
+# 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports),
+# saved_replies (`;name` in a thread sends the text saved under that name)
 SCHEMA_VERSION = 10
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
@@ -140,6 +141,11 @@ TABLES = {
         agent_messages INTEGER NOT NULL DEFAULT 0,
         ended_at {float},  -- marked done or closed; NULL while open
         ended_how TEXT  -- done or closed""",
+    "saved_replies": """
+        name TEXT PRIMARY KEY,  -- lower case: `;refund` in a thread sends its text
+        text TEXT NOT NULL,
+        created_by TEXT NOT NULL,  -- the Slack user who saved it
+        created_at {float} NOT NULL""",
 }
 
 INDEXES = [
@@ -156,6 +162,7 @@ INDEXES = [
     " WHERE origin = 'slack'",
     "CREATE INDEX IF NOT EXISTS idx_messages_client_id_origin ON messages (client_id, origin)",
     "CREATE INDEX IF NOT EXISTS messages_held ON messages (id) WHERE state = 'held'",
+    "CREATE INDEX IF NOT EXISTS messages_asking ON messages (id) WHERE state = 'asking'",
     "CREATE INDEX IF NOT EXISTS idx_agents_email ON agents (email)",
     "CREATE UNIQUE INDEX IF NOT EXISTS outages_open ON outages (service) WHERE until IS NULL",
     "CREATE INDEX IF NOT EXISTS lanes_held ON lanes (holder) WHERE holder IS NOT NULL",

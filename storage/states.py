@@ -22,6 +22,7 @@ class MessageState(StrEnum):
     SENDING = "sending"  # a reply handed to Chatra: in doubt until Chatra answers or echoes
     SENT = "sent"
     HELD = "held"  # while Chatra is disconnected in Membrane
+    ASKING = "asking"  # a reply that mentions teammates: its author decides whether it goes
     FAILED = "failed"  # refused, or unconfirmed twice: shown with a Try again button
     NOTE = "note"  # an internal note: stays in Slack
     SKIPPED = "skipped"  # nothing to send

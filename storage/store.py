@@ -15,6 +15,7 @@ from storage.messages import Messages
 from storage.on_call import OnCall
 from storage.outages import Outages
 from storage.pacing import Pacing
+from storage.saved_replies import SavedReplies
 from storage.seen import Seen
 from storage.slack_posts import SlackPosts
 from storage.threads import Threads
@@ -38,6 +39,7 @@ class Store:
     files: Files
     facts: Facts
     figures: Figures
+    saved: SavedReplies
 
     @classmethod
     def over(cls, db: Database, clock: Callable[[], float] = time.time) -> "Store":
@@ -60,4 +62,5 @@ REPOSITORIES = (
     Files,
     Facts,
     Figures,
+    SavedReplies,
 )

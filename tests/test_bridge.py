@@ -111,6 +111,7 @@ POLICY = Policy(
     timezone="UTC",
     allowed_users=frozenset(),
     allowed_usergroup=None,
+    ask_before_mentions=False,  # the question off (tests/test_reply_safety.py asks)
 )
 
 

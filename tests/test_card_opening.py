@@ -6,7 +6,7 @@ from tests.helpers import chat_event, run_sql, visitor_says, wait_for
 
 
 async def test_messages_that_wait_for_the_cards_slot_join_the_card_once(bridge, slack):
-    for n in range(8):  # more cards than a burst: the next one waits seconds for its slot
+    for n in range(12):  # more cards than a burst: the next one waits seconds for its slot
         await bridge.webhook(chat_event("chatStarted", f"client-{n}", name=f"Other {n}"))
     said = [visitor_says("m1", "Where is my parcel?")]
     await bridge.webhook(chat_event("chatStarted", "client-x", said, name="Jane"))

@@ -310,9 +310,8 @@ async def test_a_listener_is_a_method_a_test_can_call_without_slack():
     async def ack(**answer) -> None:
         said.append(answer)
 
-    command = ChatraCommand(
-        tools=SimpleNamespace(), team=SimpleNamespace(), stats=SimpleNamespace()
-    )
+    nothing = SimpleNamespace()
+    command = ChatraCommand(tools=nothing, team=nothing, stats=nothing, saved=nothing)
     await command.on_chatra(
         ack=ack, command={"text": "help", "user_id": "U1"}, client=None, context={}
     )

@@ -139,12 +139,16 @@ async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_p
     assert "Lee has no Chatra agent linked, so the visitor sees their replies as Ana" in notice
 
 
-async def test_mrkdwn_becomes_readable_plain_text(bridge, membrane, thread_ts):
+async def test_mrkdwn_becomes_readable_plain_text(bridge, slack, membrane, thread_ts):
     text = (
         "Ask <@U0AGENT02> or see <https://help.example.org/ship|our guide>"
         " &amp; <mailto:a@b.io|a@b.io> &lt;3"
     )
     await bridge.slack_event(reply(thread_ts, "1800000001.000200", text), event_id())
+    await bridge.settled()
+    asked = await wait_for(lambda: slack.ephemeral_posts)  # a mention: its author decides
+    send = asked[0]["blocks"][1]["elements"][0]
+    await bridge.click(send, message_ts="1800000001.000201", user="U0AGENT01")
     await bridge.settled()
 
     assert membrane.visible_messages("client-1") == [

@@ -233,6 +233,18 @@ class SlackOut:
             **({"metadata": tagged} if keys else {}),
         )
 
+    async def tell(
+        self, channel: str, user: str, message: SlackMessage, thread_ts: str | None = None
+    ) -> None:
+        """Show `message` to `user` alone (an ephemeral message), in the thread if given."""
+        await self._client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=message.text,
+            blocks=message.blocks,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        )
+
     async def user_name(self, user_id: str) -> str | None:
         """A person's display name; None when Slack does not know them."""
         user = await self._user(user_id)

@@ -24,6 +24,11 @@ def chatra_message(message_key: str, piece: int) -> str:
     return f"chatra:{message_key}" + (f":{piece}" if piece else "")
 
 
+def saved_sent(reply_ts: str) -> str:
+    """Under a `;name` reply: what the visitor got."""
+    return f"saved:{reply_ts}"
+
+
 def digest(week: str) -> str:
     """The weekly digest due at `week` (its local time): posted once, by whichever bridge."""
     return f"digest:{week}"

@@ -8,6 +8,7 @@ from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys
 from bot.core.replies.chat_thread import ChatThread
 from bot.core.replies.reply_text import plain_text
+from bot.core.replies.saved import SavedTexts, wanted
 from bot.core.replies.writers import Writers
 from bot.core.wire.slack import SlackDeletion, SlackEdit
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
@@ -20,8 +21,14 @@ NOT_IN_CHATRA = (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
 
 class ReplyChanges:
     def __init__(
-        self, context: Context, chatra: ChatraPort, files: FilePort, chat_thread: ChatThread
+        self,
+        context: Context,
+        chatra: ChatraPort,
+        files: FilePort,
+        chat_thread: ChatThread,
+        saved: SavedTexts,
     ) -> None:
+        self._saved = saved
         self._slack, self._messages = context.slack, context.store.messages
         self._chatra, self._files = chatra, files
         self._chat_thread = chat_thread
@@ -32,7 +39,10 @@ class ReplyChanges:
         record = await self._messages.by_slack_ts(edit.ts)
         if thread is None or record is None or record.state in NOT_IN_CHATRA:
             return
-        text = await plain_text(self._slack, edit.text)
+        if record.state == MessageState.ASKING:  # its author has not decided: it goes as edited
+            await self._messages.update(record.id, text=edit.text)
+            return
+        text = await plain_text(self._slack, await self._expanded(edit, thread))
         if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
             await self._messages.update(record.id, text=edit.text, sent_text=text)
             return
@@ -49,6 +59,13 @@ class ReplyChanges:
             await self._chat_thread.warn(thread, key, "Your edit", text, str(error))
             return
         await self._messages.update(record.id, text=edit.text)
+
+    async def _expanded(self, edit: SlackEdit, thread: Thread) -> str:
+        """The edit's text, a saved reply's (`;name`) filled in; the name as written when
+        there is no such saved reply."""
+        asked = wanted(edit.text)
+        expanded = await self._saved.expand(asked, thread, edit.user) if asked else None
+        return expanded or edit.text
 
     async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
         """Each message the reply became in Chatra takes its new text; a longer text sends more

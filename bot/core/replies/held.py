@@ -11,7 +11,7 @@ from bot.core.errors import MembraneError
 from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
 from bot.core.wire.slack import SlackChange, SlackReply
-from storage import Message
+from storage import Message, Thread
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,13 @@ class HeldReplies:
         notice = outage_over_notice()
         await self._delivery.post(post_keys.resumed(outage), self._channel, notice)
         for reply in held:
-            await self._requeue(reply, RESUMED + str(outage), state=MessageState.PENDING)
+            await self.requeue(reply, RESUMED + str(outage), state=MessageState.PENDING)
 
     async def probe(self) -> bool:
         """While replies are held, try the oldest again; its success resumes the rest."""
         held = await self._messages.held()
         if held:
-            await self._requeue(held[0], f"{PROBE}{uuid.uuid4().hex}", state=MessageState.HELD)
+            await self.requeue(held[0], f"{PROBE}{uuid.uuid4().hex}", state=MessageState.HELD)
         return bool(held)
 
     async def retry(self, reply_ts: str, click_id: str, by: str) -> str | None:
@@ -70,13 +70,16 @@ class HeldReplies:
         if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
             return None
         await self._messages.update(record.id, resends=0)  # a person decided: it may go again
-        await self._requeue(record, click_id, state=MessageState.PENDING)
+        await self.requeue(record, click_id, state=MessageState.PENDING)
         self._audit.record(by, "reply_retried", what=reply_ts)
         return record.sent_text or record.text or ""
 
-    async def _requeue(self, record: Message, retry_id: str, *, state: str) -> None:
+    async def thread_of(self, record: Message) -> Thread | None:
+        return await self._threads.for_client(record.client_id)
+
+    async def requeue(self, record: Message, retry_id: str, *, state: str) -> None:
         """Store a new try of a reply that did not reach Chatra."""
-        thread = await self._threads.for_client(record.client_id)
+        thread = await self.thread_of(record)
         if thread is None or record.slack_ts is None:
             return
         await self._messages.update(record.id, state=state)

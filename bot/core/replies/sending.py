@@ -16,11 +16,15 @@ from bot.core.posting import post_keys
 from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.chat_thread import ChatThread
 from bot.core.replies.held import PROBE, Enqueue, HeldReplies
+from bot.core.replies.mentions import CONFIRMED, MentionCheck
 from bot.core.replies.reply_text import plain_text, with_file_links
+from bot.core.replies.saved import SavedTexts, wanted
 from bot.core.replies.writers import Writers
 from bot.core.slack_ui.notices import (
     maybe_twice_notice,
     not_allowed_notice,
+    saved_reply_shown,
+    unknown_saved_reply,
 )
 from bot.core.wire.slack import SlackReply
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
@@ -69,7 +73,9 @@ class SlackToChatra:
         self._writers = Writers(context)
         self._chat_thread = ChatThread(context)
         self.held = HeldReplies(context, enqueue)  # while Chatra is away, and tries again
-        self.changes = ReplyChanges(context, chatra, files, self._chat_thread)  # edits, deletes
+        self.mentions = MentionCheck(context, self.held)  # asks before a reply naming teammates
+        self.saved = SavedTexts(context)  # `;name` sends a saved reply
+        self.changes = ReplyChanges(context, chatra, files, self._chat_thread, self.saved)
         self._begin: Kind = "durable"  # a reply's sending mark waits for the disk
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
@@ -105,7 +111,18 @@ class SlackToChatra:
             notice = not_allowed_notice(reply.user, refusal)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
             return None
-        written = reply.text
+        if self.mentions.wants_asking(reply):  # for a teammate? its author decides first
+            await self.mentions.ask(thread, record, reply)
+            return None
+        written, asked = reply.text, wanted(reply.text)
+        if asked is not None:
+            expanded = await self.saved.expand(asked, thread, reply.user)
+            if expanded is None:  # no saved reply of that name: nothing goes, the author is told
+                await self._messages.update(record.id, state=MessageState.SKIPPED)
+                notice = unknown_saved_reply(asked.name)
+                await self._slack.tell(thread.channel, reply.user, notice, thread.thread_ts)
+                return None
+            written = expanded
         if reply.files:  # the links are kept with the reply: a retry sends them too
             written, failed = await with_file_links(self._files, reply)
             await self._messages.update(record.id, text=written)
@@ -125,6 +142,9 @@ class SlackToChatra:
         sent = await self._send_to_visitor(
             thread, record, reply, text, was_held=probing, in_doubt=in_doubt
         )
+        if sent and asked is not None:  # the thread shows what the visitor got
+            shown, key = saved_reply_shown(asked.name, text), post_keys.saved_sent(reply.ts)
+            await self._delivery.post(key, thread.channel, shown, thread.thread_ts)
         return thread if sent else None
 
     def _receive(self, reply: SlackReply) -> "_Received":
@@ -158,7 +178,8 @@ class SlackToChatra:
         Chatra's limit goes as several messages, each recorded on its own (`<ts>#<n>`), so a
         rerun sends only the rest."""
         channel, ts = thread.channel, reply.ts
-        earlier = ReplyState.FAILED if reply.retry_of else None
+        confirmed = (reply.retry_of or "").startswith(CONFIRMED)  # it failed before, or not
+        earlier = ReplyState.FAILED if reply.retry_of and not confirmed else None
         shown = asyncio.Event()  # set once the pending reaction is on its way
         pending = asyncio.create_task(self._pending_later(channel, ts, earlier, shown))
         try:

@@ -25,6 +25,7 @@ class Policy:
     allowed_usergroup: str | None  # or the members of this user group (S...)
     routes: Routes = field(default_factory=Routes)  # chats that go to another channel
     digest_at: WeeklyTime | None = None  # when the weekly digest is posted; None: never
+    ask_before_mentions: bool = True  # a reply naming teammates waits for its author's word
 
     @property
     def channels(self) -> list[str]:

@@ -145,3 +145,33 @@ def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"
     return SlackMessage(text=text, blocks=[context(text)])
+
+
+SEND_ANYWAY, KEEP_AS_NOTE = "mention_send", "mention_keep_note"
+
+
+def mention_question(named: list[str], reply_ts: str) -> SlackMessage:
+    """Asked of a reply's author alone: it mentions teammates, so it may not be for the visitor."""
+    text = f":raised_hand: This mentions {', '.join(named)}: send it to the visitor?"
+    buttons = [
+        button(SEND_ANYWAY, "Send to visitor", reply_ts),
+        button(KEEP_AS_NOTE, "Keep as a note", reply_ts),
+    ]
+    note = "No answer in 10 minutes: it stays in Slack as a note."
+    blocks = [
+        {"type": "section", "text": mrkdwn(text)},
+        {"type": "actions", "elements": buttons},
+        context(note),
+    ]
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def saved_reply_shown(name: str, sent: str) -> SlackMessage:
+    """Under a `;name` reply: what the visitor got."""
+    text = f":memo: Sent as `;{name}`: {shorten(plain_to_slack(sent), 2800)}"
+    return SlackMessage(text=text, blocks=[context(text)])
+
+
+def unknown_saved_reply(name: str) -> SlackMessage:
+    """To the author alone: a `;name` reply that names no saved reply."""
+    return SlackMessage(f"No saved reply `;{name}`: nothing was sent. `/chatra saved` lists them.")
