@@ -16,7 +16,7 @@ async def test_messages_that_wait_for_the_cards_slot_join_the_card_once(bridge, 
     await bridge.webhook(chat_event("chatFragment", "client-x", said, name="Jane"))
     await bridge.settled(within=20)
 
-    card = slack.parents(CHANNEL)[-1]
+    [card] = [card for card in slack.parents(CHANNEL) if card.text.startswith("Jane")]
     assert card.lines == [("Jane", "Where is my parcel?"), ("Jane", "Order 7"), ("Jane", "Anyone?")]
     assert slack.replies(CHANNEL, card.ts) == [] and slack.rate_limited == 0
     stored = run_sql(

@@ -17,8 +17,9 @@ from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from bot.core.engine.worker import Judge
+from bot.core.posting.batches import Queued, Then
 from bot.core.posting.pace import PaceMaker
-from bot.core.posting.post_queue import PostQueue, Queued, Then
+from bot.core.posting.post_queue import PostQueue
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.views import joined_messages
 from storage import Store

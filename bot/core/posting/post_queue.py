@@ -23,32 +23,26 @@ from dataclasses import dataclass, field
 
 from bot.core.engine.worker import Judge, backoff
 from bot.core.errors import ChannelRefused
+from bot.core.posting.batches import (
+    JOINED_TEXT,
+    MOST_JOINED,
+    Queued,
+    Then,
+    authors,
+    firsts,
+    joinable,
+    mark_in_doubt,
+    next_batch,
+    thread_of,
+)
 from bot.core.posting.pace import Pace
 from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)
-MOST_JOINED = 20  # Chatra messages in one post, at most: past it, the next slot takes the rest
-JOINED_TEXT = 3500  # characters of text in one joined post, at most
-JOINABLE_TEXT = 2900  # a longer message is a post of its own (a section holds 3,000)
 APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
 RECENT = 1000  # posts made lately whose key a channel remembers
 
 
-@dataclass
-class Queued:
-    key: str
-    thread_ts: str | None
-    message: SlackMessage
-    at: float | None  # a Chatra message's time: it may share a post with others of its thread
-    done: asyncio.Future[str] = field(repr=False)
-    in_doubt: bool = False  # it may be on Slack already: a try ended without an answer
-    may_move: bool = False  # a refusal of its channel goes back to who posts it, not waited out
-    then: "Then | None" = None  # run with its ts in the unit of work that records the post
-    queued_at: float = field(default_factory=time.monotonic)
-
-
-# Statements run on the database's thread with a post's ts, as it is recorded.
-Then = Callable[[str], None]
 # Makes one post of a batch (one thread's, oldest first); returns the ts of each key.
 Deliver = Callable[[str, list[Queued]], Awaitable[dict[str, str]]]
 # Appends a batch to the post (channel, ts) that shows the first list; returns each key's ts.
@@ -163,7 +157,7 @@ class _Channel:
 
     @property
     def held(self) -> int:
-        return sum(1 for item in self.waiting if _thread(item) in self._held)
+        return sum(1 for item in self.waiting if thread_of(item) in self._held)
 
     def add(self, new: Queued) -> asyncio.Future[str]:
         if new.key in self._made:
@@ -180,7 +174,7 @@ class _Channel:
 
     def revise(self, key: str, message: SlackMessage) -> bool:
         item = next((item for item in self.waiting if item.key == key), None)
-        if item is None or item.in_doubt or _thread(item) in self._busy:
+        if item is None or item.in_doubt or thread_of(item) in self._busy:
             return False
         item.message = message
         return True
@@ -210,7 +204,7 @@ class _Channel:
                 continue
             if await self._pacer.acquire():  # the slot was waited for (another bridge took the
                 behind, ready = True, self._ready()  # budget): what came meanwhile joins
-            batch = _next(ready, self._turn(ready), join=behind)
+            batch = next_batch(ready, self._turn(ready), join=behind)
             behind = False
             self._start(self._post, batch)
 
@@ -223,7 +217,7 @@ class _Channel:
     def _start(
         self, carry: Callable[[str, list[Queued]], Awaitable[None]], batch: list[Queued]
     ) -> None:
-        thread = _thread(batch[0])
+        thread = thread_of(batch[0])
         self._busy.add(thread)
         self._last_slot[thread] = time.monotonic()
         task = asyncio.create_task(carry(thread, batch))
@@ -237,17 +231,17 @@ class _Channel:
         if self._hooks.append is None or updates is None or not updates.has_capacity():
             return False
         self._forget_old()
-        firsts = _firsts(ready)  # a thread whose next post cannot join keeps its order
-        open_to_it = [item for item in firsts if self._open(item.thread_ts) and _joinable(item)]
+        heads = firsts(ready)  # a thread whose next post cannot join keeps its order
+        open_to_it = [item for item in heads if self._open(item.thread_ts) and joinable(item)]
         if not open_to_it:
             return False
         first = self._turn(open_to_it)
-        shown = self.last[_thread(first)].shown
+        shown = self.last[thread_of(first)].shown
         room = (MOST_JOINED - len(shown), JOINED_TEXT - sum(len(i.message.text) for i in shown))
-        batch = _next(ready, first, join=True, room=room)
-        if not batch or _authors(shown) != _authors([*shown, *batch]):
+        batch = next_batch(ready, first, join=True, room=room)
+        if not batch or authors(shown) != authors([*shown, *batch]):
             return False  # the post shows under its author's name, which an update keeps
-        last = self.last.pop(_thread(first))  # taken while the update is in flight
+        last = self.last.pop(thread_of(first))  # taken while the update is in flight
         self._start(functools.partial(self._appended, last), batch)
         return True
 
@@ -275,7 +269,7 @@ class _Channel:
             await updates.acquire()  # at once: there was capacity
             done = await append(self._name, last.ts, last.shown, batch)
         except Exception as error:  # the batch stays: it goes as a post of its own
-            _in_doubt(batch)
+            mark_in_doubt(batch)
             log.info("appending to %s/%s failed (%s): posting instead", self._name, last.ts, error)
         else:
             self._remember(thread, _Last(last.ts, [*last.shown, *batch], last.at))
@@ -289,14 +283,14 @@ class _Channel:
         return [
             item
             for item in self.waiting
-            if _thread(item) not in self._busy and self._held.get(_thread(item), 0) <= now
+            if thread_of(item) not in self._busy and self._held.get(thread_of(item), 0) <= now
         ]
 
     def _turn(self, ready: list[Queued]) -> Queued:
         """The first ready post of the thread that has waited longest for a slot."""
         return min(
-            _firsts(ready),
-            key=lambda item: max(item.queued_at, self._last_slot.get(_thread(item), 0.0)),
+            firsts(ready),
+            key=lambda item: max(item.queued_at, self._last_slot.get(thread_of(item), 0.0)),
         )
 
     def _next_hold_ends(self) -> float | None:
@@ -307,7 +301,7 @@ class _Channel:
         try:
             posted = await self._hooks.deliver(self._name, batch)
         except Exception as error:
-            _in_doubt(batch)
+            mark_in_doubt(batch)
             moves = isinstance(error, ChannelRefused) and all(item.may_move for item in batch)
             if moves or self._hooks.judge(error) is not True:
                 self._settle(batch, error)
@@ -323,13 +317,13 @@ class _Channel:
             self._held.pop(thread, None)
             self._settle(batch, posted)
             one_post = len({posted[item.key] for item in batch}) == 1
-            if one_post and all(_joinable(item) for item in batch):
+            if one_post and all(joinable(item) for item in batch):
                 self._remember(thread, _Last(posted[batch[0].key], list(batch)))
             else:
                 self.last.pop(thread, None)
         finally:
             self._busy.discard(thread)
-            if not any(_thread(item) == thread for item in self.waiting):
+            if not any(thread_of(item) == thread for item in self.waiting):
                 self._last_slot.pop(thread, None)
             self._wake.set()
 
@@ -350,62 +344,3 @@ class _Channel:
 
 def _future() -> asyncio.Future[str]:
     return asyncio.get_running_loop().create_future()
-
-
-def _next(
-    ready: list[Queued],
-    first: Queued,
-    *,
-    join: bool,
-    room: tuple[int, int] = (MOST_JOINED, JOINED_TEXT),
-) -> list[Queued]:
-    """`first`; when joining, with the Chatra messages of its thread that wait behind it (in
-    order, up to `room`: messages and characters; when appending, none may overflow it)."""
-    if not join or not _joinable(first):
-        return [first]
-    most, text = room
-    batch: list[Queued] = []
-    size = 0
-    for item in ready:
-        if item.thread_ts != first.thread_ts:
-            continue
-        if not _joinable(item):
-            break  # keeps its place: the thread's order holds
-        size += len(item.message.text)
-        if len(batch) == most or size > text:
-            break
-        batch.append(item)
-    return batch
-
-
-def _authors(items: list[Queued]) -> set[str | None]:
-    return {item.message.username for item in items}
-
-
-def _firsts(ready: list[Queued]) -> list[Queued]:
-    """The first ready post of each thread."""
-    firsts: dict[str, Queued] = {}
-    for item in ready:
-        firsts.setdefault(_thread(item), item)
-    return list(firsts.values())
-
-
-def _in_doubt(batch: list[Queued]) -> None:
-    """A try ended without a clear answer: Slack may show the batch, and is asked next time."""
-    for item in batch:
-        item.in_doubt = True
-
-
-def _thread(item: Queued) -> str:
-    """What must stay in order: a thread's replies; a top-level post stands alone."""
-    return item.thread_ts or f"key:{item.key}"
-
-
-def _joinable(item: Queued) -> bool:
-    message = item.message
-    return (
-        item.at is not None
-        and item.thread_ts is not None
-        and message.blocks is None
-        and len(message.text) <= JOINABLE_TEXT
-    )
