@@ -1,12 +1,14 @@
 """`chatra-bridge sandbox`: the real server, on a port of this machine, against the sandboxes of
 Slack and Membrane (on the next two ports), to try it by hand (curl is enough). The fakes gain a
 few routes for a person: a visitor writes (the fake Chatra sends the bridge its webhook), what
-the channel shows, a reply as an agent, the chat as the visitor sees it."""
+the channel shows, a reply or a /chatra command as an agent, the agent's answer to a question
+the bridge asked them alone, the chat as the visitor sees it."""
 
 import asyncio
 import json
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from aiohttp import web
 
 from bot import server
 from bot.app import create_app
+from bot.core.slack_ui.notices import KEEP_AS_NOTE, SEND_ANYWAY
 from bot.sandboxed import settings_for
 from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
@@ -48,6 +51,8 @@ class Playground:
         self.written: list[tuple[int, str, str]] = []  # (ms, visitor id, text) a visitor wrote
         slack.app.router.add_get("/sandbox/channel", self.channel)
         slack.app.router.add_post("/sandbox/reply", self.reply)
+        slack.app.router.add_post("/sandbox/command", self.command)
+        slack.app.router.add_post("/sandbox/decide", self.decide)
         membrane.app.router.add_post("/sandbox/visitor", self.visitor)
         membrane.app.router.add_get("/sandbox/chats", self.chats)
 
@@ -75,6 +80,11 @@ class Playground:
                     {"ts": r.ts, "from": r.author or r.user or "bridge", "text": r.text}
                     for r in self.slack.replies(CHANNEL, card.ts)
                 ],
+                "only_you_see": [
+                    told["text"]
+                    for told in self.slack.ephemeral_posts
+                    if told.get("thread_ts") == card.ts
+                ],
             }
             for card in self.slack.parents(CHANNEL)
         ]
@@ -98,6 +108,56 @@ class Playground:
         status = await self._send("/slack/events", body, signed(SIGNING, body))
         return web.json_response({"ts": ts, "bridge_answered": status})
 
+    async def command(self, request: web.Request) -> web.Response:
+        """An agent types `/chatra <text>`: Slack sends the bridge the command, signed; what the
+        agent is shown (at once, or a moment later through response_url)."""
+        said = await _asked(request, "text")
+        answered = len(self.slack.responses)
+        form = {
+            "command": "/chatra",
+            "text": said["text"],
+            "user_id": AGENT["id"],
+            "channel_id": CHANNEL,
+            "team_id": TEAM_ID,
+            "response_url": f"{self.slack.url}/response/1",
+            "trigger_id": f"{time.time():.6f}.sandbox",
+        }
+        body = urllib.parse.urlencode(form).encode()
+        status, answer = await self._slack_form(body)
+        if not answer:  # answered later, through response_url
+            for _ in range(30):
+                if len(self.slack.responses) > answered:
+                    break
+                await asyncio.sleep(0.1)
+            later = self.slack.responses[answered:]
+            answer = {"text": later[-1].get("text")} if later else None
+        return web.json_response({"bridge_answered": status, "shown_to_you": answer})
+
+    async def decide(self, request: web.Request) -> web.Response:
+        """The agent answers the newest question the bridge asked them alone (a reply that
+        mentions a teammate): `send` it to the visitor, or keep it as a `note`."""
+        said = await _asked(request, "choice")
+        wanted = {"send": SEND_ANYWAY, "note": KEEP_AS_NOTE}.get(said["choice"])
+        asked = [told for told in self.slack.ephemeral_posts if told.get("blocks")]
+        if wanted is None or not asked:
+            raise web.HTTPBadRequest(text='a reply with a mention first; then "send" or "note"\n')
+        actions = next(b for b in asked[-1]["blocks"] if b["type"] == "actions")["elements"]
+        button = next(b for b in actions if b["action_id"] == wanted)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": AGENT["id"]},
+            "api_app_id": "A0SANDBOX",
+            "channel": {"id": CHANNEL},
+            "container": {"type": "message", "is_ephemeral": True},
+            "trigger_id": f"{time.time():.6f}.sandbox",
+            "response_url": f"{self.slack.url}/response/2",
+            "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        status, _ = await self._slack_form(body)
+        return web.json_response({"bridge_answered": status})
+
     async def chats(self, request: web.Request) -> web.Response:
         """Each visitor's chat as the widget shows it: both sides, in order."""
         lines = [(at, v, f"{self.visitors[v]}: {text}") for at, v, text in self.written]
@@ -108,6 +168,16 @@ class Playground:
         for _, visitor, line in sorted(lines, key=lambda line: line[0]):
             chats.setdefault(visitor, []).append(line)
         return web.json_response(chats)
+
+    async def _slack_form(self, body: bytes) -> tuple[int, Any]:
+        """A form Slack posts to the bridge (a command, a click), signed: status and answer."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **signed(SIGNING, body)}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.bridge + "/slack/events", data=body, headers=headers) as answer,
+        ):
+            text = await answer.text()
+            return answer.status, json.loads(text) if text.startswith("{") else None
 
     async def _send(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         headers = {"Content-Type": "application/json", **headers}
@@ -127,6 +197,12 @@ def instructions(bridge: str, slack: FakeSlack, membrane: FakeMembrane) -> str:
     curl -s {slack.url}/sandbox/channel
   An agent answers in the newest chat's thread (add "thread_ts" for another; Slack signs it):
     curl -s {slack.url}/sandbox/reply -d '{{"text": "Hi Jane!"}}'
+  Save a reply, then send it with ;name (or a /chatra command of your choice):
+    curl -s {slack.url}/sandbox/command -d '{{"text": "saved add hello Hi {{visitor}}!"}}'
+    curl -s {slack.url}/sandbox/reply -d '{{"text": ";hello"}}'
+  A reply naming a teammate is held until you choose ("send" or "note"):
+    curl -s {slack.url}/sandbox/reply -d '{{"text": "<@U0SANDBOX2> can you take this?"}}'
+    curl -s {slack.url}/sandbox/decide -d '{{"choice": "note"}}'
   The chat as the visitor sees it in Chatra:
     curl -s {membrane.url}/sandbox/chats
   The bridge's health and metrics: {bridge}/healthz and {bridge}/metrics

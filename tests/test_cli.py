@@ -219,7 +219,9 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
     try:
         for command in commands:  # each can be pasted into a shell as printed
             shlex.split(command)
-        visitor_url, channel_url, reply_url, chats_url = [c.split()[2] for c in commands]
+        urls = {c.split()[2].rsplit("/", 1)[1]: c.split()[2] for c in commands}
+        visitor_url, channel_url, chats_url = urls["visitor"], urls["channel"], urls["chats"]
+        reply_url, command_url, decide_url = urls["reply"], urls["command"], urls["decide"]
         assert channel_url.startswith(f"http://127.0.0.1:{port + 1}/")  # the same every run
         async with aiohttp.ClientSession() as http:
 
@@ -248,6 +250,18 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
             status, answer = await post(reply_url, "it's not JSON")
             assert status == 400 and 'send a JSON object with text, such as {"text":' in answer
             await until(chats_url, lambda chats: chats == {"jane": ["Jane: Hello?", "Sam: Hi!"]})
+
+            _, saved = await post(command_url, {"text": "saved add hello Hi {visitor}!"})
+            assert json.loads(saved)["shown_to_you"]["text"] == "Saved `;hello`."
+            await post(reply_url, {"text": ";hello"})
+            await post(reply_url, {"text": "<@U0SANDBOX2> can you take this?"})
+            [thread] = await until(channel_url, lambda threads: threads[0]["only_you_see"])
+            assert thread["only_you_see"] == [
+                ":raised_hand: This mentions @U0SANDBOX2: send it to the visitor?"
+            ]
+            assert (await post(decide_url, {"choice": "note"}))[0] == 200
+            visitor_saw = ["Jane: Hello?", "Sam: Hi!", "Sam: Hi Jane!"]
+            await until(chats_url, lambda chats: chats == {"jane": visitor_saw})
     finally:
         process.send_signal(2)  # Ctrl-C
         await asyncio.wait_for(process.wait(), 30)
