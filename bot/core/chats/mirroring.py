@@ -123,10 +123,12 @@ class ChatToSlack:
         first to bring (counted in the chat's figures); `unposted`, those still to post.
         Its thread, and the posts of its messages, queued as replies."""
         closing, client = webhook.eventName == "chatTranscript", webhook.client
-        if card is not None:
+        if card is not None:  # what the card shows whole is not repeated in the thread
             await self._post_new_card(card, known)
-        whole = card.whole if card else []  # posted with the card: not repeated in the thread
-        where = (card.channel, card.ts) if card else (known.channel, known.thread_ts)  # type: ignore[union-attr]
+            where, whole = (card.channel, card.ts), card.whole
+        else:
+            assert known is not None  # a chat without a card of its own has its thread
+            where, whole = (known.channel, known.thread_ts), []
         in_card = {record.id for record in whole}
         posting = [
             self._mirror(*where, m, record, webhook, replay)
@@ -135,8 +137,8 @@ class ChatToSlack:
         ]
         # What the card shows: the thread as recorded, or the new card as just posted.
         shown = (
-            (known.status, known.client)  # type: ignore[union-attr]
-            if card is None
+            (known.status, known.client)
+            if card is None and known is not None
             else (ChatStatus.OPEN, client.model_dump_json())
         )
         # Only new messages reopen a closed chat: a late chatStarted or fragment does not.
@@ -265,8 +267,8 @@ class ChatToSlack:
         it went, and its ts."""
         support, state = self._policy.channel, card.state
         assert state is not None
-        card.channel = support if route is None else route.channel
-        if card.channel != support:
+        if route is not None and route.channel != support:
+            card.channel = route.channel
             try:
                 message = self._card_message(card.client, state)
                 return card.channel, await self._delivery.post(
@@ -275,10 +277,10 @@ class ChatToSlack:
             except ChannelRefused as refused:
                 state.moved = f"<#{card.channel}> refuses the bot's posts ({refused.reason})"
                 day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
-                notice = channel_refused_notice(card.channel, refused.reason, route.queue)  # type: ignore[union-attr]
+                notice = channel_refused_notice(card.channel, refused.reason, route.queue)
                 key_of_notice = post_keys.channel_refused(card.channel, day)
-                card.channel = support
                 await self._delivery.post(key_of_notice, support, notice)
+        card.channel = support  # joins now revise the post that goes here
         message = self._card_message(card.client, state)
         return support, await self._delivery.post(card.key, support, message)
 
