@@ -14,7 +14,7 @@ from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, agent_says, chat_event, run_sql, visitor_says, wait_for
 from tests.test_escalation import FakeClock, button_on
 from tests.test_slack_to_chatra import event_id, reply
-from tests.test_two_bridges import settings_on_postgres, settled
+from tests.test_two_bridges import leader_then_other, settings_on_postgres, settled
 
 __all__ = ["settings_on_postgres"]  # a fixture, used by name
 FRIDAY_8AM = 1_800_000_000.0  # Fri 15 Jan 2027 08:00 UTC
@@ -134,12 +134,7 @@ async def test_without_public_url_the_chart_is_bars_of_text(settings, slack, mem
 async def test_the_weekly_digest_is_posted_once_with_two_bridges(
     settings_on_postgres, slack, membrane, clock
 ):
-    fast = settings_on_postgres.model_copy(
-        update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
-    )
-    leader = await RunningApp(fast, clock).start()
-    await wait_for(lambda: leader.app[LEADERSHIP].leading)
-    other = await RunningApp(fast, clock).start()
+    leader, other = await leader_then_other(settings_on_postgres, clock)
     try:
         await a_morning(leader, slack, membrane, clock)
         await settled(leader, other)

@@ -108,15 +108,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def test_when_the_leader_stops_the_other_bridge_escalates_once(
-    settings_on_postgres, slack, clock
-):
-    fast = settings_on_postgres.model_copy(
+async def leader_then_other(settings, clock) -> tuple[RunningApp, RunningApp]:
+    """Two bridges whose leader's jobs run every 0.05 s: the first started leads."""
+    fast = settings.model_copy(
         update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
     )
     leader = await RunningApp(fast, clock).start()
     await wait_for(lambda: leader.app[LEADERSHIP].leading)
-    other = await RunningApp(fast, clock).start()
+    return leader, await RunningApp(fast, clock).start()
+
+
+async def test_when_the_leader_stops_the_other_bridge_escalates_once(
+    settings_on_postgres, slack, clock
+):
+    leader, other = await leader_then_other(settings_on_postgres, clock)
     try:
         await asyncio.sleep(0.3)
         assert not other.app[LEADERSHIP].leading  # one leads: the first
