@@ -5,9 +5,8 @@ import re
 from bot.core.context import Context
 from bot.core.rules.schedule import plan_rotation
 from bot.core.slack_ui.blocks import SlackMessage, mention
-from bot.core.wire.text import MENTION, plain_to_slack
+from bot.core.wire.text import MENTION, NOTIFIES, plain_to_slack
 
-_PERSON_OR_GROUP = re.compile(MENTION.pattern + r"|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 
 
@@ -30,7 +29,8 @@ class Team:
             if problem:
                 return SlackMessage(text=problem)
         elif words:
-            people = [m[1] or m[2] for m in _PERSON_OR_GROUP.finditer(args)]
+            found = NOTIFIES.finditer(args)
+            people = [m["person"] or m["group"] for m in found if not m["everyone"]]
             if not people:
                 return SlackMessage(
                     text="Name people or a user group with @mentions: `/chatra oncall @you @them`."

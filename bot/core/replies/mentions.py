@@ -9,20 +9,16 @@ from bot.core.ports import ReplyState
 from bot.core.replies.held import HeldReplies
 from bot.core.slack_ui.notices import mention_question
 from bot.core.wire.slack import SlackReply
+from bot.core.wire.text import NOTIFIES
 from storage import Message, Thread
 from storage.states import MessageState
 
 ASK_FOR = 600.0  # seconds an author has to decide; then the reply stays a note
 CONFIRMED = "confirmed:"  # a reply's new try, sent because its author said so
-_MENTIONS = re.compile(
-    r"<@(?P<person>[UW][A-Z0-9]+)(?:\|[^>]*)?>"
-    r"|<!subteam\^(?P<group>[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>"
-    r"|<!(?P<special>here|channel|everyone)(?:\|[^>]*)?>"
-)
 
 
 def mentions_in(text: str) -> list[re.Match[str]]:
-    return list(_MENTIONS.finditer(text))
+    return list(NOTIFIES.finditer(text))
 
 
 class MentionCheck:
@@ -74,4 +70,4 @@ class MentionCheck:
             return "@" + (await self._slack.user_name(found["person"]) or found["person"])
         if found["group"]:
             return "@" + (found["handle"] or "a user group").lstrip("@")
-        return "@" + found["special"]
+        return "@" + found["everyone"]

@@ -58,7 +58,14 @@ def _emoji(text: str) -> str:
     return emoji.emojize(text, language="alias")
 
 
-MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")  # a person, as Slack's mrkdwn mentions one
+_PERSON = r"<@(?P<person>[A-Z0-9]+)(?:\|[^>]*)?>"  # a person, as Slack's mrkdwn mentions one
+MENTION = re.compile(_PERSON)
+# Whom a message notifies: a person, a user group, or everyone (@here, @channel, @everyone).
+NOTIFIES = re.compile(
+    _PERSON
+    + r"|<!subteam\^(?P<group>[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>"
+    + r"|<!(?P<everyone>here|channel|everyone)(?:\|[^>]*)?>"
+)
 
 
 def user_ids_in(text: str) -> set[str]:
