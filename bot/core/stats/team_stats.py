@@ -34,6 +34,7 @@ class Stats:
             policy.channel,
         )
         self._digest_at = policy.digest_at
+        self._digest_posted: datetime | None = None  # the last one this bridge saw posted
 
     async def command(self, args: str) -> SlackMessage:
         """`/chatra stats [today | 7d | 30d]`: the figures of the period (7 days by default)."""
@@ -54,7 +55,7 @@ class Stats:
             return
         now = self._clock()
         due = self._digest_at.latest(now)
-        if now - due.timestamp() > DIGEST_LATE:
+        if due == self._digest_posted or now - due.timestamp() > DIGEST_LATE:
             return
         start = due.timestamp()
         week = timedelta(days=7).total_seconds()
@@ -64,6 +65,7 @@ class Stats:
         title = f"Support this week (7 days to {due:%a %d %b %H:%M})"
         message = stats_message(title, lines if summary.chats else ["No chats this week."])
         await self._delivery.post(post_keys.digest(f"{due:%Y-%m-%dT%H:%M}"), self._channel, message)
+        self._digest_posted = due  # by this bridge or another: the key tells
 
     async def per_chat(self, since: float) -> list[ChatFigures]:
         """Every chat opened since `since`, oldest first (`chatra-bridge report`)."""
