@@ -7,6 +7,9 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+
+from dotenv import dotenv_values
 
 from bot.core.rules.schedule import BusinessHours
 from bot.db_cli import DATABASE_HELP, where_the_database_is
@@ -41,7 +44,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     where, _ = where_the_database_is(args.database)
     try:
-        since = time.time() - maintenance.parse_age(args.since)
+        since, hours = time.time() - maintenance.parse_age(args.since), business_hours()
         db = open_database(where, migrate=False, create=False)
         try:
             chats = Store.over(db).figures.opened_between.now(since, time.time() + 1)
@@ -50,15 +53,17 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, SchemaTooNew, DatabaseError, OSError) as error:
         print(f"chatra-bridge report: {error}", file=sys.stderr)
         return 1
-    rows = [row(chat, business_hours()) for chat in chats]
+    rows = [row(chat, hours) for chat in chats]
     print(as_csv(rows) if args.csv else as_table(rows), end="")
     return 0
 
 
 def business_hours() -> BusinessHours | None:
-    """BUSINESS_HOURS as the bridge reads it, when set in the environment."""
-    spec = os.environ.get("BUSINESS_HOURS")
-    return BusinessHours.parse(spec, os.environ.get("BUSINESS_TIMEZONE", "UTC")) if spec else None
+    """BUSINESS_HOURS as the bridge reads it: from the environment, else `.env`."""
+    from_file = dotenv_values(".env") if Path(".env").exists() else {}
+    settings = {**from_file, **os.environ}
+    spec = settings.get("BUSINESS_HOURS")
+    return BusinessHours.parse(spec, settings.get("BUSINESS_TIMEZONE") or "UTC") if spec else None
 
 
 def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
