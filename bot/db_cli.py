@@ -69,15 +69,21 @@ def where_the_database_is(given: str | None) -> tuple[str, str]:
     return DEFAULT_PATH, f"the default, in {Path.cwd()}"
 
 
+def existing_database(given: str | None) -> str:
+    """The database to care for (see `where_the_database_is`); ValueError when there is none:
+    a command line never creates one."""
+    where, source = where_the_database_is(given)
+    if not is_url(where) and not Path(where).is_file():
+        raise ValueError(
+            f"no database at {Path(where).resolve()} (from {source}): run this where the"
+            " bridge runs, or give --database PATH"
+        )
+    return where
+
+
 def run(args: argparse.Namespace) -> int:
-    where, source = where_the_database_is(getattr(args, "database", None))
-    postgres = is_url(where)
     try:
-        if not postgres and not Path(where).is_file():
-            raise ValueError(
-                f"no database at {Path(where).resolve()} (from {source}): run this where the"
-                " bridge runs, or give --database PATH"
-            )
+        where = existing_database(getattr(args, "database", None))
         age = maintenance.parse_age(args.older_than) if args.action == "prune" else 0.0
         # `db migrate` says what changed; care of a big database may take a while
         db = open_database(where, migrate=False, create=False, statement_timeout=3600)

@@ -12,7 +12,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.core.rules.schedule import BusinessHours
-from bot.db_cli import DATABASE_HELP, where_the_database_is
+from bot.db_cli import DATABASE_HELP, existing_database
 from storage import ChatFigures, DatabaseError, Store, maintenance, open_database
 from storage.schema import SchemaTooNew
 
@@ -42,8 +42,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    where, _ = where_the_database_is(args.database)
     try:
+        where = existing_database(args.database)
         since, hours = time.time() - maintenance.parse_age(args.since), business_hours()
         db = open_database(where, migrate=False, create=False)
         try:
