@@ -140,10 +140,11 @@ class PostgresDatabase(Database):
             self._begun += begun
 
     def execute(self, sql: str, params: Params = ()) -> Result:
-        with self._connection() as conn, self._beginning(conn):
-            cursor = conn.execute(_pg(sql), _storable(params))
-        rows = cursor.fetchall() if cursor.description else []
-        return Result(rows, cursor.rowcount)
+        with self._connection() as conn:
+            with self._beginning(conn):
+                cursor = conn.execute(_pg(sql), _storable(params))
+            rows = cursor.fetchall() if cursor.description else []  # there once synced
+            return Result(rows, cursor.rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if not rows:
