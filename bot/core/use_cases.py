@@ -22,6 +22,6 @@ class UseCases:
     visitors: VisitorTools  # lookups, edits, pushed messages, open chats
     team: Team  # on call, agent links
     home: Home  # the App Home tab
-    stats: Stats  # how fast the team answers: /chatra stats, the digest, reports
+    stats: Stats  # how fast the team answers: /chatra stats, the digest, the chart
     seen: Seen  # Slack requests already carried out: a replay is dropped
     channel: str  # the support channel, where answers show when no other is known

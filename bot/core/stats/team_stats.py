@@ -1,4 +1,4 @@
-"""How fast the team answers: `/chatra stats`, the weekly digest, the figures for a report."""
+"""How fast the team answers: `/chatra stats`, the weekly digest, App Home's chart."""
 
 import asyncio
 import re
@@ -67,25 +67,17 @@ class Stats:
         await self._delivery.post(post_keys.digest(f"{due:%Y-%m-%dT%H:%M}"), self._channel, message)
         self._digest_posted = due  # by this bridge or another: the key tells
 
-    async def per_chat(self, since: float) -> list[ChatFigures]:
-        """Every chat opened since `since`, oldest first (`chatra-bridge report`)."""
-        return await self._figures.opened_between(since, self._clock() + 1)
-
     async def days(self, count: int) -> list[tuple[str, list[ChatFigures]]]:
         """The chats of each of the last `count` local days, oldest first, labelled."""
         tz = zone(self._timezone)
-        today = datetime.fromtimestamp(self._clock(), tz).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        first = today - timedelta(days=count - 1)
-        chats = await self._figures.opened_between(first.timestamp(), self._clock() + 1)
-        days: list[tuple[str, list[ChatFigures]]] = []
-        for n in range(count):
-            start = (first + timedelta(days=n)).timestamp()
-            end = (first + timedelta(days=n + 1)).timestamp()
-            label = f"{first + timedelta(days=n):%d %b}"
-            days.append((label, [c for c in chats if start <= c.opened_at < end]))
-        return days
+        today = datetime.fromtimestamp(self._clock(), tz).date()
+        dates = [today - timedelta(days=count - 1 - n) for n in range(count + 1)]  # and tomorrow
+        starts = [datetime.combine(date, time(), tz).timestamp() for date in dates]
+        chats = await self._figures.opened_between(starts[0], starts[-1])
+        return [
+            (f"{date:%d %b}", [c for c in chats if starts[n] <= c.opened_at < starts[n + 1]])
+            for n, date in enumerate(dates[:-1])
+        ]
 
     async def chart(self, count: int = 14) -> list[dict[str, Any]]:
         """App Home's chart of the last `count` days: a PNG under PUBLIC_URL, or text bars."""
