@@ -14,6 +14,7 @@ from bot.core.slack_ui.views import thread_link
 from bot.core.stats.chart import chart_blocks, png
 from bot.core.stats.summary import Summary, summarise
 from bot.core.stats.texts import stats_message, summary_lines
+from bot.core.wire.text import plain_to_slack
 from storage import ChatFigures
 
 PERIOD = re.compile(r"(today|(\d{1,3})d)")
@@ -100,10 +101,12 @@ class Stats:
     async def _lines(
         self, summary: Summary, now: float, before: Summary | None = None
     ) -> list[str]:
-        names = {}
+        names = {}  # a Slack user by name; a Chatra agent's name as it is; escaped for Slack
         for group in summary.by_agent:
-            if SLACK_USER.fullmatch(group.name):
-                names[group.name] = await self._slack.user_name(group.name) or group.name
+            name = group.name
+            if SLACK_USER.fullmatch(name):
+                name = await self._slack.user_name(name) or name
+            names[group.name] = plain_to_slack(name)
         workspace = self._slack.workspace_url
 
         def link(channel: str, ts: str) -> str:
