@@ -9,7 +9,7 @@ from bot.core.ports import ReplyState
 from bot.core.replies.held import HeldReplies
 from bot.core.slack_ui.notices import mention_question
 from bot.core.wire.slack import SlackReply
-from bot.core.wire.text import NOTIFIES
+from bot.core.wire.text import NOTIFIES, plain_to_slack
 from storage import Message, Thread
 from storage.states import MessageState
 
@@ -66,8 +66,11 @@ class MentionCheck:
             await self._slack.show_state(thread.channel, record.slack_ts, ReplyState.NOTE, None)
 
     async def _named(self, found: re.Match[str]) -> str:
+        """Who a mention notifies, as the question names them (escaped: it is shown in Slack)."""
         if found["person"]:
-            return "@" + (await self._slack.user_name(found["person"]) or found["person"])
-        if found["group"]:
-            return "@" + (found["handle"] or "a user group").lstrip("@")
-        return "@" + found["everyone"]
+            name = await self._slack.user_name(found["person"]) or found["person"]
+        elif found["group"]:
+            name = (found["handle"] or "a user group").lstrip("@")
+        else:
+            name = found["everyone"]
+        return "@" + plain_to_slack(name)
