@@ -9,7 +9,10 @@ import aiohttp
 import pytest
 
 from bot.cli import main
+from bot.core.stats.summary import summarise
+from bot.core.stats.texts import summary_lines
 from handlers.app_keys import LEADERSHIP
+from storage import ChatFigures
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, agent_says, chat_event, run_sql, visitor_says, wait_for
 from tests.test_escalation import FakeClock, button_on
@@ -144,7 +147,8 @@ async def test_the_weekly_digest_is_posted_once_with_two_bridges(
             return [m for m in slack.parents(CHANNEL) if "Support this week" in m.text]
 
         [digest] = await wait_for(digests)
-        assert "Chats: *3* (+3)" in digest.text and "never answered: 1 (+1)" in digest.text
+        assert "Chats: *3* (+3) · answered: 2 (+2) · never answered: 1 (+1)" in digest.text
+        assert "Time to done: p50 1h 10m (was —)" in digest.text  # the week before had none
         await leader.close()  # the other leads now, and sees the digest was posted
         await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
         await asyncio.sleep(0.5)
@@ -170,3 +174,19 @@ async def test_report_prints_each_chats_figures_for_a_spreadsheet(
         ("client-Cy", "", ""),
     ]
     assert rows[0]["first_responder"] == "U0AGENT01" and rows[0]["to_end_s"] == "4200"
+
+
+def test_the_digest_compares_each_figure_with_the_week_before():
+    def chat(n: int, answered_after: float | None) -> ChatFigures:
+        at = FRIDAY_8AM + n * 60
+        answer = at + answered_after if answered_after is not None else None
+        return ChatFigures(n, f"c{n}", CHANNEL, f"{at:.6f}", None, at, at, answer, "U0AGENT01",
+                           None, None, 1, 1 if answer else 0, None, None)  # fmt: skip
+
+    week = summarise([chat(1, 60), chat(2, 600), chat(3, None)], None, FRIDAY_8AM + 3600)
+    before = summarise([chat(4, 120)], None, FRIDAY_8AM)
+    lines = summary_lines(week, {}, lambda c, ts: f"https://x/{ts}", FRIDAY_8AM, "UTC", before)
+    assert lines[0] == "Chats: *3* (+2) · answered: 2 (+1) · never answered: 1 (+1)"
+    assert lines[1] == (
+        "First response: p50 1m · p90 10m · max 10m (all hours); the week before p50 2m · p90 2m"
+    )

@@ -42,15 +42,19 @@ def summary_lines(
     period before), how each headline figure moved."""
     lines = [
         f"Chats: *{summary.chats}*{_change(summary.chats, before and before.chats)}"
-        f" · answered: {summary.answered}"
+        f" · answered: {summary.answered}{_change(summary.answered, before and before.answered)}"
         f" · never answered: {summary.never_answered}"
         f"{_change(summary.never_answered, before and before.never_answered)}",
         f"First response: {spread(summary.first_response)} (all hours)"
-        + _slower(summary.first_response.p50, before and before.first_response.p50),
+        + _was(before and before.first_response),
     ]
     if summary.first_response_business is not None:
-        lines.append(f"In business hours: {spread(summary.first_response_business)}")
-    lines.append(f"Time to done: p50 {duration(summary.to_done_p50)}")
+        lines.append(
+            f"In business hours: {spread(summary.first_response_business)}"
+            + _was(before and before.first_response_business)
+        )
+    done_before = f" (was {duration(before.to_done_p50)})" if before else ""
+    lines.append(f"Time to done: p50 {duration(summary.to_done_p50)}{done_before}")
     if summary.by_agent:
         lines.append("By agent (first answers): " + _groups(summary.by_agent, names))
     if len(summary.by_channel) > 1:
@@ -91,7 +95,8 @@ def _change(now: int, before: int | None) -> str:
     return f" ({now - before:+d})"
 
 
-def _slower(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
+def _was(before: Spread | None) -> str:
+    """The period before's p50 and p90, when there is one to compare with."""
+    if before is None or before.p50 is None:
         return ""
-    return f", p50 was {duration(before)}"
+    return f"; the week before p50 {duration(before.p50)} · p90 {duration(before.p90)}"
