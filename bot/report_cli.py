@@ -12,6 +12,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.core.rules.schedule import BusinessHours
+from bot.core.stats.summary import in_business_hours
 from bot.db_cli import DATABASE_HELP, existing_database
 from storage import ChatFigures, DatabaseError, Store, maintenance, open_database
 from storage.schema import SchemaTooNew
@@ -67,10 +68,7 @@ def business_hours() -> BusinessHours | None:
 
 
 def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
-    business = None
-    if hours and chat.started_at is not None and chat.first_response_at is not None:
-        business = hours.seconds_open(chat.started_at, chat.first_response_at)
-    to_end = chat.ended_at - (chat.started_at or chat.opened_at) if chat.ended_at else None
+    business = in_business_hours(chat, hours) if hours else None
     return [
         _when(chat.opened_at),
         chat.channel,
@@ -85,7 +83,7 @@ def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
         str(chat.agent_messages),
         chat.ended_how or "",
         _when(chat.ended_at),
-        _seconds(to_end),
+        _seconds(chat.to_end),
     ]
 
 

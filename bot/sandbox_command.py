@@ -171,21 +171,21 @@ class Playground:
 
     async def _slack_form(self, body: bytes) -> tuple[int, Any]:
         """A form Slack posts to the bridge (a command, a click), signed: status and answer."""
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **signed(SIGNING, body)}
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(self.bridge + "/slack/events", data=body, headers=headers) as answer,
-        ):
-            text = await answer.text()
-            return answer.status, json.loads(text) if text.startswith("{") else None
+        form = {"Content-Type": "application/x-www-form-urlencoded", **signed(SIGNING, body)}
+        status, text = await self._post("/slack/events", body, form)
+        return status, json.loads(text) if text.startswith("{") else None
 
     async def _send(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        headers = {"Content-Type": "application/json", **headers}
+        """A JSON body sent to the bridge: its status."""
+        status, _ = await self._post(path, body, {"Content-Type": "application/json", **headers})
+        return status
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         async with (
             aiohttp.ClientSession() as http,
             http.post(self.bridge + path, data=body, headers=headers) as answer,
         ):
-            return answer.status
+            return answer.status, await answer.text()
 
 
 def instructions(bridge: str, slack: FakeSlack, membrane: FakeMembrane) -> str:

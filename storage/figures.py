@@ -40,11 +40,16 @@ class ChatFigures:
         return self.first_response_at - self.started_at
 
     @property
-    def to_done(self) -> float | None:
-        """Seconds from the visitor's first message (or the card) to done; None: not done."""
-        if self.ended_how != "done" or self.ended_at is None:
+    def to_end(self) -> float | None:
+        """Seconds from the visitor's first message (or the card) to done or closed; None while
+        it is open."""
+        if self.ended_at is None:
             return None
         return self.ended_at - (self.started_at or self.opened_at)
+
+    @property
+    def to_done(self) -> float | None:
+        return self.to_end if self.ended_how == "done" else None
 
 
 class Figures(Repository):

@@ -11,7 +11,7 @@ from bot.core.errors import MembraneError
 from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
 from bot.core.wire.slack import SlackChange, SlackReply
-from storage import Message, Thread
+from storage import Message
 from storage.states import MessageState
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,9 @@ class HeldReplies:
         self._audit.record(by, "reply_retried", what=reply_ts)
         return record.sent_text or record.text or ""
 
-    async def thread_of(self, record: Message) -> Thread | None:
-        return await self._threads.for_client(record.client_id)
-
     async def requeue(self, record: Message, retry_id: str, *, state: str) -> None:
         """Store a new try of a reply that did not reach Chatra."""
-        thread = await self.thread_of(record)
+        thread = await self._threads.for_client(record.client_id)
         if thread is None or record.slack_ts is None:
             return
         await self._messages.update(record.id, state=state)

@@ -23,7 +23,8 @@ def mentions_in(text: str) -> list[re.Match[str]]:
 
 class MentionCheck:
     def __init__(self, context: Context, held: HeldReplies) -> None:
-        self._slack, self._messages, self._held = context.slack, context.store.messages, held
+        self._slack, self._held = context.slack, held
+        self._messages, self._threads = context.store.messages, context.store.threads
         self._clock, self._audit = context.clock, context.audit
         self.enabled = context.policy.ask_before_mentions
 
@@ -61,7 +62,7 @@ class MentionCheck:
 
     async def _keep_as_note(self, record: Message) -> None:
         await self._messages.update(record.id, state=MessageState.NOTE)
-        thread = await self._held.thread_of(record)
+        thread = await self._threads.for_client(record.client_id)
         if thread is not None and record.slack_ts:
             await self._slack.show_state(thread.channel, record.slack_ts, ReplyState.NOTE, None)
 

@@ -59,7 +59,7 @@ def summarise(chats: list[ChatFigures], hours: BusinessHours | None, now: float)
     times = [c.first_response for c in answered if c.first_response is not None]
     business = None
     if hours is not None:
-        business = Spread.of([_business(c, hours) for c in answered])
+        business = Spread.of([in_business_hours(c, hours) or 0.0 for c in answered])
     slowest = sorted([*answered, *waiting], key=lambda c: waited(c, now), reverse=True)[:3]
     return Summary(
         chats=len(chats),
@@ -81,8 +81,10 @@ def waited(chat: ChatFigures, now: float) -> float:
     return now - (chat.started_at or chat.opened_at)
 
 
-def _business(chat: ChatFigures, hours: BusinessHours) -> float:
-    assert chat.started_at is not None and chat.first_response_at is not None
+def in_business_hours(chat: ChatFigures, hours: BusinessHours) -> float | None:
+    """The first response's time within business hours; None: not answered."""
+    if chat.started_at is None or chat.first_response_at is None:
+        return None
     return hours.seconds_open(chat.started_at, chat.first_response_at)
 
 
