@@ -14,10 +14,10 @@ without being looked for would be shown twice.
 import asyncio
 import contextlib
 import functools
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from storage.database import (
     Result,
     without_password,
 )
+from storage.handing import Handed, Units, hand_back, take
 from storage.units import Kind, not_on_the_loop
 
 # Noticed within ~25 s when the server or the network between goes away without a word, within
@@ -41,6 +42,10 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
 RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
 REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
 ANSWERING = 2  # threads (and connections) kept for what someone waits on: intake, /healthz
+# Write units committed together, at most: past 64 subtransactions that write, a transaction
+# slows down every session's snapshots.
+MOST_AT_ONCE = 32
+BRIEF_LOCK_MS = 50  # a lock waited for inside a transaction of several units
 T = TypeVar("T")
 
 
@@ -61,13 +66,12 @@ class PostgresDatabase(Database):
         lock_timeout: float = 1.0,
     ) -> None:
         self.url, self.where = url, without_password(url)
+        self._pool_size = pool_size
         self._timeouts_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
         self._local = threading.local()  # this thread's connection, and whether in a transaction
         self._unreachable_until = 0.0  # after a failed reconnect: fail fast, not stall
-        # One thread per connection keeps it between units; ANSWERING more for what someone
-        # waits on; one more connection for the probe of /healthz and the command line.
-        self._threads = ThreadPoolExecutor(pool_size, "postgres", self._keeps)
-        self._answering = ThreadPoolExecutor(ANSWERING, "postgres-answering", self._keeps)
+        self._units: Units = queue.SimpleQueue()
+        self._answers: Units = queue.SimpleQueue()  # what someone waits for the answer of
         self._counting = threading.Lock()
         self._handed = self._begun = 0  # units handed over, and started: the difference waits
         self._kept: set[psycopg.Connection] = set()  # the connections threads keep
@@ -92,6 +96,18 @@ class PostgresDatabase(Database):
         except psycopg.Error as error:
             self._pool.close()
             raise DatabaseUnavailable(f"cannot reach {self.where}: {_reason(error)}") from error
+        # One thread per connection keeps it between units; ANSWERING more for what someone
+        # waits on; one more connection for the probe of /healthz and the command line.
+        self._threads = [
+            threading.Thread(target=self._serve, args=(units,), name=name, daemon=True)
+            for units, name, count in (
+                (self._units, "postgres", pool_size),
+                (self._answers, "postgres-answering", ANSWERING),
+            )
+            for _ in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _configure(self, conn: psycopg.Connection) -> None:
         statement, lock = self._timeouts_ms
@@ -110,25 +126,10 @@ class PostgresDatabase(Database):
         answer of runs on threads of its own: a worker held up by a lock holds up no answer."""
         if self._closed:
             raise DatabaseUnavailable(f"{self.where} is closed")
-        loop, queued = asyncio.get_running_loop(), time.perf_counter()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._count(handed=1)
-        started: list[float] = []
-
-        def timed() -> T:
-            started.append(time.perf_counter())
-            self._count(begun=1)
-            try:
-                return work()
-            finally:
-                self.observe(name, started[0] - queued, time.perf_counter() - started[0])
-
-        threads = self._answering if answering else self._threads
-        try:
-            return await loop.run_in_executor(threads, timed)
-        except asyncio.CancelledError:
-            if not started:  # it may never start: not counted as waiting any more
-                self._count(begun=1)
-            raise
+        (self._answers if answering else self._units).put(Handed(name, work, kind, future))
+        return await future
 
     @property
     def waiting(self) -> int:
@@ -138,6 +139,66 @@ class PostgresDatabase(Database):
         with self._counting:
             self._handed += handed
             self._begun += begun
+
+    def _serve(self, units: Units) -> None:
+        """A thread of the pool, with a connection of its own: it takes its share of the units
+        that wait; the reads run one by one, the writes together. Until closed."""
+        self._local.keeps = True
+        threads = self._pool_size if units is self._units else ANSWERING
+        try:
+            while (batch := take(units, MOST_AT_ONCE, threads)) is not None:
+                self._count(begun=len(batch))
+                waiting = [unit for unit in batch if not unit.future.cancelled()]
+                for unit in waiting:
+                    if not unit.writes:
+                        self._carry_out([unit])
+                self._carry_out([unit for unit in waiting if unit.writes])
+                hand_back(waiting)
+        finally:
+            self._give_back()
+
+    def _carry_out(self, units: list[Handed]) -> None:
+        """A unit alone as it says (each statement its own commit, unless it opens a
+        transaction); writes that waited together in one transaction (one commit, one wait for
+        the WAL), each in a savepoint: one that fails is undone alone. There a lock is waited
+        for briefly: a unit that waits longer is undone, and carried out alone once the others
+        are committed (two transactions that each wait for what the other holds end at once,
+        not after PostgreSQL's second of deadlock detection)."""
+        if not units:
+            return
+        started = time.perf_counter()
+        late: list[Handed] = []
+        try:
+            if len(units) == 1:
+                _outcome(units[0])
+            else:
+                with self.transaction(durable=True):  # as every commit here
+                    self._local.prefix.append(f"SET LOCAL lock_timeout = {BRIEF_LOCK_MS}")
+                    for unit in units:
+                        self._local.prefix.append("SAVEPOINT unit")
+                        if not _outcome(unit):
+                            self._undo(unit, late)
+                        if self._local.prefix[-1:] == ["SAVEPOINT unit"]:
+                            self._local.prefix.pop()  # the unit ran no statement
+        except Exception as error:  # its own, or the commit's, or the connection broke
+            for unit in units:
+                unit.error = unit.error or error
+        ran = time.perf_counter() - started
+        for unit in units:
+            self.observe(unit.name, started - unit.queued, ran)
+        for unit in late:
+            unit.error = None
+            self._carry_out([unit])
+
+    def _undo(self, unit: Handed, late: list[Handed]) -> None:
+        """Roll back what a failed unit of a transaction did; one that waited too long for a
+        lock is to be carried out again, alone."""
+        if self._local.prefix[-1:] != ["SAVEPOINT unit"]:  # it ran a statement
+            self.execute("ROLLBACK TO SAVEPOINT unit")
+        if isinstance(unit.error, DatabaseError) and isinstance(
+            unit.error.__cause__, psycopg.errors.LockNotAvailable
+        ):
+            late.append(unit)
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         with self._connection() as conn:
@@ -154,15 +215,17 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _beginning(self, conn: psycopg.Connection) -> Iterator[None]:
-        """The transaction's first statement goes with its BEGIN, in one round trip (a
-        pipeline, synced on leaving it): a unit of work far from its server waits one round
-        trip fewer."""
-        if not getattr(self._local, "begin", False):
+        """What a transaction says before a statement (BEGIN, a savepoint) goes with it, in one
+        round trip (a pipeline, synced on leaving it): a unit of work far from its server waits
+        one round trip fewer."""
+        prefix = getattr(self._local, "prefix", None)
+        if not prefix:
             yield
             return
-        self._local.begin = False
+        self._local.prefix = []
         with conn.pipeline():
-            conn.execute("BEGIN")
+            for statement in prefix:
+                conn.execute(statement)
             yield
 
     @contextmanager
@@ -193,10 +256,6 @@ class PostgresDatabase(Database):
             if borrowed:
                 self._give_back()
 
-    def _keeps(self) -> None:
-        """A thread of the pool: it keeps its connection."""
-        self._local.keeps = True
-
     def _give_back(self) -> None:
         conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
@@ -213,18 +272,22 @@ class PostgresDatabase(Database):
             return
         with self._connection() as conn:  # every commit is durable here
             self._local.in_transaction, self._local.durable = True, durable
-            self._local.begin = True  # sent with the first statement
+            self._local.prefix = ["BEGIN"]  # sent with the first statement
             try:
                 yield
             except BaseException:
-                if not conn.broken and not self._local.begin:
+                if not conn.broken and not self._nothing_sent():
                     conn.execute("ROLLBACK")
                 raise
             else:
-                if not self._local.begin:  # a transaction with no statement has nothing to end
+                if not self._nothing_sent():  # a transaction with no statement has nothing to end
                     conn.execute("COMMIT")
             finally:
-                self._local.in_transaction = self._local.begin = False
+                self._local.in_transaction, self._local.prefix = False, []
+
+    def _nothing_sent(self) -> bool:
+        """Whether the open transaction's BEGIN waits to be sent: it ran no statement yet."""
+        return self._local.prefix[:1] == ["BEGIN"]
 
     def json_text(self, column: str, key: str) -> str:
         return f"({column}::jsonb ->> '{key}')"
@@ -250,13 +313,25 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self._closed = True
-        self._threads.shutdown(wait=True)
-        self._answering.shutdown(wait=True)
+        for thread in self._threads:
+            (self._answers if thread.name.endswith("answering") else self._units).put(None)
+        for thread in self._threads:
+            thread.join()
         for conn in list(self._kept):  # each thread's own, idle now: back before the pool closes
             with contextlib.suppress(Exception):
                 self._pool.putconn(conn)
         self._kept.clear()
         self._pool.close()
+
+
+def _outcome(unit: Handed) -> bool:
+    """Carry out `unit`, keeping its result or its error; whether it succeeded."""
+    try:
+        unit.result = unit.work()
+    except Exception as error:
+        unit.error = error
+        return False
+    return True
 
 
 class _RollBack(Exception):

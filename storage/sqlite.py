@@ -9,7 +9,6 @@ milliseconds share one fsync.
 """
 
 import asyncio
-import contextlib
 import fcntl
 import os
 import queue
@@ -19,33 +18,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 from urllib.parse import quote
 
 from sqlite_utils import Database as Utils
 
 from storage.database import Database, DatabaseError, DatabaseUnavailable, Params, Result
+from storage.handing import Handed, Units, hand_back, take
 from storage.units import Kind, not_on_the_loop
 
 BUSY_TIMEOUT_MS = 5000  # off the loop, a lock another process holds is waited for this long
 MIN_FREE_BYTES = 16 * 2**20  # below this the disk counts as full: writes are about to fail
 MOST_AT_ONCE = 200  # units carried out together, at most (writes: in one commit)
 T = TypeVar("T")
-
-
-@dataclass
-class _Unit:
-    """A unit of work waiting for the reader's or the writer's thread."""
-
-    name: str
-    work: Callable[[], Any]
-    durable: bool
-    future: asyncio.Future[Any]
-    queued: float = field(default_factory=time.perf_counter)
-    result: Any = None
-    error: BaseException | None = None
 
 
 class SqliteDatabase(Database):
@@ -62,8 +48,8 @@ class SqliteDatabase(Database):
         self._depth = 0
         self._durable = False  # the open transaction's
         self._local = threading.local()  # the reader thread's own connection
-        self._reads: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
-        self._writes: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._reads: Units = queue.SimpleQueue()
+        self._writes: Units = queue.SimpleQueue()
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._reader_conns: list[sqlite3.Connection] = []
@@ -108,7 +94,7 @@ class SqliteDatabase(Database):
         self._count(handed=1)
         reads = kind == "read" and self.where != ":memory:"  # a memory database has one
         self._start(reads)
-        (self._reads if reads else self._writes).put(_Unit(name, work, kind == "durable", future))
+        (self._reads if reads else self._writes).put(Handed(name, work, kind, future))
         return await future
 
     @property
@@ -139,29 +125,17 @@ class SqliteDatabase(Database):
                 )
                 self._writer.start()
 
-    def _serve(self, units: "queue.SimpleQueue[_Unit | None]", carry: "Carry") -> None:
+    def _serve(self, units: Units, carry: "Carry") -> None:
         """Take every unit that waits, carry them out together, and hand each its outcome with
         one call to the loop; until closed."""
-        while (first := units.get()) is not None:
-            batch = [first]
-            while len(batch) < MOST_AT_ONCE:
-                try:
-                    more = units.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    units.put(None)  # closing: after this batch
-                    break
-                batch.append(more)
+        while (batch := take(units, MOST_AT_ONCE)) is not None:
             self._count(begun=len(batch))
             waiting = [unit for unit in batch if not unit.future.cancelled()]
-            if not waiting:
-                continue
-            carry(waiting)
-            with contextlib.suppress(RuntimeError):  # its loop is gone: nobody waits any more
-                waiting[0].future.get_loop().call_soon_threadsafe(_settle, waiting)
+            if waiting:
+                carry(waiting)
+                hand_back(waiting)
 
-    def _read(self, batch: list["_Unit"]) -> None:
+    def _read(self, batch: list[Handed]) -> None:
         """On the reader's own connection: each read on its own."""
         if getattr(self._local, "conn", None) is None:
             self._local.conn = self._connect()
@@ -174,12 +148,12 @@ class SqliteDatabase(Database):
                 unit.error = error
             self.observe(unit.name, started - unit.queued, time.perf_counter() - started)
 
-    def _commit(self, batch: list["_Unit"]) -> None:
+    def _commit(self, batch: list[Handed]) -> None:
         """One transaction for the batch, each write in a savepoint: one that fails is undone
         alone; a commit that fails fails them all. Durable if any of them must be."""
         started = time.perf_counter()
         try:
-            with self.transaction(durable=any(w.durable for w in batch)):
+            with self.transaction(durable=any(w.kind == "durable" for w in batch)):
                 for write in batch:
                     self.conn.execute("SAVEPOINT unit")
                     try:
@@ -294,18 +268,7 @@ class SqliteDatabase(Database):
             conn.close()
 
 
-def _settle(batch: list[_Unit]) -> None:
-    """On the loop: each unit's outcome to whoever awaits it (unless they stopped waiting)."""
-    for unit in batch:
-        if unit.future.done():
-            continue
-        if unit.error is not None:
-            unit.future.set_exception(unit.error)
-        else:
-            unit.future.set_result(unit.result)
-
-
-Carry = Callable[[list[_Unit]], None]
+Carry = Callable[[list[Handed]], None]
 
 
 def _ours(error: sqlite3.Error) -> DatabaseError:
