@@ -76,10 +76,9 @@ class Messages(Repository):
     @writes
     def claim_slack_reply(self, slack_ts: str, client_id: str, text: str, author: str) -> Message:
         """Record a Slack reply about to be sent; returns the existing record if any."""
-        self._insert(
+        message = self._insert(
             client_id=client_id, origin="slack", slack_ts=slack_ts, text=text, author=author
-        )
-        message = self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
+        ) or self._one("origin = 'slack' AND slack_ts = ?", slack_ts)
         assert message is not None
         return message
 
@@ -173,12 +172,27 @@ class Messages(Repository):
         return [Message(*row) for row in rows]
 
     @reads
-    def held_before(self, client_id: str, message_id: int) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM messages WHERE client_id = ? AND state = 'held' AND id < ? LIMIT 1",
+    def holding(self, client_id: str, message_id: int) -> tuple[bool, bool]:
+        """Whether a reply of this chat before `message_id` is held, and whether any is."""
+        before, held = self._db.execute(
+            "SELECT MAX(CASE WHEN client_id = ? AND id < ? THEN 1 ELSE 0 END), COUNT(*)"
+            " FROM messages WHERE state = 'held'",
             [client_id, message_id],
+        ).fetchone() or (0, 0)
+        return bool(before), bool(held)
+
+    @reads
+    def any_held(self) -> bool:
+        return self._db.execute("SELECT 1 FROM messages WHERE state = 'held' LIMIT 1").rows != []
+
+    @writes
+    def mark_sent(self, message_id: int) -> tuple[bool, str | None]:
+        """A reply is sent: whether it was not before, and its author."""
+        row = self._db.execute(
+            "UPDATE messages SET state = 'sent' WHERE id = ? AND state <> 'sent' RETURNING author",
+            [message_id],
         ).fetchone()
-        return row is not None
+        return row is not None, row[0] if row else None
 
     @writes
     def update(self, message_id: int, **values: object) -> None:
@@ -197,14 +211,15 @@ class Messages(Repository):
         """About to send again after a try in doubt: counted on disk first."""
         self._db.execute("UPDATE messages SET resends = resends + 1 WHERE id = ?", [message_id])
 
-    def _insert(self, **values: object) -> None:
-        """Already recorded (by this bridge or another): the caller reads the stored state."""
+    def _insert(self, **values: object) -> Message | None:
+        """The new record; None when it was recorded already (by this bridge or another)."""
         row = {"state": "pending", **values, "created_at": self._clock()}
-        self._db.execute(
+        inserted = self._db.execute(
             f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-            " ON CONFLICT DO NOTHING",
+            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
             list(row.values()),
-        )
+        ).fetchone()
+        return Message(*inserted) if inserted else None
 
     def _one(self, where: str, value: str | int) -> Message | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE {where}", [value]).fetchone()

@@ -144,6 +144,7 @@ class Worker:
         self._told: set[int] = set()  # events stored since the last look
         self._behind = set(SOURCES)  # sources whose pending events are all to be looked at
         self._dispatched: dict[int, InboxEvent] = {}  # events in flight
+        self._flying = dict.fromkeys(SOURCES, 0)  # how many of them, by source
         # Events finished while a look was reading the inbox: it may have read them as pending.
         self._settled: set[int] = set()
         self._tails: dict[str, asyncio.Future[None]] = {}  # lane -> free for its next event
@@ -214,8 +215,7 @@ class Worker:
         """Pending events not yet dispatched, per direction: those of lanes just claimed and
         those told of, or (behind) every one of the lanes held. One unit of work: the claim
         and every read it needs."""
-        busy = {s: sum(1 for e in self._dispatched.values() if e.source == s) for s in SOURCES}
-        room = {s: max(self._max_in_flight - busy[s], 0) for s in SOURCES}
+        room = {s: max(self._max_in_flight - self._flying[s], 0) for s in SOURCES}
         if not any(room.values()):
             return []
         claim = min(CLAIM_BATCH, max(room.values()))
@@ -223,7 +223,7 @@ class Worker:
         with_room = {source for source in SOURCES if room[source]}
         self._behind |= set(SOURCES) - with_room
         behind, current = self._behind & with_room, with_room - self._behind  # before looking
-        wanted = [(frozenset({source}), room[source] + busy[source]) for source in behind]
+        wanted = [(frozenset({source}), room[source] + self._flying[source]) for source in behind]
         current_limit = min((room[s] for s in current), default=0)
 
         def look() -> tuple[list[Claimed], int, list[tuple[frozenset[str], int, list]]]:
@@ -305,14 +305,18 @@ class Worker:
         task = asyncio.create_task(self._after(previous, free, event))
         self._tasks.add(task)
         self._dispatched[event.id] = event
+        self._flying[event.source] += 1
         task.add_done_callback(lambda done: self._forget(event, free, done))
 
     def _forget(self, event: InboxEvent, free: asyncio.Future[None], task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        full = self._flying[event.source] >= self._max_in_flight
+        self._flying[event.source] -= 1
         self._dispatched.pop(event.id, None)
         self._settled.add(event.id)
         self.retrying.discard(event.id)
-        self._arrivals.wake()  # room for more
+        if full or self._behind:  # room for more of what waits in the database
+            self._arrivals.wake()
         if self._tails.get(event.conversation) is free:
             del self._tails[event.conversation]
 
@@ -345,7 +349,11 @@ class Worker:
                 if worth_waiting is False or (
                     worth_waiting is None and attempt >= self._max_attempts
                 ):
-                    await self._give_up(event, attempt, reason)
+                    log.error(
+                        "event %s (%s) failed for good after %d tries: %s",
+                        *(event.id, await self._name_of(event.conversation), attempt, reason),
+                        extra={"chat": event.conversation},
+                    )
                     await self._keep(self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
@@ -374,16 +382,6 @@ class Worker:
         except Exception:  # a bug in judging must not strand the event
             log.exception("cannot judge %s", type(error).__name__)
             return None
-
-    async def _give_up(self, event: InboxEvent, attempt: int, reason: str) -> None:
-        log.error(
-            "event %s (%s) failed for good after %d tries: %s",
-            event.id,
-            await self._name_of(event.conversation),
-            attempt,
-            reason,
-            extra={"chat": event.conversation},
-        )
 
     async def _keep(self, record: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Record the event's progress, however long the database refuses: the event's lane waits

@@ -159,8 +159,7 @@ class SlackToChatra:
         record = self._messages.claim_slack_reply.now(
             reply.ts, thread.client_id, reply.text, reply.user
         )
-        held_before = self._messages.held_before.now(thread.client_id, record.id)
-        any_held = held_before or bool(self._messages.held.now())
+        held_before, any_held = self._messages.holding.now(thread.client_id, record.id)
         return _Received(thread, record, held_before=held_before, any_held=any_held)
 
     async def _send_to_visitor(
@@ -316,12 +315,11 @@ class SlackToChatra:
     def _sent(self, thread: Thread, reply_id: int, sending: "_Sending") -> None:
         """On the database's thread: the whole reply reached the visitor, who has an answer;
         whether replies are held (Chatra was away: this send says it is back)."""
-        reply = self._messages.by_id.now(reply_id)
-        if reply is not None and reply.state != MessageState.SENT:  # counted once
-            self._figures.agent_wrote.now(thread.id, reply.author)
-        self._messages.update.now(reply_id, state=MessageState.SENT)
+        first_time, author = self._messages.mark_sent.now(reply_id)
+        if first_time:  # counted once
+            self._figures.agent_wrote.now(thread.id, author)
         self._waits.answered.now(thread.id)
-        sending.held = bool(self._messages.held.now())
+        sending.held = self._messages.any_held.now()
 
     async def _unconfirmed(
         self, thread: Thread, record_id: int, reply: SlackReply, text: str
