@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.units import Kind
+
 
 @dataclass
 class Handed:
@@ -17,7 +19,7 @@ class Handed:
 
     name: str
     work: Callable[[], Any]
-    kind: str  # "read" | "write" | "durable"
+    kind: Kind
     future: asyncio.Future[Any]
     queued: float = field(default_factory=time.perf_counter)
     result: Any = None

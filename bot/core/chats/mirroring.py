@@ -66,10 +66,12 @@ class ChatToSlack:
             )  # all the webhook's messages reach the post queue at the same moment
             return messages, claimed, seen, self._threads.for_client.now(client.id)
 
+        # The chat's card on its way, looked up before the read: what the read finds pending may
+        # be on the card already, recorded while the read's answer came back.
+        waiting = self._opening.get(client.id)
         messages, claimed, seen, known = await self._db.run("ChatToSlack.receive", receive, "write")
         said = [m for m in messages if m.key not in seen and m.type in ("client", "agent")]
         unposted = [(m, r) for m, r in zip(messages, claimed, strict=True) if r.state == PENDING]
-        waiting = self._opening.get(client.id)
         if waiting is not None:  # its card is on its way: not repeated, and what fits joins it
             shown = {record.id for record in waiting.whole}
             unposted = [(m, r) for m, r in unposted if r.id not in shown]
