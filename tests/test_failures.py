@@ -3,6 +3,8 @@
 import aiohttp
 import pytest
 
+from handlers.app_keys import DATABASE
+from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL, CONNECTION
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import deletion, edit, event_id, reply
@@ -136,6 +138,32 @@ async def test_a_reply_sent_again_after_a_doubt_says_it_may_show_twice(
     assert membrane.visible_messages("client-1") == ["Once more"]
     [notice] = [r.text for r in slack.replies(CHANNEL, thread_ts) if "twice" in r.text]
     assert "Chatra did not confirm “Once more”, so it was sent again" in notice
+
+
+async def test_a_reply_chatra_took_while_the_database_refused_its_record_is_sent_once(
+    bridge, slack, membrane, thread_ts
+):
+    """The database is away just after Chatra took the reply: recording it waits, and the
+    reply is not found in doubt and sent again."""
+    db, refusals = bridge.app[DATABASE], []
+    run = db.run
+
+    async def refusing_twice(name, work, kind="read", **more):
+        if name == "SlackToChatra.sent" and len(refusals) < 2:
+            refusals.append(name)
+            raise DatabaseUnavailable("the server restarts")
+        return await run(name, work, kind, **more)
+
+    db.run = refusing_twice
+    ts = "1800000010.000013"
+    slack.person_wrote(CHANNEL, ts, thread_ts, "Just once", user="U0AGENT01")
+    await bridge.slack_event(reply(thread_ts, ts, "Just once"), event_id())
+    await bridge.settled(within=10)
+
+    assert len(refusals) == 2
+    assert membrane.visible_messages("client-1") == ["Just once"]
+    assert not [r.text for r in slack.replies(CHANNEL, thread_ts) if "twice" in r.text]
+    assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}
 
 
 async def test_failed_edit_and_delete_are_reported(bridge, slack, membrane, thread_ts):
