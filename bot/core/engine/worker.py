@@ -27,6 +27,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from bot.core.engine.patience import however_long
 from storage import Claimed, InboxEvent, Store
 
 log = logging.getLogger(__name__)
@@ -386,12 +387,4 @@ class Worker:
     async def _keep(self, record: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Record the event's progress, however long the database refuses: the event's lane waits
         meanwhile, so nothing behind it overtakes it."""
-        pause = 0.1
-        while True:
-            try:
-                await record(*args)
-                return
-            except Exception as error:
-                log.warning("cannot record event %s (%s): trying again", args[0], error)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 10.0)
+        await however_long(lambda: record(*args), f"event {args[0]}")

@@ -5,12 +5,12 @@ follow. Exactly once as far as the visitor can tell, its state shown on the repl
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.context import Context
-from bot.core.errors import DatabaseUnavailable, MembraneError, NoWriter
+from bot.core.engine.patience import however_long
+from bot.core.errors import MembraneError, NoWriter
 from bot.core.people.access import Access
 from bot.core.ports import ChatraPort, FilePort, ReplyState, Writer
 from bot.core.posting import post_keys
@@ -298,7 +298,10 @@ class SlackToChatra:
             if last is not None:
                 self._sent(thread, reply_id, last)
 
-        await self._recorded_however_long(sent, reply.ts)
+        # Recorded however long the database refuses: the worker's next try would find the reply
+        # in doubt and, with no echo, send it again.
+        what = f"reply {reply.ts}, which Chatra took"
+        await however_long(lambda: self._db.run("SlackToChatra.sent", sent, "write"), what)
         context = {"chat": thread.client_id, "slack_ts": reply.ts}
         log.info(
             "reply %s sent to chat %s as %s", reply.ts, thread.client_id, chatra_id, extra=context
@@ -308,18 +311,6 @@ class SlackToChatra:
             key = post_keys.maybe_twice(reply.ts, record.id)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
         return True
-
-    async def _recorded_however_long(self, sent: Callable[[], None], ts: str) -> None:
-        """Record a send Chatra took, waiting out a database that refuses: left to the worker,
-        its next try would find the reply in doubt and, with no echo, send it again."""
-        pause = 0.1
-        while True:
-            try:
-                return await self._db.run("SlackToChatra.sent", sent, "write")
-            except DatabaseUnavailable as error:
-                log.warning("reply %s reached Chatra, recording it waits: %s", ts, error)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
 
     async def _all_sent(self, thread: Thread, reply_id: int, last: "_Sending | None") -> None:
         if last is not None:
