@@ -178,8 +178,8 @@ class PostgresDatabase(Database):
                         self._local.prefix.append("SAVEPOINT unit")
                         if not _outcome(unit):
                             self._undo(unit, late)
-                        if self._local.prefix[-1:] == ["SAVEPOINT unit"]:
-                            self._local.prefix.pop()  # the unit ran no statement
+                        if self._savepoint_unsent():  # the unit ran no statement
+                            self._local.prefix.pop()
         except Exception as error:  # its own, or the commit's, or the connection broke
             for unit in units:
                 unit.error = unit.error or error
@@ -190,10 +190,14 @@ class PostgresDatabase(Database):
             unit.error = None
             self._carry_out([unit])
 
+    def _savepoint_unsent(self) -> bool:
+        """Whether the unit's savepoint still waits for its first statement."""
+        return self._local.prefix[-1:] == ["SAVEPOINT unit"]
+
     def _undo(self, unit: Handed, late: list[Handed]) -> None:
         """Roll back what a failed unit of a transaction did; one that waited too long for a
         lock is to be carried out again, alone."""
-        if self._local.prefix[-1:] != ["SAVEPOINT unit"]:  # it ran a statement
+        if not self._savepoint_unsent():  # it ran a statement
             self.execute("ROLLBACK TO SAVEPOINT unit")
         if isinstance(unit.error, DatabaseError) and isinstance(
             unit.error.__cause__, psycopg.errors.LockNotAvailable
