@@ -91,6 +91,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     if not db.shared:  # one file, one bridge: whoever held its lanes before is gone
         await store.lanes.expire_all()
     await store.agents.link(settings.agent_links())
+    await store.facts.served_since(clock())  # a digest due before is not caught up on
     # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
     # own timeout does not apply to a session it is given: every call times out here.
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)
@@ -170,6 +171,7 @@ async def _know_the_bot(bolt: AsyncApp, core: Core, known: asyncio.Event) -> Non
         if isinstance(middleware, AsyncSingleTeamAuthorization):
             middleware.auth_test_result = auth
     core.slack.workspace_url = str(auth.get("url") or core.slack.workspace_url)
+    core.slack.bot_user_id = str(auth.get("user_id") or "")
     known.set()
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot import server
 from bot.app import create_app
+from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import KEEP_AS_NOTE, SEND_ANYWAY
 from bot.sandboxed import settings_for
 from sandbox.chatra import chat_event
@@ -94,8 +95,7 @@ class Playground:
         """An agent writes in a thread (the newest chat's unless `thread_ts` says which): Slack
         sends the bridge the event, signed."""
         said = await _asked(request, "text")
-        cards = self.slack.parents(CHANNEL)
-        thread_ts = said.get("thread_ts") or (cards[-1].ts if cards else None)
+        thread_ts = said.get("thread_ts") or newest_chat(self.slack, CHANNEL)
         if not thread_ts:
             raise web.HTTPBadRequest(text="no chat yet: a visitor writes first\n")
         ts = f"{time.time():.6f}"
@@ -186,6 +186,17 @@ class Playground:
             http.post(self.bridge + path, data=body, headers=headers) as answer,
         ):
             return answer.status, await answer.text()
+
+
+def newest_chat(slack: FakeSlack, channel: str) -> str | None:
+    """The ts of the newest chat's card in `channel`: never a digest, a notice or an internal
+    discussion, which are top-level posts too."""
+    cards = [
+        post.ts
+        for post in slack.parents(channel)
+        if any(post_keys.client_of_card(key) for key in post.keys)
+    ]
+    return cards[-1] if cards else None
 
 
 def instructions(bridge: str, slack: FakeSlack, membrane: FakeMembrane) -> str:

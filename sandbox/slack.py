@@ -33,7 +33,13 @@ from sandbox.slack_wire import (
     page,
 )
 
-UPDATE_LIMIT = (10, 50 / 60)  # chat.update: Tier 3, 50 a minute with sporadic bursts
+UPDATE_LIMIT = (10, 50 / 60)
+BOT_USER = {  # the app's bot user, as users.info describes it
+    "id": BOT_USER_ID,
+    "name": "chatra",
+    "is_bot": True,
+    "profile": {"display_name": "", "real_name": "Chatra", "bot_id": BOT_ID},
+}  # chat.update: Tier 3, 50 a minute with sporadic bursts
 
 
 class FakeSlack(FakeServer):
@@ -335,7 +341,9 @@ class FakeSlack(FakeServer):
         return ok(message_ts=self._next_ts())
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
-        user = self.users.get(args.get("user", ""))
+        user = self.users.get(args.get("user", "")) or (
+            BOT_USER if args.get("user") == BOT_USER_ID else None
+        )
         return ok(user=user) if user else error("user_not_found")
 
     async def _conversations_members(self, args: dict[str, Any]) -> web.Response:

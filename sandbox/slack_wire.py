@@ -64,6 +64,12 @@ class Posted:
     history: list[str] = field(default_factory=list)  # earlier texts, one per chat.update
 
     @property
+    def keys(self) -> list[str]:
+        """The keys the app tagged the message with (its metadata), each saying what it is for."""
+        payload = (self.metadata or {}).get("event_payload") or {}
+        return [str(key) for key in payload.get("keys") or []]
+
+    @property
     def lines(self) -> list[tuple[str, str]]:
         """(author, text) of each message it shows under an author-and-time line (a post that
         joins several, a card that opens with what the visitor wrote); none for other posts."""

@@ -1,4 +1,5 @@
-"""What the bridge keeps of itself: on which boot of the machine it last used the database.
+"""What the bridge keeps of itself: since when it serves, and on which boot of the machine it
+last used the database.
 
 SQLite commits what only records progress without waiting for the disk: a crash of the bridge
 keeps it (the operating system has it), a crash of the machine may not. Knowing that the machine
@@ -7,7 +8,7 @@ and only then."""
 
 from pathlib import Path
 
-from storage.units import Repository, durable
+from storage.units import Repository, durable, writes
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # Linux: new at every boot
 
@@ -32,3 +33,17 @@ class Facts(Repository):
             [boot],
         )
         return last is not None and last != boot
+
+    @writes
+    def served_since(self, now: float) -> float:
+        """When this database was first served by a bridge (`now`, the first time it is asked):
+        what was due before it (a weekly digest) is not caught up on."""
+        self._db.execute(
+            "INSERT INTO bridge_facts (name, value) VALUES ('served_since', ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            [repr(now)],
+        )
+        value = self._db.execute(
+            "SELECT value FROM bridge_facts WHERE name = 'served_since'"
+        ).scalar()
+        return float(value)

@@ -6,7 +6,8 @@ from storage.states import MessageState
 from storage.units import Repository, durable, reads, writes
 
 _COLUMNS = (
-    "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends"
+    "id, client_id, origin, chatra_id, slack_ts, text, sent_text, author, state, error, resends,"
+    " edit_asked"
 )
 
 
@@ -23,6 +24,7 @@ class Message:
     state: str
     error: str | None
     resends: int = 0  # sent again after a try that ended in doubt: at most once
+    edit_asked: str | None = None  # an edit naming teammates, waiting for its author's word
 
 
 class Messages(Repository):
@@ -193,6 +195,31 @@ class Messages(Repository):
             [message_id],
         ).fetchone()
         return row is not None, row[0] if row else None
+
+    @writes
+    def ask_edit(self, message_id: int, text: str) -> None:
+        """An edit waits for its author's word (it names teammates): `text`, as written."""
+        values = {"edit_asked": text, "edit_asked_at": self._clock()}
+        self._db.update("messages", "id", message_id, values)
+
+    @writes
+    def take_edit(self, message_id: int) -> str | None:
+        """The edit that waited for its author's word, no longer waiting; None: none waits (an
+        answer came first, or it was forgotten)."""
+        with self._db.transaction():
+            text = self._db.execute(
+                f"SELECT edit_asked FROM messages WHERE id = ?{self._db.for_update}", [message_id]
+            ).scalar()
+            self._db.execute("UPDATE messages SET edit_asked = NULL WHERE id = ?", [message_id])
+        return text
+
+    @writes
+    def forget_edits_asked_before(self, cutoff: float) -> None:
+        self._db.execute(
+            "UPDATE messages SET edit_asked = NULL WHERE edit_asked IS NOT NULL"
+            " AND edit_asked_at < ?",
+            [cutoff],
+        )
 
     @writes
     def update(self, message_id: int, **values: object) -> None:

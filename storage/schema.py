@@ -15,8 +15,9 @@ from storage.sqlite import SqliteDatabase
 # not a directory: served by every bridge); 9: bridge_facts (which boot of the machine last
 # used the database), Chatra's echoes of our messages kept until their reply claims them;
 # 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports),
-# saved_replies (`;name` in a thread sends the text saved under that name)
-SCHEMA_VERSION = 10
+# saved_replies (`;name` in a thread sends the text saved under that name); 11: an edit that
+# waits for its author's word (messages.edit_asked), columns added on PostgreSQL too
+SCHEMA_VERSION = 11
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
 TYPES = {
@@ -68,7 +69,9 @@ TABLES = {
         state TEXT NOT NULL,  -- storage.states.MessageState
         error TEXT,
         created_at {float},
-        resends INTEGER NOT NULL DEFAULT 0  -- sent again after a try in doubt (at most once)""",
+        resends INTEGER NOT NULL DEFAULT 0,  -- sent again after a try in doubt (at most once)
+        edit_asked TEXT,  -- an edit naming teammates, as written: sent once its author says so
+        edit_asked_at {float}""",
     "agents": """
         id TEXT PRIMARY KEY,  -- Chatra agents, as webhooks list them
         name TEXT,
@@ -173,8 +176,17 @@ INDEXES = [
 
 def columns(table: str) -> list[str]:
     """The columns of `table`, in order."""
-    lines = (line.strip() for line in TABLES[table].splitlines())
-    return [line.split()[0] for line in lines if line and not line.startswith("PRIMARY KEY")]
+    return list(_definitions(table, TYPES["sqlite"]))
+
+
+def _definitions(table: str, types: dict[str, str]) -> dict[str, str]:
+    """Each column of `table` and its definition (type, default), in order."""
+    lines = (line.split("--")[0].strip().rstrip(",") for line in TABLES[table].splitlines())
+    return {
+        line.split()[0]: line.format(**types)
+        for line in lines
+        if line and not line.startswith("PRIMARY KEY")
+    }
 
 
 MIGRATION_LOCK = 0x43_42_4D_49  # "CBMI": bridges starting together migrate one at a time
@@ -208,6 +220,7 @@ def create_schema(db: Database) -> None:
             db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns.format(**types)}\n)")
         if db.dialect == "sqlite":
             _mend_early_sqlite(db)
+        _add_missing_columns(db, types)
         for index in INDEXES:
             db.execute(index)
         # 8: events pending from before lanes had leases get their lane, to be claimed
@@ -234,11 +247,29 @@ def _checked(db: Database) -> bool:
     return version == SCHEMA_VERSION
 
 
+def _add_missing_columns(db: Database, types: dict[str, str]) -> None:
+    """Columns added to a table since it was created (nullable, or with a default)."""
+    for table in TABLES:
+        if db.dialect == "sqlite":
+            assert isinstance(db, SqliteDatabase)
+            present = set(db.utils[table].columns_dict)
+        else:
+            present = {
+                row[0]
+                for row in db.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND table_name = ?",
+                    [table],
+                )
+            }
+        for column, definition in _definitions(table, types).items():
+            if column not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+
+
 def _mend_early_sqlite(db: Database) -> None:
     """What SQLite databases of schema 6 and older need besides new tables."""
     assert isinstance(db, SqliteDatabase)
     if "notes" in db.utils["threads"].columns_dict:  # schema 3 and older
         db.execute("ALTER TABLE threads RENAME COLUMN notes TO card")
-    if "resends" not in db.utils["messages"].columns_dict:  # schema 2
-        db.execute("ALTER TABLE messages ADD COLUMN resends INTEGER NOT NULL DEFAULT 0")
     db.execute("DROP INDEX IF EXISTS idx_messages_slack_ts")  # unique for all, before 6

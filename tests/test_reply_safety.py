@@ -3,6 +3,7 @@ person, a group or @here waits for its author's word; `;name` sends a saved text
 
 import asyncio
 
+from sandbox.slack_wire import BOT_USER_ID
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_escalation import FakeClock
@@ -29,7 +30,10 @@ async def test_a_reply_naming_a_teammate_waits_and_goes_on_send_to_visitor(
     await bridge.slack_event(reply(thread_ts, TS, text), event_id())
     await bridge.settled()
     asked = await wait_for(lambda: question(slack))
-    assert asked["text"] == ":raised_hand: This mentions @Kim Lee: send it to the visitor?"
+    assert asked["text"] == (
+        ":raised_hand: This mentions @Kim Lee: send it to the visitor?"
+        " “@Kim Lee can you check? I will be right back”"
+    )
     assert asked["thread_ts"] == thread_ts and asked["channel"] == CHANNEL
     assert membrane.runs == []  # nothing went
 
@@ -53,8 +57,8 @@ async def test_keep_as_a_note_never_sends_it(bridge, slack, membrane, thread_ts)
     await bridge.settled()
     asked = await wait_for(lambda: len(slack.ephemeral_posts) == 2 and slack.ephemeral_posts)
     assert [a["text"] for a in asked] == [
-        ":raised_hand: This mentions @here: send it to the visitor?",
-        ":raised_hand: This mentions @billing: send it to the visitor?",
+        ":raised_hand: This mentions @here: send it to the visitor? “@here who knows this one?”",
+        ":raised_hand: This mentions @billing: send it to the visitor? “ask @billing”",
     ]
     for n, one in enumerate(asked):
         await bridge.click(
@@ -156,3 +160,130 @@ async def test_an_unknown_saved_reply_is_told_to_its_author_alone_and_nothing_is
     assert membrane.runs == [] and slack.replies(CHANNEL, thread_ts) == []
     _, removed = await bridge.slash_command("saved remove nope")
     assert removed["text"] == "No saved reply `;nope`."
+
+
+async def test_a_reply_deleted_while_its_author_is_asked_never_reaches_the_visitor(
+    bridge, slack, membrane, thread_ts
+):
+    text = "<@U0AGENT02> this customer is a fraudster, ignore them"
+    other = "<!here> anyone good with refunds?"
+    await bridge.slack_event(reply(thread_ts, TS, text), event_id())
+    await bridge.slack_event(reply(thread_ts, f"{TS[:-1]}9", other), event_id())
+    await bridge.settled()
+    asked = await wait_for(lambda: len(slack.ephemeral_posts) == 2 and slack.ephemeral_posts)
+    assert [a["text"].split("? ")[1] for a in asked] == [  # each quotes the reply it is about
+        "“@Kim Lee this customer is a fraudster, ignore them”",
+        "“@here anyone good with refunds?”",
+    ]
+    await bridge.slack_event(deletion(thread_ts, TS, text), event_id())
+    await bridge.settled()
+    await bridge.click(button(asked[0], "Send to visitor"), message_ts=TS, user="U0AGENT01")
+    said = await wait_for(lambda: slack.responses)
+    assert said[0]["text"] == (
+        ":wastebasket: The reply was deleted in Slack: nothing was sent to the visitor."
+    )
+    await bridge.settled()
+    assert membrane.runs == []
+
+
+async def test_a_failed_reply_deleted_in_slack_cannot_be_tried_again(
+    bridge, slack, membrane, thread_ts
+):
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="too long")
+    await bridge.slack_event(reply(thread_ts, TS, "Hello there"), event_id())
+    await bridge.settled()
+    [warning] = [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
+    await bridge.slack_event(deletion(thread_ts, TS, "Hello there"), event_id())
+    await bridge.settled()
+    retry = button({"blocks": warning.blocks}, "Try again")
+    await bridge.click(retry, message_ts=warning.ts, user="U0AGENT01")
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == []
+
+
+async def test_an_edit_that_adds_a_mention_asks_and_the_visitor_keeps_the_old_text(
+    bridge, slack, membrane, thread_ts
+):
+    await bridge.slack_event(reply(thread_ts, TS, "Let me check"), event_id())
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == ["Let me check"]
+    edited = "Let me check <@U0AGENT02> do you know?"
+    await bridge.slack_event(edit(thread_ts, TS, "Let me check", edited), event_id())
+    await bridge.settled()
+    asked = await wait_for(lambda: question(slack))
+    assert asked["text"].startswith(":raised_hand: Your edit mentions @Kim Lee: send it to")
+    assert membrane.visible_messages("client-1") == ["Let me check"]  # meanwhile
+
+    await bridge.click(button(asked, "Send to visitor"), message_ts=TS, user="U0AGENT01")
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == ["Let me check @Kim Lee do you know?"]
+    assert slack.responses[-1]["text"] == (
+        ":outbox_tray: The visitor's copy is edited, mentions as names."
+    )
+    fixed = "Let me check <@U0AGENT02> do you know this?"  # the same mention: not asked again
+    await bridge.slack_event(edit(thread_ts, TS, edited, fixed), event_id())
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == ["Let me check @Kim Lee do you know this?"]
+    assert len(slack.ephemeral_posts) == 1
+
+
+async def test_an_edit_naming_a_teammate_in_a_held_reply_waits_for_its_author(
+    bridge, slack, membrane, thread_ts
+):
+    membrane.disconnected = True
+    await bridge.slack_event(reply(thread_ts, TS, "Be right back"), event_id())
+    await bridge.settled()
+    edited = "<@U0AGENT02> please take over"
+    await bridge.slack_event(edit(thread_ts, TS, "Be right back", edited), event_id())
+    await bridge.settled()
+    asked = await wait_for(lambda: question(slack))
+    membrane.disconnected = False
+    await wait_for(lambda: membrane.visible_messages("client-1") == ["Be right back"])
+    await bridge.click(button(asked, "Keep as a note"), message_ts=TS, user="U0AGENT01")
+    await bridge.settled()
+    assert slack.responses[-1]["text"] == (
+        ":lock: The edit stays in Slack: the visitor keeps the earlier text."
+    )
+    assert membrane.visible_messages("client-1") == ["Be right back"]
+    assert membrane.runs_of("edit-agent-message") == []
+
+
+async def test_a_saved_reply_is_checked_as_it_will_be_sent(bridge, slack, membrane, thread_ts):
+    await bridge.slash_command("saved add ask <@U0AGENT02> can you take {visitor}?")
+    await bridge.slash_command("saved add vip note: VIP customer, be extra kind")
+    slack.person_wrote(CHANNEL, TS, thread_ts, ";vip", user="U0AGENT01")
+    await bridge.slack_event(reply(thread_ts, TS, ";vip"), event_id())
+    await bridge.slack_event(reply(thread_ts, f"{TS[:-1]}1", ";ask"), event_id())
+    await bridge.settled()
+    asked = await wait_for(lambda: question(slack))
+    assert asked["text"].startswith(":raised_hand: This mentions @Kim Lee: send it to the visitor")
+    assert slack.reactions_on(CHANNEL, TS) == {"lock"}  # the saved note stays in Slack
+    assert membrane.runs == []
+
+
+async def test_the_visitors_name_is_filled_in_as_plain_text(settings, slack, membrane):
+    app = await RunningApp(settings).start()
+    try:
+        started = chat_event(
+            "chatStarted", messages=[visitor_says("m1", "hi")], name="<@U0AGENT02>"
+        )
+        await app.webhook(started)
+        await app.settled()
+        card = slack.parents(CHANNEL)[0].ts
+        await app.slash_command("saved add hi Hi {visitor}!")
+        await app.slack_event(reply(card, TS, ";hi"), event_id())
+        await app.settled()
+        assert membrane.visible_messages("client-1") == ["Hi <@U0AGENT02>!"]
+        assert slack.ephemeral_posts == []  # the visitor's name is no mention
+    finally:
+        await app.close()
+
+
+async def test_a_reply_naming_only_its_author_or_the_bot_goes_at_once(
+    bridge, slack, membrane, thread_ts
+):
+    await bridge.slack_event(reply(thread_ts, TS, "<@U0AGENT01> here, on it"), event_id())
+    await bridge.slack_event(reply(thread_ts, f"{TS[:-1]}1", f"<@{BOT_USER_ID}> hi"), event_id())
+    await bridge.settled()
+    assert membrane.visible_messages("client-1") == ["@Sam here, on it", "@Chatra hi"]
+    assert slack.ephemeral_posts == []

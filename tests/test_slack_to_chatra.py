@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from bot.sandbox_command import newest_chat
 from sandbox.membrane_cli import install
 from sandbox.slack_wire import thread_reply
 from tests.conftest import CHANNEL
@@ -344,6 +345,7 @@ async def test_an_internal_discussion_of_a_chat_stays_in_slack(bridge, slack, me
         await wait_for(lambda n=clicks: len(slack.ephemeral) == n)
     [opened] = [m for m in slack.parents(CHANNEL) if m.ts != card.ts]
     assert "Internal discussion about the chat with" in opened.text and "Jane" in opened.text
+    assert newest_chat(slack, CHANNEL) == card.ts  # the sandbox's reply goes to the chat
     [pointer] = [r for r in slack.replies(CHANNEL, thread_ts) if "Internal discussion" in r.text]
     assert opened.ts.replace(".", "") in pointer.text
 

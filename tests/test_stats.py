@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from bot.core.stats.summary import summarise
 from bot.core.stats.texts import summary_lines
-from handlers.app_keys import LEADERSHIP
+from handlers.app_keys import CORE, LEADERSHIP
 from storage import ChatFigures
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, agent_says, chat_event, run_sql, visitor_says, wait_for
@@ -142,19 +142,47 @@ async def test_the_weekly_digest_is_posted_once_with_two_bridges(
         await a_morning(leader, slack, membrane, clock)
         await settled(leader, other)
         clock.now = MONDAY_9_05  # Monday 09:00 has passed: the digest of the week before
-
-        def digests() -> list:
-            return [m for m in slack.parents(CHANNEL) if "Support this week" in m.text]
-
-        [digest] = await wait_for(digests)
+        [digest] = await wait_for(lambda: digests(slack))
         assert "Chats: *3* (+3) · answered: 2 (+2) · never answered: 1 (+1)" in digest.text
         assert "Time to done: p50 1h 10m (was —)" in digest.text  # the week before had none
         await leader.close()  # the other leads now, and sees the digest was posted
         await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
         await asyncio.sleep(0.5)
-        assert len(digests()) == 1
+        assert len(digests(slack)) == 1
     finally:
         await other.close()
+
+
+def digests(slack) -> list:
+    return [m for m in slack.parents(CHANNEL) if "Support this week" in m.text]
+
+
+async def test_a_new_install_never_opens_with_the_digest_of_a_week_it_never_saw(
+    settings, slack, membrane, clock
+):
+    clock.now = MONDAY_9_05  # the digest was due five minutes before this bridge first started
+    app = await RunningApp(settings, clock).start()
+    try:
+        await app.app[CORE].use_cases.stats.digest()  # the leader's job, as its round runs it
+        assert digests(slack) == []
+    finally:
+        await app.close()
+
+
+async def test_a_bridge_restarted_after_the_digest_was_due_still_posts_it(
+    settings, slack, membrane, clock
+):
+    often = settings.model_copy(update={"escalation_check_seconds": 0.1})  # the leader's rounds
+    app = await RunningApp(often, clock).start()  # served since Friday 08:00
+    await a_morning(app, slack, membrane, clock)
+    await app.close()
+    clock.now = MONDAY_9_05  # restarted (a deploy, say) after Monday 09:00
+    app = await RunningApp(often, clock).start()
+    try:
+        [digest] = await wait_for(lambda: digests(slack))
+        assert "Chats: *3* (+3)" in digest.text
+    finally:
+        await app.close()
 
 
 async def test_report_prints_each_chats_figures_for_a_spreadsheet(

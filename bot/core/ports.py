@@ -30,6 +30,7 @@ class ReplyState(StrEnum):
 
 class SlackPort(SlackPoster, Protocol):
     workspace_url: str  # e.g. https://acme.slack.com/, as auth.test says; links start with it
+    bot_user_id: str  # the bot's own user, as auth.test says
 
     async def update(
         self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()

@@ -1,13 +1,16 @@
 """An edit or a delete of a reply in Slack reaches the visitor's copy in Chatra: each message
 the reply became takes its new text (a longer text sends more, a shorter one deletes those left
-over); a reply held is changed before it is sent."""
+over); a reply held is changed before it is sent. An edit keeps the files the reply shared, and
+one that names a teammate the reply did not waits for its author's word. A deleted reply that
+was not sent (held, asking, failed) never will be."""
 
 from bot.core.context import Context
 from bot.core.errors import MembraneError, NoWriter
 from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys
 from bot.core.replies.chat_thread import ChatThread
-from bot.core.replies.reply_text import plain_text
+from bot.core.replies.mentions import MentionCheck
+from bot.core.replies.reply_text import plain_text, with_files_of
 from bot.core.replies.saved import SavedTexts, wanted
 from bot.core.replies.writers import Writers
 from bot.core.wire.slack import SlackDeletion, SlackEdit
@@ -27,8 +30,9 @@ class ReplyChanges:
         files: FilePort,
         chat_thread: ChatThread,
         saved: SavedTexts,
+        mentions: MentionCheck,
     ) -> None:
-        self._saved = saved
+        self._saved, self._mentions = saved, mentions
         self._slack, self._messages = context.slack, context.store.messages
         self._chatra, self._files = chatra, files
         self._chat_thread = chat_thread
@@ -39,12 +43,18 @@ class ReplyChanges:
         record = await self._messages.by_slack_ts(edit.ts)
         if thread is None or record is None or record.state in NOT_IN_CHATRA:
             return
+        written = with_files_of(edit.text, record.text or "")
         if record.state == MessageState.ASKING:  # its author has not decided: it goes as edited
-            await self._messages.update(record.id, text=edit.text)
+            await self._messages.update(record.id, text=written)
             return
-        text = await plain_text(self._slack, await self._expanded(edit, thread))
+        expanded = await self._expanded(written, thread, edit.user)
+        before = await self._expanded(record.text or "", thread, edit.user)
+        if self._mentions.edit_wants_asking(edit, expanded, before):
+            await self._mentions.ask_about_edit(thread, record, edit)
+            return
+        text = await plain_text(self._slack, expanded)
         if record.state == MessageState.HELD:  # not sent yet: it will be sent as edited
-            await self._messages.update(record.id, text=edit.text, sent_text=text)
+            await self._messages.update(record.id, text=written, sent_text=text)
             return
         key = post_keys.edit_warning(edit.ts, edit.text)
         if record.chatra_id is None:
@@ -58,14 +68,14 @@ class ReplyChanges:
                 raise  # waited out by the worker: an edit is safe to repeat
             await self._chat_thread.warn(thread, key, "Your edit", text, str(error))
             return
-        await self._messages.update(record.id, text=edit.text)
+        await self._messages.update(record.id, text=written)
 
-    async def _expanded(self, edit: SlackEdit, thread: Thread) -> str:
-        """The edit's text, a saved reply's (`;name`) filled in; the name as written when
-        there is no such saved reply."""
-        asked = wanted(edit.text)
-        expanded = await self._saved.expand(asked, thread, edit.user) if asked else None
-        return expanded or edit.text
+    async def _expanded(self, written: str, thread: Thread, author: str) -> str:
+        """A reply's text, a saved reply's (`;name`) filled in; the name as written when there
+        is no such saved reply."""
+        asked = wanted(written)
+        expanded = await self._saved.expand(asked, thread, author) if asked else None
+        return expanded or written
 
     async def _edit_pieces(self, thread: Thread, edit: SlackEdit, texts: list[str]) -> None:
         """Each message the reply became in Chatra takes its new text; a longer text sends more
@@ -95,9 +105,6 @@ class ReplyChanges:
         if thread is None or record is None or record.state == MessageState.DELETED:
             return
         await self._files.forget(record.text or "")  # the files it shared go with it
-        if record.state == MessageState.HELD:  # not sent yet: now it never will be
-            await self._messages.update(record.id, state=MessageState.DELETED)
-            return
         try:
             for piece in await self._messages.pieces(deletion.ts):
                 await self._delete_piece(piece)
@@ -110,11 +117,15 @@ class ReplyChanges:
             )
 
     async def _delete_piece(self, piece: Message) -> None:
-        if piece.chatra_id is None or piece.state == MessageState.DELETED:
+        """Gone from the visitor's chat; one not sent (held, asking, failed) never will be. One
+        whose send is in doubt is left to Chatra's echo."""
+        in_doubt = piece.state == MessageState.SENDING and piece.chatra_id is None
+        if piece.state == MessageState.DELETED or in_doubt:
             return
-        try:
-            await self._chatra.delete_agent_message(piece.chatra_id)
-        except MembraneError as error:
-            if not (error.kind == "dependency_error" and error.status == 404):
-                raise  # not "already gone" (a try that ended in doubt deleted it)
+        if piece.chatra_id is not None:
+            try:
+                await self._chatra.delete_agent_message(piece.chatra_id)
+            except MembraneError as error:
+                if not (error.kind == "dependency_error" and error.status == 404):
+                    raise  # not "already gone" (a try that ended in doubt deleted it)
         await self._messages.update(piece.id, state=MessageState.DELETED)

@@ -10,7 +10,7 @@ from bot.core.engine.worker import lane
 from bot.core.errors import MembraneError
 from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
-from bot.core.wire.slack import SlackChange, SlackReply
+from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
 from storage import Message
 from storage.states import MessageState
 
@@ -90,6 +90,23 @@ class HeldReplies:
         )
         payload = SlackChange(change=retry).model_dump_json()
         key = f"slack:retry:{record.slack_ts}:{retry_id}"
+        await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
+
+    async def requeue_edit(self, record: Message, text: str, click_id: str) -> None:
+        """Store an edit whose author said to send it though it names teammates."""
+        thread = await self._threads.for_client(record.client_id)
+        if thread is None or record.slack_ts is None:
+            return
+        edit = SlackEdit(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            ts=record.slack_ts,
+            user=record.author or "",
+            text=text,
+            confirmed=True,
+        )
+        payload = SlackChange(change=edit).model_dump_json()
+        key = f"slack:confirmed-edit:{record.slack_ts}:{click_id}"
         await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
 
     async def show_retrying(self, channel: str, warning_ts: str, quoted: str, user_id: str) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core.context import Context
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import Chat
+from bot.core.wire.text import plain_to_slack
 from storage import Thread
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -61,7 +62,8 @@ class SavedTexts:
         if saved is None:
             return None
         visitor = (Chat.of(thread).visitor.name or "").split()
-        agent = await self._slack.user_name(author) or ""
-        text = saved.text.replace("{visitor}", visitor[0] if visitor else "there")
-        text = text.replace("{agent}", agent.split()[0] if agent else "")
+        agent = (await self._slack.user_name(author) or "").split()
+        # Names go in as the plain text they are: a visitor called "<@U0KIM>" is greeted so.
+        text = saved.text.replace("{visitor}", plain_to_slack(visitor[0]) if visitor else "there")
+        text = text.replace("{agent}", plain_to_slack(agent[0]) if agent else "")
         return f"{text} {asked.more}".strip()

@@ -76,7 +76,9 @@ class SlackToChatra:
         self.held = HeldReplies(context, enqueue)  # while Chatra is away, and tries again
         self.mentions = MentionCheck(context, self.held)  # asks before a reply naming teammates
         self.saved = SavedTexts(context)  # `;name` sends a saved reply
-        self.changes = ReplyChanges(context, chatra, files, self._chat_thread, self.saved)
+        self.changes = ReplyChanges(
+            context, chatra, files, self._chat_thread, self.saved, self.mentions
+        )
         self._begin: Kind = "durable"  # a reply's sending mark waits for the disk
         self._note_prefixes = tuple(p.lower() for p in policy.note_prefixes if p)
 
@@ -102,8 +104,7 @@ class SlackToChatra:
         if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return thread if record.state == MessageState.SENT else None  # carried out before
         if reply.retry_of is None and self._is_note(reply.text):
-            await self._messages.update(record.id, state=MessageState.NOTE)
-            await self._slack.show_state(thread.channel, reply.ts, ReplyState.NOTE, None)
+            await self._keep_as_note(thread, record, reply)
             return None
         refusal = await self._access.refusal(reply.user)
         if refusal is not None:  # not the team's: never reaches the visitor
@@ -112,11 +113,8 @@ class SlackToChatra:
             notice = not_allowed_notice(reply.user, refusal)
             await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
             return None
-        if self.mentions.wants_asking(reply):  # for a teammate? its author decides first
-            await self.mentions.ask(thread, record, reply)
-            return None
         written, asked = reply.text, wanted(reply.text)
-        if asked is not None:
+        if asked is not None:  # what is checked below is what the visitor would get
             expanded = await self.saved.expand(asked, thread, reply.user)
             if expanded is None:  # no saved reply of that name: nothing goes, the author is told
                 await self._messages.update(record.id, state=MessageState.SKIPPED)
@@ -124,8 +122,14 @@ class SlackToChatra:
                 await self._slack.tell(thread.channel, reply.user, notice, thread.thread_ts)
                 return None
             written = expanded
+            if reply.retry_of is None and self._is_note(written):
+                await self._keep_as_note(thread, record, reply)
+                return None
+        if self.mentions.wants_asking(reply, written):  # for a teammate? its author decides
+            await self.mentions.ask(thread, record, reply, written)
+            return None
         if reply.files:  # the links are kept with the reply: a retry sends them too
-            written, failed = await with_file_links(self._files, reply)
+            written, failed = await with_file_links(self._files, written, reply.files)
             await self._messages.update(record.id, text=written)
             if failed:
                 reason = " ".join(sorted(set(failed.values())))
@@ -147,6 +151,10 @@ class SlackToChatra:
             shown, key = saved_reply_shown(asked.name, text), post_keys.saved_sent(reply.ts)
             await self._delivery.post(key, thread.channel, shown, thread.thread_ts)
         return thread if sent else None
+
+    async def _keep_as_note(self, thread: Thread, record: Message, reply: SlackReply) -> None:
+        await self._messages.update(record.id, state=MessageState.NOTE)
+        await self._slack.show_state(thread.channel, reply.ts, ReplyState.NOTE, None)
 
     def _receive(self, reply: SlackReply) -> "_Received":
         """On the database's thread: the reply's chat and its record, and whether replies wait

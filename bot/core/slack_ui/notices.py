@@ -150,14 +150,24 @@ def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
 SEND_ANYWAY, KEEP_AS_NOTE = "mention_send", "mention_keep_note"
 
 
-def mention_question(named: list[str], reply_ts: str) -> SlackMessage:
-    """Asked of a reply's author alone: it mentions teammates, so it may not be for the visitor."""
-    text = f":raised_hand: This mentions {', '.join(named)}: send it to the visitor?"
+def mention_question(
+    named: list[str], reply_ts: str, quoted: str, *, edited: bool = False
+) -> SlackMessage:
+    """Asked of a reply's author alone: it (or their edit of it, `edited`) mentions teammates, so
+    it may not be for the visitor. It quotes the start of the reply (`quoted`, plain text), so
+    two questions cannot be confused."""
+    what = "Your edit" if edited else "This"
+    quote = plain_to_slack(shorten(quoted, 80))
+    text = f":raised_hand: {what} mentions {', '.join(named)}: send it to the visitor? “{quote}”"
     buttons = [
         button(SEND_ANYWAY, "Send to visitor", reply_ts),
         button(KEEP_AS_NOTE, "Keep as a note", reply_ts),
     ]
-    note = "No answer in 10 minutes: it stays in Slack as a note."
+    note = (
+        "No answer in 10 minutes: the visitor keeps the earlier text."
+        if edited
+        else "No answer in 10 minutes: it stays in Slack as a note."
+    )
     blocks = [
         {"type": "section", "text": mrkdwn(text)},
         {"type": "actions", "elements": buttons},

@@ -26,7 +26,11 @@ SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 class Stats:
     def __init__(self, context: Context, files: FilePort) -> None:
         self._files = files
-        self._figures, self._slack = context.store.figures, context.slack
+        self._figures, self._facts, self._slack = (
+            context.store.figures,
+            context.store.facts,
+            context.slack,
+        )
         self._delivery, self._clock = context.delivery, context.clock
         policy = context.policy
         self._hours, self._timezone, self._channel = (
@@ -51,12 +55,17 @@ class Stats:
 
     async def digest(self) -> None:
         """The weekly digest, once per scheduled time whatever the number of bridges (its post
-        is keyed by the time): the last 7 days against the 7 before."""
+        is keyed by the time): the last 7 days against the 7 before. Posted late (a restart, an
+        outage) only by a bridge whose database was served before it was due: a new install
+        does not open with the digest of a week it never saw."""
         if self._digest_at is None:
             return
         now = self._clock()
         due = self._digest_at.latest(now)
         if due == self._digest_posted or now - due.timestamp() > DIGEST_LATE:
+            return
+        if due.timestamp() < await self._facts.served_since(now):
+            self._digest_posted = due  # never: nothing to look at again
             return
         start = due.timestamp()
         week = timedelta(days=7).total_seconds()

@@ -63,6 +63,7 @@ class SlackEdit(BaseModel):
     ts: str
     user: str
     text: str
+    confirmed: bool = False  # it names teammates, and its author said to send it all the same
 
 
 class SlackDeletion(BaseModel):
