@@ -34,13 +34,16 @@ class MessageEvent(BaseModel):
     files: list[dict[str, Any]] = []
     message: "MessageEvent | None" = None
     previous_message: "MessageEvent | None" = None
+    root: "MessageEvent | None" = None  # the thread's first message, as a broadcast reply has it
 
     def by_person(self) -> bool:
         return bool(self.user) and not self.bot_id and self.subtype != "bot_message"
 
     def parent_author(self) -> str | None:
-        """Who wrote the thread's first message (Slack says so in a reply and in its edits)."""
-        found = (m.parent_user_id for m in (self, self.message, self.previous_message) if m)
+        """Who wrote the thread's first message, by whatever field Slack says it: a reply and
+        its edits carry `parent_user_id`, a reply also sent to the channel its `root`."""
+        events = [m for m in (self, self.message, self.previous_message) if m]
+        found = [m.parent_user_id for m in events] + [m.root.user for m in events if m.root]
         return next((author for author in found if author), None)
 
     def in_thread(self) -> bool:

@@ -58,6 +58,16 @@ class Messages(Repository):
         ).fetchall()
         return {chatra_id for (chatra_id,) in rows}
 
+    @reads
+    def derived_chatra_keys(self, client_id: str) -> list[str]:
+        """The keys of our making (`auto:`) of the chat's Chatra messages, oldest first."""
+        rows = self._db.execute(
+            "SELECT chatra_id FROM messages WHERE client_id = ? AND origin = 'chatra'"
+            " AND chatra_id LIKE 'auto:%' ORDER BY id",
+            [client_id],
+        ).fetchall()
+        return [key for (key,) in rows]
+
     @writes
     def claim_chatra_messages(
         self, client_id: str, messages: list[tuple[str, str]]

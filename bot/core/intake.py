@@ -12,7 +12,7 @@ from bot.core.engine.health import Health
 from bot.core.engine.patience import patiently
 from bot.core.engine.worker import Arrivals, internal_lane, lane
 from bot.core.errors import ThreadNotKnownYet
-from bot.core.posting import post_keys
+from bot.core.posting.thread_owner import owner_now
 from bot.core.wire.chatra import client_id_of, read_webhook
 from bot.core.wire.slack import SlackChange, SlackDeletion, SlackEdit, SlackReply
 from storage import Store
@@ -28,7 +28,6 @@ class Intake:
     ) -> None:
         self._store, self._health, self.arrivals = store, health, arrivals
         self._inbox, self._messages = store.inbox, store.messages
-        self._threads, self._slack_posts = store.threads, store.posts
         self._received_from = received_from  # the mark our sends carry: their echoes are ours
         self._storing: set[asyncio.Future[bool]] = set()
 
@@ -102,16 +101,12 @@ class Intake:
         payload = SlackChange(change=change).model_dump_json()
 
         def store() -> int | None:  # which chat's lane, and the event in it: one unit
-            thread = self._threads.for_slack_thread.now(channel, thread_ts)
-            post = self._slack_posts.key_at.now(channel, thread_ts) if thread is None else None
-            card_of = post_keys.client_of_card(post)
-            if thread is not None:
-                conversation = lane(thread.client_id, "slack")
-            elif card_of is not None:  # its thread is being recorded: the chat's lane waits
-                conversation = lane(card_of, "slack")
-            elif post_keys.is_internal(post):
+            owner = owner_now(self._store, channel, thread_ts)
+            if owner.client_id is not None:  # its thread may be being recorded: the lane waits
+                conversation = lane(owner.client_id, "slack")
+            elif owner.internal:
                 conversation = internal_lane(thread_ts)
-            elif under_our_post and post is None:
+            elif under_our_post and not owner.ours:
                 raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
             else:
                 log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)

@@ -20,7 +20,13 @@ from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.slack_ui.notices import channel_refused_notice
 from bot.core.slack_ui.views import mirrored_messages, visitor_card
-from bot.core.wire.chatra import DERIVED_KEY, ChatraClient, ChatraMessage, ChatraWebhook
+from bot.core.wire.chatra import (
+    DERIVED_KEY,
+    ChatraClient,
+    ChatraMessage,
+    ChatraWebhook,
+    keyed_as_before,
+)
 from storage import Message, Thread
 from storage.states import ChatStatus, MessageState
 
@@ -59,6 +65,8 @@ class ChatToSlack:
             if agents:  # each agent as webhooks list them, once per change
                 self._agents.remember.now(agents)
                 self._remembered.update(tuple(a.values()) for a in agents)
+            if webhook.eventName == "chatTranscript" and any(not m.id for m in ordered):
+                keyed_as_before(ordered, self._messages.derived_chatra_keys.now(client.id))
             messages = [m for m in ordered if not self._is_ours(client.id, m)]
             seen = self._messages.known_chatra_ids.now([m.key for m in messages])
             claimed = self._messages.claim_chatra_messages.now(

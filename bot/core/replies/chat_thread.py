@@ -5,7 +5,7 @@ import logging
 
 from bot.core.context import Context
 from bot.core.errors import ThreadNotKnownYet
-from bot.core.posting import post_keys
+from bot.core.posting.thread_owner import ThreadOwner, owner_now
 from bot.core.slack_ui.notices import delivery_warning
 from bot.core.wire.slack import SlackDeletion, SlackEdit, SlackReply
 from storage import Thread
@@ -15,23 +15,22 @@ log = logging.getLogger(__name__)
 
 class ChatThread:
     def __init__(self, context: Context) -> None:
-        store = context.store
-        self._db, self._threads, self._slack_posts = store.db, store.threads, store.posts
+        self._store = store = context.store
+        self._db = store.db
         self._delivery = context.delivery
 
     async def of(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
-        return await self._db.run("ChatThread.of", lambda: self.of_now(change), "read")
+        """The chat's thread the change is in; None for any other thread."""
+        return (await self._db.run("ChatThread.of", lambda: self.of_now(change), "read")).chat
 
-    def of_now(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
-        """On the database's thread: the chat's thread the change is in; ThreadNotKnownYet
-        while the chat's card is posted but its thread not yet recorded (waited out: the change
-        is never dropped)."""
-        thread = self._threads.for_slack_thread.now(change.channel, change.thread_ts)
-        if thread is None and post_keys.client_of_card(
-            self._slack_posts.key_at.now(change.channel, change.thread_ts)
-        ):
+    def of_now(self, change: SlackReply | SlackEdit | SlackDeletion) -> ThreadOwner:
+        """On the database's thread: whose thread the change is in; ThreadNotKnownYet while
+        the chat's card is posted but its thread not yet recorded (waited out: the change is
+        never dropped)."""
+        owner = owner_now(self._store, change.channel, change.thread_ts)
+        if owner.recording:
             raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
-        return thread
+        return owner
 
     async def warn(
         self,

@@ -68,7 +68,7 @@ class SlackToChatra:
         self._slack, self._delivery = context.slack, context.delivery
         self._chatra, self._files = chatra, files
         store = context.store
-        self._db, self._messages, self._slack_posts = store.db, store.messages, store.posts
+        self._db, self._messages = store.db, store.messages
         self._waits, self._figures = store.waits, store.figures
         self._policy = policy = context.policy
         self._writers = Writers(context)
@@ -159,12 +159,10 @@ class SlackToChatra:
     def _receive(self, reply: SlackReply) -> "_Received":
         """On the database's thread: the reply's chat and its record, and whether replies wait
         for Chatra to be back."""
-        thread = self._chat_thread.of_now(reply)
+        owner = self._chat_thread.of_now(reply)
+        thread = owner.chat
         if thread is None:
-            internal = post_keys.is_internal(
-                self._slack_posts.key_at.now(reply.channel, reply.thread_ts)
-            )
-            return _Received(None, None, internal=internal)
+            return _Received(None, None, internal=owner.internal)
         record = self._messages.claim_slack_reply.now(
             reply.ts, thread.client_id, reply.text, reply.user
         )

@@ -270,12 +270,28 @@ class ChatraMessage(Lenient):
 
 
 def message_key(client_id: str, message: ChatraMessage) -> str:
-    """Chatra's id, or a key from what does not change (chat, createdAt, type, text), so the same
-    message in a later fragment or the transcript is recognised."""
+    """Chatra's id, or a key of our own making: what the message says (chat, type, text), then
+    when it was written, so the same message in a later fragment is recognised, and the same
+    words written again later are a message of their own."""
     if message.id:
         return message.id
-    stable = json.dumps([client_id, message.createdAt, message.type, message.body])
-    return DERIVED_KEY + hashlib.sha256(stable.encode()).hexdigest()[:32]
+    stable = json.dumps([client_id, message.type, message.body])
+    said = hashlib.sha256(stable.encode()).hexdigest()[:32]
+    return f"{DERIVED_KEY}{said}:{message.createdAt if message.createdAt else '-'}"
+
+
+def keyed_as_before(messages: list[ChatraMessage], stored: list[str]) -> None:
+    """A transcript repeats the whole chat, but the times of messages without an id may differ
+    from those the fragments gave, or be missing: its n-th message saying something is the n-th
+    stored message that said it (`stored`: the chat's keys of our making, oldest first)."""
+    earlier: dict[str, list[str]] = {}
+    for key in stored:
+        earlier.setdefault(key.split(":")[1], []).append(key)
+    for message in messages:
+        if message.key.startswith(DERIVED_KEY):
+            same = earlier.get(message.key.split(":")[1])
+            if same:
+                message.key = same.pop(0)
 
 
 class ChatraAgent(Lenient):
