@@ -127,7 +127,8 @@ def build(
     arrivals = Arrivals()
     intake = Intake(store, health, arrivals, policy.received_from)
     access = Access(context)
-    chats, replies = ChatToSlack(context), SlackToChatra(context, membrane, files, intake, access)
+    chats = ChatToSlack(context, access)
+    replies = SlackToChatra(context, membrane, files, intake, access)
     dispatch = Dispatch(context, chats, replies)
     worker = Worker(
         store,
@@ -149,7 +150,7 @@ def build(
         access=access,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
-        home=Home(context, stats),
+        home=Home(context, stats, access),
         stats=stats,
         seen=store.seen,
         channel=policy.channel,

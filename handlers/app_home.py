@@ -14,7 +14,8 @@ class AppHome:
 
     async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
-            await client.views_publish(user_id=event["user"], view=await self._home.view())
+            user = str(event["user"])
+            await client.views_publish(user_id=user, view=await self._home.view(user))
 
 
 def register(app: AsyncApp, home: Home) -> None:

@@ -1,31 +1,35 @@
-"""A :white_check_mark: on a chat's card marks the chat done; taking it off opens it again. Only
-the team acts on visitors: anyone else's reaction does nothing."""
+"""A :white_check_mark: on a chat's card marks the chat done; taking it off opens it again (unless
+a teammate's stays). Only the team acts on visitors: anyone else's reaction does nothing. Each
+reaction event is carried out once, whenever Slack sends it again."""
 
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot.core.chats.cards import DONE_MARKS
 from bot.core.use_cases import UseCases
 
 log = logging.getLogger(__name__)
-DONE_MARKS = {"white_check_mark", "heavy_check_mark"}
 
 
 class CardReactions:
     def __init__(self, core: UseCases) -> None:
         self._core = core
 
-    async def added(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def added(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         client_id = await self._card_marked(event, context)
         if client_id is not None:
-            await self._core.cards.done(client_id, event["user"])
+            await self._core.cards.done(client_id, event["user"], once=_once(body))
 
-    async def removed(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def removed(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         client_id = await self._card_marked(event, context)
         if client_id is not None:
-            user = event["user"]
-            await self._core.cards.reopen(client_id, f"by <@{user}>", by=user)
+            await self._core.cards.unmarked(client_id, event["user"], once=_once(body))
 
     async def _card_marked(self, event: dict[str, Any], context: AsyncBoltContext) -> str | None:
         """The chat whose card a person of the team marked done (or unmarked); else None."""
@@ -44,6 +48,11 @@ class CardReactions:
             log.info("%s's reaction on chat %s ignored: %s", user, client_id, refusal)
             return None
         return client_id
+
+
+def _once(body: dict[str, Any]) -> str | None:
+    """What makes a reaction event one of a kind: Slack's event id, the same on every retry."""
+    return f"event:{body['event_id']}" if body.get("event_id") else None
 
 
 def register(app: AsyncApp, core: UseCases) -> None:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from sandbox.server import FakeServer
 from sandbox.slack_files import SlackFiles
+from sandbox.slack_reactions import Reactions
 from sandbox.slack_socket import SocketMode
 from sandbox.slack_wire import (
     BOT_ID,
@@ -42,7 +43,7 @@ BOT_USER = {  # the app's bot user, as users.info describes it
 }  # chat.update: Tier 3, 50 a minute with sporadic bursts
 
 
-class FakeSlack(FakeServer):
+class FakeSlack(Reactions, FakeServer):
     def __init__(
         self,
         token: str,
@@ -288,24 +289,6 @@ class FakeSlack(FakeServer):
         if parent is None:
             return error("thread_not_found")
         return page([parent, *self.replies(channel, ts)], args)
-
-    async def _reactions_add(self, args: dict[str, Any]) -> web.Response:
-        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
-        if posted is None:
-            return error("message_not_found")
-        if args.get("name") in posted.reactions:
-            return error("already_reacted")
-        posted.reactions.add(args.get("name", ""))
-        return ok()
-
-    async def _reactions_remove(self, args: dict[str, Any]) -> web.Response:
-        posted = self._find(args.get("channel", ""), args.get("timestamp", ""))
-        if posted is None:
-            return error("message_not_found")
-        if args.get("name") not in posted.reactions:
-            return error("no_reaction")
-        posted.reactions.discard(args.get("name", ""))
-        return ok()
 
     async def _views_open(self, args: dict[str, Any]) -> web.Response:
         if not args.get("trigger_id"):

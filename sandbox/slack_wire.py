@@ -55,6 +55,7 @@ class Posted:
     metadata: dict[str, Any] | None = None
     user: str | None = None  # a person's message (None: the bot's)
     reactions: set[str] = field(default_factory=set)  # names the bot reacted with
+    people: dict[str, set[str]] = field(default_factory=dict)  # name -> people who reacted
 
     @property
     def author(self) -> str | None:

@@ -325,8 +325,10 @@ async def test_a_check_mark_on_the_card_marks_it_done_and_taking_it_off_reopens_
     await app.settled()
     card = slack.parents(CHANNEL)[0]
 
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03")
     await app.slack_event(reaction("reaction_added", card, "U0AGENT03"), event_id())
     await wait_for(lambda: "Done by <@U0AGENT03>" in str(card.blocks))
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03", on=False)
     await app.slack_event(reaction("reaction_removed", card, "U0AGENT03"), event_id())
     await wait_for(lambda: "Reopened: by <@U0AGENT03>" in str(card.blocks))
 
@@ -342,3 +344,37 @@ async def test_a_check_mark_from_a_guest_or_on_a_reply_does_nothing(app, slack):
     await app.slack_event(reaction("reaction_added", card, "U0AGENT01", "eyes"), event_id())
     await checks_run()
     assert "Done by" not in str(card.blocks)
+
+
+async def test_a_check_mark_event_sent_again_after_it_was_taken_off_changes_nothing(app, slack):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03")
+    await app.slack_event(reaction("reaction_added", card, "U0AGENT03"), "EvCHECK001")
+    await wait_for(lambda: "Done by <@U0AGENT03>" in str(card.blocks))
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03", on=False)
+    await app.slack_event(reaction("reaction_removed", card, "U0AGENT03"), "EvCHECK002")
+    await wait_for(lambda: "Reopened: by <@U0AGENT03>" in str(card.blocks))
+    added_again = reaction("reaction_added", card, "U0AGENT03")
+    status, _ = await app.slack_event(added_again, "EvCHECK001", retry_num=1)  # Slack's retry
+    assert status == 200
+    await app.settled()
+    assert "Reopened: by <@U0AGENT03>" in str(card.blocks) and "Done by" not in str(card.blocks)
+
+
+async def test_the_chat_stays_done_while_a_teammates_check_mark_stays(app, slack):
+    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
+    await app.settled()
+    card = slack.parents(CHANNEL)[0]
+    for n, user in enumerate(("U0AGENT01", "U0AGENT03")):
+        slack.person_reacted(CHANNEL, card.ts, "white_check_mark", user)
+        await app.slack_event(reaction("reaction_added", card, user), f"EvMARK00{n}")
+    await wait_for(lambda: "Done by <@U0AGENT01>" in str(card.blocks))
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03", on=False)
+    await app.slack_event(reaction("reaction_removed", card, "U0AGENT03"), "EvMARK010")
+    await app.settled()
+    assert "Done by <@U0AGENT01>" in str(card.blocks)  # Sam's mark stays: still done
+    slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT01", on=False)
+    await app.slack_event(reaction("reaction_removed", card, "U0AGENT01"), "EvMARK011")
+    await wait_for(lambda: "Reopened: by <@U0AGENT01>" in str(card.blocks))

@@ -252,3 +252,22 @@ async def test_files_kept_beside_the_database_by_an_earlier_version_move_in_and_
         assert not earlier.exists()  # moved into the database
     finally:
         await app.close()
+
+
+async def test_app_home_shows_chats_and_health_only_to_the_team(bridge, slack, a_guest):
+    slack.members[CHANNEL] = {"U0AGENT01", a_guest}  # Kim is not in the channel
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")], name="Jane"))
+    await bridge.settled()
+    for n, user in enumerate(("U0AGENT01", "U0AGENT02", a_guest)):
+        opened = {"type": "app_home_opened", "user": user, "channel": "D0HOME01", "tab": "home"}
+        await bridge.slack_event(opened, f"EvHOME10{n}")
+    await wait_for(lambda: len(slack.home) == 3)
+    assert "Jane" in str(slack.home["U0AGENT01"]) and "On call" in str(slack.home["U0AGENT01"])
+    for user, why in (
+        ("U0AGENT02", f"Only the members of <#{CHANNEL}> act on Chatra visitors: ask to be added."),
+        (a_guest, "Guests cannot act on Chatra visitors."),
+    ):
+        [_, line] = slack.home[user]["blocks"]
+        assert line["text"]["text"] == f":no_entry: {why}"
+    _, ack = await bridge.slash_command("open", user="U0AGENT02")
+    assert ack["text"].startswith(":no_entry: Only the members of")

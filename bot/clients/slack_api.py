@@ -246,6 +246,12 @@ class SlackOut:
             **({"thread_ts": thread_ts} if thread_ts else {}),
         )
 
+    async def reacted(self, channel: str, ts: str) -> dict[str, set[str]]:
+        """Who reacted to a message, by reaction name (scope reactions:read)."""
+        response = await self._client.reactions_get(channel=channel, timestamp=ts, full=True)
+        found = (response.get("message") or {}).get("reactions") or []
+        return {str(r.get("name")): {str(u) for u in r.get("users") or []} for r in found}
+
     async def user_name(self, user_id: str) -> str | None:
         """A person's display name; None when Slack does not know them."""
         user = await self._user(user_id)

@@ -14,6 +14,7 @@ from bot.core.chats.cards import Cards
 from bot.core.chats.opening import OPENING_MOST, author_and_time, opening
 from bot.core.context import Context
 from bot.core.errors import ChannelRefused
+from bot.core.people.access import Access
 from bot.core.posting import post_keys
 from bot.core.rules.routes import Route
 from bot.core.slack_ui.blocks import SlackMessage
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class ChatToSlack:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, access: Access) -> None:
         self._slack, self._delivery = context.slack, context.delivery
         self._on_call, self._clock, self._policy = context.on_call, context.clock, context.policy
         store = context.store
@@ -44,7 +45,7 @@ class ChatToSlack:
         self._agents, self._waits, self._posts = store.agents, store.waits, store.posts
         self._figures = store.figures
         self._remembered: set[tuple[object, ...]] = set()  # agents' details stored already
-        self.cards = Cards(context)  # the card's redraws, and what its buttons do
+        self.cards = Cards(context, access)  # the card's redraws, and what its buttons do
         self._opening: dict[str, OpeningCard] = {}  # client id -> its card, on its way
 
     async def chat_event(

@@ -1,24 +1,31 @@
-"""The App Home tab's content: open chats and how the bridge is doing."""
+"""The App Home tab's content: open chats and how the bridge is doing, for those who may act on
+visitors; anyone else reads one line saying whom to ask."""
 
 from typing import Any
 
 from bot.core.context import Context
+from bot.core.people.access import Access
 from bot.core.people.open_chats import describe, open_chats
 from bot.core.slack_ui.blocks import mention
-from bot.core.slack_ui.views import home_view
+from bot.core.slack_ui.views import home_view, home_view_refused
 from bot.core.stats.team_stats import Stats
 
 
 class Home:
-    def __init__(self, context: Context, stats: Stats) -> None:
-        self._stats = stats
+    def __init__(self, context: Context, stats: Stats, access: Access) -> None:
+        self._stats, self._access = stats, access
         store = context.store
         self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
         self._inbox = store.inbox
         self._on_call, self._slack = context.on_call, context.slack
         self._clock = context.clock
 
-    async def view(self) -> dict[str, Any]:
+    async def view(self, user: str) -> dict[str, Any]:
+        """The tab as `user` sees it: visitors' names, who is on call and errors only for the
+        team."""
+        refusal = await self._access.refusal(user)
+        if refusal is not None:
+            return home_view_refused(refusal)
         workspace = self._slack.workspace_url
         chats = await open_chats(self._threads, self._waits, self._clock(), workspace, limit=30)
         held = len(await self._messages.held())

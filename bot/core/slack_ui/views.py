@@ -285,6 +285,17 @@ def home_view(chats: list[str], health: list[str], chart: list[dict[str, Any]]) 
     return {"type": "home", "blocks": [*blocks, {"type": "divider"}, *chart]}
 
 
+def home_view_refused(refusal: str) -> dict[str, Any]:
+    """The App Home tab of someone who may not act on visitors: why, and whom to ask."""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Chatra bridge"}},
+            {"type": "section", "text": mrkdwn(f":no_entry: {refusal}")},
+        ],
+    }
+
+
 def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
     """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
     in as many replies as a long text needs."""
