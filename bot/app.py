@@ -14,6 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 import handlers
 from bot import __version__, timers, wiring
@@ -122,15 +124,18 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
         lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
         socket_mode = app[SOCKET_MODE] = _socket_mode(bolt, settings)
-        if socket_mode is not None:  # before anything starts: a refused token stops it all
-            try:
+        try:  # before anything starts: a token Slack refuses stops it all
+            bot = await _who_the_bot_is(bolt)
+            if socket_mode is not None:
                 await socket_mode.start()
-            except StartRefused:
-                await asyncio.to_thread(db.close)
-                raise
+        except StartRefused:
+            await asyncio.to_thread(db.close)
+            raise
         tasks = [
             asyncio.create_task(lag.watch(), name="loop-lag"),
-            asyncio.create_task(_know_the_bot(bolt, core, app[BOT_KNOWN]), name="know-the-bot"),
+            asyncio.create_task(
+                _know_the_bot(bolt, core, app[BOT_KNOWN], bot), name="know-the-bot"
+            ),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
             asyncio.create_task(listen(db, ARRIVED, _telling(core.arrivals)), name="listen"),
             asyncio.create_task(core.worker.run(), name="worker"),
@@ -151,11 +156,44 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             await asyncio.to_thread(db.close)
 
 
-async def _know_the_bot(bolt: AsyncApp, core: Core, known: asyncio.Event) -> None:
-    """Ask Slack who the bot is (auth.test) until it answers, and hand the answer to Bolt, which
-    would otherwise ask on the first request, and drop that request if Slack is down then."""
+# Slack's answers to auth.test that no waiting mends: the bot token is wrong. What to do.
+TOKEN_REFUSED = {
+    "invalid_auth": "copy the Bot User OAuth Token (xoxb-...) again",
+    "not_authed": "set SLACK_BOT_TOKEN",
+    "token_revoked": "reinstall the app to the workspace and copy its new bot token",
+    "token_expired": "reinstall the app to the workspace and copy its new bot token",
+    "account_inactive": "reinstall the app to the workspace and copy its new bot token",
+    "not_allowed_token_type": "it must be the bot token (xoxb-...)",
+}
+FIRST_ASK = 10.0  # seconds auth.test is waited for at start; then the bridge starts and asks on
+
+
+async def _who_the_bot_is(bolt: AsyncApp) -> AsyncSlackResponse | None:
+    """Slack's answer to auth.test at start; None when Slack cannot be reached (waited out
+    after); StartRefused, naming the fix, when Slack refuses the bot token."""
+    try:
+        async with asyncio.timeout(FIRST_ASK):
+            return await bolt.client.auth_test()
+    except SlackApiError as error:
+        reason = str(error.response.get("error"))
+        if reason in TOKEN_REFUSED:
+            raise StartRefused(
+                f"Slack refused SLACK_BOT_TOKEN ({reason}): {TOKEN_REFUSED[reason]}"
+                " (OAuth & Permissions -> Bot User OAuth Token)"
+            ) from None
+        return None
+    except Exception:  # unreachable, timed out: asked again once the bridge runs
+        return None
+
+
+async def _know_the_bot(
+    bolt: AsyncApp, core: Core, known: asyncio.Event, auth: AsyncSlackResponse | None
+) -> None:
+    """Ask Slack who the bot is (auth.test) until it answers, unless it did at start, and hand
+    the answer to Bolt, which would otherwise ask on the first request, and drop that request if
+    Slack is down then."""
     pause, asked = 1.0, 0
-    while True:
+    while auth is None:
         try:
             auth = await bolt.client.auth_test()
             break

@@ -53,6 +53,7 @@ class FakeSlack(Reactions, FakeServer):
     ) -> None:
         super().__init__()
         self.token = token
+        self.token_refusal: str | None = None  # the bot token is refused so: token_revoked, ...
         self.app_token = app_token
         self.socket_mode = SocketMode(self.app)  # its sockets, and what the app acked
         self.post_limit: tuple[int, float] | None = None  # (burst, per second) per channel
@@ -152,6 +153,8 @@ class FakeSlack(Reactions, FakeServer):
             return web.json_response(body, status=fault.status, headers=headers)
         expected = self.app_token if method == "apps.connections.open" else self.token
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.token_refusal and given == self.token:
+            return error(self.token_refusal)
         if given != expected:
             if "Authorization" not in request.headers:
                 return error("not_authed")

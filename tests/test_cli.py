@@ -318,6 +318,42 @@ async def test_a_socket_mode_token_slack_refuses_stops_the_start_in_one_line(sla
     assert "Traceback" not in result.stderr and "ERROR" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("token", "refusal", "fix"),
+    [
+        (
+            "xoxb-not-this-one",
+            None,
+            "invalid_auth): copy the Bot User OAuth Token (xoxb-...) again",
+        ),
+        (BOT_TOKEN, "token_revoked", "token_revoked): reinstall the app to the workspace and copy"),
+        (BOT_TOKEN, "account_inactive", "account_inactive): reinstall the app to the workspace"),
+    ],
+)
+async def test_a_bot_token_slack_refuses_stops_the_start_in_one_line(
+    slack, tmp_path, token, refusal, fix
+):
+    slack.token_refusal = refusal
+    env = clean_env(
+        SLACK_BOT_TOKEN=token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_CHANNEL_ID=CHANNEL,
+        SLACK_API_URL=slack.api_url,
+        MEMBRANE_CONNECTION_ID="conn",
+        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
+        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        DATABASE_PATH=str(tmp_path / "bridge.db"),
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+    )
+    result = await asyncio.to_thread(serve, tmp_path, env)
+    assert result.returncode == 2
+    [said] = [line for line in result.stderr.splitlines() if "Cannot start" in line]
+    assert said.startswith(f"Cannot start: Slack refused SLACK_BOT_TOKEN ({fix}")
+    assert "ready" not in result.stderr and "Traceback" not in result.stderr
+    assert token not in result.stderr
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_bridge_whose_slack_cannot_be_reached_is_ready_and_stops_cleanly(signum, tmp_path):
     port = free_port()
