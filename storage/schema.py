@@ -16,7 +16,8 @@ from storage.sqlite import SqliteDatabase
 # used the database), Chatra's echoes of our messages kept until their reply claims them;
 # 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports),
 # saved_replies (`;name` in a thread sends the text saved under that name); 11: an edit that
-# waits for its author's word (messages.edit_asked), columns added on PostgreSQL too
+# waits for its author's word (messages.edit_asked), App Home's charts kept apart from the files
+# shared with visitors (shared_files.kind), columns added on PostgreSQL too
 SCHEMA_VERSION = 11
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
@@ -126,7 +127,8 @@ TABLES = {
         name TEXT NOT NULL,
         body {blob} NOT NULL,
         size INTEGER NOT NULL,
-        created_at {float} NOT NULL""",
+        created_at {float} NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'shared'  -- "shared" with a visitor | "chart" (App Home's)""",
     "chat_figures": """
         thread_id {bigint} PRIMARY KEY,  -- one chat, as its thread
         client_id TEXT NOT NULL,

@@ -14,7 +14,7 @@ from sandbox.chatra import chat_event, visitor_says
 from sandbox.server import serve_locally
 from sandbox.slack_wire import TEAM_ID
 from tests.conftest import CHANNEL
-from tests.helpers import wait_for
+from tests.helpers import run_sql, wait_for
 from tests.test_slack_to_chatra import event_id, reply
 
 
@@ -271,3 +271,34 @@ async def test_app_home_shows_chats_and_health_only_to_the_team(bridge, slack, a
         assert line["text"]["text"] == f":no_entry: {why}"
     _, ack = await bridge.slash_command("open", user="U0AGENT02")
     assert ack["text"].startswith(":no_entry: Only the members of")
+
+
+async def test_app_homes_chart_is_stored_once_per_picture_and_never_counts_as_shared(
+    settings, slack, membrane
+):
+    small = settings.model_copy(
+        update={"public_url": "https://b.test", "files_max_mb": 0.00005}  # about 52 bytes
+    )
+    app = await RunningApp(small).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+        await app.settled()
+        thread_ts = slack.parents(CHANNEL)[0].ts
+        first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
+        await shared(app, slack, thread_ts, "1800000061.000001", [first])
+        for n, client in enumerate(("client-1", "client-1", "client-2")):  # the figures change
+            hello = [visitor_says("", "Hi")]
+            await app.webhook(chat_event("chatStarted", client, hello))
+            await app.settled()
+            opened = {"type": "app_home_opened", "user": "U0AGENT01", "tab": "home"}
+            await app.slack_event(opened, f"EvCHART0{n}")
+            await wait_for(lambda n=n: len(slack.calls_to("views.publish")) == n + 1)
+        second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
+        await shared(app, slack, thread_ts, "1800000061.000002", [second])  # prunes
+        [one] = [t for t in membrane.visible_messages("client-1") if "one.txt" in t]
+        link = one.split("(https://b.test", 1)[1].rstrip(")")
+        assert (await app.request("GET", link)) == (200, "x" * 20)  # 40 bytes shared: kept
+        charts = run_sql(small, "SELECT count(*) FROM shared_files WHERE name = 'chart.png'")
+        assert charts == [(2,)]  # two pictures: the second open drew the same one
+    finally:
+        await app.close()

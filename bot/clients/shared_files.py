@@ -22,7 +22,7 @@ import aiohttp
 
 from bot.core.errors import FileNotShared
 from bot.core.wire.slack import SharedFile
-from storage.files import Files, StoredFile
+from storage.files import CHART, Files, StoredFile
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -78,8 +78,8 @@ class SharedFiles:
         if self._public_url is None:
             return None
         token = hmac.new(self._key, body, hashlib.sha256).hexdigest()[:40]
-        if not await self._files.has(token):
-            await self._files.put(token, name, body, time.time())
+        if not await self._files.has(token):  # once per content; never counted as shared
+            await self._files.put(token, name, body, time.time(), kind=CHART)
         return f"{self._public_url}/files/{token}/{quote(name)}"
 
     async def _described(self, file: SharedFile) -> SharedFile:
