@@ -34,7 +34,7 @@ class Pacing(Repository):
         (another bridge taking from it waits)."""
         db = self._db
         return db.execute(
-            f"SELECT tokens + ({db.now} - at) * ?, {db.now} FROM pacing WHERE bucket = ?"
+            f"SELECT tokens + {_since(db.now)} * ?, {db.now} FROM pacing WHERE bucket = ?"
             f"{db.for_update}",
             [per_second, bucket],
         ).fetchone()
@@ -59,8 +59,15 @@ class Pacing(Repository):
     @reads
     def tokens(self, bucket: str, per_second: float) -> float:
         """Posts that may go now (the bucket's `burst` when it was never used)."""
-        now = self._db.now
         left = self._db.execute(
-            f"SELECT tokens + ({now} - at) * ? FROM pacing WHERE bucket = ?", [per_second, bucket]
+            f"SELECT tokens + {_since(self._db.now)} * ? FROM pacing WHERE bucket = ?",
+            [per_second, bucket],
         ).scalar()
         return float("inf") if left is None else left
+
+
+def _since(now: str) -> str:
+    """SQL for the seconds since a budget was counted, never fewer than none: a count kept by
+    another clock (a bridge alone on SQLite counts by its own, and `db copy` brings it along)
+    that is ahead of the database's waits for nothing."""
+    return f"(CASE WHEN {now} > at THEN {now} - at ELSE 0 END)"

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         return 2
     now = datetime.now(UTC)
     moment = next_moment(argv[0], now)
-    env = dict(os.environ, CHATRA_CLOCK_OFFSET=str((moment - now).total_seconds()))
+    env = dict(os.environ, TEST_CLOCK_OFFSET=str((moment - now).total_seconds()))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SHIFTED), env.get("PYTHONPATH")]))
     print(f"every process's clock at {moment:%a %d %b %Y %H:%M} UTC", flush=True)
     command = [sys.executable, "-m", "pytest", *argv[1:]]

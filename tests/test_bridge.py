@@ -135,7 +135,7 @@ async def parts():
     context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
     intake = Intake(store, Health(), Arrivals(), POLICY.received_from)
     directions = SimpleNamespace(
-        chat=ChatToSlack(context),
+        chat=ChatToSlack(context, Everyone()),
         replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),
     )
     yield directions, slack, chatra
