@@ -42,10 +42,7 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
 RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
 REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
 ANSWERING = 2  # threads (and connections) kept for what someone waits on: intake, /healthz
-# Write units committed together, at most: past 64 subtransactions that write, a transaction
-# slows down every session's snapshots.
-MOST_AT_ONCE = 32
-BRIEF_LOCK_MS = 50  # a lock waited for inside a transaction of several units
+MOST_AT_ONCE = 32  # units a thread takes at once (and hands back with one call to the loop)
 T = TypeVar("T")
 
 
@@ -121,7 +118,7 @@ class PostgresDatabase(Database):
     async def run(
         self, name: str, work: Callable[[], T], kind: Kind = "read", *, answering: bool = False
     ) -> T:
-        """Every commit is durable here, and PostgreSQL commits those of many connections
+        """Every commit is durable here, and PostgreSQL flushes those of many connections
         together itself: each kind runs alike, beside the others. What someone waits for the
         answer of runs on threads of its own: a worker held up by a lock holds up no answer."""
         if self._closed:
@@ -142,7 +139,7 @@ class PostgresDatabase(Database):
 
     def _serve(self, units: Units) -> None:
         """A thread of the pool, with a connection of its own: it takes its share of the units
-        that wait; the reads run one by one, the writes together. Until closed."""
+        that wait and carries them out one by one; until closed."""
         self._local.keeps = True
         threads = self._pool_size if units is self._units else ANSWERING
         try:
@@ -150,59 +147,27 @@ class PostgresDatabase(Database):
                 self._count(begun=len(batch))
                 waiting = [unit for unit in batch if not unit.future.cancelled()]
                 for unit in waiting:
-                    if not unit.writes:
-                        self._carry_out([unit])
-                self._carry_out([unit for unit in waiting if unit.writes])
+                    self._carry_out(unit)
                 hand_back(waiting)
         finally:
             self._give_back()
 
-    def _carry_out(self, units: list[Handed]) -> None:
-        """A unit alone as it says (each statement its own commit, unless it opens a
-        transaction); writes that waited together in one transaction (one commit, one wait for
-        the WAL), each in a savepoint: one that fails is undone alone. There a lock is waited
-        for briefly: a unit that waits longer is undone, and carried out alone once the others
-        are committed (two transactions that each wait for what the other holds end at once,
-        not after PostgreSQL's second of deadlock detection)."""
-        if not units:
-            return
+    def _carry_out(self, unit: Handed) -> None:
+        """A unit as one transaction: all of its writes commit, or none (a read runs as it
+        says, each statement seeing what is committed)."""
         started = time.perf_counter()
-        late: list[Handed] = []
         try:
-            if len(units) == 1:
-                _outcome(units[0])
-            else:
+            if unit.writes:
                 with self.transaction(durable=True):  # as every commit here
-                    self._local.prefix.append(f"SET LOCAL lock_timeout = {BRIEF_LOCK_MS}")
-                    for unit in units:
-                        self._local.prefix.append("SAVEPOINT unit")
-                        if not _outcome(unit):
-                            self._undo(unit, late)
-                        if self._savepoint_unsent():  # the unit ran no statement
-                            self._local.prefix.pop()
-        except Exception as error:  # its own, or the commit's, or the connection broke
-            for unit in units:
-                unit.error = unit.error or error
-        ran = time.perf_counter() - started
-        for unit in units:
-            self.observe(unit.name, started - unit.queued, ran)
-        for unit in late:
-            unit.error = None
-            self._carry_out([unit])
-
-    def _savepoint_unsent(self) -> bool:
-        """Whether the unit's savepoint still waits for its first statement."""
-        return self._local.prefix[-1:] == ["SAVEPOINT unit"]
-
-    def _undo(self, unit: Handed, late: list[Handed]) -> None:
-        """Roll back what a failed unit of a transaction did; one that waited too long for a
-        lock is to be carried out again, alone."""
-        if not self._savepoint_unsent():  # it ran a statement
-            self.execute("ROLLBACK TO SAVEPOINT unit")
-        if isinstance(unit.error, DatabaseError) and isinstance(
-            unit.error.__cause__, psycopg.errors.LockNotAvailable
-        ):
-            late.append(unit)
+                    if not _outcome(unit):
+                        raise _RollBack
+            else:
+                _outcome(unit)
+        except _RollBack:
+            pass
+        except Exception as error:  # the commit's, or the connection broke
+            unit.error = unit.error or error
+        self.observe(unit.name, started - unit.queued, time.perf_counter() - started)
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         with self._connection() as conn:
@@ -339,7 +304,7 @@ def _outcome(unit: Handed) -> bool:
 
 
 class _RollBack(Exception):
-    """Leaves a probe's transaction without committing it."""
+    """Leaves a transaction without committing it: what it wrote is undone."""
 
 
 @functools.lru_cache(maxsize=512)

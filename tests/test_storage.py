@@ -2,13 +2,12 @@
 sync and the rest is not; the same repositories keep the same facts."""
 
 import asyncio
-import functools
 import threading
 import time
 
 import pytest
 
-from storage import Inbox, Lanes, Outages, Pacing, SlackPosts, Store, open_database
+from storage import DatabaseError, Inbox, Lanes, Outages, Pacing, SlackPosts, Store, open_database
 from storage.schema import SCHEMA_VERSION, schema_version
 from storage.units import OnTheLoop
 
@@ -211,61 +210,14 @@ async def test_durable_writes_that_arrive_together_share_one_fsync_and_one_failu
     await asyncio.to_thread(db.close)
 
 
-async def test_postgresql_writes_that_wait_together_commit_together_and_one_failure_costs_none(
-    postgres_database,
-):
-    """While every connection is busy, the writes that wait commit in one transaction; one that
-    fails is undone alone, and one that waits for a lock another session holds is carried out
-    once that lock is let go, not refused."""
-    db = await asyncio.to_thread(open_database, postgres_database, pool_size=1)
-    other = await asyncio.to_thread(open_database, postgres_database)
-    inbox, pacing = Inbox(db), Pacing(db)
-    await pacing.keep("channel:C1", 1.0, 100.0)
-    go_on, locked = threading.Event(), threading.Event()
+async def test_a_unit_of_work_that_fails_half_way_leaves_nothing(store):
+    """Every unit is a transaction, alone or beside others, on either backend: the thread it
+    inserted before its next statement failed is gone with it."""
 
-    def another_session_holds_the_budget() -> None:
-        with other.transaction():
-            other.execute("SELECT tokens FROM pacing WHERE bucket = 'channel:C1' FOR UPDATE")
-            locked.set()
-            time.sleep(0.4)
+    def half_way() -> None:
+        store.threads.add.now("client-1", "C1", "1.000001", "{}")
+        store.db.execute("INSERT INTO no_such_table VALUES (1)")
 
-    holder = threading.Thread(target=another_session_holds_the_budget)
-    holder.start()
-    await asyncio.to_thread(locked.wait, 5)
-    busy = asyncio.ensure_future(db.run("busy", lambda: go_on.wait(5), "write"))
-    await asyncio.sleep(0.05)  # the only connection is busy: what arrives now waits, together
-
-    def refused() -> None:
-        inbox.add.now("chatra", "bad", "c-bad", "{}")
-        raise ValueError("refused")
-
-    def add(n: int) -> tuple[int | None, int]:  # the event's id, and its transaction's
-        event_id = inbox.add.now("chatra", f"k{n}", f"c{n}", "{}")
-        return event_id, db.execute("SELECT txid_current()").scalar()
-
-    adds = [
-        asyncio.ensure_future(db.run("add", functools.partial(add, n), "durable"))
-        for n in range(10)
-    ]
-    failing = asyncio.ensure_future(db.run("refused", refused, "durable"))
-    kept = asyncio.ensure_future(pacing.keep("channel:C1", 5.0, 200.0))  # waits for the lock
-    adds += [
-        asyncio.ensure_future(db.run("add", functools.partial(add, n), "durable"))
-        for n in range(10, 20)
-    ]
-    await asyncio.sleep(0.05)
-    go_on.set()
-    await busy
-    ids, transactions = zip(*await asyncio.gather(*adds), strict=True)
-    with pytest.raises(ValueError):
-        await failing
-    await kept
-    await asyncio.to_thread(holder.join)
-
-    try:
-        assert len(set(ids)) == 20 and await inbox.count("pending") == 20  # "bad" undone alone
-        assert len(set(transactions)) == 1  # one transaction, one commit, for the 20
-        assert await pacing.stored("channel:C1") == (5.0, 200.0)  # kept once the lock was free
-    finally:
-        await asyncio.to_thread(other.close)
-        await asyncio.to_thread(db.close)
+    with pytest.raises(DatabaseError):
+        await store.db.run("half way", half_way, "write")
+    assert await store.threads.for_client("client-1") is None
