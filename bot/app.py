@@ -24,7 +24,6 @@ from bot.clients.metrics import CONTENT_TYPE, Metrics
 from bot.config import Settings
 from bot.core.engine.loop_lag import LoopLag
 from bot.core.engine.patience import patiently
-from bot.core.engine.worker import Arrivals
 from bot.core.rules.roster import Roster
 from bot.server import StartRefused
 from bot.socket_mode import SocketMode
@@ -137,8 +136,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 _know_the_bot(bolt, core, app[BOT_KNOWN], bot), name="know-the-bot"
             ),
             asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
-            asyncio.create_task(listen(db, ARRIVED, _telling(core.arrivals)), name="listen"),
+            asyncio.create_task(listen(db, ARRIVED, _telling(core)), name="listen"),
             asyncio.create_task(core.worker.run(), name="worker"),
+            asyncio.create_task(core.posting.run(), name="posting"),
             asyncio.create_task(leader.run(), name="leadership"),
             *timers.start(core, settings, leader),
         ]
@@ -152,7 +152,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            core.delivery.close()
             await asyncio.to_thread(db.close)
 
 
@@ -224,12 +223,16 @@ async def _learn_actions(membrane: MembraneClient) -> None:
     log.info("Chatra actions: %d of %d with a published input schema", learnt, len(shapes))
 
 
-def _telling(arrivals: Arrivals) -> Callable[[str | None], None]:
-    """What another bridge notified, told to the worker: an event's id, else (None or anything
-    else) to look at every event."""
+def _telling(core: Core) -> Callable[[str | None], None]:
+    """What another bridge notified: a channel owed a post (`post:<channel>`), told to its
+    poster; an event's id, told to the worker; else (None or anything else) to look at every
+    event."""
 
     def heard(note: str | None) -> None:
-        arrivals.stored(int(note) if note and note.isdigit() else None)
+        if note and note.startswith("post:"):
+            core.posting.wake(note.removeprefix("post:"))
+        else:
+            core.arrivals.stored(int(note) if note and note.isdigit() else None)
 
     return heard
 
@@ -264,14 +267,14 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus' text format; what is waiting is counted at each scrape."""
     counters = request.app[METRICS]
     core = request.app[CORE]
-    counters.waiting.set(len(core.worker.retrying) + core.delivery.held)
+    counters.waiting.set(len(core.worker.retrying))
     counters.db_waiting.set(request.app[DATABASE].waiting)
-    counters.posts_waiting.set(core.delivery.waiting)
     down = request.app[CORE].health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
         counters.inbox.set(await request.app[CORE].store.inbox.count("pending"))
+        counters.posts_waiting.set(await core.store.outbox.owed())
         counters.held.set(len(await request.app[CORE].store.messages.held()))
     except DatabaseError as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)
@@ -295,6 +298,7 @@ async def healthz(request: web.Request) -> web.Response:
                 lambda: {
                     "pending_events": inbox.count.now("pending"),
                     "failed_events": inbox.count.now("failed"),
+                    "owed_posts": core.store.outbox.owed.now(),  # to Slack: cards, messages...
                 },
                 answering=True,
             )
@@ -313,8 +317,6 @@ async def healthz(request: web.Request) -> web.Response:
             "leader": request.app[LEADERSHIP].leading,
             **counts,
             "waiting_events": len(core.worker.retrying),  # waiting out a failure
-            "waiting_posts": core.delivery.held,  # likewise
-            "queued_posts": core.delivery.waiting,  # for their channel's slot
             "loop_lag": request.app[LOOP_LAG].recent(),  # how late the loop ran, last minute
             "database_waiting": request.app[DATABASE].waiting,  # units waiting for a thread
             "down": {

@@ -194,7 +194,7 @@ def newest_chat(slack: FakeSlack, channel: str) -> str | None:
     cards = [
         post.ts
         for post in slack.parents(channel)
-        if any(post_keys.client_of_card(key) for key in post.keys)
+        if any(post_keys.is_card(key) for key in post.keys)
     ]
     return cards[-1] if cards else None
 

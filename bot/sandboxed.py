@@ -73,10 +73,11 @@ def trigger_id() -> str:
     return f"{next(_TRIGGERS)}.{time.time_ns()}"
 
 
-async def _none_pending(inbox: Any) -> bool:
-    """Whether every stored event is carried out; not yet while the database is coming back."""
+async def _settled(store: Any) -> bool:
+    """Whether every stored event is carried out and everything owed to Slack is posted; not
+    yet while the database is coming back."""
     try:
-        return await inbox.count("pending") == 0
+        return await store.inbox.count("pending") == 0 and await store.outbox.owed() == 0
     except DatabaseUnavailable:
         return False
 
@@ -112,11 +113,12 @@ class RunningApp:
         await self._http.close()
 
     async def settled(self, within: float = 5.0) -> None:
-        """Wait until every stored event has been processed."""
+        """Wait until every stored event has been carried out and its posts made."""
         assert self.app is not None
-        inbox, worker = self.app[CORE].store.inbox, self.app[CORE].worker
-        await wait_for(lambda: _none_pending(inbox), within, "every event carried out")
+        store, worker = self.app[CORE].store, self.app[CORE].worker
+        await wait_for(lambda: _settled(store), within, "every event carried out and posted")
         await worker.drain()
+        await wait_for(lambda: _settled(store), within, "every event carried out and posted")
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         async with self._http.request(method, self.url + path, **kwargs) as response:

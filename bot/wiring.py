@@ -31,15 +31,23 @@ from bot.core.people.access import Access
 from bot.core.people.home import Home
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
-from bot.core.posting.delivery import SlackDelivery
-from bot.core.posting.pace import pace_maker
+from bot.core.posting.outgoing import Outgoing
+from bot.core.posting.pace import Budget
+from bot.core.posting.poster import Setup
+from bot.core.posting.posting import Posting
 from bot.core.replies.sending import SlackToChatra
 from bot.core.reports import Reports
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
+from bot.core.slack_ui.views import card_of
 from bot.core.stats.team_stats import Stats
 from bot.core.use_cases import UseCases
 from storage import Store
+
+# The workspace's chat.update budget the bridge takes (appends, card redraws): Slack allows 50
+# a minute; a burst of 5 seconds' worth.
+UPDATES_PER_MINUTE, UPDATES_BURST = 30.0, 2
+POSTING_RESCAN = 5.0  # seconds between looks at every channel owed something (a safety net)
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class Core:
     membrane: MembraneClient
     files: SharedFiles
     slack: SlackOut
-    delivery: SlackDelivery  # every post, paced per channel
+    posting: Posting  # every channel's poster: what is owed to Slack, made at its pace
     bolt_client: AsyncWebClient  # for Bolt
     arrivals: Arrivals  # what the worker is told of
     instance: str  # this bridge, among those sharing the database
@@ -114,16 +122,26 @@ def build(
     )
     roster = Roster(store.on_call, clock)
     audit = Audit(lambda action: metrics.actions.labels(action).inc())
-    delivery = SlackDelivery(
-        slack,
-        store,
-        pace_maker(store.pacing, shared=store.db.shared),
-        burst=settings.slack_post_burst,
-        per_second=settings.slack_posts_per_second,
-        judge=worth_waiting,
-        waited=lambda key: health.waited(key, "chatra"),
+    dashboard = policy.dashboard_url
+    posting = Posting(
+        Setup(
+            store,
+            slack,
+            holder=instance,
+            lease=settings.lane_lease_seconds,
+            updates=Budget.of(UPDATES_BURST, UPDATES_PER_MINUTE / 60, None),
+            burst=settings.slack_post_burst,
+            per_second=settings.slack_posts_per_second,
+            support=policy.channel,
+            card_for=lambda chat, opening: card_of(chat, dashboard, opening),
+            redraw=lambda chat: card_of(chat, dashboard),
+            judge=worth_waiting,
+            waited=lambda key: health.waited(key, "chatra"),
+        ),
+        rescan=POSTING_RESCAN,
     )
-    context = Context(slack, delivery, store, roster, clock, policy, audit)
+    posts = Outgoing(store, posting.wake)
+    context = Context(slack, posts, store, roster, clock, policy, audit)
     arrivals = Arrivals()
     intake = Intake(store, health, arrivals, policy.received_from)
     access = Access(context)
@@ -166,7 +184,7 @@ def build(
         membrane=membrane,
         files=files,
         slack=slack,
-        delivery=delivery,
+        posting=posting,
         # Without the shared session: Bolt deep-copies each request (its client with it) for
         # its lazy listeners, and a live session cannot be copied.
         bolt_client=make_web_client(

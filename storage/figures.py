@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from storage.threads import Thread
 from storage.units import Repository, reads, writes
 
+# Where the chat is (its channel and card) is read from its thread: the card may be posted after.
 COLUMNS = (
-    "thread_id, client_id, channel, thread_ts, queue, opened_at, started_at, first_response_at,"
-    " first_responder, longest_wait, longest_wait_from, visitor_messages, agent_messages,"
-    " ended_at, ended_how"
+    "f.thread_id, f.client_id, t.channel, coalesce(t.thread_ts, ''), f.queue, f.opened_at,"
+    " f.started_at, f.first_response_at, f.first_responder, f.longest_wait, f.longest_wait_from,"
+    " f.visitor_messages, f.agent_messages, f.ended_at, f.ended_how"
 )
+FROM = "chat_figures f JOIN threads t ON t.id = f.thread_id"
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class ChatFigures:
     thread_id: int
     client_id: str
     channel: str
-    thread_ts: str
+    thread_ts: str  # empty while its card waits to be posted
     queue: str | None
     opened_at: float
     started_at: float | None
@@ -58,9 +60,9 @@ class Figures(Repository):
     @writes
     def opened(self, thread: Thread, queue: str | None) -> None:
         self._db.execute(
-            "INSERT INTO chat_figures (thread_id, client_id, channel, thread_ts, queue, opened_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            [thread.id, thread.client_id, thread.channel, thread.thread_ts, queue, self._clock()],
+            "INSERT INTO chat_figures (thread_id, client_id, channel, queue, opened_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+            [thread.id, thread.client_id, thread.channel, queue, self._clock()],
         )
 
     @writes
@@ -108,8 +110,8 @@ class Figures(Repository):
     def opened_between(self, since: float, until: float) -> list[ChatFigures]:
         """Chats whose card was posted in [since, until), oldest first."""
         rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM chat_figures WHERE opened_at >= ? AND opened_at < ?"
-            " ORDER BY opened_at",
+            f"SELECT {COLUMNS} FROM {FROM} WHERE f.opened_at >= ? AND f.opened_at < ?"
+            " ORDER BY f.opened_at",
             [since, until],
         ).fetchall()
         return [ChatFigures(*row) for row in rows]
@@ -117,6 +119,6 @@ class Figures(Repository):
     @reads
     def for_thread(self, thread_id: int) -> ChatFigures | None:
         row = self._db.execute(
-            f"SELECT {COLUMNS} FROM chat_figures WHERE thread_id = ?", [thread_id]
+            f"SELECT {COLUMNS} FROM {FROM} WHERE f.thread_id = ?", [thread_id]
         ).fetchone()
         return ChatFigures(*row) if row else None

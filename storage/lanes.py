@@ -5,7 +5,7 @@ over once its leases expire."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.units import Repository, writes
+from storage.units import Repository, reads, writes
 
 CHUNK = 500  # lanes per statement
 
@@ -35,6 +35,35 @@ class Lanes(Repository):
             [holder, ttl, holder, limit],
         )
         return [Claimed(lane, was is not None) for lane, was in rows]
+
+    @writes
+    def hold(self, lane: str, holder: str, ttl: float) -> Claimed | None:
+        """`holder` holds `lane` for `ttl` seconds from now: taken when nobody holds it or its
+        lease expired (`taken_over` when another held it: its work may be half done), renewed
+        when it is `holder`'s; None when another bridge holds it."""
+        db = self._db
+        row = db.execute(
+            f"INSERT INTO lanes (lane, holder, expires_at) VALUES (?, ?, {db.now} + ?)"
+            " ON CONFLICT (lane) DO UPDATE SET holder = excluded.holder,"
+            " expires_at = excluded.expires_at,"
+            " taken_from = CASE WHEN lanes.holder <> excluded.holder THEN lanes.holder END"
+            f" WHERE lanes.holder IS NULL OR lanes.holder = excluded.holder"
+            f" OR lanes.expires_at < {db.now} RETURNING taken_from",
+            [lane, holder, ttl],
+        ).fetchone()
+        return Claimed(lane, row[0] is not None) if row else None
+
+    @reads
+    def holds(self, lane: str, holder: str, margin: float) -> bool:
+        """Whether `holder` holds `lane`, with at least `margin` seconds of its lease left."""
+        db = self._db
+        return (
+            db.execute(
+                f"SELECT 1 FROM lanes WHERE lane = ? AND holder = ? AND expires_at > {db.now} + ?",
+                [lane, holder, margin],
+            ).fetchone()
+            is not None
+        )
 
     @writes
     def renew(self, holder: str, ttl: float) -> set[str]:

@@ -70,20 +70,40 @@ class Messages(Repository):
 
     @writes
     def claim_chatra_messages(
-        self, client_id: str, messages: list[tuple[str, str]]
-    ) -> list[Message]:
-        """Record the Chatra messages (id, text) of a webhook about to be mirrored; each one's
-        record, as it was if it existed (posted already, say)."""
-        claimed = []
-        for chatra_id, text in messages:  # one statement each: the new row, or the one kept
+        self, client_id: str, thread_id: int, messages: list[tuple[str, str, str]]
+    ) -> list[str]:
+        """Record the Chatra messages (key, text, what the thread shows of it) of a webhook, to
+        be shown in the thread `thread_id`; the keys of those new here."""
+        new = []
+        for key, text, shown in messages:  # one statement each
             row = self._db.execute(
-                "INSERT INTO messages (client_id, origin, chatra_id, text, state, created_at)"
-                " VALUES (?, 'chatra', ?, ?, 'pending', ?) ON CONFLICT (chatra_id)"
-                f" DO UPDATE SET chatra_id = excluded.chatra_id RETURNING {_COLUMNS}",
-                [client_id, chatra_id, text, self._clock()],
+                "INSERT INTO messages (client_id, origin, chatra_id, text, state, created_at,"
+                " thread_id, shown) VALUES (?, 'chatra', ?, ?, 'pending', ?, ?, ?)"
+                " ON CONFLICT (chatra_id) DO NOTHING RETURNING chatra_id",
+                [client_id, key, text, self._clock(), thread_id, shown],
             ).fetchone()
-            claimed.append(Message(*row))
-        return claimed
+            new += [row[0]] if row else []
+        return new
+
+    @writes
+    def shown_at(self, message_ids: list[int], ts: str) -> None:
+        """Chatra messages are on Slack: the post at `ts` shows them (the first one of those a
+        long message took)."""
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            self._db.execute(
+                "UPDATE messages SET state = 'posted', slack_ts = ?, shown = NULL"
+                f" WHERE id IN ({', '.join('?' * len(chunk))}) AND state = 'pending'",
+                [ts, *chunk],
+            )
+
+    @writes
+    def not_shown(self, message_id: int, why: str) -> None:
+        """Slack refuses a Chatra message for good: it stays out of the thread, and says why."""
+        self._db.execute(
+            "UPDATE messages SET state = 'failed', error = ?, shown = NULL WHERE id = ?",
+            [why, message_id],
+        )
 
     @writes
     def claim_slack_reply(self, slack_ts: str, client_id: str, text: str, author: str) -> Message:

@@ -17,7 +17,10 @@ from storage.sqlite import SqliteDatabase
 # 10: chat_figures (how fast each chat was answered, for /chatra stats, the digest and reports),
 # saved_replies (`;name` in a thread sends the text saved under that name); 11: an edit that
 # waits for its author's word (messages.edit_asked), App Home's charts kept apart from the files
-# shared with visitors (shared_files.kind), columns added on PostgreSQL too
+# shared with visitors (shared_files.kind), columns added on PostgreSQL too; what goes to Slack
+# is rows a poster drains: a chat's card is due while threads.thread_ts is NULL and drawn again
+# while threads.drawn < changes, a Chatra message is due while pending (messages.thread_id,
+# .shown), a notice while slack_posts.body waits for its ts
 SCHEMA_VERSION = 11
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
@@ -46,18 +49,22 @@ TABLES = {
         id {id},
         client_id TEXT NOT NULL,  -- a client may have several threads: a new one after a pause
         channel TEXT NOT NULL,
-        thread_ts TEXT NOT NULL,
-        status TEXT NOT NULL,  -- "open" | "closed"
+        thread_ts TEXT,  -- its card's ts; NULL while the card waits to be posted
+        status TEXT NOT NULL,  -- "open" | "closed" | "done"
         client TEXT NOT NULL,  -- last known Chatra client JSON, to redraw the visitor card
         card TEXT,  -- JSON: what the card shows besides the visitor (earlier thread, owner)
         created_at {float},
-        updated_at {float}""",
+        updated_at {float},
+        changes INTEGER NOT NULL DEFAULT 0,  -- each change of what the card shows counts one
+        drawn INTEGER NOT NULL DEFAULT 0  -- the changes the card on Slack shows""",
     "slack_posts": """
         key TEXT PRIMARY KEY,  -- what the post is for: "chatra:<message id>", "card:<client>"
         channel TEXT NOT NULL,
         thread_ts TEXT,
-        ts TEXT,  -- NULL while in doubt: the post may or may not have reached Slack
-        created_at {float}""",
+        ts TEXT,  -- its ts once made; '' when Slack refused it for good
+        created_at {float},
+        body TEXT,  -- the post to make (JSON) while it is due; NULL once made
+        thread_id {bigint}  -- a post in a chat's thread: made once the chat's card is""",
     "messages": """
         id {id},
         client_id TEXT NOT NULL,
@@ -72,7 +79,9 @@ TABLES = {
         created_at {float},
         resends INTEGER NOT NULL DEFAULT 0,  -- sent again after a try in doubt (at most once)
         edit_asked TEXT,  -- an edit naming teammates, as written: sent once its author says so
-        edit_asked_at {float}""",
+        edit_asked_at {float},
+        thread_id {bigint},  -- a Chatra message: the chat's thread that shows it
+        shown TEXT  -- a Chatra message: what the thread shows of it (JSON), while it waits""",
     "agents": """
         id TEXT PRIMARY KEY,  -- Chatra agents, as webhooks list them
         name TEXT,
@@ -133,9 +142,9 @@ TABLES = {
         thread_id {bigint} PRIMARY KEY,  -- one chat, as its thread
         client_id TEXT NOT NULL,
         channel TEXT NOT NULL,
-        thread_ts TEXT NOT NULL,
+        thread_ts TEXT,  -- no longer written: threads has it
         queue TEXT,  -- the CHANNEL_ROUTES queue it came from
-        opened_at {float} NOT NULL,  -- its card was posted
+        opened_at {float} NOT NULL,  -- the chat began (its card was due)
         started_at {float},  -- the visitor's first message
         first_response_at {float},  -- the first agent message after it (Slack or Chatra)
         first_responder TEXT,  -- a Slack user id, or a Chatra agent's name
@@ -168,6 +177,11 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS idx_messages_client_id_origin ON messages (client_id, origin)",
     "CREATE INDEX IF NOT EXISTS messages_held ON messages (id) WHERE state = 'held'",
     "CREATE INDEX IF NOT EXISTS messages_asking ON messages (id) WHERE state = 'asking'",
+    "CREATE INDEX IF NOT EXISTS messages_due ON messages (thread_id, id) WHERE state = 'pending'",
+    "CREATE INDEX IF NOT EXISTS threads_due ON threads (channel)"
+    " WHERE thread_ts IS NULL OR drawn < changes",
+    "CREATE INDEX IF NOT EXISTS slack_posts_due ON slack_posts (channel, created_at)"
+    " WHERE body IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS idx_agents_email ON agents (email)",
     "CREATE UNIQUE INDEX IF NOT EXISTS outages_open ON outages (service) WHERE until IS NULL",
     "CREATE INDEX IF NOT EXISTS lanes_held ON lanes (holder) WHERE holder IS NOT NULL",
@@ -223,6 +237,7 @@ def create_schema(db: Database) -> None:
         if db.dialect == "sqlite":
             _mend_early_sqlite(db)
         _add_missing_columns(db, types)
+        _loosen(db)
         for index in INDEXES:
             db.execute(index)
         # 8: events pending from before lanes had leases get their lane, to be claimed
@@ -267,6 +282,26 @@ def _add_missing_columns(db: Database, types: dict[str, str]) -> None:
         for column, definition in _definitions(table, types).items():
             if column not in present:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+
+
+LOOSENED = {"threads": "thread_ts", "chat_figures": "thread_ts"}  # NOT NULL until schema 11
+
+
+def _loosen(db: Database) -> None:
+    """Columns that were NOT NULL and may be NULL now: on SQLite its table is made again, as
+    sqlite-utils' transform does it (inside our transaction, indexes included)."""
+    for table, column in LOOSENED.items():
+        if db.dialect == "postgresql":
+            db.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+            continue
+        assert isinstance(db, SqliteDatabase)
+        if db.utils[table].columns_dict and _not_null(db, table, column):
+            for statement in db.utils[table].transform_sql(not_null={column: False}):
+                db.execute(statement)
+
+
+def _not_null(db: SqliteDatabase, table: str, column: str) -> bool:
+    return any(row[1] == column and row[3] for row in db.execute(f"PRAGMA table_info({table})"))
 
 
 def _mend_early_sqlite(db: Database) -> None:

@@ -14,6 +14,7 @@ from storage.lanes import Lanes
 from storage.messages import Messages
 from storage.on_call import OnCall
 from storage.outages import Outages
+from storage.outbox import Outbox
 from storage.pacing import Pacing
 from storage.saved_replies import SavedReplies
 from storage.seen import Seen
@@ -40,6 +41,7 @@ class Store:
     facts: Facts
     figures: Figures
     saved: SavedReplies
+    outbox: Outbox
 
     @classmethod
     def over(cls, db: Database, clock: Callable[[], float] = time.time) -> "Store":
@@ -63,4 +65,5 @@ REPOSITORIES = (
     Facts,
     Figures,
     SavedReplies,
+    Outbox,
 )

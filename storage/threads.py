@@ -1,11 +1,12 @@
-"""Which Slack thread mirrors which Chatra client."""
+"""Which Slack thread mirrors which Chatra client: a chat, its card's state, and whether the card
+on Slack shows it (posted, and drawn as it is now)."""
 
 from dataclasses import dataclass
 
 from storage.states import ChatStatus
 from storage.units import Repository, reads, writes
 
-_COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at"
+_COLUMNS = "id, client_id, channel, thread_ts, status, client, card, updated_at, changes"
 
 
 @dataclass(frozen=True)
@@ -13,11 +14,12 @@ class Thread:
     id: int
     client_id: str
     channel: str
-    thread_ts: str
+    thread_ts: str | None  # None while the chat's card waits to be posted
     status: ChatStatus
     client: str  # last known Chatra client JSON
-    card: str  # JSON: what the visitor card shows besides the visitor (bot.core.slack_ui.card)
+    card: str  # JSON: what the visitor card shows besides the visitor (bot.core.chats.chat)
     updated_at: float  # the last Chatra event of this thread
+    changes: int = 0  # changes to what the card shows: it is drawn again while drawn is fewer
 
 
 class Threads(Repository):
@@ -31,14 +33,12 @@ class Threads(Repository):
         return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 
     @writes
-    def add(
-        self, client_id: str, channel: str, thread_ts: str, client: str, card: str = "{}"
-    ) -> Thread:
+    def add(self, client_id: str, channel: str, client: str, card: str = "{}") -> Thread:
+        """A new chat, its card to be posted in `channel`."""
         now = self._clock()
         row = {
             "client_id": client_id,
             "channel": channel,
-            "thread_ts": thread_ts,
             "status": ChatStatus.OPEN,
             "client": client,
             "card": card,
@@ -50,16 +50,43 @@ class Threads(Repository):
             " RETURNING id",
             list(row.values()),
         ).scalar()
-        return Thread(thread_id, client_id, channel, thread_ts, ChatStatus.OPEN, client, card, now)
+        return Thread(thread_id, client_id, channel, None, ChatStatus.OPEN, client, card, now)
 
     @writes
-    def update(self, thread_id: int, *, status: ChatStatus, client: str) -> None:
-        values = {"status": status, "client": client, "updated_at": self._clock()}
-        self._db.update("threads", "id", thread_id, values)
+    def touch(self, thread_id: int) -> None:
+        """Something of the chat happened now (it is not idle)."""
+        self._db.update("threads", "id", thread_id, {"updated_at": self._clock()})
 
     @writes
-    def set_card(self, thread_id: int, card: str) -> None:
-        self._db.update("threads", "id", thread_id, {"card": card})
+    def change(self, thread_id: int, **values: object) -> None:
+        """What the card shows changed (`status`, `client`, `card`): drawn again on Slack."""
+        columns = ", ".join(f"{column} = ?" for column in values)
+        self._db.execute(
+            f"UPDATE threads SET {columns}, updated_at = ?, changes = changes + 1 WHERE id = ?",
+            [*values.values(), self._clock(), thread_id],
+        )
+
+    @writes
+    def posted(self, thread_id: int, channel: str, thread_ts: str, card: str, drawn: int) -> None:
+        """The chat's card is on Slack at (channel, thread_ts), showing change `drawn`."""
+        self._db.update(
+            "threads",
+            "id",
+            thread_id,
+            {"channel": channel, "thread_ts": thread_ts, "card": card, "drawn": drawn},
+        )
+
+    @writes
+    def move(self, thread_id: int, channel: str, card: str) -> None:
+        """A chat's card, not posted yet, is to be posted in `channel` instead."""
+        self._db.update("threads", "id", thread_id, {"channel": channel, "card": card})
+
+    @writes
+    def drawn(self, thread_id: int, changes: int) -> None:
+        """The card on Slack shows the chat as it was at change `changes`."""
+        self._db.execute(
+            "UPDATE threads SET drawn = ? WHERE id = ? AND drawn < ?", [changes, thread_id, changes]
+        )
 
     @reads
     def by_id(self, thread_id: int) -> Thread | None:

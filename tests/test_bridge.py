@@ -15,12 +15,14 @@ from bot.core.engine.worker import Arrivals
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.intake import Intake
 from bot.core.ports import Writer
-from bot.core.posting.delivery import Posted, SlackDelivery
-from bot.core.posting.pace import pace_maker
+from bot.core.posting.outgoing import Outgoing
+from bot.core.posting.pace import Budget
+from bot.core.posting.poster import Posted, Poster, Setup
 from bot.core.replies.sending import SlackToChatra
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
 from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.views import card_of
 from bot.core.wire.chatra import ChatraWebhook, read_webhook
 from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply
 from storage import Store, open_database
@@ -29,6 +31,7 @@ from tests.helpers import chat_event, visitor_says
 
 class MemorySlack:
     workspace_url = "https://acme.slack.com/"
+    bot_user_id = "UBOT"
 
     def __init__(self) -> None:
         self.posts: list[tuple[str | None, str]] = []  # (thread_ts, text)
@@ -122,20 +125,53 @@ class Everyone:
         return None
 
 
+class Posts:
+    """What the channel is owed, posted by its poster until it is owed nothing."""
+
+    def __init__(self, store: Store, slack: MemorySlack) -> None:
+        self._setup = Setup(
+            store,
+            slack,
+            holder="bridge",
+            lease=60,
+            updates=Budget.of(50, 50, None),
+            burst=50,
+            per_second=50,
+            support=POLICY.channel,
+            card_for=lambda chat, opening: card_of(chat, POLICY.dashboard_url, opening),
+            redraw=lambda chat: card_of(chat, POLICY.dashboard_url),
+            judge=lambda error: None,
+            waited=_nothing,
+            idle=0.01,
+        )
+
+    async def made(self) -> None:
+        await Poster(POLICY.channel, self._setup, lambda channel: None).run()
+
+
+async def _nothing(key: str) -> None:
+    pass
+
+
 @pytest.fixture
 async def parts():
     """The two directions over an in-memory database, Slack and Chatra as stand-ins."""
     store = Store.over(await asyncio.to_thread(open_database, ":memory:"))
     await store.agents.remember([{"id": "a1", "name": "Sam Agent", "email": "sam@example.com"}])
     slack, chatra = MemorySlack(), MemoryChatra()
-    delivery, roster = (
-        SlackDelivery(slack, store, pace_maker(store.pacing, shared=False)),
-        Roster(store.on_call, time.time),
-    )
-    context = Context(slack, delivery, store, roster, time.time, POLICY, Audit())
+    posts, roster = Posts(store, slack), Roster(store.on_call, time.time)
+    context = Context(slack, Outgoing(store, lambda channel: None), store, roster, time.time,
+                      POLICY, Audit())  # fmt: skip
     intake = Intake(store, Health(), Arrivals(), POLICY.received_from)
+    chats = ChatToSlack(context, Everyone())
+
+    async def chat_event(webhook: ChatraWebhook) -> None:
+        await chats.chat_event(webhook, 0)
+        await posts.made()
+
     directions = SimpleNamespace(
-        chat=ChatToSlack(context, Everyone()),
+        chat_event=chat_event,
+        posts=posts,
         replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),
     )
     yield directions, slack, chatra
@@ -149,15 +185,15 @@ def webhook(name: str, *messages: dict) -> ChatraWebhook:
 async def test_the_same_chat_event_twice_posts_once(parts):
     bridge, slack, _ = parts
     event = webhook("chatStarted", visitor_says("m1", "hi"))
-    await (await bridge.chat.chat_event(event))
-    await (await bridge.chat.chat_event(event))
+    await bridge.chat_event(event)
+    await bridge.chat_event(event)
 
     assert [text for _, text in slack.posts] == ["Jane: hi (New chat)"]  # the card opens with it
 
 
 async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(parts):
     bridge, slack, chatra = parts
-    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     parent_ts = "1700000000.000001"
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts=parent_ts, ts="1.1", user="U1", text="hey <@U1>"
@@ -165,7 +201,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
     await bridge.replies.reply_written(reply)
     await bridge.replies.reply_written(reply)
     echo = {"id": "msg-1", "type": "agent", "message": "hey @Sam", "createdAt": 1_732_450_001_000}
-    await (await bridge.chat.chat_event(webhook("chatFragment", echo)))
+    await bridge.chat_event(webhook("chatFragment", echo))
 
     assert chatra.sent == [("client-1", "hey @Sam")]
     assert chatra.agents == [Writer(agent_id="a1")]  # Sam writes as the agent with his email
@@ -174,7 +210,7 @@ async def test_a_reply_processed_twice_is_sent_once_and_its_echo_is_skipped(part
 
 async def test_edit_and_delete_use_the_stored_chatra_id(parts):
     bridge, _, chatra = parts
-    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
     await bridge.replies.reply_written(SlackReply(**thread, user="U1", text="a"))
     await bridge.replies.changes.edited(SlackEdit(**thread, user="U1", text="b"))
@@ -187,13 +223,14 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
 
 async def test_permanent_failure_is_recorded_and_warned_once(parts):
     bridge, slack, chatra = parts
-    await (await bridge.chat.chat_event(webhook("chatStarted", visitor_says("m1", "hi"))))
+    await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     chatra.failure = MembraneError("bad_request", "Chatra refused the input", transient=False)
     reply = SlackReply(
         channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.3", user="U1", text="x"
     )
     await bridge.replies.reply_written(reply)
     await bridge.replies.reply_written(reply)
+    await bridge.posts.made()
 
     warnings = [text for _, text in slack.posts if ":warning:" in text]
     assert len(warnings) == 1 and "Chatra refused the input" in warnings[0]

@@ -163,6 +163,7 @@ async def test_edit_opens_a_prefilled_modal_and_saving_updates_chatra_and_the_ca
     assert slack.ephemeral == [
         ("U0AGENT01", ":white_check_mark: Visitor `client-1` updated in Chatra.")
     ]
+    await bridge.settled()  # the card is drawn again
     card = slack.parents(CHANNEL)[0]
     assert "Jane Roe" in str(card.blocks) and "jane.roe@example.org" in str(card.blocks)
     assert "+1 555 0100" not in str(card.blocks)

@@ -3,11 +3,10 @@ sync and the rest is not; the same repositories keep the same facts."""
 
 import asyncio
 import threading
-import time
 
 import pytest
 
-from storage import DatabaseError, Inbox, Lanes, Outages, Pacing, SlackPosts, Store, open_database
+from storage import DatabaseError, Inbox, Lanes, Outages, SlackPosts, Store, open_database
 from storage.schema import SCHEMA_VERSION, schema_version
 from storage.units import OnTheLoop
 
@@ -89,39 +88,6 @@ async def test_a_lane_is_held_by_one_bridge_until_released_or_expired(store):
     ]
     assert await lanes.renew("bridge-a", 30) == set()  # a, back, learns it holds nothing
     assert await lanes.renew("bridge-b", 30) == {"chat-1", "chat-1:replies"}
-
-
-async def test_pacing_lets_a_burst_through_then_one_a_second_whoever_asks(store):
-    pacing = store.pacing
-    takes = [await pacing.take("channel:C1", burst=3, per_second=1.0) for _ in range(4)]
-    assert [taken for taken, _ in takes] == [True, True, True, False]
-    assert [round(left) for _, left in takes[:3]] == [2, 1, 0]
-    assert takes[3][1] < 0.5  # the fourth waits for most of a second
-    assert (await Pacing(store.db).take("channel:C2", 3, 1.0))[0]  # another channel: its own
-    assert (await pacing.take("channel:C3", 3, 1.0, most=5))[0] == 3  # a few at once: what is
-
-
-def test_a_budget_two_bridges_use_first_at_once_is_taken_once(postgres_database):
-    """Bridges starting together each find a budget nobody made yet: it is made once, and what
-    one takes the other does not take again."""
-    store = Store.over(open_database(postgres_database))
-    other = open_database(postgres_database)
-
-    def b_takes_the_whole_first_burst() -> None:
-        with other.transaction():
-            other.execute(f"INSERT INTO pacing VALUES ('channel:new', 0, {other.now})")
-            time.sleep(0.3)  # a takes meanwhile
-
-    try:
-        b = threading.Thread(target=b_takes_the_whole_first_burst)
-        b.start()
-        time.sleep(0.1)
-        taken, _ = asyncio.run(Pacing(store.db).take("channel:new", 4, 0.001, most=4))
-        b.join()
-        assert taken == 0
-    finally:
-        other.close()
-        store.db.close()
 
 
 async def test_an_outage_seen_by_two_bridges_is_one_outage_counting_what_waited_once(store):

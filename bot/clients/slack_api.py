@@ -19,7 +19,7 @@ from bot.clients.metrics import Metrics
 from bot.core.engine.health import Health
 from bot.core.errors import ChannelRefused, SlackRefused
 from bot.core.ports import ReplyState
-from bot.core.posting.delivery import Posted, is_person
+from bot.core.posting.poster import Posted, is_person
 from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)

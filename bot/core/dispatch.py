@@ -2,7 +2,6 @@
 webhook goes to the mirroring of its chat, a change written in Slack to the replies."""
 
 import logging
-from collections.abc import Awaitable
 
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
@@ -19,16 +18,16 @@ log = logging.getLogger(__name__)
 class Dispatch:
     def __init__(self, context: Context, chats: ChatToSlack, replies: SlackToChatra) -> None:
         store = context.store
-        self._inbox, self._threads = store.inbox, store.threads
+        self._inbox, self._threads, self._posts = store.inbox, store.threads, context.posts
         self._chat, self._replies = chats, replies
         self._stored_before_start = 0  # events up to it may be half done: `started` says
         self._rebooted = False  # the machine booted since then: unsynced progress may be lost
 
     async def started(self, *, rebooted: bool | None = None) -> None:
-        """The newest event stored before this process started: pending ones up to it may have
-        been half carried out by the one before; `rebooted`: and what it recorded without
-        waiting for the disk may be lost (a reply it was sending, say). None: the bridge cannot
-        tell (its database keeps everything, or the system does not say)."""
+        """The newest event stored before this process started: a reply's up to it may have
+        been half sent by the one before; `rebooted`: and what it recorded without waiting for
+        the disk may be lost (its sending mark). None: the bridge cannot tell (its database
+        keeps everything, or the system does not say)."""
         self._stored_before_start = await self._inbox.last_id()
         self._rebooted = bool(rebooted)
         self._replies.tells_reboots(rebooted is not None)
@@ -44,30 +43,21 @@ class Dispatch:
         where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
         return f"chat {client_id}{where}"
 
-    async def _skipped(
-        self, event: InboxEvent, reasons: list[str], posting: Awaitable[object]
-    ) -> None:
-        """Log what of a chat event was left out, once its posts are made: the chat's thread
-        exists then, to be named."""
-        await posting
-        name = await self.chat_name(event.conversation)
-        for reason in reasons:
-            log.warning(
-                "event %s (%s): %s, skipped",
-                event.id,
-                name,
-                reason,
-                extra={"chat": event.conversation},
-            )
-
-    async def process(self, event: InboxEvent) -> Awaitable[None] | None:
-        """Carry out one stored event (called by the worker, in order per conversation); for a
-        chat event, what is returned ends when its posts, queued in order, are made."""
+    async def process(self, event: InboxEvent) -> bool:
+        """Carry out one stored event (called by the worker, in order per conversation);
+        whether it was recorded done with what it did."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            replay = event.id <= self._stored_before_start or event.attempts > 0 or event.taken_over
-            posting = await self._chat.chat_event(webhook, replay=replay)
-            return self._skipped(event, skipped, posting) if skipped else posting
+            channel = await self._chat.chat_event(webhook, event.id)
+            if channel is not None:
+                self._posts.wake(channel)
+            name = await self.chat_name(event.conversation) if skipped else ""
+            for reason in skipped:  # once the chat's thread is recorded, to be named
+                log.warning(
+                    "event %s (%s): %s, skipped", event.id, name, reason,
+                    extra={"chat": event.conversation},
+                )  # fmt: skip
+            return True
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             in_doubt = self._rebooted and event.id <= self._stored_before_start
@@ -79,4 +69,4 @@ class Dispatch:
             await self._replies.changes.edited(change)
         else:
             await self._replies.changes.deleted(change)
-        return None
+        return False

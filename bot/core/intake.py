@@ -88,7 +88,8 @@ class Intake:
     ) -> bool:
         """Store a change in a mirrored thread; False when it is a duplicate or not ours.
         ThreadNotKnownYet when Slack says the thread is under a post of ours (`under_our_post`)
-        that nothing here knows yet: a card whose post is still being recorded. Slack sends
+        that nothing here knows yet: a card whose post is not recorded yet (Slack's answer is on
+        its way, or a bridge died before recording it: the next poster finds it). Slack sends
         the change again; no reply under a card of ours is dropped. Under a post of ours that
         is no chat (a notice), a change is ignored."""
         async with patiently(f"the Slack {change.kind}"):
@@ -102,8 +103,8 @@ class Intake:
 
         def store() -> int | None:  # which chat's lane, and the event in it: one unit
             owner = owner_now(self._store, channel, thread_ts)
-            if owner.client_id is not None:  # its thread may be being recorded: the lane waits
-                conversation = lane(owner.client_id, "slack")
+            if owner.chat is not None:
+                conversation = lane(owner.chat.client_id, "slack")
             elif owner.internal:
                 conversation = internal_lane(thread_ts)
             elif under_our_post and not owner.ours:

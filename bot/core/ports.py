@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.core.posting.delivery import SlackPoster
+from bot.core.posting.poster import SlackPoster
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.wire.slack import SharedFile
 

@@ -13,7 +13,7 @@ class Reports:
     def __init__(self, context: Context, health: Health) -> None:
         store = context.store
         self._inbox, self._slack_posts = store.inbox, store.posts
-        self._delivery, self._channel = context.delivery, context.policy.channel
+        self._posts, self._channel = context.posts, context.policy.channel
         self.health = health
 
     async def recoveries(self) -> None:
@@ -21,7 +21,7 @@ class Reports:
         for outage in await self.health.ended():
             if outage.delayed:
                 key = post_keys.recovered(outage.service, outage.since)
-                await self._delivery.post(key, self._channel, recovered_notice(outage))
+                await self._posts.post(key, self._channel, recovered_notice(outage))
             await self.health.told(outage)
 
     async def failed_events(self) -> None:
@@ -35,4 +35,4 @@ class Reports:
         if failed:
             notice = failed_events_notice(len(failed), failed[-1].error)
             key = post_keys.failed_events(failed[-1].id)
-            await self._delivery.post(key, self._channel, notice)
+            await self._posts.post(key, self._channel, notice)

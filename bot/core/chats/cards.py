@@ -1,13 +1,15 @@
 """A chat's card in Slack, and what its buttons do: taken by someone, discussed internally, the
-visitor edited, marked done (a button, or a check mark on it); every redraw shows what the card
-keeps (earlier chat, on call, owner)."""
+visitor edited, marked done (a button, or a check mark on it). Each is one unit of work that
+changes the chat and makes its card due to be drawn again by its channel's poster."""
+
+from collections.abc import Callable
 
 from bot.core.context import Context
 from bot.core.people.access import Access
 from bot.core.posting import post_keys
 from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.notices import internal_discussion, internal_discussion_link
-from bot.core.slack_ui.views import thread_link, visitor_card
+from bot.core.slack_ui.views import thread_link
 from bot.core.wire.chatra import ChatraClient
 from storage import ChatStatus, Thread
 
@@ -16,39 +18,38 @@ DONE_MARKS = {"white_check_mark", "heavy_check_mark"}  # a reaction on a card: t
 
 class Cards:
     def __init__(self, context: Context, access: Access) -> None:
-        self._slack, self._delivery, self._access = context.slack, context.delivery, access
-        store = context.store
-        self._db, self._threads, self._waits = store.db, store.threads, store.waits
-        self._figures, self._seen = store.figures, store.seen
+        self._slack, self._posts, self._access = context.slack, context.posts, access
+        self._store = store = context.store
+        self._db, self._threads = store.db, store.threads
         self._clock, self._audit = context.clock, context.audit
-        self._dashboard = context.policy.dashboard_url
 
     def link(self, thread: Thread) -> str:
+        assert thread.thread_ts is not None
         return thread_link(thread.channel, thread.thread_ts, self._slack.workspace_url)
 
     async def claim(self, client_id: str, user: str, *, only_if_unowned: bool = False) -> bool:
         """`user` takes the chat: shown on its card; escalation then goes to them alone."""
-        thread = await self._threads.for_client(client_id)
-        if thread is None or not user:
+        if not user:
             return False
-        chat = Chat.of(thread)
-        if chat.card.owner == user or (only_if_unowned and chat.card.owner):
-            return False
-        state = chat.card.model_copy(update={"owner": user})
-        await self._threads.set_card(thread.id, state.model_dump_json())
-        await self.redraw(thread, chat.visitor, closed=chat.closed, state=state)
-        return True
+
+        def take(chat: Chat) -> CardState | None:
+            if chat.card.owner == user or (only_if_unowned and chat.card.owner):
+                return None
+            return chat.card.model_copy(update={"owner": user})
+
+        return await self._change(client_id, take)
 
     async def done(self, client_id: str, user: str, *, once: str | None = None) -> bool:
         """`user` marks the chat done: the card says who and when; nudges and escalation stop;
         open-chat lists leave it out. False when there is no open chat to mark. `once`: the
         key of what asked (a Slack event's id), carried out once whenever it comes again."""
-        thread = await self._threads.for_client(client_id)
-        chat = Chat.of(thread) if thread is not None else None
-        if chat is None or chat.closed or chat.done:
-            return False
-        state = chat.card.marked_done(user, self._clock())
-        if not await self._mark(chat, ChatStatus.DONE, state, once):
+
+        def mark(chat: Chat) -> CardState | None:
+            if chat.closed or chat.done:
+                return None
+            return chat.card.marked_done(user, self._clock())
+
+        if not await self._change(client_id, mark, ChatStatus.DONE, once):
             return False
         self._audit.record(user, "chat_done", client_id)
         return True
@@ -58,11 +59,11 @@ class Cards:
     ) -> bool:
         """The chat is open again after it was done (`why`, as the card says it); the on-call
         rules apply again from the visitor's next message."""
-        thread = await self._threads.for_client(client_id)
-        chat = Chat.of(thread) if thread is not None else None
-        if chat is None or not chat.done:
-            return False
-        if not await self._mark(chat, ChatStatus.OPEN, chat.card.reopened_because(why), once):
+
+        def open_again(chat: Chat) -> CardState | None:
+            return chat.card.reopened_because(why) if chat.done else None
+
+        if not await self._change(client_id, open_again, ChatStatus.OPEN, once):
             return False
         if by:
             self._audit.record(by, "chat_reopened", client_id)
@@ -72,7 +73,7 @@ class Cards:
         """`user` took their check mark off the chat's card: open again, unless a teammate's
         mark stays on it."""
         thread = await self._threads.for_client(client_id)
-        if thread is None:
+        if thread is None or thread.thread_ts is None:
             return False
         reacted = await self._slack.reacted(thread.channel, thread.thread_ts)
         others = set().union(*(reacted.get(mark, set()) for mark in DONE_MARKS))
@@ -86,64 +87,70 @@ class Cards:
         thread = await self._threads.for_slack_thread(channel, ts)
         return thread.client_id if thread is not None else None
 
-    async def _mark(
-        self, chat: Chat, status: ChatStatus, state: CardState, once: str | None = None
+    async def _change(
+        self,
+        client_id: str,
+        change: Callable[[Chat], CardState | None],
+        status: ChatStatus | None = None,
+        once: str | None = None,
     ) -> bool:
-        """False when what asked (`once`) was carried out before."""
-        thread = chat.thread
+        """One unit: the chat's card state as `change` makes it (None: nothing to change), and
+        its `status`; its card due to be drawn again. False when nothing changed, or what
+        asked (`once`) was carried out before."""
+        store = self._store
 
-        def record() -> bool:
-            if once is not None and not self._seen.first_time.now(once):
-                return False
-            self._threads.set_card.now(thread.id, state.model_dump_json())
-            self._threads.update.now(thread.id, status=status, client=thread.client)
-            if status == ChatStatus.DONE:  # nobody is waiting any more: no nudge, no escalation
-                self._waits.answered.now(thread.id)
-            self._figures.ended.now(thread.id, "done" if status == ChatStatus.DONE else None)
-            return True
+        def record() -> str | None:
+            thread = store.threads.for_client.now(client_id)
+            state = change(Chat.of(thread)) if thread is not None else None
+            if thread is None or state is None:
+                return None
+            if once is not None and not store.seen.first_time.now(once):
+                return None
+            values: dict[str, object] = {"card": state.model_dump_json()}
+            if status is not None:
+                values["status"] = status
+                if status == ChatStatus.DONE:  # nobody is waiting any more: no nudge
+                    store.waits.answered.now(thread.id)
+                store.figures.ended.now(thread.id, "done" if status == ChatStatus.DONE else None)
+            store.threads.change.now(thread.id, **values)
+            return thread.channel
 
-        if not await self._db.run("Cards.mark", record, "write"):
-            return False
-        await self.redraw(thread, chat.visitor, closed=False, state=state)
-        return True
+        channel = await self._db.run("Cards.change", record, "write")
+        if channel is not None:
+            self._posts.wake(channel)
+        return channel is not None
 
     async def discuss_internally(self, client_id: str) -> str | None:
         """Open (once per chat thread) a thread of the team's own about the chat; its link."""
         thread = await self._threads.for_client(client_id)
-        if thread is None:
+        if thread is None or thread.thread_ts is None:
             return None
         opened = internal_discussion(Chat.of(thread).name, self.link(thread))
-        ts = await self._delivery.post(post_keys.internal(thread.id), thread.channel, opened)
+        key = post_keys.internal(thread.id)
+        await self._posts.post(key, thread.channel, opened)
+        ts = await self._posts.posted(key)
+        if ts is None:
+            return None
         link = thread_link(thread.channel, ts, self._slack.workspace_url)
         notice = internal_discussion_link(link)
-        key = post_keys.internal_link(thread.id)
-        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        await self._posts.post(
+            post_keys.internal_link(thread.id), thread.channel, notice, thread=thread
+        )
         return link
 
     async def visitor_changed(self, client_id: str, details: dict[str, object]) -> None:
-        """The visitor was edited from Slack: redraw their card in place."""
-        thread = await self._threads.for_client(client_id)
-        if thread is None:
-            return
-        chat = Chat.of(thread)
+        """The visitor was edited from Slack: their card is drawn again."""
         changed = ChatraClient.model_validate({**details, "id": client_id}).contact()
-        client = chat.visitor.with_contact(changed)
-        await self.redraw(thread, client, closed=chat.closed)
-        await self._threads.update(thread.id, status=thread.status, client=client.model_dump_json())
+        store = self._store
 
-    async def redraw(
-        self,
-        thread: Thread,
-        client: ChatraClient,
-        *,
-        closed: bool,
-        summary: str | None = None,
-        state: CardState | None = None,
-    ) -> None:
-        """Update the thread's card in place, with what its state keeps (earlier chat, on call,
-        owner)."""
-        state = CardState.of(thread.card) if state is None else state
-        card = visitor_card(
-            client, state, closed=closed, dashboard_url=self._dashboard, summary=summary
-        )
-        await self._slack.update(thread.channel, thread.thread_ts, card)
+        def record() -> str | None:
+            thread = store.threads.for_client.now(client_id)
+            if thread is None:
+                return None
+            client = Chat.of(thread).visitor.with_contact(changed)
+            store.threads.change.now(thread.id, client=client.model_dump_json())
+            return thread.channel
+
+        channel = await self._db.run("Cards.visitor_changed", record, "write")
+        if channel is not None:
+            self._posts.wake(channel)

@@ -1,10 +1,10 @@
 """Processes stored events: in order within a lane, lanes side by side, across bridges.
 
 Each chat has two lanes, one per direction (`conversation` in the inbox): an event starts when the
-one before it in the same lane has finished, or has handed what is left of it to a queue that
-keeps the order (a chat's posts, waiting for their channel's slot), so a slow or failing chat
-holds up only itself, and an agent's answer never waits behind the chat's Slack posts. Each
-direction also has its own budget of events in flight, so a backlog of one never starves the other.
+one before it in the same lane has finished, so a slow or failing chat holds up only itself, and
+an agent's answer never waits behind the chat's Slack posts (those are rows, made by each
+channel's poster). Each direction also has its own budget of events in flight, so a backlog of
+one never starves the other.
 
 A failure the outside world will get over (Slack or Membrane down, rate limited, a database
 lock) is waited out for as long as it lasts, with capped backoff; `failed` is kept for what can
@@ -113,7 +113,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        handle: Callable[[InboxEvent], Awaitable[Awaitable[None] | None]],
+        handle: Callable[[InboxEvent], Awaitable[bool]],
         arrivals: Arrivals,
         *,
         holder: str,
@@ -327,21 +327,18 @@ class Worker:
         try:
             if previous is not None:
                 await asyncio.wait([previous])
-            await self._process(event, free)
+            await self._process(event)
         finally:
-            if not free.done():
-                free.set_result(None)
+            free.set_result(None)
 
-    async def _process(self, event: InboxEvent, free: asyncio.Future[None]) -> None:
+    async def _process(self, event: InboxEvent) -> None:
+        """Carry the event out, waiting out what will pass; `handle` says whether it recorded
+        the event done itself (in the unit that carried it out)."""
         attempt = event.attempts
         while True:
             attempt += 1
             try:
-                rest = await self._handle(event)
-                if rest is not None:  # what is left keeps its order without holding the lane
-                    if not free.done():
-                        free.set_result(None)
-                    await rest
+                settled = await self._handle(event)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -374,7 +371,8 @@ class Worker:
                 await self._keep(self._inbox.record_attempt, event.id, reason)
                 await asyncio.sleep(delay)
             else:
-                await self._keep(self._inbox.mark_done, event.id)
+                if not settled:
+                    await self._keep(self._inbox.mark_done, event.id)
                 return
 
     def _judged(self, error: BaseException) -> bool | None:

@@ -1,1 +1,1 @@
-"""Getting posts into Slack: keyed delivery, the per-channel queue, pacing and post keys."""
+"""Getting posts into Slack: what is owed (rows), each channel's poster, pacing and post keys."""

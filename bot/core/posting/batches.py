@@ -1,11 +1,18 @@
-"""What waits in a channel's queue, and which waiting posts may go out as one."""
+"""What a channel's poster makes next, from what the channel is owed (pure): for each thread
+(and each notice outside one) the next post, in order. A chat's card comes first and opens with
+what of its chat is due; a thread's waiting messages go as one post while the channel is behind;
+a long message or one with pictures goes as several posts, one at a time."""
 
-import asyncio
-import time
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.posting import post_keys
 from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.card import OpeningLine
+from bot.core.slack_ui.mirrored import Mirrored, joined_messages, opening
+from storage import Thread
+from storage.outbox import Due, DueMessage, DueNotice
 
 MOST_JOINED = 20  # Chatra messages in one post, at most: past it, the next slot takes the rest
 JOINED_TEXT = 3500  # characters of text in one joined post, at most
@@ -13,76 +20,158 @@ JOINABLE_TEXT = 2900  # a longer message is a post of its own (a section holds 3
 
 
 @dataclass
-class Queued:
-    key: str
-    thread_ts: str | None
+class Piece:
+    """A Chatra message's post (one of `of`, when it takes several), or one of several that
+    wait together: what a joined post or an append shows of it."""
+
+    due: DueMessage
     message: SlackMessage
-    at: float | None  # a Chatra message's time: it may share a post with others of its thread
-    done: asyncio.Future[str] = field(repr=False)
-    in_doubt: bool = False  # it may be on Slack already: a try ended without an answer
-    may_move: bool = False  # a refusal of its channel goes back to who posts it, not waited out
-    then: "Then | None" = None  # run with its ts in the unit of work that records the post
-    queued_at: float = field(default_factory=time.monotonic)
+    at: float
+    n: int = 0
+    of: int = 1
+
+    @property
+    def key(self) -> str:
+        return post_keys.chatra_message(self.due.key, self.n)
+
+    @property
+    def joinable(self) -> bool:
+        return self.of == 1 and not self.message.blocks and len(self.message.text) <= JOINABLE_TEXT
 
 
-# Statements run on the database's thread with a post's ts, as it is recorded.
-Then = Callable[[str], None]
+@dataclass
+class Post:
+    """A post to make, and what its record settles."""
+
+    turn: str  # what keeps its order: a chat's thread, or a notice of its own
+    thread_ts: str | None  # where: a thread, or (None) the channel
+    message: SlackMessage
+    pieces: list[Piece] = field(default_factory=list)  # the Chatra messages it shows
+    card: Thread | None = None  # a chat's card: the chat's thread starts at its ts
+    opening: list[OpeningLine] = field(default_factory=list)  # what the card opens with
+    notice: DueNotice | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        card = (post_keys.card(self.card.id),) if self.card else ()
+        notice = (self.notice.key,) if self.notice else ()
+        return (*card, *notice, *(piece.key for piece in self.pieces))
+
+    @property
+    def joinable(self) -> bool:
+        """Chatra messages alone, each short and plain: more may be appended to it."""
+        return (
+            bool(self.pieces)
+            and all(piece.joinable for piece in self.pieces)
+            and not (self.card or self.notice)
+        )
 
 
-def next_batch(
-    ready: list[Queued],
-    first: Queued,
-    *,
-    join: bool,
-    room: tuple[int, int] = (MOST_JOINED, JOINED_TEXT),
-) -> list[Queued]:
-    """`first`; when joining, with the Chatra messages of its thread that wait behind it (in
-    order, up to `room`: messages and characters; when appending, none may overflow it)."""
-    if not join or not joinable(first):
-        return [first]
-    most, text = room
-    batch: list[Queued] = []
-    size = 0
-    for item in ready:
-        if item.thread_ts != first.thread_ts:
+def turn_of(thread_id: int) -> str:
+    return f"chat:{thread_id}"
+
+
+def pieces_of(due: DueMessage, made: Sequence[str] = ()) -> list[Piece]:
+    """A due message's posts not yet made (`made`: the ts of those that are, in order)."""
+    shown = Mirrored.model_validate_json(due.shown)
+    posts = shown.posts()
+    return [
+        Piece(due, message, shown.at, n, len(posts))
+        for n, message in enumerate(posts)
+        if n >= len(made)
+    ]
+
+
+# Draws a chat's card, opening with the lines given.
+CardMaker = Callable[[Thread, list[OpeningLine]], SlackMessage]
+
+
+def next_posts(
+    due: Due, made: dict[int, list[str]], *, behind: bool, card_for: CardMaker
+) -> list[Post]:
+    """The next post of each thread (and each notice outside a chat's thread), oldest first;
+    `made`: the pieces of messages already on Slack, by message id."""
+    by_chat: dict[int, list[DueMessage]] = {}
+    for message in due.messages:
+        by_chat.setdefault(message.thread_id, []).append(message)
+    posts: list[Post] = []
+    for chat in due.cards:  # its messages after it: in the thread it starts
+        messages = by_chat.pop(chat.id, [])
+        shown = [Mirrored.model_validate_json(message.shown) for message in messages]
+        lines, whole = opening(shown)
+        pieces = [
+            Piece(message, said.posts()[0], said.at)
+            for message, said in zip(messages[:whole], shown, strict=False)
+        ]
+        posts.append(Post(turn_of(chat.id), None, card_for(chat, lines), pieces, chat, lines))
+    for thread_id, messages in by_chat.items():
+        chat = due.chats.get(thread_id)
+        if chat is None or chat.thread_ts is None:
             continue
-        if not joinable(item):
-            break  # keeps its place: the thread's order holds
-        size += len(item.message.text)
-        if len(batch) == most or size > text:
+        first = pieces_of(messages[0], made.get(messages[0].id, ()))
+        batch = _joined(first[:1], messages[1:]) if behind else first[:1]
+        message = batch[0].message if len(batch) == 1 else joined(batch)
+        posts.append(Post(turn_of(thread_id), chat.thread_ts, message, batch))
+    for notice in due.notices:
+        if notice.thread_id is not None:
+            chat = due.chats.get(notice.thread_id)
+            if (
+                chat is None
+                or chat.thread_ts is None
+                or any(post.turn == turn_of(notice.thread_id) for post in posts)
+            ):
+                continue  # after its card and its messages
+            where, turn = chat.thread_ts, turn_of(notice.thread_id)
+        else:
+            where, turn = notice.thread_ts, f"notice:{notice.key}"
+        message = SlackMessage(**json.loads(notice.body))
+        posts.append(Post(turn, where, message, notice=notice))
+    return _first_of_each_turn(posts)
+
+
+def _joined(first: list[Piece], rest: list[DueMessage]) -> list[Piece]:
+    """`first`, with the messages that wait behind it, while each can join and there is room."""
+    if not first or not first[0].joinable:
+        return first
+    batch, size = list(first), len(first[0].message.text)
+    for due in rest:
+        [piece, *more] = pieces_of(due)
+        size += len(piece.message.text)
+        if more or not piece.joinable or len(batch) == MOST_JOINED or size > JOINED_TEXT:
             break
-        batch.append(item)
+        batch.append(piece)
     return batch
 
 
-def authors(items: list[Queued]) -> set[str | None]:
-    return {item.message.username for item in items}
+def joined(pieces: list[Piece]) -> SlackMessage:
+    """Chatra messages as one post, each under its author and time."""
+    return joined_messages([(piece.message, piece.at) for piece in pieces])
 
 
-def firsts(ready: list[Queued]) -> list[Queued]:
-    """The first ready post of each thread."""
-    first_of: dict[str, Queued] = {}
-    for item in ready:
-        first_of.setdefault(thread_of(item), item)
-    return list(first_of.values())
+def fits(shown: list[Piece], more: list[Piece]) -> list[Piece]:
+    """What of `more` can be appended to a post showing `shown`: joinable, within the room, and
+    under the same authors (an update keeps the name the post shows)."""
+    if not all(piece.joinable for piece in more):
+        return []
+    room = MOST_JOINED - len(shown)
+    text = JOINED_TEXT - sum(len(piece.message.text) for piece in shown)
+    batch: list[Piece] = []
+    for piece in more[:room]:
+        text -= len(piece.message.text)
+        if text < 0:
+            break
+        batch.append(piece)
+    authors = {piece.message.username for piece in shown}
+    if {piece.message.username for piece in batch} - authors:
+        return []
+    return batch
 
 
-def mark_in_doubt(batch: list[Queued]) -> None:
-    """A try ended without a clear answer: Slack may show the batch, and is asked next time."""
-    for item in batch:
-        item.in_doubt = True
-
-
-def thread_of(item: Queued) -> str:
-    """What must stay in order: a thread's replies; a top-level post stands alone."""
-    return item.thread_ts or f"key:{item.key}"
-
-
-def joinable(item: Queued) -> bool:
-    message = item.message
-    return (
-        item.at is not None
-        and item.thread_ts is not None
-        and message.blocks is None
-        and len(message.text) <= JOINABLE_TEXT
-    )
+def _first_of_each_turn(posts: list[Post]) -> list[Post]:
+    seen: set[str] = set()
+    first = []
+    for post in posts:
+        if post.turn not in seen:
+            seen.add(post.turn)
+            first.append(post)
+    return first

@@ -1,5 +1,5 @@
 """What each keyed Slack post is for: built and recognised here alone. A key makes its post appear
-once (see `bot.core.posting.delivery`) and travels in the post's metadata."""
+once (see `bot.core.posting.poster`) and travels in the post's metadata."""
 
 import hashlib
 
@@ -8,16 +8,13 @@ INTERNAL = "internal:"  # the top of a thread the team keeps to itself
 FAILED_EVENTS = "failed-events:"
 
 
-def card(client_id: str, after_thread: str | None = None) -> str:
-    """A chat's card; a second card for the same visitor names the thread it follows."""
-    return f"card:{client_id}" + (f":after:{after_thread}" if after_thread else "")
+def card(thread_id: int) -> str:
+    """A chat's card: one per thread, ever."""
+    return f"card:{thread_id}"
 
 
-def client_of_card(key: str | None) -> str | None:
-    """The chat whose card a post of ours is, when it is one."""
-    if not (key or "").startswith("card:"):
-        return None
-    return key.removeprefix("card:").split(":after:", 1)[0]
+def is_card(key: str) -> bool:
+    return key.startswith("card:")
 
 
 def chatra_message(message_key: str, piece: int) -> str:

@@ -10,25 +10,15 @@ from storage import Store, Thread
 
 @dataclass(frozen=True)
 class ThreadOwner:
-    chat: Thread | None = None  # the chat whose card tops the thread, as recorded
-    client_id: str | None = None  # the chat's visitor, even while its thread is being recorded
+    chat: Thread | None = None  # the chat whose card tops the thread
     internal: bool = False  # a thread the team keeps to itself
     ours: bool = False  # under a post the bridge made and recorded (a card, a notice)
-
-    @property
-    def recording(self) -> bool:
-        """A chat's card is on Slack and its thread not recorded yet: the change must wait."""
-        return self.chat is None and self.client_id is not None
 
 
 def owner_now(store: Store, channel: str, thread_ts: str) -> ThreadOwner:
     """On the database's thread: whose the thread at (channel, thread_ts) is."""
     thread = store.threads.for_slack_thread.now(channel, thread_ts)
     if thread is not None:
-        return ThreadOwner(thread, thread.client_id, ours=True)
+        return ThreadOwner(thread, ours=True)
     key = store.posts.key_at.now(channel, thread_ts)
-    return ThreadOwner(
-        client_id=post_keys.client_of_card(key),
-        internal=post_keys.is_internal(key),
-        ours=key is not None,
-    )
+    return ThreadOwner(internal=post_keys.is_internal(key), ours=key is not None)

@@ -4,7 +4,6 @@ change does not reach the visitor."""
 import logging
 
 from bot.core.context import Context
-from bot.core.errors import ThreadNotKnownYet
 from bot.core.posting.thread_owner import ThreadOwner, owner_now
 from bot.core.slack_ui.notices import delivery_warning
 from bot.core.wire.slack import SlackDeletion, SlackEdit, SlackReply
@@ -17,20 +16,15 @@ class ChatThread:
     def __init__(self, context: Context) -> None:
         self._store = store = context.store
         self._db = store.db
-        self._delivery = context.delivery
+        self._posts = context.posts
 
     async def of(self, change: SlackReply | SlackEdit | SlackDeletion) -> Thread | None:
         """The chat's thread the change is in; None for any other thread."""
         return (await self._db.run("ChatThread.of", lambda: self.of_now(change), "read")).chat
 
     def of_now(self, change: SlackReply | SlackEdit | SlackDeletion) -> ThreadOwner:
-        """On the database's thread: whose thread the change is in; ThreadNotKnownYet while
-        the chat's card is posted but its thread not yet recorded (waited out: the change is
-        never dropped)."""
-        owner = owner_now(self._store, change.channel, change.thread_ts)
-        if owner.recording:
-            raise ThreadNotKnownYet(f"thread {change.channel}/{change.thread_ts} not recorded yet")
-        return owner
+        """On the database's thread: whose thread the change is in."""
+        return owner_now(self._store, change.channel, change.thread_ts)
 
     async def warn(
         self,
@@ -50,4 +44,4 @@ class ChatThread:
             extra={"chat": thread.client_id},
         )
         warning = delivery_warning(what, quoted, reason, retry_ts)
-        await self._delivery.post(key, thread.channel, warning, thread.thread_ts)
+        await self._posts.post(key, thread.channel, warning, thread=thread)

@@ -29,7 +29,7 @@ class HeldReplies:
             store.messages,
             store.posts,
         )
-        self._slack, self._delivery = context.slack, context.delivery
+        self._slack, self._posts = context.slack, context.posts
         self._channel = context.policy.channel
         self._enqueue = enqueue
         self._audit = context.audit
@@ -41,7 +41,7 @@ class HeldReplies:
             log.warning("Chatra disconnected: holding replies (%s)", error)
             notice = outage_notice(str(error))
             outage = await self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
-            await self._delivery.post(post_keys.paused(outage), self._channel, notice)
+            await self._posts.post(post_keys.paused(outage), self._channel, notice)
         await self._messages.update(
             record_id, state=MessageState.HELD, sent_text=text, error=str(error)
         )
@@ -52,7 +52,7 @@ class HeldReplies:
         log.info("Chatra reachable again: sending %d held replies", len(held))
         outage = await self._slack_posts.count(post_keys.PAUSED)  # the outage that ends: said once
         notice = outage_over_notice()
-        await self._delivery.post(post_keys.resumed(outage), self._channel, notice)
+        await self._posts.post(post_keys.resumed(outage), self._channel, notice)
         for reply in held:
             await self.requeue(reply, RESUMED + str(outage), state=MessageState.PENDING)
 

@@ -65,7 +65,7 @@ class SlackToChatra:
         access: Access,
     ) -> None:
         self._access, self._audit = access, context.audit
-        self._slack, self._delivery = context.slack, context.delivery
+        self._slack, self._posts = context.slack, context.posts
         self._chatra, self._files = chatra, files
         store = context.store
         self._db, self._messages = store.db, store.messages
@@ -99,7 +99,6 @@ class SlackToChatra:
             if got.internal:
                 await self._slack.show_state(reply.channel, reply.ts, ReplyState.NOTE, None)
             return None
-        self._delivery.moved_on(thread.channel, thread.thread_ts)  # later posts go below it
         probing = record.state == MessageState.HELD and (reply.retry_of or "").startswith(PROBE)
         if record.state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return thread if record.state == MessageState.SENT else None  # carried out before
@@ -111,7 +110,7 @@ class SlackToChatra:
             await self._messages.update(record.id, state=MessageState.SKIPPED, error=refusal)
             key = post_keys.not_allowed(thread.thread_ts, reply.user)
             notice = not_allowed_notice(reply.user, refusal)
-            await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+            await self._posts.post(key, thread.channel, notice, thread=thread)
             return None
         written, asked = reply.text, wanted(reply.text)
         if asked is not None:  # what is checked below is what the visitor would get
@@ -149,7 +148,7 @@ class SlackToChatra:
         )
         if sent and asked is not None:  # the thread shows what the visitor got
             shown, key = saved_reply_shown(asked.name, text), post_keys.saved_sent(reply.ts)
-            await self._delivery.post(key, thread.channel, shown, thread.thread_ts)
+            await self._posts.post(key, thread.channel, shown, thread=thread)
         return thread if sent else None
 
     async def _keep_as_note(self, thread: Thread, record: Message, reply: SlackReply) -> None:
@@ -315,7 +314,7 @@ class SlackToChatra:
         if record.resends or record.state == MessageState.SENDING:
             notice = maybe_twice_notice(text)
             key = post_keys.maybe_twice(reply.ts, record.id)
-            await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+            await self._posts.post(key, thread.channel, notice, thread=thread)
         return True
 
     async def _all_sent(self, thread: Thread, reply_id: int, last: "_Sending | None") -> None:

@@ -11,7 +11,7 @@ from storage import Thread
 
 class Writers:
     def __init__(self, context: Context) -> None:
-        self._slack, self._delivery = context.slack, context.delivery
+        self._slack, self._posts = context.slack, context.posts
         self._db, self._agents = context.store.db, context.store.agents
         self._default_agent = context.policy.default_agent
 
@@ -54,4 +54,4 @@ class Writers:
         who = await self._slack.user_name(user) if user else None
         notice = writing_as_notice(who or "Someone", as_whom)
         key = post_keys.writing_as(thread.thread_ts, user)
-        await self._delivery.post(key, thread.channel, notice, thread.thread_ts)
+        await self._posts.post(key, thread.channel, notice, thread=thread)

@@ -31,6 +31,7 @@ class CardState(BaseModel):
     done_by: str | None = None  # who marked the chat done, from Slack
     done_at: float | None = None
     reopened: str | None = None  # why it is open again after it was done
+    summary: str | None = None  # how the chat went, once Chatra closed it (its transcript)
 
     @classmethod
     def of(cls, stored: str) -> "CardState":

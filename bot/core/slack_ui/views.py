@@ -6,21 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
-from bot.core.slack_ui.card import CardState, OpeningLine
-from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient, ChatraMessage
-from bot.core.wire.text import (
-    chatra_to_slack,
-    cut,
-    looks_like_an_agent,
-    plain_to_slack,
-    slack_link,
-    split_text,
-    without_control_characters,
-)
-
-VISITOR_ICON, AGENT_ICON = ":bust_in_silhouette:", ":headphones:"
-JOINED_ICON = ":speech_balloon:"  # a post joining visitor and agent messages
-CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
+from bot.core.slack_ui.card import CardState, Chat, OpeningLine
+from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient
+from bot.core.wire.text import cut, plain_to_slack, slack_link
+from storage import Thread
 
 
 def chat_link(client: ChatraClient, dashboard_url: str) -> str:
@@ -39,13 +28,17 @@ SHOWN_DETAIL = 300  # characters of a visitor's detail on the card (after escapi
 SHOWN_LINE = 2900  # characters of a context line (Slack takes 3,000)
 
 
+def card_of(
+    thread: Thread, dashboard_url: str, opening: list[OpeningLine] | None = None
+) -> SlackMessage:
+    """A chat's card as its thread says it is now; opening with `opening` when first posted."""
+    chat = Chat.of(thread)
+    state = chat.card if opening is None else chat.card.model_copy(update={"opening": opening})
+    return visitor_card(chat.visitor, state, closed=chat.closed, dashboard_url=dashboard_url)
+
+
 def visitor_card(
-    client: ChatraClient,
-    state: CardState,
-    *,
-    closed: bool,
-    dashboard_url: str,
-    summary: str | None = None,
+    client: ChatraClient, state: CardState, *, closed: bool, dashboard_url: str
 ) -> SlackMessage:
     """A chat's card. What the visitor set (name, contact, page, custom data) is cut to what
     Slack takes, so no visitor can keep their chat out of Slack."""
@@ -97,8 +90,8 @@ def visitor_card(
             f":leftwards_arrow_with_hook: Follows {slack_link(state.previous, 'an earlier chat')}"
         )
         blocks.insert(1, context(earlier))
-    if closed and summary:
-        blocks.insert(1, context(cut(plain_to_slack(summary), SHOWN_LINE)))
+    if closed and state.summary:
+        blocks.insert(1, context(cut(plain_to_slack(state.summary), SHOWN_LINE)))
     if done:
         when = state.done_at or 0.0
         blocks.insert(
@@ -296,42 +289,6 @@ def home_view_refused(refusal: str) -> dict[str, Any]:
     }
 
 
-def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) -> list[SlackMessage]:
-    """A Chatra message as thread replies: who wrote it, then the words (escaped for Slack),
-    in as many replies as a long text needs."""
-    pieces = [
-        chatra_to_slack(piece) for piece in split_text(without_control_characters(message.body))
-    ]
-    files = message.shown_files()
-    for file in files:
-        link = f":paperclip: {slack_link(file.url or '', cut(file.name or 'file', 200))}"
-        pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
-    if message.type not in ("client", "agent"):  # a system notice: a quiet context line
-        return [_context_line(piece) for piece in pieces]
-    # The thread reads like the chat: each message under its author's name, and a visitor who
-    # calls themselves "Sam (Chatra)" is not taken for an agent.
-    if is_agent:
-        author = f"{author} (Chatra)"
-    elif looks_like_an_agent(author):
-        author = f"{author} (visitor)"
-    as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
-    replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
-    for file in files:
-        url = file.url or ""
-        if file.is_image() and url.startswith("https://") and len(url) <= 3000:  # shown
-            name = cut(file.name or "image", 200)
-            picture = {"type": "image", "image_url": url, "alt_text": name}
-            text = f"{plain_to_slack(author)} sent an image: {plain_to_slack(name)}"
-            replies.append(SlackMessage(text=text, blocks=[picture], **as_author))
-    return replies
-
-
-def _context_line(text: str) -> SlackMessage:
-    if len(text) > CONTEXT_LIMIT:  # too long for a context element: plain text instead
-        return SlackMessage(text=text)
-    return SlackMessage(text=text, blocks=[context(f"_{text}_")])
-
-
 def pushed_sent(message_id: str, client_id: str) -> SlackMessage:
     ids = plain_to_slack(message_id), plain_to_slack(client_id)
     text = f":incoming_envelope: Pushed message `{ids[0]}` sent to `{ids[1]}`."
@@ -369,20 +326,3 @@ def push_modal(client_id: str, *, message_id: str = "", text: str = "") -> dict[
             }
         ],
     }
-
-
-def joined_messages(pieces: list[tuple[SlackMessage, float]]) -> SlackMessage:
-    """Chatra messages of one thread that waited for the same slot, as one post: each under its
-    author and time (shown in the reader's own time zone), in order."""
-    blocks: list[dict[str, Any]] = []
-    for piece, at in pieces:
-        blocks.append(said_by(piece.username or "", at))
-        blocks.append({"type": "section", "text": mrkdwn(piece.text or " ")})
-    first = pieces[0][0]
-    one_author = all(piece.username == first.username for piece, _ in pieces)
-    return SlackMessage(
-        text="\n".join(f"{piece.username}: {piece.text}" for piece, _ in pieces),
-        blocks=blocks,
-        username=first.username if one_author else "Chatra",
-        icon_emoji=first.icon_emoji if one_author else JOINED_ICON,
-    )

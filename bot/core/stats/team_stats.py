@@ -31,7 +31,7 @@ class Stats:
             context.store.facts,
             context.slack,
         )
-        self._delivery, self._clock = context.delivery, context.clock
+        self._posts, self._clock = context.posts, context.clock
         policy = context.policy
         self._hours, self._timezone, self._channel = (
             policy.opening_hours,
@@ -74,7 +74,7 @@ class Stats:
         lines = await self._lines(summary, now, before)
         title = f"Support this week (7 days to {due:%a %d %b %H:%M})"
         message = stats_message(title, lines if summary.chats else ["No chats this week."])
-        await self._delivery.post(post_keys.digest(f"{due:%Y-%m-%dT%H:%M}"), self._channel, message)
+        await self._posts.post(post_keys.digest(f"{due:%Y-%m-%dT%H:%M}"), self._channel, message)
         self._digest_posted = due  # by this bridge or another: the key tells
 
     async def days(self, count: int) -> list[tuple[str, list[ChatFigures]]]:

@@ -1,0 +1,452 @@
+"""The poster of one channel: it drains what the channel is owed (`storage.outbox`) into Slack,
+a post at a time at Slack's pace, threads taking fair turns, and records each post's ts in one
+unit of work with everything the post shows.
+
+One bridge posts to a channel at a time: the poster holds the channel's lease, checked before
+each post and with each record. What it keeps in memory only makes turns fair and appends
+possible. A post that ended without an answer (a dropped connection, a 5xx), and everything
+that was due when the poster began (the bridge before it may have died mid-post), is in doubt:
+looked for on Slack by the keys in its metadata (every message a post shows) before anything
+of its thread is posted again."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple, Protocol
+
+from bot.core.engine.patience import however_long
+from bot.core.engine.worker import Judge, backoff
+from bot.core.errors import ChannelRefused, SlackRefused
+from bot.core.posting import post_keys
+from bot.core.posting.batches import CardMaker, Piece, Post, fits, joined, next_posts, turn_of
+from bot.core.posting.pace import Budget
+from bot.core.slack_ui.blocks import SlackMessage
+from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.mirrored import Mirrored, opening
+from bot.core.slack_ui.notices import channel_refused_notice
+from storage import Store
+from storage.outbox import Due
+
+log = logging.getLogger(__name__)
+APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
+IDLE = 2.0  # seconds a poster with nothing to post keeps its lease before letting go
+
+
+class Posted(NamedTuple):
+    channel: str  # where Slack put it: a DM posted to a user id is at the DM's own D… id
+    ts: str
+
+
+class SlackPoster(Protocol):
+    async def post(
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> Posted: ...
+
+    async def find_posted(
+        self, channel: str, thread_ts: str | None, keys: list[str], since: float
+    ) -> dict[str, str]: ...
+
+    async def update(
+        self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
+    ) -> None: ...
+
+
+class LeaseLost(Exception):
+    """Another bridge posts to this channel now: this one stops."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every poster shares."""
+
+    store: Store
+    slack: SlackPoster
+    holder: str  # this bridge, as leases name it
+    lease: float  # seconds a channel's lease runs
+    updates: Budget  # the workspace's chat.update budget (appends, redraws)
+    burst: int  # a channel's budget
+    per_second: float
+    support: str  # where a card goes when its queue's channel refuses the bot
+    card_for: CardMaker
+    redraw: Callable[..., SlackMessage]  # a chat's card as its thread says now
+    judge: Judge
+    waited: Callable[[str], Awaitable[None]]  # told of each post waiting out a failure
+    clock: Callable[[], float] = time.time
+    idle: float = IDLE  # seconds a poster owed nothing keeps its lease
+
+
+@dataclass
+class _Last:
+    """A thread's last post, while more of its Chatra messages may be appended to it."""
+
+    ts: str
+    shown: list[Piece]
+    at: float = field(default_factory=time.monotonic)
+
+
+def lane_of(channel: str) -> str:
+    return f"post:{channel}"
+
+
+def is_person(channel: str) -> bool:
+    """A user id: posting to it writes in the app's DM with them."""
+    return channel.startswith(("U", "W"))
+
+
+class Poster:
+    def __init__(self, channel: str, setup: Setup, wake: Callable[[str], None]) -> None:
+        self.channel, self._setup, self._wake_other = channel, setup, wake
+        self._lane, self._bucket = lane_of(channel), f"channel:{channel}"
+        self._woken = asyncio.Event()
+        self._budget: Budget | None = None
+        self._behind = False  # the channel had to wait for a slot: waiting messages join
+        self._slot = False  # a post's slot is taken from the budget, not used yet
+        self._doubt: set[str] = set()  # turns whose posts may be on Slack already
+        self._doubt_all = False  # everything due when the poster began
+        self._made: dict[int, list[str]] = {}  # message id -> ts of its posts made so far
+        self._last: dict[str, _Last] = {}  # turn -> its last post, open to appending
+        self._first_seen: dict[str, float] = {}  # turn -> when it was first seen waiting
+        self._last_slot: dict[str, float] = {}  # turn -> when it last had a slot
+        self._held: dict[str, float] = {}  # turn -> when to try again after a failure
+        self._failures: dict[str, int] = {}
+        self.in_flight = False
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    async def run(self) -> None:
+        """Post what the channel is owed until it is owed nothing; then let go of its lease.
+        Returns at once when another bridge holds it."""
+        store, setup = self._setup.store, self._setup
+        claimed = await store.lanes.hold(self._lane, setup.holder, setup.lease)
+        if claimed is None:
+            return
+        self._doubt_all = claimed.taken_over  # its holder may have died mid-post
+        self._budget = Budget.of(
+            setup.burst, setup.per_second, await store.pacing.stored(self._bucket)
+        )
+        try:
+            while True:
+                self._woken.clear()
+                due = await store.db.run("Poster.due", self._due, "read")
+                if due:
+                    await self._step(due)
+                elif not await self._nap(setup.idle) and await self._let_go():
+                    return
+        except LeaseLost:
+            log.warning("posting to %s was taken over by another bridge: stopping", self.channel)
+        except asyncio.CancelledError:  # stopping: whoever posts next looks for a post cut off
+            with contextlib.suppress(Exception):
+                lanes = [self._lane]
+                await store.lanes.release(setup.holder, lanes, half_done=self.in_flight)
+            raise
+
+    async def _let_go(self) -> bool:
+        """Give the lease up; False when something came meanwhile (keep posting)."""
+        await self._setup.store.lanes.release(self._setup.holder, [self._lane])
+        return not self._woken.is_set()
+
+    async def _nap(self, longest: float) -> bool:
+        """Until woken (True) or `longest` seconds pass."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(longest):
+                await self._woken.wait()
+                return True
+        return False
+
+    def _due(self) -> Due:
+        """On the database's thread: what the channel is owed, while the lease is this
+        poster's (with time left for a post: LeaseLost otherwise)."""
+        self._fence()
+        return self._setup.store.outbox.due.now(self.channel)
+
+    def _fence(self) -> None:
+        if not self._holds():
+            raise LeaseLost(self._lane)
+
+    def _holds(self) -> bool:
+        """On the database's thread: whether the lease is this poster's, with time left for a
+        post (half of it: longer than any call to Slack takes)."""
+        setup = self._setup
+        return setup.store.lanes.holds.now(self._lane, setup.holder, setup.lease / 2)
+
+    async def _step(self, due: Due) -> None:
+        """One thing done: a redraw, a look for what is in doubt, an append or a post."""
+        if due.redraws and self._setup.updates.has_capacity():
+            await self._redraw(due)
+            return
+        budget = self._budget
+        assert budget is not None
+        if not self._slot and not budget.has_capacity():
+            self._behind = True  # no slot now: what waits is joined
+        posts = next_posts(due, self._made, behind=self._behind, card_for=self._setup.card_for)
+        self._forget_all_but({post.turn for post in posts})
+        if self._doubt_all:  # what was due when the poster began
+            self._doubt |= {post.turn for post in posts}
+            self._doubt_all = False
+        now = time.monotonic()
+        ready = [post for post in posts if self._held.get(post.turn, 0) <= now]
+        if not ready:
+            await self._nap(min(self._held.values(), default=now + self._setup.idle) - now)
+            return
+        post = min(ready, key=self._waited_longest)
+        if post.turn in self._doubt:
+            await self._settle_doubt(due, post)
+            return
+        if not self._slot:
+            if not budget.has_capacity() and await self._append(ready):
+                return
+            self._slot = True
+            if await budget.acquire():  # waited: what came meanwhile may join
+                self._behind = True
+                return
+        self._slot = False
+        await self._make(post)
+        self._behind = False
+
+    def _waited_longest(self, post: Post) -> float:
+        """How long a turn has waited: since it came, or since its last slot if later."""
+        return max(self._first_seen[post.turn], self._last_slot.get(post.turn, 0.0))
+
+    def _forget_all_but(self, turns: set[str]) -> None:
+        """What is kept of each turn, for the turns that wait now only."""
+        now = time.monotonic()
+        self._first_seen = {turn: self._first_seen.get(turn, now) for turn in turns}
+        for kept in (self._last_slot, self._held, self._failures):
+            for turn in set(kept) - turns:
+                del kept[turn]
+        self._doubt &= turns
+        for turn, last in list(self._last.items()):  # too old to append to: scrolled away
+            if now - last.at > APPEND_WITHIN:
+                del self._last[turn]
+
+    async def _make(self, post: Post) -> None:
+        self._last_slot[post.turn] = time.monotonic()
+        setup = self._setup
+        self.in_flight = True  # until recorded: a stop now leaves it in doubt
+        try:
+            made = await setup.slack.post(self.channel, post.message, post.thread_ts, post.keys)
+        except ChannelRefused as refused:
+            if post.card is not None and self.channel != setup.support:
+                await self._move(post, refused)
+            else:
+                await self._failed(post, refused)
+        except SlackRefused as refused:
+            await self._refused(post, str(refused))
+        except Exception as error:
+            await self._failed(post, error)
+        else:
+            self._failures.pop(post.turn, None)
+            self._held.pop(post.turn, None)
+            await self._record(post, made)
+
+    async def _record(self, post: Post, made: Posted) -> None:
+        """The post's ts, in one unit with everything it shows (however long the database
+        refuses: given up, it would be posted again)."""
+        pieces = [piece for piece in post.pieces if piece.n == piece.of - 1]  # messages done
+        for piece in post.pieces:
+            self._made.setdefault(piece.due.id, []).append(made.ts)
+        store, budget = self._setup.store, self._budget
+        assert budget is not None
+
+        def record() -> bool:
+            if not self._holds():
+                return False  # the bridge that took over finds the post, and records it
+            if post.card is not None:
+                card = CardState.of(post.card.card).model_copy(update={"opening": post.opening})
+                store.threads.posted.now(
+                    post.card.id, made.channel, made.ts, card.model_dump_json(), post.card.changes
+                )
+            for piece in pieces:
+                store.messages.shown_at.now([piece.due.id], self._made[piece.due.id][0])
+            if post.notice is not None:
+                store.outbox.made.now(post.notice.key, made.channel, made.ts, post.thread_ts)
+            store.pacing.keep.now(self._bucket, budget.tokens, budget.at)
+            return True
+
+        if not await however_long(lambda: store.db.run("Poster.record", record, "write"), "a post"):
+            raise LeaseLost(self._lane)
+        self.in_flight = False
+        if post.card is not None:
+            client = post.card.client_id
+            context = {"chat": client, "slack_ts": made.ts}
+            log.info("chat %s mirrored into thread %s", client, made.ts, extra=context)
+        for piece in pieces:
+            self._made.pop(piece.due.id, None)
+        if post.joinable and post.thread_ts:
+            self._last[post.turn] = _Last(made.ts, list(post.pieces))
+        else:
+            self._last.pop(post.turn, None)
+
+    async def _append(self, ready: list[Post]) -> bool:
+        """Append a thread's waiting messages to its last post (chat.update, its own budget),
+        while the channel has no slot; False when none can be."""
+        setup = self._setup
+        if not setup.updates.has_capacity():
+            return False
+        for post in ready:
+            last = self._last.get(post.turn)
+            if last is None or time.monotonic() - last.at > APPEND_WITHIN or not post.joinable:
+                continue
+            batch = fits(last.shown, post.pieces)
+            assert post.thread_ts is not None
+            written = setup.store.messages.written_below
+            if not batch or await written(self.channel, post.thread_ts, last.ts):
+                self._last.pop(post.turn, None)
+                continue
+            await setup.updates.acquire()
+            every = [*last.shown, *batch]
+            try:
+                keys = tuple(piece.key for piece in every)
+                await setup.slack.update(self.channel, last.ts, joined(every), keys)
+            except Exception as error:  # the batch goes as a post of its own, after a look
+                self._doubt.add(post.turn)
+                self._last.pop(post.turn, None)
+                log.info("appending to %s/%s failed (%s)", self.channel, last.ts, error)
+                return True
+            appended = Post(post.turn, post.thread_ts, joined(every), batch)
+            await self._record(appended, Posted(self.channel, last.ts))
+            self._last[post.turn] = _Last(last.ts, every, last.at)
+            return True
+        return False
+
+    async def _redraw(self, due: Due) -> None:
+        """Draw a chat's card again: what it shows changed (chat.update, its own budget)."""
+        chat = due.redraws[0]
+        assert chat.thread_ts is not None
+        await self._setup.updates.acquire()
+        try:
+            await self._setup.slack.update(self.channel, chat.thread_ts, self._setup.redraw(chat))
+        except Exception as error:  # drawn at the next round (a deleted card: never)
+            log.warning("the card of chat %s was not redrawn: %s", chat.client_id, error)
+            if self._setup.judge(error) is not False:
+                await self._nap(backoff(1))
+                return
+        store = self._setup.store
+
+        def drawn() -> None:
+            if self._holds():
+                store.threads.drawn.now(chat.id, chat.changes)
+
+        await store.db.run("Poster.drawn", drawn, "write")
+
+    async def _settle_doubt(self, due: Due, post: Post) -> None:
+        """Look on Slack for what the turn's posts may have made (by their keys), and record
+        what is there: it is not posted again."""
+        setup, turn = self._setup, post.turn
+        keys = [*post.keys, *self._turn_keys(due, turn)]
+        since = min(setup.clock(), time.time()) - 3600  # a look back an hour in the channel
+        try:  # a DM cannot be read back: what may be there is posted again
+            found = (
+                {}
+                if is_person(self.channel)
+                else await setup.slack.find_posted(self.channel, post.thread_ts, keys, since)
+            )
+        except Exception as error:
+            await self._failed(post, error)
+            return
+        self._doubt.discard(turn)
+        if found:
+            await self._adopt(due, post, found)
+
+    def _turn_keys(self, due: Due, turn: str) -> list[str]:
+        """Every key a post of the turn may carry: its messages' (every piece) and notices'."""
+        keys = []
+        for message in due.messages:
+            if turn_of(message.thread_id) == turn:
+                pieces = Mirrored.model_validate_json(message.shown).posts()
+                keys += [post_keys.chatra_message(message.key, n) for n in range(len(pieces))]
+        keys += [n.key for n in due.notices if turn_of(n.thread_id or -1) == turn]
+        return keys
+
+    async def _adopt(self, due: Due, post: Post, found: dict[str, str]) -> None:
+        """Record what a look found on Slack, as if its posts had just been made."""
+        store = self._setup.store
+        card_ts = found.get(post_keys.card(post.card.id)) if post.card else None
+        on_card, done = [], []  # what the card shows; the messages all of whose posts are made
+        for message in due.messages:
+            shown = Mirrored.model_validate_json(message.shown)
+            keys = [post_keys.chatra_message(message.key, n) for n in range(len(shown.posts()))]
+            ts = [found[key] for key in keys if key in found]
+            if card_ts is not None and ts[:1] == [card_ts]:
+                on_card.append(shown)  # whole, pictures included
+                done.append((message.id, card_ts))
+            elif ts:
+                self._made[message.id] = ts
+                if len(ts) == len(keys):
+                    done.append((message.id, ts[0]))
+        lines, _ = opening(on_card)
+
+        def adopt() -> bool:
+            if not self._holds():
+                return False
+            if post.card is not None and card_ts is not None:
+                card = CardState.of(post.card.card).model_copy(update={"opening": lines})
+                store.threads.posted.now(
+                    post.card.id, self.channel, card_ts, card.model_dump_json(), 0
+                )
+            for message_id, ts in done:
+                store.messages.shown_at.now([message_id], ts)
+            for notice in due.notices:
+                if notice.key in found:
+                    thread_ts = notice.thread_ts or post.thread_ts
+                    store.outbox.made.now(notice.key, self.channel, found[notice.key], thread_ts)
+            return True
+
+        if not await however_long(lambda: store.db.run("Poster.adopt", adopt, "write"), "a post"):
+            raise LeaseLost(self._lane)
+
+    async def _move(self, post: Post, refused: ChannelRefused) -> None:
+        """A queue's channel refuses the bot: the chat's card goes to the support channel,
+        saying why; the support channel is told once a day."""
+        setup, chat = self._setup, post.card
+        assert chat is not None
+        why = f"<#{self.channel}> refuses the bot's posts ({refused.reason})"
+        card = CardState.of(chat.card).model_copy(update={"moved": why})
+        day = time.strftime("%Y-%m-%d", time.gmtime(setup.clock()))
+        queue = card.queue or ""
+        notice = channel_refused_notice(self.channel, refused.reason, queue)
+        key = post_keys.channel_refused(self.channel, day)
+        store = setup.store
+
+        def move() -> None:
+            store.threads.move.now(chat.id, setup.support, card.model_dump_json())
+            store.outbox.post.now(key, setup.support, json.dumps(asdict(notice)))
+
+        await store.db.run("Poster.move", move, "write")
+        self._wake_other(setup.support)
+
+    async def _refused(self, post: Post, why: str) -> None:
+        """Slack refuses the post for good: what it shows is marked so, never tried again."""
+        log.error("Slack refused a post to %s for good: %s", self.channel, why)
+        store = self._setup.store
+
+        def refuse() -> None:
+            for piece in post.pieces:
+                store.messages.not_shown.now(piece.due.id, why)
+            if post.notice is not None:
+                store.outbox.made.now(post.notice.key, self.channel, "", post.thread_ts)
+
+        await store.db.run("Poster.refused", refuse, "write")
+
+    async def _failed(self, post: Post, error: BaseException) -> None:
+        """A try that failed: in doubt (it may be on Slack), and waited out, the turn keeping
+        its place; what can never succeed is refused."""
+        self._doubt.add(post.turn)
+        if self._setup.judge(error) is False and not isinstance(error, ChannelRefused):
+            await self._refused(post, f"{type(error).__name__}: {error}")
+            return
+        failures = self._failures[post.turn] = self._failures.get(post.turn, 0) + 1
+        delay = backoff(failures)
+        log.warning("posting to %s failed (%s): again in %.1fs", self.channel, error, delay)
+        self._held[post.turn] = time.monotonic() + delay
+        for key in post.keys[:1] if post.card else post.keys:  # a card counts once
+            await self._setup.waited(key)
