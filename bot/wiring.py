@@ -143,7 +143,14 @@ def build(
     posts = Outgoing(store, posting.wake)
     context = Context(slack, posts, store, roster, clock, policy, audit)
     arrivals = Arrivals()
-    intake = Intake(store, health, arrivals, policy.received_from)
+    intake = Intake(
+        store,
+        health,
+        arrivals,
+        policy.received_from,
+        holder=instance,
+        lease=settings.lane_lease_seconds,
+    )
     access = Access(context)
     chats = ChatToSlack(context, access)
     replies = SlackToChatra(context, membrane, files, intake, access)

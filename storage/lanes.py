@@ -53,6 +53,19 @@ class Lanes(Repository):
         ).fetchone()
         return Claimed(lane, row[0] is not None) if row else None
 
+    @writes
+    def fence(self, lane: str, holder: str, ttl: float) -> bool:
+        """Whether `holder` still holds `lane` (nobody took it over); if so, its lease runs
+        `ttl` seconds from now."""
+        return (
+            self._db.execute(
+                f"UPDATE lanes SET expires_at = {self._db.now} + ? WHERE lane = ? AND holder = ?"
+                " RETURNING 1",
+                [ttl, lane, holder],
+            ).fetchone()
+            is not None
+        )
+
     @reads
     def holds(self, lane: str, holder: str, margin: float) -> bool:
         """Whether `holder` holds `lane`, with at least `margin` seconds of its lease left."""

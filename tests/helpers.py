@@ -68,6 +68,12 @@ def another_process_holds(settings, tables: str = "inbox") -> Iterator[str]:
 
 
 def worker_over(store: Store, handle, holder: str = "bridge-1", **options) -> Worker:
-    """A worker on `store`'s inbox, trying again within a hundredth of a second."""
+    """A worker on `store`'s inbox carrying events out with `handle(event)` (the worker then
+    records each done), trying again within a hundredth of a second."""
     options = {"rescan_interval": 1, "base_delay": 0.01, **options}
-    return Worker(store, handle, Arrivals(), holder=holder, **options)
+
+    async def carried_out(event, lease) -> bool:
+        await handle(event)
+        return False
+
+    return Worker(store, carried_out, Arrivals(), holder=holder, **options)

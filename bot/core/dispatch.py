@@ -5,9 +5,8 @@ import logging
 
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
-from bot.core.engine.worker import client_of_lane
+from bot.core.engine.worker import Lease, client_of_lane
 from bot.core.replies.sending import SlackToChatra
-from bot.core.slack_ui.card import Chat
 from bot.core.wire.chatra import parse_webhook_body, read_webhook
 from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
 from storage import InboxEvent
@@ -43,12 +42,12 @@ class Dispatch:
         where = f", thread {thread.channel}/{thread.thread_ts}" if thread else ""
         return f"chat {client_id}{where}"
 
-    async def process(self, event: InboxEvent) -> bool:
-        """Carry out one stored event (called by the worker, in order per conversation);
-        whether it was recorded done with what it did."""
+    async def process(self, event: InboxEvent, lease: Lease) -> bool:
+        """Carry out one stored event (called by the worker, in order per conversation, while
+        this bridge holds its lane's `lease`); whether it was recorded done with what it did."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            channel = await self._chat.chat_event(webhook, event.id)
+            channel = await self._chat.chat_event(webhook, event.id, lease)
             if channel is not None:
                 self._posts.wake(channel)
             name = await self.chat_name(event.conversation) if skipped else ""
@@ -61,12 +60,11 @@ class Dispatch:
         change = SlackChange.model_validate_json(event.payload).change
         if isinstance(change, SlackReply):
             in_doubt = self._rebooted and event.id <= self._stored_before_start
-            answered = await self._replies.reply_written(change, in_doubt=in_doubt)
-            if answered is not None and not Chat.of(answered).card.owner:
-                # the first answer claims the chat
-                await self._chat.cards.claim(answered.client_id, change.user, only_if_unowned=True)
-        elif isinstance(change, SlackEdit):
-            await self._replies.changes.edited(change)
+            return await self._replies.reply_written(
+                change, lease, event_id=event.id, in_doubt=in_doubt
+            )
+        if isinstance(change, SlackEdit):
+            await self._replies.changes.edited(change, lease)
         else:
-            await self._replies.changes.deleted(change)
+            await self._replies.changes.deleted(change, lease)
         return False

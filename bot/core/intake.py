@@ -15,29 +15,44 @@ from bot.core.errors import ThreadNotKnownYet
 from bot.core.posting.thread_owner import owner_now
 from bot.core.wire.chatra import client_id_of, read_webhook
 from bot.core.wire.slack import SlackChange, SlackDeletion, SlackEdit, SlackReply
-from storage import Store
+from storage import Claimed, Store
 
 log = logging.getLogger(__name__)
+Stored = tuple[int | None, Claimed | None]  # an event's id (None: a duplicate), its lane taken
 
 
 class Intake:
     """Stores an accepted event before it is acknowledged, and tells the worker."""
 
     def __init__(
-        self, store: Store, health: Health, arrivals: Arrivals, received_from: str
+        self,
+        store: Store,
+        health: Health,
+        arrivals: Arrivals,
+        received_from: str,
+        *,
+        holder: str = "",
+        lease: float = 20.0,
     ) -> None:
+        """`holder`: this bridge, which takes the lane of what it stores for `lease` seconds
+        when nobody holds it: the worker then claims nothing more."""
         self._store, self._health, self.arrivals = store, health, arrivals
+        self._holder, self._lease = holder, lease
         self._inbox, self._messages = store.inbox, store.messages
         self._received_from = received_from  # the mark our sends carry: their echoes are ours
         self._storing: set[asyncio.Future[bool]] = set()
 
     async def __call__(self, source: str, key: str, lane: str, payload: str) -> bool:
         """False when an event with the same key was stored before (here or by another bridge)."""
-        return await self.store(
-            source, lambda: self._store.inbox.add.now(source, key, lane, payload)
-        )
+        return await self.store(source, lambda: self._add_now(source, key, lane, payload))
 
-    async def store(self, source: str, unit: Callable[[], int | None]) -> bool:
+    def _add_now(self, source: str, key: str, lane: str, payload: str) -> "Stored":
+        """On the database's thread: the event stored (its id; None: a duplicate), in its lane,
+        which this bridge takes when nobody holds it."""
+        claimed = self._store.lanes.hold.now(lane, self._holder, self._lease)
+        return self._store.inbox.add.now(source, key, lane, payload), claimed
+
+    async def store(self, source: str, unit: Callable[[], "Stored"]) -> bool:
         """Carry out `unit` (it stores an event, with what goes with it, and gives its id; None:
         a duplicate, or nothing to store) as one durable unit of work, and tell the worker.
         One that is given up on (the request answered 503) still goes on: what it stores
@@ -52,12 +67,14 @@ class Intake:
         if not storing.cancelled():
             storing.exception()  # retrieved: its request was answered, or given up on
 
-    async def _store_now(self, source: str, unit: Callable[[], int | None]) -> bool:
-        event_id = await self._store.db.run("Intake.store", unit, "durable", answering=True)
+    async def _store_now(self, source: str, unit: Callable[[], "Stored"]) -> bool:
+        event_id, claimed = await self._store.db.run(
+            "Intake.store", unit, "durable", answering=True
+        )
         if event_id is not None:
             if source != "chatra":  # a Chatra event's posts are counted when they wait, by key
                 await self._health.waited(event_id, source)  # when what it needs is down
-            self.arrivals.stored(event_id)
+            self.arrivals.stored(event_id, claimed)
         return event_id is not None
 
     async def accept_chatra(self, body: str, data: dict[str, Any]) -> bool:
@@ -69,12 +86,12 @@ class Intake:
         agents = [m for m in read_webhook(data)[0].messages if m.type == "agent"]
         mark = self._received_from
 
-        def store() -> int | None:
-            event_id = self._inbox.add.now("chatra", key, client_id, body)
+        def store() -> Stored:
+            stored = self._add_now("chatra", key, client_id, body)
             for message in agents:  # settle, right now, any send of ours waiting on its echo
                 ours = message.receivedFrom == mark
                 self._messages.adopt_echo.now(client_id, message.key, message.body, ours)
-            return event_id
+            return stored
 
         async with patiently("the webhook"):
             return await self.store("chatra", store)
@@ -101,7 +118,7 @@ class Intake:
         channel, thread_ts = change.channel, change.thread_ts
         payload = SlackChange(change=change).model_dump_json()
 
-        def store() -> int | None:  # which chat's lane, and the event in it: one unit
+        def store() -> Stored:  # which chat's lane, and the event in it: one unit
             owner = owner_now(self._store, channel, thread_ts)
             if owner.chat is not None:
                 conversation = lane(owner.chat.client_id, "slack")
@@ -111,7 +128,7 @@ class Intake:
                 raise ThreadNotKnownYet(f"thread {channel}/{thread_ts} is not recorded yet")
             else:
                 log.debug("ignored %s in unmapped thread %s", change.kind, thread_ts)
-                return None
-            return self._inbox.add.now("slack", "slack:" + dedupe_key, conversation, payload)
+                return None, None
+            return self._add_now("slack", "slack:" + dedupe_key, conversation, payload)
 
         return await self.store("slack", store)

@@ -10,6 +10,7 @@ import logging
 
 from bot.core.chats.cards import Cards
 from bot.core.context import Context
+from bot.core.engine.worker import Lease
 from bot.core.people.access import Access
 from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.mirrored import Mirrored
@@ -35,14 +36,19 @@ class ChatToSlack:
         self._store = context.store
         self.cards = Cards(context, access)  # what the card's buttons do
 
-    async def chat_event(self, webhook: ChatraWebhook, event_id: int) -> str | None:
-        """Carry out a chat event, marking it done in the same unit; the channel that was given
-        something to post (None: nothing)."""
+    async def chat_event(
+        self, webhook: ChatraWebhook, event_id: int, lease: Lease | None = None
+    ) -> str | None:
+        """Carry out a chat event, marking it done in the same unit (while this bridge holds
+        its lane's `lease`: LeaseLost otherwise); the channel that was given something to post
+        (None: nothing)."""
         on_call = await self._on_call.people()  # read before: a new card says who is on call
         store, client = self._store, webhook.client
         ordered = webhook.messages_in_order()
 
         def decide() -> str | None:
+            if lease is not None:
+                lease.fence()
             if webhook.agents:  # each agent as webhooks list them
                 agents = [a.model_dump(include={"id", "name", "email"}) for a in webhook.agents]
                 store.agents.remember.now(agents)

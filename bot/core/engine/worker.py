@@ -25,10 +25,11 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.engine.patience import however_long
-from storage import Claimed, InboxEvent, Store
+from storage import Claimed, InboxEvent, Lanes, Store
 
 log = logging.getLogger(__name__)
 SOURCES = ("chatra", "slack")
@@ -71,33 +72,73 @@ async def _chat(lane: str) -> str:
     return f"chat {lane}"
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A lane this bridge holds, as a unit of work checks it: `fence` (on the database's
+    thread) renews it, or raises LeaseLost when another bridge took it over."""
+
+    lanes: Lanes
+    lane: str
+    holder: str
+    ttl: float
+
+    def fence(self) -> None:
+        if not self.lanes.fence.now(self.lane, self.holder, self.ttl):
+            raise LeaseLost(self.lane)
+
+    def check(self) -> None:
+        """Without renewing it (a read): before an effect outside that no unit follows."""
+        if not self.lanes.holds.now(self.lane, self.holder, 0):
+            raise LeaseLost(self.lane)
+
+
+class LeaseLost(Exception):
+    """Another bridge carries out this lane's events now: this one stops, before its next
+    effect outside and its next write."""
+
+
+@dataclass
+class Told:
+    """What the worker was told since it last looked."""
+
+    ids: set[int] = field(default_factory=set)  # events stored
+    # lanes intake took for this bridge, each with the event it stored there (those before it
+    # may be half done, when the lane was taken over)
+    claims: list[tuple[Claimed, int]] = field(default_factory=list)
+    unclaimed: bool = False  # events whose lane may have to be claimed (another bridge's)
+    everything: bool = False  # some events may be stored, unknown which: look at every one
+
+
 class Arrivals:
     """What the worker is told: the events stored since it last looked (by id: this bridge's
-    intake, or another's through the database), or to look at every pending one."""
+    intake, with the lane it took for them, or another's through the database), or to look at
+    every pending one."""
 
     def __init__(self) -> None:
-        self._ids: set[int] = set()
-        self._everything = False
+        self._told = Told()
         self._event = asyncio.Event()
 
-    def stored(self, event_id: int | None) -> None:
-        """Event `event_id` is stored; None: some may be, unknown which (a replay, a lost
-        notification)."""
+    def stored(self, event_id: int | None, claimed: Claimed | None = None) -> None:
+        """Event `event_id` is stored, in a lane intake took for this bridge (`claimed`) or
+        not; None: some may be, unknown which (a replay, a lost notification)."""
         if event_id is None:
-            self._everything = True
+            self._told.everything = True
         else:
-            self._ids.add(event_id)
+            self._told.ids.add(event_id)
+        if claimed is None:
+            self._told.unclaimed = True
+        else:
+            self._told.claims.append((claimed, event_id or 0))
         self._event.set()
 
     def wake(self) -> None:
         """Nothing new, but worth looking again (room was made)."""
         self._event.set()
 
-    def take(self) -> tuple[set[int], bool]:
-        ids, everything = self._ids, self._everything
-        self._ids, self._everything = set(), False
+    def take(self) -> Told:
+        told, self._told = self._told, Told()
         self._event.clear()
-        return ids, everything
+        return told
 
     async def wait(self, longest: float) -> None:
         """Until told something or `longest` seconds pass. Not `asyncio.wait_for`: on 3.11 it
@@ -113,7 +154,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        handle: Callable[[InboxEvent], Awaitable[bool]],
+        handle: Callable[[InboxEvent, Lease], Awaitable[bool]],
         arrivals: Arrivals,
         *,
         holder: str,
@@ -141,6 +182,8 @@ class Worker:
         self._rescan_interval = rescan_interval
         self._next_rescan = self._next_heartbeat = 0.0
         self._held: set[str] = set()  # lanes this bridge holds the lease of
+        self._renewed: dict[str, float] = {}  # lane -> when its lease was last renewed
+        self._must_claim = True  # events may wait in lanes nobody holds
         self._suspect: dict[str, int] = {}  # lane taken over -> its events up to this id
         self._told: set[int] = set()  # events stored since the last look
         self._behind = set(SOURCES)  # sources whose pending events are all to be looked at
@@ -157,10 +200,13 @@ class Worker:
         out, the lanes' leases are given up, so another bridge takes over at once."""
         try:
             while True:
-                told, everything = self._arrivals.take()
-                self._told |= told
+                told = self._arrivals.take()
+                self._told |= told.ids
+                self._must_claim |= told.unclaimed or told.everything
+                for claimed, event_id in told.claims:
+                    self._claimed([claimed], 0, event_id - 1)
                 try:
-                    await self._look(everything)
+                    await self._look(told.everything)
                 except Exception as error:  # the database is locked or gone: try again soon
                     log.warning("cannot read the inbox (%s): trying again", error)
                 await self._arrivals.wait(self._next_look())
@@ -175,9 +221,11 @@ class Worker:
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._lease / 4
             await self._heartbeat()
+            # Another bridge may have stopped answering: its lanes are taken over this soon.
+            self._must_claim |= self._db.shared
         if everything or now >= self._next_rescan:
             self._next_rescan = now + self._rescan_interval
-            self._behind = set(SOURCES)
+            self._behind, self._must_claim = set(SOURCES), True
         for event in await self._next_events():
             self._chain(event)
 
@@ -186,16 +234,23 @@ class Worker:
         return max(min(self._next_heartbeat, self._next_rescan) - now, 0.01)
 
     async def _heartbeat(self) -> None:
-        """Give up the lanes with nothing in flight; renew the others' leases."""
+        """Give up the lanes with nothing in flight for a while; renew the leases that no unit
+        of work renewed lately (this bridge's posters' with them)."""
+        now = asyncio.get_running_loop().time()
         busy = self._busy_lanes()
-        idle = self._held - busy
-        await self._lanes.release(self._holder, idle)
-        self._held -= idle
+        idle = {lane for lane in self._held - busy if now - self._renewed[lane] > self._lease / 2}
+        if idle:
+            await self._lanes.release(self._holder, idle)
+            self._held -= idle
+        if all(now - self._renewed[lane] < self._lease / 4 for lane in self._held - idle):
+            return
         kept = await self._lanes.renew(self._holder, self._lease)
+        self._renewed.update(dict.fromkeys(self._held & kept, now))
         lost = self._held - kept
         if lost:
             log.warning("%d lanes were taken over by another bridge: %s", len(lost), sorted(lost))
         self._held &= kept
+        self._renewed = {lane: self._renewed[lane] for lane in self._held}
         for lane in list(self._suspect):
             if lane not in self._held:
                 del self._suspect[lane]
@@ -227,8 +282,10 @@ class Worker:
         wanted = [(frozenset({source}), room[source] + self._flying[source]) for source in behind]
         current_limit = min((room[s] for s in current), default=0)
 
+        must_claim, self._must_claim = self._must_claim, False
+
         def look() -> tuple[list[Claimed], int, list[tuple[frozenset[str], int, list]]]:
-            claimed = self._lanes.claim.now(self._holder, self._lease, claim)
+            claimed = self._lanes.claim.now(self._holder, self._lease, claim) if must_claim else []
             newest = self._inbox.last_id.now() if any(c.taken_over for c in claimed) else 0
             fresh = [c.lane for c in claimed]
             asks = [(sources, limit, (), ()) for sources, limit in wanted]
@@ -240,7 +297,8 @@ class Worker:
             ]
             return claimed, newest, found
 
-        claimed, newest, found = await self._db.run("Worker.look", look, "write")
+        kind = "write" if must_claim else "read"  # what intake took needs no claim
+        claimed, newest, found = await self._db.run("Worker.look", look, kind)
         self._claimed(claimed, claim, newest)
         events: list[InboxEvent] = []
         for sources, limit, pending in found:
@@ -280,14 +338,18 @@ class Worker:
         )
 
     def _claimed(self, claimed: list[Claimed], limit: int, newest: int) -> None:
-        """Lanes newly held: free ones with pending events, and expired ones."""
+        """Lanes newly held: free ones with pending events, and expired ones (by intake, or
+        claimed by the worker)."""
         taken = [c.lane for c in claimed if c.taken_over]
         if taken:
             log.warning("took over %d lanes of a bridge that stopped answering", len(taken))
             self._suspect.update(dict.fromkeys(taken, newest))
-        if len(claimed) == limit:  # more may wait: claim again soon
+        if limit and len(claimed) == limit:  # more may wait: claim again soon
+            self._must_claim = True
             self._arrivals.wake()
         self._held.update(c.lane for c in claimed)
+        now = asyncio.get_running_loop().time()
+        self._renewed.update(dict.fromkeys((c.lane for c in claimed), now))
 
     def _as_found(self, event: InboxEvent) -> InboxEvent:
         if event.id <= self._suspect.get(event.conversation, 0):
@@ -311,6 +373,8 @@ class Worker:
 
     def _forget(self, event: InboxEvent, free: asyncio.Future[None], task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        if event.conversation in self._held:  # its units renewed the lease
+            self._renewed[event.conversation] = asyncio.get_running_loop().time()
         full = self._flying[event.source] >= self._max_in_flight
         self._flying[event.source] -= 1
         self._dispatched.pop(event.id, None)
@@ -337,10 +401,19 @@ class Worker:
         attempt = event.attempts
         while True:
             attempt += 1
+            lease = Lease(self._lanes, event.conversation, self._holder, self._lease)
             try:
-                settled = await self._handle(event)
+                settled = await self._handle(event, lease)
             except asyncio.CancelledError:
                 raise
+            except LeaseLost:
+                log.warning(
+                    "event %s: its lane %s was taken over by another bridge, which carries it out",
+                    event.id,
+                    event.conversation,
+                )
+                self._held.discard(event.conversation)
+                return
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
                 worth_waiting = self._judged(error)

@@ -5,6 +5,7 @@ one that names a teammate the reply did not waits for its author's word. A delet
 was not sent (held, asking, failed) never will be."""
 
 from bot.core.context import Context
+from bot.core.engine.worker import Lease
 from bot.core.errors import MembraneError, NoWriter
 from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys
@@ -38,8 +39,8 @@ class ReplyChanges:
         self._chat_thread = chat_thread
         self._writers = Writers(context)
 
-    async def edited(self, edit: SlackEdit) -> None:
-        thread = await self._chat_thread.of(edit)
+    async def edited(self, edit: SlackEdit, lease: Lease | None = None) -> None:
+        thread = await self._chat_thread.of(edit, lease)
         record = await self._messages.by_slack_ts(edit.ts)
         if thread is None or record is None or record.state in NOT_IN_CHATRA:
             return
@@ -99,8 +100,8 @@ class ReplyChanges:
         for piece in pieces[len(texts) :]:
             await self._delete_piece(piece)
 
-    async def deleted(self, deletion: SlackDeletion) -> None:
-        thread = await self._chat_thread.of(deletion)
+    async def deleted(self, deletion: SlackDeletion, lease: Lease | None = None) -> None:
+        thread = await self._chat_thread.of(deletion, lease)
         record = await self._messages.by_slack_ts(deletion.ts)
         if thread is None or record is None or record.state == MessageState.DELETED:
             return

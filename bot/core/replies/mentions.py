@@ -44,11 +44,10 @@ class MentionCheck:
         earlier = {_whom(found) for found in self.named(before, edit.user)}
         return any(_whom(found) not in earlier for found in self.named(text, edit.user))
 
-    async def ask(self, thread: Thread, record: Message, reply: SlackReply, text: str) -> None:
-        """Ask the author, then hold the reply until they answer: a reply asked about again
-        (its event carried out twice) asks twice rather than never."""
+    async def ask(self, thread: Thread, reply: SlackReply, text: str) -> None:
+        """Ask the author (the reply is then held, `asking`, until they answer): a reply asked
+        about again (its event carried out twice) asks twice rather than never."""
         await self._ask(thread, reply.user, reply.ts, text, edited=False)
-        await self._messages.update(record.id, state=MessageState.ASKING)
 
     async def ask_about_edit(self, thread: Thread, record: Message, edit: SlackEdit) -> None:
         """The edit waits (the visitor keeps the earlier text) until its author answers."""

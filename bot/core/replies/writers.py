@@ -5,6 +5,7 @@ from bot.core.context import Context
 from bot.core.errors import NoWriter
 from bot.core.ports import Writer
 from bot.core.posting import post_keys
+from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.notices import writing_as_notice
 from storage import Thread
 
@@ -49,9 +50,10 @@ class Writers:
             )
         return writer, as_whom
 
-    async def tell(self, thread: Thread, user: str, as_whom: str) -> None:
-        """Once per person and thread: whom the visitor sees their replies from."""
-        who = await self._slack.user_name(user) if user else None
-        notice = writing_as_notice(who or "Someone", as_whom)
-        key = post_keys.writing_as(thread.thread_ts, user)
-        await self._posts.post(key, thread.channel, notice, thread=thread)
+    @staticmethod
+    def notice(
+        thread: Thread, user: str, who: str | None, as_whom: str
+    ) -> tuple[str, SlackMessage]:
+        """Once per person and thread (its key): whom the visitor sees their replies from."""
+        key = post_keys.writing_as(thread.thread_ts or "", user)
+        return key, writing_as_notice(who or "Someone", as_whom)
