@@ -63,6 +63,8 @@ async def measure(scenario: str, workdir: Path) -> Writes:
         messages = 10
     elif scenario == "steady":
         await app.webhook(chat_event("chatStarted", "c0", name="Steady"))
+        await app.settled()
+        statements.clear()  # the chat's card is posted: what follows is its messages'
         for n in range(10):
             await app.webhook(chat_event("chatFragment", "c0", [visitor_says(f"m{n}", f"q {n}")]))
             await asyncio.sleep(1.2)  # slower than the channel's pace: nothing waits
@@ -76,11 +78,12 @@ async def measure(scenario: str, workdir: Path) -> Writes:
             await app.webhook(chat_event("chatStarted", f"c{chat}", said, name=f"Busy {chat}"))
         messages = 60
     await app.settled(within=120)
+    counted = list(statements)  # what stopping writes is no message's
     await app.close()
     await slack.stop()
     await membrane.stop()
-    durable = sum(1 for s in statements if s.strip().upper() == "PRAGMA SYNCHRONOUS = FULL")
-    commits = count_commits(statements)
+    durable = sum(1 for s in counted if s.strip().upper() == "PRAGMA SYNCHRONOUS = FULL")
+    commits = count_commits(counted)
     return Writes(
         scenario,
         messages,

@@ -92,7 +92,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     if not db.shared:  # one file, one bridge: whoever held its lanes before is gone
         await store.lanes.expire_all()
     await store.agents.link(settings.agent_links())
-    await store.facts.served_since(clock())  # a digest due before is not caught up on
+    await store.facts.serving(clock())  # a digest due before is not caught up on
     # One HTTP session for Slack and Membrane alike: no connection set up per call. slack_sdk's
     # own timeout does not apply to a session it is given: every call times out here.
     timeout = aiohttp.ClientTimeout(total=settings.slack_timeout, sock_connect=10)

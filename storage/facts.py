@@ -8,7 +8,7 @@ and only then."""
 
 from pathlib import Path
 
-from storage.units import Repository, durable, writes
+from storage.units import Repository, durable, reads, writes
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # Linux: new at every boot
 
@@ -35,15 +35,19 @@ class Facts(Repository):
         return last is not None and last != boot
 
     @writes
-    def served_since(self, now: float) -> float:
-        """When this database was first served by a bridge (`now`, the first time it is asked):
-        what was due before it (a weekly digest) is not caught up on."""
+    def serving(self, now: float) -> None:
+        """A bridge serves this database: since `now`, unless one did before."""
         self._db.execute(
             "INSERT INTO bridge_facts (name, value) VALUES ('served_since', ?)"
             " ON CONFLICT (name) DO NOTHING",
             [repr(now)],
         )
+
+    @reads
+    def served_since(self) -> float:
+        """When this database was first served by a bridge: what was due before it (a weekly
+        digest) is not caught up on."""
         value = self._db.execute(
             "SELECT value FROM bridge_facts WHERE name = 'served_since'"
         ).scalar()
-        return float(value)
+        return float(value) if value is not None else 0.0

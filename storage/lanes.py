@@ -67,16 +67,14 @@ class Lanes(Repository):
         )
 
     @reads
-    def holds(self, lane: str, holder: str, margin: float) -> bool:
-        """Whether `holder` holds `lane`, with at least `margin` seconds of its lease left."""
+    def left(self, lane: str, holder: str) -> float | None:
+        """Seconds left of `holder`'s lease on `lane` (negative: expired, nobody took it
+        over); None when another bridge holds it."""
         db = self._db
-        return (
-            db.execute(
-                f"SELECT 1 FROM lanes WHERE lane = ? AND holder = ? AND expires_at > {db.now} + ?",
-                [lane, holder, margin],
-            ).fetchone()
-            is not None
-        )
+        return db.execute(
+            f"SELECT expires_at - {db.now} FROM lanes WHERE lane = ? AND holder = ?",
+            [lane, holder],
+        ).scalar()
 
     @writes
     def renew(self, holder: str, ttl: float) -> set[str]:

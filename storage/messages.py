@@ -39,11 +39,12 @@ class Messages(Repository):
 
     @reads
     def asking_since_before(self, cutoff: float) -> list[Message]:
-        """Replies whose author has been asked about their mentions since before `cutoff`."""
+        """Replies (or edits of them) whose author has been asked about their mentions since
+        before `cutoff`."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE state = 'asking' AND created_at < ?"
-            " ORDER BY id",
-            [cutoff],
+            f"SELECT {_COLUMNS} FROM messages WHERE (state = 'asking' AND created_at < ?)"
+            " OR (edit_asked IS NOT NULL AND edit_asked_at < ?) ORDER BY id",
+            [cutoff, cutoff],
         ).fetchall()
         return [Message(*row) for row in rows]
 
@@ -242,14 +243,6 @@ class Messages(Repository):
             ).scalar()
             self._db.execute("UPDATE messages SET edit_asked = NULL WHERE id = ?", [message_id])
         return text
-
-    @writes
-    def forget_edits_asked_before(self, cutoff: float) -> None:
-        self._db.execute(
-            "UPDATE messages SET edit_asked = NULL WHERE edit_asked IS NOT NULL"
-            " AND edit_asked_at < ?",
-            [cutoff],
-        )
 
     @writes
     def update(self, message_id: int, **values: object) -> None:

@@ -88,7 +88,7 @@ class Lease:
 
     def check(self) -> None:
         """Without renewing it (a read): before an effect outside that no unit follows."""
-        if not self.lanes.holds.now(self.lane, self.holder, 0):
+        if self.lanes.left.now(self.lane, self.holder) is None:
             raise LeaseLost(self.lane)
 
 
@@ -260,8 +260,10 @@ class Worker:
         be half done, and whoever takes them knows it."""
         busy = self._busy_lanes() & self._held
         with contextlib.suppress(Exception):
-            await self._lanes.release(self._holder, self._held - busy)
-            await self._lanes.release(self._holder, busy, half_done=True)
+            if self._held - busy:
+                await self._lanes.release(self._holder, self._held - busy)
+            if busy:
+                await self._lanes.release(self._holder, busy, half_done=True)
         self._held.clear()
 
     def _busy_lanes(self) -> set[str]:

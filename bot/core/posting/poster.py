@@ -28,7 +28,7 @@ from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.mirrored import Mirrored, opening
 from bot.core.slack_ui.notices import channel_refused_notice
-from storage import Store
+from storage import Store, Thread
 from storage.outbox import Due
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,9 @@ class Poster:
         self._first_seen: dict[str, float] = {}  # turn -> when it was first seen waiting
         self._last_slot: dict[str, float] = {}  # turn -> when it last had a slot
         self._held: dict[str, float] = {}  # turn -> when to try again after a failure
+        # chat -> the changes its card was drawn with: recorded with the next post, or as the
+        # poster lets go (lost, the card is drawn once more)
+        self._drawn: dict[int, int] = {}
         self._failures: dict[str, int] = {}
         self.in_flight = False
 
@@ -136,7 +139,11 @@ class Poster:
         try:
             while True:
                 self._woken.clear()
-                due = await store.db.run("Poster.due", self._due, "read")
+                due, left = await store.db.run("Poster.due", self._due, "read")
+                if left < setup.lease / 2:  # longer than any call to Slack takes: renewed
+                    if await store.lanes.hold(self._lane, setup.holder, setup.lease) is None:
+                        raise LeaseLost(self._lane)
+                    continue
                 if due:
                     await self._step(due)
                 elif not await self._nap(setup.idle) and await self._let_go():
@@ -150,9 +157,22 @@ class Poster:
             raise
 
     async def _let_go(self) -> bool:
-        """Give the lease up; False when something came meanwhile (keep posting)."""
-        await self._setup.store.lanes.release(self._setup.holder, [self._lane])
+        """Give the lease up (what was drawn recorded with it); False when something came
+        meanwhile (keep posting)."""
+        store = self._setup.store
+
+        def let_go() -> None:
+            self._record_drawn()
+            store.lanes.release.now(self._setup.holder, [self._lane])
+
+        await store.db.run("Poster.let_go", let_go, "write")
         return not self._woken.is_set()
+
+    def _record_drawn(self) -> None:
+        """On the database's thread: the redraws made since the last record."""
+        for chat_id, changes in self._drawn.items():
+            self._setup.store.threads.drawn.now(chat_id, changes)
+        self._drawn.clear()
 
     async def _nap(self, longest: float) -> bool:
         """Until woken (True) or `longest` seconds pass."""
@@ -162,26 +182,26 @@ class Poster:
                 return True
         return False
 
-    def _due(self) -> Due:
-        """On the database's thread: what the channel is owed, while the lease is this
-        poster's (with time left for a post: LeaseLost otherwise)."""
-        self._fence()
-        return self._setup.store.outbox.due.now(self.channel)
-
-    def _fence(self) -> None:
-        if not self._holds():
+    def _due(self) -> tuple[Due, float]:
+        """On the database's thread: what the channel is owed, and the seconds left of the
+        lease (LeaseLost when another bridge holds it)."""
+        setup = self._setup
+        left = setup.store.lanes.left.now(self._lane, setup.holder)
+        if left is None:
             raise LeaseLost(self._lane)
+        return setup.store.outbox.due.now(self.channel), left
 
     def _holds(self) -> bool:
-        """On the database's thread: whether the lease is this poster's, with time left for a
-        post (half of it: longer than any call to Slack takes)."""
+        """On the database's thread, in a unit that records what was done: whether the lease
+        is still this poster's (renewed, then)."""
         setup = self._setup
-        return setup.store.lanes.holds.now(self._lane, setup.holder, setup.lease / 2)
+        return setup.store.lanes.fence.now(self._lane, setup.holder, setup.lease)
 
     async def _step(self, due: Due) -> None:
         """One thing done: a redraw, a look for what is in doubt, an append or a post."""
-        if due.redraws and self._setup.updates.has_capacity():
-            await self._redraw(due)
+        redraws = [c for c in due.redraws if self._drawn.get(c.id, -1) < c.changes]
+        if redraws and self._setup.updates.has_capacity():
+            await self._redraw(redraws[0])
             return
         budget = self._budget
         assert budget is not None
@@ -192,6 +212,9 @@ class Poster:
         if self._doubt_all:  # what was due when the poster began
             self._doubt |= {post.turn for post in posts}
             self._doubt_all = False
+        if not posts and self._drawn:  # nothing left but redraws to record
+            await self._setup.store.db.run("Poster.drawn", self._record_drawn, "write")
+            return
         now = time.monotonic()
         ready = [post for post in posts if self._held.get(post.turn, 0) <= now]
         if not ready:
@@ -270,6 +293,7 @@ class Poster:
             if post.notice is not None:
                 store.outbox.made.now(post.notice.key, made.channel, made.ts, post.thread_ts)
             store.pacing.keep.now(self._bucket, budget.tokens, budget.at)
+            self._record_drawn()
             return True
 
         if not await however_long(lambda: store.db.run("Poster.record", record, "write"), "a post"):
@@ -318,9 +342,8 @@ class Poster:
             return True
         return False
 
-    async def _redraw(self, due: Due) -> None:
+    async def _redraw(self, chat: Thread) -> None:
         """Draw a chat's card again: what it shows changed (chat.update, its own budget)."""
-        chat = due.redraws[0]
         assert chat.thread_ts is not None
         await self._setup.updates.acquire()
         try:
@@ -330,13 +353,7 @@ class Poster:
             if self._setup.judge(error) is not False:
                 await self._nap(backoff(1))
                 return
-        store = self._setup.store
-
-        def drawn() -> None:
-            if self._holds():
-                store.threads.drawn.now(chat.id, chat.changes)
-
-        await store.db.run("Poster.drawn", drawn, "write")
+        self._drawn[chat.id] = chat.changes
 
     async def _settle_doubt(self, due: Due, post: Post) -> None:
         """Look on Slack for what the turn's posts may have made (by their keys), and record

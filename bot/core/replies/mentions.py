@@ -91,10 +91,11 @@ class MentionCheck:
     async def expire(self) -> None:
         """Replies nobody decided about within 10 minutes stay in Slack as notes; edits, in
         Slack alone."""
-        cutoff = self._clock() - ASK_FOR
-        for record in await self._messages.asking_since_before(cutoff):
-            await self._keep_as_note(record)
-        await self._messages.forget_edits_asked_before(cutoff)
+        for record in await self._messages.asking_since_before(self._clock() - ASK_FOR):
+            if record.state == MessageState.ASKING:
+                await self._keep_as_note(record)
+            else:  # an edit: the visitor keeps the earlier text
+                await self._messages.take_edit(record.id)
 
     async def _keep_as_note(self, record: Message) -> None:
         await self._messages.update(record.id, state=MessageState.NOTE)

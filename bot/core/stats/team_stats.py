@@ -64,7 +64,7 @@ class Stats:
         due = self._digest_at.latest(now)
         if due == self._digest_posted or now - due.timestamp() > DIGEST_LATE:
             return
-        if due.timestamp() < await self._facts.served_since(now):
+        if due.timestamp() < await self._facts.served_since():
             self._digest_posted = due  # never: nothing to look at again
             return
         start = due.timestamp()
