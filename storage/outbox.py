@@ -105,10 +105,13 @@ class Outbox(Repository):
             chats[row[0]] = _thread(row[:-1])
             if row[-1]:
                 stale.add(row[0])
-        for thread_id in sorted(wanted - chats.keys()):
-            row = db.execute(f"SELECT {THREAD_COLUMNS} FROM threads WHERE id = ?", [thread_id])
-            if row.rows:
-                chats[thread_id] = _thread(row.rows[0])
+        others = sorted(wanted - chats.keys())
+        if others:
+            marks = ", ".join("?" * len(others))
+            for row in db.execute(
+                f"SELECT {THREAD_COLUMNS} FROM threads WHERE id IN ({marks})", others
+            ):
+                chats[row[0]] = _thread(row)
         return Due(chats, messages, notices, frozenset(stale))
 
     @reads

@@ -64,6 +64,7 @@ class Unit(Generic[R, P, T]):
 class BoundUnit(Generic[P, T]):
     def __init__(self, unit: "Unit[Any, P, T]", repository: Repository) -> None:
         self._unit, self._repository = unit, repository
+        self.name = unit.name
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
         work = functools.partial(self._unit._method, self._repository, *args, **kwargs)

@@ -42,7 +42,6 @@ class ChatToSlack:
         """Carry out a chat event, marking it done in the same unit (while this bridge holds
         its lane's `lease`: LeaseLost otherwise); the channel that was given something to post
         (None: nothing)."""
-        on_call = await self._on_call.people()  # read before: a new card says who is on call
         store, client = self._store, webhook.client
         ordered = webhook.messages_in_order()
 
@@ -59,7 +58,7 @@ class ChatToSlack:
             fresh = [m for m in messages if m.key not in known]
             thread = store.threads.for_client.now(client.id)
             if self._wants_card(thread, new_messages=bool(fresh)):
-                thread = self._new_chat(webhook.client, thread, on_call)
+                thread = self._new_chat(webhook.client, thread, self._on_call.people_now())
             assert thread is not None
             shown = [(m.key, m.body, self._mirrored(m, webhook)) for m in fresh]
             new = set(store.messages.claim_chatra_messages.now(client.id, thread.id, shown))

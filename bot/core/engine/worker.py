@@ -399,23 +399,27 @@ class Worker:
 
     async def _process(self, event: InboxEvent) -> None:
         """Carry the event out, waiting out what will pass; `handle` says whether it recorded
-        the event done itself (in the unit that carried it out)."""
+        the event done itself (in the unit that carried it out). Ends when its lane was taken
+        over: the bridge that took it carries the event out."""
+        lease = Lease(self._lanes, event.conversation, self._holder, self._lease)
+        try:
+            await self._attempts(event, lease)
+        except LeaseLost:
+            log.warning(
+                "event %s: its lane %s was taken over by another bridge, which carries it out",
+                event.id,
+                event.conversation,
+            )
+            self._held.discard(event.conversation)
+
+    async def _attempts(self, event: InboxEvent, lease: Lease) -> None:
         attempt = event.attempts
         while True:
             attempt += 1
-            lease = Lease(self._lanes, event.conversation, self._holder, self._lease)
             try:
                 settled = await self._handle(event, lease)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, LeaseLost):
                 raise
-            except LeaseLost:
-                log.warning(
-                    "event %s: its lane %s was taken over by another bridge, which carries it out",
-                    event.id,
-                    event.conversation,
-                )
-                self._held.discard(event.conversation)
-                return
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
                 worth_waiting = self._judged(error)
@@ -427,7 +431,7 @@ class Worker:
                         *(event.id, await self._name_of(event.conversation), attempt, reason),
                         extra={"chat": event.conversation},
                     )
-                    await self._keep(self._inbox.mark_failed, event.id, reason)
+                    await self._keep(lease, self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
                 delay = backoff(attempt, self._base_delay)
@@ -443,11 +447,11 @@ class Worker:
                 self.retrying.add(event.id)
                 await self._waiting(event.id)
                 self._failed("event_retry")
-                await self._keep(self._inbox.record_attempt, event.id, reason)
+                await self._keep(lease, self._inbox.record_attempt, event.id, reason)
                 await asyncio.sleep(delay)
             else:
                 if not settled:
-                    await self._keep(self._inbox.mark_done, event.id)
+                    await self._keep(lease, self._inbox.mark_done, event.id)
                 return
 
     def _judged(self, error: BaseException) -> bool | None:
@@ -457,7 +461,18 @@ class Worker:
             log.exception("cannot judge %s", type(error).__name__)
             return None
 
-    async def _keep(self, record: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Record the event's progress, however long the database refuses: the event's lane waits
-        meanwhile, so nothing behind it overtakes it."""
-        await however_long(lambda: record(*args), f"event {args[0]}")
+    async def _keep(self, lease: Lease, record: Any, *args: Any) -> None:
+        """Record the event's progress (a repository's unit, run here with its lane's lease
+        renewed: LeaseLost when it was taken over), however long the database refuses: the
+        event's lane waits meanwhile, so nothing behind it overtakes it."""
+
+        def keep() -> bool:
+            if not lease.lanes.fence.now(lease.lane, lease.holder, lease.ttl):
+                return False
+            record.now(*args)
+            return True
+
+        if not await however_long(
+            lambda: self._db.run(record.name, keep, "write"), f"event {args[0]}"
+        ):
+            raise LeaseLost(lease.lane)
