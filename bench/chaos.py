@@ -38,6 +38,7 @@ from bench.harness import (
 from bench.scenarios import head_of_line, outage
 from bench.tally import Report, print_report
 from sandbox.server import free_port
+from storage import open_database
 
 
 async def killer(
@@ -106,6 +107,9 @@ async def chaos(
             await finish(front, http, slack, membrane, report)
             for app in apps:
                 await app.stop()
+        report.figures_wrong = await asyncio.to_thread(
+            figures_wrong, url or str(workdir / "bridge.db"), messages
+        )
         shown.cancel()
         await balancer.stop()
     report.sends_in_doubt = sum(app.log_path.read_text().count("was in doubt") for app in apps)
@@ -113,6 +117,16 @@ async def chaos(
     await slack.stop()
     await membrane.stop()
     return report
+
+
+def figures_wrong(database: str, messages: int) -> int:
+    """Chats whose figures do not say `messages` from the visitor and as many answers."""
+    db = open_database(database, migrate=False)
+    try:
+        rows = db.execute("SELECT visitor_messages, agent_messages FROM chat_figures").fetchall()
+    finally:
+        db.close()
+    return sum(1 for counted in rows if counted != (messages, messages))
 
 
 def main(argv: list[str] | None = None) -> int:

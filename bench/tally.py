@@ -25,6 +25,7 @@ class Report:
     slack_to_chatra: Direction = field(default_factory=Direction)
     threads_duplicated: int = 0
     sends_in_doubt: int = 0  # replies found half-sent after a kill, settled by Chatra's echo
+    figures_wrong: int = 0  # chats whose figures do not count what was said, each way
 
     @property
     def clean(self) -> bool:
@@ -33,7 +34,7 @@ class Report:
                 d.lost == d.duplicated == d.out_of_order == 0
                 for d in (self.chatra_to_slack, self.slack_to_chatra)
             )
-            and self.threads_duplicated == 0
+            and self.threads_duplicated == self.figures_wrong == 0
         )
 
 
@@ -66,5 +67,6 @@ def print_report(report: Report) -> None:
         )
     print(
         f"threads duplicated: {report.threads_duplicated}; "
+        f"chats whose figures are wrong: {report.figures_wrong}; "
         f"replies in doubt after a kill, settled: {report.sends_in_doubt}"
     )

@@ -14,10 +14,10 @@ from bot.core.engine.health import Health
 from bot.core.engine.worker import Arrivals
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.intake import Intake
-from bot.core.ports import Writer
+from bot.core.ports import Posted, Writer
 from bot.core.posting.outgoing import Outgoing
 from bot.core.posting.pace import Budget
-from bot.core.posting.poster import Posted, Poster, Setup
+from bot.core.posting.poster import Poster, Setup
 from bot.core.replies.sending import SlackToChatra
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster

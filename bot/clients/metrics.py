@@ -54,7 +54,7 @@ class Metrics:
         )
         self.posts_waiting = Gauge(
             "chatra_bridge_slack_posts_waiting",
-            "Posts waiting for their Slack channel's next slot (about one a second per channel)",
+            "Posts owed to Slack: cards, messages and notices not posted yet, cards to draw again",
             registry=self.registry,
         )
         self.down = Gauge(

@@ -18,8 +18,8 @@ from bot.clients.failure_kinds import CHANNEL_REFUSALS, slack_error, slack_is_do
 from bot.clients.metrics import Metrics
 from bot.core.engine.health import Health
 from bot.core.errors import ChannelRefused, SlackRefused
-from bot.core.ports import ReplyState
-from bot.core.posting.poster import Posted, is_person
+from bot.core.ports import Posted, ReplyState
+from bot.core.posting.poster import is_person
 from bot.core.slack_ui.blocks import SlackMessage
 
 log = logging.getLogger(__name__)

@@ -61,7 +61,7 @@ class Dispatch:
         if isinstance(change, SlackReply):
             in_doubt = self._rebooted and event.id <= self._stored_before_start
             return await self._replies.reply_written(
-                change, lease, event_id=event.id, in_doubt=in_doubt
+                change, lease, event_id=event.id, in_doubt=in_doubt, taken_over=event.taken_over
             )
         if isinstance(change, SlackEdit):
             await self._replies.changes.edited(change, lease)

@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from bot.core.posting.poster import SlackPoster
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.wire.slack import SharedFile
 
@@ -28,10 +27,25 @@ class ReplyState(StrEnum):
     NOTE = "note"  # an internal note: not sent to the visitor
 
 
-class SlackPort(SlackPoster, Protocol):
+class Posted(NamedTuple):
+    channel: str  # where Slack put it: a DM posted to a user id is at the DM's own D… id
+    ts: str
+
+
+class SlackPort(Protocol):
     workspace_url: str  # e.g. https://acme.slack.com/, as auth.test says; links start with it
     bot_user_id: str  # the bot's own user, as auth.test says
 
+    async def post(
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> Posted: ...
+    async def find_posted(
+        self, channel: str, thread_ts: str | None, keys: list[str], since: float
+    ) -> dict[str, str]: ...
     async def update(
         self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
     ) -> None: ...

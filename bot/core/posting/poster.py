@@ -16,11 +16,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING
 
 from bot.core.engine.patience import however_long
-from bot.core.engine.worker import Judge, backoff
-from bot.core.errors import ChannelRefused, SlackRefused
+from bot.core.engine.worker import Judge, LeaseLost, backoff
+from bot.core.errors import ChannelRefused, DatabaseError, SlackRefused
 from bot.core.posting import post_keys
 from bot.core.posting.batches import CardMaker, Piece, Post, fits, joined, next_posts, turn_of
 from bot.core.posting.pace import Budget
@@ -31,36 +31,12 @@ from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
 from storage.outbox import Due
 
+if TYPE_CHECKING:  # the port is above this room; its type alone is named here
+    from bot.core.ports import Posted, SlackPort
+
 log = logging.getLogger(__name__)
 APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
 IDLE = 2.0  # seconds a poster with nothing to post keeps its lease before letting go
-
-
-class Posted(NamedTuple):
-    channel: str  # where Slack put it: a DM posted to a user id is at the DM's own D… id
-    ts: str
-
-
-class SlackPoster(Protocol):
-    async def post(
-        self,
-        channel: str,
-        message: SlackMessage,
-        thread_ts: str | None = None,
-        keys: tuple[str, ...] = (),
-    ) -> Posted: ...
-
-    async def find_posted(
-        self, channel: str, thread_ts: str | None, keys: list[str], since: float
-    ) -> dict[str, str]: ...
-
-    async def update(
-        self, channel: str, ts: str, message: SlackMessage, keys: tuple[str, ...] = ()
-    ) -> None: ...
-
-
-class LeaseLost(Exception):
-    """Another bridge posts to this channel now: this one stops."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +44,7 @@ class Setup:
     """What every poster shares."""
 
     store: Store
-    slack: SlackPoster
+    slack: "SlackPort"
     holder: str  # this bridge, as leases name it
     lease: float  # seconds a channel's lease runs
     updates: Budget  # the workspace's chat.update budget (appends, redraws)
@@ -90,6 +66,14 @@ class _Last:
     ts: str
     shown: list[Piece]
     at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A post as Slack put it (an append: the post it was appended to)."""
+
+    channel: str
+    ts: str
 
 
 def lane_of(channel: str) -> str:
@@ -138,16 +122,12 @@ class Poster:
         )
         try:
             while True:
-                self._woken.clear()
-                due, left = await store.db.run("Poster.due", self._due, "read")
-                if left < setup.lease / 2:  # longer than any call to Slack takes: renewed
-                    if await store.lanes.hold(self._lane, setup.holder, setup.lease) is None:
-                        raise LeaseLost(self._lane)
-                    continue
-                if due:
-                    await self._step(due)
-                elif not await self._nap(setup.idle) and await self._let_go():
-                    return
+                try:
+                    if not await self._round():
+                        return
+                except DatabaseError as error:  # locked or gone: waited out
+                    log.warning("posting to %s waits for the database: %s", self.channel, error)
+                    await self._nap(backoff(2))
         except LeaseLost:
             log.warning("posting to %s was taken over by another bridge: stopping", self.channel)
         except asyncio.CancelledError:  # stopping: whoever posts next looks for a post cut off
@@ -155,6 +135,21 @@ class Poster:
                 lanes = [self._lane]
                 await store.lanes.release(setup.holder, lanes, half_done=self.in_flight)
             raise
+
+    async def _round(self) -> bool:
+        """One thing done (see `_step`), the lease renewed when it runs short, or, owed
+        nothing a while, the lease given up; False then."""
+        store, setup = self._setup.store, self._setup
+        self._woken.clear()
+        due, left = await store.db.run("Poster.due", self._due, "read")
+        if left < setup.lease / 2:  # longer than any call to Slack takes: renewed
+            if await store.lanes.hold(self._lane, setup.holder, setup.lease) is None:
+                raise LeaseLost(self._lane)
+        elif due:
+            await self._step(due)
+        elif not await self._nap(setup.idle):
+            return not await self._let_go()
+        return True
 
     async def _let_go(self) -> bool:
         """Give the lease up (what was drawn recorded with it); False when something came
@@ -271,7 +266,7 @@ class Poster:
             self._held.pop(post.turn, None)
             await self._record(post, made)
 
-    async def _record(self, post: Post, made: Posted) -> None:
+    async def _record(self, post: Post, made: "Posted | _Made") -> None:
         """The post's ts, in one unit with everything it shows (however long the database
         refuses: given up, it would be posted again)."""
         pieces = [piece for piece in post.pieces if piece.n == piece.of - 1]  # messages done
@@ -337,7 +332,7 @@ class Poster:
                 log.info("appending to %s/%s failed (%s)", self.channel, last.ts, error)
                 return True
             appended = Post(post.turn, post.thread_ts, joined(every), batch)
-            await self._record(appended, Posted(self.channel, last.ts))
+            await self._record(appended, _Made(self.channel, last.ts))
             self._last[post.turn] = _Last(last.ts, every, last.at)
             return True
         return False

@@ -49,6 +49,7 @@ class _Going:
     lease: Lease | None  # its lane's: checked, and renewed, by every unit
     event_id: int | None  # its event, recorded done in the unit that ends it
     held: bool = False  # replies are held (Chatra was away): found as it is sent
+    taken_over: bool = False  # from a bridge that stopped answering: its record may come late
     notices: list[tuple[str, SlackMessage]] = field(default_factory=list)  # with the last unit
 
     def fence(self) -> None:
@@ -112,6 +113,7 @@ class SlackToChatra:
         *,
         event_id: int | None = None,
         in_doubt: bool = False,
+        taken_over: bool = False,
     ) -> bool:
         """Send a reply to the visitor (its first answer claims the chat); whether its event
         (`event_id`) was recorded done with what it did. `in_doubt`: the machine rebooted since
@@ -127,7 +129,7 @@ class SlackToChatra:
         probing = state == MessageState.HELD and (reply.retry_of or "").startswith(PROBE)
         if state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
             return False  # carried out before
-        going = _Going(reply, thread, lease, event_id)
+        going = _Going(reply, thread, lease, event_id, taken_over=taken_over)
         if reply.retry_of is None and self._is_note(reply.text):
             return await self._keep_as_note(going)
         refusal = await self._access.refusal(reply.user)
@@ -317,7 +319,7 @@ class SlackToChatra:
             await self._sent(going, record.id, None, reply_id, last)
             return True  # sent before a restart
         if record.state == MessageState.SENDING:  # an earlier try ended in doubt: did it arrive?
-            arrived = await self._echo_adopted(record.id)
+            arrived = await self._echo_adopted(record.id, going)
             log.info(
                 "reply %s was in doubt; Chatra's echo %s",
                 reply.ts,
@@ -422,9 +424,14 @@ class SlackToChatra:
         )
         return ended
 
-    async def _echo_adopted(self, record_id: int) -> bool:
-        """Wait up to the grace period for Chatra's echo to mark the message as sent."""
-        deadline = asyncio.get_running_loop().time() + self._policy.echo_grace
+    async def _echo_adopted(self, record_id: int, going: _Going) -> bool:
+        """Wait up to the grace period for Chatra's echo to mark the message as sent; at least
+        a lease's length when the bridge before may be recording that it sent it (its lane was
+        taken over during an outage of the database, say)."""
+        grace = self._policy.echo_grace
+        if going.taken_over and going.lease is not None:
+            grace = max(grace, going.lease.ttl)
+        deadline = asyncio.get_running_loop().time() + grace
         while True:
             record = await self._messages.by_id(record_id)
             if record is not None and record.chatra_id is not None:
@@ -433,7 +440,7 @@ class SlackToChatra:
                 return True
             if asyncio.get_running_loop().time() >= deadline:
                 return False
-            await asyncio.sleep(min(0.1, self._policy.echo_grace))
+            await asyncio.sleep(min(0.1, grace))
 
     def _is_note(self, mrkdwn: str) -> bool:
         """An internal note: stays in Slack, never reaches the visitor."""
