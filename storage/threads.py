@@ -24,9 +24,10 @@ class Thread:
 
 class Threads(Repository):
     @reads
-    def for_client(self, client_id: str) -> Thread | None:
-        """The client's latest thread."""
-        return self._one("client_id = ? ORDER BY id DESC", client_id)
+    def for_client(self, client_id: str, *, to_change: bool = False) -> Thread | None:
+        """The client's latest thread; `to_change`: locked until the unit commits, so that what
+        is changed from it is not lost to another unit's change (PostgreSQL)."""
+        return self._one("client_id = ? ORDER BY id DESC", client_id, to_change=to_change)
 
     @reads
     def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
@@ -89,8 +90,8 @@ class Threads(Repository):
         )
 
     @reads
-    def by_id(self, thread_id: int) -> Thread | None:
-        return self._one("id = ?", thread_id)
+    def by_id(self, thread_id: int, *, to_change: bool = False) -> Thread | None:
+        return self._one("id = ?", thread_id, to_change=to_change)
 
     @reads
     def open_ones(self, limit: int = 30) -> list[Thread]:
@@ -111,9 +112,10 @@ class Threads(Repository):
             [email],
         ).scalar()
 
-    def _one(self, where: str, *values: str | int) -> Thread | None:
+    def _one(self, where: str, *values: str | int, to_change: bool = False) -> Thread | None:
+        lock = self._db.for_update if to_change else ""
         found = self._db.execute(
-            f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1", values
+            f"SELECT {_COLUMNS} FROM threads WHERE {where} LIMIT 1{lock}", values
         ).fetchone()
         return _thread(found) if found else None
 

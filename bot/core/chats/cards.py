@@ -100,7 +100,7 @@ class Cards:
         store = self._store
 
         def record() -> str | None:
-            thread = store.threads.for_client.now(client_id)
+            thread = store.threads.for_client.now(client_id, to_change=True)
             state = change(Chat.of(thread)) if thread is not None else None
             if thread is None or state is None:
                 return None
@@ -144,7 +144,7 @@ class Cards:
         store = self._store
 
         def record() -> str | None:
-            thread = store.threads.for_client.now(client_id)
+            thread = store.threads.for_client.now(client_id, to_change=True)
             if thread is None:
                 return None
             client = Chat.of(thread).visitor.with_contact(changed)

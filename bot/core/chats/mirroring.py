@@ -56,7 +56,7 @@ class ChatToSlack:
             messages = [m for m in ordered if not self._is_ours(client.id, m)]
             known = store.messages.known_chatra_ids.now([m.key for m in messages])
             fresh = [m for m in messages if m.key not in known]
-            thread = store.threads.for_client.now(client.id)
+            thread = store.threads.for_client.now(client.id, to_change=True)
             if self._wants_card(thread, new_messages=bool(fresh)):
                 thread = self._new_chat(webhook.client, thread, self._on_call.people_now())
             assert thread is not None

@@ -30,11 +30,15 @@ class Budget:
     def has_capacity(self) -> bool:
         return self.left() >= 1
 
-    async def acquire(self) -> bool:
-        """Until a post may go; it is counted. Whether it had to wait."""
-        waited = False
-        while (left := self.left()) < 1:
-            waited = True
-            await asyncio.sleep((1 - left) / self.per_second)
-        self.tokens, self.at = left - 1, time.time()
-        return waited
+    def wait(self) -> float:
+        """Seconds until a post may go (0: now)."""
+        return max(1 - self.left(), 0.0) / self.per_second
+
+    def take(self) -> None:
+        """A post goes now: counted."""
+        self.tokens, self.at = self.left() - 1, time.time()
+
+    async def acquire(self) -> None:
+        """Until a post may go; it is counted."""
+        await asyncio.sleep(self.wait())
+        self.take()

@@ -25,7 +25,7 @@ from bot.core.posting import post_keys
 from bot.core.posting.batches import CardMaker, Piece, Post, fits, joined, next_posts, turn_of
 from bot.core.posting.pace import Budget
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import CardState
+from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.slack_ui.mirrored import Mirrored, opening
 from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
@@ -92,7 +92,6 @@ class Poster:
         self._woken = asyncio.Event()
         self._budget: Budget | None = None
         self._behind = False  # the channel had to wait for a slot: waiting messages join
-        self._slot = False  # a post's slot is taken from the budget, not used yet
         self._doubt: set[str] = set()  # turns whose posts may be on Slack already
         self._doubt_all = False  # everything due when the poster began
         self._made: dict[int, list[str]] = {}  # message id -> ts of its posts made so far
@@ -163,6 +162,23 @@ class Poster:
         await store.db.run("Poster.let_go", let_go, "write")
         return not self._woken.is_set()
 
+    def _card_posted(
+        self,
+        chat: Thread,
+        channel: str,
+        ts: str,
+        opening: list[OpeningLine],
+        drawn: int | None = None,
+    ) -> None:
+        """On the database's thread: a chat's card is on Slack, opening with `opening`, showing
+        the chat as `chat` was (`drawn`: its changes, by default) - what changed since is drawn
+        again. The thread is read again, locked: a change meanwhile is kept."""
+        threads = self._setup.store.threads
+        now = threads.by_id.now(chat.id, to_change=True) or chat
+        card = CardState.of(now.card).model_copy(update={"opening": opening})
+        changes = chat.changes if drawn is None else drawn
+        threads.posted.now(chat.id, channel, ts, card.model_dump_json(), changes)
+
     def _record_drawn(self) -> None:
         """On the database's thread: the redraws made since the last record."""
         for chat_id, changes in self._drawn.items():
@@ -200,7 +216,7 @@ class Poster:
             return
         budget = self._budget
         assert budget is not None
-        if not self._slot and not budget.has_capacity():
+        if not budget.has_capacity():
             self._behind = True  # no slot now: what waits is joined
         posts = next_posts(due, self._made, behind=self._behind, card_for=self._setup.card_for)
         self._forget_all_but({post.turn for post in posts})
@@ -219,14 +235,12 @@ class Poster:
         if post.turn in self._doubt:
             await self._settle_doubt(due, post)
             return
-        if not self._slot:
-            if not budget.has_capacity() and await self._append(ready):
-                return
-            self._slot = True
-            if await budget.acquire():  # waited: what came meanwhile may join
-                self._behind = True
-                return
-        self._slot = False
+        wait = budget.wait()
+        if wait > 0:  # no slot yet: a thread's last post may take more meanwhile, or what
+            if not await self._append(ready):  # comes joins the next post
+                await self._nap(wait)
+            return
+        budget.take()
         await self._make(post)
         self._behind = False
 
@@ -279,10 +293,7 @@ class Poster:
             if not self._holds():
                 return False  # the bridge that took over finds the post, and records it
             if post.card is not None:
-                card = CardState.of(post.card.card).model_copy(update={"opening": post.opening})
-                store.threads.posted.now(
-                    post.card.id, made.channel, made.ts, card.model_dump_json(), post.card.changes
-                )
+                self._card_posted(post.card, made.channel, made.ts, post.opening)
             for piece in pieces:
                 store.messages.shown_at.now([piece.due.id], self._made[piece.due.id][0])
             if post.notice is not None:
@@ -401,10 +412,7 @@ class Poster:
             if not self._holds():
                 return False
             if post.card is not None and card_ts is not None:
-                card = CardState.of(post.card.card).model_copy(update={"opening": lines})
-                store.threads.posted.now(
-                    post.card.id, self.channel, card_ts, card.model_dump_json(), 0
-                )
+                self._card_posted(post.card, self.channel, card_ts, lines, drawn=0)
             for message_id, ts in done:
                 store.messages.shown_at.now([message_id], ts)
             for notice in due.notices:
@@ -422,14 +430,16 @@ class Poster:
         setup, chat = self._setup, post.card
         assert chat is not None
         why = f"<#{self.channel}> refuses the bot's posts ({refused.reason})"
-        card = CardState.of(chat.card).model_copy(update={"moved": why})
         day = time.strftime("%Y-%m-%d", time.gmtime(setup.clock()))
-        queue = card.queue or ""
-        notice = channel_refused_notice(self.channel, refused.reason, queue)
+        notice = channel_refused_notice(
+            self.channel, refused.reason, CardState.of(chat.card).queue or ""
+        )
         key = post_keys.channel_refused(self.channel, day)
         store = setup.store
 
         def move() -> None:
+            now = store.threads.by_id.now(chat.id, to_change=True) or chat
+            card = CardState.of(now.card).model_copy(update={"moved": why})
             store.threads.move.now(chat.id, setup.support, card.model_dump_json())
             store.outbox.post.now(key, setup.support, json.dumps(asdict(notice)))
 

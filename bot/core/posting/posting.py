@@ -15,9 +15,12 @@ class Posting:
     def __init__(self, setup: Setup, rescan: float) -> None:
         self._setup, self._rescan = setup, rescan
         self._posters: dict[str, tuple[Poster, asyncio.Task[None]]] = {}
+        self._stopping = False
 
     def wake(self, channel: str) -> None:
         """`channel` is owed something: its poster posts it (started if need be)."""
+        if self._stopping:  # what is owed stays owed: the next start posts it
+            return
         running = self._posters.get(channel)
         if running is not None and not running[1].done():
             running[0].wake()
@@ -46,8 +49,10 @@ class Posting:
                     log.warning("cannot read what Slack is owed (%s)", error)
                 await asyncio.sleep(self._rescan)
         finally:
-            for _, task in self._posters.values():
+            self._stopping = True
+            tasks = [task for _, task in self._posters.values()]
+            for task in tasks:
                 task.cancel()
-            for _, task in self._posters.values():
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

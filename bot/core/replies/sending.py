@@ -331,11 +331,12 @@ class SlackToChatra:
             if record.resends:  # sent again once already: never a third time
                 await self._unconfirmed(going, text)
                 return False
+            await self._db.run("SlackToChatra.check", going.check)  # after the wait: still ours?
             await self._messages.resend(record.id)
             await self._messages.start_sending(record.id, text)
             key = post_keys.maybe_twice(reply.ts, record.id)
             going.notices.append((key, maybe_twice_notice(text)))
-        await self._db.run("SlackToChatra.check", going.check)  # before the effect outside
+        # else its begin unit, just before, checked and renewed the lane's lease
         try:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
         except MembraneError as error:
@@ -382,7 +383,7 @@ class SlackToChatra:
     def _claim(self, thread_id: int, user: str) -> None:
         """On the database's thread: the chat's first answer makes it its author's (shown on its
         card, which is drawn again)."""
-        thread = self._store.threads.by_id.now(thread_id)
+        thread = self._store.threads.by_id.now(thread_id, to_change=True)
         card = CardState.of(thread.card) if thread is not None else None
         if card is not None and not card.owner and user:
             owned = card.model_copy(update={"owner": user}).model_dump_json()
