@@ -54,6 +54,23 @@ class Lanes(Repository):
         return Claimed(lane, row[0] is not None) if row else None
 
     @writes
+    def take(self, lane: str, holder: str, ttl: float) -> Claimed | None:
+        """As `hold`, for what intake stores, which must not wait: a lane some unit of work is
+        changing right now (another bridge's, or this one's worker) is left as it is (None);
+        the worker claims what nobody took."""
+        db = self._db
+        db.execute("INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING", [lane])
+        row = db.execute(
+            f"UPDATE lanes SET holder = ?, expires_at = {db.now} + ?,"
+            " taken_from = CASE WHEN holder <> ? THEN holder END"
+            " WHERE lane IN (SELECT lane FROM lanes WHERE lane = ?"
+            f" AND (holder IS NULL OR holder = ? OR expires_at < {db.now}){db.skip_locked})"
+            " RETURNING taken_from",
+            [holder, ttl, holder, lane, holder],
+        ).fetchone()
+        return Claimed(lane, row[0] is not None) if row else None
+
+    @writes
     def fence(self, lane: str, holder: str, ttl: float) -> bool:
         """Whether `holder` still holds `lane` (nobody took it over); if so, its lease runs
         `ttl` seconds from now."""

@@ -73,10 +73,13 @@ class PostgresDatabase(Database):
         self._handed = self._begun = 0  # units handed over, and started: the difference waits
         self._kept: set[psycopg.Connection] = set()  # the connections threads keep
         self._closed = False
+        # Every connection is opened at start: a thread's first unit never waits for the pool
+        # to grow (under load that took longer than RECONNECT_WAIT, and refused a webhook).
+        connections = pool_size + ANSWERING + 1
         self._pool = ConnectionPool(
             url,
-            min_size=1,
-            max_size=pool_size + ANSWERING + 1,
+            min_size=connections,
+            max_size=connections,
             timeout=connect_timeout,
             kwargs={
                 "autocommit": True,

@@ -49,7 +49,7 @@ class Intake:
     def _add_now(self, source: str, key: str, lane: str, payload: str) -> "Stored":
         """On the database's thread: the event stored (its id; None: a duplicate), in its lane,
         which this bridge takes when nobody holds it."""
-        claimed = self._store.lanes.hold.now(lane, self._holder, self._lease)
+        claimed = self._store.lanes.take.now(lane, self._holder, self._lease)
         return self._store.inbox.add.now(source, key, lane, payload), claimed
 
     async def store(self, source: str, unit: Callable[[], "Stored"]) -> bool:
