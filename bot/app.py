@@ -299,8 +299,7 @@ async def healthz(request: web.Request) -> web.Response:
                     "pending_events": inbox.count.now("pending"),
                     "failed_events": inbox.count.now("failed"),
                     "owed_posts": core.store.outbox.owed.now(),  # to Slack: cards, messages...
-                },
-                answering=True,
+                },  # not on intake's threads: a lock on what it counts must not stall intake
             )
     except DatabaseError as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)

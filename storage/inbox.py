@@ -36,8 +36,11 @@ class Inbox(Repository):
         bridge or another). Its lane first, then the event, told to the other bridges as it
         commits: two statements, each whole on its own (a lane without events is claimed by
         nobody), the fewest round trips to a database across a network."""
-        self._db.execute(
-            "INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING", [conversation]
+        self._db.execute(  # inserted only when missing: on PostgreSQL an insert that meets
+            # a lane some unit is changing waits for that unit's end, the webhook with it
+            "INSERT INTO lanes (lane) SELECT ? WHERE NOT EXISTS"
+            " (SELECT 1 FROM lanes WHERE lane = ?) ON CONFLICT (lane) DO NOTHING",
+            [conversation, conversation],
         )
         return self._db.execute(
             "INSERT INTO inbox (source, dedupe_key, conversation, payload, state, attempts,"

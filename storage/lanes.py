@@ -55,11 +55,10 @@ class Lanes(Repository):
 
     @writes
     def take(self, lane: str, holder: str, ttl: float) -> Claimed | None:
-        """As `hold`, for what intake stores, which must not wait: a lane some unit of work is
-        changing right now (another bridge's, or this one's worker) is left as it is (None);
-        the worker claims what nobody took."""
+        """As `hold` for a lane that exists, for what intake stores, which must not wait: a lane
+        some unit of work is changing right now (another bridge's, or this one's worker) is
+        left as it is (None); the worker claims what nobody took."""
         db = self._db
-        db.execute("INSERT INTO lanes (lane) VALUES (?) ON CONFLICT (lane) DO NOTHING", [lane])
         row = db.execute(
             f"UPDATE lanes SET holder = ?, expires_at = {db.now} + ?,"
             " taken_from = CASE WHEN holder <> ? THEN holder END"

@@ -41,7 +41,7 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
              "keepalives_count": 3, "tcp_user_timeout": 10_000}  # fmt: skip
 RECONNECT_WAIT = 0.5  # seconds a statement waits for a new connection once its own broke
 REST = 1.0  # then, seconds statements fail at once (the pool reconnects meanwhile)
-ANSWERING = 2  # threads (and connections) kept for what someone waits on: intake, /healthz
+ANSWERING = 2  # threads (and connections) kept for what someone waits on: intake
 MOST_AT_ONCE = 32  # units a thread takes at once (and hands back with one call to the loop)
 T = TypeVar("T")
 

@@ -38,10 +38,13 @@ def run_sql(settings, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 @contextmanager
-def another_process_holds(settings, tables: str = "inbox") -> Iterator[str]:
+def another_process_holds(
+    settings, tables: str = "inbox", *, changing: str | None = None
+) -> Iterator[str]:
     """Another process (a migration, a backup, `chatra-bridge db`) holds the database: the file's
-    write lock on SQLite, an exclusive lock on `tables` on PostgreSQL; its dialect. Held from a
-    thread of its own until the block ends."""
+    write lock on SQLite, an exclusive lock on `tables` on PostgreSQL (or only the rows the
+    statement `changing` changes); its dialect. Held from a thread of its own until the block
+    ends."""
     taken, done = threading.Event(), threading.Event()
     dialect: list[str] = []
 
@@ -50,7 +53,7 @@ def another_process_holds(settings, tables: str = "inbox") -> Iterator[str]:
         try:
             with db.transaction():
                 if db.dialect == "postgresql":
-                    db.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+                    db.execute(changing or f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
                 dialect.append(db.dialect)
                 taken.set()
                 done.wait()

@@ -8,6 +8,7 @@ import os
 import signal
 
 import aiohttp
+import pytest
 
 from bench.harness import CHANNEL as BENCH_CHANNEL
 from bench.harness import App, app_env, start_fakes
@@ -40,6 +41,24 @@ async def test_a_table_locked_across_a_new_cards_record_shows_each_message_once(
     rows = run_sql(bridge.settings, "SELECT text, slack_ts FROM messages ORDER BY id")
     assert rows[0] == ("charlie one", card.ts) and rows[1][0] == "charlie two"
     assert rows[1][1] != card.ts and len(rows) == 2
+
+
+async def test_a_visitor_is_heard_while_a_unit_of_work_holds_their_chats_lane(bridge, slack):
+    """A unit of work stuck on a lock holds its lane's row (its lease renewed, not committed):
+    intake stores what the visitor writes meanwhile instead of waiting on that row and refusing
+    the webhook once `lock_timeout` runs out; the worker carries it out afterwards."""
+    await bridge.webhook(chat_event("chatStarted", "dana", [visitor_says("d1", "dana one")]))
+    await bridge.settled()
+    stuck = "UPDATE lanes SET expires_at = expires_at"  # a lease renewed, held uncommitted
+    with another_process_holds(bridge.settings, changing=stuck) as dialect:
+        if dialect == "sqlite":
+            pytest.skip("SQLite has one writer for the whole file: the lock test covers it")
+        more = [visitor_says("d1", "dana one"), visitor_says("d2", "dana two", at=2)]
+        status, _ = await bridge.webhook(chat_event("chatFragment", "dana", more))
+        assert status == 200
+    await bridge.settled()
+    [card] = slack.parents(CHANNEL)
+    assert slack.chat(CHANNEL, card.ts) == ["dana one", "dana two"]
 
 
 async def test_a_sigkill_between_a_post_and_its_record_shows_it_once(database, tmp_path):

@@ -119,14 +119,11 @@ async def test_a_database_held_by_another_process_stalls_nothing(
     thread_ts = slack.parents(CHANNEL)[0].ts
     answer = reply(thread_ts, "1800000001.000400", "Here now")
     with another_process_holds(settings, "inbox, seen_requests, schema_version") as dialect:
-        if dialect == "sqlite":
-            patience, words = 1.0, "locked"
-        else:
-            patience, words = 1.0, "busy"  # the probe waits on the lock: not past patience
+        words = "locked" if dialect == "sqlite" else "busy"  # the probe waits on the lock
         started = time.monotonic()
         status, health = await app.request("GET", "/healthz")
-        took = time.monotonic() - started
-        assert status == 503 and words in health["database"] and took < patience
+        took = time.monotonic() - started  # within patience (0.8 s); a stall is 5 s or more
+        assert status == 503 and words in health["database"] and took < 3
         status, body = await app.webhook(chat_event("chatFragment", "c1", [visitor_says("", "x")]))
         assert status == 503 and "send it again" in body["error"]
         caplog.clear()

@@ -49,8 +49,8 @@ class Intake:
     def _add_now(self, source: str, key: str, lane: str, payload: str) -> "Stored":
         """On the database's thread: the event stored (its id; None: a duplicate), in its lane,
         which this bridge takes when nobody holds it."""
-        claimed = self._store.lanes.take.now(lane, self._holder, self._lease)
-        return self._store.inbox.add.now(source, key, lane, payload), claimed
+        stored = self._store.inbox.add.now(source, key, lane, payload)
+        return stored, self._store.lanes.take.now(lane, self._holder, self._lease)
 
     async def store(self, source: str, unit: Callable[[], "Stored"]) -> bool:
         """Carry out `unit` (it stores an event, with what goes with it, and gives its id; None:
