@@ -1,6 +1,8 @@
 """A busy channel: Slack takes about a post a second, so the bridge paces, joins and appends its
 posts, never loses or repeats one, and a quiet chat is not kept waiting behind a busy one."""
 
+import pytest
+
 from tests.conftest import CHANNEL
 from tests.helpers import chat_event, run_sql, visitor_says, wait_for
 
@@ -53,6 +55,44 @@ async def test_a_joined_post_whose_answer_was_lost_is_not_posted_twice(bridge, s
         run_sql(bridge.settings, "SELECT text, slack_ts FROM messages WHERE origin = 'chatra'")
     )
     assert stored == posted_in
+
+
+@pytest.mark.parametrize("answer", ["answered", "lost"])
+async def test_while_the_channel_is_behind_a_new_chats_next_messages_open_its_card(
+    bridge, slack, answer
+):
+    """A visitor writing on just after their card went out is not kept behind eight other
+    cards: what they add is appended to what the card opens with (an update, its own budget).
+    An update whose answer is lost is found on the card: the card keeps showing it, nothing is
+    posted again."""
+    slack.post_limit = (5, 1.0)
+    if answer == "lost":
+        slack.fail_next("chat.update", after_effect=True, status=500, error="internal_error")
+        for _ in range(3):  # and its client's retries: the poster is left in doubt
+            slack.fail_next("chat.update", status=500, error="internal_error")
+    hello = chat_event("chatStarted", "client-a", [visitor_says("a0", "hello")], name="Ann")
+    await bridge.webhook(hello)
+    await wait_for(lambda: slack.parents(CHANNEL))
+    for n in range(8):  # more cards than a burst: the channel falls behind for seconds
+        await bridge.webhook(chat_event("chatStarted", f"client-{n}", name=f"Other {n}"))
+    await wait_for(lambda: len(slack.parents(CHANNEL)) >= 4)
+    more = [visitor_says(f"a{n}", f"more {n}", at=1_732_450_000_000 + n) for n in (1, 2)]
+    await bridge.webhook(chat_event("chatFragment", "client-a", [*hello["messages"], *more]))
+    await bridge.settled(within=20)
+
+    renamed = chat_event("chatFragment", "client-a", [*hello["messages"], *more], name="Ann Lee")
+    await bridge.webhook(renamed)  # the card is drawn again, from what was recorded
+    await bridge.settled(within=20)
+
+    card = slack.parents(CHANNEL)[0]
+    assert "Ann Lee" in card.text and not slack.replies(CHANNEL, card.ts)
+    assert card.joined == ["hello", "more 1", "more 2"]
+    assert len(slack.parents(CHANNEL)) == 9 and slack.rate_limited == 0
+    stored = run_sql(
+        bridge.settings,
+        "SELECT DISTINCT slack_ts FROM messages WHERE client_id = 'client-a' AND origin = 'chatra'",
+    )
+    assert stored == [(card.ts,)]
 
 
 async def test_a_chat_that_starts_behind_a_busy_one_is_not_kept_waiting(bridge, slack):

@@ -26,7 +26,7 @@ from bot.core.posting.batches import CardMaker, Piece, Post, fits, joined, next_
 from bot.core.posting.pace import Budget
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState, OpeningLine
-from bot.core.slack_ui.mirrored import Mirrored, opening
+from bot.core.slack_ui.mirrored import OPENING_MOST, Mirrored, opening
 from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
 from storage.outbox import Due
@@ -61,11 +61,13 @@ class Setup:
 
 @dataclass
 class _Last:
-    """A thread's last post, while more of its Chatra messages may be appended to it."""
+    """A thread's last post, while more of its Chatra messages may be appended to it: a post
+    in the thread, or the chat's card (what it opens with grows)."""
 
     ts: str
     shown: list[Piece]
     at: float = field(default_factory=time.monotonic)
+    card: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ class Poster:
             return
         wait = budget.wait()
         if wait > 0:  # no slot yet: a thread's last post may take more meanwhile, or what
-            if not await self._append(ready):  # comes joins the next post
+            if not await self._append(due, ready):  # comes joins the next post
                 await self._nap(wait)
             return
         budget.take()
@@ -311,14 +313,14 @@ class Poster:
             log.info("chat %s mirrored into thread %s", client, made.ts, extra=context)
         for piece in pieces:
             self._made.pop(piece.due.id, None)
-        if post.joinable and post.thread_ts:
-            self._last[post.turn] = _Last(made.ts, list(post.pieces))
+        if post.card or (post.joinable and post.thread_ts):
+            self._last[post.turn] = _Last(made.ts, list(post.pieces), card=bool(post.card))
         else:
             self._last.pop(post.turn, None)
 
-    async def _append(self, ready: list[Post]) -> bool:
-        """Append a thread's waiting messages to its last post (chat.update, its own budget),
-        while the channel has no slot; False when none can be."""
+    async def _append(self, due: Due, ready: list[Post]) -> bool:
+        """Append a thread's waiting messages to its last post, or to its card's opening
+        (chat.update, its own budget), while the channel has no slot; False when none can be."""
         setup = self._setup
         if not setup.updates.has_capacity():
             return False
@@ -326,27 +328,45 @@ class Poster:
             last = self._last.get(post.turn)
             if last is None or time.monotonic() - last.at > APPEND_WITHIN or not post.joinable:
                 continue
-            batch = fits(last.shown, post.pieces)
-            assert post.thread_ts is not None
+            chat = due.chats[post.pieces[0].due.thread_id]
+            appended = self._onto_card(chat, last, post) if last.card else self._onto(last, post)
             written = setup.store.messages.written_below
-            if not batch or await written(self.channel, post.thread_ts, last.ts):
+            if appended is None or await written(self.channel, chat.thread_ts or "", last.ts):
                 self._last.pop(post.turn, None)
                 continue
             await setup.updates.acquire()
-            every = [*last.shown, *batch]
+            every = [*last.shown, *appended.pieces]
             try:
-                keys = tuple(piece.key for piece in every)
-                await setup.slack.update(self.channel, last.ts, joined(every), keys)
+                card = (post_keys.card(chat.id),) if last.card else ()
+                keys = (*card, *(piece.key for piece in every))
+                await setup.slack.update(self.channel, last.ts, appended.message, keys)
             except Exception as error:  # the batch goes as a post of its own, after a look
                 self._doubt.add(post.turn)
                 self._last.pop(post.turn, None)
                 log.info("appending to %s/%s failed (%s)", self.channel, last.ts, error)
                 return True
-            appended = Post(post.turn, post.thread_ts, joined(every), batch)
             await self._record(appended, _Made(self.channel, last.ts))
-            self._last[post.turn] = _Last(last.ts, every, last.at)
+            self._last[post.turn] = _Last(last.ts, every, last.at, last.card)
             return True
         return False
+
+    @staticmethod
+    def _onto(last: _Last, post: Post) -> Post | None:
+        """A thread's last post with what of `post` fits appended."""
+        batch = fits(last.shown, post.pieces)
+        every = [*last.shown, *batch]
+        return Post(post.turn, post.thread_ts, joined(every), batch) if batch else None
+
+    def _onto_card(self, chat: Thread, last: _Last, post: Post) -> Post | None:
+        """A chat's card opening with what of `post` it has room for too."""
+        before = CardState.of(chat.card).opening
+        shown = [Mirrored.model_validate_json(piece.due.shown) for piece in post.pieces]
+        lines, whole = opening(shown, OPENING_MOST - len(before))
+        if not whole:
+            return None
+        every = [*before, *lines[:whole]]
+        message = self._setup.card_for(chat, every)
+        return Post(post.turn, None, message, post.pieces[:whole], chat, every)
 
     async def _redraw(self, chat: Thread) -> None:
         """Draw a chat's card again: what it shows changed (chat.update, its own budget)."""
@@ -393,7 +413,12 @@ class Poster:
     async def _adopt(self, due: Due, post: Post, found: dict[str, str]) -> None:
         """Record what a look found on Slack, as if its posts had just been made."""
         store = self._setup.store
-        card_ts = found.get(post_keys.card(post.card.id)) if post.card else None
+        chats = due.chats.values()
+        chat = post.card or next((c for c in chats if turn_of(c.id) == post.turn), None)
+        if post.card:  # a card that may be on Slack
+            card_ts = found.get(post_keys.card(post.card.id))
+        else:  # one on Slack: an append may have opened it with more
+            card_ts = chat.thread_ts if chat else None
         on_card, done = [], []  # what the card shows; the messages all of whose posts are made
         for message in due.messages:
             shown = Mirrored.model_validate_json(message.shown)
@@ -411,8 +436,9 @@ class Poster:
         def adopt() -> bool:
             if not self._holds():
                 return False
-            if post.card is not None and card_ts is not None:
-                self._card_posted(post.card, self.channel, card_ts, lines, drawn=0)
+            if chat is not None and card_ts is not None and (post.card or on_card):
+                before = [] if post.card else CardState.of(chat.card).opening
+                self._card_posted(chat, self.channel, card_ts, [*before, *lines], drawn=0)
             for message_id, ts in done:
                 store.messages.shown_at.now([message_id], ts)
             for notice in due.notices:
