@@ -76,8 +76,21 @@ class Outbox(Repository):
 
     @reads
     def due(self, channel: str) -> Due:
-        """What `channel` is owed, oldest first."""
+        """What `channel` is owed, oldest first. Its statements see the database each at its
+        own moment: the threads are read first, so a card seen due has its messages seen too
+        (a chat's thread and its first messages commit together); a thread that commits
+        after that first read is read with its messages."""
         db = self._db
+        chats: dict[int, Thread] = {}
+        stale: set[int] = set()
+        for row in db.execute(
+            f"SELECT {THREAD_COLUMNS}, drawn < changes FROM threads"
+            " WHERE channel = ? AND (thread_ts IS NULL OR drawn < changes) ORDER BY id",
+            [channel],
+        ):
+            chats[row[0]] = _thread(row[:-1])
+            if row[-1]:
+                stale.add(row[0])
         rows = db.execute(
             "SELECT m.id, m.thread_id, m.chatra_id, m.shown, m.created_at FROM messages m"
             " JOIN threads t ON t.id = m.thread_id"
@@ -95,16 +108,6 @@ class Outbox(Repository):
             )
         ]
         wanted = {m.thread_id for m in messages} | {n.thread_id for n in notices if n.thread_id}
-        chats: dict[int, Thread] = {}
-        stale: set[int] = set()
-        for row in db.execute(
-            f"SELECT {THREAD_COLUMNS}, drawn < changes FROM threads"
-            " WHERE channel = ? AND (thread_ts IS NULL OR drawn < changes) ORDER BY id",
-            [channel],
-        ):
-            chats[row[0]] = _thread(row[:-1])
-            if row[-1]:
-                stale.add(row[0])
         others = sorted(wanted - chats.keys())
         if others:
             marks = ", ".join("?" * len(others))

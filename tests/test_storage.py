@@ -3,6 +3,7 @@ sync and the rest is not; the same repositories keep the same facts."""
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -187,3 +188,35 @@ async def test_a_unit_of_work_that_fails_half_way_leaves_nothing(store):
     with pytest.raises(DatabaseError):
         await store.db.run("half way", half_way, "write")
     assert await store.threads.for_client("client-1") is None
+
+
+def test_a_chat_that_commits_while_its_channels_due_is_read_is_seen_whole(database, monkeypatch):
+    """What a channel is owed is read in several statements, each seeing the database at its
+    own moment: a new chat (its thread and first message, one unit) that commits between them
+    is never a card due without its message (posted opening with nothing)."""
+    store = Store.over(db := open_database(database))
+    real = db.execute
+
+    def another_bridge_starts_a_chat() -> None:
+        other = Store.over(elsewhere := open_database(database, migrate=False))
+        with elsewhere.transaction():
+            thread = other.threads.add.now("client-9", "C1", "{}")
+            other.messages.claim_chatra_messages.now("client-9", thread.id, [("k9", "hi", "{}")])
+        elsewhere.close()
+
+    def execute(sql: str, params=()):
+        result = real(sql, params)
+        if not seen:
+            seen.append(sql)
+            with ThreadPoolExecutor(1) as writer:
+                writer.submit(another_bridge_starts_a_chat).result()
+        return result
+
+    seen: list[str] = []
+    monkeypatch.setattr(db, "execute", execute)
+    try:
+        due = store.outbox.due.now("C1")
+    finally:
+        db.close()
+    [card] = due.cards
+    assert [message.key for message in due.messages if message.thread_id == card.id] == ["k9"]
