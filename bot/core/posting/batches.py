@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from bot.core.posting import post_keys
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import OpeningLine
-from bot.core.slack_ui.mirrored import Mirrored, joined_messages, opening
+from bot.core.slack_ui.card import CardState, OpeningLine
+from bot.core.slack_ui.mirrored import OPENING_MOST, Mirrored, joined_messages, opening
 from storage import Thread
 from storage.outbox import Due, DueMessage, DueNotice
 
@@ -165,6 +165,24 @@ def fits(shown: list[Piece], more: list[Piece]) -> list[Piece]:
     if {piece.message.username for piece in batch} - authors:
         return []
     return batch
+
+
+def onto(shown: list[Piece], post: Post) -> Post | None:
+    """A thread's last post (showing `shown`) with what of `post` fits appended."""
+    batch = fits(shown, post.pieces)
+    every = [*shown, *batch]
+    return Post(post.turn, post.thread_ts, joined(every), batch) if batch else None
+
+
+def onto_card(chat: Thread, post: Post, card_for: CardMaker) -> Post | None:
+    """A chat's card opening with what of `post` it has room for too."""
+    before = CardState.of(chat.card).opening
+    shown = [Mirrored.model_validate_json(piece.due.shown) for piece in post.pieces]
+    lines, whole = opening(shown, OPENING_MOST - len(before))
+    if not whole:
+        return None
+    every = [*before, *lines[:whole]]
+    return Post(post.turn, None, card_for(chat, every), post.pieces[:whole], chat, every)
 
 
 def _first_of_each_turn(posts: list[Post]) -> list[Post]:

@@ -22,11 +22,11 @@ from bot.core.engine.patience import however_long
 from bot.core.engine.worker import Judge, LeaseLost, backoff
 from bot.core.errors import ChannelRefused, DatabaseError, SlackRefused
 from bot.core.posting import post_keys
-from bot.core.posting.batches import CardMaker, Piece, Post, fits, joined, next_posts, turn_of
+from bot.core.posting.batches import CardMaker, Piece, Post, next_posts, onto, onto_card
+from bot.core.posting.found import read_found, turn_keys
 from bot.core.posting.pace import Budget
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState, OpeningLine
-from bot.core.slack_ui.mirrored import OPENING_MOST, Mirrored, opening
 from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
 from storage.outbox import Due
@@ -329,7 +329,9 @@ class Poster:
             if last is None or time.monotonic() - last.at > APPEND_WITHIN or not post.joinable:
                 continue
             chat = due.chats[post.pieces[0].due.thread_id]
-            appended = self._onto_card(chat, last, post) if last.card else self._onto(last, post)
+            appended = (
+                onto_card(chat, post, self._setup.card_for) if last.card else onto(last.shown, post)
+            )
             written = setup.store.messages.written_below
             if appended is None or await written(self.channel, chat.thread_ts or "", last.ts):
                 self._last.pop(post.turn, None)
@@ -350,24 +352,6 @@ class Poster:
             return True
         return False
 
-    @staticmethod
-    def _onto(last: _Last, post: Post) -> Post | None:
-        """A thread's last post with what of `post` fits appended."""
-        batch = fits(last.shown, post.pieces)
-        every = [*last.shown, *batch]
-        return Post(post.turn, post.thread_ts, joined(every), batch) if batch else None
-
-    def _onto_card(self, chat: Thread, last: _Last, post: Post) -> Post | None:
-        """A chat's card opening with what of `post` it has room for too."""
-        before = CardState.of(chat.card).opening
-        shown = [Mirrored.model_validate_json(piece.due.shown) for piece in post.pieces]
-        lines, whole = opening(shown, OPENING_MOST - len(before))
-        if not whole:
-            return None
-        every = [*before, *lines[:whole]]
-        message = self._setup.card_for(chat, every)
-        return Post(post.turn, None, message, post.pieces[:whole], chat, every)
-
     async def _redraw(self, chat: Thread) -> None:
         """Draw a chat's card again: what it shows changed (chat.update, its own budget)."""
         assert chat.thread_ts is not None
@@ -385,7 +369,7 @@ class Poster:
         """Look on Slack for what the turn's posts may have made (by their keys), and record
         what is there: it is not posted again."""
         setup, turn = self._setup, post.turn
-        keys = [*post.keys, *self._turn_keys(due, turn)]
+        keys = [*post.keys, *turn_keys(due, turn)]
         since = min(setup.clock(), time.time()) - 3600  # a look back an hour in the channel
         try:  # a DM cannot be read back: what may be there is posted again
             found = (
@@ -400,46 +384,18 @@ class Poster:
         if found:
             await self._adopt(due, post, found)
 
-    def _turn_keys(self, due: Due, turn: str) -> list[str]:
-        """Every key a post of the turn may carry: its messages' (every piece) and notices'."""
-        keys = []
-        for message in due.messages:
-            if turn_of(message.thread_id) == turn:
-                pieces = Mirrored.model_validate_json(message.shown).posts()
-                keys += [post_keys.chatra_message(message.key, n) for n in range(len(pieces))]
-        keys += [n.key for n in due.notices if turn_of(n.thread_id or -1) == turn]
-        return keys
-
     async def _adopt(self, due: Due, post: Post, found: dict[str, str]) -> None:
         """Record what a look found on Slack, as if its posts had just been made."""
         store = self._setup.store
-        chats = due.chats.values()
-        chat = post.card or next((c for c in chats if turn_of(c.id) == post.turn), None)
-        if post.card:  # a card that may be on Slack
-            card_ts = found.get(post_keys.card(post.card.id))
-        else:  # one on Slack: an append may have opened it with more
-            card_ts = chat.thread_ts if chat else None
-        on_card, done = [], []  # what the card shows; the messages all of whose posts are made
-        for message in due.messages:
-            shown = Mirrored.model_validate_json(message.shown)
-            keys = [post_keys.chatra_message(message.key, n) for n in range(len(shown.posts()))]
-            ts = [found[key] for key in keys if key in found]
-            if card_ts is not None and ts[:1] == [card_ts]:
-                on_card.append(shown)  # whole, pictures included
-                done.append((message.id, card_ts))
-            elif ts:
-                self._made[message.id] = ts
-                if len(ts) == len(keys):
-                    done.append((message.id, ts[0]))
-        lines, _ = opening(on_card)
+        read = read_found(due, post, found)
+        self._made.update(read.made)
 
         def adopt() -> bool:
             if not self._holds():
                 return False
-            if chat is not None and card_ts is not None and (post.card or on_card):
-                before = [] if post.card else CardState.of(chat.card).opening
-                self._card_posted(chat, self.channel, card_ts, [*before, *lines], drawn=0)
-            for message_id, ts in done:
+            if read.chat is not None:
+                self._card_posted(read.chat, self.channel, read.card_ts, read.opening, drawn=0)
+            for message_id, ts in read.done:
                 store.messages.shown_at.now([message_id], ts)
             for notice in due.notices:
                 if notice.key in found:
