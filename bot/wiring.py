@@ -24,8 +24,9 @@ from bot.core.chats.escalation import Escalation
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.dispatch import Dispatch
+from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
-from bot.core.engine.worker import Arrivals, Worker
+from bot.core.engine.worker import Worker
 from bot.core.intake import Intake
 from bot.core.people.access import Access
 from bot.core.people.home import Home

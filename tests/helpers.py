@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from bot.core.engine.worker import Arrivals, Worker
+from bot.core.engine.arrivals import Arrivals
+from bot.core.engine.worker import Worker
 from bot.sandboxed import RunningApp
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import wait_for

@@ -10,8 +10,8 @@ import pytest
 from bot.core.audit import Audit
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
+from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
-from bot.core.engine.worker import Arrivals
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.intake import Intake
 from bot.core.ports import Posted, Writer

@@ -5,7 +5,7 @@ import logging
 
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
-from bot.core.engine.worker import Lease, client_of_lane
+from bot.core.engine.lanes import Lease, client_of_lane
 from bot.core.replies.sending import SlackToChatra
 from bot.core.wire.chatra import parse_webhook_body, read_webhook
 from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply

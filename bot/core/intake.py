@@ -8,9 +8,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
+from bot.core.engine.lanes import internal_lane, lane
 from bot.core.engine.patience import patiently
-from bot.core.engine.worker import Arrivals, internal_lane, lane
 from bot.core.errors import ThreadNotKnownYet
 from bot.core.posting.thread_owner import owner_now
 from bot.core.wire.chatra import client_id_of, read_webhook

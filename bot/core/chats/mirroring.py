@@ -10,7 +10,7 @@ import logging
 
 from bot.core.chats.cards import Cards
 from bot.core.context import Context
-from bot.core.engine.worker import Lease
+from bot.core.engine.lanes import Lease
 from bot.core.people.access import Access
 from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.mirrored import Mirrored

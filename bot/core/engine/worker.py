@@ -25,11 +25,12 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.engine.arrivals import Arrivals
+from bot.core.engine.lanes import Lease, LeaseLost
 from bot.core.engine.patience import however_long
-from storage import Claimed, InboxEvent, Lanes, Store
+from storage import Claimed, InboxEvent, Store
 
 log = logging.getLogger(__name__)
 SOURCES = ("chatra", "slack")
@@ -46,108 +47,12 @@ def backoff(attempt: int, base: float = 1.0) -> float:
     return min(base * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
 
 
-REPLIES = ":replies"  # a chat's lane for what is written in Slack, beside its Chatra events
-INTERNAL = "internal:"  # the lane of a thread the team keeps to itself
-
-
-def lane(client_id: str, source: str) -> str:
-    """The lane an event of a chat is carried out in: one per direction."""
-    return client_id if source == "chatra" else client_id + REPLIES
-
-
-def client_of_lane(name: str) -> str:
-    """The chat a lane is of (for an internal thread's lane: its name)."""
-    return name.removesuffix(REPLIES)
-
-
-def internal_lane(thread_ts: str) -> str:
-    return INTERNAL + thread_ts
-
-
 async def _nothing(event_id: int) -> None:
     """Told of nothing."""
 
 
 async def _chat(lane: str) -> str:
     return f"chat {lane}"
-
-
-@dataclass(frozen=True)
-class Lease:
-    """A lane this bridge holds, as a unit of work checks it: `fence` (on the database's
-    thread) renews it, or raises LeaseLost when another bridge took it over."""
-
-    lanes: Lanes
-    lane: str
-    holder: str
-    ttl: float
-
-    def fence(self) -> None:
-        if not self.lanes.fence.now(self.lane, self.holder, self.ttl):
-            raise LeaseLost(self.lane)
-
-    def check(self) -> None:
-        """Without renewing it (a read): before an effect outside that no unit follows."""
-        if self.lanes.left.now(self.lane, self.holder) is None:
-            raise LeaseLost(self.lane)
-
-
-class LeaseLost(Exception):
-    """Another bridge carries out this lane's events now: this one stops, before its next
-    effect outside and its next write."""
-
-
-@dataclass
-class Told:
-    """What the worker was told since it last looked."""
-
-    ids: set[int] = field(default_factory=set)  # events stored
-    # lanes intake took for this bridge, each with the event it stored there (those before it
-    # may be half done, when the lane was taken over)
-    claims: list[tuple[Claimed, int]] = field(default_factory=list)
-    unclaimed: bool = False  # events whose lane may have to be claimed (another bridge's)
-    everything: bool = False  # some events may be stored, unknown which: look at every one
-
-
-class Arrivals:
-    """What the worker is told: the events stored since it last looked (by id: this bridge's
-    intake, with the lane it took for them, or another's through the database), or to look at
-    every pending one."""
-
-    def __init__(self) -> None:
-        self._told = Told()
-        self._event = asyncio.Event()
-
-    def stored(self, event_id: int | None, claimed: Claimed | None = None) -> None:
-        """Event `event_id` is stored, in a lane intake took for this bridge (`claimed`) or
-        not; None: some may be, unknown which (a replay, a lost notification)."""
-        if event_id is None:
-            self._told.everything = True
-        else:
-            self._told.ids.add(event_id)
-        if claimed is None:
-            self._told.unclaimed = True
-        else:
-            self._told.claims.append((claimed, event_id or 0))
-        self._event.set()
-
-    def wake(self) -> None:
-        """Nothing new, but worth looking again (room was made)."""
-        self._event.set()
-
-    def take(self) -> Told:
-        told, self._told = self._told, Told()
-        self._event.clear()
-        return told
-
-    async def wait(self, longest: float) -> None:
-        """Until told something or `longest` seconds pass. Not `asyncio.wait_for`: on 3.11 it
-        can swallow a cancellation that lands as the wait ends, and then a stop never ends."""
-        told = asyncio.ensure_future(self._event.wait())
-        try:
-            await asyncio.wait([told], timeout=longest)
-        finally:
-            told.cancel()
 
 
 class Worker:

@@ -11,23 +11,24 @@ of its thread is posted again."""
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core.engine.lanes import LeaseLost
 from bot.core.engine.patience import however_long
-from bot.core.engine.worker import Judge, LeaseLost, backoff
+from bot.core.engine.worker import Judge, backoff
 from bot.core.errors import ChannelRefused, DatabaseError, SlackRefused
 from bot.core.posting import post_keys
-from bot.core.posting.batches import CardMaker, Piece, Post, next_posts, onto, onto_card
+from bot.core.posting.batches import CardMaker, Post, next_posts, onto, onto_card
 from bot.core.posting.found import read_found, turn_keys
 from bot.core.posting.pace import Budget
+from bot.core.posting.refused import move_card, never_shown
+from bot.core.posting.turns import LastPost, Turns
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.card import CardState, OpeningLine
-from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
 from storage.outbox import Due
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # the port is above this room; its type alone is named here
     from bot.core.ports import Posted, SlackPort
 
 log = logging.getLogger(__name__)
-APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
 IDLE = 2.0  # seconds a poster with nothing to post keeps its lease before letting go
 
 
@@ -57,17 +57,6 @@ class Setup:
     waited: Callable[[str], Awaitable[None]]  # told of each post waiting out a failure
     clock: Callable[[], float] = time.time
     idle: float = IDLE  # seconds a poster owed nothing keeps its lease
-
-
-@dataclass
-class _Last:
-    """A thread's last post, while more of its Chatra messages may be appended to it: a post
-    in the thread, or the chat's card (what it opens with grows)."""
-
-    ts: str
-    shown: list[Piece]
-    at: float = field(default_factory=time.monotonic)
-    card: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,17 +83,12 @@ class Poster:
         self._woken = asyncio.Event()
         self._budget: Budget | None = None
         self._behind = False  # the channel had to wait for a slot: waiting messages join
-        self._doubt: set[str] = set()  # turns whose posts may be on Slack already
+        self._turns = Turns()
         self._doubt_all = False  # everything due when the poster began
         self._made: dict[int, list[str]] = {}  # message id -> ts of its posts made so far
-        self._last: dict[str, _Last] = {}  # turn -> its last post, open to appending
-        self._first_seen: dict[str, float] = {}  # turn -> when it was first seen waiting
-        self._last_slot: dict[str, float] = {}  # turn -> when it last had a slot
-        self._held: dict[str, float] = {}  # turn -> when to try again after a failure
         # chat -> the changes its card was drawn with: recorded with the next post, or as the
         # poster lets go (lost, the card is drawn once more)
         self._drawn: dict[int, int] = {}
-        self._failures: dict[str, int] = {}
         self.in_flight = False
 
     def wake(self) -> None:
@@ -221,20 +205,20 @@ class Poster:
         if not budget.has_capacity():
             self._behind = True  # no slot now: what waits is joined
         posts = next_posts(due, self._made, behind=self._behind, card_for=self._setup.card_for)
-        self._forget_all_but({post.turn for post in posts})
+        turns = self._turns
+        turns.keep_only({post.turn for post in posts})
         if self._doubt_all:  # what was due when the poster began
-            self._doubt |= {post.turn for post in posts}
+            turns.doubt |= {post.turn for post in posts}
             self._doubt_all = False
         if not posts and self._drawn:  # nothing left but redraws to record
             await self._setup.store.db.run("Poster.drawn", self._record_drawn, "write")
             return
-        now = time.monotonic()
-        ready = [post for post in posts if self._held.get(post.turn, 0) <= now]
+        ready = turns.ready(posts)
         if not ready:
-            await self._nap(min(self._held.values(), default=now + self._setup.idle) - now)
+            await self._nap(turns.next_ready_in(self._setup.idle))
             return
-        post = min(ready, key=self._waited_longest)
-        if post.turn in self._doubt:
+        post = turns.longest_waiting(ready)
+        if post.turn in turns.doubt:
             await self._settle_doubt(due, post)
             return
         wait = budget.wait()
@@ -246,40 +230,24 @@ class Poster:
         await self._make(post)
         self._behind = False
 
-    def _waited_longest(self, post: Post) -> float:
-        """How long a turn has waited: since it came, or since its last slot if later."""
-        return max(self._first_seen[post.turn], self._last_slot.get(post.turn, 0.0))
-
-    def _forget_all_but(self, turns: set[str]) -> None:
-        """What is kept of each turn, for the turns that wait now only."""
-        now = time.monotonic()
-        self._first_seen = {turn: self._first_seen.get(turn, now) for turn in turns}
-        for kept in (self._last_slot, self._held, self._failures):
-            for turn in set(kept) - turns:
-                del kept[turn]
-        self._doubt &= turns
-        for turn, last in list(self._last.items()):  # too old to append to: scrolled away
-            if now - last.at > APPEND_WITHIN:
-                del self._last[turn]
-
     async def _make(self, post: Post) -> None:
-        self._last_slot[post.turn] = time.monotonic()
+        self._turns.slot(post.turn)
         setup = self._setup
         self.in_flight = True  # until recorded: a stop now leaves it in doubt
         try:
             made = await setup.slack.post(self.channel, post.message, post.thread_ts, post.keys)
         except ChannelRefused as refused:
             if post.card is not None and self.channel != setup.support:
-                await self._move(post, refused)
+                await move_card(setup.store, post.card, refused, setup.support, setup.clock)
+                self._wake_other(setup.support)
             else:
                 await self._failed(post, refused)
         except SlackRefused as refused:
-            await self._refused(post, str(refused))
+            await never_shown(setup.store, self.channel, post, str(refused))
         except Exception as error:
             await self._failed(post, error)
         else:
-            self._failures.pop(post.turn, None)
-            self._held.pop(post.turn, None)
+            self._turns.succeeded(post.turn)
             await self._record(post, made)
 
     async def _record(self, post: Post, made: "Posted | _Made") -> None:
@@ -314,9 +282,9 @@ class Poster:
         for piece in pieces:
             self._made.pop(piece.due.id, None)
         if post.card or (post.joinable and post.thread_ts):
-            self._last[post.turn] = _Last(made.ts, list(post.pieces), card=bool(post.card))
+            self._turns.last[post.turn] = LastPost(made.ts, list(post.pieces), card=bool(post.card))
         else:
-            self._last.pop(post.turn, None)
+            self._turns.last.pop(post.turn, None)
 
     async def _append(self, due: Due, ready: list[Post]) -> bool:
         """Append a thread's waiting messages to its last post, or to its card's opening
@@ -325,8 +293,8 @@ class Poster:
         if not setup.updates.has_capacity():
             return False
         for post in ready:
-            last = self._last.get(post.turn)
-            if last is None or time.monotonic() - last.at > APPEND_WITHIN or not post.joinable:
+            last = self._turns.last.get(post.turn)
+            if last is None or not last.open() or not post.joinable:
                 continue
             chat = due.chats[post.pieces[0].due.thread_id]
             appended = (
@@ -334,7 +302,7 @@ class Poster:
             )
             written = setup.store.messages.written_below
             if appended is None or await written(self.channel, chat.thread_ts or "", last.ts):
-                self._last.pop(post.turn, None)
+                self._turns.last.pop(post.turn, None)
                 continue
             await setup.updates.acquire()
             every = [*last.shown, *appended.pieces]
@@ -343,12 +311,12 @@ class Poster:
                 keys = (*card, *(piece.key for piece in every))
                 await setup.slack.update(self.channel, last.ts, appended.message, keys)
             except Exception as error:  # the batch goes as a post of its own, after a look
-                self._doubt.add(post.turn)
-                self._last.pop(post.turn, None)
+                self._turns.doubt.add(post.turn)
+                self._turns.last.pop(post.turn, None)
                 log.info("appending to %s/%s failed (%s)", self.channel, last.ts, error)
                 return True
             await self._record(appended, _Made(self.channel, last.ts))
-            self._last[post.turn] = _Last(last.ts, every, last.at, last.card)
+            self._turns.last[post.turn] = LastPost(last.ts, every, last.at, last.card)
             return True
         return False
 
@@ -380,7 +348,7 @@ class Poster:
         except Exception as error:
             await self._failed(post, error)
             return
-        self._doubt.discard(turn)
+        self._turns.doubt.discard(turn)
         if found:
             await self._adopt(due, post, found)
 
@@ -406,51 +374,15 @@ class Poster:
         if not await however_long(lambda: store.db.run("Poster.adopt", adopt, "write"), "a post"):
             raise LeaseLost(self._lane)
 
-    async def _move(self, post: Post, refused: ChannelRefused) -> None:
-        """A queue's channel refuses the bot: the chat's card goes to the support channel,
-        saying why; the support channel is told once a day."""
-        setup, chat = self._setup, post.card
-        assert chat is not None
-        why = f"<#{self.channel}> refuses the bot's posts ({refused.reason})"
-        day = time.strftime("%Y-%m-%d", time.gmtime(setup.clock()))
-        notice = channel_refused_notice(
-            self.channel, refused.reason, CardState.of(chat.card).queue or ""
-        )
-        key = post_keys.channel_refused(self.channel, day)
-        store = setup.store
-
-        def move() -> None:
-            now = store.threads.by_id.now(chat.id, to_change=True) or chat
-            card = CardState.of(now.card).model_copy(update={"moved": why})
-            store.threads.move.now(chat.id, setup.support, card.model_dump_json())
-            store.outbox.post.now(key, setup.support, json.dumps(asdict(notice)))
-
-        await store.db.run("Poster.move", move, "write")
-        self._wake_other(setup.support)
-
-    async def _refused(self, post: Post, why: str) -> None:
-        """Slack refuses the post for good: what it shows is marked so, never tried again."""
-        log.error("Slack refused a post to %s for good: %s", self.channel, why)
-        store = self._setup.store
-
-        def refuse() -> None:
-            for piece in post.pieces:
-                store.messages.not_shown.now(piece.due.id, why)
-            if post.notice is not None:
-                store.outbox.made.now(post.notice.key, self.channel, "", post.thread_ts)
-
-        await store.db.run("Poster.refused", refuse, "write")
-
     async def _failed(self, post: Post, error: BaseException) -> None:
         """A try that failed: in doubt (it may be on Slack), and waited out, the turn keeping
         its place; what can never succeed is refused."""
-        self._doubt.add(post.turn)
+        self._turns.doubt.add(post.turn)
         if self._setup.judge(error) is False and not isinstance(error, ChannelRefused):
-            await self._refused(post, f"{type(error).__name__}: {error}")
+            why = f"{type(error).__name__}: {error}"
+            await never_shown(self._setup.store, self.channel, post, why)
             return
-        failures = self._failures[post.turn] = self._failures.get(post.turn, 0) + 1
-        delay = backoff(failures)
+        delay = self._turns.failed(post.turn)
         log.warning("posting to %s failed (%s): again in %.1fs", self.channel, error, delay)
-        self._held[post.turn] = time.monotonic() + delay
         for key in post.keys[:1] if post.card else post.keys:  # a card counts once
             await self._setup.waited(key)

@@ -5,7 +5,7 @@ one that names a teammate the reply did not waits for its author's word. A delet
 was not sent (held, asking, failed) never will be."""
 
 from bot.core.context import Context
-from bot.core.engine.worker import Lease
+from bot.core.engine.lanes import Lease
 from bot.core.errors import MembraneError, NoWriter
 from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys

@@ -4,7 +4,7 @@ change does not reach the visitor."""
 import logging
 
 from bot.core.context import Context
-from bot.core.engine.worker import Lease
+from bot.core.engine.lanes import Lease
 from bot.core.posting.thread_owner import ThreadOwner, owner_now
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.notices import delivery_warning

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.core.context import Context
-from bot.core.engine.worker import lane
+from bot.core.engine.lanes import lane
 from bot.core.errors import MembraneError
 from bot.core.posting import post_keys
 from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
