@@ -164,6 +164,7 @@ TOKEN_REFUSED = {
     "account_inactive": "reinstall the app to the workspace and copy its new bot token",
     "not_allowed_token_type": "it must be the bot token (xoxb-...)",
 }
+BOT_TOKEN_PAGE = "OAuth & Permissions -> Bot User OAuth Token"  # where the app's settings show it
 FIRST_ASK = 10.0  # seconds auth.test is waited for at start; then the bridge starts and asks on
 
 
@@ -175,11 +176,9 @@ async def _who_the_bot_is(bolt: AsyncApp) -> AsyncSlackResponse | None:
             return await bolt.client.auth_test()
     except SlackApiError as error:
         reason = str(error.response.get("error"))
-        if reason in TOKEN_REFUSED:
-            raise StartRefused(
-                f"Slack refused SLACK_BOT_TOKEN ({reason}): {TOKEN_REFUSED[reason]}"
-                " (OAuth & Permissions -> Bot User OAuth Token)"
-            ) from None
+        refused = StartRefused.by_slack(reason, "SLACK_BOT_TOKEN", TOKEN_REFUSED, BOT_TOKEN_PAGE)
+        if refused is not None:
+            raise refused from None
         return None
     except Exception:  # unreachable, timed out: asked again once the bridge runs
         return None

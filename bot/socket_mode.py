@@ -29,6 +29,7 @@ REFUSED = {
     "not_allowed_token_type": "it must be an app-level token (xapp-...), not the bot's",
     "missing_scope": "give the app-level token the connections:write scope",
 }
+APP_TOKEN_PAGE = "Basic Information -> App-Level Tokens"  # where the app's settings show it
 CHECK_TIMEOUT = 10.0  # seconds for apps.connections.open at start
 WATCH_EVERY = 2.0  # seconds between looks at the connection
 LONGEST_PAUSE = 60.0
@@ -74,11 +75,9 @@ class SocketMode:
             return True
         except SlackApiError as error:
             reason = str(error.response.get("error"))
-            if reason in REFUSED:
-                raise StartRefused(
-                    f"Slack refused SLACK_APP_TOKEN ({reason}): {REFUSED[reason]}"
-                    " (Basic Information -> App-Level Tokens)"
-                ) from None
+            refused = StartRefused.by_slack(reason, "SLACK_APP_TOKEN", REFUSED, APP_TOKEN_PAGE)
+            if refused is not None:
+                raise refused from None
             self._lost(f"Slack answered {reason or error.response.status_code}")
         except Exception as error:  # unreachable, timed out: waited out
             self._lost(f"cannot reach Slack ({type(error).__name__})")

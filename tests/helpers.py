@@ -1,7 +1,8 @@
 """What the tests share: the sandboxed app, Chatra's webhook bodies, waiting for effects."""
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -11,6 +12,7 @@ from bot.sandboxed import RunningApp
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import wait_for
 from storage import Store, open_database
+from tests.conftest import CHANNEL
 
 __all__ = [
     "RunningApp",
@@ -81,3 +83,26 @@ def worker_over(store: Store, handle, holder: str = "bridge-1", **options) -> Wo
         return False
 
     return Worker(store, carried_out, Arrivals(), holder=holder, **options)
+
+
+async def answered_as_its_card_lands(
+    bridge: RunningApp, slack, answer: Callable[[str], dict], event_id: str
+) -> str:
+    """A person answers a new chat's card (`answer(card_ts)`: the event) the moment Slack shows
+    it, before the bridge has Slack's answer to the post: that event is answered 503, for Slack
+    to send again. The card's ts, once the bridge settled."""
+    slack.answer_after["chat.postMessage"] = 0.5
+    early: list[asyncio.Future] = []
+
+    def a_person_answers_at_once(posted) -> None:
+        if posted.thread_ts is None and not early:  # the card
+            early.append(asyncio.ensure_future(bridge.slack_event(answer(posted.ts), event_id)))
+
+    slack.on_post = a_person_answers_at_once
+    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
+    [first] = await wait_for(lambda: early)
+    assert (await first)[0] == 503
+    slack.on_post, slack.answer_after = None, {}
+    await bridge.settled()
+    [card] = slack.parents(CHANNEL)
+    return card.ts

@@ -42,6 +42,25 @@ def clean_env(**settings: str) -> dict[str, str]:
     return {**env, **settings}
 
 
+def serving_env(slack_api_url: str, tmp_path, **settings: str) -> dict[str, str]:
+    """What `serve` needs to start against `slack_api_url`, its database in `tmp_path`, with
+    `settings` added (the Slack transport's secret, a token to try)."""
+    return clean_env(
+        **{
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_API_URL": slack_api_url,
+            "MEMBRANE_CONNECTION_ID": "conn",
+            "MEMBRANE_TOKEN": MEMBRANE_TOKEN,
+            "CHATRA_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "DATABASE_PATH": str(tmp_path / "bridge.db"),
+            "HOST": "127.0.0.1",
+            "PORT": str(free_port()),
+            **settings,
+        }
+    )
+
+
 def serve(cwd, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`serve` run in `cwd` (where a .env may be), as far as it gets."""
     return subprocess.run(
@@ -104,17 +123,12 @@ def test_console_script_is_installed():
 @pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, membrane, log_format):
     port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
+    env = serving_env(
+        slack.api_url,
+        tmp_path,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_CHANNEL_ID=CHANNEL,
-        SLACK_API_URL=slack.api_url,
         MEMBRANE_CONNECTION_ID=CONNECTION,
-        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
         MEMBRANE_API_URL=membrane.url,
-        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DATABASE_PATH=str(tmp_path / "bridge.db"),
-        HOST="127.0.0.1",
         PORT=str(port),
         LOG_LEVEL="DEBUG",
         LOG_FORMAT=log_format,
@@ -297,18 +311,7 @@ def test_logs_forge_no_line_and_show_no_secret_in_any_encoding(formatter):
 
 
 async def test_a_socket_mode_token_slack_refuses_stops_the_start_in_one_line(slack, tmp_path):
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN="xapp-1-not-this-app",
-        SLACK_CHANNEL_ID=CHANNEL,
-        SLACK_API_URL=slack.api_url,
-        MEMBRANE_CONNECTION_ID="conn",
-        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
-        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DATABASE_PATH=str(tmp_path / "bridge.db"),
-        HOST="127.0.0.1",
-        PORT=str(free_port()),
-    )
+    env = serving_env(slack.api_url, tmp_path, SLACK_APP_TOKEN="xapp-1-not-this-app")
     result = await asyncio.to_thread(serve, tmp_path, env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
@@ -334,17 +337,8 @@ async def test_a_bot_token_slack_refuses_stops_the_start_in_one_line(
     slack, tmp_path, token, refusal, fix
 ):
     slack.token_refusal = refusal
-    env = clean_env(
-        SLACK_BOT_TOKEN=token,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_CHANNEL_ID=CHANNEL,
-        SLACK_API_URL=slack.api_url,
-        MEMBRANE_CONNECTION_ID="conn",
-        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
-        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DATABASE_PATH=str(tmp_path / "bridge.db"),
-        HOST="127.0.0.1",
-        PORT=str(free_port()),
+    env = serving_env(
+        slack.api_url, tmp_path, SLACK_BOT_TOKEN=token, SLACK_SIGNING_SECRET=SIGNING_SECRET
     )
     result = await asyncio.to_thread(serve, tmp_path, env)
     assert result.returncode == 2
@@ -357,18 +351,8 @@ async def test_a_bot_token_slack_refuses_stops_the_start_in_one_line(
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_bridge_whose_slack_cannot_be_reached_is_ready_and_stops_cleanly(signum, tmp_path):
     port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN="xapp-1-abc",
-        SLACK_CHANNEL_ID=CHANNEL,
-        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # nobody there
-        MEMBRANE_CONNECTION_ID="conn",
-        MEMBRANE_TOKEN=MEMBRANE_TOKEN,
-        CHATRA_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DATABASE_PATH=str(tmp_path / "bridge.db"),
-        HOST="127.0.0.1",
-        PORT=str(port),
-    )
+    nobody = f"http://127.0.0.1:{free_port()}/api/"  # nobody there
+    env = serving_env(nobody, tmp_path, SLACK_APP_TOKEN="xapp-1-abc", PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
         cwd=tmp_path,

@@ -1,7 +1,6 @@
 """Real payloads, captured from real workspaces by others (../shared/samples, see its
 PROVENANCE.md), replayed with our ids: what breaks the bridge when Slack or Chatra sends them so."""
 
-import asyncio
 import copy
 import json
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from sandbox.slack_wire import BOT_USER_ID
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, visitor_says
 from tests.test_slack_to_chatra import event_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -83,25 +82,15 @@ async def test_a_broadcast_reply_under_a_card_not_yet_recorded_is_asked_for_agai
     """Real `thread_broadcast` replies name their thread's first message in `root` and carry
     no `parent_user_id`: under a card whose thread is being recorded, such a reply is kept (503:
     Slack sends it again), as a plain reply is."""
-    slack.answer_after["chat.postMessage"] = 0.5  # the card is on Slack before its answer comes
     broadcast = sample("slack_event_thread_broadcast.json")["event"]
-    early: list[asyncio.Future] = []
 
-    def a_person_answers_at_once(posted) -> None:
-        if posted.thread_ts is None and not early:  # the card
-            event = placed(broadcast, posted.ts, "1800000020.000200", user="U0AGENT01")
-            event["root"].update(user=BOT_USER_ID, ts=posted.ts, thread_ts=posted.ts)
-            early.append(asyncio.ensure_future(bridge.slack_event(event, "EvBROADCAST1")))
+    def answered(card: str) -> dict:
+        event = placed(broadcast, card, "1800000020.000200", user="U0AGENT01")
+        event["root"].update(user=BOT_USER_ID, ts=card, thread_ts=card)
+        return event
 
-    slack.on_post = a_person_answers_at_once
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-    [first] = await wait_for(lambda: early)
-    assert (await first)[0] == 503
-    slack.on_post, slack.answer_after = None, {}
-    await bridge.settled()
-    card = slack.parents(CHANNEL)[0].ts
-    again = placed(broadcast, card, "1800000020.000200", user="U0AGENT01")
-    again["root"].update(user=BOT_USER_ID, ts=card, thread_ts=card)
+    card = await answered_as_its_card_lands(bridge, slack, answered, "EvBROADCAST1")
+    again = answered(card)
     status, _ = await bridge.slack_event(again, "EvBROADCAST1", retry_num=1)
     assert status == 200
     await bridge.settled()

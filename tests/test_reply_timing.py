@@ -2,12 +2,10 @@
 a card the bridge has only just posted waits for its thread, a reply under a post that is not
 a chat's is left alone."""
 
-import asyncio
-
 from handlers.app_keys import CORE
 from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import event_id, reply, thread_ts
 
 __all__ = ["thread_ts"]  # a fixture, used by name
@@ -76,24 +74,11 @@ async def test_a_reply_under_a_card_slack_has_not_confirmed_yet_is_asked_for_aga
 ):
     """The card is on Slack and answered under before Slack's answer to its post arrives:
     nothing here knows the thread, so Slack is asked to send the reply again."""
-    slack.answer_after["chat.postMessage"] = 0.5
-    early: list[asyncio.Future] = []
     answer = reply("", "1800000003.000002", "Hello Jane")
-
-    def a_person_answers_at_once(posted) -> None:
-        if posted.thread_ts is None and not early:  # the card
-            sent = bridge.slack_event({**answer, "thread_ts": posted.ts}, "EvEARLY001")
-            early.append(asyncio.ensure_future(sent))
-
-    slack.on_post = a_person_answers_at_once
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-    [first] = await wait_for(lambda: early)
-    assert (await first)[0] == 503
-    slack.on_post, slack.answer_after = None, {}
-    await bridge.settled()
-
-    [card] = slack.parents(CHANNEL)
-    again = {**answer, "thread_ts": card.ts}
+    card = await answered_as_its_card_lands(
+        bridge, slack, lambda ts: {**answer, "thread_ts": ts}, "EvEARLY001"
+    )
+    again = {**answer, "thread_ts": card}
     status, _ = await bridge.slack_event(again, "EvEARLY001", retry_num=1)
     assert status == 200
     await bridge.settled()

@@ -3,6 +3,8 @@
 import logging
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from sandbox.slack_wire import TEAM_ID
 from tests.conftest import CHANNEL
 from tests.helpers import run_sql, wait_for
 from tests.test_slack_to_chatra import event_id, reply
+
+BASE = "https://b.test"  # where the bridge serves the files visitors get
 
 
 @pytest.fixture
@@ -144,6 +148,24 @@ async def test_every_change_leaves_an_audit_line_and_a_count(bridge, slack, memb
     assert 'chatra_bridge_actions_total{action="reply_sent"} 1.0' in metrics
 
 
+@asynccontextmanager
+async def a_chat_sharing_files(settings, slack, **update) -> AsyncIterator[tuple[RunningApp, str]]:
+    """A bridge serving shared files at https://b.test (with `update` to its settings), a chat
+    mirrored: the bridge, and the chat's thread."""
+    app = await RunningApp(settings.model_copy(update={"public_url": BASE, **update})).start()
+    try:
+        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
+        await app.settled()
+        yield app, slack.parents(CHANNEL)[0].ts
+    finally:
+        await app.close()
+
+
+def link_in(sent: str) -> str:
+    """The path of the file link in a message the visitor got."""
+    return sent.split(f"({BASE}", 1)[1].rstrip(")")
+
+
 async def shared(app, slack, thread_ts: str, ts: str, files: list[dict]) -> None:
     event = reply(thread_ts, ts, "Here:", subtype="file_share")
     await app.slack_event({**event, "files": files}, event_id())
@@ -153,22 +175,13 @@ async def shared(app, slack, thread_ts: str, ts: str, files: list[dict]) -> None
 async def test_files_go_with_their_message_after_their_days_or_past_the_cap(
     settings, slack, membrane
 ):
-    small = settings.model_copy(
-        update={"public_url": "https://b.test", "files_max_mb": 0.00003}  # about 31 bytes
-    )
-    app = await RunningApp(small).start()
-    try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+    cap = 0.00003  # about 31 bytes
+    async with a_chat_sharing_files(settings, slack, files_max_mb=cap) as (app, thread_ts):
         first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
         await shared(app, slack, thread_ts, "1800000060.000001", [first])
         second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
         await shared(app, slack, thread_ts, "1800000060.000002", [second])
-        links = [
-            text.split("(https://b.test", 1)[1].rstrip(")")
-            for text in (membrane.visible_messages("client-1"))
-        ]
+        links = [link_in(text) for text in membrane.visible_messages("client-1")]
         one, two = (link.splitlines()[0] for link in links)
         assert (await app.request("GET", one))[0] == 404  # the oldest went: over FILES_MAX_MB
         assert (await app.request("GET", two)) == (200, "y" * 20)
@@ -183,27 +196,19 @@ async def test_files_go_with_their_message_after_their_days_or_past_the_cap(
         await app.slack_event(deletion, event_id())
         await app.settled()
         assert (await app.request("GET", two))[0] == 404  # deleted with its message
-    finally:
-        await app.close()
 
 
 async def test_files_past_their_days_are_deleted(settings, slack, membrane):
-    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
-    try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+    async with a_chat_sharing_files(settings, slack) as (app, thread_ts):
         file = slack.share_file("F3", "old.txt", b"old", "text/plain")
         await shared(app, slack, thread_ts, "1800000061.000001", [file])
         [sent] = membrane.visible_messages("client-1")
-        link = sent.split("(https://b.test", 1)[1].rstrip(")")
+        link = link_in(sent)
         assert (await app.request("GET", link))[0] == 200
         files = app.app[CORE].files
         assert await files.prune(now=time.time() + 29 * 86400) == 0  # FILES_RETENTION_DAYS is 30
         assert await files.prune(now=time.time() + 31 * 86400) == 1
         assert (await app.request("GET", link))[0] == 404
-    finally:
-        await app.close()
 
 
 async def test_the_bot_token_goes_only_over_https_to_slacks_own_file_host(
@@ -218,18 +223,18 @@ async def test_the_bot_token_goes_only_over_https_to_slacks_own_file_host(
     other = web.Application()
     other.router.add_get("/{tail:.*}", thief)
     runner, elsewhere = await serve_locally(other)  # the same host as the API, another port
-    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
-        lures = [
-            {"id": "F8", "name": "a.pdf", "url_private": f"{elsewhere}/files-pri/T-F8/a.pdf"},
-            {"id": "F9", "name": "b.pdf", "url_private": "http://files.slack.com/files-pri/b.pdf"},
-        ]
-        await shared(app, slack, thread_ts, "1800000062.000001", lures)
+        async with a_chat_sharing_files(settings, slack) as (app, thread_ts):
+            lures = [
+                {"id": "F8", "name": "a.pdf", "url_private": f"{elsewhere}/files-pri/T-F8/a.pdf"},
+                {
+                    "id": "F9",
+                    "name": "b.pdf",
+                    "url_private": "http://files.slack.com/files-pri/b.pdf",
+                },
+            ]
+            await shared(app, slack, thread_ts, "1800000062.000001", lures)
     finally:
-        await app.close()
         await runner.cleanup()
 
     assert knocks == []
@@ -245,7 +250,7 @@ async def test_files_kept_beside_the_database_by_an_earlier_version_move_in_and_
     earlier = Path(settings.database_path).parent / "files" / token
     earlier.mkdir(parents=True)
     (earlier / "label.pdf").write_bytes(b"%PDF-1.4 label")
-    app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
+    app = await RunningApp(settings.model_copy(update={"public_url": BASE})).start()
     try:
         status, body = await app.request("GET", f"/files/{token}/label.pdf")
         assert status == 200 and body == "%PDF-1.4 label"
@@ -276,14 +281,8 @@ async def test_app_home_shows_chats_and_health_only_to_the_team(bridge, slack, a
 async def test_app_homes_chart_is_stored_once_per_picture_and_never_counts_as_shared(
     settings, slack, membrane
 ):
-    small = settings.model_copy(
-        update={"public_url": "https://b.test", "files_max_mb": 0.00005}  # about 52 bytes
-    )
-    app = await RunningApp(small).start()
-    try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+    cap = 0.00005  # about 52 bytes
+    async with a_chat_sharing_files(settings, slack, files_max_mb=cap) as (app, thread_ts):
         first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
         await shared(app, slack, thread_ts, "1800000061.000001", [first])
         for n, client in enumerate(("client-1", "client-1", "client-2")):  # the figures change
@@ -296,9 +295,7 @@ async def test_app_homes_chart_is_stored_once_per_picture_and_never_counts_as_sh
         second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
         await shared(app, slack, thread_ts, "1800000061.000002", [second])  # prunes
         [one] = [t for t in membrane.visible_messages("client-1") if "one.txt" in t]
-        link = one.split("(https://b.test", 1)[1].rstrip(")")
+        link = link_in(one)
         assert (await app.request("GET", link)) == (200, "x" * 20)  # 40 bytes shared: kept
-        charts = run_sql(small, "SELECT count(*) FROM shared_files WHERE name = 'chart.png'")
+        charts = run_sql(app.settings, "SELECT count(*) FROM shared_files WHERE name = 'chart.png'")
         assert charts == [(2,)]  # two pictures: the second open drew the same one
-    finally:
-        await app.close()
