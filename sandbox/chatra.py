@@ -46,6 +46,11 @@ def agent_says(
     return message("agent", message_id, text, at, realistic=realistic) | {"agentId": "a9"}
 
 
+def trigger_says(text: str, at: int = SOME_MOMENT) -> dict[str, Any]:
+    """A targeted auto-message (a trigger) greeting the visitor, as the successor API flags it."""
+    return message("agent", "", text, at) | {"agentId": "a9", "isTrigger": True}
+
+
 def message(
     kind: str, message_id: str, text: str, at: int, *, realistic: bool = True
 ) -> dict[str, Any]:

@@ -253,18 +253,23 @@ class FakeMembrane(FakeServer):
         if not data.get("agentId"):
             message |= {"agentEmail": data.get("agentEmail"), "agentName": data.get("agentName")}
         self.messages[message["id"]] = message
-        if self.echo_to:
-            task = asyncio.create_task(self._echo(message))
-            self._echoes.add(task)
-            task.add_done_callback(self._echoes.discard)
+        self._echo_later(message)
         return message
 
-    async def _echo(self, message: dict[str, Any]) -> None:
-        """Chatra reports the agent message back in a chatFragment, retrying a down receiver."""
+    def _echo_later(self, message: dict[str, Any], **flags: bool) -> None:
+        if self.echo_to:
+            task = asyncio.create_task(self._echo(message, flags))
+            self._echoes.add(task)
+            task.add_done_callback(self._echoes.discard)
+
+    async def _echo(self, message: dict[str, Any], flags: dict[str, bool]) -> None:
+        """Chatra reports the agent message back in a chatFragment, retrying a down receiver; a
+        pushed message comes flagged `isPushed`, as the successor API marks it."""
         await asyncio.sleep(self.echo_delay)
         echo = {"type": "agent", "agentId": message["agentId"], "createdAt": message["createdAt"]}
+        echo |= flags
         if self.realistic:  # as the public fixture has it: no id, the text under `text`
-            echo |= {"text": message["text"], "receivedFrom": message["receivedFrom"]}
+            echo |= {"text": message["text"], "receivedFrom": message.get("receivedFrom")}
         else:
             echo |= {"id": message["id"], "message": message["text"]}
         body = {
@@ -337,8 +342,10 @@ class FakeMembrane(FakeServer):
             "text": text_of(data, 5000),
             "agentId": data.get("agentId"),
             "groupId": data.get("groupId"),
+            "createdAt": int(time.time() * 1000),
         }
         self.pushed[message["id"]] = message
+        self._echo_later(message, isPushed=True)
         return message
 
     def _get_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:

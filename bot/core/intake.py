@@ -84,7 +84,7 @@ class Intake:
         client_id = client_id_of(data)
         assert client_id is not None  # parse_webhook_body refuses a webhook without one
         key = "chatra:" + hashlib.sha256(body.encode()).hexdigest()
-        agents = [m for m in read_webhook(data)[0].messages if m.type == "agent"]
+        agents = [m for m in read_webhook(data)[0].messages if m.type == "agent" and m.by_a_person]
         mark = self._received_from
 
         def store() -> Stored:

@@ -15,6 +15,7 @@ from bot.core.people.access import Access
 from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.mirrored import Mirrored
 from bot.core.slack_ui.views import thread_link
+from bot.core.wire.text import shown_name
 from bot.core.wire.chatra import (
     DERIVED_KEY,
     ChatraClient,
@@ -62,7 +63,7 @@ class ChatToSlack:
             assert thread is not None
             shown = [(m.key, m.body, self._mirrored(m, webhook)) for m in fresh]
             new = set(store.messages.claim_chatra_messages.now(client.id, thread.id, shown))
-            said = [m for m in fresh if m.key in new and m.type in ("client", "agent")]
+            said = [m for m in fresh if m.key in new and m.by_a_person]
             self._count(thread, said, webhook)
             redraw = self._show_status(thread, webhook, fresh=[m for m in fresh if m.key in new])
             store.inbox.mark_done.now(event_id)
@@ -138,8 +139,12 @@ class ChatToSlack:
 
     def _mirrored(self, message: ChatraMessage, webhook: ChatraWebhook) -> str:
         """What the thread is to show of a message: it, its author's name, when (JSON)."""
-        if message.type == "agent":
+        if message.type == "agent" and message.automatic and not message.agentId:
+            author = "Chatra"
+        elif message.type == "agent":
             author = webhook.agent_name(message.agentId)
+            if author == "Agent" and message.agentId:  # as an earlier webhook named them
+                author = shown_name(self._store.agents.name.now(message.agentId) or "") or author
         else:
             author = webhook.client.display_name()
         at = message.createdAt / 1000 if message.createdAt else self._clock()
@@ -147,8 +152,9 @@ class ChatToSlack:
 
     def _is_ours(self, client_id: str, message: ChatraMessage) -> bool:
         """On the database's thread: Chatra's echo of a message the bridge sent, marked with
-        our `receivedFrom`, or its id or very text that of a reply we sent to this visitor."""
-        if message.type != "agent":
+        our `receivedFrom`, or its id or very text that of a reply we sent to this visitor (a
+        pushed message is shown, marked, even when sent from Slack: no reply shows it)."""
+        if message.type != "agent" or message.automatic:
             return False
         if message.receivedFrom == self._policy.received_from:
             return True

@@ -22,7 +22,7 @@ from bot.core.wire.text import (
     without_control_characters,
 )
 
-VISITOR_ICON, AGENT_ICON = ":bust_in_silhouette:", ":headphones:"
+VISITOR_ICON, AGENT_ICON, AUTOMATIC_ICON = ":bust_in_silhouette:", ":headphones:", ":robot_face:"
 JOINED_ICON = ":speech_balloon:"  # a post joining visitor and agent messages
 CONTEXT_LIMIT = 2900  # characters in a context element's text (Slack allows 3,000)
 OPENING_MOST = 10  # messages a card opens with, at most (two blocks each: Slack takes 50)
@@ -58,14 +58,18 @@ def mirrored_messages(message: ChatraMessage, *, author: str, is_agent: bool) ->
         link = f":paperclip: {slack_link(file.url or '', cut(file.name or 'file', 200))}"
         pieces[-1] = f"{pieces[-1]}\n{link}" if pieces[-1] else link
     if message.type not in ("client", "agent"):  # a system notice: a quiet context line
-        return [_context_line(piece) for piece in pieces]
+        return [_context_line(f"{message.automatic}: {piece}") for piece in pieces]
     # The thread reads like the chat: each message under its author's name, and a visitor who
     # calls themselves "Sam (Chatra)" is not taken for an agent.
-    if is_agent:
+    icon = AGENT_ICON if is_agent else VISITOR_ICON
+    if message.automatic:  # a trigger, a bot or a pushed message: never taken for an answer
+        by = "" if author == "Chatra" else "Chatra, "
+        author, icon = f"{author} ({by}{message.automatic})", AUTOMATIC_ICON
+    elif is_agent:
         author = f"{author} (Chatra)"
     elif looks_like_an_agent(author):
         author = f"{author} (visitor)"
-    as_author = {"username": author, "icon_emoji": AGENT_ICON if is_agent else VISITOR_ICON}
+    as_author = {"username": author, "icon_emoji": icon}
     replies = [SlackMessage(text=piece, **as_author) for piece in pieces]
     for file in files:
         url = file.url or ""

@@ -19,7 +19,13 @@ CHAT_EVENTS = ("chatStarted", "chatFragment", "chatTranscript")
 MAX_BODY = 1024 * 1024
 MAX_DEPTH = 32  # a real webhook nests 4 or 5 levels (messages -> message -> file -> imageInfo)
 CONTACT_SOURCES = ("basicInfo", "info", "integrationData")  # where Chatra keeps contact details
-DERIVED_KEY = "auto:"  # a message key made by us, not an id Chatra gave
+DERIVED_KEY = "auto:"
+# A message's flags (Chatra's successor API) that say no person wrote it, and what it is then.
+AUTOMATIC = {
+    "isTrigger": "automatic message",
+    "isBot": "bot",
+    "isPushed": "pushed message",
+}  # a message key made by us, not an id Chatra gave
 # What a person can change of a visitor (update-client): the form's label, Chatra's limit.
 VISITOR_FIELDS = {"name": ("Name", 100), "email": ("Email", 254), "phone": ("Phone", 50)}
 VISITOR_FIELDS |= {"notes": ("Notes", 2000)}
@@ -238,6 +244,10 @@ class ChatraMessage(Lenient):
     createdAt: int | float | None = None
     receivedFrom: str | None = None  # the label of whoever sent it through the API
     files: list[ChatraFile] = Field(default_factory=list)
+    # What sent a message no person wrote (the successor API's flags, see AUTOMATIC).
+    isBot: bool | None = None
+    isTrigger: bool | None = None
+    isPushed: bool | None = None
     key: str = ""  # set by read_webhook: the id, or one derived from what does not change
 
     @classmethod
@@ -251,7 +261,26 @@ class ChatraMessage(Lenient):
             *(data.get("files") or [] if isinstance(data.get("files"), list) else []),
         ]
         data["files"] = [f for f in found if isinstance(f, dict)]
+        for flag in AUTOMATIC:
+            if not isinstance(data.get(flag), bool):
+                data[flag] = None
         return data
+
+    @property
+    def automatic(self) -> str | None:
+        """What sent a message no person wrote (a trigger, a bot, a pushed message, a notice
+        of Chatra's own), as the thread names it; None: the visitor or an agent wrote it."""
+        if self.type == "client":
+            return None
+        flagged = [what for flag, what in AUTOMATIC.items() if getattr(self, flag)]
+        if flagged:
+            return flagged[0]
+        return None if self.type == "agent" else "Chatra"
+
+    @property
+    def by_a_person(self) -> bool:
+        """The visitor's words or an agent's answer: what starts and ends a visitor's wait."""
+        return self.type in ("client", "agent") and self.automatic is None
 
     @property
     def body(self) -> str:
@@ -320,7 +349,8 @@ class ChatraWebhook(BaseModel):
         if len(times) > 1:
             minutes = round((max(times) - min(times)) / 60_000)
             parts.append(f"lasted {minutes} min" if minutes else "lasted under a minute")
-        names = {self.agent_name(m.agentId) for m in self.messages if m.type == "agent"}
+        answers = [m for m in self.messages if m.type == "agent" and m.by_a_person]
+        names = {self.agent_name(m.agentId) for m in answers}
         names |= {agent.name for agent in self.agents if agent.name}
         parts.append("answered by " + ", ".join(sorted(names)) if names else "no agent answered")
         rating = (self.model_extra or {}).get("rating")
