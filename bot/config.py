@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     oncall_rotation_file: str | None = None  # JSON {"people": [...], "handover": ..., ...}
     internal_note_prefixes: str = "//,note:"  # comma-separated; a reply starting so stays in Slack
     ask_before_mentions: bool = True  # a reply mentioning teammates waits for its author's word
+    # a visitor's rating at or below this, on 1 to 5 (a word like "bad" is 2), is told to the
+    # chat's owner and shown in its thread; 0: never
+    rating_alert_at: int = Field(default=2, ge=0, le=5)
     allowed_users: str | None = None  # comma-separated Slack user ids: they alone act on visitors
     allowed_usergroup: str | None = None  # or the members of this user group (S...)
     channel_routes: str | None = (

@@ -33,6 +33,7 @@ COLUMNS = [
     "ended",
     "ended (UTC)",
     "to_end_s",
+    "rating",
 ]
 
 
@@ -85,6 +86,7 @@ def row(chat: ChatFigures, hours: BusinessHours | None) -> list[str]:
         chat.ended_how or "",
         _when(chat.ended_at),
         _seconds(chat.to_end),
+        chat.rating or "",
     ]
 
 

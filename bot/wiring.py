@@ -93,6 +93,7 @@ def policy_of(settings: Settings) -> Policy:
         routes=settings.routes(),
         digest_at=settings.digest_time(),
         ask_before_mentions=settings.ask_before_mentions,
+        rating_alert_at=settings.rating_alert_at,
     )
 
 

@@ -11,7 +11,8 @@ from storage.units import Repository, reads, writes
 COLUMNS = (
     "f.thread_id, f.client_id, t.channel, coalesce(t.thread_ts, ''), f.queue, f.opened_at,"
     " f.started_at, f.first_response_at, f.first_responder, f.longest_wait, f.longest_wait_from,"
-    " f.visitor_messages, f.agent_messages, f.ended_at, f.ended_how"
+    " f.visitor_messages, f.agent_messages, f.ended_at, f.ended_how, f.rating,"
+    " coalesce(f.rating_low, 0)"
 )
 FROM = "chat_figures f JOIN threads t ON t.id = f.thread_id"
 
@@ -33,6 +34,8 @@ class ChatFigures:
     agent_messages: int
     ended_at: float | None
     ended_how: str | None
+    rating: str | None = None  # as the visitor chose it
+    rating_low: int = 0  # 1: at or below RATING_ALERT_AT
 
     @property
     def first_response(self) -> float | None:
@@ -104,6 +107,13 @@ class Figures(Repository):
         self._db.execute(
             "UPDATE chat_figures SET ended_at = ?, ended_how = ? WHERE thread_id = ?",
             [now, how, thread_id],
+        )
+
+    @writes
+    def rated(self, thread_id: int, rating: str, low: bool) -> None:
+        self._db.execute(
+            "UPDATE chat_figures SET rating = ?, rating_low = ? WHERE thread_id = ?",
+            [rating, int(low), thread_id],
         )
 
     @reads

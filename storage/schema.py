@@ -20,8 +20,9 @@ from storage.sqlite import SqliteDatabase
 # shared with visitors (shared_files.kind), columns added on PostgreSQL too; what goes to Slack
 # is rows a poster drains: a chat's card is due while threads.thread_ts is NULL and drawn again
 # while threads.drawn < changes, a Chatra message is due while pending (messages.thread_id,
-# .shown), a notice while slack_posts.body waits for its ts
-SCHEMA_VERSION = 11
+# .shown), a notice while slack_posts.body waits for its ts; 12: each chat's rating
+# (chat_figures.rating, rating_low), who Chatra is told is online (online_agents, on_duty)
+SCHEMA_VERSION = 12
 
 # Column types that are spelt apart: {id} an integer key the database assigns.
 TYPES = {
@@ -154,7 +155,9 @@ TABLES = {
         visitor_messages INTEGER NOT NULL DEFAULT 0,
         agent_messages INTEGER NOT NULL DEFAULT 0,
         ended_at {float},  -- marked done or closed; NULL while open
-        ended_how TEXT  -- done or closed""",
+        ended_how TEXT,  -- done or closed
+        rating TEXT,  -- the visitor's rating, as they chose it; NULL: not rated
+        rating_low INTEGER  -- 1: at or below RATING_ALERT_AT""",
     "saved_replies": """
         name TEXT PRIMARY KEY,  -- lower case: `;refund` in a thread sends its text
         text TEXT NOT NULL,

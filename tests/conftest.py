@@ -106,6 +106,34 @@ def store(database: str) -> Iterator[Store]:
     db.close()
 
 
+class FakeClock:
+    """The bridge's clock in a test: it moves when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0  # Fri 15 Jan 2027 08:00 UTC
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * 60
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[RunningApp]:
+    """The bridge on `clock`, its leader's checks (waits, pings) running every 0.05 s (a
+    module that needs another bridge has an `app` of its own)."""
+    fast = settings.model_copy(update={"escalation_check_seconds": 0.05})
+    running = await RunningApp(fast, clock).start()
+    yield running
+    await running.close()
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = await FakeSlack(BOT_TOKEN, {CHANNEL}, USERS).start()

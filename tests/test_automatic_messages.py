@@ -8,7 +8,7 @@ from bot.cli import main
 from sandbox.chatra import trigger_says
 from tests.conftest import CHANNEL
 from tests.helpers import agent_says, chat_event, visitor_says, wait_for
-from tests.test_escalation import FakeClock, app, checks_run, clock, nudges  # noqa: F401
+from tests.test_escalation import checks_run, nudges
 
 GREETING = "Hi there! Need a hand choosing a plan?"
 

@@ -2,36 +2,10 @@
 
 import asyncio
 
-import pytest
-
 from bot.core.slack_ui.notices import how_long
 from tests.conftest import CHANNEL
 from tests.helpers import RunningApp, agent_says, chat_event, visitor_says, wait_for
 from tests.test_slack_to_chatra import event_id, reply
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += minutes * 60
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def app(settings, clock):
-    fast = settings.model_copy(update={"escalation_check_seconds": 0.05})
-    running = await RunningApp(fast, clock).start()
-    yield running
-    await running.close()
 
 
 async def checks_run() -> None:

@@ -9,9 +9,8 @@ from pydantic import SecretStr
 import bot.check
 from bot.check import run_checks
 from sandbox.chatra import chat_event, visitor_says
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import RunningApp, run_sql, wait_for
-from tests.test_escalation import FakeClock
 from tests.test_slack_to_chatra import event_id, reply
 
 

@@ -4,9 +4,8 @@ person, a group or @here waits for its author's word; `;name` sends a saved text
 import asyncio
 
 from sandbox.slack_wire import BOT_USER_ID
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-from tests.test_escalation import FakeClock
 from tests.test_slack_to_chatra import deletion, edit, event_id, reply, thread_ts
 
 __all__ = ["thread_ts"]  # a fixture, used by name

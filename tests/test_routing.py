@@ -10,11 +10,10 @@ from bot.check import run_checks
 from bot.config import SettingsError, load_settings
 from bot.core.rules.routes import Route
 from bot.core.wire.chatra import ChatraClient
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
 from tests.test_check import findings_by_check
 from tests.test_config import VALID
-from tests.test_escalation import FakeClock
 from tests.test_security import answer
 from tests.test_slack_to_chatra import event_id, reply
 

@@ -47,8 +47,7 @@ class Dispatch:
         this bridge holds its lane's `lease`); whether it was recorded done with what it did."""
         if event.source == "chatra":
             webhook, skipped = read_webhook(parse_webhook_body(event.payload))
-            channel = await self._chat.chat_event(webhook, event.id, lease)
-            if channel is not None:
+            for channel in await self._chat.chat_event(webhook, event.id, lease):
                 self._posts.wake(channel)
             name = await self.chat_name(event.conversation) if skipped else ""
             for reason in skipped:  # once the chat's thread is recorded, to be named

@@ -12,10 +12,11 @@ from bot.core.chats.cards import Cards
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease
 from bot.core.people.access import Access
-from bot.core.slack_ui.card import CardState
+from bot.core.posting import post_keys
+from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.mirrored import Mirrored
+from bot.core.slack_ui.notices import low_rating_notice
 from bot.core.slack_ui.views import thread_link
-from bot.core.wire.text import shown_name
 from bot.core.wire.chatra import (
     DERIVED_KEY,
     ChatraClient,
@@ -23,6 +24,7 @@ from bot.core.wire.chatra import (
     ChatraWebhook,
     keyed_as_before,
 )
+from bot.core.wire.text import shown_name
 from storage import Thread
 from storage.inbox import ARRIVED
 from storage.states import ChatStatus
@@ -32,21 +34,20 @@ log = logging.getLogger(__name__)
 
 class ChatToSlack:
     def __init__(self, context: Context, access: Access) -> None:
-        self._slack, self._on_call = context.slack, context.on_call
+        self._slack, self._on_call, self._posts = context.slack, context.on_call, context.posts
         self._clock, self._policy = context.clock, context.policy
         self._store = context.store
         self.cards = Cards(context, access)  # what the card's buttons do
 
     async def chat_event(
         self, webhook: ChatraWebhook, event_id: int, lease: Lease | None = None
-    ) -> str | None:
+    ) -> list[str]:
         """Carry out a chat event, marking it done in the same unit (while this bridge holds
-        its lane's `lease`: LeaseLost otherwise); the channel that was given something to post
-        (None: nothing)."""
+        its lane's `lease`: LeaseLost otherwise); the channels given something to post."""
         store, client = self._store, webhook.client
         ordered = webhook.messages_in_order()
 
-        def decide() -> str | None:
+        def decide() -> list[str]:
             if lease is not None:
                 lease.fence()
             if webhook.agents:  # each agent as webhooks list them
@@ -65,12 +66,13 @@ class ChatToSlack:
             new = set(store.messages.claim_chatra_messages.now(client.id, thread.id, shown))
             said = [m for m in fresh if m.key in new and m.by_a_person]
             self._count(thread, said, webhook)
+            told = self._rated(thread, webhook) if webhook.eventName == "chatTranscript" else []
             redraw = self._show_status(thread, webhook, fresh=[m for m in fresh if m.key in new])
             store.inbox.mark_done.now(event_id)
-            if not (new or redraw or thread.thread_ts is None):
-                return None
+            if not (new or redraw or told or thread.thread_ts is None):
+                return []
             store.db.notify(ARRIVED, f"post:{thread.channel}")
-            return thread.channel
+            return [thread.channel, *told]
 
         return await store.db.run("ChatToSlack.decide", decide, "write")
 
@@ -106,6 +108,30 @@ class ChatToSlack:
                 store.figures.visitor_wrote.now(thread.id)
             else:
                 store.figures.agent_wrote.now(thread.id, webhook.agent_name(message.agentId))
+
+    def _rated(self, thread: Thread, webhook: ChatraWebhook) -> list[str]:
+        """The visitor's rating among the chat's figures; a low one is said in its thread
+        (broadcast to the channel when no one has the chat) and told to whoever has it. Once
+        per rating, by its keys. Who was told besides the thread's channel."""
+        rating = webhook.rating()
+        if rating is None:
+            return []
+        low = rating.low(self._policy.rating_alert_at)
+        self._store.figures.rated.now(thread.id, rating.shown, low)
+        if not low:
+            return []
+        chat = Chat.of(thread)
+        owner, said = chat.card.owner, (rating.shown, rating.comment)
+        notice = low_rating_notice(chat.name, rating, broadcast=owner is None)
+        self._posts.now(
+            post_keys.low_rating(thread.id, *said), thread.channel, notice, thread=thread
+        )
+        if owner is None:
+            return []
+        link = self._link(thread) if thread.thread_ts else None
+        dm = low_rating_notice(chat.name, rating, link=link)
+        self._posts.now(post_keys.low_rating(thread.id, *said, to=owner), owner, dm)
+        return [owner]
 
     def _show_status(
         self, thread: Thread, webhook: ChatraWebhook, fresh: list[ChatraMessage]

@@ -97,6 +97,13 @@ def escalation(thread_id: int, since: float) -> str:
     return f"escalate:{thread_id}:{since}"
 
 
+def low_rating(thread_id: int, rating: str, comment: str, to: str = "") -> str:
+    """A low rating, in the chat's thread (or to its owner, `to`): once, however often the
+    transcript saying it comes; a rating changed later is told again."""
+    said = hashlib.sha256(f"{rating}\n{comment}".encode()).hexdigest()[:16]
+    return f"rated:{thread_id}:{said}" + (f":{to}" if to else "")
+
+
 def failed_events(last_event_id: int) -> str:
     return f"{FAILED_EVENTS}{last_event_id}"
 

@@ -26,6 +26,7 @@ class Policy:
     routes: Routes = field(default_factory=Routes)  # chats that go to another channel
     digest_at: WeeklyTime | None = None  # when the weekly digest is posted; None: never
     ask_before_mentions: bool = True  # a reply naming teammates waits for its author's word
+    rating_alert_at: int = 2  # a rating at or below it (1 to 5) is told to the team; 0: never
 
     @property
     def channels(self) -> list[str]:

@@ -2,6 +2,7 @@
 escalations, notices. Data in, SlackMessage out."""
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn
+from bot.core.wire.rating import Rating
 from bot.core.wire.text import plain_to_slack, shorten, slack_link
 from storage import PastOutage
 
@@ -92,6 +93,17 @@ def escalation_notice(name: str, seconds: float, on_call: list[str]) -> SlackMes
         " without an answer."
     )
     return SlackMessage(text=text, broadcast=True)
+
+
+def low_rating_notice(
+    name: str, rating: Rating, *, link: str | None = None, broadcast: bool = False
+) -> SlackMessage:
+    """A low rating in the chat's thread (broadcast when no one has the chat), or, with the
+    thread's `link`, to the chat's owner. What the visitor wrote is quoted as plain text."""
+    who = slack_link(link, name) if link else plain_to_slack(name)
+    said = f": “{plain_to_slack(rating.comment)}”" if rating.comment else ", with no comment"
+    text = f":small_red_triangle_down: {who} rated the chat *{plain_to_slack(rating.shown)}*{said}"
+    return SlackMessage(text=text, broadcast=broadcast)
 
 
 def escalation_dm(name: str, seconds: float, link: str) -> SlackMessage:

@@ -50,6 +50,8 @@ class Summary:
     by_agent: list[Group]
     by_channel: list[Group]
     slowest: list[ChatFigures]  # the three answered slowest, or not at all (oldest first)
+    rated: int = 0  # chats the visitor rated
+    rated_low: int = 0  # ... at or below RATING_ALERT_AT
 
 
 def summarise(chats: list[ChatFigures], hours: BusinessHours | None, now: float) -> Summary:
@@ -71,6 +73,8 @@ def summarise(chats: list[ChatFigures], hours: BusinessHours | None, now: float)
         by_agent=_groups(answered, lambda c: c.first_responder or "?"),
         by_channel=_groups(chats, lambda c: c.channel),
         slowest=slowest,
+        rated=sum(1 for c in chats if c.rating is not None),
+        rated_low=sum(c.rating_low for c in chats),
     )
 
 

@@ -55,6 +55,7 @@ def summary_lines(
         )
     done_before = f" (was {duration(before.to_done_p50)})" if before else ""
     lines.append(f"Time to done: p50 {duration(summary.to_done_p50)}{done_before}")
+    lines.append(f"Ratings: {summary.rated} · low: {summary.rated_low}")
     if summary.by_agent:
         lines.append("By agent (first answers): " + _groups(summary.by_agent, names))
     if len(summary.by_channel) > 1:

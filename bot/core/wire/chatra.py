@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.core.wire.rating import Rating, rating_of
 from bot.core.wire.slack import repaired
 from bot.core.wire.text import shown_name
 
@@ -343,7 +344,7 @@ class ChatraWebhook(BaseModel):
 
     def summary(self) -> str:
         """How a chat went, from its transcript: how long, who answered, the visitor's rating
-        (a `rating` field is [assumed]: shown when Chatra sends one)."""
+        (see `bot.core.wire.rating`)."""
         times = [m.createdAt for m in self.messages if m.createdAt]
         parts = []
         if len(times) > 1:
@@ -353,10 +354,13 @@ class ChatraWebhook(BaseModel):
         names = {self.agent_name(m.agentId) for m in answers}
         names |= {agent.name for agent in self.agents if agent.name}
         parts.append("answered by " + ", ".join(sorted(names)) if names else "no agent answered")
-        rating = (self.model_extra or {}).get("rating")
-        if isinstance(rating, str | int | float) and rating not in ("",):
-            parts.append(f"rated {rating}")
+        rating = self.rating()
+        if rating is not None:
+            parts.append(f"rated {rating.shown}")
         return " · ".join(parts)
+
+    def rating(self) -> Rating | None:
+        return rating_of(self.model_extra, self.client.model_extra)
 
     def agent_name(self, agent_id: str | None) -> str:
         for agent in self.agents:
