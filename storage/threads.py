@@ -30,6 +30,19 @@ class Threads(Repository):
         return self._one("client_id = ? ORDER BY id DESC", client_id, to_change=to_change)
 
     @reads
+    def earlier(self, client_id: str, most: int = 3) -> tuple[int, list[Thread]]:
+        """How many threads the client has had, and the newest `most` of them (newest first):
+        the chats a returning visitor had before."""
+        count = self._db.execute(
+            "SELECT count(*) FROM threads WHERE client_id = ?", [client_id]
+        ).scalar()
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM threads WHERE client_id = ? ORDER BY id DESC LIMIT ?",
+            [client_id, most],
+        ).fetchall()
+        return count, [_thread(row) for row in rows]
+
+    @reads
     def for_slack_thread(self, channel: str, thread_ts: str) -> Thread | None:
         return self._one("channel = ? AND thread_ts = ?", channel, thread_ts)
 

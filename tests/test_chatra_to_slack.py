@@ -223,27 +223,39 @@ async def test_blocks_slack_refuses_fall_back_to_text(bridge, slack):
     assert replies[-1].blocks is None
 
 
-async def test_a_visitor_back_after_the_idle_gap_gets_a_new_thread_linked_to_the_old(
+async def test_a_visitor_back_after_the_idle_gap_gets_a_new_card_showing_their_earlier_chats(
     bridge, slack, settings
 ):
     first = [visitor_says("m1", "hi")]
     await bridge.webhook(chat_event("chatStarted", messages=first, name="Jane"))
     await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))
     await bridge.settled()
-    run_sql(settings, "UPDATE threads SET updated_at = updated_at - 2 * 86400")  # two days pass
+    two_days_ago = "UPDATE threads SET updated_at = updated_at - 2 * 86400"
+    run_sql(settings, two_days_ago)
     await bridge.webhook(chat_event("chatTranscript", messages=first, name="Jane"))  # a repeat
     await bridge.settled()
     assert len(slack.parents(CHANNEL)) == 1  # nothing new: no new thread
 
-    later = [visitor_says("m2", "me again", at=1_732_650_000_000)]
-    await bridge.webhook(chat_event("chatStarted", messages=later, name="Jane"))
-    await bridge.settled()
+    for n, text in ((2, "me again"), (3, "and again")):
+        said = [visitor_says(f"m{n}", text, at=1_732_650_000_000 + n)]
+        await bridge.webhook(chat_event("chatStarted", messages=said, name="Jane"))
+        await bridge.webhook(chat_event("chatTranscript", messages=said, name="Jane"))
+        await bridge.settled()
+        run_sql(settings, two_days_ago)
 
-    old, new = slack.parents(CHANNEL)
-    assert slack.chat(CHANNEL, old.ts) == ["hi"]
-    assert slack.chat(CHANNEL, new.ts) == ["me again"]
-    link = f"https://fake.slack.com/archives/{CHANNEL}/p{old.ts.replace('.', '')}"
-    assert f"<{link}|an earlier chat>" in str(new.blocks)
+    first_card, second, third = slack.parents(CHANNEL)
+    assert [slack.chat(CHANNEL, card.ts) for card in (first_card, second, third)] == [
+        ["hi"],
+        ["me again"],
+        ["and again"],
+    ]
+
+    def link(card) -> str:
+        return f"https://fake.slack.com/archives/{CHANNEL}/p{card.ts.replace('.', '')}"
+
+    [came_back] = [line for line in map(str, third.blocks) if "Came back" in line]
+    assert "Came back: 2 earlier chats, the last <!date^" in came_back
+    assert came_back.index(link(second)) < came_back.index(link(first_card))  # newest first
 
 
 async def test_formatting_written_in_chatra_shows_as_slack_formatting(bridge, slack):

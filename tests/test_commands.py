@@ -53,7 +53,7 @@ async def test_lookup_by_client_id_shows_what_chatra_knows(bridge, slack, membra
         "Open in Chatra",
     ):
         assert fact in shown
-    assert "Open the Slack thread" not in shown  # no chat mirrored yet
+    assert "In Slack" not in shown  # no chat mirrored yet
 
 
 async def test_lookup_by_email_or_thread_link_finds_the_mirrored_chat(bridge, slack, membrane):
@@ -66,7 +66,8 @@ async def test_lookup_by_email_or_thread_link_finds_the_mirrored_chat(bridge, sl
     for query in ("JANE@example.org", f"<{link}>"):
         response = await answer_to(bridge, slack, f"lookup {query}")
         assert "Jane Doe" in str(response["blocks"])
-        assert "Open the Slack thread" in str(response["blocks"])
+        assert "In Slack: 1 chat, the last <!date^" in str(response["blocks"])
+        assert f"/archives/{CHANNEL}/p{thread_ts.replace('.', '')}|" in str(response["blocks"])
 
 
 async def test_lookup_of_an_unknown_visitor_says_so(bridge, slack, membrane):

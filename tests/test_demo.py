@@ -47,6 +47,6 @@ def test_demo_plays_a_chat_and_shows_what_each_side_saw(tmp_path):
         "  Jane: Thanks! It was due on Monday.",
         "  Sam: It left our warehouse today: you'll have it tomorrow 🚚",
     ]
-    assert "*Email*: jane@example.org" in lookup and "Open the Slack thread" in lookup
+    assert "*Email*: jane@example.org" in lookup and "In Slack: 1 chat" in lookup
     assert "+49 30 123" in lookup
     assert not list(tmp_path.iterdir())  # nothing left behind

@@ -16,7 +16,7 @@ from bot.core.posting import post_keys
 from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.mirrored import Mirrored
 from bot.core.slack_ui.notices import low_rating_notice
-from bot.core.slack_ui.views import thread_link
+from bot.core.slack_ui.views import earlier_chats, thread_link
 from bot.core.wire.chatra import (
     DERIVED_KEY,
     ChatraClient,
@@ -60,7 +60,7 @@ class ChatToSlack:
             fresh = [m for m in messages if m.key not in known]
             thread = store.threads.for_client.now(client.id, to_change=True)
             if self._wants_card(thread, new_messages=bool(fresh)):
-                thread = self._new_chat(webhook.client, thread, self._on_call.people_now())
+                thread = self._new_chat(webhook.client, self._on_call.people_now())
             assert thread is not None
             shown = [(m.key, m.body, self._mirrored(m, webhook)) for m in fresh]
             new = set(store.messages.claim_chatra_messages.now(client.id, thread.id, shown))
@@ -76,14 +76,16 @@ class ChatToSlack:
 
         return await store.db.run("ChatToSlack.decide", decide, "write")
 
-    def _new_chat(self, client: ChatraClient, before: Thread | None, on_call: list[str]) -> Thread:
+    def _new_chat(self, client: ChatraClient, on_call: list[str]) -> Thread:
         """On the database's thread: a new chat's thread, its card due in its queue's channel
-        (linking to the visitor's earlier thread, if any)."""
+        (with the visitor's earlier chats, if any)."""
         after_hours = self._after_hours()
         routes = self._policy.routes
         route = routes.route(client, after_hours=after_hours is not None)
         card = CardState(
-            previous=self._link(before) if before and before.thread_ts else None,
+            earlier=earlier_chats(
+                *self._store.threads.earlier.now(client.id), self._slack.workspace_url
+            ),
             on_call=on_call,
             after_hours=after_hours,
             queue=routes.queue(route),

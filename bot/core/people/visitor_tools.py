@@ -12,11 +12,11 @@ from bot.core.people.open_chats import describe, open_chats
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.views import (
     client_details,
+    earlier_chats,
     edit_visitor_modal,
     modal,
     push_modal,
     pushed_sent,
-    thread_link,
 )
 from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient, ChatraMessage
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, plain_to_slack
@@ -89,10 +89,8 @@ class VisitorTools:
                 return SlackMessage(text=f"Chatra knows no visitor `{plain_to_slack(client_id)}`.")
             return SlackMessage(text=f":warning: {plain_to_slack(str(error))}")
         client = ChatraClient.model_validate({**(found or {}), "id": client_id})
-        thread = await self._threads.for_client(client_id)
-        workspace = self._slack.workspace_url
-        link = thread_link(thread.channel, thread.thread_ts, workspace) if thread else None
-        return client_details(client, dashboard_url=self._dashboard_url, thread=link)
+        history = earlier_chats(*await self._threads.earlier(client_id), self._slack.workspace_url)
+        return client_details(client, dashboard_url=self._dashboard_url, chats=history)
 
     async def edit_form(self, client_id: str) -> dict[str, Any]:
         """The edit-visitor modal, filled in from Chatra; or a modal saying why not."""

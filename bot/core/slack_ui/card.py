@@ -20,8 +20,18 @@ class OpeningLine(BaseModel):
     continued: bool = False  # too long for the card: the whole text is the thread's first reply
 
 
+class EarlierChats(BaseModel):
+    """A returning visitor's chats before this one, as the bridge mirrored them."""
+
+    count: int
+    last_at: float  # when the last one was (its last Chatra event)
+    # the newest threads (at most 3, newest first): a link to each and when it was
+    threads: list[tuple[str, float]] = Field(default_factory=list)
+
+
 class CardState(BaseModel):
-    previous: str | None = None  # a link to the visitor's earlier thread
+    previous: str | None = None  # a link to the visitor's earlier thread (cards before v12)
+    earlier: EarlierChats | None = None  # the visitor's earlier chats
     on_call: list[str] | None = None  # who was on call when the chat started
     after_hours: str | None = None  # the line a chat started outside business hours shows
     owner: str | None = None  # who took the chat

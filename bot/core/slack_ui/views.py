@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
-from bot.core.slack_ui.card import CardState, Chat, OpeningLine
+from bot.core.slack_ui.card import CardState, Chat, EarlierChats, OpeningLine
 from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient
 from bot.core.wire.text import cut, plain_to_slack, slack_link
 from storage import Thread
@@ -85,7 +85,9 @@ def visitor_card(
     if state.queue:
         moved = f" · :warning: {state.moved}: shown here" if state.moved else ""
         blocks.insert(1, context(f":inbox_tray: Queue: *{plain_to_slack(state.queue)}*{moved}"))
-    if state.previous:
+    if state.earlier:
+        blocks.insert(1, context(came_back(state.earlier)))
+    elif state.previous:
         earlier = (
             f":leftwards_arrow_with_hook: Follows {slack_link(state.previous, 'an earlier chat')}"
         )
@@ -132,6 +134,30 @@ def said_by(author: str, at: float) -> dict[str, Any]:
     return context(f"*{plain_to_slack(author)}* · {_when(at)}")
 
 
+def earlier_chats(count: int, latest: list[Thread], workspace_url: str) -> EarlierChats | None:
+    """A visitor's chats mirrored so far (`Threads.earlier`), with links to the newest."""
+    if not count:
+        return None
+    shown = [
+        (thread_link(t.channel, t.thread_ts, workspace_url), t.updated_at)
+        for t in latest
+        if t.thread_ts
+    ]
+    return EarlierChats(count=count, last_at=latest[0].updated_at, threads=shown)
+
+
+def came_back(earlier: EarlierChats, heading: str = "Came back", noun: str = "earlier chat") -> str:
+    """A visitor's earlier chats: how many, when the last was, the newest linked."""
+    chats = f"1 {noun}" if earlier.count == 1 else f"{earlier.count} {noun}s"
+    last = f"<!date^{int(earlier.last_at)}^{{date_short_pretty}}|{_day(earlier.last_at)}>"
+    links = [slack_link(link, _day(at)) for link, at in earlier.threads]
+    return " · ".join([f":leftwards_arrow_with_hook: {heading}: {chats}, the last {last}", *links])
+
+
+def _day(at: float) -> str:
+    return time.strftime("%d %b %Y", time.gmtime(at))
+
+
 def _when(at: float) -> str:
     """A moment as the reader's own clock shows it."""
     fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
@@ -143,7 +169,9 @@ def _detail(value: str | None, limit: int = SHOWN_DETAIL) -> str:
     return cut(value_or_dash(value), limit)
 
 
-def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | None) -> SlackMessage:
+def client_details(
+    client: ChatraClient, *, dashboard_url: str, chats: EarlierChats | None
+) -> SlackMessage:
     """Everything Chatra knows of a visitor, for /chatra lookup."""
     extra = client.model_extra or {}
     facts = {
@@ -171,8 +199,6 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     if pages:
         fields.append(mrkdwn(f"*Pages*\n{pages}"))
     links = [slack_link(chat_link(client, dashboard_url), "Open in Chatra")]
-    if thread:
-        links.append(slack_link(thread, "Open the Slack thread"))
     name = plain_to_slack(client.display_name())
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f":bust_in_silhouette: *{name}*")}
@@ -182,6 +208,8 @@ def client_details(client: ChatraClient, *, dashboard_url: str, thread: str | No
     if more > 0:
         links.append(f"{more} more details in Chatra")
     blocks.append(context(" · ".join(links)))
+    if chats:
+        blocks.append(context(came_back(chats, "In Slack", "chat")))
     return SlackMessage(text=f"Visitor {name}", blocks=blocks)
 
 
