@@ -193,7 +193,49 @@ async def _membrane(transport: HttpTransport, settings: Settings) -> list[Findin
         findings.append(_action_finding(action, definition, shapes[action]))
     if "send-agent-message" in shapes:
         findings.append(_agent_identity(settings, shapes["send-agent-message"]))
+    findings.append(await _online_action(transport, settings))
     return findings
+
+
+ONLINE = "Online in Chatra"
+CREATE_ONLINE = (
+    "membrane action create \"Set a Chatra agent online for 2-3 minutes (Chatra's"
+    ' agentOnlinePing): the agent by agentId, or by agentEmail, agentName and receivedFrom"'
+    " --connectionId={connection}, then `membrane action get <id> --wait`, and set"
+    " CHATRA_ONLINE_ACTION to its key"
+)
+
+
+def _online_off(settings: Settings) -> Finding | None:
+    if settings.chatra_online_action:
+        return None
+    make = CREATE_ONLINE.format(connection=settings.membrane_connection_id)
+    why = "off (CHATRA_ONLINE_ACTION is not set): Chatra shows the team offline while it answers"
+    return Finding(ONLINE, True, f"{why} from Slack; to turn it on: {make}")
+
+
+async def _online_action(transport: HttpTransport, settings: Settings) -> Finding:
+    """Whether the action that sets agents online is there, and how it names the agent."""
+    off = _online_off(settings)
+    if off is not None:
+        return off
+    action = str(settings.chatra_online_action)
+    make = CREATE_ONLINE.format(connection=settings.membrane_connection_id)
+    try:
+        definition = await transport.definition(action)
+    except MembraneError as error:
+        return Finding(ONLINE, False, str(error))
+    if definition is None:
+        return Finding(ONLINE, False, f"the connection has no action {action}: {make}")
+    shape = shape_from_definition(action, definition)
+    by_email = shape.can_send("agent_email") and shape.can_send("agent_name")
+    if not (shape.can_send("agent") or by_email):
+        why = f"{action} takes no agentId, nor agentEmail and agentName ({shape.describe()})"
+        return Finding(ONLINE, False, f"{why}: {make}")
+    every = f"every {settings.chatra_online_every_seconds:.0f} s"
+    return Finding(
+        ONLINE, True, f"{action} shows agents on duty online {every}: {shape.describe()}"
+    )
 
 
 def _action_finding(action: str, definition: Any, shape: ActionShape) -> Finding:
@@ -246,9 +288,13 @@ async def _membrane_by_cli(transport: Transport, settings: Settings) -> list[Fin
         if error.kind != "dependency_error":  # "not found" from Chatra: the way is open
             return [Finding("Membrane connection", False, str(error))]
     mapping = "; ".join(f"{a}: {default_shape(a).describe()}" for a in ACTIONS)
+    online = _online_off(settings) or Finding(
+        ONLINE, True, f"{settings.chatra_online_action}: not checked (no schema through the CLI)"
+    )
     return [
         Finding("Membrane connection", True, "Chatra answers through membrane"),
         Finding("Actions", True, f"the membrane command publishes no schema: {mapping}"),
+        online,
     ]
 
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     chatra_echo_grace: float = Field(default=30.0, ge=0)
     chatra_default_agent_id: str | None = None
     chatra_received_from: str = Field(default="chatra-bridge", min_length=1, max_length=64)
+    # the key of the Membrane action that sets an agent online (made with `membrane action
+    # create`, see `chatra-bridge check`); off when empty
+    chatra_online_action: str | None = None
+    chatra_online_every_seconds: float = Field(default=60.0, ge=10, le=120)
     agent_map_file: str | None = None  # JSON {"<Slack user id>": "<Chatra agent id>", ...}
     chat_idle_gap_hours: float = Field(default=24.0, ge=0)
     nudge_after_minutes: float = Field(default=3.0, gt=0)

@@ -56,6 +56,7 @@ def leader_jobs(core: Core, settings: Settings) -> dict[str, tuple[float, Job]]:
         "pruning shared files": (often, at_most_every(FILES_PRUNED_EVERY, core.files.prune)),
         "posting the weekly digest": (often, core.use_cases.stats.digest),
         "keeping undecided mentions as notes": (often, core.use_cases.replies.mentions.expire),
+        "telling Chatra who is online": (often, core.use_cases.online.ping),
     }
 
 

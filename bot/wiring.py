@@ -30,6 +30,7 @@ from bot.core.engine.worker import Worker
 from bot.core.intake import Intake
 from bot.core.people.access import Access
 from bot.core.people.home import Home
+from bot.core.people.online import Online
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
 from bot.core.posting.outgoing import Outgoing
@@ -171,6 +172,7 @@ def build(
         rescan_interval=settings.inbox_rescan_seconds,
     )
     stats = Stats(context, files)
+    online = Online(context, membrane, settings.chatra_online_every_seconds)
     use_cases = UseCases(
         intake=intake,
         cards=chats.cards,
@@ -178,7 +180,8 @@ def build(
         access=access,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
-        home=Home(context, stats, access),
+        home=Home(context, stats, access, online),
+        online=online,
         stats=stats,
         seen=store.seen,
         channel=policy.channel,
@@ -245,6 +248,7 @@ def membrane_client(
         metrics=metrics,
         received_from=settings.chatra_received_from,
         health=health,
+        online_action=settings.chatra_online_action or None,
     )
 
 

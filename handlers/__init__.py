@@ -13,7 +13,7 @@ def register(app: AsyncApp, core: UseCases, metrics: Metrics) -> None:
     gate.register(app, core.access, core.seen)
     messages.register(app, core.intake, metrics)
     actions.register(app, core)
-    commands.register(app, core.visitors, core.team, core.stats, core.replies.saved)
+    commands.register(app, core.visitors, core.team, core.stats, core.replies.saved, core.online)
     modals.register(app, core)
     app_home.register(app, core.home)
     reactions.register(app, core)

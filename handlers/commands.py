@@ -5,6 +5,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.people.online import Online
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
 from bot.core.replies.saved import SavedTexts
@@ -28,6 +29,9 @@ HELP = """*chatra-bridge* mirrors every Chatra chat into a thread in the support
   to the next person every week; `/chatra oncall off` clears it.
 • `/chatra agent` shows which Chatra agent each person writes as;
   `/chatra agent [@someone] <agent id | email>` links them, `/chatra agent [@someone] off` unlinks.
+• `/chatra who`: who is on call, and who Chatra shows online (its widget is offline otherwise).
+  While Slack shows you active, Chatra shows you online when you are on call, answered a chat
+  in the last 30 minutes, or said `/chatra online`; `/chatra away` stops it.
 • `/chatra open`: open chats, how long each visitor has waited and who has the chat.
 • `/chatra stats [today | 7d | 30d]`: chats, first-response times (p50, p90, max), time to
   done, by agent and by channel, the slowest chats. A digest of the week is posted on Mondays.
@@ -51,8 +55,11 @@ LATER = ("lookup", "push", "pushed", "message", "edit", "stats")  # answered aft
 class ChatraCommand:
     """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
 
-    def __init__(self, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts) -> None:
+    def __init__(
+        self, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts, online: Online
+    ) -> None:
         self._tools, self._team, self._stats, self._saved = tools, team, stats, saved
+        self._online = online
 
     async def on_chatra(
         self,
@@ -70,6 +77,14 @@ class ChatraCommand:
         elif name == "agent":
             linked = await self._team.agent(args, command["user_id"])
             await ack(response_type="ephemeral", text=linked.text)
+        elif name in ("online", "away"):
+            said = await self._online.say(command["user_id"], name == "online")
+            await ack(response_type="ephemeral", text=said.text)
+        elif name == "who":
+            on_call = await self._team.on_call("", command["user_id"])
+            await ack(
+                response_type="ephemeral", text=f"{on_call.text}\n{await self._online.shown()}"
+            )
         elif name == "saved":
             saved = await self._saved.command(args, command["user_id"])
             await ack(response_type="ephemeral", text=saved.text)
@@ -125,9 +140,14 @@ class ChatraCommand:
 
 
 def register(
-    app: AsyncApp, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts
+    app: AsyncApp,
+    tools: VisitorTools,
+    team: Team,
+    stats: Stats,
+    saved: SavedTexts,
+    online: Online,
 ) -> None:
-    listeners = ChatraCommand(tools, team, stats, saved)
+    listeners = ChatraCommand(tools, team, stats, saved, online)
     app.command("/chatra")(ack=listeners.on_chatra, lazy=[listeners.answer])
 
 

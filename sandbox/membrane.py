@@ -24,6 +24,8 @@ from aiohttp import web
 from sandbox.membrane_wire import (
     API_VERSION,
     INPUTS,
+    ONLINE_ACTION,
+    ONLINE_FOR,
     ActionFailure,
     Fault,
     fail,
@@ -43,6 +45,12 @@ class FakeMembrane(FakeServer):
         self.output_renamed: dict[str, dict[str, str]] = {}  # action -> output key -> new key
         self.action_ids = {key: f"act{n:04d}{key[:4]}" for n, key in enumerate(INPUTS)}
         self.keyless: set[str] = set()  # actions with an id and no key: reached by id only
+        self.absent = {ONLINE_ACTION}  # actions the connection does not have (yet)
+        # Chatra's agents (as a webhook lists them), those a ping by an unknown email made up,
+        # and who is online until when (time.time())
+        self.agents = {"a9": {"name": "Ana", "email": "ana@example.com"}}
+        self.dummy_agents: list[str] = []
+        self.online_until: dict[str, float] = {}
         self.schema_reads = 0
         self.connection_id = connection_id
         self.tokens = tokens  # None: any JWT-shaped token is accepted
@@ -77,6 +85,15 @@ class FakeMembrane(FakeServer):
         """The action's output keeps these under other keys: `id="messageId"`."""
         self.output_renamed.setdefault(action, {}).update(keys)
 
+    def make_online_action(self) -> str:
+        """`membrane action create "..."`: the connection has the online action now."""
+        self.absent.discard(ONLINE_ACTION)
+        return ONLINE_ACTION
+
+    def online_agents(self) -> list[str]:
+        """The agents Chatra shows online now: the widget is online while there is one."""
+        return sorted(a for a, until in self.online_until.items() if until > time.time())
+
     def runs_of(self, action: str) -> list[dict[str, Any]]:
         return [payload for key, payload in self.runs if key == action]
 
@@ -109,7 +126,7 @@ class FakeMembrane(FakeServer):
         """An action's definition by key, with the schemas the connector declares."""
         refused = self._refusal(request)
         key = request.match_info["key"]
-        if refused is None and (key not in INPUTS or key in self.keyless):
+        if refused is None and (key not in INPUTS or key in self.keyless | self.absent):
             refused = fail(404, "not_found", f"Action {key} not found")
         return refused or self._definition(key)
 
@@ -123,8 +140,10 @@ class FakeMembrane(FakeServer):
     def _key_of(self, selector: str) -> str | None:
         """The action a selector names: its id, or its key when it has one."""
         if selector in INPUTS and selector not in self.keyless:
-            return selector
-        return next((key for key, known in self.action_ids.items() if known == selector), None)
+            key: str | None = selector
+        else:
+            key = next((key for key, known in self.action_ids.items() if known == selector), None)
+        return None if key in self.absent else key
 
     def _definition(self, key: str) -> web.Response:
         self.schema_reads += 1
@@ -151,7 +170,7 @@ class FakeMembrane(FakeServer):
 
     async def _run(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["key"]
-        if key not in INPUTS or key in self.keyless:
+        if key not in INPUTS or key in self.keyless | self.absent:
             return fail(404, "not_found", f"Action {key} not found")
         return await self._answer(request, key, request.match_info["cid"], by_id=False)
 
@@ -333,6 +352,26 @@ class FakeMembrane(FakeServer):
         view = {k: v for k, v in client.items() if k not in contact}
         view["basicInfo"] = {k: client[k] for k in contact if k in client}
         return view
+
+    def _agent_online_ping(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Online for 2-3 minutes: the agent by id, or by email and name, as Chatra's successor
+        API takes it: an email Chatra does not know makes up a new (dummy) agent."""
+        agent_id = data.get("agentId")
+        if agent_id is None:
+            email, name = data.get("agentEmail"), data.get("agentName")
+            if not (email and name and data.get("receivedFrom")):
+                raise ActionFailure(
+                    400, "bad_request", "agentId, or agentEmail, agentName and receivedFrom"
+                )
+            found = [a for a, known in self.agents.items() if known["email"] == email]
+            agent_id = found[0] if found else self._new_id("dummy")
+            if not found:
+                self.agents[agent_id] = {"name": name, "email": email}
+                self.dummy_agents.append(agent_id)
+        elif agent_id not in self.agents:
+            raise ActionFailure(404, "dependency_error", "Chatra: agent not found")
+        self.online_until[agent_id] = time.time() + ONLINE_FOR
+        return {"agentId": agent_id, "online": True}
 
     def _send_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = required(data, "clientId")

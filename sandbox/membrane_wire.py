@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 
 API_VERSION = "2025-10-21"
+ONLINE_ACTION = "agent-online-ping"
+ONLINE_FOR = 150.0  # seconds an agent stays online after a ping (Chatra: 2-3 minutes)
 
 
 # Each action's input as the Chatra connector declares it: (required, optional), see chatra.md.
@@ -24,6 +26,9 @@ INPUTS = {
     "delete-pushed-message": (("messageId",), ()),
     "get-client": (("clientId",), ()),
     "update-client": (("clientId",), ("name", "email", "phone", "notes")),
+    # made with `membrane action create` (no Chatra connector lists it): the successor API's
+    # agentOnlinePing, absent from a connection until made
+    ONLINE_ACTION: ((), ("agentId", "agentEmail", "agentName", "receivedFrom")),
 }
 
 

@@ -83,6 +83,7 @@ class FakeSlack(Reactions, FakeServer):
         self.groups: dict[str, list[str]] = {}  # user group id (S...) -> its members
         self.dms: dict[str, str] = {}  # user id -> the app's DM with them (D...)
         self.members: dict[str, set[str]] = {}  # channel -> its members (default: every user)
+        self.away: set[str] = set()  # people Slack shows away (everyone else is active)
         self.on_post: Callable[[Posted], None] | None = None  # told of every new message
         self.on_update: Callable[[Posted], None] | None = None  # ... and of every redrawn one
 
@@ -331,6 +332,12 @@ class FakeSlack(Reactions, FakeServer):
             BOT_USER if args.get("user") == BOT_USER_ID else None
         )
         return ok(user=user) if user else error("user_not_found")
+
+    async def _users_getPresence(self, args: dict[str, Any]) -> web.Response:
+        user = args.get("user", "")
+        if user not in self.users:
+            return error("user_not_found")
+        return ok(presence="away" if user in self.away else "active")
 
     async def _conversations_members(self, args: dict[str, Any]) -> web.Response:
         """Who is in a channel: everyone the fake knows, unless a test says otherwise. A public

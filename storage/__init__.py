@@ -8,6 +8,7 @@ from storage.inbox import FailedEvent, Inbox, InboxEvent
 from storage.lanes import Claimed, Lanes
 from storage.messages import Message, Messages
 from storage.on_call import OnCall
+from storage.on_duty import OnDuty, OnlineAgent
 from storage.opening import open_database
 from storage.outages import Outages, PastOutage
 from storage.pacing import Pacing
@@ -36,6 +37,8 @@ __all__ = [
     "MessageState",
     "Messages",
     "OnCall",
+    "OnDuty",
+    "OnlineAgent",
     "Outages",
     "Pacing",
     "PastOutage",

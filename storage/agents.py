@@ -26,6 +26,13 @@ class Agents(Repository):
         ).scalar()
 
     @reads
+    def details(self, agent_id: str) -> tuple[str | None, str | None]:
+        """The agent's name and email as Chatra's webhooks listed them (None: not listed)."""
+        row = self._db.execute("SELECT name, email FROM agents WHERE id = ?", [agent_id])
+        found = row.fetchone()
+        return (found[0], found[1]) if found else (None, None)
+
+    @reads
     def name(self, agent_id: str) -> str | None:
         return self._db.execute("SELECT name FROM agents WHERE id = ?", [agent_id]).scalar()
 

@@ -101,6 +101,15 @@ TABLES = {
     "on_call": """
         slack_user TEXT PRIMARY KEY,  -- who is notified when a chat starts (users or groups)
         since {float}""",
+    "on_duty": """
+        slack_user TEXT PRIMARY KEY,  -- /chatra online (1) or /chatra away (0), their last word
+        online INTEGER NOT NULL,
+        since {float} NOT NULL""",
+    "online_agents": """
+        agent_id TEXT PRIMARY KEY,  -- a Chatra agent the bridge tells Chatra is online
+        slack_user TEXT NOT NULL,  -- on whose behalf
+        since {float} NOT NULL,  -- the first ping of this stretch online
+        pinged_at {float} NOT NULL""",
     "on_call_rotation": """
         id INTEGER PRIMARY KEY,  -- or: one person a week, in turn (a single row, id 1)
         people TEXT,  -- JSON list of Slack user ids, in turn

@@ -13,6 +13,7 @@ from storage.inbox import Inbox
 from storage.lanes import Lanes
 from storage.messages import Messages
 from storage.on_call import OnCall
+from storage.on_duty import OnDuty
 from storage.outages import Outages
 from storage.outbox import Outbox
 from storage.pacing import Pacing
@@ -42,6 +43,7 @@ class Store:
     figures: Figures
     saved: SavedReplies
     outbox: Outbox
+    on_duty: OnDuty
 
     @classmethod
     def over(cls, db: Database, clock: Callable[[], float] = time.time) -> "Store":
@@ -66,4 +68,5 @@ REPOSITORIES = (
     Figures,
     SavedReplies,
     Outbox,
+    OnDuty,
 )

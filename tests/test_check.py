@@ -11,7 +11,8 @@ from pydantic import SecretStr
 
 import sandbox.membrane
 import sandbox.slack
-from bot.check import SCOPES, report, run_checks
+from bot.check import ONLINE, SCOPES, report, run_checks
+from sandbox.membrane_wire import ONLINE_ACTION
 from sandbox.slack_wire import manifest_scopes
 from tests.conftest import CHANNEL
 
@@ -197,3 +198,22 @@ async def test_each_problem_is_named_with_what_to_do(
 
 def test_the_manifest_asks_for_the_scopes_check_expects():
     assert manifest_scopes(ROOT / "manifest.yml") == SCOPES
+
+
+async def test_online_in_chatra_is_one_line_saying_how_to_make_its_action(settings, membrane):
+    create = 'membrane action create "Set a Chatra agent online for 2-3 minutes'
+    ok, words = findings_by_check(await run_checks(settings))[ONLINE]
+    assert ok and words.startswith("off (CHATRA_ONLINE_ACTION is not set)")
+    assert create in words and "--connectionId=conn-chatra-1" in words
+
+    wanted = settings.model_copy(update={"chatra_online_action": ONLINE_ACTION})
+    ok, words = findings_by_check(await run_checks(wanted))[ONLINE]
+    assert not ok and words.startswith(f"the connection has no action {ONLINE_ACTION}: {create}")
+
+    membrane.make_online_action()
+    assert findings_by_check(await run_checks(wanted))[ONLINE] == (
+        True,
+        f"{ONLINE_ACTION} shows agents on duty online every 60 s: agent→agentId,"
+        " agent_email→agentEmail, agent_name→agentName, received_from→receivedFrom"
+        " (from its schema)",
+    )

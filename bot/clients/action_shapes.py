@@ -50,7 +50,15 @@ ACTIONS = {
     "edit-pushed-message": ActionFields(("message", "text")),
     "delete-pushed-message": ActionFields(("message",)),
 }
+# CHATRA_ONLINE_ACTION, under whatever key the operator made it: an agent, by id or by email
+# and name (Chatra's successor API: `POST /conversations/agentOnlinePing`).
+ONLINE = ActionFields((), ("agent", "agent_email", "agent_name", "received_from"))
 OUTPUT_IDS = ("id", "messageId", "_id")
+
+
+def fields_of(action: str) -> ActionFields:
+    """What the bridge sends an action: a Chatra action's fields, or the online action's."""
+    return ACTIONS.get(action, ONLINE)
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ class ActionShape:
 
 def default_shape(action: str) -> ActionShape:
     """Chatra's REST names: what stands when the action publishes no schema."""
-    fields = ACTIONS[action]
+    fields = fields_of(action)
     return ActionShape(action, {f: CANDIDATES[f][0] for f in (*fields.needed, *fields.sent)})
 
 
@@ -95,7 +103,7 @@ def shape_from_definition(action: str, definition: Any) -> ActionShape:
     if not isinstance(properties, dict) or not properties:
         return default_shape(action)
     declared = {_plain(name): name for name in properties}
-    fields = ACTIONS[action]
+    fields = fields_of(action)
     names: dict[str, str] = {}
     for field in (*fields.needed, *fields.sent, *fields.if_declared):
         found = [declared[_plain(c)] for c in CANDIDATES[field] if _plain(c) in declared]

@@ -79,6 +79,7 @@ class MembraneClient:
         received_from: str,
         metrics: Metrics | None = None,
         health: Health | None = None,
+        online_action: str | None = None,
     ) -> None:
         self._health = health or Health()
         self._metrics = metrics or Metrics()
@@ -87,6 +88,7 @@ class MembraneClient:
         self._attempts = attempts
         self._base_delay = base_delay
         self.received_from = received_from
+        self.online_action = online_action  # CHATRA_ONLINE_ACTION: None when not set
         self._shapes: dict[str, ActionShape] = {}
 
     # -- one typed method per action, in the bridge's own terms --
@@ -138,6 +140,26 @@ class MembraneClient:
     async def delete_pushed_message(self, message_id: str) -> None:
         await self._act("delete-pushed-message", {"message": message_id})
 
+    async def agent_online(self, agent_id: str, email: str | None, name: str | None) -> None:
+        """Chatra shows the agent online for 2-3 minutes (CHATRA_ONLINE_ACTION), named by id, or
+        by email and name where the action takes no id: only ever an agent Chatra knows, since
+        an unknown email makes up a new agent. Tried once: the next round pings again."""
+        assert self.online_action is not None
+        shape = await self.shape(self.online_action)
+        if shape.can_send("agent"):
+            values = {"agent": agent_id}
+        elif email and name and shape.can_send("agent_email") and shape.can_send("agent_name"):
+            values = {"agent_email": email, "agent_name": name}
+            values["received_from"] = self.received_from
+        else:
+            raise MembraneError(
+                "bad_request",
+                f"{self.online_action} takes no agentId, and Chatra's email of agent {agent_id}"
+                " is not known (or the action takes no agentEmail and agentName)",
+                transient=False,
+            )
+        await self._act(self.online_action, values, tries=1)
+
     # -- the actions as the connection has them --
 
     async def shape(self, action: str) -> ActionShape:
@@ -162,14 +184,15 @@ class MembraneClient:
         return shape
 
     async def _act(
-        self, action: str, values: dict[str, Any], *, repeatable: bool = True
+        self, action: str, values: dict[str, Any], *, repeatable: bool = True, tries: int = 0
     ) -> tuple[ActionShape, Any]:
         """Run `action` with `values` under the names it takes. When Membrane refuses the input,
         the schema is read again: when it changed, the action runs once more under the new names
         (a refused input ran nothing, so this is safe even for a send)."""
         shape = await self.shape(action)
         try:
-            return shape, await self.run(action, shape.input(values), repeatable=repeatable)
+            answer = await self.run(action, shape.input(values), repeatable=repeatable, tries=tries)
+            return shape, answer
         except MembraneError as error:
             if error.kind != "bad_request":
                 raise
@@ -177,7 +200,8 @@ class MembraneClient:
             if fresh == shape:
                 raise
             log.info("%s takes its input differently now: %s", action, fresh.describe())
-            return fresh, await self.run(action, fresh.input(values), repeatable=repeatable)
+            answer = await self.run(action, fresh.input(values), repeatable=repeatable, tries=tries)
+            return fresh, answer
 
     async def _created(self, action: str, values: dict[str, Any], repeatable: bool = True) -> str:
         shape, output = await self._act(action, values, repeatable=repeatable)
@@ -185,13 +209,17 @@ class MembraneClient:
 
     # -- transport --
 
-    async def run(self, action: str, payload: dict[str, Any], *, repeatable: bool = True) -> Any:
-        """Run an action, retrying transient failures with capped exponential backoff and jitter.
+    async def run(
+        self, action: str, payload: dict[str, Any], *, repeatable: bool = True, tries: int = 0
+    ) -> Any:
+        """Run an action, retrying transient failures with capped exponential backoff and jitter
+        (`tries` times; 0: MEMBRANE_RETRY_ATTEMPTS).
 
         An action that must not run twice (`repeatable=False`) is retried only when it surely did
         not run; an in-doubt failure is raised at once for the caller to settle.
         """
-        for attempt in range(1, self._attempts + 1):
+        attempts = tries or self._attempts
+        for attempt in range(1, attempts + 1):
             self._metrics.events_out.labels("membrane", action).inc()
             try:
                 with self._metrics.action_seconds.labels(action).time():
@@ -205,7 +233,7 @@ class MembraneClient:
                 else:
                     await self._health.worked("membrane")  # it answered: Chatra refused the input
                 settle_first = error.in_doubt and not repeatable
-                if settle_first or not error.transient or attempt == self._attempts:
+                if settle_first or not error.transient or attempt == attempts:
                     if error.transient:
                         error.detail = (
                             f"Membrane did not run {action} after {attempt} tries"

@@ -276,6 +276,18 @@ class SlackOut:
         found = response.get("file")
         return found if isinstance(found, dict) else None
 
+    async def active(self, user_id: str) -> bool:
+        """Whether Slack shows the person active now (users.getPresence, scope users:read); a
+        refusal is taken for away. Slack being down raises."""
+        try:
+            response = await self._client.users_getPresence(user=user_id)
+        except SlackApiError as error:
+            if slack_is_down(error):
+                raise
+            log.warning("presence of %s unknown: %s", user_id, slack_error(error))
+            return False
+        return response.get("presence") == "active"
+
     async def is_guest(self, user_id: str) -> bool | None:
         """Whether a person is a guest (single- or multi-channel); None: Slack knows no one so."""
         user = await self._user(user_id)

@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.core.context import Context
 from bot.core.people.access import Access
+from bot.core.people.online import Online
 from bot.core.people.open_chats import describe, open_chats
 from bot.core.slack_ui.blocks import mention
 from bot.core.slack_ui.views import home_view, home_view_refused
@@ -12,8 +13,8 @@ from bot.core.stats.team_stats import Stats
 
 
 class Home:
-    def __init__(self, context: Context, stats: Stats, access: Access) -> None:
-        self._stats, self._access = stats, access
+    def __init__(self, context: Context, stats: Stats, access: Access, online: Online) -> None:
+        self._stats, self._access, self._online = stats, access, online
         store = context.store
         self._threads, self._waits, self._messages = store.threads, store.waits, store.messages
         self._inbox = store.inbox
@@ -38,6 +39,7 @@ class Home:
         ]
         people = await self._on_call.people()
         health.insert(0, "On call: " + (", ".join(map(mention, people)) or "no one"))
+        health.insert(1, await self._online.shown())
         last = await self._inbox.last_error()
         if last:
             health.append(f"Last error: {last}")

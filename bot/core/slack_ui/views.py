@@ -97,7 +97,8 @@ def visitor_card(
     if done:
         when = state.done_at or 0.0
         blocks.insert(
-            1, context(f":white_check_mark: Done by {mention(state.done_by or '')} · {_when(when)}")
+            1,
+            context(f":white_check_mark: Done by {mention(state.done_by or '')} · {moment(when)}"),
         )
     elif state.reopened and not closed:
         blocks.insert(1, context(f":arrows_counterclockwise: Reopened: {state.reopened}"))
@@ -131,7 +132,7 @@ def _opening_blocks(line: OpeningLine) -> list[dict[str, Any]]:
 
 def said_by(author: str, at: float) -> dict[str, Any]:
     """The line above a message in a joined post or a card: its author, and when."""
-    return context(f"*{plain_to_slack(author)}* · {_when(at)}")
+    return context(f"*{plain_to_slack(author)}* · {moment(at)}")
 
 
 def earlier_chats(count: int, latest: list[Thread], workspace_url: str) -> EarlierChats | None:
@@ -158,7 +159,7 @@ def _day(at: float) -> str:
     return time.strftime("%d %b %Y", time.gmtime(at))
 
 
-def _when(at: float) -> str:
+def moment(at: float) -> str:
     """A moment as the reader's own clock shows it."""
     fallback = time.strftime("%H:%M:%S UTC", time.gmtime(at))
     return f"<!date^{int(at)}^{{time_secs}}|{fallback}>"
