@@ -29,6 +29,7 @@ CHANNEL, CONNECTION = "C0SANDBOX1", "conn-sandbox"
 TOKEN, SIGNING, WEBHOOK = "xoxb-sandbox-token", "sandbox-signing-secret", "sandbox-webhook-0123456"
 AGENT = {"id": "U0SANDBOX1", "name": "sam", "profile": {"display_name": "Sam"}}
 AGENT["profile"]["email"] = "sam@example.org"
+CHATRA_AGENT = {"id": "a1", "name": "Sam", "email": "sam@example.org"}  # Sam, as Chatra has him
 
 
 async def _asked(request: web.Request, needed: str) -> dict[str, Any]:
@@ -48,26 +49,61 @@ class Playground:
 
     def __init__(self, slack: FakeSlack, membrane: FakeMembrane, bridge: str) -> None:
         self.slack, self.membrane, self.bridge = slack, membrane, bridge
-        self.visitors: dict[str, str] = {}  # visitor id -> name
+        self.visitors: dict[str, str] = {}  # visitor id -> name, while their chat is open
         self.written: list[tuple[int, str, str]] = []  # (ms, visitor id, text) a visitor wrote
+        membrane.agents = {CHATRA_AGENT["id"]: CHATRA_AGENT}
         slack.app.router.add_get("/sandbox/channel", self.channel)
         slack.app.router.add_post("/sandbox/reply", self.reply)
         slack.app.router.add_post("/sandbox/command", self.command)
         slack.app.router.add_post("/sandbox/decide", self.decide)
         membrane.app.router.add_post("/sandbox/visitor", self.visitor)
+        membrane.app.router.add_post("/sandbox/trigger", self.trigger)
+        membrane.app.router.add_post("/sandbox/close", self.close)
         membrane.app.router.add_get("/sandbox/chats", self.chats)
 
     async def visitor(self, request: web.Request) -> web.Response:
-        """A visitor writes in the widget: Chatra sends the bridge its webhook."""
+        """A visitor writes in the widget (again after their chat closed: a new chat, which
+        the bridge shows as a visitor who came back): Chatra sends the bridge its webhook."""
         said = await _asked(request, "text")
+        message = {"type": "client", "text": said["text"]}
+        return await self._chat_event(said, message)
+
+    async def trigger(self, request: web.Request) -> web.Response:
+        """Chatra's targeted auto-message greets a visitor (flagged isTrigger): no answer."""
+        said = await _asked(request, "text")
+        greeting = {"type": "agent", "agentId": CHATRA_AGENT["id"], "isTrigger": True}
+        return await self._chat_event(said, greeting | {"text": said["text"]})
+
+    async def close(self, request: web.Request) -> web.Response:
+        """The visitor's chat ends, rated (`rating`, 1 to 5 or a word, and `comment`) or not:
+        Chatra sends its transcript."""
+        said = await _asked(request, "visitor")
+        visitor = said["visitor"]
+        if visitor not in self.visitors:
+            raise web.HTTPBadRequest(text=f"no open chat of visitor {visitor!r}\n")
+        name = self.visitors.pop(visitor)
+        mine = [
+            {"type": "client", "text": text, "createdAt": at}
+            for at, who, text in self.written
+            if who == visitor
+        ]
+        body = chat_event("chatTranscript", visitor, mine, name=name)
+        body["agents"] = [CHATRA_AGENT]
+        if said.get("rating") is not None:
+            body["rating"] = {"value": said["rating"], "comment": str(said.get("comment") or "")}
+        status = await self._send(f"/chatra/webhook/{WEBHOOK}", json.dumps(body).encode(), {})
+        return web.json_response({"visitor": visitor, "bridge_answered": status})
+
+    async def _chat_event(self, said: dict[str, Any], message: dict[str, Any]) -> web.Response:
         name = str(said.get("name") or "Jane")
         visitor = str(said.get("visitor") or name.lower().replace(" ", "-"))
         at = int(time.time() * 1000)
-        message = {"type": "client", "text": said["text"], "createdAt": at}
         event = "chatFragment" if visitor in self.visitors else "chatStarted"
         self.visitors[visitor] = name
-        self.written.append((at, visitor, said["text"]))
-        body = chat_event(event, visitor, [message], name=name)
+        if message["type"] == "client":
+            self.written.append((at, visitor, message["text"]))
+        body = chat_event(event, visitor, [message | {"createdAt": at}], name=name)
+        body["agents"] = [CHATRA_AGENT]
         status = await self._send(f"/chatra/webhook/{WEBHOOK}", json.dumps(body).encode(), {})
         return web.json_response({"visitor": visitor, "bridge_answered": status})
 
@@ -162,12 +198,14 @@ class Playground:
         """Each visitor's chat as the widget shows it: both sides, in order."""
         lines = [(at, v, f"{self.visitors[v]}: {text}") for at, v, text in self.written]
         for m in self.membrane.messages.values():  # an agent's, not deleted
-            agent = m.get("agentName") or "Agent"
-            lines.append((m["createdAt"], m["clientId"], f"{agent}: {m['text']}"))
+            agent = m.get("agentName") or self.membrane.agents.get(m["agentId"], {}).get("name")
+            lines.append((m["createdAt"], m["clientId"], f"{agent or 'Agent'}: {m['text']}"))
         chats: dict[str, list[str]] = {}
         for _, visitor, line in sorted(lines, key=lambda line: line[0]):
             chats.setdefault(visitor, []).append(line)
-        return web.json_response(chats)
+        online = self.membrane.online_agents()
+        widget = "online" if online else "offline: visitors are asked for an email"
+        return web.json_response({"widget": widget, "agents_online": online, "chats": chats})
 
     async def _slack_form(self, body: bytes) -> tuple[int, Any]:
         """A form Slack posts to the bridge (a command, a click), signed: status and answer."""
@@ -214,7 +252,12 @@ def instructions(bridge: str, slack: FakeSlack, membrane: FakeMembrane) -> str:
   A reply naming a teammate is held until you choose ("send" or "note"):
     curl -s {slack.url}/sandbox/reply -d '{{"text": "<@U0SANDBOX2> can you take this?"}}'
     curl -s {slack.url}/sandbox/decide -d '{{"choice": "note"}}'
-  The chat as the visitor sees it in Chatra:
+  Chatra greets a visitor automatically (shown marked; it answers nothing):
+    curl -s {membrane.url}/sandbox/trigger -d '{{"name": "Bob", "text": "Need a hand?"}}'
+  The chat ends with a low rating (the team is told); Jane writing again comes back:
+    curl -s {membrane.url}/sandbox/close -d '{{"visitor": "jane", "rating": 1, "comment": "Slow"}}'
+  The chat as the visitor sees it in Chatra, and whether its widget is online (Sam is, while
+  on call, or after answering; `/chatra away` and `/chatra who` work too):
     curl -s {membrane.url}/sandbox/chats
   The bridge's health and metrics: {bridge}/healthz and {bridge}/metrics
 Ctrl-C stops it all."""
@@ -227,6 +270,7 @@ async def run(port: int) -> None:
     bridge = f"http://127.0.0.1:{port}"
     slack = FakeSlack(TOKEN, {CHANNEL}, {AGENT["id"]: AGENT})
     membrane = FakeMembrane(CONNECTION)
+    online_action = membrane.make_online_action()
     Playground(slack, membrane, bridge)
     for fake, its_port in ((slack, port + 1), (membrane, port + 2)):
         try:
@@ -242,6 +286,10 @@ async def run(port: int) -> None:
             signing_secret=SIGNING,
             webhook_secret=WEBHOOK,
             public_url=bridge,
+            chatra_online_action=online_action,
+            chatra_online_every_seconds=10,  # seen online within seconds of answering
+            escalation_check_seconds=2,
+            chat_idle_gap_hours=1e-7,  # a visitor writing after their chat closed comes back
         )
         print(instructions(bridge, slack, membrane), flush=True)
         try:

@@ -236,6 +236,7 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
         urls = {c.split()[2].rsplit("/", 1)[1]: c.split()[2] for c in commands}
         visitor_url, channel_url, chats_url = urls["visitor"], urls["channel"], urls["chats"]
         reply_url, command_url, decide_url = urls["reply"], urls["command"], urls["decide"]
+        trigger_url, close_url = urls["trigger"], urls["close"]
         assert channel_url.startswith(f"http://127.0.0.1:{port + 1}/")  # the same every run
         async with aiohttp.ClientSession() as http:
 
@@ -263,7 +264,9 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
             assert json.loads(answer)["bridge_answered"] == 200
             status, answer = await post(reply_url, "it's not JSON")
             assert status == 400 and 'send a JSON object with text, such as {"text":' in answer
-            await until(chats_url, lambda chats: chats == {"jane": ["Jane: Hello?", "Sam: Hi!"]})
+            widget = await until(chats_url, lambda seen: seen["widget"] == "online")
+            assert widget["agents_online"] == ["a1"]  # Sam answered: Chatra shows him online
+            assert widget["chats"] == {"jane": ["Jane: Hello?", "Sam: Hi!"]}
 
             _, saved = await post(command_url, {"text": "saved add hello Hi {visitor}!"})
             assert json.loads(saved)["shown_to_you"]["text"] == "Saved `;hello`."
@@ -276,7 +279,17 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
             ]
             assert (await post(decide_url, {"choice": "note"}))[0] == 200
             visitor_saw = ["Jane: Hello?", "Sam: Hi!", "Sam: Hi Jane!"]
-            await until(chats_url, lambda chats: chats == {"jane": visitor_saw})
+            await until(chats_url, lambda seen: seen["chats"] == {"jane": visitor_saw})
+
+            await post(trigger_url, {"name": "Bob", "text": "Need a hand?"})
+            await post(close_url, {"visitor": "jane", "rating": 1, "comment": "Slow"})
+            await post(visitor_url, {"name": "Jane", "text": "Me again"})
+            jane, bob, back = await until(channel_url, lambda threads: len(threads) == 3)
+            assert bob["opens_with"] == ["Need a hand?"]
+            assert ":small_red_triangle_down: Jane rated the chat *1*: “Slow”" in [
+                reply["text"] for reply in jane["replies"]
+            ]
+            assert back["opens_with"] == ["Me again"]
     finally:
         process.send_signal(2)  # Ctrl-C
         await asyncio.wait_for(process.wait(), 30)
