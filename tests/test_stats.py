@@ -145,6 +145,7 @@ async def test_the_weekly_digest_is_posted_once_with_two_bridges(
         [digest] = await wait_for(lambda: digests(slack))
         assert "Chats: *3* (+3) · answered: 2 (+2) · never answered: 1 (+1)" in digest.text
         assert "Time to done: p50 1h 10m (was —)" in digest.text  # the week before had none
+        assert "Ratings: 0 · low: 0" in digest.text
         await leader.close()  # the other leads now, and sees the digest was posted
         await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
         await asyncio.sleep(0.5)
