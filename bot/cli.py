@@ -122,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the bridge (settings from the environment or .env)")
     commands.add_parser("demo", help="see it work: a scripted chat against local sandboxes")
     playing = commands.add_parser(
-        "sandbox", help="the real server against local sandboxes, to drive by hand with curl"
+        "sandbox", help="the real server against local sandboxes: a page to try it in a browser"
     )
     playing.add_argument("--port", type=int, default=3000, help="where the bridge listens")
+    playing.add_argument("--open", action="store_true", help="open the page in a browser")
     checking = commands.add_parser("check", help="is this setup ready? says what is wrong")
     checking.add_argument("--json", action="store_true", help="machine-readable findings")
     db_cli.add_parser(commands)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING)
         from bot.sandbox_command import main as sandbox
 
-        return sandbox(args.port)
+        return sandbox(args.port, open_page=args.open)
     if args.command == "demo":
         from bot.demo import main as demo
 

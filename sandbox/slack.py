@@ -77,6 +77,7 @@ class FakeSlack(Reactions, FakeServer):
         self.files, self.cut_files = self.shared.files, self.shared.cut_files
         self.responses: list[dict[str, Any]] = []  # what the app answered through response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id
+        self.views_opened: dict[str, str] = {}  # every modal's id -> the trigger that opened it
         self.home: dict[str, dict[str, Any]] = {}  # each user's App Home view
         self.ephemeral: list[tuple[str, str]] = []  # (user, text) shown to one person
         self.ephemeral_posts: list[dict[str, Any]] = []  # each one whole: its blocks, thread
@@ -299,8 +300,9 @@ class FakeSlack(Reactions, FakeServer):
             return error("invalid_trigger_id")
         if blocks_problem(json_arg(args["view"]).get("blocks") or [], most=100):
             return error("invalid_arguments")
-        view = {**json_arg(args["view"]), "id": f"V{len(self.views) + 1:08d}"}
+        view = {**json_arg(args["view"]), "id": f"V{len(self.views_opened) + 1:08d}"}
         self.views[view["id"]] = view
+        self.views_opened[view["id"]] = args["trigger_id"]
         return ok(view=view)
 
     async def _views_update(self, args: dict[str, Any]) -> web.Response:

@@ -42,10 +42,9 @@ class OnDuty(Repository):
         return dict(rows)
 
     @writes
-    def pinged(self, pings: list[tuple[str, str]], online_for: float) -> None:
-        """Chatra was told these (agent, Slack user) are online now: a stretch goes on while
-        the last ping is less than `online_for` seconds old."""
-        now = self._clock()
+    def pinged(self, pings: list[tuple[str, str]], now: float, online_for: float) -> None:
+        """Chatra was told at `now` these (agent, Slack user) are online: a stretch goes on
+        while the last ping is less than `online_for` seconds old."""
         self._db.executemany(
             "INSERT INTO online_agents (agent_id, slack_user, since, pinged_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET"

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from bot.sandbox_command import newest_chat
+from bot.playground import newest_chat
 from sandbox.membrane_cli import install
 from sandbox.slack_wire import thread_reply
 from tests.conftest import CHANNEL

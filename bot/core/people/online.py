@@ -74,7 +74,7 @@ class Online:
         done = await asyncio.gather(*(self._ping(p, now) for p in people.values()))
         pinged = [(p.agent_id, p.slack_user) for p in done if p is not None]
         if pinged:
-            await self._store.on_duty.pinged(pinged, ONLINE_FOR)
+            await self._store.on_duty.pinged(pinged, now, ONLINE_FOR)
 
     async def _ping(self, person: OnDuty, now: float) -> OnDuty | None:
         """`person` once their agent is pinged; None when the ping failed."""
