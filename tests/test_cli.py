@@ -274,8 +274,8 @@ async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_p
             await post(reply_url, {"text": "<@U0SANDBOX2> can you take this?"})
             [thread] = await until(channel_url, lambda threads: threads[0]["only_you_see"])
             assert thread["only_you_see"] == [
-                ":raised_hand: This mentions @U0SANDBOX2: send it to the visitor?"
-                " “@U0SANDBOX2 can you take this?”"
+                ":raised_hand: This mentions @Kim: send it to the visitor?"
+                " “@Kim can you take this?”"
             ]
             assert (await post(decide_url, {"choice": "note"}))[0] == 200
             visitor_saw = ["Jane: Hello?", "Sam: Hi!", "Sam: Hi Jane!"]
