@@ -1,16 +1,20 @@
 """What the tests share: the sandboxed app, Chatra's webhook bodies, waiting for effects."""
 
 import asyncio
+import contextlib
+import socket
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.worker import Worker
 from bot.sandboxed import RunningApp
 from sandbox.chatra import agent_says, chat_event, visitor_says
-from sandbox.server import wait_for
+from sandbox.server import free_port, wait_for
 from storage import Store, open_database
 from tests.conftest import CHANNEL
 
@@ -106,3 +110,40 @@ async def answered_as_its_card_lands(
     await bridge.settled()
     [card] = slack.parents(CHANNEL)
     return card.ts
+
+
+def three_free_ports() -> int:
+    """A port of 127.0.0.1 that is free, and the two after it (the sandbox's fakes take them)."""
+    while True:
+        port = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for taken in (port, port + 1, port + 2):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", taken))
+            except OSError:
+                continue
+        return port
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(where: Path, env: dict[str, str]) -> AsyncIterator[tuple[int, str]]:
+    """`chatra-bridge sandbox` as a person starts it: its port and what it printed once ready;
+    stopped with Ctrl-C, which must end it cleanly."""
+    port = three_free_ports()
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "sandbox", "--port", str(port)),
+        cwd=where,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    said = [b""]
+    while not said[-1].startswith(b"Ctrl-C"):
+        said.append(await asyncio.wait_for(process.stdout.readline(), 30))
+        assert said[-1], b"".join(said).decode()  # it ended before saying it is ready
+    try:
+        yield port, b"".join(said).decode()
+    finally:
+        process.send_signal(2)  # Ctrl-C
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0

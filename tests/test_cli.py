@@ -7,7 +7,6 @@ import logging
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from tests.conftest import (
     SIGNING_SECRET,
     WEBHOOK_SECRET,
 )
-from tests.helpers import chat_event, visitor_says, wait_for
+from tests.helpers import chat_event, running_sandbox, visitor_says, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTING_NAMES = ("SLACK", "MEMBRANE", "CHATRA", "DATABASE", "HOST", "PORT", "LOG_")
@@ -202,98 +201,73 @@ async def test_serve_runs_the_bridge_and_never_logs_a_secret(tmp_path, slack, me
         assert secret not in logs
 
 
-def three_free_ports() -> int:
-    """A port of 127.0.0.1 that is free, and the two after it (the sandbox's fakes take them)."""
-    while True:
-        port = free_port()
-        with contextlib.ExitStack() as held:
-            try:
-                for taken in (port, port + 1, port + 2):
-                    held.enter_context(socket.socket()).bind(("127.0.0.1", taken))
-            except OSError:
-                continue
-        return port
-
-
 async def test_the_sandbox_command_serves_the_real_bridge_to_drive_by_hand(tmp_path):
-    port = three_free_ports()
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "sandbox", "--port", str(port)),
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    said = [b""]
-    while not said[-1].startswith(b"Ctrl-C"):
-        said.append(await asyncio.wait_for(process.stdout.readline(), 30))
-        assert said[-1], b"".join(said).decode()  # it ended before saying it is ready
-    text = b"".join(said).decode()
+    async with running_sandbox(tmp_path, clean_env()) as (port, text):
+        await drive_the_sandbox_by_curl(port, text)
+
+
+async def drive_the_sandbox_by_curl(port: int, text: str) -> None:
     commands = [line.strip() for line in text.splitlines() if line.strip().startswith("curl")]
-    try:
-        for command in commands:  # each can be pasted into a shell as printed
-            shlex.split(command)
-        urls = {c.split()[2].rsplit("/", 1)[1]: c.split()[2] for c in commands}
-        visitor_url, channel_url, chats_url = urls["visitor"], urls["channel"], urls["chats"]
-        reply_url, command_url, decide_url = urls["reply"], urls["command"], urls["decide"]
-        trigger_url, close_url = urls["trigger"], urls["close"]
-        assert channel_url.startswith(f"http://127.0.0.1:{port + 1}/")  # the same every run
-        async with aiohttp.ClientSession() as http:
+    for command in commands:  # each can be pasted into a shell as printed
+        shlex.split(command)
+    urls = {c.split()[2].rsplit("/", 1)[1]: c.split()[2] for c in commands}
+    visitor_url, channel_url, chats_url = urls["visitor"], urls["channel"], urls["chats"]
+    reply_url, command_url, decide_url = urls["reply"], urls["command"], urls["decide"]
+    trigger_url, close_url = urls["trigger"], urls["close"]
+    assert channel_url.startswith(f"http://127.0.0.1:{port + 1}/")  # the same every run
+    async with aiohttp.ClientSession() as http:
 
-            async def post(url: str, body: Any) -> tuple[int, Any]:
-                async with http.post(url, data=json.dumps(body)) as answer:
-                    return answer.status, await answer.text()
+        async def post(url: str, body: Any) -> tuple[int, Any]:
+            async with http.post(url, data=json.dumps(body)) as answer:
+                return answer.status, await answer.text()
 
-            async def until(url: str, seen: Callable[[Any], bool]) -> Any:
-                for _ in range(100):
-                    async with http.get(url) as answer:
-                        found = await answer.json()
-                    if seen(found):
-                        return found
-                    await asyncio.sleep(0.1)
-                raise AssertionError(f"{url} never showed it: {found}")
+        async def until(url: str, seen: Callable[[Any], bool]) -> Any:
+            for _ in range(100):
+                async with http.get(url) as answer:
+                    found = await answer.json()
+                if seen(found):
+                    return found
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"{url} never showed it: {found}")
 
-            status, answer = await post(reply_url, {"text": "Hi!"})
-            assert (status, answer) == (400, "no chat yet: a visitor writes first\n")
-            assert (await post(visitor_url, {"name": "Jane", "text": "Hello?"}))[0] == 200
-            [thread] = await until(channel_url, lambda threads: threads)
-            assert thread["card"] == "Jane: Hello? (New chat)" and thread["opens_with"] == [
-                "Hello?"
-            ]
-            status, answer = await post(reply_url, {"text": "Hi!"})
-            assert json.loads(answer)["bridge_answered"] == 200
-            status, answer = await post(reply_url, "it's not JSON")
-            assert status == 400 and 'send a JSON object with text, such as {"text":' in answer
-            widget = await until(chats_url, lambda seen: seen["widget"] == "online")
-            assert widget["agents_online"] == ["a1"]  # Sam answered: Chatra shows him online
-            assert widget["chats"] == {"jane": ["Jane: Hello?", "Sam: Hi!"]}
+        status, answer = await post(reply_url, {"text": "Hi!"})
+        assert (status, answer) == (400, "no chat yet: a visitor writes first\n")
+        assert (await post(visitor_url, {"name": "Jane", "text": "Hello?"}))[0] == 200
+        [thread] = await until(channel_url, lambda threads: threads)
+        assert thread["card"] == "Jane: Hello? (New chat)" and thread["opens_with"] == ["Hello?"]
+        status, answer = await post(reply_url, {"text": "Hi!"})
+        assert json.loads(answer)["bridge_answered"] == 200
+        _, shown = await post(command_url, {"text": "lookup jane"})  # a sandbox visitor is known
+        assert "Visitor Jane" in json.loads(shown)["shown_to_you"]["text"]
+        status, answer = await post(reply_url, "it's not JSON")
+        assert status == 400 and 'send a JSON object with text, such as {"text":' in answer
+        widget = await until(chats_url, lambda seen: seen["widget"] == "online")
+        assert widget["agents_online"] == ["a1"]  # Sam answered: Chatra shows him online
+        assert widget["chats"] == {"jane": ["Jane: Hello?", "Sam: Hi!"]}
 
-            _, saved = await post(command_url, {"text": "saved add hello Hi {visitor}!"})
-            assert json.loads(saved)["shown_to_you"]["text"] == "Saved `;hello`."
-            await post(reply_url, {"text": ";hello"})
-            await post(reply_url, {"text": "<@U0SANDBOX2> can you take this?"})
-            [thread] = await until(channel_url, lambda threads: threads[0]["only_you_see"])
-            assert thread["only_you_see"] == [
-                ":raised_hand: This mentions @Kim: send it to the visitor?"
-                " “@Kim can you take this?”"
-            ]
-            assert (await post(decide_url, {"choice": "note"}))[0] == 200
-            visitor_saw = ["Jane: Hello?", "Sam: Hi!", "Sam: Hi Jane!"]
-            await until(chats_url, lambda seen: seen["chats"] == {"jane": visitor_saw})
+        _, saved = await post(command_url, {"text": "saved add hello Hi {visitor}!"})
+        assert json.loads(saved)["shown_to_you"]["text"] == "Saved `;hello`."
+        await post(reply_url, {"text": ";hello"})
+        await post(reply_url, {"text": "<@U0SANDBOX2> can you take this?"})
+        [thread] = await until(channel_url, lambda threads: threads[0]["only_you_see"])
+        assert thread["only_you_see"] == [
+            ":raised_hand: This mentions @Kim: send it to the visitor? “@Kim can you take this?”"
+        ]
+        async with http.get(channel_url) as raw:
+            assert "“@Kim can you take this?”" in await raw.text()  # text as text, not \\u201c
+        assert (await post(decide_url, {"choice": "note"}))[0] == 200
+        visitor_saw = ["Jane: Hello?", "Sam: Hi!", "Sam: Hi Jane!"]
+        await until(chats_url, lambda seen: seen["chats"] == {"jane": visitor_saw})
 
-            await post(trigger_url, {"name": "Bob", "text": "Need a hand?"})
-            await post(close_url, {"visitor": "jane", "rating": 1, "comment": "Slow"})
-            await post(visitor_url, {"name": "Jane", "text": "Me again"})
-            jane, bob, back = await until(channel_url, lambda threads: len(threads) == 3)
-            assert bob["opens_with"] == ["Need a hand?"]
-            assert ":small_red_triangle_down: Jane rated the chat *1*: “Slow”" in [
-                reply["text"] for reply in jane["replies"]
-            ]
-            assert back["opens_with"] == ["Me again"]
-    finally:
-        process.send_signal(2)  # Ctrl-C
-        await asyncio.wait_for(process.wait(), 30)
-    assert process.returncode == 0
+        await post(trigger_url, {"name": "Bob", "text": "Need a hand?"})
+        await post(close_url, {"visitor": "jane", "rating": 1, "comment": "Slow"})
+        await post(visitor_url, {"name": "Jane", "text": "Me again"})
+        jane, bob, back = await until(channel_url, lambda threads: len(threads) == 3)
+        assert bob["opens_with"] == ["Need a hand?"]
+        assert ":small_red_triangle_down: Jane rated the chat *1*: “Slow”" in [
+            reply["text"] for reply in jane["replies"]
+        ]
+        assert back["opens_with"] == ["Me again"]
 
 
 def test_with_json_logs_python_warnings_are_json_lines_too(settings, capsys):

@@ -79,6 +79,7 @@ async def test_claiming_shows_on_the_card_and_escalates_to_the_owner_alone(app, 
     await app.click(claim, message_ts=card.ts, user="U0AGENT02")
     await wait_for(lambda: "Taken by <@U0AGENT02>" in str(card.blocks))
     assert "I'll take it" not in str(card.blocks)
+    assert card.text.startswith("Jane: hi (Taken")  # no longer a new chat, in search too
 
     clock.advance(11)
     await wait_for(lambda: slack.dms_to("U0AGENT02"))

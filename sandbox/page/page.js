@@ -165,7 +165,7 @@ function reply(post) {
   const mine = post.user === me;
   if (editing === post.ts) {
     const key = `edit-${post.ts}`;
-    const value = key in drafts ? drafts[key] : post.text;
+    const value = key in drafts ? drafts[key] : unslack(post.text.replace(/<@(\w+)>/g, (_, id) => "@" + personName(id)));
     return `<div class="reply" role="group" aria-label="Reply by ${esc(personName(post.user))}">` +
       `<label>Edit reply <textarea data-key="${key}" rows="2">${esc(value)}</textarea></label>` +
       `<button type="button" data-save-edit="${post.ts}">Save edit</button> <button type="button" data-cancel-edit>Cancel</button></div>`;
@@ -251,6 +251,14 @@ function drawModal(view) {
     `<h3>${esc(title)}</h3>${blocks(view.blocks, { view_id: view.id })}<div class="modal-buttons"><button type="button" data-cancel="${esc(view.id)}">${close}</button>${submit}</div></form></div>`;
 }
 
+// What a person types in Slack, as Slack sends it: "@Kim" picked from the list is <@U…>
+function asSlack(text) {
+  return text.replace(/(^|\s)@(\w+)/g, (all, before, name) => {
+    const found = state.team.find((p) => p.name.toLowerCase() === name.toLowerCase());
+    return found ? `${before}<@${found.id}>` : all;
+  });
+}
+
 // Acting
 async function act(name, body) {
   const answer = await fetch(`/sandbox/${name}`, { method: "POST", body: JSON.stringify({ user: me, ...body }) });
@@ -316,7 +324,7 @@ document.addEventListener("click", async (event) => {
   } else if (data.saveEdit) {
     const text = drafts[`edit-${data.saveEdit}`];
     editing = null;
-    if (text !== undefined) await act("edit", { ts: data.saveEdit, text });
+    if (text !== undefined) await act("edit", { ts: data.saveEdit, text: asSlack(text) });
     else draw(state);
   } else if (data.delete) {
     if (await confirmFirst({ title: { text: "Delete the reply?" }, text: { type: "plain_text", text: "The visitor's copy goes too." }, confirm: { text: "Delete" }, deny: { text: "Keep it" } })) {
@@ -354,7 +362,7 @@ document.addEventListener("submit", async (event) => {
     const text = (drafts[key] || "").trim();
     if (!text) return;
     drafts[key] = "";
-    await act("reply", { thread_ts: form.dataset.thread, text });
+    await act("reply", { thread_ts: form.dataset.thread, text: asSlack(text) });
   } else if (form.dataset.view) {
     const values = {};
     for (const box of form.querySelectorAll("[data-block]")) values[box.dataset.block] = box.value;

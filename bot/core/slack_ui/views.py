@@ -111,6 +111,8 @@ def visitor_card(
         if closed
         else "Done"
         if done
+        else "Taken"
+        if owner
         else "New chat" + (" after hours" if after_hours else "")
     )
     if state.opening:  # what the visitor wrote comes first: in notifications and search too
