@@ -119,7 +119,7 @@ async def arguments(request: web.Request) -> dict[str, Any]:
 # Block Kit's limits, as Slack enforces them: past any of them a post is refused (invalid_blocks).
 MOST_BLOCKS, SECTION_TEXT, FIELD_TEXT, MOST_FIELDS, HEADER_TEXT = 50, 3000, 2000, 10, 150
 CONTEXT_TEXT, MOST_CONTEXT_ELEMENTS, IMAGE_URL, ALT_TEXT = 3000, 10, 3000, 2000
-USERNAME = 80  # characters of a post's `username` (assumed refused past it; see docs/development/wire.md)
+USERNAME = 80  # characters of a `username` (assumed refused past it: docs/development/wire.md)
 
 
 def blocks_problem(blocks: list[dict[str, Any]], most: int = MOST_BLOCKS) -> str | None:
