@@ -41,7 +41,13 @@ async def page(request, tmp_path) -> AsyncIterator:
     ):
         browser = await driver.chromium.launch(executable_path=browser_path)
         opened = await browser.new_page(viewport={"width": 1500, "height": 1000})
-        await opened.goto(f"http://127.0.0.1:{port + 1}/")
+        with Timer("the page usable, after the sandbox said it is ready"):
+            await opened.goto(f"http://127.0.0.1:{port + 1}/")
+            await (
+                opened.get_by_label("Acting as")
+                .get_by_role("option", name="Sam")
+                .wait_for(state="attached")
+            )
         try:
             yield opened
         finally:
