@@ -21,7 +21,8 @@ let tab = "channel";
 let editing = null; // ts of the reply being edited
 let last = "";
 let state = null;
-let buttons = []; // [button, where] of each Block Kit button drawn, by data-btn
+const buttons = []; // [button, where] of each Block Kit button ever drawn, by data-btn
+const buttonIds = new Map(); // the same button in the same place keeps its number
 let modalErrors = {};
 const drafts = {}; // what was typed, by data-key, kept across redraws
 
@@ -135,9 +136,13 @@ function blockHtml(block, where) {
 }
 function element(item, where) {
   if (item.type === "button") {
-    buttons.push([item, where]);
+    const key = JSON.stringify([item, where]);
+    if (!buttonIds.has(key)) {
+      buttonIds.set(key, buttons.length);
+      buttons.push([item, where]);
+    }
     const style = item.style ? ` ${item.style}` : "";
-    return `<button type="button" class="block-button${style}" data-btn="${buttons.length - 1}">${esc(item.text && item.text.text)}</button>`;
+    return `<button type="button" class="block-button${style}" data-btn="${buttonIds.get(key)}">${esc(item.text && item.text.text)}</button>`;
   }
   if (item.type === "image") return `<img class="side" src="${esc(item.image_url)}" alt="${esc(item.alt_text)}">`;
   return json(item);
@@ -193,39 +198,60 @@ function widget(seen) {
   $("#widget-status").textContent = online ? "● online" : "○ offline: visitors are asked for an email";
   $("#widget-status").className = "status " + (online ? "on" : "off");
   const names = seen.names || {};
-  $("#visitors").innerHTML = Object.entries(names).map(([id, name]) =>
+  setHtml($("#visitors"), Object.entries(names).map(([id, name]) =>
     `<button type="button" data-visitor="${esc(id)}" aria-pressed="${id === visitor}">${esc(name)}</button>`
-  ).join("") + `<button type="button" data-visitor="" aria-pressed="${visitor === null}">New visitor</button>`;
+  ).join("") + `<button type="button" data-visitor="" aria-pressed="${visitor === null}">New visitor</button>`);
   const lines = (visitor && seen.chats[visitor]) || [];
   const name = visitor ? names[visitor] : null;
-  $("#widget-log").innerHTML = lines.length
+  setHtml($("#widget-log"), lines.length
     ? lines.map((line) => {
       const cut = line.indexOf(": ");
       const who = line.slice(0, cut);
       const mine = who === name;
       return `<div class="bubble${mine ? " mine" : ""}"><span class="who">${esc(who)}</span>${esc(line.slice(cut + 2))}</div>`;
     }).join("")
-    : `<p class="empty">${visitor ? "Nothing yet." : "A new visitor: give a name and write."}</p>`;
+    : `<p class="empty">${visitor ? "Nothing yet." : "A new visitor: give a name and write."}</p>`);
 }
 
-// Drawing it all, keeping what was typed and where the cursor was
+// Drawing it all: only what changed is drawn again (a button being clicked stays where it is),
+// keeping what was typed and where the cursor was
+function setHtml(element, html) {
+  if (element.drawn !== html) {
+    element.innerHTML = html;
+    element.drawn = html;
+  }
+}
+function drawList(box, items) {
+  const keys = new Set(items.map(([key]) => key));
+  for (const child of [...box.children]) if (!keys.has(child.dataset.item)) child.remove();
+  items.forEach(([key, html], at) => {
+    let child = [...box.children].find((c) => c.dataset.item === key);
+    if (!child) {
+      child = document.createElement("div");
+      child.dataset.item = key;
+    }
+    if (box.children[at] !== child) box.insertBefore(child, box.children[at] || null);
+    setHtml(child, html);
+  });
+}
 function draw(seen) {
   const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
   const caret = focused ? [document.activeElement.selectionStart, document.activeElement.selectionEnd] : null;
-  buttons = [];
-  $("#acting").innerHTML = seen.team.map((p) => `<option value="${p.id}"${p.id === me ? " selected" : ""}>${esc(p.name)}</option>`).join("");
+  setHtml($("#acting"), seen.team.map((p) => `<option value="${p.id}"${p.id === me ? " selected" : ""}>${esc(p.name)}</option>`).join(""));
   widget(seen.widget);
-  $("#posts").innerHTML = seen.posts.map(article).join("") +
-    seen.only_you.map(onlyYou).join("");
-  $("#told").innerHTML = seen.told.map((t) => onlyYou({ text: t.text || "", blocks: t.blocks, answered: true })).join("");
-  $("#dms").innerHTML = seen.dms.length
+  drawList($("#posts"), [
+    ...seen.posts.map((post) => [post.ts, article(post)]),
+    ...seen.only_you.map((told) => [`only-${told.index}`, onlyYou(told)]),
+  ]);
+  setHtml($("#told"), seen.told.map((t) => onlyYou({ text: t.text || "", blocks: t.blocks, answered: true })).join(""));
+  setHtml($("#dms"), seen.dms.length
     ? `<h3>Direct messages from Chatra</h3>${seen.dms.map((d) => `<article class="post" aria-label="Direct message">${message(d, { ts: d.ts })}</article>`).join("")}`
-    : "";
-  $("#home-view").innerHTML = seen.home ? blocks(seen.home.blocks, { view_id: "home" }) : "<p class=empty>Opening…</p>";
+    : "");
+  setHtml($("#home-view"), seen.home ? blocks(seen.home.blocks, { view_id: "home" }) : "<p class=empty>Opening…</p>");
   $("#calls-count").textContent = `(${seen.membrane.length})`;
-  $("#calls").innerHTML = seen.membrane.slice().reverse().map((call) =>
+  setHtml($("#calls"), seen.membrane.slice().reverse().map((call) =>
     `<li><code>${esc(call.action)}</code> <span class="input">${esc(JSON.stringify(call.input))}</span></li>`
-  ).join("");
+  ).join(""));
   drawModal(seen.modal);
   for (const box of document.querySelectorAll("[data-key]")) {
     if (box.dataset.key in drafts && box.value !== drafts[box.dataset.key]) box.value = drafts[box.dataset.key];
@@ -241,14 +267,14 @@ function draw(seen) {
 function drawModal(view) {
   const overlay = $("#overlay");
   if (!view) {
-    overlay.innerHTML = "";
+    setHtml(overlay, "");
     return;
   }
   const title = (view.title && view.title.text) || "Modal";
   const submit = view.submit ? `<button type="submit" class="primary">${esc(view.submit.text)}</button>` : "";
   const close = esc((view.close && view.close.text) || "Close");
-  overlay.innerHTML = `<div class="shade"><form class="modal" role="dialog" aria-modal="true" aria-label="${esc(title)}" data-view="${esc(view.id)}">` +
-    `<h3>${esc(title)}</h3>${blocks(view.blocks, { view_id: view.id })}<div class="modal-buttons"><button type="button" data-cancel="${esc(view.id)}">${close}</button>${submit}</div></form></div>`;
+  setHtml(overlay, `<div class="shade"><form class="modal" role="dialog" aria-modal="true" aria-label="${esc(title)}" data-view="${esc(view.id)}">` +
+    `<h3>${esc(title)}</h3>${blocks(view.blocks, { view_id: view.id })}<div class="modal-buttons"><button type="button" data-cancel="${esc(view.id)}">${close}</button>${submit}</div></form></div>`);
 }
 
 // What a person types in Slack, as Slack sends it: "@Kim" picked from the list is <@U…>

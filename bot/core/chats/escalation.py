@@ -3,6 +3,7 @@ messaged and the thread is broadcast to the channel. Once per wait: each is owed
 the unit that marks the wait nudged or escalated."""
 
 from bot.core.context import Context
+from bot.core.people.team import members as team_members
 from bot.core.posting import post_keys
 from bot.core.slack_ui.card import Chat
 from bot.core.slack_ui.notices import escalation_dm, escalation_notice, nudge_notice
@@ -47,7 +48,7 @@ class Escalation:
         thread = await store.threads.by_id(wait.thread_id)
         owner = Chat.of(thread).card.owner if thread is not None else None
         people = [owner] if owner else await self._on_call.people()
-        members = await self._members(people)  # a DM: posted to the user id
+        members = await team_members(self._slack, people)  # a DM: posted to the user id
 
         def record() -> list[str]:
             if thread is not None and thread.thread_ts is None:
@@ -71,11 +72,3 @@ class Escalation:
     def _wake(self, channels: list[str]) -> None:
         for channel in channels:
             self._posts.wake(channel)
-
-    async def _members(self, people: list[str]) -> list[str]:
-        """The people themselves, and the members of user groups among them, each once."""
-        members: list[str] = []
-        for someone in people:
-            group = await self._slack.group_members(someone) if someone.startswith("S") else None
-            members += [m for m in group or [someone] if m not in members]
-        return members

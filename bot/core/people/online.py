@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.core.context import Context
 from bot.core.errors import MembraneError
+from bot.core.people.team import members
 from bot.core.slack_ui.blocks import SlackMessage, mention
 from bot.core.slack_ui.views import moment
 from bot.core.wire.text import plain_to_slack
@@ -33,13 +34,12 @@ class ChatraOnline(Protocol):
 
 @dataclass(frozen=True)
 class OnDuty:
-    """Someone to show online in Chatra: as which agent, and why."""
+    """Someone to show online in Chatra, as which agent."""
 
     slack_user: str
     agent_id: str
     email: str | None  # Chatra's email of the agent (None: unknown, so never sent)
     name: str | None
-    why: str
 
 
 class Online:
@@ -61,14 +61,14 @@ class Online:
             return
         now = self._clock()
         due = [
-            (user, why)
-            for user, why in (await self.on_duty(now)).items()
+            user
+            for user in await self.on_duty(now)
             if now - self._looked_at.get(user, -self._every) >= self._every
         ]
         people: dict[str, OnDuty] = {}  # one person per agent
-        for user, why in due:
+        for user in due:
             self._looked_at[user] = now
-            person = await self._as_agent(user, why)
+            person = await self._as_agent(user)
             if person and person.agent_id not in people and await self._slack.active(user):
                 people[person.agent_id] = person
         done = await asyncio.gather(*(self._ping(p, now) for p in people.values()))
@@ -91,25 +91,22 @@ class Online:
         self._warned.pop(person.agent_id, None)
         return person
 
-    async def on_duty(self, now: float) -> dict[str, str]:
-        """Who is on duty now (whether Slack shows them active or not), and why."""
+    async def on_duty(self, now: float) -> list[str]:
+        """Who is on duty now, whether Slack shows them active or not: on call; in business
+        hours also who answered lately or said online; never who said away since."""
         duty = self._store.on_duty
         answered, said = await duty.answered_since(now - ANSWERED_WITHIN), await duty.said()
-        reasons = dict.fromkeys(await self._members(await self._on_call.people()), "on call")
+        people = await members(self._slack, await self._on_call.people())
         if self._hours is None or self._hours.open_at(now):
-            for user in answered:
-                reasons.setdefault(user, "answered from Slack")
-            for user, (online, _) in said.items():
-                if online:
-                    reasons.setdefault(user, "said /chatra online")
-        return {
-            user: why
-            for user, why in reasons.items()
-            # said away, and has not answered since
+            people += [user for user in answered if user not in people]
+            people += [u for u, (online, _) in said.items() if online and u not in people]
+        return [
+            user
+            for user in people
             if said.get(user, (True, 0.0))[0] or answered.get(user, 0.0) > said[user][1]
-        }
+        ]
 
-    async def _as_agent(self, user: str, why: str) -> OnDuty | None:
+    async def _as_agent(self, user: str) -> OnDuty | None:
         """The Chatra agent `user` is, when Chatra knows it: linked, or by their email."""
         agents = self._store.agents
         agent_id = await agents.linked(user)
@@ -119,15 +116,7 @@ class Online:
         if agent_id is None:
             return None
         name, email = await agents.details(agent_id)
-        return OnDuty(user, agent_id, email, name or await self._slack.user_name(user), why)
-
-    async def _members(self, people: list[str]) -> list[str]:
-        """The people themselves, and the members of user groups among them."""
-        members: list[str] = []
-        for someone in people:
-            group = await self._slack.group_members(someone) if someone.startswith("S") else None
-            members += [m for m in group or [someone] if m not in members]
-        return members
+        return OnDuty(user, agent_id, email, name or await self._slack.user_name(user))
 
     async def say(self, user: str, online: bool) -> SlackMessage:
         """`/chatra online` or `/chatra away`."""

@@ -3,11 +3,21 @@
 import re
 
 from bot.core.context import Context
+from bot.core.ports import SlackPort
 from bot.core.rules.schedule import plan_rotation
 from bot.core.slack_ui.blocks import SlackMessage, mention
 from bot.core.wire.text import MENTION, NOTIFIES, plain_to_slack
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+
+
+async def members(slack: SlackPort, people: list[str]) -> list[str]:
+    """The people themselves, and the members of user groups (S…) among them, each once."""
+    found: list[str] = []
+    for someone in people:
+        group = await slack.group_members(someone) if someone.startswith("S") else None
+        found += [m for m in group or [someone] if m not in found]
+    return found
 
 
 class Team:
