@@ -262,7 +262,11 @@ async def drive_the_sandbox_by_curl(port: int, text: str) -> None:
         await post(trigger_url, {"name": "Bob", "text": "Need a hand?"})
         await post(close_url, {"visitor": "jane", "rating": 1, "comment": "Slow"})
         await post(visitor_url, {"name": "Jane", "text": "Me again"})
-        jane, bob, back = await until(channel_url, lambda threads: len(threads) == 3)
+
+        def rated(threads: list) -> bool:  # Jane is back, and her rating was said in her thread
+            return len(threads) == 3 and any("rated" in r["text"] for r in threads[0]["replies"])
+
+        jane, bob, back = await until(channel_url, rated)
         assert bob["opens_with"] == ["Need a hand?"]
         assert ":small_red_triangle_down: Jane rated the chat *1*: “Slow”" in [
             reply["text"] for reply in jane["replies"]

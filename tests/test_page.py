@@ -142,7 +142,7 @@ async def test_every_button_the_bridge_sends_does_something_in_the_page(page):
             break
         label = left[0]
         tried.append(label)
-        before = await page.locator("main").inner_text()
+        before = await quiet(page)  # the last click's effects all shown
         await card.get_by_role("button", name=label, exact=True).click()
         dialog = page.get_by_role("dialog")
         await something_shows(page, before)
@@ -151,6 +151,18 @@ async def test_every_button_the_bridge_sends_does_something_in_the_page(page):
             await expect(dialog).to_have_count(0, timeout=QUICK)
     assert {"I'll take it", "Done", "Reopen", "Visitor details", "Edit visitor"} <= set(tried)
     assert {"Send pushed message", "Discuss internally"} <= set(tried)
+
+
+async def quiet(page) -> str:
+    """What the page shows once it stops changing (for half a second)."""
+    shown, deadline = "", time.monotonic() + QUICK / 1000
+    while time.monotonic() < deadline:
+        now = await page.locator("body").inner_text()
+        if now == shown:
+            return await page.locator("main").inner_text()
+        shown = now
+        await page.wait_for_timeout(500)
+    raise AssertionError("the page never stopped changing")
 
 
 async def something_shows(page, before: str) -> None:

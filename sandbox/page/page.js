@@ -295,10 +295,15 @@ async function act(name, body) {
   await refresh(true);
   return answer.ok ? JSON.parse(text) : null;
 }
+let asked = 0; // refreshes asked for, in order
+let drawnFrom = 0; // the newest whose answer was drawn: an older answer arriving later is stale
 async function refresh(force) {
+  const mine = ++asked;
   try {
     const answer = await fetch(`/sandbox/state?user=${encodeURIComponent(me)}`);
     const text = await answer.text();
+    if (mine < drawnFrom) return;
+    drawnFrom = mine;
     if (!force && text === last) return;
     last = text;
     state = JSON.parse(text);
