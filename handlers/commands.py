@@ -49,9 +49,6 @@ USAGE = {
 }
 
 
-LATER = ("lookup", "push", "pushed", "message", "edit", "stats")  # answered after the ack
-
-
 class ChatraCommand:
     """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
 

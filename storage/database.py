@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from storage.units import Kind
+# read: may run beside others, on a connection of its own (SQLite); write: commits, possibly
+# together with other writes that arrive at the same moment; durable: a write that must survive
+# a power cut before it is answered (what is acknowledged): its commit waits for the disk.
+Kind = Literal["read", "write", "durable"]
 
 Params = Sequence[Any]
 T = TypeVar("T")

@@ -125,10 +125,3 @@ class Figures(Repository):
             [since, until],
         ).fetchall()
         return [ChatFigures(*row) for row in rows]
-
-    @reads
-    def for_thread(self, thread_id: int) -> ChatFigures | None:
-        row = self._db.execute(
-            f"SELECT {COLUMNS} FROM {FROM} WHERE f.thread_id = ?", [thread_id]
-        ).fetchone()
-        return ChatFigures(*row) if row else None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.units import Kind
+from storage.database import Kind
 
 
 @dataclass

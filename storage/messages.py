@@ -29,10 +29,6 @@ class Message:
 
 class Messages(Repository):
     @reads
-    def by_chatra_id(self, chatra_id: str) -> Message | None:
-        return self._one("chatra_id = ?", chatra_id)
-
-    @reads
     def by_slack_ts(self, slack_ts: str) -> Message | None:
         """The reply written in Slack at `slack_ts` (Chatra messages may share a post's ts)."""
         return self._one("origin = 'slack' AND slack_ts = ?", slack_ts)

@@ -28,12 +28,13 @@ from storage.database import (
     Database,
     DatabaseError,
     DatabaseUnavailable,
+    Kind,
     Params,
     Result,
     without_password,
 )
 from storage.handing import Handed, Units, hand_back, take
-from storage.units import Kind, not_on_the_loop
+from storage.units import not_on_the_loop
 
 # Noticed within ~25 s when the server or the network between goes away without a word, within
 # 10 s when what was sent goes unanswered.

@@ -22,15 +22,10 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
-if TYPE_CHECKING:
-    from storage.database import Database
+from storage.database import Database, Kind
 
-# read: may run beside others, on a connection of its own (SQLite); write: commits, possibly
-# together with other writes that arrive at the same moment; durable: a write that must survive
-# a power cut before it is answered (what is acknowledged): its commit waits for the disk.
-Kind = Literal["read", "write", "durable"]
 P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R", bound="Repository")
@@ -44,7 +39,7 @@ class Repository:
     """Statements over one database; `clock` stamps what it stores (the app's clock, so that a
     test's scripted time and the core's agree)."""
 
-    def __init__(self, db: "Database", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db, self._clock = db, clock
 
 

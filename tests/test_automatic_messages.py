@@ -67,7 +67,7 @@ async def test_a_bot_and_chatras_own_notices_are_marked_and_an_agents_answer_sti
     await app.webhook(chat_event("chatFragment", messages=answer, name="Jane"))
     await app.settled()
     clock.advance(10)
-    await checks_run()
+    await checks_run(app)
     assert nudges(slack, card.ts) == []  # the agent's answer ended the wait
     await app.close()
     where = app.settings.database_url or app.settings.database_path

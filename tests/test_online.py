@@ -53,7 +53,7 @@ async def test_an_agent_on_call_and_active_in_slack_is_online_every_interval_unt
     [first] = await wait_for(lambda: pings(membrane))
     assert first == {"agentId": "a9"} and membrane.online_agents() == ["a9"]
     clock.advance(0.5)
-    await checks_run()
+    await checks_run(app)
     assert len(pings(membrane)) == 1  # not before the interval
     clock.advance(0.5)
     await wait_for(lambda: len(pings(membrane)) == 2)
@@ -62,10 +62,10 @@ async def test_an_agent_on_call_and_active_in_slack_is_online_every_interval_unt
 
     slack.away.add(SAM)  # Sam's Slack shows him away: so does Chatra, within 3 minutes
     clock.advance(1)
-    await checks_run()
+    await checks_run(app)
     assert len(pings(membrane)) == 2
     clock.advance(3)
-    await checks_run()
+    await checks_run(app)
     assert "Online in Chatra: no one (the widget is offline)" in await home_of(app, slack, SAM)
 
 
@@ -81,14 +81,14 @@ async def test_who_answered_lately_or_said_online_is_on_duty_in_hours_until_they
 
     await app.slash_command("away")
     clock.advance(1)
-    await checks_run()
+    await checks_run(app)
     assert len(pings(membrane)) == 1  # away, though he answered 1 minute ago
     await app.slash_command("online")
     clock.advance(1)
     await wait_for(lambda: len(pings(membrane)) == 2)
 
     clock.now = FRIDAY_8AM + 11 * 3600  # 19:00: after hours, only those on call
-    await checks_run()
+    await checks_run(app)
     assert len(pings(membrane)) == 2
 
 
@@ -103,7 +103,7 @@ async def test_an_agent_chatra_does_not_know_is_never_pinged_and_a_failing_ping_
     for _ in range(3):
         await wait_for(lambda: pings(membrane))
         clock.advance(1)
-        await checks_run()
+        await checks_run(app)
 
     assert pings(membrane)[0] == {
         "agentEmail": "ana@example.com",
@@ -124,7 +124,7 @@ async def test_no_online_action_means_no_ping(settings, clock, membrane, slack):
     try:
         await running.slash_command(f"oncall <@{SAM}>")
         await running.slash_command("online")
-        await checks_run()
+        await checks_run(running)
         assert pings(membrane) == []
         assert "Online in Chatra: not told (CHATRA_ONLINE_ACTION is not set)" in await who(running)
     finally:

@@ -20,8 +20,8 @@ from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.notices import maybe_twice_notice
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
 from storage import Message
+from storage.database import Kind
 from storage.states import MessageState
-from storage.units import Kind
 
 log = logging.getLogger(__name__)
 PENDING_AFTER = 1.0  # seconds a send may take before its reply shows it as pending
