@@ -21,11 +21,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.membrane_agents import ChatraAgents
 from sandbox.membrane_wire import (
     API_VERSION,
     INPUTS,
     ONLINE_ACTION,
-    ONLINE_FOR,
     ActionFailure,
     Fault,
     fail,
@@ -35,7 +35,7 @@ from sandbox.membrane_wire import (
 from sandbox.server import FakeServer
 
 
-class FakeMembrane(FakeServer):
+class FakeMembrane(ChatraAgents, FakeServer):
     def __init__(
         self, connection_id: str, tokens: set[str] | None = None, *, realistic: bool = True
     ) -> None:
@@ -84,15 +84,6 @@ class FakeMembrane(FakeServer):
     def rename_output(self, action: str, **keys: str) -> None:
         """The action's output keeps these under other keys: `id="messageId"`."""
         self.output_renamed.setdefault(action, {}).update(keys)
-
-    def make_online_action(self) -> str:
-        """`membrane action create "..."`: the connection has the online action now."""
-        self.absent.discard(ONLINE_ACTION)
-        return ONLINE_ACTION
-
-    def online_agents(self) -> list[str]:
-        """The agents Chatra shows online now: the widget is online while there is one."""
-        return sorted(a for a, until in self.online_until.items() if until > time.time())
 
     def runs_of(self, action: str) -> list[dict[str, Any]]:
         return [payload for key, payload in self.runs if key == action]
@@ -352,26 +343,6 @@ class FakeMembrane(FakeServer):
         view = {k: v for k, v in client.items() if k not in contact}
         view["basicInfo"] = {k: client[k] for k in contact if k in client}
         return view
-
-    def _agent_online_ping(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Online for 2-3 minutes: the agent by id, or by email and name, as Chatra's successor
-        API takes it: an email Chatra does not know makes up a new (dummy) agent."""
-        agent_id = data.get("agentId")
-        if agent_id is None:
-            email, name = data.get("agentEmail"), data.get("agentName")
-            if not (email and name and data.get("receivedFrom")):
-                raise ActionFailure(
-                    400, "bad_request", "agentId, or agentEmail, agentName and receivedFrom"
-                )
-            found = [a for a, known in self.agents.items() if known["email"] == email]
-            agent_id = found[0] if found else self._new_id("dummy")
-            if not found:
-                self.agents[agent_id] = {"name": name, "email": email}
-                self.dummy_agents.append(agent_id)
-        elif agent_id not in self.agents:
-            raise ActionFailure(404, "dependency_error", "Chatra: agent not found")
-        self.online_until[agent_id] = time.time() + ONLINE_FOR
-        return {"agentId": agent_id, "online": True}
 
     def _send_pushed_message(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = required(data, "clientId")
