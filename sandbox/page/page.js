@@ -287,6 +287,7 @@ function asSlack(text) {
 
 // Acting
 async function act(name, body) {
+  quietSince = Date.now();
   const answer = await fetch(`/sandbox/${name}`, { method: "POST", body: JSON.stringify({ user: me, ...body }) });
   const text = await answer.text();
   const problem = $("#problem");
@@ -429,5 +430,13 @@ for (const [id, name] of [["#tab-channel", "channel"], ["#tab-home", "home"]]) {
     if (name === "home") await act("home", {});
   });
 }
-refresh(true);
-setInterval(refresh, 250);
+// Asked four times a second while things happen, once a second when nothing has for a while:
+// an act asks at once, so what it causes shows within half a second.
+let quietSince = Date.now();
+async function poll() {
+  const before = last;
+  await refresh(false);
+  if (last !== before) quietSince = Date.now();
+  setTimeout(poll, Date.now() - quietSince > 5000 ? 1000 : 250);
+}
+poll();
