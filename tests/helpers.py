@@ -100,7 +100,8 @@ async def answered_as_its_card_lands(
 
     def a_person_answers_at_once(posted) -> None:
         if posted.thread_ts is None and not early:  # the card
-            early.append(asyncio.ensure_future(bridge.slack_event(answer(posted.ts), event_id)))
+            sent = bridge.slack_event(answer(posted.ts), event_id, resend=False)
+            early.append(asyncio.ensure_future(sent))
 
     slack.on_post = a_person_answers_at_once
     await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
