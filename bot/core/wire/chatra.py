@@ -8,10 +8,11 @@ never costs the others: it is left out, with the reason, and the rest are carrie
 
 import hashlib
 import json
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.core.wire.lenient import Lenient
 from bot.core.wire.rating import Rating, rating_of
 from bot.core.wire.slack import repaired
 from bot.core.wire.text import shown_name
@@ -84,56 +85,6 @@ def _depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, level + 1) for child in children)
     return deepest
-
-
-class Lenient(BaseModel):
-    """Any known field may come missing, null, as a number where text was expected, or as
-    something else entirely: text stays text, numbers become text, the rest is left out.
-    Unknown fields are kept."""
-
-    model_config = ConfigDict(extra="allow")
-    TEXT: ClassVar[tuple[str, ...]] = ()
-    NUMBERS: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _tolerate(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = cls.prepare(dict(data))
-        for name in cls.TEXT:
-            if name in data:
-                data[name] = _text_or_none(data[name])
-        for name in cls.NUMBERS:
-            if name in data:
-                data[name] = _number_or_none(data[name])
-        return data
-
-    @classmethod
-    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
-        return data
-
-
-def _text_or_none(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(int(value)) if float(value).is_integer() else str(value)
-    return None
-
-
-def _number_or_none(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return int(number) if number.is_integer() else number
-    return None
 
 
 class ChatraClient(Lenient):
