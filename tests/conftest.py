@@ -7,6 +7,7 @@ import pytest
 from bot.config import Settings
 from bot.sandboxed import RunningApp, settings_for
 from sandbox import postgres
+from sandbox.chatra import chat_event, visitor_says
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 from storage import Store, open_database
@@ -185,3 +186,14 @@ async def bridge(settings: Settings) -> AsyncIterator[RunningApp]:
     running = await RunningApp(settings).start()
     yield running
     await running.close()
+
+
+@pytest.fixture
+async def thread_ts(bridge: RunningApp, slack: FakeSlack) -> str:
+    """A chat with client-1 already mirrored: the parent message's ts."""
+    await bridge.webhook(
+        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
+    )
+    await bridge.settled()
+    [card] = slack.parents(CHANNEL)
+    return card.ts

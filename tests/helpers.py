@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import sys
 import threading
@@ -13,8 +14,11 @@ from pathlib import Path
 from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.worker import Worker
 from bot.sandboxed import RunningApp
+from bot.timers import leader_jobs
+from handlers.app_keys import CORE
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import free_port, wait_for
+from sandbox.slack_wire import thread_reply
 from storage import Store, open_database
 from tests.conftest import CHANNEL
 
@@ -148,3 +152,58 @@ async def running_sandbox(where: Path, env: dict[str, str]) -> AsyncIterator[tup
         process.send_signal(2)  # Ctrl-C
         await asyncio.wait_for(process.wait(), 30)
     assert process.returncode == 0
+
+
+# Slack events as Slack sends them: a person's reply in a chat's thread, its edit, its deletion.
+_event_ids = itertools.count(1)
+
+
+def event_id() -> str:
+    return f"Ev{next(_event_ids):08d}"
+
+
+def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) -> dict:
+    """A person's reply in a thread under a post of the bot's, as Slack sends it."""
+    return thread_reply(CHANNEL, user, text, ts, thread_ts) | extra
+
+
+def edit(thread_ts: str, ts: str, old: str, new: str) -> dict:
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": CHANNEL,
+        "ts": "1800000099.000001",
+        "message": {**reply(thread_ts, ts, new), "edited": {"user": "U0AGENT01", "ts": "1"}},
+        "previous_message": reply(thread_ts, ts, old),
+    }
+
+
+def deletion(thread_ts: str, ts: str, old: str) -> dict:
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": CHANNEL,
+        "ts": "1800000098.000001",
+        "deleted_ts": ts,
+        "previous_message": reply(thread_ts, ts, old),
+    }
+
+
+# What the leader does, and what a person sees of it.
+async def checks_run(app) -> None:
+    """Every job of the leader's round carried out once, now, and what it owed posted: what is
+    due on the clock has been done, whatever the machine's speed."""
+    for _, job in leader_jobs(app.app[CORE], app.settings).values():
+        await job()
+    await app.settled()
+
+
+def nudges(slack, thread_ts: str) -> list[str]:
+    return [r.text for r in slack.replies(CHANNEL, thread_ts) if ":hourglass:" in r.text]
+
+
+def button_on(card, label: str) -> dict:
+    buttons = next(b for b in card.blocks if b["type"] == "actions")["elements"]
+    return next(b for b in buttons if b["text"]["text"] == label)

@@ -7,8 +7,7 @@ import asyncio
 from bot.cli import main
 from sandbox.chatra import trigger_says
 from tests.conftest import CHANNEL
-from tests.helpers import agent_says, chat_event, visitor_says, wait_for
-from tests.test_escalation import checks_run, nudges
+from tests.helpers import agent_says, chat_event, checks_run, nudges, visitor_says, wait_for
 
 GREETING = "Hi there! Need a hand choosing a plan?"
 

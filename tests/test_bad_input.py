@@ -6,8 +6,7 @@ import time
 import pytest
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, run_sql, visitor_says
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import chat_event, event_id, reply, run_sql, visitor_says
 
 
 def stored_rows(settings) -> dict[str, int]:

@@ -180,8 +180,7 @@ async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
     tmp_path, slack, membrane, postgres_database
 ):
     from tests.conftest import CHANNEL, settings_on
-    from tests.helpers import RunningApp
-    from tests.test_slack_to_chatra import edit, event_id, reply
+    from tests.helpers import RunningApp, edit, event_id, reply
 
     path = str(tmp_path / "bridge.db")
     alone = await RunningApp(settings_on(path, slack, membrane)).start()

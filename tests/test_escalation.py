@@ -1,23 +1,19 @@
 """No visitor waits unanswered: a nudge after 3 min; after 10, DMs and a broadcast. Once."""
 
 from bot.core.slack_ui.notices import how_long
-from bot.timers import leader_jobs
-from handlers.app_keys import CORE
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, agent_says, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import event_id, reply
-
-
-async def checks_run(app) -> None:
-    """Every job of the leader's round carried out once, now, and what it owed posted: what is
-    due on the clock has been done, whatever the machine's speed."""
-    for _, job in leader_jobs(app.app[CORE], app.settings).values():
-        await job()
-    await app.settled()
-
-
-def nudges(slack, thread_ts: str) -> list[str]:
-    return [r.text for r in slack.replies(CHANNEL, thread_ts) if ":hourglass:" in r.text]
+from tests.helpers import (
+    RunningApp,
+    agent_says,
+    button_on,
+    chat_event,
+    checks_run,
+    event_id,
+    nudges,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
 
 async def test_a_waiting_visitor_is_nudged_then_escalated_once(app, slack, clock):
@@ -232,11 +228,6 @@ def test_a_wait_is_said_in_seconds_below_a_minute_and_in_minutes_above():
         "2 min",
         "10 min",
     ]
-
-
-def button_on(card, label: str) -> dict:
-    buttons = next(b for b in card.blocks if b["type"] == "actions")["elements"]
-    return next(b for b in buttons if b["text"]["text"] == label)
 
 
 async def test_done_from_slack_stops_nudges_until_the_visitor_writes_again(app, slack, clock):

@@ -6,8 +6,16 @@ import pytest
 from handlers.app_keys import DATABASE
 from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL, CONNECTION
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import deletion, edit, event_id, reply
+from tests.helpers import (
+    RunningApp,
+    chat_event,
+    deletion,
+    edit,
+    event_id,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
 
 @pytest.fixture

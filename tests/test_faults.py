@@ -18,11 +18,12 @@ from tests.helpers import (
     RunningApp,
     another_process_holds,
     chat_event,
+    event_id,
+    reply,
     run_sql,
     visitor_says,
     wait_for,
 )
-from tests.test_slack_to_chatra import event_id, reply
 
 
 async def test_a_table_locked_across_a_new_cards_record_shows_each_message_once(bridge, slack):

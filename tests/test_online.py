@@ -9,9 +9,7 @@ import pytest
 import sandbox.membrane
 from bot.sandboxed import RunningApp
 from sandbox.membrane_wire import ONLINE_ACTION
-from tests.helpers import chat_event, visitor_says, wait_for
-from tests.test_escalation import checks_run
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import chat_event, checks_run, event_id, reply, visitor_says, wait_for
 
 SAM, KIM, LEE = "U0AGENT01", "U0AGENT02", "U0AGENT03"  # Sam's email is agent Ana's (a9)
 FRIDAY_8AM = 1_800_000_000.0  # before business hours: only those on call are on duty

@@ -18,9 +18,8 @@ from handlers.app_keys import DATABASE
 from sandbox.chatra import chat_event, visitor_says
 from storage import DatabaseUnavailable, Inbox, InboxEvent
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, another_process_holds, wait_for, worker_over
+from tests.helpers import RunningApp, another_process_holds, event_id, reply, wait_for, worker_over
 from tests.test_cli import clean_env
-from tests.test_slack_to_chatra import event_id, reply
 
 
 @pytest.fixture

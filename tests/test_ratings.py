@@ -3,8 +3,7 @@
 `/chatra stats` counts ratings and low ones."""
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says, wait_for
-from tests.test_escalation import button_on
+from tests.helpers import button_on, chat_event, visitor_says, wait_for
 
 
 def transcript(client_id: str, name: str, rating, **more) -> dict:

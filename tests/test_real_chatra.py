@@ -8,8 +8,7 @@ from bot.cli import main as cli
 from sandbox.chatra import chat_event, message, visitor_says
 from storage import Inbox, open_database
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, wait_for
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import RunningApp, event_id, reply, wait_for
 
 
 def replies(slack) -> list[str]:

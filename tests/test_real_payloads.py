@@ -11,8 +11,7 @@ import pytest
 
 from sandbox.slack_wire import BOT_USER_ID
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, visitor_says
-from tests.test_slack_to_chatra import event_id
+from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, event_id, visitor_says
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 

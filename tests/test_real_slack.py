@@ -10,8 +10,7 @@ import bot.check
 from bot.check import run_checks
 from sandbox.chatra import chat_event, visitor_says
 from tests.conftest import CHANNEL, FakeClock
-from tests.helpers import RunningApp, run_sql, wait_for
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import RunningApp, event_id, reply, run_sql, wait_for
 
 
 @pytest.fixture

@@ -5,10 +5,17 @@ import asyncio
 
 from sandbox.slack_wire import BOT_USER_ID
 from tests.conftest import CHANNEL, FakeClock
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import deletion, edit, event_id, reply, thread_ts
+from tests.helpers import (
+    RunningApp,
+    chat_event,
+    deletion,
+    edit,
+    event_id,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
-__all__ = ["thread_ts"]  # a fixture, used by name
 TS = "1800000001.000500"
 
 

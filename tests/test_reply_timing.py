@@ -5,10 +5,15 @@ a chat's is left alone."""
 from handlers.app_keys import CORE
 from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import event_id, reply, thread_ts
-
-__all__ = ["thread_ts"]  # a fixture, used by name
+from tests.helpers import (
+    RunningApp,
+    answered_as_its_card_lands,
+    chat_event,
+    event_id,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
 
 async def test_a_reply_shows_pending_only_while_a_send_takes_a_while(settings, slack, membrane):

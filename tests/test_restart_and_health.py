@@ -10,8 +10,7 @@ import pytest
 import storage.facts
 from handlers.app_keys import DATABASE
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import edit, event_id, reply
+from tests.helpers import RunningApp, chat_event, edit, event_id, reply, visitor_says, wait_for
 
 
 async def test_restart_keeps_threads_and_message_ids(bridge, slack, membrane):

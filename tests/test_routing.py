@@ -11,11 +11,10 @@ from bot.config import SettingsError, load_settings
 from bot.core.rules.routes import Route
 from bot.core.wire.chatra import ChatraClient
 from tests.conftest import CHANNEL, FakeClock
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
+from tests.helpers import RunningApp, chat_event, event_id, reply, visitor_says, wait_for
 from tests.test_check import findings_by_check
 from tests.test_config import VALID
 from tests.test_security import answer
-from tests.test_slack_to_chatra import event_id, reply
 
 SALES, DACH, NIGHT = "C0SALES01", "C0DACH001", "C0NIGHT01"
 RULES = [

@@ -16,8 +16,7 @@ from sandbox.chatra import chat_event, visitor_says
 from sandbox.server import serve_locally
 from sandbox.slack_wire import TEAM_ID
 from tests.conftest import CHANNEL
-from tests.helpers import run_sql, wait_for
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import event_id, reply, run_sql, wait_for
 
 BASE = "https://b.test"  # where the bridge serves the files visitors get
 

@@ -1,61 +1,20 @@
 """Slack -> Chatra: a reply in a chat's thread reaches the visitor; edits and deletes follow."""
 
-import itertools
 import os
-
-import pytest
 
 from bot.playground import newest_chat
 from sandbox.membrane_cli import install
-from sandbox.slack_wire import thread_reply
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-
-_event_ids = itertools.count(1)
-
-
-def event_id() -> str:
-    return f"Ev{next(_event_ids):08d}"
-
-
-@pytest.fixture
-async def thread_ts(bridge, slack) -> str:
-    """A chat with client-1 already mirrored: the parent message's ts."""
-    await bridge.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
-    )
-    await bridge.settled()
-    [card] = slack.parents(CHANNEL)
-    return card.ts
-
-
-def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) -> dict:
-    """A person's reply in a thread under a post of the bot's, as Slack sends it."""
-    return thread_reply(CHANNEL, user, text, ts, thread_ts) | extra
-
-
-def edit(thread_ts: str, ts: str, old: str, new: str) -> dict:
-    return {
-        "type": "message",
-        "subtype": "message_changed",
-        "hidden": True,
-        "channel": CHANNEL,
-        "ts": "1800000099.000001",
-        "message": {**reply(thread_ts, ts, new), "edited": {"user": "U0AGENT01", "ts": "1"}},
-        "previous_message": reply(thread_ts, ts, old),
-    }
-
-
-def deletion(thread_ts: str, ts: str, old: str) -> dict:
-    return {
-        "type": "message",
-        "subtype": "message_deleted",
-        "hidden": True,
-        "channel": CHANNEL,
-        "ts": "1800000098.000001",
-        "deleted_ts": ts,
-        "previous_message": reply(thread_ts, ts, old),
-    }
+from tests.helpers import (
+    RunningApp,
+    chat_event,
+    deletion,
+    edit,
+    event_id,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
 
 async def test_reply_in_thread_is_sent_to_the_visitor(bridge, membrane, thread_ts):

@@ -6,8 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, visitor_says, wait_for
-from tests.test_slack_to_chatra import reply
+from tests.helpers import RunningApp, chat_event, reply, visitor_says, wait_for
 
 
 @pytest.fixture

@@ -14,9 +14,17 @@ from bot.core.stats.texts import summary_lines
 from handlers.app_keys import CORE, LEADERSHIP
 from storage import ChatFigures
 from tests.conftest import CHANNEL, FakeClock
-from tests.helpers import RunningApp, agent_says, chat_event, run_sql, visitor_says, wait_for
-from tests.test_escalation import button_on
-from tests.test_slack_to_chatra import event_id, reply
+from tests.helpers import (
+    RunningApp,
+    agent_says,
+    button_on,
+    chat_event,
+    event_id,
+    reply,
+    run_sql,
+    visitor_says,
+    wait_for,
+)
 from tests.test_two_bridges import leader_then_other, settings_on_postgres, settled
 
 __all__ = ["settings_on_postgres"]  # a fixture, used by name

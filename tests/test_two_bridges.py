@@ -16,9 +16,8 @@ from handlers.app_keys import CORE, LEADERSHIP
 from sandbox import postgres
 from sandbox.server import free_port
 from tests.conftest import CHANNEL, FakeClock, settings_on
-from tests.helpers import RunningApp, chat_event, run_sql, visitor_says, wait_for
+from tests.helpers import RunningApp, chat_event, event_id, reply, run_sql, visitor_says, wait_for
 from tests.test_security import shared
-from tests.test_slack_to_chatra import event_id, reply
 
 
 @pytest.fixture
