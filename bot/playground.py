@@ -16,15 +16,26 @@ from bot.core.slack_ui.notices import KEEP_AS_NOTE, SEND_ANYWAY
 from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
-from sandbox.slack_wire import TEAM_ID, signed, thread_reply
+from sandbox.slack_wire import (
+    TEAM_ID,
+    block_actions,
+    reply_deleted,
+    reply_edited,
+    signed,
+    slash_command,
+    thread_reply,
+    view_submission,
+)
 
 CHANNEL, SIGNING, WEBHOOK = "C0SANDBOX1", "sandbox-signing-secret", "sandbox-webhook-0123456"
 TEAM = {  # the two teammates a person can act as
-    "U0SANDBOX1": {"id": "U0SANDBOX1", "name": "sam", "profile": {"display_name": "Sam"}},
-    "U0SANDBOX2": {"id": "U0SANDBOX2", "name": "kim", "profile": {"display_name": "Kim"}},
+    f"U0SANDBOX{n}": {
+        "id": f"U0SANDBOX{n}",
+        "name": name.lower(),
+        "profile": {"display_name": name, "email": f"{name.lower()}@example.org"},
+    }
+    for n, name in ((1, "Sam"), (2, "Kim"))
 }
-TEAM["U0SANDBOX1"]["profile"]["email"] = "sam@example.org"
-TEAM["U0SANDBOX2"]["profile"]["email"] = "kim@example.org"
 SAM = "U0SANDBOX1"
 CHATRA_AGENTS = [  # the team as Chatra has it (its webhooks list them)
     {"id": "a1", "name": "Sam", "email": "sam@example.org"},
@@ -108,7 +119,7 @@ class Playground:
     def chats(self) -> dict[str, Any]:
         """Each visitor's chat as the widget shows it, both sides in order; the widget online
         or offline."""
-        lines = [(at, v, by, text) for at, v, by, text in self.written]
+        lines = list(self.written)
         agents = {agent["id"]: agent["name"] for agent in CHATRA_AGENTS}
         for m in [*self.membrane.messages.values(), *self.membrane.pushed.values()]:
             agent = m.get("agentName") or agents.get(m.get("agentId") or "", "Agent")
@@ -136,34 +147,16 @@ class Playground:
     async def edit(self, said: dict[str, Any]) -> dict[str, Any]:
         needs(said, "ts", "text")
         posted, user = self._own(said)
-        old = thread_reply(CHANNEL, user, posted.text, posted.ts, str(posted.thread_ts))
+        thread_ts = str(posted.thread_ts)
+        event = reply_edited(CHANNEL, user, thread_ts, posted.ts, posted.text, said["text"])
         self.slack.person_edited(CHANNEL, posted.ts, said["text"])
-        new = thread_reply(CHANNEL, user, said["text"], posted.ts, str(posted.thread_ts))
-        event = {
-            "type": "message",
-            "subtype": "message_changed",
-            "hidden": True,
-            "channel": CHANNEL,
-            "ts": self._ts(),
-            "message": new | {"edited": {"user": user, "ts": self._ts()}},
-            "previous_message": old,
-        }
         return {"bridge_answered": await self._event(event)}
 
     async def delete(self, said: dict[str, Any]) -> dict[str, Any]:
         needs(said, "ts")
         posted, user = self._own(said)
-        old = thread_reply(CHANNEL, user, posted.text, posted.ts, str(posted.thread_ts))
+        event = reply_deleted(CHANNEL, user, str(posted.thread_ts), posted.ts, posted.text)
         self.slack.person_deleted(CHANNEL, posted.ts)
-        event = {
-            "type": "message",
-            "subtype": "message_deleted",
-            "hidden": True,
-            "channel": CHANNEL,
-            "ts": self._ts(),
-            "deleted_ts": posted.ts,
-            "previous_message": old,
-        }
         return {"bridge_answered": await self._event(event)}
 
     def _own(self, said: dict[str, Any]) -> tuple[Any, str]:
@@ -198,15 +191,8 @@ class Playground:
         response_url)."""
         needs(said, "text")
         user, answered = said.get("user") or SAM, len(self.slack.responses)
-        form = {
-            "command": "/chatra",
-            "text": said["text"],
-            "user_id": user,
-            "channel_id": CHANNEL,
-            "team_id": TEAM_ID,
-            "response_url": f"{self.slack.url}/response/1",
-            "trigger_id": self._trigger(user),
-        }
+        response_url = f"{self.slack.url}/response/1"
+        form = slash_command(said["text"], user, CHANNEL, self._trigger(user), response_url)
         status, answer = await self._form(urllib.parse.urlencode(form).encode())
         if not answer:  # answered later, through response_url
             for _ in range(30):
@@ -227,16 +213,8 @@ class Playground:
         if not isinstance(button, dict) or not button.get("action_id"):
             raise Refused("send the button clicked, as the blocks have it")
         user = said.get("user") or SAM
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID},
-            "user": {"id": user},
-            "api_app_id": "A0SANDBOX",
-            "channel": {"id": CHANNEL},
-            "trigger_id": self._trigger(user),
-            "response_url": f"{self.slack.url}/response/2",
-            "actions": [{**button, "block_id": "b1", "action_ts": self._ts()}],
-        }
+        response_url = f"{self.slack.url}/response/2"
+        payload = block_actions(button, user, CHANNEL, self._trigger(user), response_url)
         if said.get("view_id"):
             view = self.slack.views.get(said["view_id"]) or {"id": said["view_id"], "type": "home"}
             payload |= {"container": {"type": "view", "view_id": view["id"]}, "view": view}
@@ -256,25 +234,13 @@ class Playground:
         view = self.slack.views.get(said["view_id"])
         if view is None:
             raise Refused("that modal is closed")
-        user, values = said.get("user") or SAM, said.get("values") or {}
-        state = {
-            block["block_id"]: {
-                block["element"]["action_id"]: {
-                    "type": "plain_text_input",
-                    "value": str(values.get(block["block_id"], "")),
-                }
-            }
+        user, given = said.get("user") or SAM, said.get("values") or {}
+        values = {
+            block["block_id"]: str(given.get(block["block_id"], ""))
             for block in view.get("blocks", [])
             if block.get("type") == "input"
         }
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID},
-            "user": {"id": user},
-            "api_app_id": "A0SANDBOX",
-            "trigger_id": self._trigger(user),
-            "view": {**view, "state": {"values": state}},
-        }
+        payload = view_submission(view, values, user, self._trigger(user))
         status, answer = await self._form(urllib.parse.urlencode({"payload": json.dumps(payload)}))
         errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
         if not errors:

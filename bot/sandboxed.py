@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from bot.app import create_app
 from bot.config import Settings
 from handlers.app_keys import BOT_KNOWN, CORE
+from sandbox import slack_wire
 from sandbox.membrane import FakeMembrane
 from sandbox.server import serve_locally, wait_for
 from sandbox.slack import FakeSlack
@@ -185,18 +186,11 @@ class RunningApp:
 
     async def click(self, button: dict[str, Any], *, message_ts: str, user: str) -> tuple[int, Any]:
         """A person clicks `button` on the message at `message_ts` (interactivity payload)."""
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID},
-            "user": {"id": user},
-            "api_app_id": "A0000APP",
-            "channel": {"id": self.settings.slack_channel_id},
-            "message": {"ts": message_ts, "type": "message"},
-            "container": {"type": "message", "message_ts": message_ts},
-            "trigger_id": trigger_id(),
-            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/2",
-            "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
-        }
+        payload = slack_wire.block_actions(
+            button, user, self.settings.slack_channel_id, trigger_id(), self._response_url(2)
+        )
+        payload["message"] = {"ts": message_ts, "type": "message"}
+        payload["container"] = {"type": "message", "message_ts": message_ts}
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")
 
@@ -212,7 +206,7 @@ class RunningApp:
             "message": message,
             "trigger_id": trigger_id(),
             "action_ts": f"{time.time():.6f}",
-            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/3",
+            "response_url": self._response_url(3),
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")
@@ -221,30 +215,16 @@ class RunningApp:
         self, view: dict[str, Any], values: dict[str, str], user: str = "U0AGENT01"
     ) -> tuple[int, Any]:
         """A person fills `view`'s inputs with `values` and presses its submit button."""
-        state = {
-            field: {"value": {"type": "plain_text_input", "value": value}}
-            for field, value in values.items()
-        }
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID},
-            "user": {"id": user},
-            "api_app_id": "A0000APP",
-            "trigger_id": trigger_id(),
-            "view": {**view, "state": {"values": state}},
-        }
+        payload = slack_wire.view_submission(view, values, user, trigger_id())
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")
 
     async def slash_command(self, text: str, user: str = "U0AGENT01") -> tuple[int, Any]:
-        form = {
-            "command": "/chatra",
-            "text": text,
-            "user_id": user,
-            "channel_id": self.settings.slack_channel_id,
-            "team_id": TEAM_ID,
-            "response_url": self.settings.slack_api_url.removesuffix("api/") + "response/1",
-            "trigger_id": trigger_id(),
-        }
+        form = slack_wire.slash_command(
+            text, user, self.settings.slack_channel_id, trigger_id(), self._response_url(1)
+        )
         body = urllib.parse.urlencode(form).encode()
         return await self.slack_post(body, "application/x-www-form-urlencoded")
+
+    def _response_url(self, n: int) -> str:
+        return self.settings.slack_api_url.removesuffix("api/") + f"response/{n}"

@@ -44,6 +44,85 @@ def thread_reply(channel: str, user: str, text: str, ts: str, thread_ts: str) ->
     }
 
 
+def reply_edited(channel: str, user: str, thread_ts: str, ts: str, old: str, new: str) -> dict:
+    """Slack's message_changed event for a person's edited thread reply."""
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": channel,
+        "ts": f"{time.time():.6f}",
+        "message": {
+            **thread_reply(channel, user, new, ts, thread_ts),
+            "edited": {"user": user, "ts": f"{time.time():.6f}"},
+        },
+        "previous_message": thread_reply(channel, user, old, ts, thread_ts),
+    }
+
+
+def reply_deleted(channel: str, user: str, thread_ts: str, ts: str, old: str) -> dict:
+    """Slack's message_deleted event for a person's deleted thread reply."""
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": channel,
+        "ts": f"{time.time():.6f}",
+        "deleted_ts": ts,
+        "previous_message": thread_reply(channel, user, old, ts, thread_ts),
+    }
+
+
+def block_actions(
+    button: dict[str, Any], user: str, channel: str, trigger_id: str, response_url: str
+) -> dict[str, Any]:
+    """The interactivity payload of a button clicked (its container is the caller's to add)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID},
+        "user": {"id": user},
+        "api_app_id": "A0000APP",
+        "channel": {"id": channel},
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+    }
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, str], user: str, trigger_id: str
+) -> dict[str, Any]:
+    """A modal submitted with each input (by block id; the app's inputs' action id is
+    `value`) filled with `values`."""
+    state = {
+        field: {"value": {"type": "plain_text_input", "value": value}}
+        for field, value in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID},
+        "user": {"id": user},
+        "api_app_id": "A0000APP",
+        "trigger_id": trigger_id,
+        "view": {**view, "state": {"values": state}},
+    }
+
+
+def slash_command(
+    text: str, user: str, channel: str, trigger_id: str, response_url: str
+) -> dict[str, str]:
+    """The form Slack posts for `/chatra <text>`."""
+    return {
+        "command": "/chatra",
+        "text": text,
+        "user_id": user,
+        "channel_id": channel,
+        "team_id": TEAM_ID,
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
 @dataclass
 class Posted:
     channel: str

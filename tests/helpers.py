@@ -18,7 +18,7 @@ from bot.timers import leader_jobs
 from handlers.app_keys import CORE
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import free_port, wait_for
-from sandbox.slack_wire import thread_reply
+from sandbox.slack_wire import reply_deleted, reply_edited, thread_reply
 from storage import Store, open_database
 from tests.conftest import CHANNEL
 
@@ -168,27 +168,11 @@ def reply(thread_ts: str, ts: str, text: str, user: str = "U0AGENT01", **extra) 
 
 
 def edit(thread_ts: str, ts: str, old: str, new: str) -> dict:
-    return {
-        "type": "message",
-        "subtype": "message_changed",
-        "hidden": True,
-        "channel": CHANNEL,
-        "ts": "1800000099.000001",
-        "message": {**reply(thread_ts, ts, new), "edited": {"user": "U0AGENT01", "ts": "1"}},
-        "previous_message": reply(thread_ts, ts, old),
-    }
+    return reply_edited(CHANNEL, "U0AGENT01", thread_ts, ts, old, new)
 
 
 def deletion(thread_ts: str, ts: str, old: str) -> dict:
-    return {
-        "type": "message",
-        "subtype": "message_deleted",
-        "hidden": True,
-        "channel": CHANNEL,
-        "ts": "1800000098.000001",
-        "deleted_ts": ts,
-        "previous_message": reply(thread_ts, ts, old),
-    }
+    return reply_deleted(CHANNEL, "U0AGENT01", thread_ts, ts, old)
 
 
 # What the leader does, and what a person sees of it.
