@@ -206,10 +206,14 @@ CREATE_ONLINE = (
 )
 
 
+def _how_to_make_online(settings: Settings) -> str:
+    return CREATE_ONLINE.format(connection=settings.membrane_connection_id)
+
+
 def _online_off(settings: Settings) -> Finding | None:
     if settings.chatra_online_action:
         return None
-    make = CREATE_ONLINE.format(connection=settings.membrane_connection_id)
+    make = _how_to_make_online(settings)
     why = "off (CHATRA_ONLINE_ACTION is not set): Chatra shows the team offline while it answers"
     return Finding(ONLINE, True, f"{why} from Slack; to turn it on: {make}")
 
@@ -219,8 +223,7 @@ async def _online_action(transport: HttpTransport, settings: Settings) -> Findin
     off = _online_off(settings)
     if off is not None:
         return off
-    action = str(settings.chatra_online_action)
-    make = CREATE_ONLINE.format(connection=settings.membrane_connection_id)
+    action, make = str(settings.chatra_online_action), _how_to_make_online(settings)
     try:
         definition = await transport.definition(action)
     except MembraneError as error:
@@ -228,8 +231,7 @@ async def _online_action(transport: HttpTransport, settings: Settings) -> Findin
     if definition is None:
         return Finding(ONLINE, False, f"the connection has no action {action}: {make}")
     shape = shape_from_definition(action, definition)
-    by_email = shape.can_send("agent_email") and shape.can_send("agent_name")
-    if not (shape.can_send("agent") or by_email):
+    if not (shape.can_send("agent") or shape.names_agents_by_email()):
         why = f"{action} takes no agentId, nor agentEmail and agentName ({shape.describe()})"
         return Finding(ONLINE, False, f"{why}: {make}")
     every = f"every {settings.chatra_online_every_seconds:.0f} s"

@@ -247,7 +247,7 @@ class Playground:
             self.slack.views.pop(said["view_id"], None)
         return {"bridge_answered": status, "errors": errors}
 
-    def cancel(self, said: dict[str, Any]) -> dict[str, Any]:
+    async def cancel(self, said: dict[str, Any]) -> dict[str, Any]:
         self.slack.views.pop(str(said.get("view_id")), None)
         return {"closed": True}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core.posting import post_keys
 from bot.playground import CHANNEL, TEAM, Playground, Refused
 from sandbox.slack_wire import Posted
 
@@ -39,8 +40,7 @@ def add_routes(app: web.Application, play: Playground) -> None:
             try:
                 if not isinstance(said, dict):
                     raise Refused('send a JSON object with text, such as {"text": "..."}')
-                done = getattr(play, name)(said)
-                return text_as_text(await done if hasattr(done, "__await__") else done)
+                return text_as_text(await getattr(play, name)(said))
             except Refused as refused:
                 return web.Response(status=400, text=f"{refused}\n")
 
@@ -106,16 +106,14 @@ def state(play: Playground, request: web.Request) -> dict[str, Any]:
         None,
     )
     return {
-        "me": user,
         "team": [{"id": i, "name": p["profile"]["display_name"]} for i, p in TEAM.items()],
-        "channel": CHANNEL,
         "posts": posts,
         "only_you": [told for told in mine if not told["thread_ts"]],
         "told": [t for t in play.told if t["user"] == user][-3:],
         "dms": [_post(m, [], []) for m in slack.dms_to(user)],
         "home": slack.home.get(user),
         "modal": modal,
-        "widget": play.chats() | {"names": play.names, "open": sorted(play.visitors)},
+        "widget": play.chats() | {"names": play.names},
         "membrane": [{"action": key, "input": given} for key, given in membrane.runs[-40:]],
     }
 
@@ -141,7 +139,7 @@ def _post(post: Posted, replies: list[Posted], mine: list[dict[str, Any]]) -> di
 
 def _card_name(post: Posted) -> str | None:
     """A chat's card is named by its visitor, as its first line shows them."""
-    if not any(key.startswith("card:") for key in post.keys) or not post.blocks:
+    if not any(post_keys.is_card(key) for key in post.keys) or not post.blocks:
         return None
     first = post.blocks[0].get("text", {}).get("text", "")
     found = _CARD_NAME.search(first)

@@ -11,7 +11,7 @@ class OnlineAgent:
     agent_id: str
     slack_user: str
     since: float  # the first ping of this stretch online
-    pinged_at: float
+    name: str | None  # the agent's, as Chatra's webhooks list it
 
 
 class OnDuty(Repository):
@@ -58,8 +58,8 @@ class OnDuty(Repository):
     def online(self, online_for: float) -> list[OnlineAgent]:
         """The agents Chatra shows online on the bridge's word (pinged within `online_for`)."""
         rows = self._db.execute(
-            "SELECT agent_id, slack_user, since, pinged_at FROM online_agents"
-            " WHERE pinged_at >= ? ORDER BY since",
+            "SELECT o.agent_id, o.slack_user, o.since, a.name FROM online_agents o"
+            " LEFT JOIN agents a ON a.id = o.agent_id WHERE o.pinged_at >= ? ORDER BY o.since",
             [self._clock() - online_for],
         ).fetchall()
         return [OnlineAgent(*row) for row in rows]

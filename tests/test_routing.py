@@ -8,6 +8,7 @@ import pytest
 
 from bot.check import run_checks
 from bot.config import SettingsError, load_settings
+from bot.core.posting.post_keys import is_card
 from bot.core.rules.routes import Route
 from bot.core.wire.chatra import ChatraClient
 from tests.conftest import CHANNEL, FakeClock
@@ -194,7 +195,7 @@ async def test_a_routed_channel_the_bot_cannot_see_holds_up_no_other_chat(
         await app.settled(within=10)
 
         parents = slack.parents(CHANNEL)
-        cards = {c.text.split(":")[0]: c for c in parents if "card:" in str(c.keys)}
+        cards = {c.text.split(":")[0]: c for c in parents if any(map(is_card, c.keys))}
         assert set(cards) == {"Gil", "Sam", "Sue"}
         for name in ("Sam", "Sue"):
             line = queue_line(cards[name])

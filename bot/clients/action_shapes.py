@@ -84,6 +84,10 @@ class ActionShape:
     def can_send(self, field: str) -> bool:
         return field in self.names
 
+    def names_agents_by_email(self) -> bool:
+        """The action takes an agent as Chatra's email and name (not only by id)."""
+        return self.can_send("agent_email") and self.can_send("agent_name")
+
     def describe(self) -> str:
         """`client→clientId, text→message`: what `chatra-bridge check` prints."""
         mapping = ", ".join(f"{field}→{name}" for field, name in self.names.items())

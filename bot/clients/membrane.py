@@ -148,7 +148,7 @@ class MembraneClient:
         shape = await self.shape(self.online_action)
         if shape.can_send("agent"):
             values = {"agent": agent_id}
-        elif email and name and shape.can_send("agent_email") and shape.can_send("agent_name"):
+        elif email and name and shape.names_agents_by_email():
             values = {"agent_email": email, "agent_name": name}
             values["received_from"] = self.received_from
         else:

@@ -141,13 +141,9 @@ class Online:
         """Who Chatra shows online on the bridge's word, and since when: one line."""
         if not self.enabled:
             return "Online in Chatra: not told (CHATRA_ONLINE_ACTION is not set)"
-        online = await self._store.on_duty.online(ONLINE_FOR)
-        names = {agent: (await self._store.agents.details(agent))[0] for agent in {
-            o.agent_id for o in online
-        }}  # fmt: skip
         people = [
-            f"{mention(o.slack_user)} as {plain_to_slack(names[o.agent_id] or o.agent_id)}"
+            f"{mention(o.slack_user)} as {plain_to_slack(o.name or o.agent_id)}"
             f" since {moment(o.since)}"
-            for o in online
+            for o in await self._store.on_duty.online(ONLINE_FOR)
         ]
         return "Online in Chatra: " + (", ".join(people) or "no one (the widget is offline)")
