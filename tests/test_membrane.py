@@ -57,8 +57,8 @@ async def client(request, membrane, tmp_path, monkeypatch):
     async with aiohttp.ClientSession() as session:
         tokens = TokenSource(workspace_key="k", workspace_secret=WORKSPACE_SECRET, tenant_key="t")
         transport = HttpTransport(
-            session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens, timeout=1
-        )
+            session, base_url=membrane.url, connection_id=CONNECTION, tokens=tokens, timeout=10
+        )  # no test here is about a timeout: a loaded machine must not retry a run
         yield MembraneClient(transport, attempts=2, base_delay=0, received_from="chatra-bridge")
 
 
@@ -137,7 +137,7 @@ def http_client(
         base_url=membrane.url,
         connection_id=CONNECTION,
         tokens=TokenSource("a.b.c"),
-        timeout=1,
+        timeout=10,
         action_ids=action_ids,
     )
     return MembraneClient(transport, attempts=1, base_delay=0, received_from="our-bridge")
