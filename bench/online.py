@@ -66,7 +66,7 @@ async def measure(agents: int, rounds: int) -> dict[str, float]:
             await app.settled()
             on_call = "oncall " + " ".join(f"<@{user}>" for user in people)
             await app.slash_command(on_call, user=next(iter(people)))
-            online = app.app[CORE].use_cases.online
+            online = app.app[CORE].door.online
             await online.ping()  # the first round: Slack's answers cached, as in a running bridge
             runs_before, cpu, wall = len(membrane.runs), 0.0, 0.0
             for _ in range(rounds):

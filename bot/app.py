@@ -100,14 +100,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         core = wiring.build(settings, store, session, counters, clock)
         earlier = settings.earlier_files_dir()
         if earlier is not None:
-            await core.files.adopt(earlier)
+            await core.edges.files.adopt(earlier)
         boot = machine_boot()  # SQLite's unsynced commits survive anything but a reboot
         known = boot is not None and not db.shared
-        await core.dispatch.started(
+        await core.runtime.dispatch.started(
             rebooted=await store.facts.rebooted_since(boot) if known else None
         )
         bolt = AsyncApp(
-            client=core.bolt_client,
+            client=core.edges.bolt_client,
             # Socket Mode needs no signing secret: Bolt checks none for websocket envelopes.
             signing_secret=wiring.secret(settings.slack_signing_secret) or "",
             process_before_response=True,  # store first, then answer Slack
@@ -117,8 +117,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         rotation = settings.planned_rotation(clock())
         if rotation is not None and await Roster(store.on_call, clock).rotate(rotation):
             log.info("on-call rotation from %s started", settings.oncall_rotation_file)
-        handlers.register(bolt, core.use_cases, counters)
-        app[DATABASE], app[BOLT], app[CORE], app[INTAKE] = db, bolt, core, core.use_cases.intake
+        handlers.register(bolt, core.door, counters)
+        app[DATABASE], app[BOLT], app[CORE], app[INTAKE] = db, bolt, core, core.door.intake
         app[BOT_KNOWN] = asyncio.Event()
         leader = app[LEADERSHIP] = Leadership(db, settings.leader_check_seconds)
         lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
@@ -135,10 +135,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(
                 _know_the_bot(bolt, core, app[BOT_KNOWN], bot), name="know-the-bot"
             ),
-            asyncio.create_task(_learn_actions(core.membrane), name="learn-actions"),
+            asyncio.create_task(_learn_actions(core.edges.membrane), name="learn-actions"),
             asyncio.create_task(listen(db, ARRIVED, _telling(core)), name="listen"),
-            asyncio.create_task(core.worker.run(), name="worker"),
-            asyncio.create_task(core.posting.run(), name="posting"),
+            asyncio.create_task(core.runtime.worker.run(), name="worker"),
+            asyncio.create_task(core.runtime.posting.run(), name="posting"),
             asyncio.create_task(leader.run(), name="leadership"),
             *timers.start(core, settings, leader),
         ]
@@ -206,8 +206,9 @@ async def _know_the_bot(
     for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
         if isinstance(middleware, AsyncSingleTeamAuthorization):
             middleware.auth_test_result = auth
-    core.slack.workspace_url = str(auth.get("url") or core.slack.workspace_url)
-    core.slack.bot_user_id = str(auth.get("user_id") or "")
+    slack = core.edges.slack
+    slack.workspace_url = str(auth.get("url") or slack.workspace_url)
+    slack.bot_user_id = str(auth.get("user_id") or "")
     known.set()
 
 
@@ -229,9 +230,9 @@ def _telling(core: Core) -> Callable[[str | None], None]:
 
     def heard(note: str | None) -> None:
         if note and note.startswith("post:"):
-            core.posting.wake(note.removeprefix("post:"))
+            core.runtime.posting.wake(note.removeprefix("post:"))
         else:
-            core.arrivals.stored(int(note) if note and note.isdigit() else None)
+            core.runtime.arrivals.stored(int(note) if note and note.isdigit() else None)
 
     return heard
 
@@ -247,7 +248,7 @@ def _socket_mode(bolt: AsyncApp, settings: Settings) -> SocketMode | None:
 async def shared_file(request: web.Request) -> web.StreamResponse:
     """A file an agent shared with a visitor. Served as a download unless it is a picture, so
     nothing shared can run as a page of ours."""
-    stored = await request.app[CORE].files.stored(request.match_info["token"])
+    stored = await request.app[CORE].edges.files.stored(request.match_info["token"])
     if stored is None:
         raise web.HTTPNotFound(text="not found")
     kind = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
@@ -265,16 +266,16 @@ async def shared_file(request: web.Request) -> web.StreamResponse:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus' text format; what is waiting is counted at each scrape."""
     counters = request.app[METRICS]
-    core = request.app[CORE]
-    counters.waiting.set(len(core.worker.retrying))
+    runtime = request.app[CORE].runtime
+    counters.waiting.set(len(runtime.worker.retrying))
     counters.db_waiting.set(request.app[DATABASE].waiting)
-    down = request.app[CORE].health.down()
+    down = runtime.health.down()
     for service in ("slack", "membrane"):
         counters.down.labels(service).set(int(service in down))
     try:
-        counters.inbox.set(await request.app[CORE].store.inbox.count("pending"))
-        counters.posts_waiting.set(await core.store.outbox.owed())
-        counters.held.set(len(await request.app[CORE].store.messages.held()))
+        counters.inbox.set(await runtime.store.inbox.count("pending"))
+        counters.posts_waiting.set(await runtime.store.outbox.owed())
+        counters.held.set(len(await runtime.store.messages.held()))
     except DatabaseError as error:  # locked or gone: the gauges keep their last value
         log.warning("metrics without database counts: %s", error)
     return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
@@ -285,8 +286,8 @@ async def healthz(request: web.Request) -> web.Response:
     world is down and since when (events wait for it, none is lost); 503 when the database cannot
     be written, checked by a write probe off the event loop. Answered within INTAKE_PATIENCE
     however busy the database is: a lock held for long is a 503 that says so."""
-    core = request.app[CORE]
-    inbox = core.store.inbox
+    runtime = request.app[CORE].runtime
+    inbox = runtime.store.inbox
     try:
         async with patiently("the health check"):
             problem = await asyncio.to_thread(request.app[DATABASE].write_problem)
@@ -297,12 +298,12 @@ async def healthz(request: web.Request) -> web.Response:
                 lambda: {
                     "pending_events": inbox.count.now("pending"),
                     "failed_events": inbox.count.now("failed"),
-                    "owed_posts": core.store.outbox.owed.now(),  # to Slack: cards, messages...
+                    "owed_posts": runtime.store.outbox.owed.now(),  # to Slack: cards, messages...
                 },  # not on intake's threads: a lock on what it counts must not stall intake
             )
     except DatabaseError as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
-    health = request.app[CORE].health
+    health = runtime.health
     down, refusing = health.down(), health.refusing_channels()
     socket_mode = request.app[SOCKET_MODE] and request.app[SOCKET_MODE].down()
     return web.json_response(
@@ -311,10 +312,10 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "degraded" if down or refusing or socket_mode else "ok",
             "database": "ok",
             "version": __version__,
-            "instance": core.instance,
+            "instance": runtime.instance,
             "leader": request.app[LEADERSHIP].leading,
             **counts,
-            "waiting_events": len(core.worker.retrying),  # waiting out a failure
+            "waiting_events": len(runtime.worker.retrying),  # waiting out a failure
             "loop_lag": request.app[LOOP_LAG].recent(),  # how late the loop ran, last minute
             "database_waiting": request.app[DATABASE].waiting,  # units waiting for a thread
             "down": {

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.core.posting import post_keys
-from bot.core.slack_ui.notices import KEEP_AS_NOTE, SEND_ANYWAY
+from bot.core.slack_ui.ids import KEEP_AS_NOTE, SEND_ANYWAY
 from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack

@@ -118,7 +118,7 @@ class RunningApp:
     async def settled(self, within: float = 5.0) -> None:
         """Wait until every stored event has been carried out and its posts made."""
         assert self.app is not None
-        store, worker = self.app[CORE].store, self.app[CORE].worker
+        store, worker = self.app[CORE].runtime.store, self.app[CORE].runtime.worker
         await wait_for(lambda: _settled(store), within, "every event carried out and posted")
         await worker.drain()
         await wait_for(lambda: _settled(store), within, "every event carried out and posted")

@@ -48,15 +48,15 @@ def leader_jobs(core: Core, settings: Settings) -> dict[str, tuple[float, Job]]:
     return {
         "probing Chatra for held replies": (
             settings.membrane_probe_interval,
-            core.use_cases.replies.held.probe,
+            core.door.held.probe,
         ),
-        "escalating waiting visitors": (often, core.escalation.check),
-        "telling of failed events": (often, core.reports.failed_events),
-        "telling of outages over": (often, core.reports.recoveries),
-        "pruning shared files": (often, at_most_every(FILES_PRUNED_EVERY, core.files.prune)),
-        "posting the weekly digest": (often, core.use_cases.stats.digest),
-        "keeping undecided mentions as notes": (often, core.use_cases.replies.mentions.expire),
-        "telling Chatra who is online": (often, core.use_cases.online.ping),
+        "escalating waiting visitors": (often, core.runtime.escalation.check),
+        "telling of failed events": (often, core.runtime.reports.failed_events),
+        "telling of outages over": (often, core.runtime.reports.recoveries),
+        "pruning shared files": (often, at_most_every(FILES_PRUNED_EVERY, core.edges.files.prune)),
+        "posting the weekly digest": (often, core.door.stats.digest),
+        "keeping undecided mentions as notes": (often, core.door.mentions.expire),
+        "telling Chatra who is online": (often, core.door.online.ping),
     }
 
 

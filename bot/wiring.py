@@ -20,10 +20,12 @@ from bot.clients.shared_files import SharedFiles
 from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
 from bot.core.audit import Audit
+from bot.core.chats.cards import Cards
 from bot.core.chats.escalation import Escalation
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.dispatch import Dispatch
+from bot.core.door import FrontDoor
 from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
 from bot.core.engine.worker import Worker
@@ -33,17 +35,25 @@ from bot.core.people.home import Home
 from bot.core.people.online import Online
 from bot.core.people.team import Team
 from bot.core.people.visitor_tools import VisitorTools
+from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting.outgoing import Outgoing
 from bot.core.posting.pace import Budget
 from bot.core.posting.poster import Setup
 from bot.core.posting.posting import Posting
-from bot.core.replies.sending import SlackToChatra
+from bot.core.replies.changes import ReplyChanges
+from bot.core.replies.chat_thread import ChatThread
+from bot.core.replies.going import Endings
+from bot.core.replies.held import Enqueue, HeldReplies
+from bot.core.replies.mentions import MentionCheck
+from bot.core.replies.saved import SavedTexts
+from bot.core.replies.sending import ReplyParts, SlackToChatra
+from bot.core.replies.to_visitor import ToVisitor
+from bot.core.replies.writers import Writers
 from bot.core.reports import Reports
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
 from bot.core.slack_ui.views import card_of
 from bot.core.stats.team_stats import Stats
-from bot.core.use_cases import UseCases
 from storage import Store
 
 # The workspace's chat.update budget the bridge takes (appends, card redraws): Slack allows 50
@@ -54,23 +64,35 @@ POSTING_RESCAN = 5.0  # seconds between looks at every channel owed something (a
 
 
 @dataclass(frozen=True)
-class Core:
-    """What the app starts and reports on, and the use cases it hands the handlers."""
+class Runtime:
+    """What runs in the background: the worker, every channel's poster, the leader's jobs."""
 
-    use_cases: UseCases  # the core's front door: what the handlers call
     store: Store
     dispatch: Dispatch  # what the worker carries out
+    worker: Worker
+    posting: Posting  # every channel's poster: what is owed to Slack, made at its pace
+    arrivals: Arrivals  # what the worker is told of
+    health: Health  # what of the outside world is down, and since when
     reports: Reports  # outages over, events failed: told to the channel by the leader
     escalation: Escalation  # visitors waiting: nudged, then escalated, by the leader
-    worker: Worker
-    health: Health
+    instance: str  # this bridge, among those sharing the database
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The outside world as the bridge reaches it."""
+
     membrane: MembraneClient
     files: SharedFiles
     slack: SlackOut
-    posting: Posting  # every channel's poster: what is owed to Slack, made at its pace
     bolt_client: AsyncWebClient  # for Bolt
-    arrivals: Arrivals  # what the worker is told of
-    instance: str  # this bridge, among those sharing the database
+
+
+@dataclass(frozen=True)
+class Core:
+    door: FrontDoor  # what the handlers call
+    runtime: Runtime
+    edges: Edges
 
 
 def policy_of(settings: Settings) -> Policy:
@@ -156,9 +178,9 @@ def build(
         lease=settings.lane_lease_seconds,
     )
     access = Access(context)
-    chats = ChatToSlack(context, access)
-    replies = SlackToChatra(context, membrane, files, intake, access)
-    dispatch = Dispatch(context, chats, replies)
+    replies, changes = slack_to_chatra(context, membrane, files, intake, access)
+    held, mentions, saved = replies.parts.held, replies.parts.mentions, replies.parts.saved
+    dispatch = Dispatch(context, ChatToSlack(context), replies, changes)
     worker = Worker(
         store,
         dispatch.process,
@@ -173,39 +195,51 @@ def build(
     )
     stats = Stats(context, files)
     online = Online(context, membrane, settings.chatra_online_every_seconds)
-    use_cases = UseCases(
+    door = FrontDoor(
         intake=intake,
-        cards=chats.cards,
-        replies=replies,
+        seen=store.seen,
         access=access,
+        cards=Cards(context, access),
+        held=held,
+        mentions=mentions,
+        saved=saved,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
-        home=Home(context, stats, access, online),
         online=online,
+        home=Home(context, stats, access, online),
         stats=stats,
-        seen=store.seen,
         channel=policy.channel,
     )
-    return Core(
-        use_cases=use_cases,
+    runtime = Runtime(
         store=store,
         dispatch=dispatch,
+        worker=worker,
+        posting=posting,
+        arrivals=arrivals,
+        health=health,
         reports=Reports(context, health),
         escalation=Escalation(context),
-        worker=worker,
-        health=health,
-        membrane=membrane,
-        files=files,
-        slack=slack,
-        posting=posting,
-        # Without the shared session: Bolt deep-copies each request (its client with it) for
-        # its lazy listeners, and a live session cannot be copied.
-        bolt_client=make_web_client(
-            token, settings.slack_api_url, None, health, settings.slack_timeout
-        ),
-        arrivals=arrivals,
         instance=instance,
     )
+    # Bolt's client is without the shared session: Bolt deep-copies each request (its client
+    # with it) for its lazy listeners, and a live session cannot be copied.
+    bolt_client = make_web_client(
+        token, settings.slack_api_url, None, health, settings.slack_timeout
+    )
+    return Core(door, runtime, Edges(membrane, files, slack, bolt_client))
+
+
+def slack_to_chatra(
+    context: Context, chatra: ChatraPort, files: FilePort, enqueue: Enqueue, access: Access
+) -> tuple[SlackToChatra, ReplyChanges]:
+    """A reply's journey (written, held, asked about, sent) and its edits and deletes."""
+    chat_thread, held = ChatThread(context), HeldReplies(context, enqueue)
+    mentions, saved = MentionCheck(context, held), SavedTexts(context)
+    endings = Endings(context, chat_thread)
+    to_visitor = ToVisitor(context, chatra, Writers(context), held, endings)
+    parts = ReplyParts(chat_thread, held, mentions, saved, endings, to_visitor)
+    changes = ReplyChanges(context, chatra, files, chat_thread, saved, mentions)
+    return SlackToChatra(context, files, access, parts), changes
 
 
 def membrane_transport(settings: Settings, session: aiohttp.ClientSession) -> Transport:

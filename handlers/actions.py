@@ -6,8 +6,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.slack_ui.notices import KEEP_AS_NOTE, RETRY_ACTION, SEND_ANYWAY
-from bot.core.slack_ui.views import (
+from bot.core.door import FrontDoor, push_modal
+from bot.core.slack_ui.ids import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,
     DETAILS_BUTTON,
@@ -15,12 +15,13 @@ from bot.core.slack_ui.views import (
     DONE_BUTTON,
     EDIT_BUTTON,
     EDIT_PUSHED_BUTTON,
+    KEEP_AS_NOTE,
     PUSH_BUTTON,
     REOPEN_BUTTON,
+    RETRY_ACTION,
+    SEND_ANYWAY,
     VISITOR_OF_MESSAGE,
-    push_modal,
 )
-from bot.core.use_cases import UseCases
 from handlers.modals import fill_in, open_loading
 
 
@@ -31,8 +32,8 @@ async def acknowledge(ack: AsyncAck) -> None:
 class CardActions:
     """The listeners of the card's buttons, a failed reply's Try again and the message shortcut."""
 
-    def __init__(self, core: UseCases) -> None:
-        self._core, self._tools, self._held = core, core.visitors, core.replies.held
+    def __init__(self, door: FrontDoor) -> None:
+        self._door, self._tools, self._held = door, door.visitors, door.held
 
     async def retry(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
@@ -55,8 +56,7 @@ class CardActions:
         question is replaced by what was done."""
         send = action["action_id"] == SEND_ANYWAY
         reply_ts, click = str(action.get("value", "")), str(action.get("action_ts", ""))
-        mentions = self._core.replies.mentions
-        said = await mentions.decide(reply_ts, send, body["user"]["id"], click)
+        said = await self._door.mentions.decide(reply_ts, send, body["user"]["id"], click)
         await ack()
         await respond(text=said, replace_original=True)
 
@@ -65,7 +65,7 @@ class CardActions:
     ) -> None:
         details = await self._tools.lookup(action["value"])
         await client.chat_postEphemeral(
-            channel=clicked_in(body, self._core.channel),
+            channel=clicked_in(body, self._door.channel),
             user=body["user"]["id"],
             text=details.text,
             blocks=details.blocks,
@@ -118,32 +118,32 @@ class CardActions:
 
     async def done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await self._core.cards.done(action["value"], body["user"]["id"])
+        await self._door.cards.done(action["value"], body["user"]["id"])
 
     async def reopen(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]
-        await self._core.cards.reopen(action["value"], f"by <@{user}>", by=user)
+        await self._door.cards.reopen(action["value"], f"by <@{user}>", by=user)
 
     async def claim(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await self._core.cards.claim(action["value"], body["user"]["id"])
+        await self._door.cards.claim(action["value"], body["user"]["id"])
 
     async def open_discussion(
         self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        link = await self._core.cards.discuss_internally(action["value"])
+        link = await self._door.cards.discuss_internally(action["value"])
         text = (
             f":lock: <{link}|The internal discussion> of this chat."
             if link
             else "This chat has no thread any more."
         )
-        channel = clicked_in(body, self._core.channel)
+        channel = clicked_in(body, self._door.channel)
         await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
 
-def register(app: AsyncApp, core: UseCases) -> None:
-    listeners = CardActions(core)
+def register(app: AsyncApp, door: FrontDoor) -> None:
+    listeners = CardActions(door)
     app.action(CLAIM_BUTTON)(listeners.claim)
     app.action(DONE_BUTTON)(listeners.done)
     app.action(REOPEN_BUTTON)(listeners.reopen)

@@ -15,10 +15,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.clients.metrics import Metrics
 from bot.config import Settings
-from bot.core.engine.loop_lag import LoopLag
-from bot.core.intake import Intake
+from bot.core.door import Intake
 
 if TYPE_CHECKING:
+    from bot.core.engine.loop_lag import LoopLag
     from bot.socket_mode import SocketMode
     from bot.wiring import Core
     from storage import Database
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", Metrics)
-LOOP_LAG = web.AppKey("loop_lag", LoopLag)
+LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 CORE: web.AppKey[Core] = web.AppKey("core")
 LEADERSHIP: web.AppKey[Leadership] = web.AppKey("leadership")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.core.errors import DatabaseError
+from bot.core.door import DatabaseError
 from bot.core.wire.chatra import (
     CHAT_EVENTS,
     MAX_BODY,

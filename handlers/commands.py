@@ -5,11 +5,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.people.online import Online
-from bot.core.people.team import Team
-from bot.core.people.visitor_tools import VisitorTools
-from bot.core.replies.saved import SavedTexts
-from bot.core.stats.team_stats import Stats
+from bot.core.door import FrontDoor
 from bot.core.wire.text import slack_to_plain
 from handlers.modals import fill_in, open_loading
 
@@ -52,11 +48,9 @@ USAGE = {
 class ChatraCommand:
     """The listeners of /chatra: the quick answers in the ack, the rest through response_url."""
 
-    def __init__(
-        self, tools: VisitorTools, team: Team, stats: Stats, saved: SavedTexts, online: Online
-    ) -> None:
-        self._tools, self._team, self._stats, self._saved = tools, team, stats, saved
-        self._online = online
+    def __init__(self, door: FrontDoor) -> None:
+        self._tools, self._team, self._stats = door.visitors, door.team, door.stats
+        self._saved, self._online = door.saved, door.online
 
     async def on_chatra(
         self,
@@ -136,15 +130,8 @@ class ChatraCommand:
         await respond(response_type=audience, text=message.text, blocks=message.blocks)
 
 
-def register(
-    app: AsyncApp,
-    tools: VisitorTools,
-    team: Team,
-    stats: Stats,
-    saved: SavedTexts,
-    online: Online,
-) -> None:
-    listeners = ChatraCommand(tools, team, stats, saved, online)
+def register(app: AsyncApp, door: FrontDoor) -> None:
+    listeners = ChatraCommand(door)
     app.command("/chatra")(ack=listeners.on_chatra, lazy=[listeners.answer])
 
 

@@ -7,7 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.core.errors import DatabaseUnavailable
+from bot.core.door import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,28 +7,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.core.engine.patience import patiently
-from bot.core.people.access import Access
-from bot.core.slack_ui.views import modal
+from bot.core.door import FrontDoor, modal, patiently
 
 log = logging.getLogger(__name__)
 ACTS = ("command", "block_actions", "message_action", "shortcut", "view_submission")
 ANYONE = ("", "help")  # /chatra subcommands that show nothing of anyone
 
 
-class Seen(Protocol):
-    async def first_time(self, key: str) -> bool:
-        """Whether a request with this key comes for the first time (here or at another
-        bridge): a replay is dropped."""
-        ...
+def register(app: AsyncApp, door: FrontDoor) -> None:
+    access, seen = door.access, door.seen
 
-
-def register(app: AsyncApp, access: Access, seen: Seen) -> None:
     async def once_and_only_the_team(
         body: dict[str, Any], next: Callable[[], Awaitable[Any]], respond: AsyncRespond | None
     ) -> Any:

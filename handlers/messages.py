@@ -9,8 +9,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.clients.metrics import Metrics
-from bot.core.errors import ThreadNotKnownYet
-from bot.core.intake import Intake
+from bot.core.door import FrontDoor, ThreadNotKnownYet
 from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply, repaired
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,8 @@ class MessageEvent(BaseModel):
 class ThreadMessages:
     """The listener of messages: a person's reply, edit or delete in a chat's thread is stored."""
 
-    def __init__(self, intake: Intake, metrics: Metrics) -> None:
-        self._intake, self._metrics = intake, metrics
+    def __init__(self, door: FrontDoor, metrics: Metrics) -> None:
+        self._intake, self._metrics = door.intake, metrics
 
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
@@ -90,8 +89,8 @@ class ThreadMessages:
         return None
 
 
-def register(app: AsyncApp, intake: Intake, metrics: Metrics) -> None:
-    listeners = ThreadMessages(intake, metrics)
+def register(app: AsyncApp, door: FrontDoor, metrics: Metrics) -> None:
+    listeners = ThreadMessages(door, metrics)
     app.event("message")(listeners.on_message)
 
 

@@ -7,9 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.people.visitor_tools import pushed_text_errors, visitor_form_errors
-from bot.core.slack_ui.views import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE, modal
-from bot.core.use_cases import UseCases
+from bot.core.door import FrontDoor, modal, pushed_text_errors, visitor_form_errors
+from bot.core.slack_ui.ids import EDIT_PUSHED, EDIT_VISITOR, PUSH_MESSAGE
 
 
 async def open_loading(
@@ -32,8 +31,8 @@ class Modals:
     """The listeners of the modals' submissions: each checked in the ack (errors shown under the
     field), carried out after it."""
 
-    def __init__(self, core: UseCases) -> None:
-        self._core, self._tools = core, core.visitors
+    def __init__(self, door: FrontDoor) -> None:
+        self._door, self._tools = door, door.visitors
 
     async def check_visitor(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         errors = visitor_form_errors(_values(view))
@@ -52,7 +51,7 @@ class Modals:
         changed = {f: value for f, value in values.items() if value or f in form["had"]}
         sentence, updated = await self._tools.save(form["client"], changed, body["user"]["id"])
         if updated:
-            await self._core.cards.visitor_changed(form["client"], updated)
+            await self._door.cards.visitor_changed(form["client"], updated)
         await self._tell(client, body["user"]["id"], sentence)
 
     async def check_pushed_text(self, ack: AsyncAck, view: dict[str, Any]) -> None:
@@ -72,17 +71,17 @@ class Modals:
         if view["callback_id"] == PUSH_MESSAGE:
             answer = await self._tools.push(target, text, user)
             await client.chat_postEphemeral(
-                channel=self._core.channel, user=user, text=answer.text, blocks=answer.blocks
+                channel=self._door.channel, user=user, text=answer.text, blocks=answer.blocks
             )
         else:
             await self._tell(client, user, await self._tools.edit_pushed(target, text, user))
 
     async def _tell(self, client: AsyncWebClient, user: str, text: str) -> None:
-        await client.chat_postEphemeral(channel=self._core.channel, user=user, text=text)
+        await client.chat_postEphemeral(channel=self._door.channel, user=user, text=text)
 
 
-def register(app: AsyncApp, core: UseCases) -> None:
-    modals = Modals(core)
+def register(app: AsyncApp, door: FrontDoor) -> None:
+    modals = Modals(door)
     app.view(EDIT_VISITOR)(ack=modals.check_visitor, lazy=[modals.save_visitor])
     app.view(PUSH_MESSAGE)(ack=modals.check_pushed_text, lazy=[modals.send_pushed_text])
     app.view(EDIT_PUSHED)(ack=modals.check_pushed_text, lazy=[modals.send_pushed_text])

@@ -18,13 +18,13 @@ from bot.core.ports import Posted, Writer
 from bot.core.posting.outgoing import Outgoing
 from bot.core.posting.pace import Budget
 from bot.core.posting.poster import Poster, Setup
-from bot.core.replies.sending import SlackToChatra
 from bot.core.rules.policy import Policy
 from bot.core.rules.roster import Roster
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.views import card_of
 from bot.core.wire.chatra import ChatraWebhook, read_webhook
 from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply
+from bot.wiring import slack_to_chatra
 from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 
@@ -163,16 +163,15 @@ async def parts():
     context = Context(slack, Outgoing(store, lambda channel: None), store, roster, time.time,
                       POLICY, Audit())  # fmt: skip
     intake = Intake(store, Health(), Arrivals(), POLICY.received_from)
-    chats = ChatToSlack(context, Everyone())
+    chats = ChatToSlack(context)
 
     async def chat_event(webhook: ChatraWebhook) -> None:
         await chats.chat_event(webhook, 0)
         await posts.made()
 
+    replies, changes = slack_to_chatra(context, chatra, NoFiles(), intake, Everyone())
     directions = SimpleNamespace(
-        chat_event=chat_event,
-        posts=posts,
-        replies=SlackToChatra(context, chatra, NoFiles(), intake, Everyone()),
+        chat_event=chat_event, posts=posts, replies=replies, changes=changes
     )
     yield directions, slack, chatra
     await asyncio.to_thread(store.db.close)
@@ -213,9 +212,9 @@ async def test_edit_and_delete_use_the_stored_chatra_id(parts):
     await bridge.chat_event(webhook("chatStarted", visitor_says("m1", "hi")))
     thread = dict(channel="C0SUPPORT1", thread_ts="1700000000.000001", ts="1.2")
     await bridge.replies.reply_written(SlackReply(**thread, user="U1", text="a"))
-    await bridge.replies.changes.edited(SlackEdit(**thread, user="U1", text="b"))
-    await bridge.replies.changes.deleted(SlackDeletion(**thread))
-    await bridge.replies.changes.deleted(SlackDeletion(**thread))
+    await bridge.changes.edited(SlackEdit(**thread, user="U1", text="b"))
+    await bridge.changes.deleted(SlackDeletion(**thread))
+    await bridge.changes.deleted(SlackDeletion(**thread))
 
     assert chatra.edited == [("msg-1", "b")]
     assert chatra.deleted == ["msg-1"]

@@ -313,9 +313,10 @@ async def test_a_listener_is_a_method_a_test_can_call_without_slack():
         said.append(answer)
 
     nothing = SimpleNamespace()
-    command = ChatraCommand(
-        tools=nothing, team=nothing, stats=nothing, saved=nothing, online=nothing
+    door = SimpleNamespace(
+        visitors=nothing, team=nothing, stats=nothing, saved=nothing, online=nothing
     )
+    command = ChatraCommand(door)
     await command.on_chatra(
         ack=ack, command={"text": "help", "user_id": "U1"}, client=None, context={}
     )

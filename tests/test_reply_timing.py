@@ -47,7 +47,7 @@ async def test_a_reply_under_a_card_whose_record_waits_is_asked_for_again_and_se
     """The card is on Slack, but its record waits (the database is locked a moment) when an
     agent answers under it: Slack is asked to send the reply again, and it reaches the visitor
     once."""
-    threads = bridge.app[CORE].store.threads
+    threads = bridge.app[CORE].runtime.store.threads
 
     class LockedTheFirstTime:
         def __init__(self, unit) -> None:

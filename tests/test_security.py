@@ -204,7 +204,7 @@ async def test_files_past_their_days_are_deleted(settings, slack, membrane):
         [sent] = membrane.visible_messages("client-1")
         link = link_in(sent)
         assert (await app.request("GET", link))[0] == 200
-        files = app.app[CORE].files
+        files = app.app[CORE].edges.files
         assert await files.prune(now=time.time() + 29 * 86400) == 0  # FILES_RETENTION_DAYS is 30
         assert await files.prune(now=time.time() + 31 * 86400) == 1
         assert (await app.request("GET", link))[0] == 404

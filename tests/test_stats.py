@@ -172,7 +172,7 @@ async def test_a_new_install_never_opens_with_the_digest_of_a_week_it_never_saw(
     clock.now = MONDAY_9_05  # the digest was due five minutes before this bridge first started
     app = await RunningApp(settings, clock).start()
     try:
-        await app.app[CORE].use_cases.stats.digest()  # the leader's job, as its round runs it
+        await app.app[CORE].door.stats.digest()  # the leader's job, as its round runs it
         assert digests(slack) == []
     finally:
         await app.close()

@@ -198,7 +198,7 @@ async def wait_for_json(http, url: str, condition, within: float = 5.0) -> dict:
 async def test_a_bridge_hears_of_an_event_the_other_stored_by_its_id(two, slack):
     a, b = two
     told: list[int | None] = []
-    arrivals = a.app[CORE].arrivals
+    arrivals = a.app[CORE].runtime.arrivals
     stored = arrivals.stored
     arrivals.stored = lambda event_id: (told.append(event_id), stored(event_id))[1]
     await b.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))

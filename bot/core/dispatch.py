@@ -6,6 +6,7 @@ import logging
 from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease, client_of_lane
+from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.sending import SlackToChatra
 from bot.core.wire.chatra import parse_webhook_body, read_webhook
 from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
@@ -15,10 +16,16 @@ log = logging.getLogger(__name__)
 
 
 class Dispatch:
-    def __init__(self, context: Context, chats: ChatToSlack, replies: SlackToChatra) -> None:
+    def __init__(
+        self,
+        context: Context,
+        chats: ChatToSlack,
+        replies: SlackToChatra,
+        changes: ReplyChanges,
+    ) -> None:
         store = context.store
         self._inbox, self._threads, self._posts = store.inbox, store.threads, context.posts
-        self._chat, self._replies = chats, replies
+        self._chat, self._replies, self._changes = chats, replies, changes
         self._stored_before_start = 0  # events up to it may be half done: `started` says
         self._rebooted = False  # the machine booted since then: unsynced progress may be lost
 
@@ -63,7 +70,7 @@ class Dispatch:
                 change, lease, event_id=event.id, in_doubt=in_doubt, taken_over=event.taken_over
             )
         if isinstance(change, SlackEdit):
-            await self._replies.changes.edited(change, lease)
+            await self._changes.edited(change, lease)
         else:
-            await self._replies.changes.deleted(change, lease)
+            await self._changes.deleted(change, lease)
         return False

@@ -8,12 +8,11 @@ from bot.core.context import Context
 from bot.core.people.access import Access
 from bot.core.posting import post_keys
 from bot.core.slack_ui.card import CardState, Chat
+from bot.core.slack_ui.ids import DONE_MARKS
 from bot.core.slack_ui.notices import internal_discussion, internal_discussion_link
 from bot.core.slack_ui.views import thread_link
 from bot.core.wire.chatra import ChatraClient
 from storage import ChatStatus, Thread
-
-DONE_MARKS = {"white_check_mark", "heavy_check_mark"}  # a reaction on a card: the chat is done
 
 
 class Cards:

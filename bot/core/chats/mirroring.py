@@ -8,10 +8,8 @@ Safe to run twice for the same event: a Chatra message is recorded once, ever.""
 
 import logging
 
-from bot.core.chats.cards import Cards
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease
-from bot.core.people.access import Access
 from bot.core.posting import post_keys
 from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.mirrored import Mirrored
@@ -33,11 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class ChatToSlack:
-    def __init__(self, context: Context, access: Access) -> None:
+    def __init__(self, context: Context) -> None:
         self._slack, self._on_call, self._posts = context.slack, context.on_call, context.posts
         self._clock, self._policy = context.clock, context.policy
         self._store = context.store
-        self.cards = Cards(context, access)  # what the card's buttons do
 
     async def chat_event(
         self, webhook: ChatraWebhook, event_id: int, lease: Lease | None = None

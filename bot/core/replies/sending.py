@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease
 from bot.core.people.access import Access
-from bot.core.ports import ChatraPort, FilePort, ReplyState
+from bot.core.ports import FilePort, ReplyState
 from bot.core.posting import post_keys
-from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.chat_thread import ChatThread
 from bot.core.replies.going import Endings, Going
-from bot.core.replies.held import PROBE, Enqueue, HeldReplies
+from bot.core.replies.held import PROBE, HeldReplies
 from bot.core.replies.mentions import MentionCheck
 from bot.core.replies.reply_text import plain_text, with_file_links
 from bot.core.replies.saved import SavedTexts, wanted
 from bot.core.replies.to_visitor import ToVisitor
-from bot.core.replies.writers import Writers
 from bot.core.slack_ui.notices import (
     not_allowed_notice,
     saved_reply_shown,
@@ -27,6 +25,18 @@ from bot.core.slack_ui.notices import (
 from bot.core.wire.slack import SlackReply
 from storage import Message, Thread
 from storage.states import MessageState
+
+
+@dataclass(frozen=True)
+class ReplyParts:
+    """What a reply's journey is made of, built once by the wiring."""
+
+    chat_thread: ChatThread  # the chat a reply belongs to, and warnings in its thread
+    held: HeldReplies  # while Chatra is away, and tried again
+    mentions: MentionCheck  # asks before a reply naming teammates
+    saved: SavedTexts  # `;name` sends a saved reply
+    endings: Endings  # a reply's end: a note, skipped, held, failed
+    to_visitor: ToVisitor  # the sending itself
 
 
 @dataclass(frozen=True)
@@ -44,28 +54,19 @@ class SlackToChatra:
     def __init__(
         self,
         context: Context,
-        chatra: ChatraPort,
         files: FilePort,
-        enqueue: Enqueue,
         access: Access,
+        parts: ReplyParts,
     ) -> None:
         self._access, self._slack, self._files = access, context.slack, files
         self._db, self._messages = context.store.db, context.store.messages
-        self._chat_thread = ChatThread(context)
-        self.held = HeldReplies(context, enqueue)  # while Chatra is away, and tries again
-        self.mentions = MentionCheck(context, self.held)  # asks before a reply naming teammates
-        self.saved = SavedTexts(context)  # `;name` sends a saved reply
-        self.changes = ReplyChanges(
-            context, chatra, files, self._chat_thread, self.saved, self.mentions
-        )
-        self._endings = Endings(context, self._chat_thread)
-        writers = Writers(context)
-        self._to_visitor = ToVisitor(context, chatra, writers, self.held, self._endings)
+        self._chat_thread, self._held, self._endings = parts.chat_thread, parts.held, parts.endings
+        self._mentions, self._saved, self.parts = parts.mentions, parts.saved, parts
         self._note_prefixes = tuple(p.lower() for p in context.policy.note_prefixes if p)
 
     def tells_reboots(self, can: bool) -> None:
         """See `ToVisitor.tells_reboots`."""
-        self._to_visitor.tells_reboots(can)
+        self.parts.to_visitor.tells_reboots(can)
 
     async def reply_written(
         self,
@@ -100,7 +101,7 @@ class SlackToChatra:
             return await self._endings.end(going, MessageState.SKIPPED, error=refusal)
         written, asked = reply.text, wanted(reply.text)
         if asked is not None:  # what is checked below is what the visitor would get
-            expanded = await self.saved.expand(asked, thread, reply.user)
+            expanded = await self._saved.expand(asked, thread, reply.user)
             if expanded is None:  # no saved reply of that name: nothing goes, the author is told
                 notice = unknown_saved_reply(asked.name)
                 await self._slack.tell(thread.channel, reply.user, notice, thread.thread_ts)
@@ -108,8 +109,8 @@ class SlackToChatra:
             written = expanded
             if reply.retry_of is None and self._is_note(written):
                 return await self._endings.keep_as_note(going)
-        if self.mentions.wants_asking(reply, written):  # for a teammate? its author decides
-            await self.mentions.ask(thread, reply, written)
+        if self._mentions.wants_asking(reply, written):  # for a teammate? its author decides
+            await self._mentions.ask(thread, reply, written)
             return await self._endings.end(going, MessageState.ASKING)
         if reply.files:  # the links are kept with the reply: a retry sends them too
             written, failed = await with_file_links(self._files, written, reply.files)
@@ -128,7 +129,7 @@ class SlackToChatra:
             going.notices.append(
                 (post_keys.saved_sent(reply.ts), saved_reply_shown(asked.name, text))
             )
-        return await self._to_visitor.send(
+        return await self.parts.to_visitor.send(
             going, written, text, was_held=probing, in_doubt=in_doubt
         )
 

@@ -2,11 +2,10 @@
 escalations, notices. Data in, SlackMessage out."""
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn
+from bot.core.slack_ui.ids import KEEP_AS_NOTE, RETRY_ACTION, SEND_ANYWAY
 from bot.core.wire.rating import Rating
 from bot.core.wire.text import plain_to_slack, shorten, slack_link
 from storage import PastOutage
-
-RETRY_ACTION = "retry_reply"
 
 
 def delivery_warning(
@@ -157,9 +156,6 @@ def retrying_notice(quoted: str, user_name: str) -> SlackMessage:
     who, what = plain_to_slack(user_name), plain_to_slack(shorten(quoted))
     text = f":arrows_counterclockwise: Trying again, as {who} asked: “{what}”"
     return SlackMessage(text=text, blocks=[context(text)])
-
-
-SEND_ANYWAY, KEEP_AS_NOTE = "mention_send", "mention_keep_note"
 
 
 def mention_question(

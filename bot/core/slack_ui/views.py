@@ -7,6 +7,20 @@ from urllib.parse import quote
 
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
 from bot.core.slack_ui.card import CardState, Chat, EarlierChats, OpeningLine
+from bot.core.slack_ui.ids import (
+    CLAIM_BUTTON,
+    DELETE_PUSHED_BUTTON,
+    DETAILS_BUTTON,
+    DISCUSS_BUTTON,
+    DONE_BUTTON,
+    EDIT_BUTTON,
+    EDIT_PUSHED,
+    EDIT_PUSHED_BUTTON,
+    EDIT_VISITOR,
+    PUSH_BUTTON,
+    PUSH_MESSAGE,
+    REOPEN_BUTTON,
+)
 from bot.core.wire.chatra import VISITOR_FIELDS, ChatraClient
 from bot.core.wire.text import cut, plain_to_slack, slack_link
 from storage import Thread
@@ -236,20 +250,6 @@ def _pages(pages: object, shown: int = 5) -> str | None:
             label = cut(str(title or url), 80)
             links.append(slack_link(url, label) if len(url) < 300 else plain_to_slack(label))
     return "\n".join(links) or None
-
-
-EDIT_VISITOR = "edit_visitor"
-PUSH_MESSAGE = "push_message"
-DETAILS_BUTTON, EDIT_BUTTON, PUSH_BUTTON = "visitor_details", "edit_visitor_open", "push_open"
-CLAIM_BUTTON = "claim_chat"
-DONE_BUTTON, REOPEN_BUTTON = "chat_done", "chat_reopen"
-DISCUSS_BUTTON = "discuss_internally"
-EDIT_PUSHED, EDIT_PUSHED_BUTTON, DELETE_PUSHED_BUTTON = (
-    "edit_pushed",
-    "pushed_edit",
-    "pushed_delete",
-)
-VISITOR_OF_MESSAGE = "visitor_of_message"  # the message shortcut
 
 
 def modal(title: str, text: str) -> dict[str, Any]:
