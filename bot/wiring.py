@@ -44,9 +44,11 @@ from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.chat_thread import ChatThread
 from bot.core.replies.going import Endings
 from bot.core.replies.held import Enqueue, HeldReplies
+from bot.core.replies.life import ReplyLife
 from bot.core.replies.mentions import MentionCheck
+from bot.core.replies.parts import ReplyParts
 from bot.core.replies.saved import SavedTexts
-from bot.core.replies.sending import ReplyParts, SlackToChatra
+from bot.core.replies.sending import SlackToChatra
 from bot.core.replies.to_visitor import ToVisitor
 from bot.core.replies.writers import Writers
 from bot.core.reports import Reports
@@ -233,12 +235,17 @@ def slack_to_chatra(
     context: Context, chatra: ChatraPort, files: FilePort, enqueue: Enqueue, access: Access
 ) -> tuple[SlackToChatra, ReplyChanges]:
     """A reply's journey (written, held, asked about, sent) and its edits and deletes."""
-    chat_thread, held = ChatThread(context), HeldReplies(context, enqueue)
-    mentions, saved = MentionCheck(context, held), SavedTexts(context)
-    endings = Endings(context, chat_thread)
-    to_visitor = ToVisitor(context, chatra, Writers(context), held, endings)
-    parts = ReplyParts(chat_thread, held, mentions, saved, endings, to_visitor)
-    changes = ReplyChanges(context, chatra, files, chat_thread, saved, mentions)
+    life, chat_thread, writers = (
+        ReplyLife(context.store.messages),
+        ChatThread(context),
+        Writers(context),
+    )
+    held = HeldReplies(context, life, enqueue)
+    mentions, saved = MentionCheck(context, life, held), SavedTexts(context)
+    endings = Endings(context, life, chat_thread)
+    to_visitor = ToVisitor(context, chatra, life, writers, held, endings)
+    parts = ReplyParts(chat_thread, writers, held, mentions, saved, endings, to_visitor)
+    changes = ReplyChanges(context, chatra, files, life, parts)
     return SlackToChatra(context, files, access, parts), changes
 
 

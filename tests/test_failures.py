@@ -1,9 +1,12 @@
 """Failure is visible: transient errors are retried, permanent ones warn in the thread."""
 
+import json
+
 import aiohttp
 import pytest
 
-from handlers.app_keys import DATABASE
+from bot.core.engine.lanes import lane
+from handlers.app_keys import CORE, DATABASE
 from storage import DatabaseUnavailable
 from tests.conftest import CHANNEL, CONNECTION
 from tests.helpers import (
@@ -362,3 +365,32 @@ async def test_a_file_cut_short_on_the_way_is_refused_in_the_thread(settings, sl
         assert "“report.pdf”" in warning and "cut short" in warning
     finally:
         await app.close()
+
+
+async def test_a_try_again_stored_by_the_version_before_is_carried_out_once(
+    bridge, slack, membrane, thread_ts
+):
+    """Before a retry's reason was typed, Try again stored the click's id as `retry_of`: such a
+    try, still in the inbox at the upgrade, is sent as a retry, once."""
+    ts = "1800000010.000011"
+    slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="try later")
+    await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
+    await bridge.settled()
+    assert slack.reactions_on(CHANNEL, ts) == {"warning"}
+
+    runtime = bridge.app[CORE].runtime
+    record = await runtime.store.messages.by_slack_ts(ts)
+    await runtime.store.messages.update(record.id, state="pending", resends=0)  # as it did
+    old = {"kind": "reply", "channel": CHANNEL, "thread_ts": thread_ts, "ts": ts,
+           "user": "U0AGENT01", "text": "Refund sent", "retry_of": "1800000020.000001"}  # fmt: skip
+    for _ in range(2):  # stored twice, carried out once
+        await runtime.store.inbox.add(
+            "slack", f"slack:retry:{ts}:1800000020.000001", lane("client-1", "slack"),
+            json.dumps({"change": old}),
+        )  # fmt: skip
+    runtime.arrivals.stored(None)
+    await bridge.settled()
+
+    assert membrane.visible_messages("client-1") == ["Refund sent"]
+    assert slack.reactions_on(CHANNEL, ts) == {"white_check_mark"}

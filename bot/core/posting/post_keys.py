@@ -57,8 +57,8 @@ def warning(about: str) -> str:
     return f"warn:{about}"
 
 
-def send_warning(reply_ts: str, retry_of: str | None) -> str:
-    return warning(f"send:{reply_ts}:{retry_of or 0}")
+def send_warning(reply_ts: str, retry_key: str | None) -> str:
+    return warning(f"send:{reply_ts}:{retry_key or 0}")
 
 
 def edit_warning(reply_ts: str, text: str) -> str:

@@ -9,18 +9,14 @@ from bot.core.engine.lanes import Lease
 from bot.core.errors import MembraneError, NoWriter
 from bot.core.ports import ChatraPort, FilePort
 from bot.core.posting import post_keys
-from bot.core.replies.chat_thread import ChatThread
-from bot.core.replies.mentions import MentionCheck
+from bot.core.replies.life import NOT_IN_CHATRA, ReplyLife
+from bot.core.replies.parts import ReplyParts
 from bot.core.replies.reply_text import plain_text, with_files_of
-from bot.core.replies.saved import SavedTexts, wanted
-from bot.core.replies.writers import Writers
+from bot.core.replies.saved import wanted
 from bot.core.wire.slack import SlackDeletion, SlackEdit
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
 from storage import Message, Thread
 from storage.states import MessageState
-
-# A reply in one of these is not in Chatra: an edit of it changes nothing there.
-NOT_IN_CHATRA = (MessageState.DELETED, MessageState.SKIPPED, MessageState.NOTE)
 
 
 class ReplyChanges:
@@ -29,15 +25,13 @@ class ReplyChanges:
         context: Context,
         chatra: ChatraPort,
         files: FilePort,
-        chat_thread: ChatThread,
-        saved: SavedTexts,
-        mentions: MentionCheck,
+        life: ReplyLife,
+        parts: ReplyParts,
     ) -> None:
-        self._saved, self._mentions = saved, mentions
+        self._saved, self._mentions = parts.saved, parts.mentions
         self._slack, self._messages = context.slack, context.store.messages
-        self._chatra, self._files = chatra, files
-        self._chat_thread = chat_thread
-        self._writers = Writers(context)
+        self._chatra, self._files, self._life = chatra, files, life
+        self._chat_thread, self._writers = parts.chat_thread, parts.writers
 
     async def edited(self, edit: SlackEdit, lease: Lease | None = None) -> None:
         thread = await self._chat_thread.of(edit, lease)
@@ -94,9 +88,7 @@ class ReplyChanges:
             )
             writer, _ = await self._writers.of(edit.user)
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
-            await self._messages.update(
-                piece.id, chatra_id=chatra_id, sent_text=text, state=MessageState.SENT
-            )
+            await self._life.sent_as_edited(piece.id, chatra_id, text)
         for piece in pieces[len(texts) :]:
             await self._delete_piece(piece)
 
@@ -129,4 +121,4 @@ class ReplyChanges:
             except MembraneError as error:
                 if not (error.kind == "dependency_error" and error.status == 404):
                     raise  # not "already gone" (a try that ended in doubt deleted it)
-        await self._messages.update(piece.id, state=MessageState.DELETED)
+        await self._life.deleted(piece.id)

@@ -8,6 +8,7 @@ from bot.core.engine.lanes import Lease
 from bot.core.ports import ReplyState
 from bot.core.posting import post_keys
 from bot.core.replies.chat_thread import ChatThread
+from bot.core.replies.life import ReplyLife
 from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.wire.slack import SlackReply
 from storage import Thread
@@ -38,9 +39,9 @@ class Going:
 
 
 class Endings:
-    def __init__(self, context: Context, chat_thread: ChatThread) -> None:
+    def __init__(self, context: Context, life: ReplyLife, chat_thread: ChatThread) -> None:
         self._slack, self._posts, self._store = context.slack, context.posts, context.store
-        self._chat_thread = chat_thread
+        self._life, self._chat_thread = life, chat_thread
 
     async def end(self, going: Going, state: MessageState, **values: object) -> bool:
         """One unit: the reply recorded in `state` (with `values`), its notices owed to Slack
@@ -53,7 +54,7 @@ class Endings:
             record = messages.claim_slack_reply.now(
                 reply.ts, thread.client_id, reply.text, reply.user
             )
-            messages.update.now(record.id, state=state, **values)
+            self._life.ended_now(record.id, state, **values)
             self.owe_notices(going)
 
         await self._store.db.run("SlackToChatra.end", end, "write")
@@ -78,7 +79,7 @@ class Endings:
         """One unit: the reply failed (`error`), the thread says why with a Try again, and its
         event is done."""
         reply, thread = going.reply, going.thread
-        key = post_keys.send_warning(reply.ts, reply.retry_of)
+        key = post_keys.send_warning(reply.ts, reply.retry.key if reply.retry else None)
         warning = self._chat_thread.warning(thread, "Your message", text, reason, reply.ts)
         going.notices.append((key, warning))
         ended = await self.end(going, MessageState.FAILED, error=error)

@@ -9,20 +9,17 @@ from bot.core.context import Context
 from bot.core.engine.lanes import lane
 from bot.core.errors import MembraneError
 from bot.core.posting import post_keys
+from bot.core.replies.life import ReplyLife, may_try_again
 from bot.core.slack_ui.notices import outage_notice, outage_over_notice, retrying_notice
-from bot.core.wire.slack import SlackChange, SlackEdit, SlackReply
+from bot.core.wire.slack import Retry, RetryReason, SlackChange, SlackEdit, SlackReply
 from storage import Message
-from storage.states import MessageState
 
 log = logging.getLogger(__name__)
-# A new try of a reply is stored under its reason: sent as a probe of Chatra, resumed after an
-# outage, or (a click's id) tried again by a person.
-PROBE, RESUMED = "probe:", "resume:"
 Enqueue = Callable[[str, str, str, str], Awaitable[bool]]  # (source, dedupe key, lane, payload)
 
 
 class HeldReplies:
-    def __init__(self, context: Context, enqueue: Enqueue) -> None:
+    def __init__(self, context: Context, life: ReplyLife, enqueue: Enqueue) -> None:
         store = context.store
         self._threads, self._messages, self._slack_posts = (
             store.threads,
@@ -31,7 +28,7 @@ class HeldReplies:
         )
         self._slack, self._posts = context.slack, context.posts
         self._channel = context.policy.channel
-        self._enqueue = enqueue
+        self._life, self._enqueue = life, enqueue
         self._audit = context.audit
 
     async def hold(self, record_id: int, text: str, error: MembraneError, first: bool) -> None:
@@ -42,9 +39,7 @@ class HeldReplies:
             notice = outage_notice(str(error))
             outage = await self._slack_posts.count(post_keys.RESUMED) + 1  # a new outage begins
             await self._posts.post(post_keys.paused(outage), self._channel, notice)
-        await self._messages.update(
-            record_id, state=MessageState.HELD, sent_text=text, error=str(error)
-        )
+        await self._life.held(record_id, text, error)
 
     async def resume(self) -> None:
         """A send went through: Chatra is back. Send every held reply, in order."""
@@ -54,42 +49,43 @@ class HeldReplies:
         notice = outage_over_notice()
         await self._posts.post(post_keys.resumed(outage), self._channel, notice)
         for reply in held:
-            await self.requeue(reply, RESUMED + str(outage), state=MessageState.PENDING)
+            await self.requeue(reply, Retry(reason=RetryReason.RESUMED, id=str(outage)))
 
     async def probe(self) -> bool:
         """While replies are held, try the oldest again; its success resumes the rest."""
         held = await self._messages.held()
         if held:
-            await self.requeue(held[0], f"{PROBE}{uuid.uuid4().hex}", state=MessageState.HELD)
+            probe = Retry(reason=RetryReason.PROBE, id=uuid.uuid4().hex)
+            await self.requeue(held[0], probe, still_held=True)
         return bool(held)
 
     async def retry(self, reply_ts: str, click_id: str, by: str) -> str | None:
         """A person (`by`) asked to send a failed reply again: store the retry; returns its
         text, or None when there is nothing to retry (unknown, sent, being retried)."""
         record = await self._messages.by_slack_ts(reply_ts)
-        if record is None or record.origin != "slack" or record.state != MessageState.FAILED:
+        if record is None or not may_try_again(record):
             return None
-        await self._messages.update(record.id, resends=0)  # a person decided: it may go again
-        await self.requeue(record, click_id, state=MessageState.PENDING)
+        await self._life.cleared_to_send_again(record.id)
+        await self.requeue(record, Retry(reason=RetryReason.CLICKED, id=click_id))
         self._audit.record(by, "reply_retried", what=reply_ts)
         return record.sent_text or record.text or ""
 
-    async def requeue(self, record: Message, retry_id: str, *, state: str) -> None:
-        """Store a new try of a reply that did not reach Chatra."""
+    async def requeue(self, record: Message, retry: Retry, *, still_held: bool = False) -> None:
+        """Store a new try of a reply that did not reach Chatra, for the reason `retry` says."""
         thread = await self._threads.for_client(record.client_id)
         if thread is None or record.slack_ts is None:
             return
-        await self._messages.update(record.id, state=state)
-        retry = SlackReply(
+        await self._life.to_try_again(record.id, still_held=still_held)
+        again = SlackReply(
             channel=thread.channel,
             thread_ts=thread.thread_ts,
             ts=record.slack_ts,
             user=record.author or "",
             text=record.text or "",
-            retry_of=retry_id,
+            retry=retry,
         )
-        payload = SlackChange(change=retry).model_dump_json()
-        key = f"slack:retry:{record.slack_ts}:{retry_id}"
+        payload = SlackChange(change=again).model_dump_json()
+        key = f"slack:retry:{record.slack_ts}:{retry.key}"
         await self._enqueue("slack", key, lane(thread.client_id, "slack"), payload)
 
     async def requeue_edit(self, record: Message, text: str, click_id: str) -> None:

@@ -8,20 +8,20 @@ import re
 from bot.core.context import Context
 from bot.core.ports import ReplyState
 from bot.core.replies.held import HeldReplies
+from bot.core.replies.life import ReplyLife
 from bot.core.replies.reply_text import plain_text
 from bot.core.slack_ui.notices import mention_question
-from bot.core.wire.slack import SlackEdit, SlackReply
+from bot.core.wire.slack import Retry, RetryReason, SlackEdit, SlackReply
 from bot.core.wire.text import NOTIFIES, plain_to_slack
 from storage import Message, Thread
 from storage.states import MessageState
 
 ASK_FOR = 600.0  # seconds an author has to decide; then the reply stays a note
-CONFIRMED = "confirmed:"  # a reply's new try, sent because its author said so
 
 
 class MentionCheck:
-    def __init__(self, context: Context, held: HeldReplies) -> None:
-        self._slack, self._held = context.slack, held
+    def __init__(self, context: Context, life: ReplyLife, held: HeldReplies) -> None:
+        self._slack, self._held, self._life = context.slack, held, life
         self._messages, self._threads = context.store.messages, context.store.threads
         self._clock, self._audit = context.clock, context.audit
         self.enabled = context.policy.ask_before_mentions
@@ -35,7 +35,7 @@ class MentionCheck:
     def wants_asking(self, reply: SlackReply, text: str) -> bool:
         """A reply whose text names teammates, when the team wants to be asked (a new try of
         one is not: its author decided already, or it was asked before it failed)."""
-        return self.enabled and reply.retry_of is None and bool(self.named(text, reply.user))
+        return self.enabled and reply.retry is None and bool(self.named(text, reply.user))
 
     def edit_wants_asking(self, edit: SlackEdit, text: str, before: str) -> bool:
         """An edit that names someone its reply (`before`) did not, unless its author said so."""
@@ -72,7 +72,7 @@ class MentionCheck:
         if record.state != MessageState.ASKING:
             return await self._decide_edit(record, send, click_id)
         if send:
-            await self._held.requeue(record, CONFIRMED + click_id, state=MessageState.PENDING)
+            await self._held.requeue(record, Retry(reason=RetryReason.CONFIRMED, id=click_id))
             self._audit.record(by, "mentions_sent", what=reply_ts)
             return ":outbox_tray: Sent to the visitor, mentions as names."
         await self._keep_as_note(record)
@@ -98,7 +98,7 @@ class MentionCheck:
                 await self._messages.take_edit(record.id)
 
     async def _keep_as_note(self, record: Message) -> None:
-        await self._messages.update(record.id, state=MessageState.NOTE)
+        await self._life.kept_as_note(record.id)
         thread = await self._threads.for_client(record.client_id)
         if thread is not None and record.slack_ts:
             await self._slack.show_state(thread.channel, record.slack_ts, ReplyState.NOTE, None)

@@ -10,13 +10,11 @@ from bot.core.engine.lanes import Lease
 from bot.core.people.access import Access
 from bot.core.ports import FilePort, ReplyState
 from bot.core.posting import post_keys
-from bot.core.replies.chat_thread import ChatThread
-from bot.core.replies.going import Endings, Going
-from bot.core.replies.held import PROBE, HeldReplies
-from bot.core.replies.mentions import MentionCheck
+from bot.core.replies.going import Going
+from bot.core.replies.life import probes, takes_this_try
+from bot.core.replies.parts import ReplyParts
 from bot.core.replies.reply_text import plain_text, with_file_links
-from bot.core.replies.saved import SavedTexts, wanted
-from bot.core.replies.to_visitor import ToVisitor
+from bot.core.replies.saved import wanted
 from bot.core.slack_ui.notices import (
     not_allowed_notice,
     saved_reply_shown,
@@ -25,18 +23,6 @@ from bot.core.slack_ui.notices import (
 from bot.core.wire.slack import SlackReply
 from storage import Message, Thread
 from storage.states import MessageState
-
-
-@dataclass(frozen=True)
-class ReplyParts:
-    """What a reply's journey is made of, built once by the wiring."""
-
-    chat_thread: ChatThread  # the chat a reply belongs to, and warnings in its thread
-    held: HeldReplies  # while Chatra is away, and tried again
-    mentions: MentionCheck  # asks before a reply naming teammates
-    saved: SavedTexts  # `;name` sends a saved reply
-    endings: Endings  # a reply's end: a note, skipped, held, failed
-    to_visitor: ToVisitor  # the sending itself
 
 
 @dataclass(frozen=True)
@@ -88,11 +74,10 @@ class SlackToChatra:
                 await self._slack.show_state(reply.channel, reply.ts, ReplyState.NOTE, None)
             return False
         state = record.state if record is not None else MessageState.PENDING
-        probing = state == MessageState.HELD and (reply.retry_of or "").startswith(PROBE)
-        if state not in (MessageState.PENDING, MessageState.SENDING) and not probing:
+        if not takes_this_try(state, reply.retry):
             return False  # carried out before
         going = Going(reply, thread, lease, event_id, taken_over=taken_over)
-        if reply.retry_of is None and self._is_note(reply.text):
+        if reply.retry is None and self._is_note(reply.text):
             return await self._endings.keep_as_note(going)
         refusal = await self._access.refusal(reply.user)
         if refusal is not None:  # not the team's: never reaches the visitor
@@ -107,7 +92,7 @@ class SlackToChatra:
                 await self._slack.tell(thread.channel, reply.user, notice, thread.thread_ts)
                 return await self._endings.end(going, MessageState.SKIPPED)
             written = expanded
-            if reply.retry_of is None and self._is_note(written):
+            if reply.retry is None and self._is_note(written):
                 return await self._endings.keep_as_note(going)
         if self._mentions.wants_asking(reply, written):  # for a teammate? its author decides
             await self._mentions.ask(thread, reply, written)
@@ -122,7 +107,7 @@ class SlackToChatra:
         text = await plain_text(self._slack, written)
         if not text.strip():
             return await self._endings.end(going, MessageState.SKIPPED, text=written)
-        if got.held_before or (reply.retry_of is None and got.any_held):
+        if got.held_before or (reply.retry is None and got.any_held):
             # Chatra is disconnected: wait behind the replies held before this one
             return await self._endings.end(going, MessageState.HELD, text=written, sent_text=text)
         if asked is not None:  # the thread shows what the visitor got
@@ -130,7 +115,7 @@ class SlackToChatra:
                 (post_keys.saved_sent(reply.ts), saved_reply_shown(asked.name, text))
             )
         return await self.parts.to_visitor.send(
-            going, written, text, was_held=probing, in_doubt=in_doubt
+            going, written, text, was_held=probes(state, reply.retry), in_doubt=in_doubt
         )
 
     def _receive(self, reply: SlackReply) -> _Received:

@@ -14,7 +14,7 @@ from bot.core.ports import ChatraPort, ReplyState, Writer
 from bot.core.posting import post_keys
 from bot.core.replies.going import Endings, Going
 from bot.core.replies.held import HeldReplies
-from bot.core.replies.mentions import CONFIRMED
+from bot.core.replies.life import ReplyLife, failed_before
 from bot.core.replies.writers import Writers
 from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.notices import maybe_twice_notice
@@ -32,10 +32,12 @@ class ToVisitor:
         self,
         context: Context,
         chatra: ChatraPort,
+        life: ReplyLife,
         writers: Writers,
         held: HeldReplies,
         endings: Endings,
     ) -> None:
+        self._life = life
         self._slack, self._posts, self._audit = context.slack, context.posts, context.audit
         self._store = store = context.store
         self._db, self._messages = store.db, store.messages
@@ -58,8 +60,7 @@ class ToVisitor:
         (`<ts>#<n>`), so a rerun sends only the rest."""
         reply, thread = going.reply, going.thread
         channel, ts = thread.channel, reply.ts
-        confirmed = (reply.retry_of or "").startswith(CONFIRMED)  # it failed before, or not
-        earlier = ReplyState.FAILED if reply.retry_of and not confirmed else None
+        earlier = ReplyState.FAILED if failed_before(reply.retry) else None
         shown = asyncio.Event()  # set once the pending reaction is on its way
         pending = asyncio.create_task(self._pending_later(channel, ts, earlier, shown))
         messages = self._messages
@@ -174,7 +175,7 @@ class ToVisitor:
             chatra_id = await self._chatra.send_agent_message(thread.client_id, text, writer)
         except MembraneError as error:
             if not error.in_doubt:  # surely not sent
-                await self._messages.update(record.id, state=MessageState.PENDING)
+                await self._life.not_sent(record.id)
             if error.in_doubt or error.transient:
                 raise  # waited out by the worker, in order with the chat's other replies
             await self._not_sent(going, text, error, was_held, reply_id)

@@ -2,9 +2,10 @@
 
 Chatra's webhooks are read in `bot.core.wire.chatra`."""
 
+from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def repaired(value: Any) -> Any:
@@ -43,6 +44,39 @@ class SharedFile(BaseModel):
     mimetype: str | None = None
 
 
+class RetryReason(StrEnum):
+    CLICKED = "clicked"  # a person clicked Try again on a failed reply
+    PROBE = "probe"  # Chatra is away: the oldest held reply tried, to see whether it is back
+    RESUMED = "resumed"  # Chatra is back: a held reply sent
+    CONFIRMED = "confirmed"  # it names teammates, and its author said to send it all the same
+
+
+# How a retry was written before it was typed ("probe:<id>"...; a click's id alone): a retry
+# stored by an earlier version and carried out after the upgrade is read the same.
+_PREFIXES = {RetryReason.PROBE: "probe:", RetryReason.RESUMED: "resume:",
+             RetryReason.CONFIRMED: "confirmed:", RetryReason.CLICKED: ""}  # fmt: skip
+
+
+class Retry(BaseModel):
+    """Why a reply is tried again, and which try it is: each try has its own `id` (a click's,
+    a probe's, an outage's number), so storing it twice carries it out once."""
+
+    reason: RetryReason
+    id: str
+
+    @property
+    def key(self) -> str:
+        """The try's key, as warnings about it are keyed (the same since before it was typed)."""
+        return _PREFIXES[self.reason] + self.id
+
+    @classmethod
+    def of_key(cls, key: str) -> "Retry":
+        for reason, prefix in _PREFIXES.items():
+            if prefix and key.startswith(prefix):
+                return cls(reason=reason, id=key.removeprefix(prefix))
+        return cls(reason=RetryReason.CLICKED, id=key)
+
+
 class SlackReply(BaseModel):
     """A person wrote in a mirrored thread."""
 
@@ -53,7 +87,16 @@ class SlackReply(BaseModel):
     user: str
     text: str
     files: list[SharedFile] = Field(default_factory=list)
-    retry_of: str | None = None  # a person clicked "Try again": the click's id
+    retry: Retry | None = None  # a new try of a reply that did not reach the visitor
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_retry(cls, data: Any) -> Any:
+        """A retry stored before it was typed (`retry_of`: "probe:<id>") is read as one."""
+        if isinstance(data, dict) and data.get("retry_of"):
+            data = dict(data)
+            data["retry"] = Retry.of_key(str(data.pop("retry_of")))
+        return data
 
 
 class SlackEdit(BaseModel):
