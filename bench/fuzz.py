@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.sandboxed import RunningApp, settings_for
+from bot.trying.sandboxed import RunningApp, settings_for
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack

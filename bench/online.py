@@ -14,7 +14,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bot.sandboxed import RunningApp, settings_for
+from bot.trying.sandboxed import RunningApp, settings_for
 from handlers.app_keys import CORE
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.membrane import FakeMembrane

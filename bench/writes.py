@@ -24,7 +24,7 @@ from bench.harness import (
     WEBHOOK_SECRET,
     start_fakes,
 )
-from bot.sandboxed import RunningApp, settings_for
+from bot.trying.sandboxed import RunningApp, settings_for
 from handlers.app_keys import DATABASE
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.slack_wire import thread_reply

@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clients.action_shapes import ACTIONS
+from bot.core.engine.backoff import ACTION
 from bot.core.rules.routes import Routes, read_routes
 from bot.core.rules.schedule import BusinessHours, Rotation, WeeklyTime, plan_rotation, zone
 from storage.database import is_url, without_password
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
     membrane_api_url: str = "https://api.getmembrane.com"
     membrane_timeout: float = Field(default=15.0, gt=0)
     membrane_retry_attempts: int = Field(default=4, ge=1, le=10)
-    membrane_retry_base_delay: float = Field(default=0.5, ge=0)
+    membrane_retry_base_delay: float = Field(default=ACTION.first, ge=0)
     membrane_probe_interval: float = Field(default=30.0, gt=0)
     membrane_transport: Literal["http", "cli"] = "http"
     membrane_cli: str = "membrane"  # the command, for MEMBRANE_TRANSPORT=cli

@@ -1,4 +1,6 @@
-"""Every aiohttp AppKey, in one place: what the web app carries for its handlers and its jobs.
+"""The aiohttp AppKeys the assembly (`bot.running.app`) fills and the edges here read: declared
+below the assembly, since handlers never import it. A key an edge makes itself is declared
+with it (`slack_http.VERIFIER`).
 
 Types the handlers may not import at run time (storage, the assembly) are named for the type
 checker only; the key itself needs nothing but its name."""
@@ -11,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.signature import SignatureVerifier
 
 from bot.clients.metrics import Metrics
 from bot.config import Settings
@@ -19,8 +20,8 @@ from bot.core.door import Intake
 
 if TYPE_CHECKING:
     from bot.core.engine.loop_lag import LoopLag
-    from bot.socket_mode import SocketMode
-    from bot.wiring import Core
+    from bot.running.wiring import Core
+    from handlers.socket_mode import SocketMode
     from storage import Database
     from storage.coordination import Leadership
 
@@ -35,4 +36,3 @@ SOCKET_MODE: web.AppKey[SocketMode | None] = web.AppKey("socket_mode")
 INTAKE = web.AppKey("intake", Intake)
 BOLT = web.AppKey("bolt", AsyncApp)
 BOT_KNOWN = web.AppKey("bot_known", asyncio.Event)  # Slack's auth.test answered: Bolt can work
-VERIFIER = web.AppKey("verifier", SignatureVerifier)

@@ -11,11 +11,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core.wire.slack import SlackEnvelope
-from handlers.app_keys import BOLT, BOT_KNOWN, VERIFIER
+from handlers.app_keys import BOLT, BOT_KNOWN
 from handlers.bodies import BodyRefused, read_body
 from handlers.chatra_webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
+VERIFIER = web.AppKey("verifier", SignatureVerifier)  # made here, from the signing secret
 
 
 def register(app: web.Application, signing_secret: str) -> None:

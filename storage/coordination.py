@@ -62,21 +62,27 @@ class Leadership:
             await asyncio.sleep(self._interval)
 
 
-async def listen(db: Database, channel: str, heard: Callable[[str | None], None]) -> None:
+async def listen(
+    db: Database,
+    channel: str,
+    heard: Callable[[str | None], None],
+    pause: Callable[[int], float],
+) -> None:
     """Call `heard` with each payload notified on `channel`, and with None whenever some may
-    have been missed (on (re)connecting). Nothing to hear on SQLite."""
+    have been missed (on (re)connecting); `pause(n)`: the seconds before connecting again
+    after `n` failures in a row. Nothing to hear on SQLite."""
     if not isinstance(db, PostgresDatabase):
         return
-    pause = 1.0
+    failures = 0
     while True:
         try:
             async with await connect_async(db.url) as conn:
                 await conn.execute(f"LISTEN {channel}")
                 heard(None)  # what was notified while nobody listened
-                pause = 1.0
+                failures = 0
                 async for note in conn.notifies():
                     heard(note.payload or None)
         except (psycopg.Error, OSError) as error:
-            log.warning("not hearing of new events (%s): listening again in %.0fs", error, pause)
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 30.0)
+            log.warning("not hearing of new events (%s): listening again", error)
+        failures += 1
+        await asyncio.sleep(pause(failures))

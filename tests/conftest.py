@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.config import Settings
-from bot.sandboxed import RunningApp, settings_for
+from bot.trying.sandboxed import RunningApp, settings_for
 from sandbox import postgres
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.membrane import FakeMembrane

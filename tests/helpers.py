@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.core.engine.arrivals import Arrivals
-from bot.core.engine.worker import Worker
-from bot.sandboxed import RunningApp
-from bot.timers import leader_jobs
+from bot.core.engine.backoff import WORK
+from bot.core.engine.worker import Worker, WorkerHooks, WorkerSettings
+from bot.running.timers import leader_jobs
+from bot.trying.sandboxed import RunningApp
 from handlers.app_keys import CORE
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import free_port, wait_for
@@ -81,16 +82,19 @@ def another_process_holds(
         holder.join()
 
 
-def worker_over(store: Store, handle, holder: str = "bridge-1", **options) -> Worker:
+def worker_over(
+    store: Store, handle, holder: str = "bridge-1", judge=None, first_pause=0.01, **options
+) -> Worker:
     """A worker on `store`'s inbox carrying events out with `handle(event)` (the worker then
-    records each done), trying again within a hundredth of a second."""
-    options = {"rescan_interval": 1, "base_delay": 0.01, **options}
+    records each done), trying again within `first_pause` seconds."""
+    settings = WorkerSettings(holder, 20.0, 1, retry=WORK.from_(first_pause), **options)
 
     async def carried_out(event, lease) -> bool:
         await handle(event)
         return False
 
-    return Worker(store, carried_out, Arrivals(), holder=holder, **options)
+    hooks = WorkerHooks(judge=judge) if judge else WorkerHooks()
+    return Worker(store, carried_out, Arrivals(), settings, hooks)
 
 
 async def answered_as_its_card_lands(

@@ -24,7 +24,7 @@ from bot.core.slack_ui.blocks import SlackMessage
 from bot.core.slack_ui.views import card_of
 from bot.core.wire.chatra import ChatraWebhook, read_webhook
 from bot.core.wire.slack import SharedFile, SlackDeletion, SlackEdit, SlackReply
-from bot.wiring import slack_to_chatra
+from bot.running.wiring import slack_to_chatra
 from storage import Store, open_database
 from tests.helpers import chat_event, visitor_says
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 import sandbox.membrane
 import sandbox.slack
-from bot.check import ONLINE, SCOPES, report, run_checks
+from bot.operating.check import ONLINE, SCOPES, report, run_checks
 from sandbox.membrane_wire import ONLINE_ACTION
 from sandbox.slack_wire import manifest_scopes
 from tests.conftest import CHANNEL

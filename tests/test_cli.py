@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from bot import __version__
-from bot.cli import JsonFormatter, RedactingFormatter, configure_logging
+from bot.running.logs import JsonFormatter, RedactingFormatter, configure_logging
 from sandbox.server import free_port
 from tests.conftest import (
     BOT_TOKEN,

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import sandbox.membrane
-from bot.sandboxed import RunningApp
+from bot.trying.sandboxed import RunningApp
 from sandbox.membrane_wire import ONLINE_ACTION
 from tests.helpers import chat_event, checks_run, event_id, reply, visitor_says, wait_for
 

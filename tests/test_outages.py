@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-import bot.server
+import bot.running.server
 import storage.sqlite
-from bot.app import create_app
-from bot.server import Quieter, bind, serve
+from bot.running.app import create_app
+from bot.running.server import Quieter, bind, serve
 from handlers.app_keys import DATABASE
 from sandbox.chatra import chat_event, visitor_says
 from storage import DatabaseUnavailable, Inbox, InboxEvent
@@ -86,8 +86,10 @@ async def test_a_reply_written_while_slack_is_down_waits_and_is_sent_as_its_auth
 
 
 async def test_an_agents_answer_never_waits_behind_the_chats_slack_posts(settings, slack, membrane):
+    """Slack takes a post of this channel every 5 s: the agent's answer reaches Chatra while the
+    visitor's messages still wait for their post. (How fast: `python -m bench.perf`.)"""
     slack.post_limit = (5, 1.0)  # Slack: about one post a second per channel, short bursts
-    paced = settings.model_copy(update={"slack_post_burst": 1, "slack_posts_per_second": 1.0})
+    paced = settings.model_copy(update={"slack_post_burst": 1, "slack_posts_per_second": 0.2})
     app = await RunningApp(paced).start()
     try:
         said = [visitor_says("", f"question {i}", at=1_000 + i) for i in range(12)]
@@ -95,18 +97,15 @@ async def test_an_agents_answer_never_waits_behind_the_chats_slack_posts(setting
         await wait_for(lambda: slack.parents(CHANNEL), within=5)
         thread_ts = slack.parents(CHANNEL)[0].ts
         await app.webhook(chat_event("chatFragment", "busy", said, name="Busy"))
-        await asyncio.sleep(0.2)
-        started = time.monotonic()
         await app.slack_event(reply(thread_ts, "1800000001.000300", "On it!"), event_id())
         await wait_for(lambda: membrane.runs_of("send-agent-message"), within=5)
-        answered_in = time.monotonic() - started
-        posts_then = len(slack.replies(CHANNEL, thread_ts))
+        shown_then = " ".join(slack.chat(CHANNEL, thread_ts))
         await app.settled(within=30)
     finally:
         await app.close()
 
-    assert answered_in < 1.0
-    assert posts_then < 12  # the visitor's messages were still being posted
+    assert "question 11" not in shown_then  # the visitor's messages were still waiting
+    assert "question 11" in " ".join(slack.chat(CHANNEL, thread_ts))
     assert slack.rate_limited == 0
 
 
@@ -211,7 +210,7 @@ async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at
     def judge(error: BaseException) -> bool | None:
         return isinstance(error, ConnectionError)
 
-    worker = worker_over(store, handle, judge=judge, base_delay=0.001)
+    worker = worker_over(store, handle, judge=judge, first_pause=0.001)
     task = asyncio.create_task(worker.run())
     try:
         await wait_for(lambda: counted(inbox, "pending", 0), within=5)
@@ -224,8 +223,8 @@ async def test_transient_failures_wait_as_long_as_they_last_and_refusals_fail_at
 async def test_connections_are_capped_per_address_and_idle_ones_closed(
     settings, slack, monkeypatch, caplog
 ):
-    monkeypatch.setattr(bot.server, "IDLE_TIMEOUT", 0.5)
-    monkeypatch.setattr(bot.server, "QUIET_INTERVAL", 0.3)
+    monkeypatch.setattr(bot.running.server, "IDLE_TIMEOUT", 0.5)
+    monkeypatch.setattr(bot.running.server, "QUIET_INTERVAL", 0.3)
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     stop = asyncio.Event()

@@ -6,8 +6,8 @@ import asyncio
 import pytest
 from pydantic import SecretStr
 
-import bot.check
-from bot.check import run_checks
+import bot.operating.check
+from bot.operating.check import run_checks
 from sandbox.chatra import chat_event, visitor_says
 from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import RunningApp, event_id, reply, run_sql, wait_for
@@ -133,7 +133,7 @@ async def test_check_tells_unreachable_foreign_and_wrong_settings_apart(
     right = settings.model_copy(update={"slack_app_token": SecretStr(slack.app_token)})
     assert {f.check: f.ok for f in await run_checks(right)}["Slack app token"]
 
-    monkeypatch.setattr(bot.check, "CHECK_TIMEOUT", 0.3)
+    monkeypatch.setattr(bot.operating.check, "CHECK_TIMEOUT", 0.3)
     slack.fail_next("auth.test", hang=1)
     found = {f.check: (f.ok, f.detail) for f in await run_checks(settings)}
     assert found["Slack token"][1].startswith(f"cannot reach Slack at {slack.api_url} (no answer)")

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from bot.check import run_checks
 from bot.config import SettingsError, load_settings
 from bot.core.posting.post_keys import is_card
 from bot.core.rules.routes import Route
 from bot.core.wire.chatra import ChatraClient
+from bot.operating.check import run_checks
 from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import RunningApp, chat_event, event_id, reply, visitor_says, wait_for
 from tests.test_check import findings_by_check

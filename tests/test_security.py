@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.sandboxed import RunningApp
+from bot.trying.sandboxed import RunningApp
 from handlers.app_keys import CORE
 from sandbox.chatra import chat_event, visitor_says
 from sandbox.server import serve_locally

@@ -2,7 +2,7 @@
 
 import os
 
-from bot.playground import newest_chat
+from bot.trying.playground import newest_chat
 from sandbox.membrane_cli import install
 from tests.conftest import CHANNEL
 from tests.helpers import (

@@ -7,7 +7,6 @@ success is `{"output": ...}`, failure a non-2xx `{"type": ..., "message": ...}`.
 
 import asyncio
 import logging
-import random
 import time
 from typing import Any, Protocol
 
@@ -16,6 +15,7 @@ import jwt
 
 from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape_from_definition
 from bot.clients.metrics import Metrics
+from bot.core.engine.backoff import ACTION
 from bot.core.engine.health import Health
 from bot.core.errors import MembraneError
 from bot.core.ports import Writer
@@ -86,7 +86,7 @@ class MembraneClient:
         self._transport = transport
         self.connection_id = transport.connection_id
         self._attempts = attempts
-        self._base_delay = base_delay
+        self._retry = ACTION.from_(base_delay)
         self.received_from = received_from
         self.online_action = online_action  # CHATRA_ONLINE_ACTION: None when not set
         self._shapes: dict[str, ActionShape] = {}
@@ -241,8 +241,7 @@ class MembraneClient:
                         )
                         error.args = (error.detail,)
                     raise
-                delay = min(self._base_delay * 2 ** (attempt - 1), 30.0)
-                delay *= random.uniform(0.5, 1.0)
+                delay = self._retry.delay(attempt)
                 log.warning(
                     "membrane %s failed (%s), retry %d in %.2fs", action, error.kind, attempt, delay
                 )

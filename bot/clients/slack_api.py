@@ -115,7 +115,7 @@ class SlackOut:
         self._client = client
         self._health = health  # told of each channel that refuses the bot, and when it is mended
         self._metrics = metrics or Metrics()
-        self.workspace_url = "https://slack.com/"  # until auth.test says (bot.app)
+        self.workspace_url = "https://slack.com/"  # until auth.test says (bot.running.app)
         self.bot_user_id = ""  # likewise
         self._users: dict[str, dict[str, Any]] = {}  # users.info, cached
 

@@ -1,5 +1,5 @@
-"""What the use cases share, built once by `bot.wiring`: Slack, the posts owed to it, the store,
-who is on call, the clock and the operator's policy."""
+"""What the use cases share, built once by `bot.running.wiring`: Slack, the posts owed to it,
+the store, who is on call, the clock and the operator's policy."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+from bot.core.engine.backoff import RECORD
 from storage import DatabaseUnavailable
 
 INTAKE_PATIENCE = 0.8  # seconds
@@ -36,11 +37,11 @@ async def patiently(what: str) -> AsyncIterator[None]:
 
 async def however_long(record: Callable[[], Awaitable[T]], what: str) -> T:
     """`record`'s outcome, tried again (backing off up to 10 s) for as long as it fails."""
-    pause = 0.1
+    failures = 0
     while True:
         try:
             return await record()
         except Exception as error:
             log.warning("cannot record %s (%s): trying again", what, error)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 10.0)
+            failures += 1
+            await asyncio.sleep(RECORD.delay(failures))

@@ -23,28 +23,22 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.engine.arrivals import Arrivals
+from bot.core.engine.backoff import WORK, Backoff
 from bot.core.engine.lanes import Lease, LeaseLost
 from bot.core.engine.patience import however_long
 from storage import Claimed, InboxEvent, Store
 
 log = logging.getLogger(__name__)
 SOURCES = ("chatra", "slack")
-MAX_DELAY = 60.0  # seconds between tries, at most: an outage's end is noticed within a minute
 CLAIM_BATCH = 100  # lanes claimed at a time: bridges woken together share a burst
 
 # Judges a failure: True, worth waiting out; False, can never succeed; None, of unknown kind.
 Judge = Callable[[BaseException], bool | None]
-
-
-def backoff(attempt: int, base: float = 1.0) -> float:
-    """Doubling from `base`, at most a minute, with jitter so what waits does not all come back
-    at once."""
-    return min(base * 2 ** min(attempt - 1, 16), MAX_DELAY) * random.uniform(0.5, 1)
 
 
 async def _nothing(event_id: int) -> None:
@@ -55,36 +49,48 @@ async def _chat(lane: str) -> str:
     return f"chat {lane}"
 
 
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How the worker goes about its work (the first three from Settings)."""
+
+    holder: str  # this bridge, as the lanes it holds name it
+    lease_seconds: float  # how long a lane is this bridge's without a word from it
+    rescan_interval: float  # seconds between looks at the whole inbox (a safety net)
+    retry: Backoff = WORK  # the pause before an event that failed is tried again
+    max_attempts: int = 6  # tries of a failure of unknown kind before it is marked failed
+    max_in_flight: int = 1000  # events in memory per direction; the rest wait in the database
+
+
+@dataclass(frozen=True)
+class WorkerHooks:
+    """What the worker tells and asks about the events it carries out."""
+
+    judge: Judge = lambda error: None  # whether a failure is worth waiting out
+    failed: Callable[[str], None] = lambda kind: None  # "event_retry", "event_failed": metrics
+    waiting: Callable[[int], Awaitable[None]] = _nothing  # an event waiting out a failure
+    name_of: Callable[[str], Awaitable[str]] = _chat  # a lane as an operator finds the chat
+
+
 class Worker:
     def __init__(
         self,
         store: Store,
         handle: Callable[[InboxEvent, Lease], Awaitable[bool]],
         arrivals: Arrivals,
-        *,
-        holder: str,
-        rescan_interval: float,
-        lease_seconds: float = 20.0,
-        judge: Judge = lambda error: None,
-        max_attempts: int = 6,
-        base_delay: float = 1.0,
-        max_in_flight: int = 1000,
-        failed: Callable[[str], None] = lambda kind: None,
-        waiting: Callable[[int], Awaitable[None]] = _nothing,
-        name_of: Callable[[str], Awaitable[str]] = _chat,
+        settings: WorkerSettings,
+        hooks: WorkerHooks = WorkerHooks(),
     ) -> None:
-        self._name_of = name_of  # a lane as an operator finds the chat: its Slack thread
+        self._name_of = hooks.name_of
         self._db, self._inbox, self._lanes = store.db, store.inbox, store.lanes
         self._handle = handle
         self._arrivals = arrivals
-        self._holder, self._lease = holder, lease_seconds
-        self._judge = judge
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_in_flight = max_in_flight  # per direction; the rest waits in the database
-        self._failed = failed  # told "event_retry" or "event_failed", for the metrics
-        self._waiting = waiting  # told of each event waiting out a failure
-        self._rescan_interval = rescan_interval
+        self._holder, self._lease = settings.holder, settings.lease_seconds
+        self._judge = hooks.judge
+        self._max_attempts = settings.max_attempts
+        self._retry = settings.retry
+        self._max_in_flight = settings.max_in_flight
+        self._failed, self._waiting = hooks.failed, hooks.waiting
+        self._rescan_interval = settings.rescan_interval
         self._next_rescan = self._next_heartbeat = 0.0
         self._held: set[str] = set()  # lanes this bridge holds the lease of
         self._renewed: dict[str, float] = {}  # lane -> when its lease was last renewed
@@ -339,7 +345,7 @@ class Worker:
                     await self._keep(lease, self._inbox.mark_failed, event.id, reason)
                     self._failed("event_failed")
                     return
-                delay = backoff(attempt, self._base_delay)
+                delay = self._retry.delay(attempt)
                 log.warning(
                     "event %s (%s) failed (%s), try %d again in %.1fs",
                     event.id,

@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core.engine.backoff import WORK
 from bot.core.engine.lanes import LeaseLost
 from bot.core.engine.patience import however_long
-from bot.core.engine.worker import Judge, backoff
+from bot.core.engine.worker import Judge
 from bot.core.errors import ChannelRefused, DatabaseError, SlackRefused
 from bot.core.posting import post_keys
 from bot.core.posting.batches import CardMaker, Post, next_posts, onto, onto_card
@@ -112,7 +113,7 @@ class Poster:
                         return
                 except DatabaseError as error:  # locked or gone: waited out
                     log.warning("posting to %s waits for the database: %s", self.channel, error)
-                    await self._nap(backoff(2))
+                    await self._nap(WORK.delay(2))
         except LeaseLost:
             log.warning("posting to %s was taken over by another bridge: stopping", self.channel)
         except asyncio.CancelledError:  # stopping: whoever posts next looks for a post cut off
@@ -329,7 +330,7 @@ class Poster:
         except Exception as error:  # drawn at the next round (a deleted card: never)
             log.warning("the card of chat %s was not redrawn: %s", chat.client_id, error)
             if self._setup.judge(error) is not False:
-                await self._nap(backoff(1))
+                await self._nap(WORK.delay(1))
                 return
         self._drawn[chat.id] = chat.changes
 

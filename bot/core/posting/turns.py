@@ -6,7 +6,7 @@ for what is on Slack to be right: that is on disk."""
 import time
 from dataclasses import dataclass, field
 
-from bot.core.engine.worker import backoff
+from bot.core.engine.backoff import WORK
 from bot.core.posting.batches import Piece, Post
 
 APPEND_WITHIN = 60.0  # seconds a post stays open to appending: later, it has scrolled away
@@ -72,6 +72,6 @@ class Turns:
     def failed(self, turn: str) -> float:
         """A try of the turn failed: the seconds it waits, alone, before the next."""
         failures = self._failures[turn] = self._failures.get(turn, 0) + 1
-        delay = backoff(failures)
+        delay = WORK.delay(failures)
         self._held[turn] = time.monotonic() + delay
         return delay

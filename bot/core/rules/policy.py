@@ -1,5 +1,5 @@
-"""How the bridge behaves, as the operator set it: built once from Settings (`bot.wiring`), read
-by each use case. The defaults live in Settings alone."""
+"""How the bridge behaves, as the operator set it: built once from Settings
+(`bot.running.wiring`), read by each use case. The defaults live in Settings alone."""
 
 from dataclasses import dataclass, field
 

@@ -28,7 +28,7 @@ from bot.core.dispatch import Dispatch
 from bot.core.door import FrontDoor
 from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
-from bot.core.engine.worker import Worker
+from bot.core.engine.worker import Worker, WorkerHooks, WorkerSettings
 from bot.core.intake import Intake
 from bot.core.people.access import Access
 from bot.core.people.home import Home
@@ -187,13 +187,13 @@ def build(
         store,
         dispatch.process,
         arrivals,
-        holder=instance,
-        lease_seconds=settings.lane_lease_seconds,
-        judge=worth_waiting,
-        failed=lambda kind: metrics.failures.labels(kind).inc(),
-        waiting=health.waited,
-        name_of=dispatch.chat_name,
-        rescan_interval=settings.inbox_rescan_seconds,
+        WorkerSettings(instance, settings.lane_lease_seconds, settings.inbox_rescan_seconds),
+        WorkerHooks(
+            judge=worth_waiting,
+            failed=lambda kind: metrics.failures.labels(kind).inc(),
+            waiting=health.waited,
+            name_of=dispatch.chat_name,
+        ),
     )
     stats = Stats(context, files)
     online = Online(context, membrane, settings.chatra_online_every_seconds)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.clients.failure_kinds import worth_waiting
 from bot.config import Settings
-from bot.wiring import Core
+from bot.running.wiring import Core
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ import aiohttp
 from aiohttp import web
 from pydantic_settings import BaseSettings
 
-from bot.app import create_app
 from bot.config import Settings
+from bot.running.app import create_app
 from handlers.app_keys import BOT_KNOWN, CORE
 from sandbox import slack_wire
 from sandbox.membrane import FakeMembrane

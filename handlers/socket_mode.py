@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -16,10 +17,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.server import StartRefused
+from bot.clients.slack_start import StartRefused
 
 log = logging.getLogger(__name__)
-SDK_LOG = logging.getLogger("bot.socket_mode.sdk")  # slack_sdk's own lines: its retries
+SDK_LOG = logging.getLogger("handlers.socket_mode.sdk")  # slack_sdk's own lines: its retries
 SDK_LOG.setLevel(logging.CRITICAL)  # the watch below says what changed, once
 REFUSED = {
     "invalid_auth": "copy the app-level token again",
@@ -32,12 +33,14 @@ REFUSED = {
 APP_TOKEN_PAGE = "Basic Information -> App-Level Tokens"  # where the app's settings show it
 CHECK_TIMEOUT = 10.0  # seconds for apps.connections.open at start
 WATCH_EVERY = 2.0  # seconds between looks at the connection
-LONGEST_PAUSE = 60.0
 
 
 class SocketMode:
-    def __init__(self, bolt: AsyncApp, app_token: str, api_url: str) -> None:
-        self._bolt, self._token, self._api_url = bolt, app_token, api_url
+    def __init__(
+        self, bolt: AsyncApp, app_token: str, api_url: str, pause: Callable[[int], float]
+    ) -> None:
+        """`pause(n)`: the seconds before trying to connect again after `n` failures."""
+        self._bolt, self._token, self._api_url, self._pause = bolt, app_token, api_url, pause
         self._handler: AsyncSocketModeHandler | None = None  # once Slack took the token
         self._task: asyncio.Task[None] | None = None
         self.down_since: float | None = None
@@ -86,10 +89,10 @@ class SocketMode:
     async def _keep_connected(self, handler: AsyncSocketModeHandler, reachable: bool) -> None:
         """Connect, with backoff while Slack cannot be reached; then watch the connection
         slack_sdk keeps (it reconnects by itself) and say when it changes."""
-        client, pause = handler.client, 1.0
+        client, failures = handler.client, 0
         while not reachable:
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+            failures += 1
+            await asyncio.sleep(self._pause(failures))
             try:
                 async with asyncio.timeout(CHECK_TIMEOUT):
                     client.wss_uri = await client.issue_new_wss_url()

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.posting import post_keys
-from bot.playground import CHANNEL, TEAM, Playground, Refused
+from bot.trying.playground import CHANNEL, TEAM, Playground, Refused
 from sandbox.slack_wire import Posted
 
 PAGE = Path(__file__).resolve().parent.parent / "sandbox" / "page"

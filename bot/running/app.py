@@ -3,10 +3,8 @@
 import asyncio
 import contextlib
 import logging
-import mimetypes
 import time
 from collections.abc import AsyncIterator, Callable
-from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -14,21 +12,20 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 import handlers
-from bot import __version__, timers, wiring
+from bot import __version__
 from bot.clients.membrane import MembraneClient
-from bot.clients.metrics import CONTENT_TYPE, Metrics
+from bot.clients.metrics import Metrics
+from bot.clients.slack_start import StartRefused, who_the_bot_is
 from bot.config import Settings
+from bot.core.engine.backoff import RECONNECT
 from bot.core.engine.loop_lag import LoopLag
-from bot.core.engine.patience import patiently
 from bot.core.rules.roster import Roster
-from bot.server import StartRefused
-from bot.socket_mode import SocketMode
-from bot.wiring import Core
-from handlers import chatra_webhook, slack_http
+from bot.running import timers, wiring
+from bot.running.wiring import Core
+from handlers import chatra_webhook, service, slack_http
 from handlers.app_keys import (
     BOLT,
     BOT_KNOWN,
@@ -44,7 +41,8 @@ from handlers.app_keys import (
 )
 from handlers.chatra_webhook import MAX_BODY
 from handlers.refusals import count_refusals
-from storage import DatabaseError, DatabaseUnavailable, Store, open_database
+from handlers.socket_mode import SocketMode
+from storage import Store, open_database
 from storage.coordination import Leadership, listen
 from storage.facts import machine_boot
 from storage.inbox import ARRIVED
@@ -71,9 +69,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_services)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/files/{token}/{name}", shared_file)
+    service.register(app)
     if settings.slack_signing_secret is not None:  # without it, Slack comes over Socket Mode only
         slack_http.register(app, settings.slack_signing_secret.get_secret_value())
     chatra_webhook.register(app, settings.chatra_webhook_secret.get_secret_value())
@@ -124,7 +120,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         lag = app[LOOP_LAG] = LoopLag(counters.loop_lag.observe)
         socket_mode = app[SOCKET_MODE] = _socket_mode(bolt, settings)
         try:  # before anything starts: a token Slack refuses stops it all
-            bot = await _who_the_bot_is(bolt)
+            bot = await who_the_bot_is(bolt.client)
             if socket_mode is not None:
                 await socket_mode.start()
         except StartRefused:
@@ -136,7 +132,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 _know_the_bot(bolt, core, app[BOT_KNOWN], bot), name="know-the-bot"
             ),
             asyncio.create_task(_learn_actions(core.edges.membrane), name="learn-actions"),
-            asyncio.create_task(listen(db, ARRIVED, _telling(core)), name="listen"),
+            asyncio.create_task(
+                listen(db, ARRIVED, _telling(core), RECONNECT.delay), name="listen"
+            ),
             asyncio.create_task(core.runtime.worker.run(), name="worker"),
             asyncio.create_task(core.runtime.posting.run(), name="posting"),
             asyncio.create_task(leader.run(), name="leadership"),
@@ -155,42 +153,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             await asyncio.to_thread(db.close)
 
 
-# Slack's answers to auth.test that no waiting mends: the bot token is wrong. What to do.
-TOKEN_REFUSED = {
-    "invalid_auth": "copy the Bot User OAuth Token (xoxb-...) again",
-    "not_authed": "set SLACK_BOT_TOKEN",
-    "token_revoked": "reinstall the app to the workspace and copy its new bot token",
-    "token_expired": "reinstall the app to the workspace and copy its new bot token",
-    "account_inactive": "reinstall the app to the workspace and copy its new bot token",
-    "not_allowed_token_type": "it must be the bot token (xoxb-...)",
-}
-BOT_TOKEN_PAGE = "OAuth & Permissions -> Bot User OAuth Token"  # where the app's settings show it
-FIRST_ASK = 10.0  # seconds auth.test is waited for at start; then the bridge starts and asks on
-
-
-async def _who_the_bot_is(bolt: AsyncApp) -> AsyncSlackResponse | None:
-    """Slack's answer to auth.test at start; None when Slack cannot be reached (waited out
-    after); StartRefused, naming the fix, when Slack refuses the bot token."""
-    try:
-        async with asyncio.timeout(FIRST_ASK):
-            return await bolt.client.auth_test()
-    except SlackApiError as error:
-        reason = str(error.response.get("error"))
-        refused = StartRefused.by_slack(reason, "SLACK_BOT_TOKEN", TOKEN_REFUSED, BOT_TOKEN_PAGE)
-        if refused is not None:
-            raise refused from None
-        return None
-    except Exception:  # unreachable, timed out: asked again once the bridge runs
-        return None
-
-
 async def _know_the_bot(
     bolt: AsyncApp, core: Core, known: asyncio.Event, auth: AsyncSlackResponse | None
 ) -> None:
     """Ask Slack who the bot is (auth.test) until it answers, unless it did at start, and hand
     the answer to Bolt, which would otherwise ask on the first request, and drop that request if
     Slack is down then."""
-    pause, asked = 1.0, 0
+    asked = 0
     while auth is None:
         try:
             auth = await bolt.client.auth_test()
@@ -199,8 +168,7 @@ async def _know_the_bot(
             if not asked:  # one line, not one a try
                 log.warning("Slack cannot say who the bot is yet (%s): asking again", error)
             asked += 1
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 30.0)
+            await asyncio.sleep(RECONNECT.delay(asked))
     if asked:
         log.info("Slack says who the bot is, after %d tries", asked + 1)
     for middleware in bolt._async_middleware_list:  # Bolt keeps the answer here, once asked
@@ -242,98 +210,4 @@ def _socket_mode(bolt: AsyncApp, settings: Settings) -> SocketMode | None:
     if settings.slack_app_token is None:
         return None
     token = settings.slack_app_token.get_secret_value()
-    return SocketMode(bolt, token, settings.slack_api_url.rstrip("/") + "/")
-
-
-async def shared_file(request: web.Request) -> web.StreamResponse:
-    """A file an agent shared with a visitor. Served as a download unless it is a picture, so
-    nothing shared can run as a page of ours."""
-    stored = await request.app[CORE].edges.files.stored(request.match_info["token"])
-    if stored is None:
-        raise web.HTTPNotFound(text="not found")
-    kind = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
-    picture = kind in ("image/png", "image/jpeg", "image/gif", "image/webp")
-    disposition = "inline" if picture else f"attachment; filename*=UTF-8''{quote(stored.name)}"
-    headers = {
-        "Content-Type": kind if picture else "application/octet-stream",
-        "Content-Disposition": disposition,
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=86400",
-    }
-    return web.Response(body=stored.body, headers=headers)
-
-
-async def metrics(request: web.Request) -> web.Response:
-    """Prometheus' text format; what is waiting is counted at each scrape."""
-    counters = request.app[METRICS]
-    runtime = request.app[CORE].runtime
-    counters.waiting.set(len(runtime.worker.retrying))
-    counters.db_waiting.set(request.app[DATABASE].waiting)
-    down = runtime.health.down()
-    for service in ("slack", "membrane"):
-        counters.down.labels(service).set(int(service in down))
-    try:
-        counters.inbox.set(await runtime.store.inbox.count("pending"))
-        counters.posts_waiting.set(await runtime.store.outbox.owed())
-        counters.held.set(len(await runtime.store.messages.held()))
-    except DatabaseError as error:  # locked or gone: the gauges keep their last value
-        log.warning("metrics without database counts: %s", error)
-    return web.Response(body=counters.render(), headers={"Content-Type": CONTENT_TYPE})
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """200 while the bridge can do its work: `"status": "degraded"` names what of the outside
-    world is down and since when (events wait for it, none is lost); 503 when the database cannot
-    be written, checked by a write probe off the event loop. Answered within INTAKE_PATIENCE
-    however busy the database is: a lock held for long is a 503 that says so."""
-    runtime = request.app[CORE].runtime
-    inbox = runtime.store.inbox
-    try:
-        async with patiently("the health check"):
-            problem = await asyncio.to_thread(request.app[DATABASE].write_problem)
-            if problem is not None:
-                raise DatabaseUnavailable(problem)
-            counts = await request.app[DATABASE].run(
-                "healthz",
-                lambda: {
-                    "pending_events": inbox.count.now("pending"),
-                    "failed_events": inbox.count.now("failed"),
-                    "owed_posts": runtime.store.outbox.owed.now(),  # to Slack: cards, messages...
-                },  # not on intake's threads: a lock on what it counts must not stall intake
-            )
-    except DatabaseError as error:
-        return web.json_response({"ok": False, "database": str(error)}, status=503)
-    health = runtime.health
-    down, refusing = health.down(), health.refusing_channels()
-    socket_mode = request.app[SOCKET_MODE] and request.app[SOCKET_MODE].down()
-    return web.json_response(
-        {
-            "ok": True,
-            "status": "degraded" if down or refusing or socket_mode else "ok",
-            "database": "ok",
-            "version": __version__,
-            "instance": runtime.instance,
-            "leader": request.app[LEADERSHIP].leading,
-            **counts,
-            "waiting_events": len(runtime.worker.retrying),  # waiting out a failure
-            "loop_lag": request.app[LOOP_LAG].recent(),  # how late the loop ran, last minute
-            "database_waiting": request.app[DATABASE].waiting,  # units waiting for a thread
-            "down": {
-                service: {"since": _when(outage.since), "reason": outage.reason}
-                for service, outage in down.items()
-            }
-            | (
-                {"slack_socket_mode": {**socket_mode, "since": _when(socket_mode["since"])}}
-                if socket_mode
-                else {}
-            ),
-            "channels": {  # channels that refuse the bot: their chats wait, or go elsewhere
-                channel: {"since": _when(refusal.since), "reason": refusal.reason}
-                for channel, refusal in refusing.items()
-            },
-        }
-    )
-
-
-def _when(moment: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    return SocketMode(bolt, token, settings.slack_api_url.rstrip("/") + "/", RECONNECT.delay)

@@ -14,7 +14,7 @@ from dotenv import dotenv_values
 
 from bot.core.rules.schedule import BusinessHours
 from bot.core.stats.summary import in_business_hours
-from bot.db_cli import DATABASE_HELP, existing_database
+from bot.operating.db import DATABASE_HELP, existing_database
 from storage import ChatFigures, DatabaseError, Store, maintenance, open_database
 from storage.schema import SchemaTooNew
 

@@ -1,18 +1,18 @@
 """`chatra-bridge sandbox`: the real bridge, on a port of this machine, against the sandboxes of
 Slack and Membrane (on the next two ports), to try in a browser: one page (served by the fake
 Slack) shows the website's chat widget, the support channel, App Home and the Membrane calls.
-The same acts answer `curl` (`bot.playground`)."""
+The same acts answer `curl` (`bot.trying.playground`)."""
 
 import asyncio
 import tempfile
 import webbrowser
 from pathlib import Path
 
-from bot import server
-from bot.app import create_app
-from bot.playground import CHANNEL, SIGNING, TEAM, WEBHOOK, Playground
-from bot.sandbox_page import add_routes
-from bot.sandboxed import settings_for
+from bot.running import server
+from bot.running.app import create_app
+from bot.trying.playground import CHANNEL, SIGNING, TEAM, WEBHOOK, Playground
+from bot.trying.sandbox_page import add_routes
+from bot.trying.sandboxed import settings_for
 from sandbox.membrane import FakeMembrane
 from sandbox.slack import FakeSlack
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.sandboxed import RunningApp, settings_for
+from bot.trying.sandboxed import RunningApp, settings_for
 from sandbox.chatra import chat_event
 from sandbox.membrane import FakeMembrane
 from sandbox.server import wait_for

@@ -1,7 +1,7 @@
 """What a person does in the sandbox, as Slack and Chatra would send it to the real bridge: a
 visitor writes (Chatra's webhook), a teammate replies, edits, deletes, reacts, clicks a button,
 fills a modal, types /chatra, opens App Home (Slack's signed requests). Each act takes and
-gives JSON, for the page (`bot.sandbox_page`) and for `curl` alike."""
+gives JSON, for the page (`bot.trying.sandbox_page`) and for `curl` alike."""
 
 import asyncio
 import json

@@ -18,7 +18,7 @@ from bot.clients.action_shapes import ACTIONS, ActionShape, default_shape, shape
 from bot.clients.membrane import HttpTransport, MembraneClient, Transport
 from bot.config import Settings, SettingsError
 from bot.core.errors import MembraneError
-from bot.wiring import membrane_transport, policy_of
+from bot.running.wiring import membrane_transport, policy_of
 from storage.database import is_url
 from storage.opening import database_problem
 

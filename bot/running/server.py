@@ -14,23 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-log = logging.getLogger("bot.server")
+log = logging.getLogger("bot.running.server")
 IDLE_TIMEOUT = 15.0  # seconds a connection may take to send its headers, or sit idle between
 QUIET_INTERVAL = 10.0  # seconds: a repeated error is logged once per interval, with a count
-
-
-class StartRefused(Exception):
-    """Start-up cannot go on, for a reason no waiting mends (a token Slack refuses): one line."""
-
-    @classmethod
-    def by_slack(
-        cls, reason: str, setting: str, fixes: dict[str, str], where: str
-    ) -> "StartRefused | None":
-        """When Slack's `reason` (its answer's `error`) is one of `fixes`: the line naming the
-        fix for `setting` (found in the app's settings at `where`)."""
-        if reason not in fixes:
-            return None
-        return cls(f"Slack refused {setting} ({reason}): {fixes[reason]} ({where})")
 
 
 class CannotListen(Exception):

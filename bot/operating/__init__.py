@@ -1,0 +1,1 @@
+"""Operating it: `check` (is this setup ready?), `db` and `report`."""
