@@ -177,6 +177,21 @@ def settings_on(database: str, slack: FakeSlack, membrane: FakeMembrane, **more)
 
 
 @pytest.fixture
+def settings_on_postgres(
+    slack: FakeSlack, membrane: FakeMembrane, postgres_database: str
+) -> Settings:
+    """Both bridges' settings: the tests' own, on one PostgreSQL database."""
+    return settings_on(
+        postgres_database,
+        slack,
+        membrane,
+        lane_lease_seconds=2,
+        escalation_check_seconds=0.1,
+        public_url="https://bridge.test",
+    )
+
+
+@pytest.fixture
 def settings(database: str, slack: FakeSlack, membrane: FakeMembrane) -> Settings:
     return settings_on(database, slack, membrane)
 

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import itertools
+import os
 import socket
 import sys
 import threading
@@ -16,12 +17,22 @@ from bot.core.engine.backoff import WORK
 from bot.core.engine.worker import Worker, WorkerHooks, WorkerSettings
 from bot.running.timers import leader_jobs
 from bot.trying.sandboxed import RunningApp
-from handlers.app_keys import CORE
+from handlers.app_keys import CORE, LEADERSHIP
 from sandbox.chatra import agent_says, chat_event, visitor_says
 from sandbox.server import free_port, wait_for
 from sandbox.slack_wire import reply_deleted, reply_edited, thread_reply
 from storage import Store, open_database
 from tests.conftest import CHANNEL
+
+SETTING_NAMES = ("SLACK", "MEMBRANE", "CHATRA", "DATABASE", "HOST", "PORT", "LOG_")
+VALID = {  # the settings without which the bridge does not start
+    "slack_bot_token": "xoxb-1-secret-token-value",
+    "slack_signing_secret": "signing-secret-value",
+    "slack_channel_id": "C0123456",
+    "membrane_connection_id": "conn-1",
+    "membrane_token": "a.b.c",
+    "chatra_webhook_secret": "webhook-secret-0123456789",
+}
 
 __all__ = [
     "RunningApp",
@@ -32,6 +43,70 @@ __all__ = [
     "wait_for",
     "worker_over",
 ]
+
+
+async def start_chat(
+    bridge: RunningApp,
+    slack,
+    client_id: str = "client-1",
+    says: str = "Hi",
+    *,
+    messages: list[dict] | None = None,
+    channel: str = CHANNEL,
+    **client,
+):
+    """A visitor starts a chat (Chatra's chatStarted webhook: `says`, or `messages`; `client`:
+    the visitor's details) and the bridge settles: the chat's card, as Slack shows it."""
+    before = {card.ts for card in slack.parents(channel)}
+    messages = [visitor_says("m1", says)] if messages is None else messages
+    await bridge.webhook(chat_event("chatStarted", client_id, messages, **client))
+    await bridge.settled()
+    [card] = [card for card in slack.parents(channel) if card.ts not in before]
+    return card
+
+
+async def answer(bridge: RunningApp, slack, text: str, user: str = "U0AGENT01") -> str:
+    """What `/chatra <text>` answers `user`: at once, or through its response URL."""
+    before = len(slack.responses)
+    status, ack = await bridge.slash_command(text, user=user)
+    assert status == 200
+    if ack:  # answered at once
+        return ack["text"]
+    await wait_for(lambda: len(slack.responses) > before)
+    return slack.responses[-1]["text"]
+
+
+async def share_files(app: RunningApp, thread_ts: str, ts: str, files: list[dict]) -> None:
+    """A person shares `files` (as Slack's fake made them) in a reply to the chat's thread."""
+    event = reply(thread_ts, ts, "Here:", subtype="file_share")
+    await app.slack_event({**event, "files": files}, event_id())
+    await app.settled()
+
+
+async def all_settled(*bridges: RunningApp) -> None:
+    for bridge in bridges:
+        await bridge.settled(within=20)
+
+
+async def leader_then_other(settings, clock) -> tuple[RunningApp, RunningApp]:
+    """Two bridges whose leader's jobs run every 0.05 s: the first started leads."""
+    fast = settings.model_copy(
+        update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
+    )
+    leader = await RunningApp(fast, clock).start()
+    await wait_for(lambda: leader.app[LEADERSHIP].leading)
+    return leader, await RunningApp(fast, clock).start()
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any of the bridge's settings, and `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_NAMES)}
+    return {**env, **settings}
+
+
+def findings_by_check(findings) -> dict[str, tuple[bool, str]]:
+    """`check`'s findings: whether each passed, and what it said."""
+    return {f.check: (f.ok, f.detail) for f in findings}
 
 
 def run_sql(settings, sql: str, params: tuple = ()) -> list[tuple]:
@@ -87,7 +162,8 @@ def worker_over(
 ) -> Worker:
     """A worker on `store`'s inbox carrying events out with `handle(event)` (the worker then
     records each done), trying again within `first_pause` seconds."""
-    settings = WorkerSettings(holder, 20.0, 1, retry=WORK.from_(first_pause), **options)
+    options = {"lease_seconds": 20.0, "rescan_interval": 1, **options}
+    settings = WorkerSettings(holder, retry=WORK.from_(first_pause), **options)
 
     async def carried_out(event, lease) -> bool:
         await handle(event)

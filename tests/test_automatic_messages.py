@@ -7,7 +7,15 @@ import asyncio
 from bot.cli import main
 from sandbox.chatra import trigger_says
 from tests.conftest import CHANNEL
-from tests.helpers import agent_says, chat_event, checks_run, nudges, visitor_says, wait_for
+from tests.helpers import (
+    agent_says,
+    chat_event,
+    checks_run,
+    nudges,
+    start_chat,
+    visitor_says,
+    wait_for,
+)
 
 GREETING = "Hi there! Need a hand choosing a plan?"
 
@@ -19,9 +27,7 @@ async def test_a_triggers_greeting_is_shown_as_automatic_and_leaves_the_visitor_
         trigger_says(GREETING),
         visitor_says("m1", "yes, which plan has SSO?", at=1_732_450_005_000),
     ]
-    await app.webhook(chat_event("chatStarted", messages=said, name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, messages=said, name="Jane")
     assert card.lines == [
         ("Ana (Chatra, automatic message)", GREETING),
         ("Jane", "yes, which plan has SSO?"),
@@ -44,9 +50,7 @@ async def test_a_bot_and_chatras_own_notices_are_marked_and_an_agents_answer_sti
     app, slack, clock, capsys, monkeypatch
 ):
     hello = [visitor_says("m1", "hello?")]
-    await app.webhook(chat_event("chatStarted", messages=hello, name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, messages=hello, name="Jane")
     clock.advance(1)
     automatic = [
         {"type": "agent", "text": "I am a bot: an agent comes soon", "isBot": True},
@@ -82,9 +86,7 @@ async def test_a_pushed_message_sent_from_slack_is_shown_once_marked_and_answers
 ):
     secret = app.settings.chatra_webhook_secret.get_secret_value()
     membrane.echo_to = f"{app.url}/chatra/webhook/{secret}"
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
 
     await app.slash_command("push client-1 agent:a9 Your order has shipped")
     [told] = await wait_for(lambda: slack.responses)

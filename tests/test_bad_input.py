@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from tests.conftest import CHANNEL
-from tests.helpers import chat_event, event_id, reply, run_sql, visitor_says
+from tests.helpers import chat_event, event_id, reply, run_sql, start_chat, visitor_says
 
 
 def stored_rows(settings) -> dict[str, int]:
@@ -117,9 +116,7 @@ async def test_unknown_chatra_event_is_accepted_and_ignored(bridge, slack, setti
 
 
 async def test_bad_slack_signature_is_401_and_nothing_is_sent(bridge, membrane, slack, settings):
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-    await bridge.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(bridge, slack)).ts
     before = stored_rows(settings)
 
     status, _ = await bridge.slack_event(

@@ -2,7 +2,7 @@
 while the card waited for its slot; nothing of it repeated in the thread."""
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, run_sql, visitor_says, wait_for
+from tests.helpers import chat_event, run_sql, start_chat, visitor_says, wait_for
 
 
 async def test_messages_that_wait_for_the_cards_slot_join_the_card_once(bridge, slack):
@@ -70,10 +70,7 @@ async def test_the_card_opens_with_what_the_visitor_wrote_and_keeps_it_through_r
 async def test_a_long_first_message_begins_on_the_card_and_is_whole_in_the_thread(bridge, slack):
     long = "My parcel never came. " * 30  # 660 characters
     said = [visitor_says("m1", long), visitor_says("m2", "Thanks", at=1_732_450_001_000)]
-    await bridge.webhook(chat_event("chatStarted", messages=said, name="Jane"))
-    await bridge.settled()
-
-    [card] = slack.parents(CHANNEL)
+    card = await start_chat(bridge, slack, messages=said, name="Jane")
     [(author, beginning)] = card.lines  # the card stops there: the thread goes on in order
     assert author == "Jane" and beginning.endswith("…\n_… continued in the thread_")
     assert long.startswith(beginning.removesuffix("…\n_… continued in the thread_"))

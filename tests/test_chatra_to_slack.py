@@ -2,7 +2,7 @@
 
 from bot.core.wire.text import slack_to_plain
 from tests.conftest import CHANNEL
-from tests.helpers import agent_says, chat_event, run_sql, visitor_says
+from tests.helpers import agent_says, chat_event, run_sql, start_chat, visitor_says
 
 JANE = {
     "name": "Jane Doe",
@@ -68,10 +68,7 @@ async def test_agent_messages_written_in_chatra_are_labelled_with_the_agent(brid
 
 
 async def test_anonymous_visitor_is_shown_by_number(bridge, slack):
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hey")], name=""))
-    await bridge.settled()
-
-    [card] = slack.parents(CHANNEL)
+    card = await start_chat(bridge, slack, says="hey", name="")
     assert "Visitor #1042" in card.text
     assert card.lines == [("Visitor #1042", "hey")]
 
@@ -91,12 +88,7 @@ async def test_broken_unicode_escapes_are_repaired_not_lost(bridge, slack):
 
 
 async def test_visitor_text_cannot_ping_the_channel(bridge, slack):
-    await bridge.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "<!channel> help & <b>")])
-    )
-    await bridge.settled()
-
-    [card] = slack.parents(CHANNEL)
+    card = await start_chat(bridge, slack, says="<!channel> help & <b>")
     [said] = card.joined
     assert "<!channel>" not in said and "<!channel>" not in card.text
     assert "&lt;!channel&gt; help &amp; &lt;b&gt;" in said
@@ -329,9 +321,6 @@ async def test_a_visitor_with_enormous_details_still_gets_a_card_within_slacks_l
 
 async def test_a_visitor_who_calls_themselves_an_agent_is_still_shown_as_a_visitor(bridge, slack):
     name = "Sam\u200b (Chatra)\u202e"  # an invisible space and a right-to-left override
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name=name))
-    await bridge.settled()
-
-    [card] = slack.parents(CHANNEL)
+    card = await start_chat(bridge, slack, says="hi", name=name)
     assert card.lines == [("Sam (Chatra) (visitor)", "hi")]
     assert card.text.startswith("Sam (Chatra): hi")

@@ -15,12 +15,9 @@ from bot.operating.check import ONLINE, SCOPES, report, run_checks
 from sandbox.membrane_wire import ONLINE_ACTION
 from sandbox.slack_wire import manifest_scopes
 from tests.conftest import CHANNEL
+from tests.helpers import findings_by_check
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def findings_by_check(findings) -> dict[str, tuple[bool, str]]:
-    return {f.check: (f.ok, f.detail) for f in findings}
 
 
 async def test_a_ready_setup_passes_every_check_and_exits_0(settings, slack, membrane, tmp_path):

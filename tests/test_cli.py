@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import shlex
 import signal
 import subprocess
@@ -30,15 +29,9 @@ from tests.conftest import (
     SIGNING_SECRET,
     WEBHOOK_SECRET,
 )
-from tests.helpers import chat_event, running_sandbox, visitor_says, wait_for
+from tests.helpers import chat_event, clean_env, running_sandbox, visitor_says, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTING_NAMES = ("SLACK", "MEMBRANE", "CHATRA", "DATABASE", "HOST", "PORT", "LOG_")
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_NAMES)}
-    return {**env, **settings}
 
 
 def serving_env(slack_api_url: str, tmp_path, **settings: str) -> dict[str, str]:

@@ -3,15 +3,7 @@
 import pytest
 
 from bot.config import SettingsError, load_settings
-
-VALID = {
-    "slack_bot_token": "xoxb-1-secret-token-value",
-    "slack_signing_secret": "signing-secret-value",
-    "slack_channel_id": "C0123456",
-    "membrane_connection_id": "conn-1",
-    "membrane_token": "a.b.c",
-    "chatra_webhook_secret": "webhook-secret-0123456789",
-}
+from tests.helpers import VALID
 
 
 def test_a_bad_agent_map_file_is_named(tmp_path):

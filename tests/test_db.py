@@ -15,7 +15,7 @@ from bot.core.slack_ui.card import CardState
 from storage import Messages, Threads, maintenance, open_database
 from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew
-from tests.helpers import chat_event, visitor_says
+from tests.helpers import chat_event, start_chat, visitor_says
 
 CLI = str(Path(sys.executable).parent / "chatra-bridge")
 
@@ -184,9 +184,7 @@ async def test_a_sqlite_database_copied_to_postgresql_keeps_its_chats_going(
 
     path = str(tmp_path / "bridge.db")
     alone = await RunningApp(settings_on(path, slack, membrane)).start()
-    await alone.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jo"))
-    await alone.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(alone, slack, name="Jo")).ts
     await alone.slack_event(reply(thread_ts, "1800000070.000001", "Hello Jo"), event_id())
     await alone.settled()
     await alone.close()

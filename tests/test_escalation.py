@@ -11,6 +11,7 @@ from tests.helpers import (
     event_id,
     nudges,
     reply,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -18,11 +19,7 @@ from tests.helpers import (
 
 async def test_a_waiting_visitor_is_nudged_then_escalated_once(app, slack, clock):
     await app.slash_command("oncall <@U0AGENT01> <@U0AGENT02>")
-    await app.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "hello?")], name="Jane")
-    )
-    await app.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(app, slack, says="hello?", name="Jane")).ts
 
     clock.advance(2)
     await checks_run(app)
@@ -48,11 +45,7 @@ async def test_a_waiting_visitor_is_nudged_then_escalated_once(app, slack, clock
 
 
 async def test_an_answer_stops_the_wait(app, slack, clock):
-    await app.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "hello?")], name="Jane")
-    )
-    await app.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(app, slack, says="hello?", name="Jane")).ts
     await app.slack_event(reply(thread_ts, "1800000050.000001", "Hi Jane!"), event_id())
     await app.settled()
 
@@ -69,9 +62,7 @@ async def test_an_answer_stops_the_wait(app, slack, clock):
 
 async def test_claiming_shows_on_the_card_and_escalates_to_the_owner_alone(app, slack, clock):
     await app.slash_command("oncall <@U0AGENT01>")
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     claim = next(b for b in card.blocks if b["type"] == "actions")["elements"][0]
     assert claim["text"]["text"] == "I'll take it"
 
@@ -209,9 +200,7 @@ async def test_chats_outside_business_hours_say_so_on_the_card(settings, slack, 
 
 
 async def test_a_nudge_whose_answer_slack_lost_is_not_posted_twice(app, slack, clock):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(app, slack, says="hi", name="Jane")).ts
     slack.fail_next("chat.postMessage", status=500, error="internal_error", after_effect=True)
     clock.advance(4)
     await wait_for(lambda: slack.calls_to("conversations.replies"))  # the next check looks first
@@ -231,9 +220,7 @@ def test_a_wait_is_said_in_seconds_below_a_minute_and_in_minutes_above():
 
 
 async def test_done_from_slack_stops_nudges_until_the_visitor_writes_again(app, slack, clock):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
 
     await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT01")
     await wait_for(lambda: "Done by <@U0AGENT01>" in str(card.blocks))
@@ -257,9 +244,7 @@ async def test_done_from_slack_stops_nudges_until_the_visitor_writes_again(app, 
 async def test_reopen_from_slack_says_who_and_an_answer_from_chatra_keeps_it_done(
     app, slack, clock
 ):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT01")
     await wait_for(lambda: "Done by" in str(card.blocks))
     from_dashboard = [agent_says("m2", "Anything else?", at=1_732_450_100_000)]
@@ -275,9 +260,7 @@ async def test_reopen_from_slack_says_who_and_an_answer_from_chatra_keeps_it_don
 
 async def test_done_clicked_by_someone_outside_the_team_does_nothing(app, slack):
     slack.members[CHANNEL] = {"U0AGENT01"}
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     await app.click(button_on(card, "Done"), message_ts=card.ts, user="U0AGENT02")
     await wait_for(lambda: slack.responses)
     assert slack.responses[-1]["text"].startswith(":no_entry:")
@@ -290,9 +273,7 @@ def reaction(kind: str, card, user: str, name: str = "white_check_mark") -> dict
 
 
 async def test_a_check_mark_on_the_card_marks_it_done_and_taking_it_off_reopens_it(app, slack):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
 
     slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03")
     await app.slack_event(reaction("reaction_added", card, "U0AGENT03"), event_id())
@@ -304,9 +285,7 @@ async def test_a_check_mark_on_the_card_marks_it_done_and_taking_it_off_reopens_
 
 async def test_a_check_mark_from_a_guest_or_on_a_reply_does_nothing(app, slack):
     slack.users["U0GUEST01"] = {"id": "U0GUEST01", "name": "gus", "is_restricted": True}
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     assert (await app.slack_event(reaction("reaction_added", card, "U0GUEST01"), event_id()))[
         0
     ] == 200
@@ -316,9 +295,7 @@ async def test_a_check_mark_from_a_guest_or_on_a_reply_does_nothing(app, slack):
 
 
 async def test_a_check_mark_event_sent_again_after_it_was_taken_off_changes_nothing(app, slack):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     slack.person_reacted(CHANNEL, card.ts, "white_check_mark", "U0AGENT03")
     await app.slack_event(reaction("reaction_added", card, "U0AGENT03"), "EvCHECK001")
     await wait_for(lambda: "Done by <@U0AGENT03>" in str(card.blocks))
@@ -333,9 +310,7 @@ async def test_a_check_mark_event_sent_again_after_it_was_taken_off_changes_noth
 
 
 async def test_the_chat_stays_done_while_a_teammates_check_mark_stays(app, slack):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, says="hi", name="Jane")
     for n, user in enumerate(("U0AGENT01", "U0AGENT03")):
         slack.person_reacted(CHANNEL, card.ts, "white_check_mark", user)
         await app.slack_event(reaction("reaction_added", card, user), f"EvMARK00{n}")

@@ -16,18 +16,10 @@ from tests.helpers import (
     edit,
     event_id,
     reply,
+    start_chat,
     visitor_says,
     wait_for,
 )
-
-
-@pytest.fixture
-async def thread_ts(bridge, slack) -> str:
-    await bridge.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
-    )
-    await bridge.settled()
-    return slack.parents(CHANNEL)[0].ts
 
 
 def warnings(slack, thread_ts: str) -> list[str]:
@@ -270,9 +262,7 @@ async def test_a_shared_file_reaches_the_visitor_as_a_link_served_by_the_bridge(
         settings.model_copy(update={"public_url": "https://bridge.test"})
     ).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+        thread_ts = (await start_chat(app, slack)).ts
         files = [
             slack.share_file("F1", "label 1.pdf", b"%PDF-1.7 label", "application/pdf"),
             slack.share_file("F2", "box.png", b"\x89PNG picture", "image/png"),
@@ -332,9 +322,7 @@ async def test_a_file_of_several_megabytes_reaches_the_visitor_whole(settings, s
     """Slack hands a big file over a piece at a time: every byte is kept, not the first 64 KB."""
     app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+        thread_ts = (await start_chat(app, slack)).ts
         content = bytes(range(256)) * (6 * 4096)  # 6 MiB
         file = slack.share_file("F1", "invoice.pdf", content, "application/pdf")
         await share_one(app, slack, thread_ts, "1800000011.000001", file)
@@ -352,9 +340,7 @@ async def test_a_file_of_several_megabytes_reaches_the_visitor_whole(settings, s
 async def test_a_file_cut_short_on_the_way_is_refused_in_the_thread(settings, slack, membrane):
     app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+        thread_ts = (await start_chat(app, slack)).ts
         file = slack.share_file("F2", "report.pdf", b"r" * 3_000_000, "application/pdf")
         slack.cut_files["F2"] = 1_000_000  # the connection drops a third of the way
         await share_one(app, slack, thread_ts, "1800000011.000002", file)

@@ -21,6 +21,7 @@ from tests.helpers import (
     event_id,
     reply,
     run_sql,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -107,9 +108,7 @@ async def test_a_lane_taken_over_while_its_bridge_waits_out_a_failure_is_carried
     a = await RunningApp(settings).start()
     b = None
     try:
-        await a.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await a.settled()
-        card = slack.parents(CHANNEL)[0].ts
+        card = (await start_chat(a, slack)).ts
         membrane.fail_next("send-agent-message", status=503, times=1000)  # Chatra is down
         [down] = membrane.faults
         await a.slack_event(reply(card, "1800000090.000001", "Hello!"), event_id())

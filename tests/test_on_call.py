@@ -1,7 +1,7 @@
 """Who is on call: set with /chatra oncall, kept in SQLite, told on every new chat's card."""
 
 from tests.conftest import CHANNEL
-from tests.helpers import chat_event, visitor_says, wait_for
+from tests.helpers import chat_event, start_chat, visitor_says, wait_for
 
 
 async def test_on_call_people_are_told_on_each_new_chat_card(bridge, slack):
@@ -13,11 +13,7 @@ async def test_on_call_people_are_told_on_each_new_chat_card(bridge, slack):
     assert answer["text"] == "On call: <@U0AGENT01>, <@U0AGENT02>"
 
     await bridge.restart()  # kept in SQLite
-    await bridge.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "hi")], name="Jane")
-    )
-    await bridge.settled()
-    [card] = slack.parents(CHANNEL)
+    card = await start_chat(bridge, slack, says="hi", name="Jane")
     assert card.text.endswith("<@U0AGENT01> <@U0AGENT02>")  # the notification reaches them
     assert ":rotating_light: On call: <@U0AGENT01> <@U0AGENT02>" in str(card.blocks)
 

@@ -18,8 +18,15 @@ from handlers.app_keys import DATABASE
 from sandbox.chatra import chat_event, visitor_says
 from storage import DatabaseUnavailable, Inbox, InboxEvent
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, another_process_holds, event_id, reply, wait_for, worker_over
-from tests.test_cli import clean_env
+from tests.helpers import (
+    RunningApp,
+    another_process_holds,
+    clean_env,
+    event_id,
+    reply,
+    wait_for,
+    worker_over,
+)
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.helpers import running_sandbox
-from tests.test_cli import clean_env
+from tests.helpers import clean_env, running_sandbox
 
 playwright = pytest.importorskip("playwright.async_api")
 SHOTS = Path(__file__).resolve().parent.parent / "test-output"

@@ -3,7 +3,7 @@
 `/chatra stats` counts ratings and low ones."""
 
 from tests.conftest import CHANNEL
-from tests.helpers import button_on, chat_event, visitor_says, wait_for
+from tests.helpers import button_on, chat_event, start_chat, visitor_says, wait_for
 
 
 def transcript(client_id: str, name: str, rating, **more) -> dict:
@@ -16,9 +16,7 @@ def rating_lines(slack, thread_ts: str) -> list:
 
 
 async def test_a_low_rating_is_said_once_in_its_thread_and_told_to_who_has_the_chat(app, slack):
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "hello?")], name="Jane"))
-    await app.settled()
-    card = slack.parents(CHANNEL)[0]
+    card = await start_chat(app, slack, messages=[visitor_says("", "hello?")], name="Jane")
     await app.click(button_on(card, "I'll take it"), message_ts=card.ts, user="U0AGENT02")
     await wait_for(lambda: "Taken by <@U0AGENT02>" in str(card.blocks))
 

@@ -8,7 +8,7 @@ from bot.cli import main as cli
 from sandbox.chatra import chat_event, message, visitor_says
 from storage import Inbox, open_database
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, event_id, reply, wait_for
+from tests.helpers import RunningApp, event_id, reply, start_chat, wait_for
 
 
 def replies(slack) -> list[str]:
@@ -88,9 +88,7 @@ async def test_a_late_chat_started_does_not_reopen_a_closed_card(bridge, slack):
 
 
 async def test_our_own_messages_echoed_by_chatra_are_never_mirrored(bridge, slack):
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "hi")]))
-    await bridge.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(bridge, slack, messages=[visitor_says("", "hi")])).ts
     await bridge.slack_event(reply(thread_ts, "1800000001.000100", "On its way"), event_id())
     await bridge.settled()
     ours = message("agent", "", "On its way", 5_000) | {"receivedFrom": "chatra-bridge"}
@@ -112,9 +110,7 @@ async def test_replies_reach_chatra_under_the_input_names_the_connection_has(
     membrane.rename("send-agent-message", clientId="client_id", text="message")
     app = await RunningApp(settings).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("", "hi")]))
-        await app.settled()
-        thread_ts = slack.parents(CHANNEL)[0].ts
+        thread_ts = (await start_chat(app, slack, messages=[visitor_says("", "hi")])).ts
         await app.slack_event(reply(thread_ts, "1800000001.000200", "First"), event_id())
         await app.settled()
         membrane.rename("send-agent-message", clientId="id")  # changed while running

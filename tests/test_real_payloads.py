@@ -11,7 +11,14 @@ import pytest
 
 from sandbox.slack_wire import BOT_USER_ID
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, answered_as_its_card_lands, chat_event, event_id, visitor_says
+from tests.helpers import (
+    RunningApp,
+    answered_as_its_card_lands,
+    chat_event,
+    event_id,
+    start_chat,
+    visitor_says,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
@@ -34,9 +41,7 @@ async def test_a_files_caption_edited_keeps_the_file_and_a_delete_removes_it(
 ):
     app = await RunningApp(settings.model_copy(update={"public_url": "https://b.test"})).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        card = slack.parents(CHANNEL)[0].ts
+        card = (await start_chat(app, slack)).ts
         shared = sample("slack_event_file_share.json")["event"]
         ours = slack.share_file("F04EEHX1EES", "namenamename.txt", b"hug a kitten", "text/plain")
         shared["files"][0].update({k: ours[k] for k in ("url_private", "url_private_download")})

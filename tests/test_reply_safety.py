@@ -12,6 +12,7 @@ from tests.helpers import (
     edit,
     event_id,
     reply,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -81,9 +82,7 @@ async def test_no_answer_in_ten_minutes_keeps_it_as_a_note(settings, slack, memb
     fast = settings.model_copy(update={"escalation_check_seconds": 0.05})
     app = await RunningApp(fast, clock).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
-        await app.settled()
-        card = slack.parents(CHANNEL)[0].ts
+        card = (await start_chat(app, slack, says="hi")).ts
         slack.person_wrote(CHANNEL, TS, card, "<@U0AGENT02> yours?", user="U0AGENT01")
         await app.slack_event(reply(card, TS, "<@U0AGENT02> yours?"), event_id())
         await app.settled()
@@ -119,9 +118,7 @@ async def test_with_the_question_off_a_mention_goes_as_before(settings, slack, m
     off = settings.model_copy(update={"ask_before_mentions": False})
     app = await RunningApp(off).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hi")]))
-        await app.settled()
-        card = slack.parents(CHANNEL)[0].ts
+        card = (await start_chat(app, slack, says="hi")).ts
         await app.slack_event(reply(card, TS, "<@U0AGENT02> will help"), event_id())
         await app.settled()
         assert membrane.visible_messages("client-1") == ["@Kim Lee will help"]

@@ -11,6 +11,7 @@ from tests.helpers import (
     chat_event,
     event_id,
     reply,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -20,9 +21,7 @@ async def test_a_reply_shows_pending_only_while_a_send_takes_a_while(settings, s
     patient = settings.model_copy(update={"membrane_timeout": 5.0})
     app = await RunningApp(patient).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        [card] = slack.parents(CHANNEL)
+        card = await start_chat(app, slack)
         quick, slow = "1800000001.000500", "1800000001.000600"
         for ts, text in ((quick, "Hello"), (slow, "Still here")):
             slack.person_wrote(CHANNEL, ts, card.ts, text, user="U0AGENT01")

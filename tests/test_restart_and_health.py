@@ -10,15 +10,20 @@ import pytest
 import storage.facts
 from handlers.app_keys import DATABASE
 from tests.conftest import CHANNEL
-from tests.helpers import RunningApp, chat_event, edit, event_id, reply, visitor_says, wait_for
+from tests.helpers import (
+    RunningApp,
+    chat_event,
+    edit,
+    event_id,
+    reply,
+    start_chat,
+    visitor_says,
+    wait_for,
+)
 
 
 async def test_restart_keeps_threads_and_message_ids(bridge, slack, membrane):
-    await bridge.webhook(
-        chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jane")
-    )
-    await bridge.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(bridge, slack, name="Jane")).ts
     await bridge.slack_event(reply(thread_ts, "1800000030.000001", "Hello Jane"), event_id())
     await bridge.settled()
 
@@ -179,9 +184,7 @@ async def test_a_power_cut_right_after_a_reply_went_out_sends_it_once(
     after the bridge takes the reply up again: the visitor gets it once."""
     patient = settings.model_copy(update={"chatra_echo_grace": 5.0})
     app = await RunningApp(patient).start()
-    await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")], name="Jo"))
-    await app.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(app, slack, name="Jo")).ts
     db, path = app.app[DATABASE], Path(settings.database())
     synced: list[int] = []  # the log's length at each commit that waited for the disk
     told = db.observe

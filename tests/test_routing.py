@@ -12,10 +12,17 @@ from bot.core.rules.routes import Route
 from bot.core.wire.chatra import ChatraClient
 from bot.operating.check import run_checks
 from tests.conftest import CHANNEL, FakeClock
-from tests.helpers import RunningApp, chat_event, event_id, reply, visitor_says, wait_for
-from tests.test_check import findings_by_check
-from tests.test_config import VALID
-from tests.test_security import answer
+from tests.helpers import (
+    VALID,
+    RunningApp,
+    answer,
+    chat_event,
+    event_id,
+    findings_by_check,
+    reply,
+    visitor_says,
+    wait_for,
+)
 
 SALES, DACH, NIGHT = "C0SALES01", "C0DACH001", "C0NIGHT01"
 RULES = [

@@ -16,7 +16,7 @@ from sandbox.chatra import chat_event, visitor_says
 from sandbox.server import serve_locally
 from sandbox.slack_wire import TEAM_ID
 from tests.conftest import CHANNEL
-from tests.helpers import event_id, reply, run_sql, wait_for
+from tests.helpers import answer, event_id, reply, run_sql, share_files, start_chat, wait_for
 
 BASE = "https://b.test"  # where the bridge serves the files visitors get
 
@@ -25,16 +25,6 @@ BASE = "https://b.test"  # where the bridge serves the files visitors get
 def a_guest(slack) -> str:
     slack.users["U0GUEST01"] = {"id": "U0GUEST01", "name": "gus", "is_restricted": True}
     return "U0GUEST01"
-
-
-async def answer(bridge, slack, text: str, user: str) -> str:
-    before = len(slack.responses)
-    status, ack = await bridge.slash_command(text, user=user)
-    assert status == 200
-    if ack:  # answered at once
-        return ack["text"]
-    await wait_for(lambda: len(slack.responses) > before)
-    return slack.responses[-1]["text"]
 
 
 async def test_guests_and_people_outside_the_channel_cannot_act_and_are_told_why(
@@ -74,9 +64,7 @@ async def test_a_reply_from_outside_the_team_never_reaches_the_visitor_and_the_t
     bridge, slack, membrane
 ):
     slack.members[CHANNEL] = {"U0AGENT01"}
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-    await bridge.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(bridge, slack, messages=[visitor_says("", "Hi")])).ts
     for n in range(2):
         await bridge.slack_event(
             reply(thread_ts, f"1800000040.00000{n}", f"psst {n}", user="U0AGENT02"), event_id()
@@ -131,9 +119,7 @@ async def test_a_replayed_command_is_carried_out_once(bridge, slack, membrane):
 async def test_every_change_leaves_an_audit_line_and_a_count(bridge, slack, membrane, caplog):
     caplog.set_level(logging.INFO, logger="bot.audit")
     membrane.clients["client-1"] = {"id": "client-1", "name": "Jane"}
-    await bridge.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-    await bridge.settled()
-    thread_ts = slack.parents(CHANNEL)[0].ts
+    thread_ts = (await start_chat(bridge, slack, messages=[visitor_says("", "Hi")])).ts
     await bridge.slack_event(reply(thread_ts, "1800000050.000001", "Hello"), event_id())
     await answer(bridge, slack, "push client-1 A gift", "U0AGENT01")
     await answer(bridge, slack, "oncall <@U0AGENT02>", "U0AGENT01")
@@ -165,21 +151,15 @@ def link_in(sent: str) -> str:
     return sent.split(f"({BASE}", 1)[1].rstrip(")")
 
 
-async def shared(app, slack, thread_ts: str, ts: str, files: list[dict]) -> None:
-    event = reply(thread_ts, ts, "Here:", subtype="file_share")
-    await app.slack_event({**event, "files": files}, event_id())
-    await app.settled()
-
-
 async def test_files_go_with_their_message_after_their_days_or_past_the_cap(
     settings, slack, membrane
 ):
     cap = 0.00003  # about 31 bytes
     async with a_chat_sharing_files(settings, slack, files_max_mb=cap) as (app, thread_ts):
         first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
-        await shared(app, slack, thread_ts, "1800000060.000001", [first])
+        await share_files(app, thread_ts, "1800000060.000001", [first])
         second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
-        await shared(app, slack, thread_ts, "1800000060.000002", [second])
+        await share_files(app, thread_ts, "1800000060.000002", [second])
         links = [link_in(text) for text in membrane.visible_messages("client-1")]
         one, two = (link.splitlines()[0] for link in links)
         assert (await app.request("GET", one))[0] == 404  # the oldest went: over FILES_MAX_MB
@@ -200,7 +180,7 @@ async def test_files_go_with_their_message_after_their_days_or_past_the_cap(
 async def test_files_past_their_days_are_deleted(settings, slack, membrane):
     async with a_chat_sharing_files(settings, slack) as (app, thread_ts):
         file = slack.share_file("F3", "old.txt", b"old", "text/plain")
-        await shared(app, slack, thread_ts, "1800000061.000001", [file])
+        await share_files(app, thread_ts, "1800000061.000001", [file])
         [sent] = membrane.visible_messages("client-1")
         link = link_in(sent)
         assert (await app.request("GET", link))[0] == 200
@@ -232,7 +212,7 @@ async def test_the_bot_token_goes_only_over_https_to_slacks_own_file_host(
                     "url_private": "http://files.slack.com/files-pri/b.pdf",
                 },
             ]
-            await shared(app, slack, thread_ts, "1800000062.000001", lures)
+            await share_files(app, thread_ts, "1800000062.000001", lures)
     finally:
         await runner.cleanup()
 
@@ -283,7 +263,7 @@ async def test_app_homes_chart_is_stored_once_per_picture_and_never_counts_as_sh
     cap = 0.00005  # about 52 bytes
     async with a_chat_sharing_files(settings, slack, files_max_mb=cap) as (app, thread_ts):
         first = slack.share_file("F1", "one.txt", b"x" * 20, "text/plain")
-        await shared(app, slack, thread_ts, "1800000061.000001", [first])
+        await share_files(app, thread_ts, "1800000061.000001", [first])
         for n, client in enumerate(("client-1", "client-1", "client-2")):  # the figures change
             hello = [visitor_says("", "Hi")]
             await app.webhook(chat_event("chatStarted", client, hello))
@@ -292,7 +272,7 @@ async def test_app_homes_chart_is_stored_once_per_picture_and_never_counts_as_sh
             await app.slack_event(opened, f"EvCHART0{n}")
             await wait_for(lambda n=n: len(slack.calls_to("views.publish")) == n + 1)
         second = slack.share_file("F2", "two.txt", b"y" * 20, "text/plain")
-        await shared(app, slack, thread_ts, "1800000061.000002", [second])  # prunes
+        await share_files(app, thread_ts, "1800000061.000002", [second])  # prunes
         [one] = [t for t in membrane.visible_messages("client-1") if "one.txt" in t]
         link = link_in(one)
         assert (await app.request("GET", link)) == (200, "x" * 20)  # 40 bytes shared: kept

@@ -12,6 +12,7 @@ from tests.helpers import (
     edit,
     event_id,
     reply,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -80,9 +81,7 @@ async def test_agent_map_file_and_default_agent(settings, slack, membrane, tmp_p
     )
     app = await RunningApp(configured).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        thread = slack.parents(CHANNEL)[0].ts
+        thread = (await start_chat(app, slack)).ts
         for n, user in enumerate(["U0AGENT02", "U0AGENT03"]):
             await app.slack_event(
                 reply(thread, f"1800000001.00013{n}", "hi", user=user), event_id()
@@ -327,9 +326,7 @@ async def test_with_the_cli_transport_replies_go_through_the_membrane_command_on
     )
     app = await RunningApp(cli).start()
     try:
-        await app.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
-        await app.settled()
-        thread = slack.parents(CHANNEL)[0].ts
+        thread = (await start_chat(app, slack)).ts
         await app.slack_event(reply(thread, "1800000001.000500", "Via the CLI"), event_id())
         await app.settled(within=15)
         await app.slack_event(

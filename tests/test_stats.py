@@ -17,17 +17,17 @@ from tests.conftest import CHANNEL, FakeClock
 from tests.helpers import (
     RunningApp,
     agent_says,
+    all_settled,
     button_on,
     chat_event,
     event_id,
+    leader_then_other,
     reply,
     run_sql,
     visitor_says,
     wait_for,
 )
-from tests.test_two_bridges import leader_then_other, settings_on_postgres, settled
 
-__all__ = ["settings_on_postgres"]  # a fixture, used by name
 FRIDAY_8AM = 1_800_000_000.0  # Fri 15 Jan 2027 08:00 UTC
 MONDAY_9_05 = FRIDAY_8AM + 3 * 86400 + 65 * 60  # Mon 18 Jan 2027 09:05 UTC
 
@@ -148,7 +148,7 @@ async def test_the_weekly_digest_is_posted_once_with_two_bridges(
     leader, other = await leader_then_other(settings_on_postgres, clock)
     try:
         await a_morning(leader, slack, membrane, clock)
-        await settled(leader, other)
+        await all_settled(leader, other)
         clock.now = MONDAY_9_05  # Monday 09:00 has passed: the digest of the week before
         [digest] = await wait_for(lambda: digests(slack))
         assert "Chats: *3* (+3) · answered: 2 (+2) · never answered: 1 (+1)" in digest.text

@@ -15,9 +15,19 @@ from bench.harness import App, app_env, start_fakes
 from handlers.app_keys import CORE, LEADERSHIP
 from sandbox import postgres
 from sandbox.server import free_port
-from tests.conftest import CHANNEL, FakeClock, settings_on
-from tests.helpers import RunningApp, chat_event, event_id, reply, run_sql, visitor_says, wait_for
-from tests.test_security import shared
+from tests.conftest import CHANNEL
+from tests.helpers import (
+    RunningApp,
+    all_settled,
+    chat_event,
+    event_id,
+    leader_then_other,
+    reply,
+    run_sql,
+    share_files,
+    visitor_says,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -29,30 +39,12 @@ async def two(settings_on_postgres) -> AsyncIterator[tuple[RunningApp, RunningAp
     await b.close()
 
 
-@pytest.fixture
-def settings_on_postgres(slack, membrane, postgres_database):
-    """Both bridges' settings: the tests' own, on one PostgreSQL database."""
-    return settings_on(
-        postgres_database,
-        slack,
-        membrane,
-        lane_lease_seconds=2,
-        escalation_check_seconds=0.1,
-        public_url="https://bridge.test",
-    )
-
-
-async def settled(*bridges: RunningApp) -> None:
-    for bridge in bridges:
-        await bridge.settled(within=20)
-
-
 async def test_the_same_webhook_reaching_both_bridges_is_stored_and_posted_once(two, slack):
     a, b = two
     body = json.dumps(chat_event("chatStarted", messages=[visitor_says("m1", "Hello?")])).encode()
     answers = await asyncio.gather(a.webhook(body), b.webhook(body), a.webhook(body))
     assert sorted(answer["duplicate"] for _, answer in answers) == [False, True, True]
-    await settled(a, b)
+    await all_settled(a, b)
     [card] = slack.parents(CHANNEL)
     assert slack.chat(CHANNEL, card.ts) == ["Hello?"]
 
@@ -63,13 +55,13 @@ async def test_a_chat_coming_through_either_bridge_is_carried_out_once_and_in_or
     a, b = two
     said = [visitor_says(f"m{n}", f"line {n}", at=1_732_450_000_000 + n) for n in range(8)]
     await a.webhook(chat_event("chatStarted", messages=said[:1]))
-    await settled(a, b)
+    await all_settled(a, b)
     thread_ts = slack.parents(CHANNEL)[0].ts
     for n in range(1, 8):  # the balancer sends each to one or the other
         await (a, b)[n % 2].webhook(chat_event("chatFragment", messages=said[n - 1 : n + 1]))
         answer = reply(thread_ts, f"1800000100.{n:06d}", f"answer {n}")
         await (b, a)[n % 2].slack_event(answer, event_id())
-    await settled(a, b)
+    await all_settled(a, b)
 
     shown = slack.chat(CHANNEL, thread_ts)
     assert [t for t in shown if t.startswith("line")] == [f"line {n}" for n in range(8)]
@@ -82,7 +74,7 @@ async def test_two_bridges_keep_to_one_budget_of_posts_and_earn_no_429(two, slac
     for n in range(8):
         messages = [visitor_says(f"m{n}", f"hello from {n}")]
         await (a, b)[n % 2].webhook(chat_event("chatStarted", f"client-{n}", messages))
-    await settled(a, b)
+    await all_settled(a, b)
     assert len(slack.parents(CHANNEL)) == 8
     shown = [said for card in slack.parents(CHANNEL) for said in slack.chat(CHANNEL, card.ts)]
     assert sorted(shown) == sorted(f"hello from {n}" for n in range(8))  # one post a chat
@@ -92,28 +84,13 @@ async def test_two_bridges_keep_to_one_budget_of_posts_and_earn_no_429(two, slac
 async def test_a_file_shared_through_one_bridge_is_served_by_the_other(two, slack, membrane):
     a, b = two
     await a.webhook(chat_event("chatStarted", messages=[visitor_says("", "Hi")]))
-    await settled(a, b)
+    await all_settled(a, b)
     thread_ts = slack.parents(CHANNEL)[0].ts
     file = slack.share_file("F7", "label.txt", b"return label", "text/plain")
-    await shared(a, slack, thread_ts, "1800000061.000001", [file])
+    await share_files(a, thread_ts, "1800000061.000001", [file])
     [sent] = membrane.visible_messages("client-1")
     path = sent.split("(https://bridge.test", 1)[1].rstrip(")")
     assert await b.request("GET", path) == (200, "return label")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-async def leader_then_other(settings, clock) -> tuple[RunningApp, RunningApp]:
-    """Two bridges whose leader's jobs run every 0.05 s: the first started leads."""
-    fast = settings.model_copy(
-        update={"escalation_check_seconds": 0.05, "leader_check_seconds": 0.1}
-    )
-    leader = await RunningApp(fast, clock).start()
-    await wait_for(lambda: leader.app[LEADERSHIP].leading)
-    return leader, await RunningApp(fast, clock).start()
 
 
 async def test_when_the_leader_stops_the_other_bridge_escalates_once(
@@ -125,7 +102,7 @@ async def test_when_the_leader_stops_the_other_bridge_escalates_once(
         assert not other.app[LEADERSHIP].leading  # one leads: the first
         await leader.slash_command("oncall <@U0AGENT01>")
         await leader.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "hello?")]))
-        await settled(leader, other)
+        await all_settled(leader, other)
         await leader.close()  # gone: a deploy, a crash
 
         await wait_for(lambda: other.app[LEADERSHIP].leading, within=3)
@@ -204,7 +181,7 @@ async def test_a_bridge_hears_of_an_event_the_other_stored_by_its_id(two, slack)
     await b.webhook(chat_event("chatStarted", messages=[visitor_says("m1", "Hi")]))
     [event] = run_sql(a.settings, "SELECT id FROM inbox")
     await wait_for(lambda: event[0] in told)  # NOTIFY, not a poll: no rescan is due for 30 s
-    await settled(a, b)
+    await all_settled(a, b)
     assert len(slack.parents(CHANNEL)) == 1
 
 
@@ -226,7 +203,7 @@ async def test_slack_down_for_both_bridges_is_one_outage_told_once_when_back(two
         await wait_for(lambda bridge=bridge: degraded(bridge), within=8)
 
     slack.faults.clear()  # Slack is back
-    await settled(a, b)
+    await all_settled(a, b)
     back = await wait_for(lambda: [m.text for m in slack.parents(CHANNEL) if "is back" in m.text])
     await asyncio.sleep(1)  # the other bridge, too, had its turn to tell
     assert len([m for m in slack.parents(CHANNEL) if "is back" in m.text]) == 1
@@ -251,7 +228,7 @@ async def test_postgresql_crashing_and_coming_back_loses_and_doubles_nothing(
         try:
             said = [visitor_says(f"m{n}", f"line {n}", at=1_732_450_000_000 + n) for n in range(4)]
             await a.webhook(chat_event("chatStarted", messages=said[:1]))
-            await settled(a, b)
+            await all_settled(a, b)
             thread_ts = slack.parents(CHANNEL)[0].ts
 
             postgres.crash(server)
@@ -272,7 +249,7 @@ async def test_postgresql_crashing_and_coming_back_loses_and_doubles_nothing(
             postgres.restart(server, fast=True)
             await asyncio.wait_for(asyncio.gather(*sending), 30)
             await accepted(b.webhook, chat_event("chatFragment", messages=said[2:]))
-            await settled(a, b)
+            await all_settled(a, b)
         finally:
             await a.close()
             await b.close()

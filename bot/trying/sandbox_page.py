@@ -10,11 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+import sandbox
 from bot.core.posting import post_keys
 from bot.trying.playground import CHANNEL, TEAM, Playground, Refused
 from sandbox.slack_wire import Posted
 
-PAGE = Path(__file__).resolve().parent.parent / "sandbox" / "page"
+PAGE = Path(sandbox.__file__).resolve().parent / "page"  # its HTML, CSS and script
 ACTS = (
     "visitor", "trigger", "close", "reply", "edit", "delete", "react", "home", "command",
     "click", "submit", "cancel", "decide",
