@@ -181,7 +181,7 @@ def build(
     )
     access = Access(context)
     replies, changes = slack_to_chatra(context, membrane, files, intake, access)
-    held, mentions, saved = replies.parts.held, replies.parts.mentions, replies.parts.saved
+    parts = replies.parts
     dispatch = Dispatch(context, ChatToSlack(context), replies, changes)
     worker = Worker(
         store,
@@ -202,9 +202,9 @@ def build(
         seen=store.seen,
         access=access,
         cards=Cards(context, access),
-        held=held,
-        mentions=mentions,
-        saved=saved,
+        held=parts.held,
+        mentions=parts.mentions,
+        saved=parts.saved,
         visitors=VisitorTools(context, membrane),
         team=Team(context),
         online=online,
@@ -235,12 +235,8 @@ def slack_to_chatra(
     context: Context, chatra: ChatraPort, files: FilePort, enqueue: Enqueue, access: Access
 ) -> tuple[SlackToChatra, ReplyChanges]:
     """A reply's journey (written, held, asked about, sent) and its edits and deletes."""
-    life, chat_thread, writers = (
-        ReplyLife(context.store.messages),
-        ChatThread(context),
-        Writers(context),
-    )
-    held = HeldReplies(context, life, enqueue)
+    life, chat_thread = ReplyLife(context.store.messages), ChatThread(context)
+    writers, held = Writers(context), HeldReplies(context, life, enqueue)
     mentions, saved = MentionCheck(context, life, held), SavedTexts(context)
     endings = Endings(context, life, chat_thread)
     to_visitor = ToVisitor(context, chatra, life, writers, held, endings)

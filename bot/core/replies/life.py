@@ -10,8 +10,11 @@ itself is made here (or, inside a larger unit of work, with the `.now` form of t
                   ├──> asking ──(Send to visitor: CONFIRMED)──> pending;  (Keep: note)
                   └──> held   ──(a probe: PROBE; Chatra back: RESUMED)──> pending
 
-A retry's reason (`Retry`) is stored with the new try, in the inbox, beside the reply it
-carries: a restart or another bridge reads the same."""
+`sending` and `sent` are storage's own named writes (`Messages.start_sending`, `resend`,
+`mark_sent`, `claim_echo`), made inside the units of work of `to_visitor.py`, where the
+sending mark must commit before Chatra is called. A retry's reason (`Retry`) is stored with
+the new try, in the inbox, beside the reply it carries: a restart or another bridge reads the
+same."""
 
 from bot.core.errors import MembraneError
 from bot.core.wire.slack import Retry, RetryReason
