@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import pytest
 
 from bot.core.audit import Audit
-from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
 from bot.core.errors import FileNotShared, MembraneError
 from bot.core.intake import Intake
+from bot.core.mirroring.chat_to_slack import ChatToSlack
 from bot.core.ports import Posted, Writer
 from bot.core.posting.outgoing import Outgoing
 from bot.core.posting.pace import Budget

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.slack_ui.card import CardState
+from bot.core.chats.chat import CardState
 from storage import Messages, Threads, maintenance, open_database
 from storage.database import without_password
 from storage.schema import SCHEMA_VERSION, SchemaTooNew

@@ -3,9 +3,9 @@ webhook goes to the mirroring of its chat, a change written in Slack to the repl
 
 import logging
 
-from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease, client_of_lane
+from bot.core.mirroring.chat_to_slack import ChatToSlack
 from bot.core.replies.changes import ReplyChanges
 from bot.core.replies.sending import SlackToChatra
 from bot.core.wire.chatra import parse_webhook_body, read_webhook

@@ -5,10 +5,10 @@ clients comes through it: the wiring builds what stands behind each capability."
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.chats.cards import Cards
 from bot.core.engine.patience import patiently
 from bot.core.errors import DatabaseError, DatabaseUnavailable, ThreadNotKnownYet
 from bot.core.intake import Intake
+from bot.core.mirroring.cards import Cards
 from bot.core.people.access import Access
 from bot.core.people.home import Home
 from bot.core.people.online import Online

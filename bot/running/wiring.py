@@ -20,9 +20,6 @@ from bot.clients.shared_files import SharedFiles
 from bot.clients.slack_api import SlackOut, make_web_client
 from bot.config import Settings
 from bot.core.audit import Audit
-from bot.core.chats.cards import Cards
-from bot.core.chats.escalation import Escalation
-from bot.core.chats.mirroring import ChatToSlack
 from bot.core.context import Context
 from bot.core.dispatch import Dispatch
 from bot.core.door import FrontDoor
@@ -30,6 +27,9 @@ from bot.core.engine.arrivals import Arrivals
 from bot.core.engine.health import Health
 from bot.core.engine.worker import Worker, WorkerHooks, WorkerSettings
 from bot.core.intake import Intake
+from bot.core.mirroring.cards import Cards
+from bot.core.mirroring.chat_to_slack import ChatToSlack
+from bot.core.mirroring.escalation import Escalation
 from bot.core.people.access import Access
 from bot.core.people.home import Home
 from bot.core.people.online import Online

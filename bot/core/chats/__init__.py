@@ -1,1 +1,2 @@
-"""Chatra -> Slack: mirroring a chat into its thread, the card's operations, escalation."""
+"""A chat as the bridge keeps it: its thread and what its card shows (read by both directions,
+the posters and Slack's UI alike)."""

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bot.core.slack_ui.card import Chat
+from bot.core.chats.chat import Chat
 from bot.core.slack_ui.views import thread_link
 from bot.core.wire.text import slack_link
 from storage import Threads, Waits

@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.chats.chat import CardState, OpeningLine
 from bot.core.posting import post_keys
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.slack_ui.mirrored import OPENING_MOST, Mirrored, joined_messages, opening
 from storage import Thread
 from storage.outbox import Due, DueMessage, DueNotice

@@ -3,9 +3,9 @@ to record (pure): the card it found and what the card opens with, the messages i
 
 from dataclasses import dataclass, field
 
+from bot.core.chats.chat import CardState, OpeningLine
 from bot.core.posting import post_keys
 from bot.core.posting.batches import Post, turn_of
-from bot.core.slack_ui.card import CardState, OpeningLine
 from bot.core.slack_ui.mirrored import Mirrored, opening
 from storage import Thread
 from storage.outbox import Due

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core.chats.chat import CardState, OpeningLine
 from bot.core.engine.backoff import WORK
 from bot.core.engine.lanes import LeaseLost
 from bot.core.engine.patience import however_long
@@ -29,7 +30,6 @@ from bot.core.posting.pace import Budget
 from bot.core.posting.refused import move_card, never_shown
 from bot.core.posting.turns import LastPost, Turns
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import CardState, OpeningLine
 from storage import Store, Thread
 from storage.outbox import Due
 

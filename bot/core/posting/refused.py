@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
+from bot.core.chats.chat import CardState
 from bot.core.errors import ChannelRefused
 from bot.core.posting import post_keys
 from bot.core.posting.batches import Post
-from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.notices import channel_refused_notice
 from storage import Store, Thread
 

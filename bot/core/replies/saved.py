@@ -5,9 +5,9 @@ name) and `{agent}` (the author's name) filled in."""
 import re
 from dataclasses import dataclass
 
+from bot.core.chats.chat import Chat
 from bot.core.context import Context
 from bot.core.slack_ui.blocks import SlackMessage
-from bot.core.slack_ui.card import Chat
 from bot.core.wire.text import plain_to_slack
 from storage import Thread
 

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from bot.core.chats.chat import CardState
 from bot.core.context import Context
 from bot.core.engine.patience import however_long
 from bot.core.errors import MembraneError, NoWriter
@@ -16,7 +17,6 @@ from bot.core.replies.going import Endings, Going
 from bot.core.replies.held import HeldReplies
 from bot.core.replies.life import ReplyLife, failed_before
 from bot.core.replies.writers import Writers
-from bot.core.slack_ui.card import CardState
 from bot.core.slack_ui.notices import maybe_twice_notice
 from bot.core.wire.text import CHATRA_TEXT_LIMIT, split_text
 from storage import Message

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.core.chats.chat import OpeningLine
 from bot.core.slack_ui.blocks import SlackMessage, context, mrkdwn
-from bot.core.slack_ui.card import OpeningLine
 from bot.core.slack_ui.views import said_by
 from bot.core.wire.chatra import ChatraMessage
 from bot.core.wire.text import (

@@ -5,8 +5,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from bot.core.chats.chat import CardState, Chat, EarlierChats, OpeningLine
 from bot.core.slack_ui.blocks import SlackMessage, button, context, mention, mrkdwn, value_or_dash
-from bot.core.slack_ui.card import CardState, Chat, EarlierChats, OpeningLine
 from bot.core.slack_ui.ids import (
     CLAIM_BUTTON,
     DELETE_PUSHED_BUTTON,

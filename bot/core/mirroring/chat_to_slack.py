@@ -8,10 +8,10 @@ Safe to run twice for the same event: a Chatra message is recorded once, ever.""
 
 import logging
 
+from bot.core.chats.chat import CardState, Chat
 from bot.core.context import Context
 from bot.core.engine.lanes import Lease
 from bot.core.posting import post_keys
-from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.mirrored import Mirrored
 from bot.core.slack_ui.notices import low_rating_notice
 from bot.core.slack_ui.views import earlier_chats, thread_link

@@ -2,10 +2,10 @@
 messaged and the thread is broadcast to the channel. Once per wait: each is owed to Slack in
 the unit that marks the wait nudged or escalated."""
 
+from bot.core.chats.chat import Chat
 from bot.core.context import Context
 from bot.core.people.team import members as team_members
 from bot.core.posting import post_keys
-from bot.core.slack_ui.card import Chat
 from bot.core.slack_ui.notices import escalation_dm, escalation_notice, nudge_notice
 from bot.core.slack_ui.views import thread_link
 from storage import Wait

@@ -4,10 +4,10 @@ changes the chat and makes its card due to be drawn again by its channel's poste
 
 from collections.abc import Callable
 
+from bot.core.chats.chat import CardState, Chat
 from bot.core.context import Context
 from bot.core.people.access import Access
 from bot.core.posting import post_keys
-from bot.core.slack_ui.card import CardState, Chat
 from bot.core.slack_ui.ids import DONE_MARKS
 from bot.core.slack_ui.notices import internal_discussion, internal_discussion_link
 from bot.core.slack_ui.views import thread_link

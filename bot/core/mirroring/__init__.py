@@ -1,0 +1,1 @@
+"""Chatra -> Slack: mirroring a chat into its thread, the card's operations, escalation."""
