@@ -43,9 +43,7 @@ async def test_a_low_rating_of_a_chat_no_one_has_is_broadcast_and_stats_count_ra
     app, slack, clock
 ):
     for client_id, name, rating in (("client-j", "Jane", 2), ("client-b", "Bob", "good")):
-        hello = [visitor_says("", "hello?")]
-        await app.webhook(chat_event("chatStarted", client_id, hello, name=name))
-        await app.settled()
+        await start_chat(app, slack, client_id, messages=[visitor_says("", "hello?")], name=name)
         await app.webhook(transcript(client_id, name, rating, ratingComment=""))
     await app.settled()
     jane, bob = slack.parents(CHANNEL)

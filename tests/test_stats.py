@@ -24,6 +24,7 @@ from tests.helpers import (
     leader_then_other,
     reply,
     run_sql,
+    start_chat,
     visitor_says,
     wait_for,
 )
@@ -53,9 +54,7 @@ async def a_morning(app, slack, membrane, clock) -> dict[str, str]:
     for name, wait in (("Ann", 0), ("Bob", 10), ("Cy", 40)):
         clock.now = FRIDAY_8AM + wait * 60
         said = [visitor_says(f"{name}-1", "hello?")]
-        await app.webhook(chat_event("chatStarted", f"client-{name}", said, name=name))
-        await app.settled()
-        cards[name] = slack.parents(CHANNEL)[-1].ts
+        cards[name] = (await start_chat(app, slack, f"client-{name}", messages=said, name=name)).ts
         if name == "Ann":
             clock.now = FRIDAY_8AM + 5 * 60
             await app.slack_event(reply(cards["Ann"], "1800000300.000100", "Hi Ann"), event_id())
