@@ -1,4 +1,6 @@
-"""App assembly: one aiohttp server for Slack (through Bolt), the Chatra webhook and /healthz."""
+"""App assembly: one aiohttp server for Slack (through Bolt), the Chatra webhook and the bridge's
+own endpoints (handlers/), with the database, the clients and the background work started and
+stopped with it."""
 
 import asyncio
 import contextlib
