@@ -22,6 +22,16 @@ from tests.helpers import (
 )
 
 
+async def refused_reply(bridge, slack, membrane, thread_ts: str, ts: str) -> str:
+    """Sam's reply "Refund sent", which Chatra refuses: it shows failed. Its ts."""
+    slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
+    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="try later")
+    await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
+    await bridge.settled()
+    assert slack.reactions_on(CHANNEL, ts) == {"warning"}
+    return ts
+
+
 def warnings(slack, thread_ts: str) -> list[str]:
     return [r.text for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
 
@@ -221,13 +231,7 @@ async def test_a_shared_file_is_not_dropped_silently(bridge, slack, membrane, th
 async def test_delivery_state_shows_on_the_reply_and_a_failed_one_can_be_retried(
     bridge, slack, membrane, thread_ts
 ):
-    ts = "1800000010.000008"
-    slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
-    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="try later")
-    await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
-    await bridge.settled()
-
-    assert slack.reactions_on(CHANNEL, ts) == {"warning"}
+    ts = await refused_reply(bridge, slack, membrane, thread_ts, "1800000010.000008")
     [warning] = [r for r in slack.replies(CHANNEL, thread_ts) if ":warning:" in r.text]
     [button] = warning.blocks[1]["elements"]
     assert button["text"]["text"] == "Try again" and button["value"] == ts
@@ -358,12 +362,7 @@ async def test_a_try_again_stored_by_the_version_before_is_carried_out_once(
 ):
     """Before a retry's reason was typed, Try again stored the click's id as `retry_of`: such a
     try, still in the inbox at the upgrade, is sent as a retry, once."""
-    ts = "1800000010.000011"
-    slack.person_wrote(CHANNEL, ts, thread_ts, "Refund sent", user="U0AGENT01")
-    membrane.fail_next("send-agent-message", status=400, type="bad_request", message="try later")
-    await bridge.slack_event(reply(thread_ts, ts, "Refund sent"), event_id())
-    await bridge.settled()
-    assert slack.reactions_on(CHANNEL, ts) == {"warning"}
+    ts = await refused_reply(bridge, slack, membrane, thread_ts, "1800000010.000011")
 
     runtime = bridge.app[CORE].runtime
     record = await runtime.store.messages.by_slack_ts(ts)
