@@ -6,7 +6,6 @@ import logging
 from bot import __version__
 from bot.config import SettingsError, load_settings
 from bot.operating import db, report
-from bot.running.serve import serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         return report.run(args)
     if args.command == "serve":
+        from bot.running.serve import serve  # Slack's client and the server: for serve alone
+
         return serve()
     if args.command == "check":
         from bot.operating.check import check, settings_refused
